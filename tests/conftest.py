@@ -1,0 +1,22 @@
+"""Shared test setup: keep the machine's own config, libraries and caches out of tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch):
+    """Point every platformdirs location and server env var at a fresh temp folder."""
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"),
+                     ("XDG_STATE_HOME", "state"), ("XDG_CACHE_HOME", "cache")):
+        monkeypatch.setenv(var, str(home / sub))
+    for var in ("COMFYUI_URL", "COMFYUI_AUTH_HEADER", "OLLAMA_HOST", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    return home

@@ -1,0 +1,41 @@
+"""``workbench list``: every prompt of a library or collection, for scripts and grep."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HELP = "print the prompts of a library or folder (text or JSON)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", type=Path, metavar="PATH",
+                        help="library file or folder (default: your libraries)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def run(args: argparse.Namespace, config) -> int:
+    from ..compose import compose
+    from ..library import load_collection
+    from ..locations import libraries_dir
+    from ..textsafe import one_line
+
+    collection = load_collection(args.path or libraries_dir())
+    rows = [
+        {"file": str(library.path), "library": library.title, "name": spec.name,
+         "tags": spec.tags, "model": spec.model, "text": compose(spec)}
+        for library in collection.libraries for spec in library.prompts
+    ]
+    if args.format == "json":
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        for row in rows:
+            tags = ",".join(row["tags"]) or "-"
+            print("\t".join(one_line(v) for v in
+                            (row["file"], row["name"], tags, row["model"], row["text"])))
+    for problem in collection.problems:
+        print(f"workbench: {problem}", file=sys.stderr)
+    return 2 if collection.errors else 0

@@ -1,0 +1,125 @@
+"""The prompt spec: what a user writes about one image, as plain data.
+
+Everything downstream (composer, linter, workflows, runs) reads a `PromptSpec`; nothing here
+knows about TOML, Textual or ComfyUI, so the model stays cheap to build in bulk and easy to
+test.  Optional generation parameters are ``None`` when the user left them to the model
+variant's defaults (see `effective_params`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Literal, get_args
+
+Variant = Literal["dev", "schnell", "kontext"]
+VARIANTS: tuple[str, ...] = get_args(Variant)
+
+#: The text fields the composer reads, in the order it reads them.
+TEXT_FIELDS: tuple[str, ...] = (
+    "subject",
+    "action",
+    "style",
+    "context",
+    "foreground",
+    "midground",
+    "background",
+    "text",
+    "camera",
+)
+
+
+@dataclass
+class Lora:
+    """A LoRA attached to a prompt: the file, how strongly, and the words that wake it."""
+
+    name: str
+    strength: float = 1.0
+    triggers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Params:
+    """Generation parameters; ``None`` means "the variant's default"."""
+
+    seed: int | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    width: int | None = None
+    height: int | None = None
+    sampler: str | None = None
+    scheduler: str | None = None
+    denoise: float | None = None
+    cfg: float | None = None
+    negative: str = ""
+    preset: str | None = None
+    loras: list[Lora] = field(default_factory=list)
+
+
+PARAM_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Params))
+
+
+@dataclass
+class PromptSpec:
+    """One prompt as the user structures it.
+
+    ``raw`` switches the prompt to raw-text mode: when it is non-empty it *is* the prompt and
+    the structured fields are ignored by the composer (they are still kept and saved).
+    ``source_image`` and ``follows`` serve img2img and Kontext edit chains: the image to
+    start from, and the name of the prompt whose result this edit continues.
+    """
+
+    name: str
+    model: Variant = "dev"
+    subject: str = ""
+    action: str = ""
+    style: str = ""
+    context: str = ""
+    foreground: str = ""
+    midground: str = ""
+    background: str = ""
+    text: str = ""
+    camera: str = ""
+    tags: list[str] = field(default_factory=list)
+    notes: str = ""
+    raw: str = ""
+    source_image: str = ""
+    follows: str = ""
+    params: Params = field(default_factory=Params)
+
+    @property
+    def is_raw(self) -> bool:
+        return bool(self.raw.strip())
+
+    def copy(self, **changes: object) -> PromptSpec:
+        """A deep-enough copy (lists and params are not shared) with ``changes`` applied."""
+        params = replace(
+            self.params,
+            loras=[replace(lora, triggers=list(lora.triggers)) for lora in self.params.loras],
+        )
+        base = replace(self, tags=list(self.tags), params=params)
+        return replace(base, **changes) if changes else base
+
+
+#: What a variant does when a parameter is left unset.  Sources: the FLUX guide (seed 000:
+#: dev 20-50 steps, guidance 2-3.5, schnell 1-4 steps and no guidance) and the Kontext notes
+#: (seeds 001/004: guidance 2.5, ~1 MP sizes).
+VARIANT_DEFAULTS: dict[str, Params] = {
+    "dev": Params(steps=28, guidance=3.5, width=1024, height=1024, sampler="euler",
+                  scheduler="simple", denoise=1.0, cfg=1.0),
+    "schnell": Params(steps=4, guidance=None, width=1024, height=1024, sampler="euler",
+                      scheduler="simple", denoise=1.0, cfg=1.0),
+    "kontext": Params(steps=28, guidance=2.5, width=1024, height=1024, sampler="euler",
+                      scheduler="simple", denoise=1.0, cfg=1.0),
+}
+
+
+def effective_params(spec: PromptSpec) -> Params:
+    """The parameters a run would use: the spec's own, falling back to its variant's defaults."""
+    defaults = VARIANT_DEFAULTS.get(spec.model, VARIANT_DEFAULTS["dev"])
+    merged = {}
+    for name in PARAM_FIELDS:
+        value = getattr(spec.params, name)
+        merged[name] = value if value not in (None, "") else getattr(defaults, name)
+    merged["loras"] = list(spec.params.loras)
+    merged["negative"] = spec.params.negative
+    return Params(**merged)
