@@ -230,7 +230,8 @@ def load_library(path: Path) -> Library:
     try:
         doc = tomlkit.parse(text)
     except ParseError as exc:
-        raise LibraryError(path, _parse_message(exc), exc.line, exc.col) from exc
+        # tomlkit counts columns from 0; editors (and file:line:col links) from 1.
+        raise LibraryError(path, _parse_message(exc), exc.line, exc.col + 1) from exc
     library = Library(path, doc, digest=_digest(data))
     version = doc.get("format", FORMAT_VERSION)
     if not isinstance(version, int) or version > FORMAT_VERSION:

@@ -1,0 +1,169 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from workbench.atomic import backup_path
+from workbench.library import (ConflictError, LibraryError, load_collection, load_library,
+                               new_library)
+from workbench.spec import Lora, PromptSpec
+
+HAND_WRITTEN = '''\
+# Hand-written library: comments, odd spacing and unknown keys must survive.
+format = 1
+title = "Fox studies"
+owner = "me"   # not a workbench key
+
+[[prompts]]
+name    = "Fox"      # aligned by hand
+model   = "dev"
+tags = [ "animal",  "winter" ]
+subject = 'a red fox'
+action = "leaping over a frozen stream"
+background = """snow-covered
+pines"""
+rating = 5
+seed = 42
+loras = [{ name = "a.safetensors", strength = 0.8, triggers = ["kodak"] }]
+
+# the poster comes next
+[[prompts]]
+name = "Poster"
+subject = "a retro travel poster of Lisbon"
+text = "LISBOA"
+'''
+
+
+@pytest.fixture
+def lib_path(tmp_path: Path) -> Path:
+    path = tmp_path / "fox.toml"
+    path.write_text(HAND_WRITTEN, encoding="utf-8")
+    return path
+
+
+def test_load_reads_every_field(lib_path):
+    lib = load_library(lib_path)
+    assert lib.problems == []
+    assert lib.title == "Fox studies"
+    fox = lib.get("Fox")
+    assert fox.tags == ["animal", "winter"]
+    assert fox.background == "snow-covered\npines"
+    assert fox.params.seed == 42
+    assert fox.params.loras == [Lora("a.safetensors", 0.8, ["kodak"])]
+
+
+def test_unchanged_library_round_trips_byte_for_byte(lib_path):
+    lib = load_library(lib_path)
+    assert lib.render() == HAND_WRITTEN
+    assert lib.save() is False  # nothing changed: nothing written
+    lib.save(force=True)
+    assert lib_path.read_text(encoding="utf-8") == HAND_WRITTEN
+
+
+def test_one_field_changed_keeps_comments_and_unknown_keys(lib_path):
+    lib = load_library(lib_path)
+    lib.get("Fox").action = "sleeping in the snow"
+    lib.get("Fox").params.steps = 30
+    assert lib.save() is True
+    text = lib_path.read_text(encoding="utf-8")
+    assert 'action = "sleeping in the snow"' in text
+    assert 'steps = 30' in text
+    for kept in ('# Hand-written library', 'owner = "me"   # not a workbench key',
+                 'name    = "Fox"      # aligned by hand', 'rating = 5',
+                 "# the poster comes next", "subject = 'a red fox'"):
+        assert kept in text
+    # only the touched lines differ
+    old, new = HAND_WRITTEN.splitlines(), text.splitlines()
+    assert set(new) - set(old) == {'action = "sleeping in the snow"', "steps = 30"}
+    assert backup_path(lib_path).read_text(encoding="utf-8") == HAND_WRITTEN
+    again = load_library(lib_path)
+    assert again.get("Fox").action == "sleeping in the snow"
+
+
+def test_add_duplicate_delete_rename(lib_path):
+    lib = load_library(lib_path)
+    copy = lib.duplicate(lib.get("Fox"))
+    assert copy.name == "Fox copy" and lib.prompts.index(copy) == 1
+    copy.params.loras[0].strength = 0.3  # copies share nothing with the original
+    assert lib.get("Fox").params.loras[0].strength == 0.8
+    lib.remove(lib.get("Poster"))
+    new = lib.add(PromptSpec(name="Fox", subject="another fox"))
+    assert new.name == "Fox (2)"
+    lib.get("Fox").name = "Red fox"
+    lib.save()
+    again = load_library(lib_path)
+    assert [s.name for s in again.prompts] == ["Red fox", "Fox copy", "Fox (2)"]
+    assert again.get("Fox copy").params.loras[0].strength == 0.3
+    assert 'owner = "me"' in lib_path.read_text(encoding="utf-8")
+
+
+def test_new_library_file(tmp_path):
+    lib = new_library(tmp_path / "new.toml", title="New")
+    lib.add(PromptSpec(name="A", subject="a", model="schnell", notes="two\nlines"))
+    lib.save()
+    again = load_library(tmp_path / "new.toml")
+    assert again.get("A").model == "schnell" and again.get("A").notes == "two\nlines"
+    assert again.doc["format"] == 1
+
+
+def test_conflict_is_detected_and_nothing_is_clobbered(lib_path):
+    lib = load_library(lib_path)
+    lib.get("Fox").action = "mine"
+    theirs = HAND_WRITTEN.replace("leaping", "swimming")
+    lib_path.write_text(theirs, encoding="utf-8")
+    with pytest.raises(ConflictError) as err:
+        lib.save()
+    assert "changed on disk" in str(err.value)
+    assert lib_path.read_text(encoding="utf-8") == theirs
+    copy = lib.save_copy()
+    assert copy.name == "fox.mine.toml" and 'action = "mine"' in copy.read_text()
+    assert lib.save(force=True)
+    assert 'action = "mine"' in lib_path.read_text(encoding="utf-8")
+
+
+def test_deleted_file_counts_as_conflict(lib_path):
+    lib = load_library(lib_path)
+    lib.get("Fox").action = "x"
+    os.remove(lib_path)
+    with pytest.raises(ConflictError):
+        lib.save()
+
+
+def test_malformed_toml_gives_file_line_col_and_rest_of_collection_opens(tmp_path):
+    good = tmp_path / "a.toml"
+    good.write_text('format = 1\n[[prompts]]\nname = "ok"\nsubject = "a cat"\n')
+    bad = tmp_path / "b.toml"
+    bad_text = 'format = 1\n[[prompts]]\nname = "broken\nsubject = "x"\n'
+    bad.write_text(bad_text)
+    collection = load_collection(tmp_path)
+    assert [lib.path for lib in collection.libraries] == [good]
+    assert len(collection.errors) == 1
+    message = str(collection.errors[0])
+    assert message.startswith(f"{bad}:3:")
+    err = collection.errors[0]
+    assert (err.line, err.col) == (3, 15)
+    assert bad.read_text() == bad_text
+
+
+def test_wrong_types_are_reported_and_kept(tmp_path):
+    path = tmp_path / "t.toml"
+    text = '[[prompts]]\nname = "x"\nmodel = "pro"\nsteps = "many"\nsubject = "a cat"\n'
+    path.write_text(text)
+    lib = load_library(path)
+    spec = lib.get("x")
+    assert spec.model == "dev" and spec.params.steps is None
+    assert any("`model`" in p and "'pro'" in p for p in lib.problems)
+    assert any("`steps`" in p for p in lib.problems)
+    spec.subject = "a dog"
+    lib.save()
+    saved = path.read_text()
+    assert 'model = "pro"' in saved and 'steps = "many"' in saved and '"a dog"' in saved
+
+
+def test_not_utf8_is_reported_with_position(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'title = "caf\xe9"\n')
+    with pytest.raises(LibraryError) as err:
+        load_library(path)
+    assert str(err.value).startswith(f"{path}:1:")
+    assert "UTF-8" in str(err.value)
