@@ -1,0 +1,1 @@
+"""The terminal UI: presents the core, owns no logic of its own."""

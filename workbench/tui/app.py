@@ -1,0 +1,331 @@
+"""The workbench app: browser | editor over the composed pane, status bar and footer.
+
+The app wires widgets to the core and owns the one policy the core can't: *when* to save.
+Edits are saved atomically within ~0.6 s of the first unsaved keystroke (and on quit); a
+save that can't land writes a recovery file and asks the user what to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input
+
+from .. import workspace
+from ..config import Config, ConfigError, remember
+from ..library import Collection, Library, load_library
+from ..spec import PromptSpec
+from .screens.confirm import confirm_delete, resolve_conflict
+from .themes import load_themes
+from .widgets.browser import PromptBrowser
+from .widgets.composed import ComposedPane
+from .widgets.editor import SpecEditor
+from .widgets.status import StatusBar
+
+AUTOSAVE_DELAY = 0.6
+
+
+class WorkbenchApp(App):
+    TITLE = "FLUX Prompt Workbench"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("f1", "show_help_panel", "Help", priority=True),
+        Binding("f2", "rename", "Rename", priority=True),
+        Binding("f3", "new_prompt", "New", priority=True),
+        Binding("f4", "duplicate", "Duplicate", priority=True),
+        Binding("f6", "save_now", "Save", priority=True),
+        Binding("ctrl+s", "save_now", "Save", show=False, priority=True),
+        Binding("f7", "copy_prompt", "Copy", priority=True),
+        Binding("f8", "delete", "Delete", priority=True),
+        Binding("ctrl+f", "filter", "Filter", priority=True),
+        Binding("escape", "focus_browser", "Browser", show=False),
+    ]
+
+    def __init__(self, config: Config, path: Path | None = None,
+                 collection: Collection | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.collection = collection or workspace.open_workspace(path)
+        self._pending: set[int] = set()
+        self._save_timer: Timer | None = None
+        self._conflicted: set[int] = set()
+        self.library: Library | None = None
+        self.spec: PromptSpec | None = None
+        self._theme_failures: list[str] = []
+        loaded = load_themes()
+        for theme in loaded.themes.values():
+            self.register_theme(theme)
+        self._theme_failures = loaded.failures
+        if config.theme in self.available_themes:
+            self.theme = config.theme
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield PromptBrowser(self.collection, id="browser")
+            with Vertical(id="work"):
+                yield SpecEditor(id="editor")
+                yield ComposedPane(id="composed")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def browser(self) -> PromptBrowser:
+        return self.query_one(PromptBrowser)
+
+    @property
+    def editor(self) -> SpecEditor:
+        return self.query_one(SpecEditor)
+
+    @property
+    def composed(self) -> ComposedPane:
+        return self.query_one(ComposedPane)
+
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        current = self.browser.current
+        self._show(*(current or (self._first_library(), None)))
+        self.browser.option_list.focus()
+        problems = self.collection.problems + self.config.problems + self._theme_failures
+        if problems:
+            self.notify("\n".join(problems), title="Some files could not be read fully",
+                        severity="warning", timeout=12, markup=False)
+        recoveries = workspace.pending_recoveries()
+        if recoveries:
+            self.notify("Unsaved edits from an earlier session were kept in:\n"
+                        + "\n".join(map(str, recoveries)), title="Recovery files",
+                        severity="warning", timeout=12, markup=False)
+
+    def _first_library(self) -> Library | None:
+        return self.collection.libraries[0] if self.collection.libraries else None
+
+    # -- showing a prompt --------------------------------------------------------------------
+    def _show(self, library: Library | None, spec: PromptSpec | None) -> None:
+        self.library, self.spec = library, spec
+        self.editor.load(spec)
+        self.composed.show(spec)
+        self._update_status()
+
+    @on(PromptBrowser.Chosen)
+    def _chosen(self, event: PromptBrowser.Chosen) -> None:
+        if event.spec is not self.spec:
+            self._show(event.library, event.spec)
+        if event.activated:
+            self.editor.widget_for("subject").focus()
+
+    @on(SpecEditor.Edited)
+    def _edited(self, event: SpecEditor.Edited) -> None:
+        self.composed.show(event.spec)
+        if event.key == "name":
+            self.browser.relabel(event.spec)
+        if event.error:
+            self._update_status(event.error, "warn")
+            return
+        if self.library is not None:
+            self._schedule_save(self.library)
+        self._update_status()
+
+    def _update_status(self, detail: str = "", level: str = "ok") -> None:
+        status = self.query_one(StatusBar)
+        library = self.library
+        if library is None:
+            status.set_state("no library", "", detail or "F3 creates a prompt", level)
+            return
+        if id(library) in self._conflicted:
+            state, level = "conflict: edits kept in recovery file", "error"
+        elif id(library) in self._pending or library.dirty:
+            state = "saving…"
+        else:
+            state = "saved"
+        status.set_state(library.path.name, state, detail, level)
+
+    # -- saving ------------------------------------------------------------------------------
+    def _schedule_save(self, library: Library) -> None:
+        self._pending.add(id(library))
+        if self._save_timer is None:
+            self._save_timer = self.set_timer(AUTOSAVE_DELAY, self.flush_saves)
+
+    def flush_saves(self) -> None:
+        """Save every library with unsaved edits (never blocks on a question)."""
+        self._save_timer = None
+        for library in self.collection.libraries:
+            if id(library) in self._pending or library.dirty:
+                self._save(library)
+        self._update_status()
+
+    def _save(self, library: Library, *, force: bool = False) -> None:
+        result = workspace.save(library, force=force)
+        self._pending.discard(id(library))
+        if result.status == "conflict":
+            first_time = id(library) not in self._conflicted
+            self._conflicted.add(id(library))
+            if first_time:
+                self.push_screen(resolve_conflict(str(library.path), str(result.recovery)),
+                                 lambda answer: self._resolve(library, answer))
+        elif result.status == "failed":
+            self.notify(result.message, title="Not saved", severity="error", timeout=15,
+                        markup=False)
+        else:
+            self._conflicted.discard(id(library))
+
+    def _resolve(self, library: Library, answer: str | None) -> None:
+        if answer == "overwrite":
+            self._conflicted.discard(id(library))
+            self._save(library, force=True)
+        elif answer in ("reload", "keep"):
+            if answer == "keep":
+                copy = library.save_copy()
+                self.notify(f"Your version was saved as {copy}", markup=False)
+            self._reload(library)
+        else:
+            self.notify("Autosave of this library is paused; your edits are in the recovery "
+                        "file. Save (F6) to decide again.", severity="warning", markup=False)
+        self._update_status()
+
+    def _reload(self, library: Library) -> None:
+        try:
+            fresh = load_library(library.path)
+        except Exception as exc:
+            self.notify(str(exc), title="Reload failed", severity="error", markup=False)
+            return
+        index = self.collection.libraries.index(library)
+        self.collection.libraries[index] = fresh
+        self._conflicted.discard(id(library))
+        self._pending.discard(id(library))
+        self.browser.refresh_rows()
+        current = self.browser.current
+        self._show(*(current or (fresh, None)))
+
+    def action_save_now(self) -> None:
+        for library in self.collection.libraries:
+            if id(library) in self._conflicted:
+                self._conflicted.discard(id(library))
+                self._save(library)
+        self.flush_saves()
+        self.notify("All libraries saved" if not self._conflicted else "Some libraries "
+                    "conflict with changes on disk", markup=False)
+
+    async def action_quit(self) -> None:
+        self.flush_saves()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self.flush_saves()
+
+    # -- prompt actions -----------------------------------------------------------------------
+    def _target_library(self) -> Library:
+        if self.library is None:
+            if not self.collection.libraries:
+                root = self.collection.root
+                path = root if root.suffix == ".toml" else root / "my-prompts.toml"
+                self.collection.libraries.append(workspace.new_library(path, "My prompts"))
+            self.library = self.collection.libraries[0]
+        return self.library
+
+    def _added(self, library: Library, spec: PromptSpec, focus: str) -> None:
+        self.browser.query_one("#filter", Input).value = ""
+        self.browser.refresh_rows(select=spec)
+        self._show(library, spec)
+        self._schedule_save(library)
+        widget = self.editor.widget_for(focus)
+        widget.focus()
+        if isinstance(widget, Input):
+            widget.select_all()
+
+    def action_new_prompt(self) -> None:
+        library = self._target_library()
+        spec = library.add(PromptSpec(name="Untitled", model=self.spec.model if self.spec
+                                      else "dev"), after=self.spec)
+        self._added(library, spec, "name")
+
+    def action_duplicate(self) -> None:
+        if self.library is None or self.spec is None:
+            self.notify("Select a prompt to duplicate", severity="warning")
+            return
+        self._added(self.library, self.library.duplicate(self.spec), "name")
+
+    def action_rename(self) -> None:
+        if self.spec is None:
+            return
+        widget = self.editor.widget_for("name")
+        widget.focus()
+        widget.select_all()
+
+    def action_delete(self) -> None:
+        if self.library is None or self.spec is None:
+            return
+        library, spec = self.library, self.spec
+
+        def done(answer: str | None) -> None:
+            if answer != "yes":
+                return
+            index = library.prompts.index(spec)
+            library.remove(spec)
+            rest = library.prompts
+            after = rest[min(index, len(rest) - 1)] if rest else None
+            self.browser.refresh_rows(select=after)
+            current = self.browser.current
+            self._show(*(current or (library, None)))
+            self._schedule_save(library)
+            self.notify(f"Deleted “{spec.name}”", markup=False)
+
+        self.push_screen(confirm_delete(spec.name), done)
+
+    def action_copy_prompt(self) -> None:
+        if self.composed.text:
+            self.copy_to_clipboard(self.composed.text)
+            self.notify("Composed prompt copied (OSC 52)")
+
+    def action_filter(self) -> None:
+        self.browser.query_one("#filter", Input).focus()
+
+    def action_focus_browser(self) -> None:
+        self.browser.option_list.focus()
+
+    # -- theme ---------------------------------------------------------------------------------
+    def _remember_theme(self, theme) -> None:
+        if theme.name == self.config.theme:
+            return
+        self.config.theme = theme.name
+        try:
+            remember(self.config, "ui", "theme", theme.name)
+        except (ConfigError, OSError) as exc:
+            self.notify(str(exc), title="Theme not remembered", severity="warning",
+                        markup=False)
+
+    # -- command palette -------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("New prompt", "Add a prompt after the selected one (F3)",
+                            self.action_new_prompt)
+        yield SystemCommand("Duplicate prompt", "Copy the selected prompt (F4)",
+                            self.action_duplicate)
+        yield SystemCommand("Rename prompt", "Edit the selected prompt's name (F2)",
+                            self.action_rename)
+        yield SystemCommand("Delete prompt", "Delete the selected prompt, after asking (F8)",
+                            self.action_delete)
+        yield SystemCommand("Save now", "Write every library with unsaved edits (F6)",
+                            self.action_save_now)
+        yield SystemCommand("Copy composed prompt", "Copy the prompt text to the clipboard "
+                            "(works over SSH via OSC 52) (F7)", self.action_copy_prompt)
+        yield SystemCommand("Filter prompts", "Filter by name, #tag or @model (Ctrl+F)",
+                            self.action_filter)
+        if self.library is not None:
+            library = self.library
+            yield SystemCommand("Reload library from disk",
+                                f"Discard unsaved edits to {library.path.name} and re-read it",
+                                lambda: self._reload(library))
+
+
+def run_app(config: Config, path: Path | None) -> int:
+    app = WorkbenchApp(config, path)
+    app.run()
+    return app.return_code or 0

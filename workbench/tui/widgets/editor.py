@@ -1,0 +1,105 @@
+"""The structured editor: one input per spec field, multi-line where it helps.
+
+It edits the spec object it was given in place through `workbench.fields` (which owns the
+labels and parsing) and posts `SpecEditor.Edited` after each accepted change.  A value that
+does not parse (a half-typed number) is marked invalid and not applied, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, TextArea
+
+from ...fields import FORMS, field_text, set_field
+from ...spec import VARIANTS, PromptSpec
+
+_GROUP_TITLES = {"layers": "Layers", "image": "Source", "params": "Generation",
+                 "notes": "Notes"}
+
+
+class SpecEditor(VerticalScroll):
+    @dataclass
+    class Edited(Message):
+        spec: PromptSpec
+        key: str
+        error: str | None
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.spec: PromptSpec | None = None
+
+    def compose(self) -> ComposeResult:
+        group = None
+        for form in FORMS:
+            if form.group != group and form.group in _GROUP_TITLES:
+                yield Label(_GROUP_TITLES[form.group], classes="group-title")
+            group = form.group
+            with Horizontal(classes=f"field-row field-{form.kind}"):
+                yield Label(form.label, classes="field-label")
+                yield self._make_input(form)
+
+    def _make_input(self, form) -> Widget:
+        widget_id = f"f-{form.key}"
+        if form.kind == "choice":
+            widget = Select([(v, v) for v in VARIANTS], allow_blank=False, compact=True,
+                            id=widget_id, value="dev")
+        elif form.kind == "multiline":
+            widget = TextArea(id=widget_id, soft_wrap=True, show_line_numbers=False,
+                              compact=True, tab_behavior="focus")
+        else:
+            widget = Input(placeholder=form.help, id=widget_id, compact=True,
+                           select_on_focus=False)
+        widget.tooltip = form.help
+        return widget
+
+    def widget_for(self, key: str) -> Widget:
+        return self.query_one(f"#f-{key}")
+
+    def load(self, spec: PromptSpec | None) -> None:
+        """Show ``spec`` (or nothing) without treating the refill as an edit."""
+        self.spec = spec
+        self.disabled = spec is None
+        with self.prevent(Input.Changed, TextArea.Changed, Select.Changed):
+            for form in FORMS:
+                widget = self.widget_for(form.key)
+                text = field_text(spec, form.key) if spec is not None else ""
+                widget.remove_class("-invalid")
+                if isinstance(widget, Select):
+                    widget.value = text or "dev"
+                elif isinstance(widget, TextArea):
+                    widget.load_text(text)
+                else:
+                    widget.value = text
+                    widget.cursor_position = len(text)
+
+    def _apply(self, key: str, text: str, widget: Widget) -> None:
+        if self.spec is None:
+            return
+        error = set_field(self.spec, key, text)
+        widget.set_class(error is not None, "-invalid")
+        self.post_message(self.Edited(self.spec, key, error))
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        if event.input.id and event.input.id.startswith("f-"):
+            event.stop()
+            self._apply(event.input.id[2:], event.value, event.input)
+
+    @on(TextArea.Changed)
+    def _text_changed(self, event: TextArea.Changed) -> None:
+        area = event.text_area
+        if area.id and area.id.startswith("f-"):
+            event.stop()
+            self._apply(area.id[2:], area.text, area)
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "f-model" and isinstance(event.value, str):
+            event.stop()
+            self._apply("model", event.value, event.select)

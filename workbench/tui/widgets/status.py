@@ -1,0 +1,19 @@
+"""One line at the bottom: which library, whether it is saved, what needs attention."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class StatusBar(Static):
+    def set_state(self, library: str, state: str, detail: str = "",
+                  level: str = "ok") -> None:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f" {library} ", style="bold")
+        style = {"ok": "", "busy": "italic", "warn": "bold reverse", "error": "bold reverse"}
+        line.append(f" {state} ", style=style.get(level, ""))
+        if detail:
+            line.append(f"  {detail}")
+        self.set_class(level in ("warn", "error"), "-alert")
+        self.update(line)
