@@ -155,26 +155,39 @@ class WorkbenchApp(App):
 
     def flush_saves(self) -> None:
         """Save every library with unsaved edits (never blocks on a question)."""
-        self._save_timer = None
+        self._save_all()
+        self._update_status()
+
+    def _save_all(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
         for library in self.collection.libraries:
             if id(library) in self._pending or library.dirty:
                 self._save(library)
-        self._update_status()
 
     def _save(self, library: Library, *, force: bool = False) -> None:
         result = workspace.save(library, force=force)
         self._pending.discard(id(library))
         if result.status == "conflict":
-            first_time = id(library) not in self._conflicted
-            self._conflicted.add(id(library))
-            if first_time:
-                self.push_screen(resolve_conflict(str(library.path), str(result.recovery)),
-                                 lambda answer: self._resolve(library, answer))
+            # Never pop a question up mid-typing (it would swallow keystrokes): say so in
+            # the status line and a toast, keep the edits in the recovery file, ask on F6.
+            if id(library) not in self._conflicted:
+                self._conflicted.add(id(library))
+                self.notify(f"{library.path} changed on disk. Your edits are kept in "
+                            f"{result.recovery}. Press F6 to reload, keep both or "
+                            "overwrite.", title="Not saved: conflict", severity="error",
+                            timeout=20, markup=False)
         elif result.status == "failed":
             self.notify(result.message, title="Not saved", severity="error", timeout=15,
                         markup=False)
         else:
             self._conflicted.discard(id(library))
+
+    def _ask_conflict(self, library: Library) -> None:
+        recovery = workspace.recovery_path(library)
+        self.push_screen(resolve_conflict(str(library.path), str(recovery)),
+                         lambda answer: self._resolve(library, answer))
 
     def _resolve(self, library: Library, answer: str | None) -> None:
         if answer == "overwrite":
@@ -183,11 +196,12 @@ class WorkbenchApp(App):
         elif answer in ("reload", "keep"):
             if answer == "keep":
                 copy = library.save_copy()
+                self.collection.libraries.append(load_library(copy))
                 self.notify(f"Your version was saved as {copy}", markup=False)
             self._reload(library)
         else:
             self.notify("Autosave of this library is paused; your edits are in the recovery "
-                        "file. Save (F6) to decide again.", severity="warning", markup=False)
+                        "file. Press F6 to decide.", severity="warning", markup=False)
         self._update_status()
 
     def _reload(self, library: Library) -> None:
@@ -205,20 +219,19 @@ class WorkbenchApp(App):
         self._show(*(current or (fresh, None)))
 
     def action_save_now(self) -> None:
-        for library in self.collection.libraries:
-            if id(library) in self._conflicted:
-                self._conflicted.discard(id(library))
-                self._save(library)
         self.flush_saves()
-        self.notify("All libraries saved" if not self._conflicted else "Some libraries "
-                    "conflict with changes on disk", markup=False)
+        conflicted = [lib for lib in self.collection.libraries if id(lib) in self._conflicted]
+        if conflicted:
+            self._ask_conflict(conflicted[0])
+        else:
+            self.notify("All libraries saved", markup=False)
 
     async def action_quit(self) -> None:
         self.flush_saves()
         self.exit()
 
     def on_unmount(self) -> None:
-        self.flush_saves()
+        self._save_all()  # widgets are gone by now: save without touching the screen
 
     # -- prompt actions -----------------------------------------------------------------------
     def _target_library(self) -> Library:

@@ -17,7 +17,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, TextArea
 
 from ...fields import FORMS, field_text, set_field
-from ...spec import VARIANTS, PromptSpec
+from ...spec import VARIANT_DEFAULTS, VARIANTS, PromptSpec
 
 _GROUP_TITLES = {"layers": "Layers", "image": "Source", "params": "Generation",
                  "notes": "Notes"}
@@ -77,12 +77,29 @@ class SpecEditor(VerticalScroll):
                 else:
                     widget.value = text
                     widget.cursor_position = len(text)
+        self._show_defaults()
+
+    def _show_defaults(self) -> None:
+        """Empty parameter inputs show what the model variant will use instead."""
+        defaults = VARIANT_DEFAULTS.get(self.spec.model if self.spec else "dev")
+        for form in FORMS:
+            if not form.is_param or form.kind == "loras":
+                continue
+            default = getattr(defaults, form.key, None)
+            widget = self.widget_for(form.key)
+            if isinstance(widget, Input):
+                widget.placeholder = (f"{default:g} (default) · {form.help}"
+                                      if isinstance(default, (int, float)) else
+                                      f"{default} (default) · {form.help}" if default
+                                      else form.help)
 
     def _apply(self, key: str, text: str, widget: Widget) -> None:
         if self.spec is None:
             return
         error = set_field(self.spec, key, text)
         widget.set_class(error is not None, "-invalid")
+        if key == "model":
+            self._show_defaults()
         self.post_message(self.Edited(self.spec, key, error))
 
     @on(Input.Changed)

@@ -1,0 +1,24 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+SAMPLE = Path(__file__).parent / "sample"
+
+
+@pytest.fixture
+def library_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "libs"
+    shutil.copytree(SAMPLE, target)
+    return target
+
+
+@pytest.fixture
+def make_app(library_dir):
+    from workbench.config import load_config
+    from workbench.tui.app import WorkbenchApp
+
+    def make(path: Path | None = None, **overrides):
+        return WorkbenchApp(load_config(env={}, overrides=overrides), path or library_dir)
+
+    return make

@@ -1,0 +1,178 @@
+"""Pilot tests: drive the app with keys and assert on what the user sees and what is on disk."""
+
+from __future__ import annotations
+
+import tomllib
+
+from textual.widgets import Input, OptionList
+
+from workbench import workspace
+from workbench.library import load_library
+from workbench.tui.screens.confirm import ChoiceScreen
+
+
+async def test_typing_updates_composed_pane_and_saves(make_app, library_dir):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.spec.name == "Amber perfume bottle"
+        await pilot.press("enter")  # activate the highlighted prompt: focus goes to Subject
+        assert app.focused.id == "f-subject"
+        await pilot.press("end", *" and a silk ribbon")
+        assert app.composed.text.startswith(
+            "An amber glass perfume bottle with a brushed brass cap and a silk ribbon "
+            "standing on a slab of wet black slate.")
+        assert "22 words" not in app.composed.border_subtitle
+        await pilot.pause(0.9)  # autosave delay is 0.6 s
+        data = tomllib.loads((library_dir / "studio.toml").read_text())
+        assert data["prompts"][0]["subject"].endswith("and a silk ribbon")
+        text = (library_dir / "studio.toml").read_text()
+        assert text.startswith("# Sample library for TUI tests and snapshots.")
+
+
+async def test_layers_and_text_fields(make_app, library_dir):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.editor.widget_for("foreground").focus()
+        await pilot.press(*"scattered rose petals")
+        assert ("In the foreground, scattered rose petals; in the background, smooth charcoal "
+                "gradient.") in app.composed.text
+        app.editor.widget_for("text").focus()
+        await pilot.press(*"NOIR")
+        assert 'The image shows the text "NOIR", spelled exactly.' in app.composed.text
+    saved = load_library(library_dir / "studio.toml").get("Amber perfume bottle")
+    assert saved.foreground == "scattered rose petals" and saved.text == "NOIR"
+
+
+async def test_invalid_number_is_marked_and_not_saved(make_app, library_dir):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        steps = app.editor.widget_for("steps")
+        steps.focus()
+        await pilot.press("end", "backspace", "backspace", *"3x")
+        assert steps.has_class("-invalid")
+        assert "not a whole number" in str(app.query_one("#status").render())
+        assert app.spec.params.steps == 3  # the last value that parsed
+        await pilot.press("backspace", "0")
+        assert not steps.has_class("-invalid") and app.spec.params.steps == 30
+
+
+async def test_new_duplicate_rename_delete(make_app, library_dir):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f4")  # duplicate
+        assert app.spec.name == "Amber perfume bottle copy"
+        assert app.focused.id == "f-name"
+        await pilot.press(*"Bottle v2")  # the name is selected, typing replaces it
+        assert app.spec.name == "Bottle v2"
+        await pilot.press("f3")
+        assert app.spec.name == "Untitled"
+        await pilot.press("f8")
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        await pilot.press("f6")
+    names = [s.name for s in load_library(library_dir / "studio.toml").prompts]
+    assert names == ["Amber perfume bottle", "Bottle v2", "Lisbon poster", "Quick sketch"]
+
+
+async def test_delete_can_be_cancelled(make_app, library_dir):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f8", "n")
+        assert app.spec.name == "Amber perfume bottle"
+    assert len(load_library(library_dir / "studio.toml").prompts) == 3
+
+
+async def test_filter_by_tag_and_model(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+f", *"#poster")
+        assert app.browser.visible_count() == 1
+        assert app.spec.name == "Lisbon poster"
+        app.browser.query_one("#filter", Input).value = ""
+        await pilot.press(*"@schnell")
+        assert app.spec.name == "Quick sketch"
+        assert app.composed.text.startswith("A fox curled up asleep")
+        assert "raw" in app.composed.border_subtitle
+        await pilot.press("enter")
+        assert isinstance(app.focused, OptionList)
+
+
+async def test_conflict_on_disk_is_not_clobbered(make_app, library_dir):
+    path = library_dir / "studio.toml"
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        path.write_text(path.read_text().replace("Lisbon poster", "Porto poster"))
+        app.editor.widget_for("context").focus()
+        await pilot.press("end", *" at night")
+        await pilot.pause(0.9)
+        assert not isinstance(app.screen, ChoiceScreen)  # no question pops up mid-typing
+        assert "conflict" in str(app.query_one("#status").render())
+        assert app.spec.context.endswith("at night")
+        assert "Porto poster" in path.read_text()  # theirs is untouched
+        assert "at night" in workspace.recovery_path(app.library).read_text()
+        await pilot.press("f6")
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("k")  # keep both
+        await pilot.pause()
+        mine = library_dir / "studio.mine.toml"
+        assert "at night" in mine.read_text()
+        assert app.collection.libraries[0].get("Porto poster") is not None  # reloaded theirs
+        assert app.collection.libraries[1].path == mine  # and yours, beside it
+
+
+async def test_conflict_overwrite(make_app, library_dir):
+    path = library_dir / "studio.toml"
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        path.write_text(path.read_text().replace("Lisbon poster", "Porto poster"))
+        app.editor.widget_for("context").focus()
+        await pilot.press("end", *" at night")
+        await pilot.pause(0.9)
+        await pilot.press("f6", "o")
+        await pilot.pause()
+    text = path.read_text()
+    assert "at night" in text and "Lisbon poster" in text
+
+
+async def test_markup_and_escapes_from_a_file_are_shown_literally(make_app, tmp_path):
+    lib = tmp_path / "odd.toml"
+    lib.write_text('[[prompts]]\nname = "[bold red]x[/]"\nsubject = "a [link=x]cat[/link] \\u001b[31m"\n')
+    app = make_app(lib)
+    async with app.run_test(size=(120, 40)):
+        assert app.composed.text == "A [link=x]cat[/link] [31m."
+        rendered = str(app.composed.render())
+        assert "[link=x]cat[/link]" in rendered
+        option = app.browser.option_list.get_option_at_index(1)
+        assert str(option.prompt) == "[bold red]x[/]"
+
+
+async def test_malformed_library_is_reported_and_others_open(make_app, library_dir):
+    (library_dir / "broken.toml").write_text('[[prompts]]\nname = "x\n')
+    app = make_app()
+    async with app.run_test(size=(120, 40)):
+        assert [lib.path.name for lib in app.collection.libraries] == ["studio.toml"]
+        messages = [n.message for n in app._notifications]
+        assert any("broken.toml:2:" in m for m in messages)
+    assert (library_dir / "broken.toml").read_text() == '[[prompts]]\nname = "x\n'
+
+
+async def test_theme_choice_is_remembered(make_app, isolated_home):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.theme = "textual-light"
+        await pilot.pause()
+    from workbench.config import load_config
+    assert load_config().theme == "textual-light"
+
+
+async def test_first_start_seeds_user_libraries(isolated_home):
+    from workbench.config import load_config
+    from workbench.locations import libraries_dir
+    from workbench.tui.app import WorkbenchApp
+
+    app = WorkbenchApp(load_config(env={}), None)
+    async with app.run_test(size=(80, 24)):
+        assert libraries_dir().is_dir()
+        assert app.collection.libraries  # bundled examples were copied (or an empty library)
+        assert isinstance(app.browser.query_one("#filter"), Input)
