@@ -21,6 +21,9 @@ def clean(text: str) -> str:
     """One line: control characters removed and runs of whitespace collapsed."""
     if not text:
         return ""
+    if text.isprintable():  # the common case, checked in C: no controls, no newlines
+        return " ".join(text.split()) if "  " in text or text[0] == " " or text[-1] == " " \
+            else text
     return " ".join(text.translate(_CONTROL).split())
 
 

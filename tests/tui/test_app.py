@@ -46,7 +46,9 @@ async def test_layers_and_text_fields(make_app, library_dir):
 async def test_invalid_number_is_marked_and_not_saved(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()  # the generation fields mount right after the first frame
         steps = app.editor.widget_for("steps")
+        assert steps.placeholder.startswith("28 (default)") and steps.value == "28"
         steps.focus()
         await pilot.press("end", "backspace", "backspace", *"3x")
         assert steps.has_class("-invalid")
@@ -176,3 +178,16 @@ async def test_first_start_seeds_user_libraries(isolated_home):
         assert libraries_dir().is_dir()
         assert app.collection.libraries  # bundled examples were copied (or an empty library)
         assert isinstance(app.browser.query_one("#filter"), Input)
+
+
+async def test_empty_parameters_show_the_variant_default(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+f", *"@schnell", "enter")
+        await pilot.pause()
+        assert app.spec.name == "Quick sketch"
+        assert app.editor.widget_for("steps").placeholder.startswith("4 (default)")
+        app.editor.widget_for("model").value = "dev"
+        await pilot.pause()
+        assert app.spec.model == "dev"
+        assert app.editor.widget_for("steps").placeholder.startswith("28 (default)")

@@ -43,7 +43,7 @@ class WorkbenchApp(App):
         Binding("f4", "duplicate", "Duplicate", priority=True),
         Binding("f6", "save_now", "Save", priority=True),
         Binding("ctrl+s", "save_now", "Save", show=False, priority=True),
-        Binding("f7", "copy_prompt", "Copy", priority=True),
+        Binding("f7", "copy_prompt", "Copy", show=False, priority=True),
         Binding("f8", "delete", "Delete", priority=True),
         Binding("ctrl+f", "filter", "Filter", priority=True),
         Binding("escape", "focus_browser", "Browser", show=False),
@@ -75,7 +75,7 @@ class WorkbenchApp(App):
                 yield SpecEditor(id="editor")
                 yield ComposedPane(id="composed")
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def browser(self) -> PromptBrowser:

@@ -11,16 +11,62 @@ from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Grid, VerticalScroll
+from textual.lazy import Lazy
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, TextArea
 
-from ...fields import FORMS, field_text, set_field
+from ...fields import FORMS, FieldForm, field_text, set_field
 from ...spec import VARIANT_DEFAULTS, VARIANTS, PromptSpec
 
 _GROUP_TITLES = {"layers": "Layers", "image": "Source", "params": "Generation",
                  "notes": "Notes"}
+_LAZY_GROUPS = ("params", "notes")
+
+
+def _default_hint(form: FieldForm, defaults) -> str:
+    """Empty parameter inputs show what the model variant will use instead."""
+    default = getattr(defaults, form.key, None)
+    if default in (None, "", []):
+        return form.help
+    shown = f"{default:g}" if isinstance(default, float) else str(default)
+    return f"{shown} (default) · {form.help}"
+
+
+class FieldGrid(Grid):
+    """Label | input rows for some fields, with a title row where a group starts."""
+
+    def __init__(self, forms: list[FieldForm]) -> None:
+        super().__init__(classes="field-grid")
+        self.forms = forms
+
+    def compose(self) -> ComposeResult:
+        group = None
+        for form in self.forms:
+            if form.group != group and form.group in _GROUP_TITLES:
+                yield Label(_GROUP_TITLES[form.group], classes="group-title")
+            group = form.group
+            yield Label(form.label, classes="field-label")
+            yield _make_input(form)
+
+    def on_mount(self) -> None:
+        self.query_ancestor(SpecEditor).fill(self.forms)
+
+
+def _make_input(form: FieldForm) -> Widget:
+    widget_id = f"f-{form.key}"
+    if form.kind == "choice":
+        widget = Select([(v, v) for v in VARIANTS], allow_blank=False, compact=True,
+                        id=widget_id, value="dev")
+    elif form.kind == "multiline":
+        widget = TextArea(id=widget_id, soft_wrap=True, show_line_numbers=False,
+                          compact=True, tab_behavior="focus")
+    else:
+        widget = Input(placeholder=form.help, id=widget_id, compact=True,
+                       select_on_focus=False)
+    widget.tooltip = form.help
+    return widget
 
 
 class SpecEditor(VerticalScroll):
@@ -35,39 +81,33 @@ class SpecEditor(VerticalScroll):
         self.spec: PromptSpec | None = None
 
     def compose(self) -> ComposeResult:
-        group = None
-        for form in FORMS:
-            if form.group != group and form.group in _GROUP_TITLES:
-                yield Label(_GROUP_TITLES[form.group], classes="group-title")
-            group = form.group
-            with Horizontal(classes=f"field-row field-{form.kind}"):
-                yield Label(form.label, classes="field-label")
-                yield self._make_input(form)
-
-    def _make_input(self, form) -> Widget:
-        widget_id = f"f-{form.key}"
-        if form.kind == "choice":
-            widget = Select([(v, v) for v in VARIANTS], allow_blank=False, compact=True,
-                            id=widget_id, value="dev")
-        elif form.kind == "multiline":
-            widget = TextArea(id=widget_id, soft_wrap=True, show_line_numbers=False,
-                              compact=True, tab_behavior="focus")
-        else:
-            widget = Input(placeholder=form.help, id=widget_id, compact=True,
-                           select_on_focus=False)
-        widget.tooltip = form.help
-        return widget
+        # Label | input grids, no container per row (start-up cost grows with the widget
+        # count).  The generation parameters sit below the fold and mount lazily, right
+        # after the first frame.
+        yield FieldGrid([f for f in FORMS if f.group not in _LAZY_GROUPS])
+        yield Lazy(FieldGrid([f for f in FORMS if f.group in _LAZY_GROUPS]))
 
     def widget_for(self, key: str) -> Widget:
         return self.query_one(f"#f-{key}")
+
+    def _widget(self, key: str) -> Widget | None:
+        found = self.query(f"#f-{key}")
+        return found.first() if found else None  # None: in a grid not mounted yet
 
     def load(self, spec: PromptSpec | None) -> None:
         """Show ``spec`` (or nothing) without treating the refill as an edit."""
         self.spec = spec
         self.disabled = spec is None
+        self.fill(FORMS)
+
+    def fill(self, forms) -> None:
+        spec = self.spec
+        defaults = VARIANT_DEFAULTS.get(spec.model if spec else "dev")
         with self.prevent(Input.Changed, TextArea.Changed, Select.Changed):
-            for form in FORMS:
-                widget = self.widget_for(form.key)
+            for form in forms:
+                widget = self._widget(form.key)
+                if widget is None:
+                    continue
                 text = field_text(spec, form.key) if spec is not None else ""
                 widget.remove_class("-invalid")
                 if isinstance(widget, Select):
@@ -77,29 +117,16 @@ class SpecEditor(VerticalScroll):
                 else:
                     widget.value = text
                     widget.cursor_position = len(text)
-        self._show_defaults()
-
-    def _show_defaults(self) -> None:
-        """Empty parameter inputs show what the model variant will use instead."""
-        defaults = VARIANT_DEFAULTS.get(self.spec.model if self.spec else "dev")
-        for form in FORMS:
-            if not form.is_param or form.kind == "loras":
-                continue
-            default = getattr(defaults, form.key, None)
-            widget = self.widget_for(form.key)
-            if isinstance(widget, Input):
-                widget.placeholder = (f"{default:g} (default) · {form.help}"
-                                      if isinstance(default, (int, float)) else
-                                      f"{default} (default) · {form.help}" if default
-                                      else form.help)
+                    if form.is_param:
+                        widget.placeholder = _default_hint(form, defaults)
 
     def _apply(self, key: str, text: str, widget: Widget) -> None:
         if self.spec is None:
             return
         error = set_field(self.spec, key, text)
         widget.set_class(error is not None, "-invalid")
-        if key == "model":
-            self._show_defaults()
+        if key == "model":  # empty parameters now default differently
+            self.fill([f for f in FORMS if f.is_param])
         self.post_message(self.Edited(self.spec, key, error))
 
     @on(Input.Changed)
