@@ -394,9 +394,9 @@ def plausible_reply(body: dict[str, Any]) -> Reply:
         return Reply(json.dumps({"answer": text}))
     base = text.strip().rstrip(".") or "A quiet still life"
     base = base[0].upper() + base[1:]
-    return Reply(f"{base}, shown in natural light with soft shadows and a shallow depth of "
-                 f"field, photographed on a 50mm lens.",
-                 thinking="The user wants a FLUX prompt; keep their meaning, add light.")
+    tail = ", shown in natural light with soft shadows, photographed on a 50mm lens."
+    answer = base + "." if base.endswith(tail[:-1]) else base + tail
+    return Reply(answer, thinking="The user wants a FLUX prompt; keep their meaning, add light.")
 
 
 # -- by hand -----------------------------------------------------------------------------------

@@ -94,6 +94,10 @@ class Proposal:
         when the spec is raw, and otherwise becomes its raw text (the fields are kept)."""
         if self.action == "decompose":
             return spec.copy(raw="", **{name: self.fields.get(name, "") for name in TEXT_FIELDS})
+        if self.action == "kontext" and self.instructions:
+            from ..compose import sentence
+
+            return spec.copy(raw=" ".join(sentence(i) for i in self.instructions))
         if not self.text:
             raise ValueError(f"a {self.action} proposal has no text to apply")
         return spec.copy(raw=self.text)
