@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import re
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -397,6 +398,28 @@ def plausible_reply(body: dict[str, Any]) -> Reply:
     tail = ", shown in natural light with soft shadows, photographed on a 50mm lens."
     answer = base + "." if base.endswith(tail[:-1]) else base + tail
     return Reply(answer, thinking="The user wants a FLUX prompt; keep their meaning, add light.")
+
+
+class FakeOllamaThread:
+    """The fake on its own event loop in a background thread, for synchronous callers
+    (the CLI runs ``asyncio.run`` itself).  ``with FakeOllamaThread() as fake: ...``"""
+
+    def __init__(self, fake: FakeOllama | None = None) -> None:
+        self.fake = fake or FakeOllama()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                        name="fake-ollama")
+
+    def __enter__(self) -> FakeOllama:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.fake.start(), self._loop).result(10)
+        return self.fake
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.fake.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
 
 
 # -- by hand -----------------------------------------------------------------------------------

@@ -143,6 +143,7 @@ def run(args: argparse.Namespace, config) -> int:
             out["text"] = proposal.text
         if proposal.instructions:
             out["instructions"] = proposal.instructions
+        out["warnings"] = proposal.warnings
         json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
         print()
         return 0
@@ -164,6 +165,8 @@ def run(args: argparse.Namespace, config) -> int:
     else:
         print(f"- {one_line(text)}")
         print(f"+ {one_line(proposal.text)}")
+    for warning in proposal.warnings:
+        print(f"warning: {one_line(warning)}")
     if applied:
         print(f"applied to {library.path}")
     elif args.apply:

@@ -77,6 +77,8 @@ class Proposal:
     timings: Timings = field(default_factory=Timings)
     attempts: int = 1
     cached: bool = False
+    #: Things the user should check before accepting (e.g. in-image text that changed).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def display_text(self) -> str:
@@ -216,6 +218,14 @@ def parse_instructions(text: str) -> list[str]:
     return items
 
 
+_QUOTED = re.compile(r'"([^"\n]+)"|«([^»\n]+)»|„([^“”\n]+)[“”]|“([^”\n]+)”|「([^」\n]+)」')
+
+
+def quoted_text(text: str) -> list[str]:
+    """The in-image text of a prompt: whatever it puts in quotes (any quote style)."""
+    return [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
+
+
 def diagnostic_messages(diagnostics: Iterable[Any]) -> list[str]:
     """Lint diagnostics as plain messages: strings as they are, objects by ``.message``."""
     out = []
@@ -347,7 +357,12 @@ class Assistant:
         answer = clean_answer(result.content)
         if not answer:
             raise InvalidAnswer(f"{model} gave an empty answer; nothing was changed")
-        return _proposal(action, text, result, text=answer)
+        proposal = _proposal(action, text, result, text=answer)
+        for quoted in quoted_text(text):
+            if quoted not in answer:
+                proposal.warnings.append(f'the in-image text "{quoted}" is not in the '
+                                         "proposal as written")
+        return proposal
 
     # -- decompose ---------------------------------------------------------------------------
     async def decompose(self, text: str, *, model: str = "",
