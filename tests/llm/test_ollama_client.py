@@ -105,7 +105,7 @@ async def test_slow_first_token_is_measured(fake, client):
 
 
 async def test_a_silent_server_times_out(fake):
-    fake.queue(Reply("A fox.", first_token_delay=2.0))
+    fake.queue(Reply("A fox.", first_token_delay=0.6))
     async with OllamaClient(fake.host, timeout=0.2) as llm:
         with pytest.raises(TimedOut, match="did not answer in time"):
             await llm.chat("gemma3:4b", USER)
