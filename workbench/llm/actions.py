@@ -256,7 +256,6 @@ def image_for_model(path: Path, max_side: int = DESCRIBE_MAX_SIDE) -> tuple[str,
     except OSError as exc:
         raise LLMError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     digest = hashlib.sha256(data).hexdigest()
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_IMAGE_PIXELS:
