@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from tests.fakes.ollama_server import Reply
@@ -266,3 +268,10 @@ async def test_escape_sequences_and_markup_in_answers_are_neutralised(fake, assi
 ])
 def test_clean_answer(raw, clean):
     assert clean_answer(raw) == clean
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
+def test_cleaned_answers_never_carry_control_characters(raw):
+    cleaned = clean_answer(raw)
+    assert not any(ord(c) < 32 and c not in "\n\t" for c in cleaned)
+    assert not any(0x7F <= ord(c) <= 0x9F for c in cleaned)

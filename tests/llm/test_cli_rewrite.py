@@ -161,3 +161,16 @@ def test_model_flag_and_config_model(fake, library, tmp_path):
     config.write_text('[ollama]\nmodel = "qwen3:4b"\n')
     assert run(fake, str(library), "Fox", "--config", str(config)) == 0
     assert [c["model"] for c in fake.chats] == ["llava:7b", "qwen3:4b"]
+
+
+def test_a_file_changed_during_the_request_is_not_overwritten(fake, library, capsys):
+    theirs = LIBRARY.replace("a red fox", "a grey wolf")
+
+    def model(request: dict) -> str:
+        library.write_text(theirs, encoding="utf-8")  # someone saves while the model thinks
+        return "A red fox sits in the snow."
+
+    fake.responder = model
+    assert run(fake, str(library), "Fox", "--apply") == 2
+    assert "changed on disk" in capsys.readouterr().err
+    assert library.read_text(encoding="utf-8") == theirs
