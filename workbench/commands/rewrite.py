@@ -125,6 +125,7 @@ def run(args: argparse.Namespace, config) -> int:
     new_spec = proposal.apply_to(spec)
     entry.spec = new_spec
     after = library.render()
+    findings = _lint_messages(new_spec) or []
     applied = False
     if args.apply:
         try:
@@ -144,6 +145,7 @@ def run(args: argparse.Namespace, config) -> int:
         if proposal.instructions:
             out["instructions"] = proposal.instructions
         out["warnings"] = proposal.warnings
+        out["lint"] = findings
         json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
         print()
         return 0
@@ -167,6 +169,8 @@ def run(args: argparse.Namespace, config) -> int:
         print(f"+ {one_line(proposal.text)}")
     for warning in proposal.warnings:
         print(f"warning: {one_line(warning)}")
+    for finding in findings:
+        print(f"lint: {one_line(finding)}")
     if applied:
         print(f"applied to {library.path}")
     elif args.apply:
