@@ -393,6 +393,11 @@ def plausible_reply(body: dict[str, Any]) -> Reply:
         return Reply(json.dumps(fields, ensure_ascii=False))
     if fmt == "json":
         return Reply(json.dumps({"answer": text}))
+    asked = _last_user_text(body)
+    if "<<<" in asked:  # a fix: drop the words the problems quote ('masterpiece', ...)
+        for term in re.findall(r"'([^'\n]+)'", asked.split("<<<", 1)[0]):
+            text = re.sub(rf",?\s*\b{re.escape(term)}\b", "", text, flags=re.I)
+        text = text.strip(" ,") or text
     base = text.strip().rstrip(".") or "A quiet still life"
     base = base[0].upper() + base[1:]
     tail = ", shown in natural light with soft shadows, photographed on a 50mm lens."

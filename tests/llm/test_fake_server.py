@@ -43,3 +43,10 @@ async def test_canned_decompose_and_kontext_answers(fake, assistant):
     assert proposal.fields["text"] == "WINTER"
     kontext = await assistant.kontext("make her smile, it's snowing")
     assert len(kontext.instructions) == 2
+
+
+async def test_canned_fix_drops_the_quoted_problems(fake, assistant):
+    proposal = await assistant.fix("A red fox, masterpiece, 8k. Watercolor.",
+                                   ["'masterpiece' is a quality tag", "'8k' is a quality tag"])
+    assert proposal.text.startswith("A red fox. Watercolor")
+    assert "masterpiece" not in proposal.text and "8k" not in proposal.text
