@@ -65,7 +65,8 @@ class Reply:
     ``content`` is streamed in word-sized chunks (or exactly ``chunks`` when given), after
     ``thinking`` chunks when the request asked to think.  ``status`` other than 200 answers
     ``{"error": error}`` with that status instead; ``error_after`` sends ``{"error": error}``
-    as a stream line after that many content chunks.
+    as a stream line after that many content chunks; ``stop_after`` just ends the stream
+    there.
     """
 
     content: str = ""
@@ -77,6 +78,8 @@ class Reply:
     status: int = 200
     error: str = ""
     error_after: int | None = None
+    #: End the stream cleanly after this many content chunks, without the final "done".
+    stop_after: int | None = None
 
 
 @dataclass
@@ -289,6 +292,8 @@ class FakeOllama:
                 await asyncio.sleep(reply.chunk_delay)
             chunks = reply.chunks if reply.chunks is not None else split_chunks(reply.content)
             for i, part in enumerate(chunks):
+                if reply.stop_after is not None and i == reply.stop_after:
+                    return response
                 if reply.error_after is not None and i == reply.error_after:
                     await send({"error": reply.error or "internal error"})
                     return response

@@ -159,3 +159,9 @@ def test_unload_before_jobs_defaults_to_same_host_and_can_be_set(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text("[ollama]\nunload_before_jobs = false\n")
     assert not unload_before_jobs(load_config(path, env={}))
+
+
+async def test_a_stream_that_ends_without_done_is_not_an_answer(fake, client):
+    fake.queue(Reply("A red fox in the snow", stop_after=3))
+    with pytest.raises(StreamBroken, match="ended before it was finished"):
+        await client.chat("gemma3:4b", USER)

@@ -140,6 +140,9 @@ class OllamaClient:
                 return StreamBroken(f"Ollama stopped in the middle of the answer: {text}; "
                                     "nothing was changed")
             return LLMError(f"Ollama error ({exc.status_code}): {text}")
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+            return StreamBroken(f"the connection to Ollama at {self.host} broke in the "
+                                "middle of the answer; nothing was changed")
         if isinstance(exc, httpx.HTTPError):
             return LLMError(f"Ollama at {self.host}: {one_line(str(exc)) or type(exc).__name__}")
         return LLMError(f"Ollama: {one_line(str(exc))}")
@@ -227,6 +230,7 @@ class OllamaClient:
         content: list[str] = []
         thinking: list[str] = []
         result = ChatResult(model=model, content="")
+        finished = False
         try:
             async for part in stream:
                 if result.first_token_s is None:
@@ -241,14 +245,19 @@ class OllamaClient:
                     if on_token is not None:
                         on_token(message.content)
                 if part.done:
+                    finished = True
                     result.done_reason = part.done_reason or ""
                     result.load_s = (part.load_duration or 0) / 1e9
                     result.eval_count = part.eval_count or 0
         except asyncio.CancelledError:
-            await stream.aclose()
             raise
         except Exception as exc:
             raise self._translate(exc, model) from exc
+        finally:
+            await stream.aclose()
+        if not finished:
+            raise StreamBroken(f"the answer from {model} ended before it was finished; "
+                               "nothing was changed")
         result.content = "".join(content)
         result.thinking = "".join(thinking)
         result.total_s = time.perf_counter() - started
