@@ -9,6 +9,7 @@ removed) before it becomes a proposal, and `display_text` is what may be shown.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
@@ -421,7 +422,8 @@ class Assistant:
         """Describe a source image with a vision model (checked first), cached by the
         image's sha256 and the model, so asking twice costs one request."""
         model = model or self.vision_model
-        digest, encoded = image_for_model(Path(image))
+        # Decoding and downscaling a large photo takes a while: keep it off the event loop.
+        digest, encoded = await asyncio.to_thread(image_for_model, Path(image))
         cache = _cache_file(self.cache_dir or describe_cache_dir(), digest, model)
         cached = _read_cache(cache)
         if cached:
