@@ -1,0 +1,180 @@
+"""``workbench rewrite``: ask a local model (Ollama) to rewrite, fix, translate, expand or
+decompose one prompt of a library; print the proposal, and write it only with ``--apply``.
+
+The library is saved through `Library.save`, so comments, ordering and formatting stay as
+they were; a failed or interrupted request leaves the file untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import json
+import sys
+from pathlib import Path
+
+HELP = "LLM help via Ollama: rewrite/fix/translate/expand/decompose a prompt"
+ACTIONS = ("rewrite", "fix", "translate", "expand", "decompose", "kontext")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("library", type=Path, metavar="LIBRARY", help="library file (.toml)")
+    parser.add_argument("prompt", metavar="PROMPT", help="name of the prompt in the library")
+    parser.add_argument("--action", choices=ACTIONS, default="rewrite",
+                        help="what to ask for (default: rewrite)")
+    parser.add_argument("--model", metavar="M",
+                        help="Ollama model (default: [ollama] model in config.toml)")
+    parser.add_argument("--apply", action="store_true",
+                        help="write the proposal into the library (default: only print it)")
+    parser.add_argument("--diff", action="store_true",
+                        help="print the change to the library file as a unified diff")
+    parser.add_argument("--diagnostic", action="append", default=[], metavar="MESSAGE",
+                        help="for --action fix: a problem to fix (repeatable; default: the "
+                             "linter's findings)")
+    parser.add_argument("--think", action="store_true",
+                        help="let a reasoning model think first (its thinking is not kept)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def _lint_messages(spec) -> list[str] | None:
+    """The linter's messages for ``spec``, or None when no linter is available."""
+    import importlib
+
+    from ..llm.actions import diagnostic_messages
+
+    try:
+        lint = importlib.import_module("workbench.lint")
+    except ImportError:
+        return None
+    for name in ("lint_spec", "lint"):
+        function = getattr(lint, name, None)
+        if callable(function):
+            try:
+                return diagnostic_messages(function(spec))
+            except TypeError:
+                continue
+    return None
+
+
+def _fail(message: str, status: int) -> int:
+    from ..textsafe import printable
+
+    print(f"workbench rewrite: {printable(message)}", file=sys.stderr)
+    return status
+
+
+def run(args: argparse.Namespace, config) -> int:
+    from ..compose import compose
+    from ..library import LibraryError, load_library
+    from ..llm.actions import Assistant
+    from ..llm.ollama import LLMError, OllamaClient
+    from ..spec import TEXT_FIELDS
+    from ..textsafe import one_line, printable
+
+    try:
+        library = load_library(args.library)
+    except LibraryError as exc:
+        return _fail(str(exc), 2)
+    entry = next((e for e in library.entries if e.spec.name == args.prompt), None)
+    if entry is None:
+        names = ", ".join(one_line(e.spec.name) for e in library.entries) or "none"
+        return _fail(f"no prompt named {one_line(args.prompt)!r} in {args.library} "
+                     f"(prompts: {names})", 2)
+    spec = entry.spec
+    text = compose(spec)
+    diagnostics = list(args.diagnostic)
+    if args.action == "fix" and not diagnostics:
+        found = _lint_messages(spec)
+        if found is None:
+            return _fail("--action fix needs the problems to fix: pass --diagnostic MESSAGE "
+                         "(no linter is available)", 2)
+        if not found:
+            print(f"{one_line(spec.name)}: the linter found nothing to fix")
+            return 0
+        diagnostics = found
+
+    streaming = args.format == "text" and sys.stderr.isatty()
+
+    def echo(piece: str) -> None:
+        sys.stderr.write(printable(piece))
+        sys.stderr.flush()
+
+    async def ask():
+        async with OllamaClient(config.ollama_host) as client:
+            assistant = Assistant.from_config(config, client, model=args.model or "")
+            assistant.think = True if args.think else None
+            for problem in assistant.templates.problems:
+                print(f"workbench: {problem}", file=sys.stderr)
+            return await assistant.run_text(args.action, text, diagnostics=diagnostics,
+                                            on_token=echo if streaming else None)
+
+    if streaming:
+        print(f"asking {one_line(args.model or config.ollama_model)} at "
+              f"{one_line(config.ollama_host)} ...", file=sys.stderr)
+    try:
+        proposal = asyncio.run(ask())
+    except LLMError as exc:
+        if streaming:
+            print(file=sys.stderr)
+        return _fail(str(exc), 1)
+    if streaming:
+        print("\n", file=sys.stderr)
+
+    before = library.path.read_text(encoding="utf-8")
+    new_spec = proposal.apply_to(spec)
+    entry.spec = new_spec
+    after = library.render()
+    findings = _lint_messages(new_spec) or []
+    applied = False
+    if args.apply:
+        try:
+            applied = library.save()
+        except LibraryError as exc:
+            return _fail(f"{exc}; nothing was written", 2)
+
+    if args.format == "json":
+        out = {"library": str(library.path), "prompt": spec.name, "action": args.action,
+               "model": proposal.model, "original": text, "applied": applied,
+               "first_token_s": proposal.timings.first_token_s,
+               "total_s": proposal.timings.total_s}
+        if proposal.fields:
+            out["fields"] = proposal.fields
+        else:
+            out["text"] = proposal.text
+        if proposal.instructions:
+            out["instructions"] = proposal.instructions
+        out["warnings"] = proposal.warnings
+        out["lint"] = findings
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+
+    took = f"{proposal.timings.total_s:.1f} s"
+    print(f"{args.action} of {one_line(spec.name)!r} by {one_line(proposal.model)} ({took})")
+    if args.diff:
+        sys.stdout.writelines(printable(line) for line in difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True),
+            f"{library.path}", f"{library.path} (proposed)"))
+    elif proposal.fields:
+        width = max(map(len, TEXT_FIELDS))
+        for name in TEXT_FIELDS:
+            old, new = getattr(spec, name), proposal.fields.get(name, "")
+            mark = " " if old == new else "~"
+            print(f"{mark} {name:<{width}}  {one_line(new) or '-'}")
+            if old != new and old:
+                print(f"  {'':<{width}}  (was: {one_line(old)})")
+    else:
+        print(f"- {one_line(text)}")
+        print(f"+ {one_line(proposal.text)}")
+    for warning in proposal.warnings:
+        print(f"warning: {one_line(warning)}")
+    for finding in findings:
+        print(f"lint: {one_line(finding)}")
+    if applied:
+        print(f"applied to {library.path}")
+    elif args.apply:
+        print(f"{library.path} already says this; nothing written")
+    else:
+        print("not applied (run again with --apply to write it)")
+    return 0
