@@ -191,3 +191,12 @@ async def test_empty_parameters_show_the_variant_default(make_app):
         await pilot.pause()
         assert app.spec.model == "dev"
         assert app.editor.widget_for("steps").placeholder.startswith("28 (default)")
+
+
+async def test_bundled_themes_are_registered_and_no_color_is_honoured(make_app, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(theme="high-contrast")
+    async with app.run_test(size=(80, 24)):
+        assert {"workbench-dark", "workbench-light", "high-contrast"} <= set(app.available_themes)
+        assert app.theme == "high-contrast"
+        assert app.no_color

@@ -20,3 +20,7 @@ def test_editing_raw_prompt_80x24(snap_compare, make_app):
 
 def test_delete_confirmation(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=(80, 24), press=["f8"])
+
+
+def test_high_contrast_theme_80x24(snap_compare, make_app):
+    assert snap_compare(make_app(theme="high-contrast"), terminal_size=(80, 24))
