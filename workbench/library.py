@@ -438,6 +438,9 @@ def _set_key(table: Table, key: str, value: Any) -> None:
         table.value._insert_after(anchor, key, value)  # tomlkit keeps no public insert
     except Exception:  # pragma: no cover - a tomlkit without the private helper
         table[key] = value
+        return
+    # Table mirrors its container in its own dict (as Table.append does).
+    dict.__setitem__(table, key, table.value[key])
 
 
 def _toml_value(key: str, value: Any) -> Any:

@@ -167,3 +167,18 @@ def test_not_utf8_is_reported_with_position(tmp_path):
         load_library(path)
     assert str(err.value).startswith(f"{path}:1:")
     assert "UTF-8" in str(err.value)
+
+
+def test_a_key_added_then_removed_again(lib_path):
+    lib = load_library(lib_path)
+    fox = lib.get("Fox")
+    fox.raw = "raw text"
+    fox.camera = "85mm"
+    lib.save()
+    assert 'raw = "raw text"' in lib_path.read_text()
+    fox.raw = ""
+    fox.camera = ""
+    lib.save()
+    text = lib_path.read_text()
+    assert "raw =" not in text and "camera =" not in text
+    assert text == HAND_WRITTEN

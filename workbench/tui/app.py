@@ -22,6 +22,7 @@ from .. import workspace
 from ..config import Config, ConfigError, remember
 from ..library import Collection, Library, load_library
 from ..spec import PromptSpec
+from .screens.assist import ACTIONS, ActionMenu, AssistScreen
 from .screens.confirm import confirm_delete, resolve_conflict
 from .themes import load_themes
 from .widgets.browser import PromptBrowser
@@ -45,6 +46,8 @@ class WorkbenchApp(App):
         Binding("ctrl+s", "save_now", "Save", show=False, priority=True),
         Binding("f7", "copy_prompt", "Copy", show=False, priority=True),
         Binding("f8", "delete", "Delete", priority=True),
+        Binding("f9", "assist", "Assist", priority=True),
+        Binding("f12", "undo_assist", "Undo assist", show=False, priority=True),
         Binding("ctrl+f", "filter", "Filter", priority=True),
         Binding("escape", "focus_browser", "Browser", show=False),
     ]
@@ -60,6 +63,7 @@ class WorkbenchApp(App):
         self.library: Library | None = None
         self.spec: PromptSpec | None = None
         self._theme_failures: list[str] = []
+        self._undo: list[tuple[PromptSpec, PromptSpec]] = []  # (spec, its content before)
         loaded = load_themes()
         for theme in loaded.themes.values():
             self.register_theme(theme)
@@ -303,6 +307,54 @@ class WorkbenchApp(App):
     def action_focus_browser(self) -> None:
         self.browser.option_list.focus()
 
+    # -- LLM assistance --------------------------------------------------------------------------
+    def action_assist(self, action: str | None = None) -> None:
+        if self.spec is None:
+            self.notify("Select a prompt first", severity="warning")
+            return
+        spec, library = self.spec, self.library
+        if action is None:
+            self.push_screen(ActionMenu(self.config.ollama_model),
+                             lambda picked: picked and self.action_assist(picked))
+            return
+        self.push_screen(AssistScreen(action, spec, self.config,
+                                      diagnostics=self.diagnostic_messages(spec)),
+                         lambda new: new is not None and self._accept(library, spec, new))
+
+    def diagnostic_messages(self, spec: PromptSpec) -> list[str]:
+        """What the linter says about ``spec`` (for the "fix" action)."""
+        try:
+            from ..lint import lint
+        except ImportError:  # pragma: no cover - linter not installed in this build
+            return []
+        return [d.message for d in lint(spec)]
+
+    def _accept(self, library: Library, spec: PromptSpec, new: PromptSpec) -> None:
+        self._undo.append((spec, spec.copy()))
+        self._replace_content(library, spec, new)
+        self.notify("Proposal accepted. F12 undoes it.", markup=False)
+
+    def _replace_content(self, library: Library, spec: PromptSpec, new: PromptSpec) -> None:
+        # The library holds this spec object: change it in place, keep its identity.
+        for name in vars(new):
+            setattr(spec, name, getattr(new, name))
+        if spec is self.spec:
+            self._show(library, spec)
+        self.browser.relabel(spec)
+        self._schedule_save(library)
+
+    def action_undo_assist(self) -> None:
+        if not self._undo:
+            self.notify("Nothing to undo", severity="warning")
+            return
+        spec, before = self._undo.pop()
+        library = next((lib for lib in self.collection.libraries if spec in lib.prompts), None)
+        if library is None:
+            self.notify("That prompt is gone; nothing to undo", severity="warning")
+            return
+        self._replace_content(library, spec, before)
+        self.notify("Restored the version before the proposal", markup=False)
+
     # -- theme ---------------------------------------------------------------------------------
     def _remember_theme(self, theme) -> None:
         if theme.name == self.config.theme:
@@ -329,6 +381,11 @@ class WorkbenchApp(App):
                             self.action_save_now)
         yield SystemCommand("Copy composed prompt", "Copy the prompt text to the clipboard "
                             "(works over SSH via OSC 52) (F7)", self.action_copy_prompt)
+        for name, help in ACTIONS.items():
+            yield SystemCommand(f"Assist: {name}", f"{help} (local LLM via Ollama)",
+                                lambda name=name: self.action_assist(name))
+        yield SystemCommand("Undo accepted proposal", "Restore the prompt as it was before "
+                            "the last accepted LLM proposal (F12)", self.action_undo_assist)
         yield SystemCommand("Filter prompts", "Filter by name, #tag or @model (Ctrl+F)",
                             self.action_filter)
         if self.library is not None:

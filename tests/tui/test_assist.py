@@ -1,0 +1,136 @@
+"""LLM assistance in the TUI, against a fake Ollama on 127.0.0.1 through the real client."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from tests.fakes.ollama_server import FakeOllama, Reply
+from workbench.library import load_library
+from workbench.tui.screens.assist import AssistScreen, word_diff
+
+REWRITE = ("An amber glass perfume bottle with a brushed brass cap stands on wet black "
+           "slate, lit by a soft diffused key light and a thin rim light.")
+
+
+@pytest.fixture
+async def fake():
+    async with FakeOllama() as server:
+        yield server
+
+
+async def wait_for(pilot, condition, timeout=5.0):
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_rewrite_streams_then_accept_and_undo(make_app, library_dir, fake):
+    fake.queue(Reply(REWRITE, chunk_delay=0.01))
+    path = library_dir / "studio.toml"
+    app = make_app(ollama_host=fake.host)
+    async with app.run_test(size=(120, 40)) as pilot:
+        original = app.composed.text
+        await pilot.press("f9")
+        await pilot.press("enter")  # first action: rewrite
+        screen = app.screen
+        assert isinstance(screen, AssistScreen)
+        await wait_for(pilot, lambda: screen.proposal is not None)
+        sent = fake.chats[-1]
+        assert sent["model"] == "gemma3:4b"
+        assert original in json.dumps(sent["messages"][-1]["content"])
+        assert screen.proposal.text == REWRITE
+        assert "brass cap standing stands on" in str(screen.query_one("#new-text").render())
+        assert path.read_text() == (library_dir / "studio.toml").read_text()
+        before = path.read_text()
+        await pilot.press("a")
+        assert app.spec.raw == REWRITE and app.composed.text == REWRITE
+        await pilot.pause(0.9)
+        assert load_library(path).get("Amber perfume bottle").raw == REWRITE
+        assert before != path.read_text()
+        await pilot.press("f12")
+        assert app.spec.raw == "" and app.composed.text == original
+
+
+async def test_escape_mid_stream_changes_nothing(make_app, library_dir, fake):
+    fake.queue(Reply(REWRITE, chunk_delay=0.3))
+    path = library_dir / "studio.toml"
+    before = path.read_bytes()
+    app = make_app(ollama_host=fake.host)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f9", "enter")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.streamed != "")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, AssistScreen)
+        assert app.spec.raw == ""
+        await pilot.pause(0.9)
+    assert path.read_bytes() == before
+
+
+async def test_ollama_not_running_says_how_to_fix(make_app, library_dir):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_app(ollama_host=f"127.0.0.1:{port}")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f9", "enter")
+        screen = app.screen
+        status = screen.query_one("#assist-status")
+        await wait_for(pilot, lambda: "not reachable" in str(status.render()), timeout=10)
+        text = str(status.render())
+        assert "ollama serve" in text and "OLLAMA_HOST" in text
+        await pilot.press("a")  # nothing to accept
+        assert isinstance(app.screen, AssistScreen)
+        await pilot.press("escape")
+        assert app.spec.raw == ""
+
+
+async def test_missing_model_says_ollama_pull(make_app, fake):
+    app = make_app(ollama_host=fake.host, ollama_model="llama9:1b")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f9", "enter")
+        status = app.screen.query_one("#assist-status")
+        await wait_for(pilot, lambda: "ollama pull llama9:1b" in str(status.render()))
+
+
+async def test_decompose_accepts_only_picked_fields(make_app, fake):
+    fields = {"subject": "a fox", "action": "asleep in fresh snow", "style": "soft pink dawn light",
+              "context": "", "foreground": "", "midground": "", "background": "", "text": "",
+              "camera": ""}
+    fake.queue(json.dumps(fields))
+    app = make_app(ollama_host=fake.host)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+f", *"@schnell", "enter")
+        await pilot.press("f9", "down", "down", "down", "down", "enter")  # decompose
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.proposal is not None)
+        picks = screen.query_one("#field-picks")
+        assert set(picks.selected) == {"subject", "action", "style"}
+        picks.deselect("style")
+        await pilot.press("a")
+        assert (app.spec.subject, app.spec.action, app.spec.style) == (
+            "a fox", "asleep in fresh snow", "")
+        assert app.spec.raw  # not every field was taken: raw mode stays
+
+
+async def test_model_output_markup_and_escapes_are_shown_literally(make_app, fake):
+    fake.queue("A [bold]red[/bold] fox \x1b[2J in snow.")
+    app = make_app(ollama_host=fake.host)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f9", "enter")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.proposal is not None)
+        rendered = str(screen.query_one("#new-text").render())
+        assert "[bold]red[/bold]" in rendered and "\x1b" not in rendered
+
+
+def test_word_diff_marks_insertions_and_deletions():
+    diff = word_diff("a red fox in snow", "a small red fox on snow")
+    assert diff.plain == "a small red fox in on snow"
+    styles = {diff.plain[s.start:s.end]: str(s.style) for s in diff.spans}
+    assert styles["small "] == "bold green" and styles["in "] == "strike red"

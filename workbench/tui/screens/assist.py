@@ -1,0 +1,190 @@
+"""Ask the local LLM for a better prompt, watch the answer stream, then accept or discard.
+
+Nothing reaches the prompt until the user accepts: the screen is dismissed with the new
+spec (or ``None``), and the app applies it with an undo step.  The answer is untrusted text:
+it is shown as `rich.text.Text`, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, OptionList, SelectionList, Static
+from textual.widgets.option_list import Option
+
+from ...compose import compose
+from ...llm.actions import Assistant, Proposal
+from ...llm.ollama import LLMError, OllamaClient
+from ...spec import TEXT_FIELDS, PromptSpec
+from ...textsafe import printable
+
+ACTIONS: dict[str, str] = {
+    "rewrite": "Polish the prompt into FLUX-style natural language",
+    "fix": "Rewrite so the linter's findings go away",
+    "translate": "Translate to English, keeping in-image text as is",
+    "expand": "Turn a short idea into a detailed prompt",
+    "decompose": "Split a free-form prompt into the structured fields",
+    "kontext": "Turn a wish into single-change Kontext instructions",
+}
+
+
+class ActionMenu(ModalScreen[str | None]):
+    """Pick what to ask the model for."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, model: str) -> None:
+        super().__init__()
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(f"Ask {self.model} to…", style="bold"), id="dialog-title")
+            yield OptionList(*[Option(Text.assemble((name, "bold"), f"  {help}"), id=name)
+                               for name, help in ACTIONS.items()], id="actions")
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+def word_diff(old: str, new: str) -> Text:
+    """``new`` with inserted words highlighted and removed words struck through."""
+    a, b = old.split(), new.split()
+    out = Text()
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op in ("delete", "replace"):
+            out.append(" ".join(a[i1:i2]) + " ", style="strike red")
+        if op in ("insert", "replace"):
+            out.append(" ".join(b[j1:j2]) + " ", style="bold green")
+        if op == "equal":
+            out.append(" ".join(a[i1:i2]) + " ")
+    out.rstrip()
+    return out
+
+
+class AssistScreen(Screen[PromptSpec | None]):
+    """Streams one action's answer next to the current prompt; accept or discard."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel / discard"),
+        Binding("a", "accept", "Accept"),
+        Binding("r", "retry", "Ask again"),
+    ]
+
+    def __init__(self, action: str, spec: PromptSpec, config, *,
+                 diagnostics: list[str] | None = None) -> None:
+        super().__init__()
+        self.action, self.spec, self.config = action, spec, config
+        self.diagnostics = diagnostics or []
+        self.original = compose(spec)
+        self.proposal: Proposal | None = None
+        self.streamed = ""
+        self._started = 0.0
+        self._first_token: float | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="assist-panes"):
+            with VerticalScroll(id="assist-now"):
+                yield Static(Text(self.original or "(empty)"), id="now-text")
+            with VerticalScroll(id="assist-new"):
+                yield Static("", id="new-text")
+                yield SelectionList[str](id="field-picks")
+        yield Static("", id="assist-status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#assist-now").border_title = "Now"
+        self.query_one("#assist-new").border_title = f"Proposal: {self.action}"
+        self.query_one("#field-picks").display = False
+        self.set_interval(0.2, self._tick)
+        self.ask()
+
+    # -- asking --------------------------------------------------------------------------------
+    @work(exclusive=True, group="assist")
+    async def ask(self) -> None:
+        self.proposal, self.streamed, self._first_token = None, "", None
+        self._started = time.perf_counter()
+        self._set_status(f"asking {self.config.ollama_model}…")
+        try:
+            async with OllamaClient.from_config(self.config) as client:
+                assistant = Assistant.from_config(self.config, client)
+                proposal = await assistant.run_text(self.action, self.original,
+                                                    diagnostics=self.diagnostics,
+                                                    on_token=self._token)
+        except LLMError as exc:
+            self._set_status(f"{exc}\nNothing was changed. Esc closes, r asks again.",
+                             "error")
+            return
+        self._show(proposal)
+
+    def _token(self, piece: str) -> None:
+        if self._first_token is None:
+            self._first_token = time.perf_counter() - self._started
+        self.streamed += piece
+        self.query_one("#new-text", Static).update(Text(printable(self.streamed)))
+
+    def _tick(self) -> None:
+        if self.proposal is None and self._first_token is None and self._started:
+            waited = time.perf_counter() - self._started
+            if waited > 1.0:
+                self._set_status(f"waiting for the first token… {waited:.1f} s "
+                                 "(the model may be loading)")
+
+    def _show(self, proposal: Proposal) -> None:
+        self.proposal = proposal
+        new = self.query_one("#new-text", Static)
+        if proposal.fields:
+            new.update(Text("Pick the fields to take (space toggles, a accepts):"))
+            picks = self.query_one("#field-picks", SelectionList)
+            picks.clear_options()
+            for name in TEXT_FIELDS:
+                value = proposal.fields.get(name, "")
+                changed = value != getattr(self.spec, name)
+                if value or changed:
+                    picks.add_option((Text.assemble((f"{name}: ", "bold"), printable(value)),
+                                      name, changed))
+            picks.display = True
+            picks.focus()
+        else:
+            new.update(word_diff(self.original, proposal.text))
+        notes = [f"answered in {proposal.timings.total_s:.1f} s"]
+        if proposal.timings.first_token_s is not None:
+            notes.append(f"first token after {proposal.timings.first_token_s:.1f} s")
+        notes += [f"check: {w}" for w in proposal.warnings]
+        self._set_status(" · ".join(notes) + "\na accepts, Esc discards, r asks again",
+                         "warn" if proposal.warnings else "ok")
+
+    def _set_status(self, message: str, level: str = "ok") -> None:
+        status = self.query_one("#assist-status", Static)
+        status.update(Text(message))
+        status.set_class(level == "error", "-error")
+
+    # -- answers -------------------------------------------------------------------------------
+    def action_accept(self) -> None:
+        if self.proposal is None:
+            self.notify("No proposal yet", severity="warning")
+            return
+        if self.proposal.fields:
+            picked = self.query_one("#field-picks", SelectionList).selected
+            new = self.proposal.apply_fields(self.spec, picked)
+            if picked and set(picked) >= {n for n in TEXT_FIELDS
+                                          if self.proposal.fields.get(n)}:
+                new.raw = ""  # all fields taken: leave raw mode, the fields are the prompt
+        else:
+            new = self.proposal.apply_to(self.spec)
+        self.dismiss(new)
+
+    def action_retry(self) -> None:
+        self.ask()
+
+    def action_cancel(self) -> None:
+        self.workers.cancel_group(self, "assist")
+        self.dismiss(None)
