@@ -134,3 +134,16 @@ def test_word_diff_marks_insertions_and_deletions():
     assert diff.plain == "a small red fox in on snow"
     styles = {diff.plain[s.start:s.end]: str(s.style) for s in diff.spans}
     assert styles["small "] == "bold green" and styles["in "] == "strike red"
+
+
+async def test_prompt_actions_are_off_while_the_assist_screen_is_up(make_app, fake):
+    fake.queue(Reply(REWRITE, chunk_delay=0.01))
+    app = make_app(ollama_host=fake.host)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f9", "enter")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.proposal is not None)
+        await pilot.press("f3", "f8")  # would add / delete a prompt under the screen
+        assert app.screen is screen
+        assert [s.name for s in app.library.prompts] == [
+            "Amber perfume bottle", "Lisbon poster", "Quick sketch"]

@@ -31,6 +31,9 @@ from .widgets.editor import SpecEditor
 from .widgets.status import StatusBar
 
 AUTOSAVE_DELAY = 0.6
+#: Actions on the prompt being edited: only while the main screen is on top.
+_MAIN_SCREEN_ACTIONS = {"rename", "new_prompt", "duplicate", "delete", "assist",
+                        "undo_assist", "filter", "copy_prompt", "focus_browser"}
 
 
 class WorkbenchApp(App):
@@ -70,6 +73,11 @@ class WorkbenchApp(App):
         self._theme_failures = loaded.failures
         if config.theme in self.available_themes:
             self.theme = config.theme
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in _MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1:
+            return False
+        return True
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
