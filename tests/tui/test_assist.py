@@ -147,3 +147,28 @@ async def test_prompt_actions_are_off_while_the_assist_screen_is_up(make_app, fa
         assert app.screen is screen
         assert [s.name for s in app.library.prompts] == [
             "Amber perfume bottle", "Lisbon poster", "Quick sketch"]
+
+
+async def test_model_picker_lists_installed_models_and_is_used(make_app, fake):
+    fake.queue(Reply(REWRITE))
+    app = make_app(ollama_host=fake.host)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f9")
+        select = app.screen.query_one("#model")
+        await wait_for(pilot, lambda: len(select._options) > 1)
+        names = [value for _, value in select._options]
+        assert {"gemma3:4b", "llava:7b", "qwen3:4b"} <= set(names)
+        select.value = "llava:7b"
+        app.screen.query_one("#actions").focus()
+        await pilot.press("enter")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.proposal is not None)
+        assert fake.chats[-1]["model"] == "llava:7b"
+
+
+async def test_menu_says_when_the_default_model_is_not_pulled(make_app, fake):
+    app = make_app(ollama_host=fake.host, ollama_model="mistral:7b")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f9")
+        note = app.screen.query_one("#model-note")
+        await wait_for(pilot, lambda: "ollama pull mistral:7b" in str(note.render()))

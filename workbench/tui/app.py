@@ -316,16 +316,16 @@ class WorkbenchApp(App):
         self.browser.option_list.focus()
 
     # -- LLM assistance --------------------------------------------------------------------------
-    def action_assist(self, action: str | None = None) -> None:
+    def action_assist(self, action: str | None = None, model: str = "") -> None:
         if self.spec is None:
             self.notify("Select a prompt first", severity="warning")
             return
         spec, library = self.spec, self.library
         if action is None:
-            self.push_screen(ActionMenu(self.config.ollama_model),
-                             lambda picked: picked and self.action_assist(picked))
+            self.push_screen(ActionMenu(self.config),
+                             lambda picked: picked and self.action_assist(*picked))
             return
-        self.push_screen(AssistScreen(action, spec, self.config,
+        self.push_screen(AssistScreen(action, spec, self.config, model=model,
                                       diagnostics=self.diagnostic_messages(spec)),
                          lambda new: new is not None and self._accept(library, spec, new))
 

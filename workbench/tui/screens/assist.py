@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, OptionList, SelectionList, Static
+from textual.widgets import Footer, OptionList, Select, SelectionList, Static
 from textual.widgets.option_list import Option
 
 from ...compose import compose
@@ -35,24 +35,50 @@ ACTIONS: dict[str, str] = {
 }
 
 
-class ActionMenu(ModalScreen[str | None]):
-    """Pick what to ask the model for."""
+class ActionMenu(ModalScreen[tuple[str, str] | None]):
+    """Pick what to ask for, and which installed model to ask (listed from /api/tags)."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, config) -> None:
         super().__init__()
-        self.model = model
+        self.config = config
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(Text(f"Ask {self.model} to…", style="bold"), id="dialog-title")
+            yield Static(Text("Ask the local model to…", style="bold"), id="dialog-title")
             yield OptionList(*[Option(Text.assemble((name, "bold"), f"  {help}"), id=name)
                                for name, help in ACTIONS.items()], id="actions")
+            with Horizontal(id="model-row"):
+                yield Static("Model ", classes="field-label")
+                yield Select([(self.config.ollama_model, self.config.ollama_model)],
+                             value=self.config.ollama_model, allow_blank=False, compact=True,
+                             id="model")
+            yield Static("", id="model-note")
+
+    def on_mount(self) -> None:
+        self.list_models()
+
+    @work(exclusive=True)
+    async def list_models(self) -> None:
+        note = self.query_one("#model-note", Static)
+        try:
+            async with OllamaClient.from_config(self.config) as client:
+                names = [m.name for m in await client.models()]
+        except LLMError as exc:
+            note.update(Text(str(exc)))
+            return
+        wanted = self.config.ollama_model
+        select = self.query_one("#model", Select)
+        select.set_options([(n, n) for n in dict.fromkeys([wanted, *names])])
+        select.value = wanted
+        if wanted not in names:
+            note.update(Text(f"{wanted} is not installed: run `ollama pull {wanted}` or "
+                             "pick another model"))
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        self.dismiss((event.option.id, str(self.query_one("#model", Select).value)))
 
 
 def word_diff(old: str, new: str) -> Text:
@@ -79,10 +105,11 @@ class AssistScreen(Screen[PromptSpec | None]):
         Binding("r", "retry", "Ask again"),
     ]
 
-    def __init__(self, action: str, spec: PromptSpec, config, *,
+    def __init__(self, action: str, spec: PromptSpec, config, *, model: str = "",
                  diagnostics: list[str] | None = None) -> None:
         super().__init__()
         self.action, self.spec, self.config = action, spec, config
+        self.model = model or config.ollama_model
         self.diagnostics = diagnostics or []
         self.original = compose(spec)
         self.proposal: Proposal | None = None
@@ -102,7 +129,7 @@ class AssistScreen(Screen[PromptSpec | None]):
 
     def on_mount(self) -> None:
         self.query_one("#assist-now").border_title = "Now"
-        self.query_one("#assist-new").border_title = f"Proposal: {self.action}"
+        self.query_one("#assist-new").border_title = f"Proposal: {self.action} ({self.model})"
         self.query_one("#field-picks").display = False
         self.set_interval(0.2, self._tick)
         self.ask()
@@ -112,10 +139,10 @@ class AssistScreen(Screen[PromptSpec | None]):
     async def ask(self) -> None:
         self.proposal, self.streamed, self._first_token = None, "", None
         self._started = time.perf_counter()
-        self._set_status(f"asking {self.config.ollama_model}…")
+        self._set_status(f"asking {self.model}…")
         try:
             async with OllamaClient.from_config(self.config) as client:
-                assistant = Assistant.from_config(self.config, client)
+                assistant = Assistant.from_config(self.config, client, model=self.model)
                 proposal = await assistant.run_text(self.action, self.original,
                                                     diagnostics=self.diagnostics,
                                                     on_token=self._token)
