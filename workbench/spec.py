@@ -113,13 +113,23 @@ VARIANT_DEFAULTS: dict[str, Params] = {
 }
 
 
-def effective_params(spec: PromptSpec) -> Params:
-    """The parameters a run would use: the spec's own, falling back to its variant's defaults."""
+def effective_params(spec: PromptSpec, presets=None) -> Params:
+    """The parameters a run would use: the spec's own, then its preset's (``presets``:
+    a `workbench.presets.Presets`, the bundled and user ones by default), then its
+    variant's defaults."""
     defaults = VARIANT_DEFAULTS.get(spec.model, VARIANT_DEFAULTS["dev"])
+    preset_values: dict = {}
+    if spec.params.preset:
+        from .presets import default_presets
+
+        preset = (presets or default_presets()).get(spec.params.preset)
+        preset_values = preset.values if preset is not None else {}
     merged = {}
     for name in PARAM_FIELDS:
         value = getattr(spec.params, name)
-        merged[name] = value if value not in (None, "") else getattr(defaults, name)
+        if value in (None, ""):
+            value = preset_values.get(name, getattr(defaults, name))
+        merged[name] = value
     merged["loras"] = list(spec.params.loras)
     merged["negative"] = spec.params.negative
     return Params(**merged)

@@ -200,3 +200,21 @@ async def test_bundled_themes_are_registered_and_no_color_is_honoured(make_app, 
         assert {"workbench-dark", "workbench-light", "high-contrast"} <= set(app.available_themes)
         assert app.theme == "high-contrast"
         assert app.no_color
+
+
+async def test_palette_sets_preset_and_aspect_size(make_app, library_dir):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p", *"Size: 16:9 HD")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert (app.spec.params.width, app.spec.params.height) == (1920, 1088)
+        await pilot.press("ctrl+p", *"Preset: quality")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.spec.params.preset == "quality"
+        assert app.editor.widget_for("preset").value == "quality"
+    saved = load_library(library_dir / "studio.toml").get("Amber perfume bottle")
+    assert (saved.params.width, saved.params.preset) == (1920, "quality")

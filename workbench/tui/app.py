@@ -351,6 +351,15 @@ class WorkbenchApp(App):
         self.browser.relabel(spec)
         self._schedule_save(library)
 
+    def _set_params(self, **values) -> None:
+        if self.spec is None or self.library is None:
+            return
+        for key, value in values.items():
+            setattr(self.spec.params, key, value)
+        self._show(self.library, self.spec)
+        self._schedule_save(self.library)
+        self.notify(", ".join(f"{k} = {v}" for k, v in values.items()), markup=False)
+
     def action_undo_assist(self) -> None:
         if not self._undo:
             self.notify("Nothing to undo", severity="warning")
@@ -394,6 +403,19 @@ class WorkbenchApp(App):
                                 lambda name=name: self.action_assist(name))
         yield SystemCommand("Undo accepted proposal", "Restore the prompt as it was before "
                             "the last accepted LLM proposal (F12)", self.action_undo_assist)
+        if self.spec is not None:
+            from ..presets import ASPECTS, aspect_size, default_presets
+
+            for preset in default_presets().presets.values():
+                yield SystemCommand(f"Preset: {preset.name}", preset.description,
+                                    lambda p=preset.name: self._set_params(preset=p))
+            for aspect in ASPECTS:
+                for hd in (False, True):
+                    w, h = aspect_size(aspect, hd=hd)
+                    label = f"Size: {aspect}{' HD' if hd else ''} ({w}x{h})"
+                    yield SystemCommand(label, "Set width and height (multiples of 16, "
+                                        f"about {'2' if hd else '1'} MP)",
+                                        lambda w=w, h=h: self._set_params(width=w, height=h))
         yield SystemCommand("Filter prompts", "Filter by name, #tag or @model (Ctrl+F)",
                             self.action_filter)
         if self.library is not None:

@@ -1,0 +1,106 @@
+"""Named parameter presets and FLUX-friendly sizes for common aspect ratios.
+
+Presets are TOML data (bundled ``presets.toml``, overridable by the user's), never code, so
+users can add their own.  Precedence when a run resolves its parameters: the prompt's own
+values, then its preset, then the model variant's defaults (see `spec.effective_params`).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from . import locations
+from .spec import VARIANTS
+
+BUNDLED = Path(__file__).with_name("presets.toml")
+PRESET_KEYS = {"steps": int, "guidance": float, "cfg": float, "width": int, "height": int,
+               "sampler": str, "scheduler": str, "denoise": float}
+
+#: Aspect ratios offered for new prompts, as (width part, height part).
+ASPECTS: dict[str, tuple[int, int]] = {
+    "1:1": (1, 1), "3:2": (3, 2), "2:3": (2, 3), "4:5": (4, 5), "5:4": (5, 4),
+    "16:9": (16, 9), "9:16": (9, 16), "21:9": (21, 9),
+}
+STANDARD_PIXELS = 1024 * 1024  # FLUX.1 is trained around 1 MP
+HD_PIXELS = 1920 * 1080         # ~2 MP, the top of what FLUX.1 handles well
+
+
+@dataclass
+class Preset:
+    name: str
+    description: str = ""
+    model: str | None = None
+    values: dict[str, int | float | str] = field(default_factory=dict)
+
+
+@dataclass
+class Presets:
+    presets: dict[str, Preset] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def get(self, name: str | None) -> Preset | None:
+        return self.presets.get(name) if name else None
+
+
+def _parse(path: Path, presets: Presets) -> None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        presets.problems.append(f"{path}: {exc}")
+        return
+    for name, table in data.items():
+        if not isinstance(table, dict):
+            presets.problems.append(f"{path}: [{name}] must be a table")
+            continue
+        preset = Preset(name, str(table.get("description", "")))
+        model = table.get("model")
+        if model is not None:
+            if model in VARIANTS:
+                preset.model = model
+            else:
+                presets.problems.append(f"{path}: [{name}] model {model!r} is not one of "
+                                        f"{', '.join(VARIANTS)}")
+        for key, value in table.items():
+            if key in ("description", "model"):
+                continue
+            kind = PRESET_KEYS.get(key)
+            if kind is None:
+                presets.problems.append(f"{path}: [{name}] unknown key `{key}`")
+            elif isinstance(value, bool) or not isinstance(value, (int, float) if kind is
+                                                           float else kind):
+                presets.problems.append(f"{path}: [{name}] `{key}` should be a "
+                                        f"{kind.__name__}")
+            else:
+                preset.values[key] = kind(value)
+        presets.presets[name] = preset
+
+
+def load_presets(user_file: Path | None = None) -> Presets:
+    presets = Presets()
+    _parse(BUNDLED, presets)
+    user = user_file or locations.config_dir() / "presets.toml"
+    if user.is_file():
+        _parse(user, presets)
+    return presets
+
+
+@lru_cache(maxsize=1)
+def default_presets() -> Presets:
+    """The bundled and user presets, read once per process."""
+    return load_presets()
+
+
+def snap16(value: float) -> int:
+    return max(16, int(round(value / 16)) * 16)
+
+
+def aspect_size(aspect: str, *, hd: bool = False) -> tuple[int, int]:
+    """A FLUX-friendly (width, height) near 1 MP (about 2 MP with ``hd``), multiples of 16."""
+    a, b = ASPECTS[aspect]
+    pixels = HD_PIXELS if hd else STANDARD_PIXELS
+    width = math.sqrt(pixels * a / b)
+    return snap16(width), snap16(width * b / a)
