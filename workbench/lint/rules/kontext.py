@@ -29,10 +29,16 @@ _CHANGE_VERB = re.compile(
 _PERSON_PRONOUN = re.compile(r"\b(?:she|he|her|him|his|hers|they|them|their)\b", re.I)
 _IT = re.compile(r"\b(?:change|make|turn|put|move|convert|transform|paint|recolou?r|"
                  r"give|rotate|flip|replace)\s+it\b", re.I)
-_ANTECEDENT = re.compile(
-    r"\b(?:the|a|an|this|that|these|those|my|our)\s+(?:[\w-]+\s+){0,3}?"
-    r"(?:woman|man|girl|boy|person|people|child|kid|lady|guy|character|figure|model|"
-    r"subject|she|he|couple|baby|family|men|women|[\w-]+er)\b", re.I)
+_PEOPLE = (
+    "woman|man|girl|boy|person|people|child|children|kid|kids|lady|guy|character|figure|"
+    "model|subject|couple|baby|family|men|women|baker|worker|dancer|player|rider|driver|"
+    "singer|teacher|farmer|soldier|officer|doctor|nurse|chef|waiter|waitress|mother|"
+    "father|sister|brother|daughter|son|grandmother|grandfather|bride|groom|king|queen|"
+    "prince|princess|actor|actress|student|friend|stranger|traveller|traveler|musician|"
+    "fisherman|knight|warrior|athlete|runner|artist|painter|cat|dog|horse|bird")
+_ANTECEDENT = re.compile(rf"\b(?:the|a|an|this|that|these|those|my|our)\s+"
+                         rf"(?:[\w-]+\s+){{0,4}}?(?:{_PEOPLE})\b", re.I)
+_THING = re.compile(r"\b(?:the|a|an|this|that|these|those|my|our)\s+\w+", re.I)
 _TEXT_EDIT = re.compile(r"\b(?:text|word|words|wording|sign|title|label|caption|lettering|"
                         r"headline|slogan|letters|inscription|writing)\b", re.I)
 _TEXT_VERB = re.compile(r"\b(?:change|replace|edit|rewrite|update|swap|translate|fix|"
@@ -74,15 +80,14 @@ def kontext_instruction(ctx):
             yield Hit(field, verbs[1].start(1), verbs[-1].end(1),
                       f"{len(verbs)} changes in one edit; Kontext does best with one at a "
                       "time", suggestion="split it into successive edits (a chain)")
-        if not _ANTECEDENT.search(text):
-            m = _PERSON_PRONOUN.search(text)
-            if m and not (quotes and inside(quotes, *m.span())):
+        m = _PERSON_PRONOUN.search(text)
+        if m and not _ANTECEDENT.search(text, 0, m.start()):
+            if not (quotes and inside(quotes, *m.span())):
                 yield Hit(field, *m.span(),
                           f"{m.group()!r} does not say who; Kontext may pick the wrong person",
                           suggestion="name them: \"the woman with short black hair\"")
         m = _IT.search(text)
-        if m and not _ANTECEDENT.search(text, 0, m.start()) \
-                and not re.search(r"\b(?:the|a|an|this|that)\s+\w+", text[:m.start()], re.I):
+        if m and not _THING.search(text, 0, m.start()):
             it = m.end() - 2
             yield Hit(field, it, m.end(), "\"it\" does not say what to change",
                       suggestion="name the object: \"the red car\"")

@@ -186,12 +186,12 @@ def negation(ctx):
 # -- quote-misuse -----------------------------------------------------------------------------
 
 _TEXT_CUE = re.compile(
-    r"\b(?:says?|saying|reads?|reading|text|texts|written|writing|writes|words?|lettering|"
+    r"\b(?:says?|saying|reads?|text|texts|written|writing|writes|words?|lettering|"
     r"letters?|typography|typed|font|logo|title[ds]?|label(?:l?ed)?|labels|caption(?:ed)?|"
     r"headline|heading|slogan|tagline|banner|signs?|signage|poster|inscription|inscribed|"
     r"engraved|printed|print|spell(?:ed|s|ing)?|named|menu|cover|neon|quote|message|"
     r"replace|change|rename|rewrite|stamped|embroidered|graffiti|chalk|handwritten|"
-    r"marquee|plaque|badge|book|t-shirt|shirt)\b", re.I)
+    r"marquee|plaque|badge)\b", re.I)
 
 
 @rule("quote-misuse", "FX105", "warning", family="text", fix="unsafe",
@@ -308,6 +308,13 @@ def estimate_tokens(text: str) -> int:
     return total
 
 
+def mostly_foreign(ctx) -> bool:
+    """Most letters of the whole prompt are not Latin: English-vocabulary rules stay quiet
+    (non-english already says what matters)."""
+    text = ctx.whole[1]
+    return not text.isascii() and non_latin_share(text)[1] > 0.5
+
+
 def too_short(ctx) -> bool:
     return not ctx.is_edit and len(ctx.whole[1].split()) < MIN_WORDS
 
@@ -349,8 +356,8 @@ def prompt_length(ctx):
                 "chance, longer dilutes the early words FLUX weighs most.",
       source="BFL prompting guide (docs.bfl.ai, cited as [11] in seed 000)")
 def word_count(ctx):
-    if ctx.is_edit or too_short(ctx) or too_long(ctx):
-        return  # prompt-length already says it
+    if ctx.is_edit or too_short(ctx) or too_long(ctx) or mostly_foreign(ctx):
+        return  # prompt-length / non-english already say it
     field, text = ctx.whole
     words = len(text.split())
     low, high = WORD_RANGE
@@ -522,7 +529,7 @@ _LIGHTING = re.compile(
       source="BFL prompting guide; FLUX guide (seed 000): FLUX is especially sensitive to "
              "lighting details")
 def missing_lighting(ctx):
-    if ctx.is_edit or too_short(ctx):
+    if ctx.is_edit or too_short(ctx) or mostly_foreign(ctx):
         return
     field, text = ctx.whole
     if not _LIGHTING.search(text):
