@@ -96,8 +96,8 @@ def format_value(value: object) -> str:
 def apply_fixes(spec: PromptSpec, diagnostics: Iterable[Diagnostic], *,
                 safe_only: bool = False) -> PromptSpec:
     """A copy of ``spec`` with the fixes of ``diagnostics`` applied (only the safe ones if
-    ``safe_only``).  Edits are applied per field from the end backwards; an edit that
-    overlaps one already applied is skipped (re-lint and apply again to get it)."""
+    ``safe_only``).  Where edits overlap the one starting first (the widest on a tie)
+    wins and the others are skipped: re-lint and apply again, or use `fix_all`."""
     edits: dict[str, list[Edit]] = {}
     for diagnostic in diagnostics:
         fix = diagnostic.fix
@@ -108,14 +108,17 @@ def apply_fixes(spec: PromptSpec, diagnostics: Iterable[Diagnostic], *,
     new = spec.copy()
     for field, items in edits.items():
         text = field_text(new, field)
-        limit: int | None = None
-        for edit in sorted(set(items), key=lambda e: (e.start, e.end), reverse=True):
+        chosen: list[Edit] = []
+        for edit in sorted(set(items), key=lambda e: (e.start, -e.end)):
             if not 0 <= edit.start <= edit.end <= len(text):
                 continue
-            if limit is not None and edit.end > limit:
+            if chosen and edit.start < chosen[-1].end:
+                continue  # overlaps a wider edit already taken
+            if chosen and edit.start == edit.end == chosen[-1].start:
                 continue
+            chosen.append(edit)
+        for edit in reversed(chosen):
             text = text[:edit.start] + edit.replacement + text[edit.end:]
-            limit = edit.start
         _set_field(new, field, text)
     return new
 

@@ -49,7 +49,7 @@ _PRESERVE = re.compile(r"\b(?:keep|keeping|kept|maintain|maintaining|preserve|pr
                        r"identical)\b", re.I)
 _SENSITIVE = re.compile(
     r"\b(?:background|backdrop|setting|scene|surroundings|environment|location|"
-    r"clothes|clothing|outfit|shirt|dress|jacket|coat|suit|hat|uniform|costume|"
+    r"clothes|clothing|outfit|shirt|dress|jacket|coat|suit|uniform|costume|"
     r"hair|hairstyle|haircut|style|art\s+style|painting|watercolou?r|oil\s+painting|"
     r"sketch|anime|cartoon|illustration|pose|expression|face|lighting|season|weather|"
     r"time\s+of\s+day|night|winter|summer)\b", re.I)

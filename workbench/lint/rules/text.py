@@ -51,7 +51,7 @@ def weight_syntax(ctx):
         if not any(c in text for c in "([{:"):
             continue
         for m in _WEIGHT.finditer(text):
-            inner = unweight(m.group())
+            inner = unweight(next((g for g in m.groups() if g is not None), ""))
             words = inner.strip()
             yield Hit(field, m.start(), m.end(),
                       f"weight syntax {m.group().strip()!r} means nothing to FLUX",
@@ -164,10 +164,6 @@ POSITIVE = {
              "guide")
 def negation(ctx):
     for field, text in ctx.prose_fields:
-        lower = text.lower()
-        if not ("no" in lower or "avoid" in lower or "never" in lower or "free of" in lower
-                or "lacking" in lower or "don" in lower):
-            continue
         quotes = ctx.quotes(field, text)
         for m in _NEGATION.finditer(text):
             if quotes and inside(quotes, *m.span()):
@@ -224,7 +220,7 @@ QUALITY_TAGS = (
     "highres", "high res", "absurdres", "ultra detailed", "ultra-detailed",
     "extremely detailed", "hyperdetailed", "hyper detailed", "hyper-detailed",
     "trending on artstation", "artstation", "award winning", "award-winning",
-    "octane render", "unreal engine", "unreal engine 5", "masterwork", "sharp focus",
+    "octane render", "unreal engine", "unreal engine 5", "masterwork",
     "intricate details", "worst quality", "low quality", "normal quality", "lowres",
     "ultra realistic 8k", "cgsociety", "deviantart",
 )
@@ -392,17 +388,19 @@ _BACKGROUND_FIRST = re.compile(r"\s*(?:in\s+the\s+background|the\s+background|ba
 LATE_AFTER_WORDS = 6
 
 
-def subject_start(text: str) -> tuple[int, int] | None:
-    """(offset, style words before it) of the first word that is not style vocabulary."""
-    styles = 0
+def subject_start(text: str) -> tuple[int, int, int] | None:
+    """(offset of the first word that is not style vocabulary, style words before it, end of
+    the last style word before it); None when every word is style vocabulary."""
+    styles = last_end = 0
     for m in WORD.finditer(text):
         word = m.group().lower()
         if word in _LEAD_STOP:
             continue
         if word in _STYLE_WORDS or any(c.isdigit() for c in word):
             styles += 1
+            last_end = m.end()
             continue
-        return m.start(), styles
+        return m.start(), styles, last_end
     return None
 
 
@@ -432,7 +430,7 @@ def subject_late(ctx):
         return
     found = subject_start(text)
     if found is not None and found[1] >= LATE_AFTER_WORDS:
-        yield Hit("raw", *trimmed(text, 0, found[0]),
+        yield Hit("raw", *trimmed(text, 0, found[2]),
                   f"{found[1]} words of style and camera before the subject",
                   suggestion="move the subject to the front; style and camera go after it")
 
@@ -493,6 +491,8 @@ def style_name_only(ctx):
         spans: list[tuple[int, int]] = []
         for m in _BY_NAME.finditer(text):
             name_start, name_end = m.span(1)
+            while name_end > name_start and text[name_end - 1] == ".":
+                name_end -= 1
             if text[name_start].isupper() and _named_only(text, name_end):
                 spans.append((m.start(), name_end))
         for m in _KNOWN.finditer(text):
