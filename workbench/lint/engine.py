@@ -125,18 +125,22 @@ def apply_fixes(spec: PromptSpec, diagnostics: Iterable[Diagnostic], *,
 
 def fix_all(spec: PromptSpec, *, rounds: int = 4, **lint_options) -> tuple[PromptSpec, int]:
     """Apply every safe fix until none is left (fixes can uncover others, e.g. a quality
-    tag inside weight syntax).  Returns the new spec and how many fixes were applied."""
-    count = 0
+    tag inside weight syntax).  Returns the new spec and how many of the diagnostics that
+    had a safe fix at the start are gone at the end."""
+    def fixable(s: PromptSpec) -> list[Diagnostic]:
+        return [d for d in lint(s, **lint_options) if d.fix is not None and d.fix.safe]
+
+    first = pending = fixable(spec)
     for _ in range(rounds):
-        fixable = [d for d in lint(spec, **lint_options) if d.fix is not None and d.fix.safe]
-        if not fixable:
+        if not pending:
             break
-        new = apply_fixes(spec, fixable, safe_only=True)
+        new = apply_fixes(spec, pending, safe_only=True)
         if new == spec:
             break
         spec = new
-        count += len(fixable)
-    return spec, count
+        pending = fixable(spec)
+    left = {(d.rule, d.field, d.message) for d in pending}
+    return spec, sum(1 for d in first if (d.rule, d.field, d.message) not in left)
 
 
 def _set_field(spec: PromptSpec, field: str, text: str) -> None:

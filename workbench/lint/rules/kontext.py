@@ -95,13 +95,12 @@ def kontext_instruction(ctx):
             m = _TEXT_EDIT.search(text)
             yield Hit(field, *m.span(), "a text edit without the old and new text quoted",
                       suggestion="write: Replace 'OLD TEXT' with 'NEW TEXT'")
-        for m in _TRANSFORM.finditer(text):
-            if not _PRESERVE.search(text):
+        if not _PRESERVE.search(text):
+            for m in _TRANSFORM.finditer(text):
                 yield Hit(field, *m.span(), "a bare \"transform\" invites a complete change",
-                          fix=Fix("write \"change the style of\"",
+                          fix=Fix("write \"change\"",
                                   (Edit(field, *m.span(), _cased("change", m.group())),)),
                           suggestion="say \"change the style to ... while keeping ...\"")
-                break
 
 
 def _cased(word: str, like: str) -> str:

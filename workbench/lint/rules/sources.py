@@ -8,10 +8,15 @@ keep the source image's size; denoise 0.5 is too low, colour changes need 0.8–
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
+from ...compose import clean
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
+from .text import QUALITY_RE, WHITE_BG_RE
+
+_PLAIN = re.compile(r"[\w][\w '’.\-]*")
 
 IMG2IMG_AUDIT = "img2img audit (seed 002)"
 _SIZES: dict[str, tuple[int, int, tuple[int, int] | None]] = {}
@@ -62,16 +67,22 @@ def lora_trigger_missing(ctx):
     offset = 0
     for lora in loras:
         start, offset = offset, offset + len(lora.name) + 2
-        triggers = [t for t in lora.triggers if t.strip()]
-        if not triggers or any(t.strip().lower() in text for t in triggers):
+        triggers = [t for t in (clean(t) for t in lora.triggers) if t]
+        if not triggers or any(t.lower() in text for t in triggers):
             continue
-        trigger = triggers[0].strip()
+        trigger = triggers[0]
         field = "raw" if ctx.is_raw else "subject"
         yield Hit("loras", start, start + len(lora.name),
                   f"LoRA {lora.name!r} is attached but its trigger "
                   f"{', '.join(repr(t) for t in triggers)} is not in the prompt",
                   fix=Fix(f"put {trigger!r} at the start of the prompt",
-                          (Edit(field, 0, 0, f"{trigger} "),), safe=True))
+                          (Edit(field, 0, 0, f"{trigger} "),), safe=_safe(trigger))
+                  if _PLAIN.fullmatch(trigger) else None)
+
+
+def _safe(trigger: str) -> bool:
+    """A trigger no other rule would rewrite, so adding it is safe to do unattended."""
+    return not QUALITY_RE.search(trigger) and not WHITE_BG_RE.search(trigger)
 
 
 @rule("source-image-missing", "FX404", "error", family="sources",

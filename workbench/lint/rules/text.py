@@ -66,6 +66,7 @@ def weight_syntax(ctx):
 
 _WHITE_BG = re.compile(r"(?<!clean )\b(?:(?:plain|pure|solid|simple|blank|all)[\s-]+)?"
                        r"white[\s-]+(?:background|bg)\b", re.I)
+WHITE_BG_RE = _WHITE_BG
 WHITE_FIX = "clean white seamless backdrop"
 
 
@@ -225,6 +226,7 @@ QUALITY_TAGS = (
     "ultra realistic 8k", "cgsociety", "deviantart",
 )
 _QUALITY = re.compile(rf"(?<![\w-])(?:{alternation(QUALITY_TAGS)})(?![\w-])", re.I)
+QUALITY_RE = _QUALITY
 
 
 @rule("sd-quality-tags", "FX106", "warning", family="text", fix="safe",
