@@ -9,7 +9,7 @@ import tomlkit
 
 from workbench.lint import (
     FIELD_ORDER, RULES, Diagnostic, Edit, Fix, LintSettings, apply_fixes, field_text,
-    find_rule, fix_all, library_lint_table, lint, rules, settings_for,
+    all_rules, find_rule, fix_all, library_lint_table, lint, settings_for,
 )
 
 from .conftest import make, pointed
@@ -28,9 +28,9 @@ def test_every_slug_from_the_issue_is_registered():
 
 
 def test_rules_are_well_formed():
-    codes = [r.code for r in rules()]
+    codes = [r.code for r in all_rules()]
     assert len(set(codes)) == len(codes) == len(RULES)
-    for r in rules():
+    for r in all_rules():
         assert re.fullmatch(r"FX\d{3}", r.code)
         assert r.severity in ("info", "warning", "error")
         assert r.summary and len(r.rationale) > 40

@@ -12,11 +12,13 @@ import json
 import re
 import sys
 import time
+from bisect import bisect_left
 from pathlib import Path
 
 HELP = "check prompts for FLUX pitfalls (text or JSON; --fix applies safe fixes)"
 FAIL_ON = ("info", "warning", "error")
 _HEADER = re.compile(r"^[ \t]*\[\[[ \t]*prompts[ \t]*\]\]", re.M)
+_KEY = re.compile(r"^[ \t]*([A-Za-z_]+)[ \t]*=", re.M)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -171,15 +173,18 @@ def _field_lines(file: Path, library) -> dict[tuple[int, str | None], int]:
         text = library.path.read_text(encoding="utf-8")
     except OSError:
         return {}
+    newlines = [i for i, c in enumerate(text) if c == "\n"] if "\n" in text else []
+
+    def line_of(offset: int) -> int:
+        return bisect_left(newlines, offset) + 1
+
     headers = [m.start() for m in _HEADER.finditer(text)]
     lines: dict[tuple[int, str | None], int] = {}
     for index, start in enumerate(headers):
         end = headers[index + 1] if index + 1 < len(headers) else len(text)
-        first = text.count("\n", 0, start) + 1
-        lines[(index, None)] = first
-        for m in re.finditer(r"^[ \t]*([A-Za-z_]+)[ \t]*=", text[start:end], re.M):
-            key = m.group(1)
-            lines.setdefault((index, key), first + text.count("\n", start, start + m.start()))
+        lines[(index, None)] = line_of(start)
+        for m in _KEY.finditer(text, start, end):
+            lines.setdefault((index, m.group(1)), line_of(m.start()))
     return lines
 
 

@@ -15,9 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config) -> int:
-    from ..lint import rules
+    from ..lint import all_rules
 
-    entries = rules()
+    entries = all_rules()
     if args.format == "json":
         json.dump([r.to_dict() for r in entries], sys.stdout, ensure_ascii=False, indent=2)
         print()

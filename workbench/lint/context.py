@@ -1,22 +1,27 @@
-"""Everything a rule may look at for one prompt, computed at most once per lint call.
+"""Everything a rule may look at for one prompt, computed once per lint call.
 
 Rules read the spec through this object: the user's fields with their own offsets, the
 composed text, the effective parameters, and what the caller knows about the world (the
-other prompts of the library, the A/B partner, the server's VRAM).
+other prompts of the library, the A/B partner, the server's VRAM).  What every lint needs
+is computed up front (plain attributes are cheaper to read than lazy properties); per-field
+derived data (lower case, word sets, quoted spans) is cached on first use.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
 from ..compose import compose
-from ..spec import TEXT_FIELDS, Params, PromptSpec, effective_params
-from .textutil import quoted_spans
+from ..spec import TEXT_FIELDS, PromptSpec, effective_params
+from .textutil import WORD, estimate_tokens, quoted_spans
 
 
 class LintContext:
+    __slots__ = ("spec", "server_vram_gb", "compare_with", "context", "base_dir", "params",
+                 "is_raw", "is_edit", "is_img2img", "user_fields", "prose_fields", "whole",
+                 "whole_words", "_composed", "_tokens", "_quotes", "_lower", "_words")
+
     def __init__(self, spec: PromptSpec, *, server_vram_gb: float | None = None,
                  compare_with: PromptSpec | None = None,
                  context: Mapping[str, PromptSpec] | None = None,
@@ -26,53 +31,57 @@ class LintContext:
         self.compare_with = compare_with
         self.context = context
         self.base_dir = base_dir
+        self.params = effective_params(spec)
+        self.is_raw = spec.is_raw
+        #: A Kontext edit: an instruction applied to an image, not a scene description.
+        self.is_edit = spec.model == "kontext" and bool(spec.source_image.strip()
+                                                        or spec.follows.strip())
+        self.is_img2img = spec.model in ("dev", "schnell") and bool(spec.source_image.strip())
+        #: (field, text) for every non-empty field the composer reads.
+        if self.is_raw:
+            self.user_fields = [("raw", spec.raw)]
+        else:
+            self.user_fields = [(name, getattr(spec, name)) for name in TEXT_FIELDS
+                                if getattr(spec, name).strip()]
+        #: `user_fields` without ``text``: that field is words to print in the image, not a
+        #: description, so prose rules leave it alone.
+        self.prose_fields = [(n, t) for n, t in self.user_fields if n != "text"]
+        self._composed: str | None = None
+        #: (field, text) for rules about the prompt as a whole: the raw text in raw mode (so
+        #: spans land in what the user typed), the composed text otherwise.
+        self.whole = ("raw", spec.raw) if self.is_raw else ("composed", self.composed)
+        self.whole_words = len(self.whole[1].split())
+        self._tokens: int | None = None
         self._quotes: dict[str, list[tuple[int, int]]] = {}
-
-    @cached_property
-    def params(self) -> Params:
-        return effective_params(self.spec)
-
-    @cached_property
-    def composed(self) -> str:
-        return compose(self.spec)
+        self._lower: dict[str, str] = {}
+        self._words: dict[str, frozenset[str]] = {}
 
     @property
-    def is_raw(self) -> bool:
-        return self.spec.is_raw
+    def composed(self) -> str:
+        if self._composed is None:
+            self._composed = compose(self.spec)
+        return self._composed
 
-    @cached_property
-    def is_edit(self) -> bool:
-        """A Kontext edit: an instruction applied to an image, not a scene description."""
-        return self.spec.model == "kontext" and bool(self.spec.source_image.strip()
-                                                      or self.spec.follows.strip())
+    @property
+    def whole_tokens(self) -> int:
+        """Estimated T5 tokens of the whole prompt (see `textutil.estimate_tokens`)."""
+        if self._tokens is None:
+            self._tokens = estimate_tokens(self.whole[1])
+        return self._tokens
 
-    @cached_property
-    def is_img2img(self) -> bool:
-        return self.spec.model in ("dev", "schnell") and bool(self.spec.source_image.strip())
+    def lower(self, field: str, text: str) -> str:
+        """A field's text lower-cased; cached per field."""
+        value = self._lower.get(field)
+        if value is None:
+            value = self._lower[field] = text.lower()
+        return value
 
-    @cached_property
-    def user_fields(self) -> list[tuple[str, str]]:
-        """(field, text) for every non-empty field the composer reads."""
-        if self.is_raw:
-            return [("raw", self.spec.raw)]
-        return [(name, getattr(self.spec, name)) for name in TEXT_FIELDS
-                if getattr(self.spec, name).strip()]
-
-    @cached_property
-    def prose_fields(self) -> list[tuple[str, str]]:
-        """`user_fields` without ``text``: that field is words to print in the image, not a
-        description, so prose rules leave it alone."""
-        return [(name, text) for name, text in self.user_fields if name != "text"]
-
-    @cached_property
-    def whole(self) -> tuple[str, str]:
-        """(field, text) for rules about the prompt as a whole: the raw text in raw mode (so
-        spans land in what the user typed), the composed text otherwise."""
-        return ("raw", self.spec.raw) if self.is_raw else ("composed", self.composed)
-
-    @cached_property
-    def whole_lower(self) -> str:
-        return self.whole[1].lower()
+    def words(self, field: str, text: str) -> frozenset[str]:
+        """The lower-case words of a field, as a set (prefilters: is any hint word here?)."""
+        value = self._words.get(field)
+        if value is None:
+            value = self._words[field] = frozenset(WORD.findall(self.lower(field, text)))
+        return value
 
     def quotes(self, field: str, text: str) -> list[tuple[int, int]]:
         """Quoted spans (quotes included) in one field; cached per field."""

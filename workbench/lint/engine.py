@@ -60,7 +60,7 @@ def lint(spec: PromptSpec, *, settings: LintSettings | None = None,
     return found
 
 
-def rules() -> list[Rule]:
+def all_rules() -> list[Rule]:
     """Every registered rule, in code order."""
     return sorted(RULES.values(), key=lambda r: r.code)
 
@@ -161,4 +161,4 @@ def _set_field(spec: PromptSpec, field: str, text: str) -> None:
 
 
 __all__ = ["FIELD_ORDER", "LintSettings", "apply_fixes", "field_text", "find_rule",
-           "fix_all", "lint", "rules"]
+           "fix_all", "lint", "all_rules"]

@@ -20,8 +20,11 @@ _QUOTED = re.compile(
 )
 
 
+_QUOTE_CHAR = re.compile("[\"“«„'‘]")
+
+
 def quoted_spans(text: str) -> list[tuple[int, int]]:
-    if not any(q in text for q in "\"“«„'‘"):
+    if not _QUOTE_CHAR.search(text):
         return []
     return [m.span() for m in _QUOTED.finditer(text)]
 
@@ -69,3 +72,19 @@ def alternation(phrases: list[str] | tuple[str, ...]) -> str:
     """A regex alternation of literal phrases, longest first, spaces matching any spacing."""
     ordered = sorted(set(phrases), key=len, reverse=True)
     return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
+
+
+_ALPHA = re.compile(r"[A-Za-z]+")
+_LONG = re.compile(r"[A-Za-z]{10,}")
+_DIGITS = re.compile(r"\d+")
+_OTHER = re.compile(r"[^\sA-Za-z\d]")
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough T5 token count: a token per short English word (more for long ones), one per
+    digit run and punctuation mark, one per character of other scripts, plus end-of-text."""
+    if not text:
+        return 1
+    extra = sum((len(word) - 6) // 4 for word in _LONG.findall(text))
+    return (1 + len(_ALPHA.findall(text)) + extra + len(_DIGITS.findall(text))
+            + len(_OTHER.findall(text)))

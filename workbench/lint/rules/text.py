@@ -12,7 +12,7 @@ import re
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import WORD, alternation, inside, removal, trimmed
+from ..textutil import WORD, alternation, estimate_tokens, inside, removal, trimmed
 
 GUIDE = "FLUX guide (seed 000)"
 GUIDE_MISTAKES = "FLUX guide (seed 000), \"Avoiding common mistakes\""
@@ -143,6 +143,8 @@ _NEGATION = re.compile(
     r"(?!\s+(?:only|longer|matter|doubt|one\s+else)\b)"
     r"(?:[ \t]+(?:any\s+|a\s+|an\s+|the\s+)?([^\W_][\w\-]*))?", re.I)
 
+_NEGATION_HINTS = frozenset(("no", "without", "not", "avoid", "avoiding", "don't", "don’t",
+                             "dont", "do", "never", "free", "lacking"))
 POSITIVE = {
     "blur": "sharp, in focus", "blurry": "sharp, in focus", "blurred": "sharp, in focus",
     "blurriness": "sharp, in focus", "noise": "clean, smooth", "noisy": "clean, smooth",
@@ -165,6 +167,8 @@ POSITIVE = {
              "guide")
 def negation(ctx):
     for field, text in ctx.prose_fields:
+        if _NEGATION_HINTS.isdisjoint(ctx.words(field, text)):
+            continue
         quotes = ctx.quotes(field, text)
         for m in _NEGATION.finditer(text):
             if quotes and inside(quotes, *m.span()):
@@ -227,6 +231,9 @@ QUALITY_TAGS = (
 )
 _QUALITY = re.compile(rf"(?<![\w-])(?:{alternation(QUALITY_TAGS)})(?![\w-])", re.I)
 QUALITY_RE = _QUALITY
+#: First words of the tags: a field without any of them cannot contain a tag.
+_QUALITY_HINTS = frozenset(WORD.findall(tag)[0] for tag in QUALITY_TAGS) | frozenset(
+    tag.split()[0].split("-")[0] for tag in QUALITY_TAGS)
 
 
 @rule("sd-quality-tags", "FX106", "warning", family="text", fix="safe",
@@ -238,6 +245,8 @@ QUALITY_RE = _QUALITY
              "prompt guide")
 def sd_quality_tags(ctx):
     for field, text in ctx.prose_fields:
+        if _QUALITY_HINTS.isdisjoint(ctx.words(field, text)):
+            continue
         quotes = None
         for m in _QUALITY.finditer(text):
             if quotes is None:
@@ -288,37 +297,26 @@ def non_english(ctx):
 
 # -- prompt-length / word-count -----------------------------------------------------------------
 
-_TOKENISH = re.compile(r"[A-Za-z]+|\d+|[^\sA-Za-z\d]")
 TOKEN_BUDGET = {"dev": 512, "schnell": 256, "kontext": 512}
 MIN_WORDS = 5
 WORD_RANGE = (30, 80)
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough T5 token count: a token per short English word (more for long ones), one per
-    digit run and punctuation mark, one per character of other scripts, plus end-of-text."""
-    total = 1
-    for piece in _TOKENISH.findall(text):
-        if piece[0].isascii():
-            total += 1 + (len(piece) - 6) // 4 if len(piece) > 6 else 1
-        else:
-            total += 1
-    return total
 
 
 def mostly_foreign(ctx) -> bool:
     """Most letters of the whole prompt are not Latin: English-vocabulary rules stay quiet
     (non-english already says what matters)."""
     text = ctx.whole[1]
-    return not text.isascii() and non_latin_share(text)[1] > 0.5
+    return not text.isascii() and non_latin_share(text)[1] > 0.5  # ascii: no scan at all
 
 
 def too_short(ctx) -> bool:
-    return not ctx.is_edit and len(ctx.whole[1].split()) < MIN_WORDS
+    return not ctx.is_edit and ctx.whole_words < MIN_WORDS
 
 
 def too_long(ctx) -> bool:
-    return estimate_tokens(ctx.whole[1]) > TOKEN_BUDGET.get(ctx.spec.model, 512)
+    budget = TOKEN_BUDGET.get(ctx.spec.model, 512)
+    # every token takes at least one character: short texts need no estimate at all
+    return len(ctx.whole[1]) + 1 > budget and ctx.whole_tokens > budget
 
 
 @rule("prompt-length", "FX108", "warning", family="text",
@@ -334,14 +332,14 @@ def prompt_length(ctx):
         yield Hit(field, 0, len(text), "the prompt is empty", severity="error")
         return
     budget = TOKEN_BUDGET.get(ctx.spec.model, 512)
-    tokens = estimate_tokens(text)
-    if tokens > budget:
+    if too_long(ctx):
+        tokens = ctx.whole_tokens
         yield Hit(field, *trimmed(text),
                   f"about {tokens} tokens (estimate), over {ctx.spec.model}'s {budget}-token "
                   "T5 budget; the end is cut off", suggestion="tighten it: keep the subject, "
                   "style, setting and light", action="rewrite")
     elif too_short(ctx):
-        words = len(text.split())
+        words = ctx.whole_words
         yield Hit(field, *trimmed(text),
                   f"only {words} word{'s' if words != 1 else ''}: too short to steer FLUX",
                   suggestion="say what the subject does, the style, the setting and the "
@@ -357,7 +355,7 @@ def word_count(ctx):
     if ctx.is_edit or too_short(ctx) or too_long(ctx) or mostly_foreign(ctx):
         return  # prompt-length / non-english already say it
     field, text = ctx.whole
-    words = len(text.split())
+    words = ctx.whole_words
     low, high = WORD_RANGE
     if words < low or words > high:
         yield Hit(field, *trimmed(text),
@@ -456,6 +454,7 @@ _PARTICLE = r"(?:van|von|de|da|di|del|der|la|le|du)"
 _NAME = rf"(?:[A-Z][\w'’.\-]+|{_PARTICLE})(?:\s+(?:[A-Z][\w'’.\-]+|{_PARTICLE})){{0,3}}"
 _BY_NAME = re.compile(rf"\b(?:[Ii]n\s+the\s+style\s+of|[Ss]tyle\s+of|[Ii]nspired\s+by|by|"
                       rf"[àa]\s+la)\s+({_NAME})")
+_ARTIST_HINTS = frozenset(WORD.findall(name)[0] for name in KNOWN_ARTISTS)
 _KNOWN = re.compile(rf"(?<![\w-])(?:{alternation(KNOWN_ARTISTS)})(?![\w-])", re.I)
 _DESCRIBED = re.compile(r"\s*(?:,\s*)?(?:with|featuring|using|showing|known\s+for|"
                         r"characteri[sz]ed\s+by|marked\s+by|full\s+of|in\s+which|where|"
@@ -491,13 +490,18 @@ def style_name_only(ctx):
                                      "palette, shapes, light")
                 continue
         spans: list[tuple[int, int]] = []
-        for m in _BY_NAME.finditer(text):
+        words = ctx.words(field, text)
+        by = "by" in words or "style" in words or "la" in words
+        known = not _ARTIST_HINTS.isdisjoint(words)
+        if not (by or known):
+            continue
+        for m in _BY_NAME.finditer(text) if by else ():
             name_start, name_end = m.span(1)
             while name_end > name_start and text[name_end - 1] == ".":
                 name_end -= 1
             if text[name_start].isupper() and _named_only(text, name_end):
                 spans.append((m.start(), name_end))
-        for m in _KNOWN.finditer(text):
+        for m in _KNOWN.finditer(text) if known else ():
             if not any(s <= m.start() < e for s, e in spans) and _named_only(text, m.end()):
                 spans.append(m.span())
         quotes = ctx.quotes(field, text) if spans else []
@@ -512,16 +516,24 @@ def style_name_only(ctx):
 
 # -- missing-lighting -------------------------------------------------------------------------
 
-_LIGHTING = re.compile(
-    r"\b(?:light|lights|lighting|lit|sunlight|sunlit|moonlight|moonlit|lamplight|"
-    r"candlelight|candlelit|firelight|daylight|backlit|backlight|backlighting|rim|glow|"
-    r"glowing|glows|shadow|shadows|shade|shaded|illuminated|illumination|golden\s+hour|"
-    r"blue\s+hour|sunset|sunrise|dawn|dusk|twilight|overcast|sunny|sunshine|neon|"
-    r"lantern|lanterns|softbox|flash|spotlight|spotlit|chiaroscuro|luminous|bright|"
-    r"brightly|dim|dimly|dark|darkness|night|noon|midday|silhouette|silhouetted|"
-    r"reflections?|highlights?|lamp|lamps|candle|candles|fire|haze|fog|foggy|misty|"
-    r"sun|moon|stars|starry|cloudy|storm|stormy|rays|beams?|radiant|gleam|gleaming)\b",
-    re.I)
+LIGHT_WORDS = frozenset("""
+light lights lighting lit sunlight sunlit moonlight moonlit lamplight candlelight candlelit
+firelight daylight backlit backlight backlighting rim glow glowing glows shadow shadows
+shade shaded illuminated illumination sunset sunrise dawn dusk twilight overcast sunny
+sunshine neon lantern lanterns softbox flash spotlight spotlit chiaroscuro luminous bright
+brightly dim dimly dark darkness night noon midday silhouette silhouetted reflection
+reflections highlight highlights lamp lamps candle candles fire haze fog foggy misty sun
+moon stars starry cloudy storm stormy rays ray beam beams radiant gleam gleaming lamplit
+glare glint sunbeam sunbeams moonbeam hazy
+""".split())
+_LIGHT_PHRASES = ("golden hour", "blue hour")
+
+
+def mentions_lighting(ctx, field: str, text: str) -> bool:
+    if not LIGHT_WORDS.isdisjoint(ctx.words(field, text)):
+        return True
+    lower = ctx.lower(field, text)
+    return any(phrase in lower for phrase in _LIGHT_PHRASES)
 
 
 @rule("missing-lighting", "FX111", "info", family="text",
@@ -534,7 +546,7 @@ def missing_lighting(ctx):
     if ctx.is_edit or too_short(ctx) or mostly_foreign(ctx):
         return
     field, text = ctx.whole
-    if not _LIGHTING.search(text):
+    if not mentions_lighting(ctx, field, text):
         yield Hit(field, *trimmed(text), "no lighting described",
                   suggestion="add the light: \"in soft golden evening light\", "
                              "\"lit by a single window\"")
