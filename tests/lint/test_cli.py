@@ -222,3 +222,13 @@ def test_verbs_are_registered(verb, capsys):
         main([verb, "--help"])
     assert exc.value.code == 0
     assert f"workbench {verb}" in capsys.readouterr().out
+
+
+def test_edit_chains_may_follow_a_prompt_in_another_library(tmp_path, capsys):
+    write(tmp_path, 'format = 1\n[[prompts]]\nname = "Base"\nmodel = "kontext"\n'
+                    'raw = "Add a hat to the cat"\nsource_image = "x.png"\n', "a.toml")
+    write(tmp_path, 'format = 1\n[[prompts]]\nname = "Edit"\nmodel = "kontext"\n'
+                    'raw = "Add a scarf to the cat"\nfollows = "Base"\n', "b.toml")
+    rows = json.loads(run(capsys, str(tmp_path), "--format", "json")[1])
+    assert "follows-broken" not in {r["rule"] for r in rows}
+    assert {r["rule"] for r in rows if r["prompt"] == "Base"} == {"source-image-missing"}

@@ -151,3 +151,14 @@ def test_lint_is_deterministic_and_does_not_touch_the_spec():
     before = spec.copy()
     assert lint(spec) == lint(spec)
     assert spec == before
+
+
+def test_by_field_groups_in_order():
+    from workbench.lint import by_field
+
+    spec = make(subject="a cat, no blur, masterpiece", style="(oil:1.2)", steps=5)
+    grouped = by_field(lint(spec))
+    assert [d.rule for d in grouped["subject"]] == ["negation", "sd-quality-tags"]
+    assert [d.rule for d in grouped["style"]] == ["weight-syntax"]
+    assert [d.rule for d in grouped["steps"]] == ["steps-range"]
+    assert all(d.source for ds in grouped.values() for d in ds)

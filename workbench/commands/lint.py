@@ -114,26 +114,34 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
                 status = 2
             continue
         files.extend(library_files(path))
-    rows: list[dict] = []
-    load_time = lint_time = 0.0
-    count = 0
+    started = time.perf_counter()
+    libraries = []
     for file in files:
-        started = time.perf_counter()
         try:
-            library = load_library(file)
+            libraries.append(load_library(file))
         except LibraryError as exc:
             print(str(exc), file=sys.stderr)
             status = 2
-            continue
-        load_time += time.perf_counter() - started
+    load_time = time.perf_counter() - started
+    base = settings_for(getattr(config, "raw", None) or {})
+    for problem in base.problems:
+        print(f"workbench lint: {problem}", file=sys.stderr)
+    # Kontext chains may follow a prompt in another library of the same run; a library's
+    # own prompts win over same-named ones elsewhere.
+    everywhere = {spec.name: spec for library in libraries for spec in library.prompts}
+    rows: list[dict] = []
+    lint_time = 0.0
+    count = 0
+    for library in libraries:
+        file = library.path
         for problem in library.problems:
             print(f"workbench: {problem}", file=sys.stderr)
-        settings = settings_for(getattr(config, "raw", None) or {},
-                                library_lint_table(library.doc), cli)
-        for problem in settings.problems:
+        own = settings_for(None, library_lint_table(library.doc), None)
+        for problem in own.problems:
             print(f"{file}: {problem}", file=sys.stderr)
+        settings = base.merged(own).merged(cli)
         started = time.perf_counter()
-        context = {spec.name: spec for spec in library.prompts}
+        context = {**everywhere, **{spec.name: spec for spec in library.prompts}}
         options = dict(settings=settings, server_vram_gb=args.vram, context=context,
                        base_dir=file.parent)
         results = []
@@ -156,7 +164,7 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
             except (ConflictError, LibraryError, OSError) as exc:
                 print(f"{file}: not saved: {exc}", file=sys.stderr)
                 status = 2
-        lines = _field_lines(file, library) if results and any(r[1] for r in results) else {}
+        lines = _field_lines(library) if any(r[1] for r in results) else {}
         for index, (spec, diagnostics) in enumerate(results):
             for d in diagnostics:
                 rows.append(_row(str(file), spec.name, d, line=lines.get((index, d.field))
@@ -167,7 +175,7 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
     return rows, status
 
 
-def _field_lines(file: Path, library) -> dict[tuple[int, str | None], int]:
+def _field_lines(library) -> dict[tuple[int, str | None], int]:
     """1-based line numbers of each prompt's table header and of its keys, by position."""
     try:
         text = library.path.read_text(encoding="utf-8")

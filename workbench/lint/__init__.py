@@ -8,12 +8,12 @@ Rules live in `workbench.lint.rules`, one family per module; `workbench rules` l
 """
 
 from .diagnostic import SEVERITIES, Diagnostic, Edit, Fix, severity_rank
-from .engine import FIELD_ORDER, all_rules, apply_fixes, field_text, fix_all, lint
+from .engine import FIELD_ORDER, all_rules, apply_fixes, by_field, field_text, fix_all, lint
 from .registry import RULES, Rule, find_rule
 from .settings import LintSettings, library_lint_table, settings_for
 
 __all__ = [
     "FIELD_ORDER", "RULES", "SEVERITIES", "Diagnostic", "Edit", "Fix", "LintSettings",
-    "Rule", "apply_fixes", "field_text", "find_rule", "fix_all", "library_lint_table",
+    "Rule", "apply_fixes", "by_field", "field_text", "find_rule", "fix_all", "library_lint_table",
     "lint", "all_rules", "settings_for", "severity_rank",
 ]

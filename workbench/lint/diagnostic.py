@@ -60,7 +60,8 @@ class Diagnostic:
     other spec attribute (``steps``, ``guidance``, ``width``, ``negative``, ``loras``,
     ``source_image``, ``follows``, ``model``).  ``suggestion`` is advice text for the panel;
     ``action`` names an LLM action the UI may offer instead of a fix (``rewrite``,
-    ``translate``), empty when there is none.
+    ``translate``), empty when there is none.  ``rationale`` is the why and ``source``
+    where the advice comes from (the guide or seed it is taken from).
     """
 
     rule: str
@@ -74,10 +75,11 @@ class Diagnostic:
     fix: Fix | None = None
     suggestion: str = ""
     action: str = ""
+    source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "code": self.code, "severity": self.severity,
                 "message": self.message, "rationale": self.rationale, "field": self.field,
                 "start": self.start, "end": self.end,
                 "fix": self.fix.to_dict() if self.fix else None,
-                "suggestion": self.suggestion, "action": self.action}
+                "suggestion": self.suggestion, "action": self.action, "source": self.source}

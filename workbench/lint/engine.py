@@ -55,9 +55,18 @@ def lint(spec: PromptSpec, *, settings: LintSettings | None = None,
                 severity=overrides.get(entry.slug) or hit.severity or entry.severity,
                 message=hit.message, rationale=entry.rationale, field=hit.field,
                 start=hit.start, end=hit.end, fix=hit.fix, suggestion=hit.suggestion,
-                action=hit.action))
+                action=hit.action, source=entry.source))
     found.sort(key=lambda d: (_ORDER.get(d.field, len(_ORDER)), d.start, d.end, d.code))
     return found
+
+
+def by_field(diagnostics: Iterable[Diagnostic]) -> dict[str, list[Diagnostic]]:
+    """Diagnostics grouped by the field they point into (for highlighting each editor field),
+    keeping their order."""
+    grouped: dict[str, list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        grouped.setdefault(diagnostic.field, []).append(diagnostic)
+    return grouped
 
 
 def all_rules() -> list[Rule]:
@@ -160,5 +169,5 @@ def _set_field(spec: PromptSpec, field: str, text: str) -> None:
         raise KeyError(f"no fix can edit {field!r}")
 
 
-__all__ = ["FIELD_ORDER", "LintSettings", "apply_fixes", "field_text", "find_rule",
+__all__ = ["FIELD_ORDER", "LintSettings", "apply_fixes", "by_field", "field_text", "find_rule",
            "fix_all", "lint", "all_rules"]

@@ -70,6 +70,7 @@ def _instruction_fields(ctx):
 def kontext_instruction(ctx):
     for field, text in _instruction_fields(ctx):
         quotes = ctx.quotes(field, text)
+        vague = [m.span() for m in _VAGUE.finditer(text)]
         for m in _VAGUE.finditer(text):
             yield Hit(field, *m.span(), f"{m.group()!r} is too vague for an edit",
                       suggestion="say exactly what changes: \"change the sky to a warm "
@@ -87,7 +88,7 @@ def kontext_instruction(ctx):
                           f"{m.group()!r} does not say who; Kontext may pick the wrong person",
                           suggestion="name them: \"the woman with short black hair\"")
         m = _IT.search(text)
-        if m and not _THING.search(text, 0, m.start()):
+        if m and not _THING.search(text, 0, m.start()) and not inside(vague, *m.span()):
             it = m.end() - 2
             yield Hit(field, it, m.end(), "\"it\" does not say what to change",
                       suggestion="name the object: \"the red car\"")
@@ -216,7 +217,7 @@ def follows_broken(ctx):
     if broken:
         missing = ctx.context.get(follows.strip()) is None
         yield Hit("follows", 0, len(follows),
-                  f"no prompt named {follows.strip()!r} in this library" if missing
+                  f"no prompt named {follows.strip()!r} in the library" if missing
                   else "the edit chain loops back on itself")
 
 
