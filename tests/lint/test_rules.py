@@ -48,6 +48,13 @@ BAD = [
     ("negation", dict(raw="A meadow at noon, don't show the sky"), {}, "don't show"),
     ("quote-misuse", dict(raw='A living room with a "vintage" look'), {}, '"vintage"'),
     ("quote-misuse", dict(raw="A 'cozy' cabin in the woods"), {}, "'cozy'"),
+    ("text-unquoted", dict(raw="A neon sign that reads OPEN above the diner door"), {}, "OPEN"),
+    ("text-unquoted", dict(raw="A book titled The Lord of the Rings on a desk"), {},
+     "The Lord of the Rings"),
+    ("text-unquoted", dict(raw="A cake that says happy birthday anna, on a table"), {},
+     "happy birthday anna"),
+    ("text-unquoted", dict(subject="a poster with the text Summer Sale 50% off"), {},
+     "Summer Sale 50%"),
     ("sd-quality-tags", dict(raw="masterpiece, best quality, a cat on a sofa"), {}, "masterpiece"),
     ("sd-quality-tags", dict(raw="A dragon, trending on artstation"), {},
      "trending on artstation"),
@@ -164,6 +171,10 @@ GOOD = [
     ("quote-misuse", dict(raw="The dog's bowl and the cats' toys on the porch")),
     ("quote-misuse", dict(model="kontext", source_image="x.png",
                           raw="Replace 'YOU HAD ME AT BEER' with 'YOU HAD ME AT CONTEXT'")),
+    ("text-unquoted", dict(raw='A neon sign that reads "OPEN" above the diner door')),
+    ("text-unquoted", dict(raw="A jar labeled with care and a note that reads like a poem")),
+    ("text-unquoted", dict(subject="a bakery window", text="Fresh bread")),
+    ("text-unquoted", dict(raw=FISHERMAN)),
     ("sd-quality-tags", dict(raw='A book titled "Masterpiece" on a desk')),
     ("sd-quality-tags", dict(raw="A masterful carving on a 48k-year-old bone")),
     ("negative-prompt", dict(raw=FISHERMAN, negative="blurry", cfg=3.5)),
@@ -289,6 +300,15 @@ def test_safe_text_fixes(raw, expected):
     fixed = apply_fixes(spec, lint(spec), safe_only=True)
     assert fixed.raw == expected
     assert spec.raw == raw  # the original is untouched
+
+
+def test_text_unquoted_offers_quotes():
+    spec = make(raw="A neon sign that reads OPEN above the door")
+    [d] = [d for d in lint(spec) if d.rule == "text-unquoted"]
+    fixed = apply_fixes(spec, [d])
+    assert fixed.raw == 'A neon sign that reads "OPEN" above the door'
+    assert "text-unquoted" not in {d.rule for d in lint(fixed)}
+    assert "quote-misuse" not in {d.rule for d in lint(fixed)}
 
 
 def test_negation_offers_the_positive():

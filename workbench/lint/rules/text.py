@@ -550,3 +550,84 @@ def missing_lighting(ctx):
         yield Hit(field, *trimmed(text), "no lighting described",
                   suggestion="add the light: \"in soft golden evening light\", "
                              "\"lit by a single window\"")
+
+
+# -- text-unquoted ----------------------------------------------------------------------------
+
+_TEXT_INTRO = re.compile(
+    r"\b(?:(?:that|which)\s+(?:says|reads|spells(?:\s+out)?)|with\s+the\s+(?:words?|text)|"
+    r"titled|entitled|labell?ed|captioned)[ \t]+", re.I)
+_NOT_TEXT = frozenset("with as by in on at for from and or a an like well aloud to about into "
+                       "through out over under quietly".split())
+_UPPER_RUN = re.compile(r"[^\W\d_a-z]*[A-Z0-9][A-Z0-9'’&!\-]*(?:[ \t]+[A-Z0-9][A-Z0-9'’&!\-]*)*")
+_UNTIL_PUNCT = re.compile(r"[^.,;:!?\"“”«»\n]+")
+
+
+_TITLE_SMALL = frozenset("of the and a an in on to for at de la von van".split())
+
+
+def _title_end(tokens: list[re.Match]) -> int:
+    """End of a run of Title Case words ("The Lord of the Rings"), small words allowed
+    between capitalised ones."""
+    end = tokens[0].end()
+    i = 0
+    while i < len(tokens):
+        word = tokens[i].group()
+        if word[0].isupper() or word[0].isdigit():
+            end = tokens[i].end()
+            i += 1
+            continue
+        j = i
+        while j < len(tokens) and tokens[j].group().lower() in _TITLE_SMALL:
+            j += 1
+        if j == i or j >= len(tokens) or not tokens[j].group()[0].isupper():
+            break
+        i = j
+    return end
+
+
+@rule("text-unquoted", "FX113", "warning", family="text", fix="unsafe",
+      summary="text meant to appear in the image is not in quotes",
+      rationale="FLUX spells in-image text best when it is in double quotes: \"a sign that "
+                "reads \\\"OPEN\\\"\". Unquoted, the words are read as description and come out "
+                "garbled or as objects.",
+      source="FLUX guide (seed 000): quotes are for text that must appear in the image; BFL "
+             "prompting guide on typography")
+def text_unquoted(ctx):
+    if ctx.is_edit:
+        return
+    for field, text in ctx.prose_fields:
+        words = ctx.words(field, text)
+        if not ({"says", "reads", "spells", "text", "word", "words", "titled", "entitled",
+                 "labeled", "labelled", "captioned"} & words):
+            continue
+        for m in _TEXT_INTRO.finditer(text):
+            start = m.end()
+            if start >= len(text) or text[start] in "\"“«'‘":
+                continue
+            first = WORD.match(text, start)
+            if first is None or first.group().lower() in _NOT_TEXT:
+                continue
+            upper = _UPPER_RUN.match(text, start)
+            if upper and upper.end() > start and upper.group().isupper() and (
+                    upper.end() == len(text) or not text[upper.end()].isalnum()):
+                end = upper.end()
+            else:
+                run = _UNTIL_PUNCT.match(text, start)
+                end = run.end() if run else start
+                tokens = list(WORD.finditer(text, start, end))
+                if first.group()[0].isupper():
+                    end = _title_end(tokens)
+                elif len(tokens) > 6:
+                    end = tokens[5].end()
+            if text[end:end + 1] == "%":
+                end += 1
+            start, end = trimmed(text, start, end)
+            if end <= start:
+                continue
+            words_in = text[start:end]
+            yield Hit(field, start, end, f"in-image text {words_in!r} is not in quotes",
+                      fix=Fix(f"quote it: \"{words_in}\"",
+                              (Edit(field, start, start, '"'), Edit(field, end, end, '"'))),
+                      suggestion="put the exact words in double quotes"
+                      + ("" if ctx.is_raw else ", or in the text field"))
