@@ -8,6 +8,7 @@ errors and files that cannot be read or parsed (printed as ``file:line:col: mess
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import re
 import sys
@@ -123,6 +124,9 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
             print(str(exc), file=sys.stderr)
             status = 2
     load_time = time.perf_counter() - started
+    # The parsed documents live until we exit: keep the collector from re-walking their
+    # millions of tomlkit objects while linting allocates (a big win on large libraries).
+    gc.freeze()
     base = settings_for(getattr(config, "raw", None) or {})
     for problem in base.problems:
         print(f"workbench lint: {problem}", file=sys.stderr)
@@ -130,7 +134,7 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
     # own prompts win over same-named ones elsewhere.
     everywhere = {spec.name: spec for library in libraries for spec in library.prompts}
     rows: list[dict] = []
-    lint_time = 0.0
+    lint_time = lint_cpu = 0.0
     count = 0
     for library in libraries:
         file = library.path
@@ -140,7 +144,7 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
         for problem in own.problems:
             print(f"{file}: {problem}", file=sys.stderr)
         settings = base.merged(own).merged(cli)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         context = {**everywhere, **{spec.name: spec for spec in library.prompts}}
         options = dict(settings=settings, server_vram_gb=args.vram, context=context,
                        base_dir=file.parent)
@@ -156,6 +160,7 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
             results.append((entry.spec, lint(entry.spec, **options)))
             count += 1
         lint_time += time.perf_counter() - started
+        lint_cpu += time.process_time() - cpu
         if fixed:
             try:
                 library.save()
@@ -171,7 +176,8 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
                                  or lines.get((index, None))))
     if args.stats:
         print(f"workbench lint: {count} prompts in {len(files)} files: loading "
-              f"{load_time:.3f} s, linting {lint_time:.3f} s", file=sys.stderr)
+              f"{load_time:.3f} s, linting {lint_time:.3f} s ({lint_cpu:.3f} s CPU)",
+              file=sys.stderr)
     return rows, status
 
 

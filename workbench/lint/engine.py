@@ -49,6 +49,8 @@ def lint(spec: PromptSpec, *, settings: LintSettings | None = None,
     for entry in RULES.values():
         if settings is not None and not settings.enabled(entry.slug):
             continue
+        if entry.when is not None and not entry.when(ctx):
+            continue
         for hit in entry.check(ctx):
             found.append(Diagnostic(
                 rule=entry.slug, code=entry.code,

@@ -44,8 +44,9 @@ class Rule:
     source: str
     check: Check
     fix: str = ""  # "safe", "unsafe" or "" — what kind of fix the rule can offer
+    when: Callable[["LintContext"], bool] | None = None  # cheap gate: skip the check if False
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str]:  # noqa: D102
         return {"code": self.code, "rule": self.slug, "severity": self.severity,
                 "family": self.family, "summary": self.summary,
                 "rationale": self.rationale, "source": self.source, "fix": self.fix}
@@ -57,14 +58,15 @@ _BY_CODE: dict[str, Rule] = {}
 
 
 def rule(slug: str, code: str, severity: str, *, family: str, summary: str, rationale: str,
-         source: str, fix: str = "") -> Callable[[Check], Check]:
+         source: str, fix: str = "",
+         when: Callable[["LintContext"], bool] | None = None) -> Callable[[Check], Check]:
     if severity not in SEVERITIES:
         raise ValueError(f"{slug}: unknown severity {severity!r}")
 
     def register(check: Check) -> Check:
         if slug in RULES or code in _BY_CODE:
             raise ValueError(f"rule {slug} / {code} registered twice")
-        entry = Rule(slug, code, severity, family, summary, rationale, source, check, fix)
+        entry = Rule(slug, code, severity, family, summary, rationale, source, check, fix, when)
         RULES[slug] = entry
         _BY_CODE[code] = entry
         return check

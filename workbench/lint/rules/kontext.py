@@ -59,7 +59,8 @@ def _instruction_fields(ctx):
     return ctx.prose_fields if ctx.is_edit else []
 
 
-@rule("kontext-instruction", "FX301", "warning", family="kontext",
+@rule("kontext-instruction", "FX301", "warning",
+      when=lambda ctx: ctx.is_edit, family="kontext",
       summary="vague, bundled, pronoun-only, unquoted text edit, or bare \"transform\"",
       rationale="Kontext edits what the instruction names and nothing else: be specific "
                 "(\"make it better\" says nothing), make one change per edit, name the "
@@ -108,7 +109,8 @@ def _cased(word: str, like: str) -> str:
     return word.capitalize() if like[:1].isupper() else word
 
 
-@rule("kontext-preserve", "FX302", "info", family="kontext",
+@rule("kontext-preserve", "FX302", "info",
+      when=lambda ctx: ctx.is_edit, family="kontext",
       summary="identity- or composition-sensitive edit without a \"keep ... the same\" clause",
       rationale="Changing the background, clothes or style can drift the person's face, "
                 "pose and framing. Say what must stay: \"while keeping the same facial "
@@ -141,7 +143,8 @@ def nearest_kontext_size(width: int, height: int) -> tuple[int, int]:
     return min(KONTEXT_SIZES, key=lambda s: abs(s[0] / s[1] - aspect))
 
 
-@rule("kontext-size", "FX303", "warning", family="kontext", fix="unsafe",
+@rule("kontext-size", "FX303", "warning",
+      when=lambda ctx: ctx.spec.model == "kontext", family="kontext", fix="unsafe",
       summary="Kontext run at a size off its preferred ~1 MP list",
       rationale="Kontext was trained on a fixed list of ~1 MP sizes from 672x1568 to "
                 "1568x672 (ComfyUI's FluxKontextImageScale snaps to it); other sizes "
@@ -186,7 +189,8 @@ def chain(ctx) -> tuple[list[str], bool]:
     return names, False
 
 
-@rule("edit-chain-depth", "FX304", "warning", family="kontext",
+@rule("edit-chain-depth", "FX304", "warning",
+      when=lambda ctx: bool(ctx.spec.follows), family="kontext",
       summary="more than 6 successive Kontext edits",
       rationale="Each Kontext edit works on the previous result; after about six "
                 "successive edits the image visibly degrades and artifacts appear. Start a "
@@ -204,7 +208,8 @@ def edit_chain_depth(ctx):
                   suggestion="regenerate from the original with one combined instruction")
 
 
-@rule("follows-broken", "FX305", "error", family="kontext",
+@rule("follows-broken", "FX305", "error",
+      when=lambda ctx: bool(ctx.spec.follows), family="kontext",
       summary="`follows` names a prompt that is not in the library, or the chain loops",
       rationale="An edit continues the result of the prompt named in `follows`; if that "
                 "prompt does not exist or the chain loops back, there is no image to edit.",

@@ -33,7 +33,8 @@ def set_param(ctx, name: str, value, description: str, *, safe: bool) -> Fix:
     return Fix(description, (Edit(name, 0, len(current), _text(value)),), safe=safe)
 
 
-@rule("negative-prompt", "FX201", "warning", family="params", fix="unsafe",
+@rule("negative-prompt", "FX201", "warning",
+      when=lambda ctx: bool(ctx.spec.params.negative), family="params", fix="unsafe",
       summary="a negative prompt on dev/schnell at cfg 1 has no effect",
       rationale="FLUX dev and schnell are guidance-distilled and run at cfg 1, where the "
                 "sampler never evaluates the negative prompt. Put what you want in the "

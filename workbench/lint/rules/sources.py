@@ -53,7 +53,8 @@ def source_size(ctx) -> tuple[int, int] | None:
     return image_size(ctx.resolve(path)) if path else None
 
 
-@rule("lora-trigger-missing", "FX401", "warning", family="sources", fix="safe",
+@rule("lora-trigger-missing", "FX401", "warning",
+      when=lambda ctx: bool(ctx.spec.params.loras), family="sources", fix="safe",
       summary="a LoRA is attached but none of its trigger words is in the prompt",
       rationale="A FLUX LoRA is applied by mentioning its trigger word in the prompt; "
                 "without it the LoRA's style or character mostly stays asleep.",
@@ -85,7 +86,8 @@ def _safe(trigger: str) -> bool:
     return not QUALITY_RE.search(trigger) and not WHITE_BG_RE.search(trigger)
 
 
-@rule("source-image-missing", "FX404", "error", family="sources",
+@rule("source-image-missing", "FX404", "error",
+      when=lambda ctx: bool(ctx.spec.source_image), family="sources",
       summary="the source image does not exist or is not an image",
       rationale="img2img and Kontext edits start from `source_image`; a missing or "
                 "unreadable file means the run cannot start.",
@@ -100,7 +102,8 @@ def source_image_missing(ctx):
         yield Hit("source_image", 0, len(path), f"source image {path.strip()!r} {why}")
 
 
-@rule("img2img-size", "FX402", "warning", family="sources", fix="safe",
+@rule("img2img-size", "FX402", "warning",
+      when=lambda ctx: ctx.is_img2img, family="sources", fix="safe",
       summary="img2img with a requested size different from the source image's",
       rationale="img2img should run at the source image's size; a different size "
                 "stretches or crops the composition and loses quality.",
@@ -133,7 +136,8 @@ DENOISE_LOW = 0.5
 DENOISE_SUGGESTED = 0.7
 
 
-@rule("denoise-range", "FX403", "warning", family="sources", fix="unsafe",
+@rule("denoise-range", "FX403", "warning",
+      when=lambda ctx: ctx.is_img2img, family="sources", fix="unsafe",
       summary="img2img denoise below 0.5 (changes nothing) or 1.0 (ignores the source)",
       rationale="In img2img, denoise is how much of the source is repainted: below 0.5 "
                 "little changes (a colour change needs 0.8–0.9), and at 1.0 the source is "

@@ -529,11 +529,13 @@ glare glint sunbeam sunbeams moonbeam hazy
 _LIGHT_PHRASES = ("golden hour", "blue hour")
 
 
-def mentions_lighting(ctx, field: str, text: str) -> bool:
-    if not LIGHT_WORDS.isdisjoint(ctx.words(field, text)):
+def mentions_lighting(ctx) -> bool:
+    # The composer only adds connecting words, so the fields' own word sets (already built
+    # by other rules) answer for the composed text too.
+    fields = ctx.user_fields
+    if any(not LIGHT_WORDS.isdisjoint(ctx.words(f, t)) for f, t in fields):
         return True
-    lower = ctx.lower(field, text)
-    return any(phrase in lower for phrase in _LIGHT_PHRASES)
+    return any(phrase in ctx.lower(f, t) for f, t in fields for phrase in _LIGHT_PHRASES)
 
 
 @rule("missing-lighting", "FX111", "info", family="text",
@@ -546,7 +548,7 @@ def missing_lighting(ctx):
     if ctx.is_edit or too_short(ctx) or mostly_foreign(ctx):
         return
     field, text = ctx.whole
-    if not mentions_lighting(ctx, field, text):
+    if not mentions_lighting(ctx):
         yield Hit(field, *trimmed(text), "no lighting described",
                   suggestion="add the light: \"in soft golden evening light\", "
                              "\"lit by a single window\"")
