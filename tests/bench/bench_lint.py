@@ -52,7 +52,9 @@ def generated_library(count: int, seed: int = 7) -> str:
         if model != "dev":
             lines.append(f'model = "{model}"')
         if model == "kontext" and rng.random() < 0.5:
-            lines.append(f"raw = {toml_string(rng.choice(['Make it better.', 'Change the background to a beach', 'Add a hat to the cat']))}")
+            edit = rng.choice(["Make it better.", "Change the background to a beach",
+                               "Add a hat to the cat"])
+            lines.append(f"raw = {toml_string(edit)}")
             lines.append('source_image = "missing.png"')
         elif rng.random() < 0.4:
             text = f"{rng.choice(SUBJECTS)} {rng.choice(ACTIONS)}, {rng.choice(CONTEXTS)}. " \

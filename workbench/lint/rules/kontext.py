@@ -12,7 +12,7 @@ import re
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import inside, quoted_spans
+from ..textutil import inside
 
 KONTEXT_GUIDE = "FLUX guide (seed 000), \"Kontext\"; BFL Kontext editing guide"
 
@@ -226,5 +226,4 @@ def follows_broken(ctx):
                   else "the edit chain loops back on itself")
 
 
-# quoted_spans is re-exported for the kontext tests' convenience
-__all__ = ["KONTEXT_SIZES", "nearest_kontext_size", "quoted_spans"]
+__all__ = ["KONTEXT_SIZES", "MAX_CHAIN", "chain", "nearest_kontext_size"]

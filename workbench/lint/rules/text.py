@@ -12,7 +12,7 @@ import re
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import WORD, alternation, estimate_tokens, inside, removal, trimmed
+from ..textutil import WORD, alternation, inside, removal, trimmed
 
 GUIDE = "FLUX guide (seed 000)"
 GUIDE_MISTAKES = "FLUX guide (seed 000), \"Avoiding common mistakes\""
@@ -561,7 +561,7 @@ _TEXT_INTRO = re.compile(
     r"titled|entitled|labell?ed|captioned)[ \t]+", re.I)
 _NOT_TEXT = frozenset("with as by in on at for from and or a an like well aloud to about into "
                        "through out over under quietly".split())
-_UPPER_RUN = re.compile(r"[^\W\d_a-z]*[A-Z0-9][A-Z0-9'’&!\-]*(?:[ \t]+[A-Z0-9][A-Z0-9'’&!\-]*)*")
+_UPPER_RUN = re.compile(r"[A-Z0-9][A-Z0-9'’&!\-]*(?:[ \t]+[A-Z0-9][A-Z0-9'’&!\-]*)*")
 _UNTIL_PUNCT = re.compile(r"[^.,;:!?\"“”«»\n]+")
 
 
