@@ -22,7 +22,32 @@ _HEADER = re.compile(r"^[ \t]*\[\[[ \t]*prompts[ \t]*\]\]", re.M)
 _KEY = re.compile(r"^[ \t]*([A-Za-z_]+)[ \t]*=", re.M)
 
 
+EPILOG = """\
+exit status:
+  0  nothing at or above --fail-on (default error: warnings and infos are advice)
+  1  a problem at or above --fail-on
+  2  usage error, unknown rule name, or a file that cannot be read or parsed
+     (printed as file:line:col: message)
+
+output:
+  text: FILE:LINE: PROMPT: FIELD[START:END] CODE SEVERITY MESSAGE (RULE), with [*] when
+        --fix can fix it; START/END are offsets into that field's text.
+  json: a list of {path, prompt, rule, code, severity, message, field, start, end, fix,
+        line, suggestion}; with --stdin, path is "-" and prompt is the line number.
+
+settings:
+  config.toml and each library may hold a [lint] table; the library's wins, flags win
+  over both:
+    [lint]
+    ignore = ["word-count", "FX111"]
+    [lint.severity]
+    negation = "error"
+  `workbench rules` lists every rule with its explanation and source.
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                         help="library files or folders (default: your libraries)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
