@@ -232,3 +232,9 @@ def test_edit_chains_may_follow_a_prompt_in_another_library(tmp_path, capsys):
     rows = json.loads(run(capsys, str(tmp_path), "--format", "json")[1])
     assert "follows-broken" not in {r["rule"] for r in rows}
     assert {r["rule"] for r in rows if r["prompt"] == "Base"} == {"source-image-missing"}
+
+
+def test_text_output_is_escaped(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO('a "\x1b[31mred\x1b[0m" cat, (a:1.2)\n'))
+    code, out, _ = run(capsys, "--stdin")
+    assert code == 1 and "\x1b" not in out and "FX105" in out
