@@ -126,8 +126,8 @@ def _lint_stdin(args, config, cli) -> tuple[list[dict], int]:
 
 
 def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
-    from ..library import ConflictError, LibraryError, library_files, load_library
-    from ..lint import fix_all, library_lint_table, lint, settings_for
+    from ..library import LibraryError, library_files, load_library
+    from ..lint import settings_for
     from ..locations import libraries_dir
 
     status = 0
@@ -149,12 +149,22 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
             print(str(exc), file=sys.stderr)
             status = 2
     load_time = time.perf_counter() - started
-    # The parsed documents live until we exit: keep the collector from re-walking their
-    # millions of tomlkit objects while linting allocates (a big win on large libraries).
-    gc.freeze()
     base = settings_for(getattr(config, "raw", None) or {})
     for problem in base.problems:
         print(f"workbench lint: {problem}", file=sys.stderr)
+    # The parsed documents outlive the linting: keep the collector from re-walking their
+    # millions of tomlkit objects while linting allocates (a big win on large libraries).
+    gc.freeze()
+    try:
+        return _lint_libraries(args, cli, libraries, base, load_time, len(files), status)
+    finally:
+        gc.unfreeze()
+
+
+def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
+    from ..library import ConflictError, LibraryError
+    from ..lint import fix_all, library_lint_table, lint, settings_for
+
     # Kontext chains may follow a prompt in another library of the same run; a library's
     # own prompts win over same-named ones elsewhere.
     everywhere = {spec.name: spec for library in libraries for spec in library.prompts}
@@ -200,7 +210,7 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
                 rows.append(_row(str(file), spec.name, d, line=lines.get((index, d.field))
                                  or lines.get((index, None))))
     if args.stats:
-        print(f"workbench lint: {count} prompts in {len(files)} files: loading "
+        print(f"workbench lint: {count} prompts in {file_count} files: loading "
               f"{load_time:.3f} s, linting {lint_time:.3f} s ({lint_cpu:.3f} s CPU)",
               file=sys.stderr)
     return rows, status
