@@ -60,7 +60,7 @@ def _instruction_fields(ctx):
 
 
 @rule("kontext-instruction", "FX301", "warning",
-      when=lambda ctx: ctx.is_edit, family="kontext",
+      when=lambda ctx: ctx.is_edit, family="kontext", fix="unsafe",
       summary="vague, bundled, pronoun-only, unquoted text edit, or bare \"transform\"",
       rationale="Kontext edits what the instruction names and nothing else: be specific "
                 "(\"make it better\" says nothing), make one change per edit, name the "
