@@ -25,9 +25,9 @@ def seed_user_libraries(target: Path | None = None) -> Path:
     if not target.exists():
         target.mkdir(parents=True)
         bundled = locations.bundled_prompts_dir()
-        if bundled.is_dir():
-            for path in sorted(bundled.glob("*.toml")):
-                shutil.copyfile(path, target / path.name)
+        if bundled.is_dir():  # libraries and the images they refer to (relative paths)
+            shutil.copytree(bundled, target, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".*", "*.bak"))
         if not any(target.glob("*.toml")):
             new_library(target / "my-prompts.toml", title="My prompts").save()
     return target

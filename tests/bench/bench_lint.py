@@ -1,0 +1,124 @@
+"""Lint speed: median time per prompt (target < 1 ms, so it can run on every keystroke) and
+a 10,000-prompt library end to end through ``workbench lint`` (target < 1 s of lint work).
+
+Run: ``uv run python tests/bench/bench_lint.py``.  Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from workbench.cli import main  # noqa: E402
+from workbench.library import load_library  # noqa: E402
+from workbench.lint import lint  # noqa: E402
+from workbench.locations import bundled_prompts_dir  # noqa: E402
+
+SUBJECTS = ["an old fisherman with a white beard", "a red fox curled up in the snow",
+            "a cellist in a black velvet dress", "an amber glass perfume bottle",
+            "a lighthouse on a rocky cliff", "a tea master in a grey kimono",
+            "a herd of cows with brass bells", "three koi under lily pads"]
+ACTIONS = ["mending a green net on a wooden pier", "asleep at the edge of a pine forest",
+           "playing alone on an empty stage", "standing on a marble counter",
+           "sweeping its beam across a stormy sea", "pouring water into a black bowl"]
+CONTEXTS = ["soft golden morning light", "a single warm spotlight from above",
+            "grey overcast light and wet cobblestones", "late afternoon sun, long shadows",
+            "no blur, white background", "masterpiece, best quality, 8k"]
+CAMERAS = ["documentary photograph, 35mm lens", "macro photograph, shallow depth of field",
+           "(cinematic:1.3) wide angle", "close-up portrait, 85mm lens"]
+
+
+def toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def generated_library(count: int, seed: int = 7) -> str:
+    rng = random.Random(seed)
+    lines = ["format = 1", 'title = "Bench"', ""]
+    for i in range(count):
+        lines.append("[[prompts]]")
+        lines.append(f'name = "Prompt {i}"')
+        model = rng.choice(["dev", "dev", "dev", "schnell", "kontext"])
+        if model != "dev":
+            lines.append(f'model = "{model}"')
+        if model == "kontext" and rng.random() < 0.5:
+            edit = rng.choice(["Make it better.", "Change the background to a beach",
+                               "Add a hat to the cat"])
+            lines.append(f"raw = {toml_string(edit)}")
+            lines.append('source_image = "missing.png"')
+        elif rng.random() < 0.4:
+            text = f"{rng.choice(SUBJECTS)} {rng.choice(ACTIONS)}, {rng.choice(CONTEXTS)}. " \
+                   f"{rng.choice(CAMERAS)}."
+            lines.append(f"raw = {toml_string(text[0].upper() + text[1:])}")
+        else:
+            lines.append(f"subject = {toml_string(rng.choice(SUBJECTS))}")
+            lines.append(f"action = {toml_string(rng.choice(ACTIONS))}")
+            lines.append(f"context = {toml_string(rng.choice(CONTEXTS))}")
+            lines.append(f"camera = {toml_string(rng.choice(CAMERAS))}")
+        if rng.random() < 0.3:
+            lines.append(f"steps = {rng.choice([8, 28, 60])}")
+        if rng.random() < 0.2:
+            lines.append(f"width = {rng.choice([1000, 1024, 1280])}")
+            lines.append(f"height = {rng.choice([1000, 1024, 720])}")
+        lines.append(f"seed = {i}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def per_prompt_median() -> None:
+    library = load_library(bundled_prompts_dir() / "pitfalls.toml")
+    context = {s.name: s for s in library.prompts}
+    specs = library.prompts + load_library_from_text(generated_library(200)).prompts
+    for spec in specs:  # warm caches (image sizes) as the editor would after the first key
+        lint(spec, context=context, base_dir=library.path.parent)
+    times = []
+    for _ in range(20):  # per-call wall time; the median shrugs off scheduler hiccups
+        for spec in specs:
+            started = time.perf_counter()
+            lint(spec, context=context, base_dir=library.path.parent)
+            times.append(time.perf_counter() - started)
+    times.sort()
+    median = statistics.median(times) * 1000
+    p95 = times[int(len(times) * 0.95)] * 1000
+    print(f"lint per prompt: median {median:.3f} ms, p95 {p95:.3f} ms, max "
+          f"{times[-1] * 1000:.3f} ms over {len(times)} calls (target: median < 1 ms)")
+
+
+def load_library_from_text(text: str):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "lib.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_library(path)
+
+
+def library_end_to_end(count: int = 10_000) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.toml"
+        path.write_text(generated_library(count), encoding="utf-8")
+        out, err = io.StringIO(), io.StringIO()
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["lint", str(path), "--format", "json", "--stats"])
+        total = time.perf_counter() - started
+        stats = re.search(r"loading ([\d.]+) s, linting ([\d.]+) s \(([\d.]+) s CPU\)",
+                          err.getvalue())
+        problems = out.getvalue().count('"rule":')
+        print(f"workbench lint on {count:,} prompts: lint work {float(stats.group(2)):.3f} s "
+              f"wall, {float(stats.group(3)):.3f} s CPU (target < 1 s); loading (tomlkit) "
+              f"{float(stats.group(1)):.3f} s, end to end "
+              f"{total:.3f} s; {problems:,} problems, exit {code}")
+
+
+if __name__ == "__main__":
+    per_prompt_median()
+    library_end_to_end()

@@ -1,0 +1,277 @@
+"""``workbench lint``: the prompt linter, headless, for CI, editors and shell pipelines.
+
+Exit status: 0 when nothing reaches the ``--fail-on`` threshold (default ``error``, like
+most code linters: warnings and infos are advice), 1 when something does, 2 for usage
+errors and files that cannot be read or parsed (printed as ``file:line:col: message``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import re
+import sys
+import time
+from bisect import bisect_left
+from pathlib import Path
+
+HELP = "check prompts for FLUX pitfalls (text or JSON; --fix applies safe fixes)"
+FAIL_ON = ("info", "warning", "error")
+_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*prompts[ \t]*\]\]", re.M)
+_KEY = re.compile(r"^[ \t]*([A-Za-z_]+)[ \t]*=", re.M)
+
+
+EPILOG = """\
+exit status:
+  0  nothing at or above --fail-on (default error: warnings and infos are advice)
+  1  a problem at or above --fail-on
+  2  usage error, unknown rule name, or a file that cannot be read or parsed
+     (printed as file:line:col: message)
+
+output:
+  text: FILE:LINE: PROMPT: FIELD[START:END] CODE SEVERITY MESSAGE (RULE), with [*] when
+        --fix can fix it; START/END are offsets into that field's text.
+  json: a list of {path, prompt, rule, code, severity, message, field, start, end, fix,
+        line, suggestion}; with --stdin, path is "-" and prompt is the line number.
+
+settings:
+  config.toml and each library may hold a [lint] table; the library's wins, flags win
+  over both:
+    [lint]
+    ignore = ["word-count", "FX111"]
+    [lint.severity]
+    negation = "error"
+  `workbench rules` lists every rule with its explanation and source.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                        help="library files or folders (default: your libraries)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--select", metavar="RULES",
+                        help="only these rules (comma-separated slugs or codes)")
+    parser.add_argument("--ignore", metavar="RULES",
+                        help="skip these rules (comma-separated slugs or codes)")
+    parser.add_argument("--fix", action="store_true",
+                        help="apply safe fixes and save the libraries (comments and "
+                             "formatting are kept; a .bak keeps the previous version)")
+    parser.add_argument("--fail-on", choices=FAIL_ON, default="error",
+                        help="exit 1 when a problem at or above this severity is found "
+                             "(default: error)")
+    parser.add_argument("--stdin", action="store_true",
+                        help="lint raw prompt texts from standard input, one per line")
+    parser.add_argument("--model", choices=("dev", "schnell", "kontext"), default="dev",
+                        help="model to lint --stdin prompts for (default: dev)")
+    parser.add_argument("--vram", type=float, metavar="GB",
+                        help="check sizes against a GPU with this much VRAM")
+    parser.add_argument("--stats", action="store_true",
+                        help="print how long loading and linting took (to stderr)")
+
+
+def _names(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def run(args: argparse.Namespace, config) -> int:
+    from ..lint import LintSettings, severity_rank
+
+    cli = LintSettings.from_names(_names(args.select), _names(args.ignore))
+    if cli.problems:
+        for problem in cli.problems:
+            print(f"workbench lint: {problem}", file=sys.stderr)
+        return 2
+    if args.stdin:
+        if args.paths or args.fix:
+            print("workbench lint: --stdin takes no PATH and no --fix", file=sys.stderr)
+            return 2
+        rows, status = _lint_stdin(args, config, cli)
+    else:
+        rows, status = _lint_paths(args, config, cli)
+    _print(rows, args.format)
+    threshold = severity_rank(args.fail_on)
+    if status == 0 and any(severity_rank(row["severity"]) >= threshold for row in rows):
+        status = 1
+    if args.format == "text":
+        _summary(rows)
+    return status
+
+
+def _config_settings(config, cli):
+    from ..lint import settings_for
+
+    return settings_for(getattr(config, "raw", None) or {}, None, cli)
+
+
+def _lint_stdin(args, config, cli) -> tuple[list[dict], int]:
+    from ..lint import lint
+    from ..spec import PromptSpec
+
+    settings = _config_settings(config, cli)
+    for problem in settings.problems:
+        print(f"workbench lint: {problem}", file=sys.stderr)
+    rows = []
+    for number, line in enumerate(sys.stdin, start=1):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        spec = PromptSpec(name=f"line {number}", model=args.model, raw=line)
+        for d in lint(spec, settings=settings, server_vram_gb=args.vram):
+            rows.append(_row("-", number, d, line=number))
+    return rows, 0
+
+
+def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
+    from ..library import LibraryError, library_files, load_library
+    from ..lint import settings_for
+    from ..locations import libraries_dir
+
+    status = 0
+    paths = args.paths or [libraries_dir()]
+    files: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            if args.paths:
+                print(f"{path}: no such file or folder", file=sys.stderr)
+                status = 2
+            continue
+        files.extend(library_files(path))
+    started = time.perf_counter()
+    libraries = []
+    for file in files:
+        try:
+            libraries.append(load_library(file))
+        except LibraryError as exc:
+            print(str(exc), file=sys.stderr)
+            status = 2
+    load_time = time.perf_counter() - started
+    base = settings_for(getattr(config, "raw", None) or {})
+    for problem in base.problems:
+        print(f"workbench lint: {problem}", file=sys.stderr)
+    # The parsed documents outlive the linting: keep the collector from re-walking their
+    # millions of tomlkit objects while linting allocates (a big win on large libraries).
+    gc.freeze()
+    try:
+        return _lint_libraries(args, cli, libraries, base, load_time, len(files), status)
+    finally:
+        gc.unfreeze()
+
+
+def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
+    from ..library import ConflictError, LibraryError
+    from ..lint import fix_all, library_lint_table, lint, settings_for
+
+    # Kontext chains may follow a prompt in another library of the same run; a library's
+    # own prompts win over same-named ones elsewhere.
+    everywhere = {spec.name: spec for library in libraries for spec in library.prompts}
+    rows: list[dict] = []
+    lint_time = lint_cpu = 0.0
+    count = 0
+    for library in libraries:
+        file = library.path
+        for problem in library.problems:
+            print(f"workbench: {problem}", file=sys.stderr)
+        own = settings_for(None, library_lint_table(library.doc), None)
+        for problem in own.problems:
+            print(f"{file}: {problem}", file=sys.stderr)
+        settings = base.merged(own).merged(cli)
+        started, cpu = time.perf_counter(), time.process_time()
+        context = {**everywhere, **{spec.name: spec for spec in library.prompts}}
+        options = dict(settings=settings, server_vram_gb=args.vram, context=context,
+                       base_dir=file.parent)
+        results = []
+        fixed = 0
+        for entry in library.entries:
+            if args.fix:
+                new, applied = fix_all(entry.spec, **options)
+                if applied:
+                    entry.spec = new
+                    fixed += applied
+                    context[new.name] = new
+            results.append((entry.spec, lint(entry.spec, **options)))
+            count += 1
+        lint_time += time.perf_counter() - started
+        lint_cpu += time.process_time() - cpu
+        if fixed:
+            try:
+                library.save()
+                print(f"{file}: applied {fixed} fix{'es' if fixed != 1 else ''}",
+                      file=sys.stderr)
+            except (ConflictError, LibraryError, OSError) as exc:
+                print(f"{file}: not saved: {exc}", file=sys.stderr)
+                status = 2
+        lines = _field_lines(library) if any(r[1] for r in results) else {}
+        for index, (spec, diagnostics) in enumerate(results):
+            for d in diagnostics:
+                rows.append(_row(str(file), spec.name, d, line=lines.get((index, d.field))
+                                 or lines.get((index, None))))
+    if args.stats:
+        print(f"workbench lint: {count} prompts in {file_count} files: loading "
+              f"{load_time:.3f} s, linting {lint_time:.3f} s ({lint_cpu:.3f} s CPU)",
+              file=sys.stderr)
+    return rows, status
+
+
+def _field_lines(library) -> dict[tuple[int, str | None], int]:
+    """1-based line numbers of each prompt's table header and of its keys, by position."""
+    try:
+        text = library.path.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    newlines = [i for i, c in enumerate(text) if c == "\n"] if "\n" in text else []
+
+    def line_of(offset: int) -> int:
+        return bisect_left(newlines, offset) + 1
+
+    headers = [m.start() for m in _HEADER.finditer(text)]
+    lines: dict[tuple[int, str | None], int] = {}
+    for index, start in enumerate(headers):
+        end = headers[index + 1] if index + 1 < len(headers) else len(text)
+        lines[(index, None)] = line_of(start)
+        for m in _KEY.finditer(text, start, end):
+            lines.setdefault((index, m.group(1)), line_of(m.start()))
+    return lines
+
+
+def _row(path: str, prompt, d, *, line: int | None = None) -> dict:
+    return {"path": path, "prompt": prompt, "rule": d.rule, "code": d.code,
+            "severity": d.severity, "message": d.message, "field": d.field,
+            "start": d.start, "end": d.end, "fix": d.fix.to_dict() if d.fix else None,
+            "line": line, "suggestion": d.suggestion}
+
+
+def _print(rows: list[dict], form: str) -> None:
+    from ..textsafe import one_line
+
+    if form == "json":
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return
+    for row in rows:
+        where = row["path"] if row["line"] is None else f"{row['path']}:{row['line']}"
+        if row["path"] == "-":
+            where = f"<stdin>:{row['prompt']}"
+            prompt = ""
+        else:
+            prompt = f" {one_line(str(row['prompt']))}:"
+        fixable = " [*]" if row["fix"] and row["fix"]["safe"] else ""
+        print(f"{one_line(where)}:{prompt} {row['field']}[{row['start']}:{row['end']}] "
+              f"{row['code']} {row['severity']} {one_line(row['message'])} "
+              f"({row['rule']}){fixable}")
+
+
+def _summary(rows: list[dict]) -> None:
+    if not rows:
+        print("no problems found", file=sys.stderr)
+        return
+    counts = {level: sum(1 for r in rows if r["severity"] == level) for level in FAIL_ON}
+    fixable = sum(1 for r in rows if r["fix"] and r["fix"]["safe"])
+    parts = [f"{counts[level]} {level}{'s' if counts[level] != 1 else ''}"
+             for level in reversed(FAIL_ON) if counts[level]]
+    tail = f"; {fixable} fixable with --fix [*]" if fixable else ""
+    print(f"{len(rows)} problem{'s' if len(rows) != 1 else ''} ({', '.join(parts)}){tail}",
+          file=sys.stderr)

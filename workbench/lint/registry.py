@@ -1,0 +1,79 @@
+"""The rule registry: every rule's identity (slug, code), default severity, explanation and
+source, and the function that checks a prompt.
+
+Rules register themselves with `@rule(...)` when their family module is imported; the
+order of registration is the order `workbench rules` lists them and the engine runs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from .diagnostic import SEVERITIES, Fix
+
+if TYPE_CHECKING:
+    from .context import LintContext
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a rule function yields; the engine adds the rule's identity and severity."""
+
+    field: str
+    start: int
+    end: int
+    message: str
+    fix: Fix | None = None
+    suggestion: str = ""
+    action: str = ""
+    severity: str | None = None  # overrides the rule default for this hit (e.g. empty prompt)
+
+
+Check = Callable[["LintContext"], Iterable[Hit]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    slug: str
+    code: str
+    severity: str
+    family: str
+    summary: str
+    rationale: str
+    source: str
+    check: Check
+    fix: str = ""  # "safe", "unsafe" or "" — what kind of fix the rule can offer
+    when: Callable[["LintContext"], bool] | None = None  # cheap gate: skip the check if False
+
+    def to_dict(self) -> dict[str, str]:  # noqa: D102
+        return {"code": self.code, "rule": self.slug, "severity": self.severity,
+                "family": self.family, "summary": self.summary,
+                "rationale": self.rationale, "source": self.source, "fix": self.fix}
+
+
+#: slug -> Rule, in registration order.
+RULES: dict[str, Rule] = {}
+_BY_CODE: dict[str, Rule] = {}
+
+
+def rule(slug: str, code: str, severity: str, *, family: str, summary: str, rationale: str,
+         source: str, fix: str = "",
+         when: Callable[["LintContext"], bool] | None = None) -> Callable[[Check], Check]:
+    if severity not in SEVERITIES:
+        raise ValueError(f"{slug}: unknown severity {severity!r}")
+
+    def register(check: Check) -> Check:
+        if slug in RULES or code in _BY_CODE:
+            raise ValueError(f"rule {slug} / {code} registered twice")
+        entry = Rule(slug, code, severity, family, summary, rationale, source, check, fix, when)
+        RULES[slug] = entry
+        _BY_CODE[code] = entry
+        return check
+
+    return register
+
+
+def find_rule(name: str) -> Rule | None:
+    """A rule by slug (``negation``) or code (``FX104``, any case)."""
+    return RULES.get(name.strip().lower()) or _BY_CODE.get(name.strip().upper())

@@ -1,0 +1,3 @@
+"""Rule families, one module each; importing this package registers every rule."""
+
+from . import text, params, kontext, sources, compare  # noqa: F401

@@ -1,0 +1,229 @@
+"""Kontext rules: edit instructions, preservation, sizes and edit chains (codes FX3xx).
+
+Sources: the Kontext announcement (seed 001: iterate edit by edit; after six successive
+edits quality visibly degrades; "change 'A' to 'B'" for text), the Kontext deployment note
+(seed 004: guidance 2.5, "Add a hat to the cat"), and the FLUX guide's Kontext section
+(seed 000: clear action-oriented instructions, one change at a time, quotes for text).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..diagnostic import Edit, Fix
+from ..registry import Hit, rule
+from ..textutil import inside
+
+KONTEXT_GUIDE = "FLUX guide (seed 000), \"Kontext\"; BFL Kontext editing guide"
+
+_VAGUE = re.compile(
+    r"\b(?:make\s+(?:it|this|the\s+(?:image|picture|photo))\s+(?:look\s+)?"
+    r"(?:better|nicer|good|great|cool|cooler|prettier|more\s+beautiful|professional|pop|"
+    r"perfect|amazing|awesome)|improve(?:\s+(?:it|this|the\s+(?:image|picture|photo|quality)))?"
+    r"|enhance(?:\s+(?:it|this|the\s+(?:image|picture|photo)))?|fix\s+(?:it|this|the\s+image)"
+    r"|better\s+quality|more\s+beautiful|make\s+it\s+pop)\b", re.I)
+_CHANGE_VERB = re.compile(
+    r"(?:^|[.;!?]\s*|,\s*(?:and\s+|then\s+)?|\b(?:and|then|also|plus)\s+)"
+    r"((?:change|make|add|remove|replace|turn|put|give|swap|convert|transform|move|set|"
+    r"delete|erase|recolou?r|paint|place|insert|switch)\b)", re.I)
+_PERSON_PRONOUN = re.compile(r"\b(?:she|he|her|him|his|hers|they|them|their)\b", re.I)
+_IT = re.compile(r"\b(?:change|make|turn|put|move|convert|transform|paint|recolou?r|"
+                 r"give|rotate|flip|replace)\s+it\b", re.I)
+_PEOPLE = (
+    "woman|man|girl|boy|person|people|child|children|kid|kids|lady|guy|character|figure|"
+    "model|subject|couple|baby|family|men|women|baker|worker|dancer|player|rider|driver|"
+    "singer|teacher|farmer|soldier|officer|doctor|nurse|chef|waiter|waitress|mother|"
+    "father|sister|brother|daughter|son|grandmother|grandfather|bride|groom|king|queen|"
+    "prince|princess|actor|actress|student|friend|stranger|traveller|traveler|musician|"
+    "fisherman|knight|warrior|athlete|runner|artist|painter|cat|dog|horse|bird")
+_ANTECEDENT = re.compile(rf"\b(?:the|a|an|this|that|these|those|my|our)\s+"
+                         rf"(?:[\w-]+\s+){{0,4}}?(?:{_PEOPLE})\b", re.I)
+_THING = re.compile(r"\b(?:the|a|an|this|that|these|those|my|our)\s+\w+", re.I)
+_TEXT_EDIT = re.compile(r"\b(?:text|word|words|wording|sign|title|label|caption|lettering|"
+                        r"headline|slogan|letters|inscription|writing)\b", re.I)
+_TEXT_VERB = re.compile(r"\b(?:change|replace|edit|rewrite|update|swap|translate|fix|"
+                        r"correct|rename|alter)\b", re.I)
+_TRANSFORM = re.compile(r"\btransform(?:s|ed)?\b", re.I)
+_PRESERVE = re.compile(r"\b(?:keep|keeping|kept|maintain|maintaining|preserve|preserving|"
+                       r"retain|retaining|same|unchanged|intact|untouched|as\s+it\s+is|"
+                       r"identical)\b", re.I)
+_SENSITIVE = re.compile(
+    r"\b(?:background|backdrop|setting|scene|surroundings|environment|location|"
+    r"clothes|clothing|outfit|shirt|dress|jacket|coat|suit|uniform|costume|"
+    r"hair|hairstyle|haircut|style|art\s+style|painting|watercolou?r|oil\s+painting|"
+    r"sketch|anime|cartoon|illustration|pose|expression|face|lighting|season|weather|"
+    r"time\s+of\s+day|night|winter|summer)\b", re.I)
+
+
+def _instruction_fields(ctx):
+    return ctx.prose_fields if ctx.is_edit else []
+
+
+@rule("kontext-instruction", "FX301", "warning",
+      when=lambda ctx: ctx.is_edit, family="kontext", fix="unsafe",
+      summary="vague, bundled, pronoun-only, unquoted text edit, or bare \"transform\"",
+      rationale="Kontext edits what the instruction names and nothing else: be specific "
+                "(\"make it better\" says nothing), make one change per edit, name the "
+                "person (\"the woman with short black hair\", not \"her\"), quote text "
+                "changes (Replace 'old' with 'new'), and say \"change the style to ...\" "
+                "rather than \"transform\", which invites a complete change.",
+      source=f"{KONTEXT_GUIDE}; Kontext announcement (seed 001) examples")
+def kontext_instruction(ctx):
+    for field, text in _instruction_fields(ctx):
+        quotes = ctx.quotes(field, text)
+        vague = [m.span() for m in _VAGUE.finditer(text)]
+        for m in _VAGUE.finditer(text):
+            yield Hit(field, *m.span(), f"{m.group()!r} is too vague for an edit",
+                      suggestion="say exactly what changes: \"change the sky to a warm "
+                                 "orange sunset\"")
+        verbs = [m for m in _CHANGE_VERB.finditer(text)
+                 if not (quotes and inside(quotes, *m.span(1)))]
+        if len(verbs) >= 2:
+            yield Hit(field, verbs[1].start(1), verbs[-1].end(1),
+                      f"{len(verbs)} changes in one edit; Kontext does best with one at a "
+                      "time", suggestion="split it into successive edits (a chain)")
+        m = _PERSON_PRONOUN.search(text)
+        if m and not _ANTECEDENT.search(text, 0, m.start()):
+            if not (quotes and inside(quotes, *m.span())):
+                yield Hit(field, *m.span(),
+                          f"{m.group()!r} does not say who; Kontext may pick the wrong person",
+                          suggestion="name them: \"the woman with short black hair\"")
+        m = _IT.search(text)
+        if m and not _THING.search(text, 0, m.start()) and not inside(vague, *m.span()):
+            it = m.end() - 2
+            yield Hit(field, it, m.end(), "\"it\" does not say what to change",
+                      suggestion="name the object: \"the red car\"")
+        if _TEXT_EDIT.search(text) and _TEXT_VERB.search(text) and len(quotes) < 2:
+            m = _TEXT_EDIT.search(text)
+            yield Hit(field, *m.span(), "a text edit without the old and new text quoted",
+                      suggestion="write: Replace 'OLD TEXT' with 'NEW TEXT'")
+        if not _PRESERVE.search(text):
+            for m in _TRANSFORM.finditer(text):
+                yield Hit(field, *m.span(), "a bare \"transform\" invites a complete change",
+                          fix=Fix("write \"change\"",
+                                  (Edit(field, *m.span(), _cased("change", m.group())),)),
+                          suggestion="say \"change the style to ... while keeping ...\"")
+
+
+def _cased(word: str, like: str) -> str:
+    return word.capitalize() if like[:1].isupper() else word
+
+
+@rule("kontext-preserve", "FX302", "info",
+      when=lambda ctx: ctx.is_edit, family="kontext",
+      summary="identity- or composition-sensitive edit without a \"keep ... the same\" clause",
+      rationale="Changing the background, clothes or style can drift the person's face, "
+                "pose and framing. Say what must stay: \"while keeping the same facial "
+                "features, pose and composition\".",
+      source=f"{KONTEXT_GUIDE}; seed 001/004: character consistency across edits")
+def kontext_preserve(ctx):
+    if not ctx.is_edit:
+        return
+    fields = _instruction_fields(ctx)
+    if any(_PRESERVE.search(text) for _, text in fields):
+        return
+    for field, text in fields:
+        m = _SENSITIVE.search(text)
+        if m:
+            yield Hit(field, *m.span(),
+                      f"changing the {m.group().lower()} without saying what to keep",
+                      suggestion="add \"while keeping the same face, pose and composition\"")
+            return
+
+
+KONTEXT_SIZES: tuple[tuple[int, int], ...] = (
+    (672, 1568), (688, 1504), (720, 1456), (752, 1392), (800, 1328), (832, 1248),
+    (880, 1184), (944, 1104), (1024, 1024), (1104, 944), (1184, 880), (1248, 832),
+    (1328, 800), (1392, 752), (1456, 720), (1504, 688), (1568, 672),
+)
+
+
+def nearest_kontext_size(width: int, height: int) -> tuple[int, int]:
+    aspect = width / height
+    return min(KONTEXT_SIZES, key=lambda s: abs(s[0] / s[1] - aspect))
+
+
+@rule("kontext-size", "FX303", "warning",
+      when=lambda ctx: ctx.spec.model == "kontext", family="kontext", fix="unsafe",
+      summary="Kontext run at a size off its preferred ~1 MP list",
+      rationale="Kontext was trained on a fixed list of ~1 MP sizes from 672x1568 to "
+                "1568x672 (ComfyUI's FluxKontextImageScale snaps to it); other sizes "
+                "degrade edits.",
+      source="Kontext deployment note (seed 004); ComfyUI FluxKontextImageScale; Kontext "
+             "announcement (seed 001)")
+def kontext_size(ctx):
+    if ctx.spec.model != "kontext":
+        return
+    width, height = ctx.params.width, ctx.params.height
+    if not width or not height or width <= 0 or height <= 0 or (width, height) in KONTEXT_SIZES:
+        return
+    w, h = nearest_kontext_size(width, height)
+    edits = []
+    for name, value in (("width", w), ("height", h)):
+        current = getattr(ctx.spec.params, name)
+        current = "" if current is None else str(current)
+        edits.append(Edit(name, 0, len(current), str(value)))
+    field = "width" if ctx.spec.params.width is not None else "height"
+    text = getattr(ctx.spec.params, field)
+    yield Hit(field, 0, len("" if text is None else str(text)),
+              f"{width}x{height} is not a Kontext size; nearest is {w}x{h}",
+              fix=Fix(f"use {w}x{h}", tuple(edits)))
+
+
+MAX_CHAIN = 6
+
+
+def chain(ctx) -> tuple[list[str], bool]:
+    """Names from this spec back along ``follows`` (this one first), and whether it loops
+    or breaks (a name missing from the context)."""
+    names = [ctx.spec.name]
+    spec = ctx.spec
+    seen = {spec.name}
+    while spec.follows.strip():
+        parent = ctx.context.get(spec.follows.strip()) if ctx.context is not None else None
+        if parent is None or parent.name in seen:
+            return names, True
+        names.append(parent.name)
+        seen.add(parent.name)
+        spec = parent
+    return names, False
+
+
+@rule("edit-chain-depth", "FX304", "warning",
+      when=lambda ctx: bool(ctx.spec.follows), family="kontext",
+      summary="more than 6 successive Kontext edits",
+      rationale="Each Kontext edit works on the previous result; after about six "
+                "successive edits the image visibly degrades and artifacts appear. Start a "
+                "fresh chain from a clean image, or fold several steps into one.",
+      source="Kontext announcement (seed 001), failure cases: after six iterative edits "
+             "the generation degrades")
+def edit_chain_depth(ctx):
+    if ctx.spec.model != "kontext" or not ctx.spec.follows.strip() or ctx.context is None:
+        return
+    names, _ = chain(ctx)
+    if len(names) > MAX_CHAIN:
+        yield Hit("follows", 0, len(ctx.spec.follows),
+                  f"edit {len(names)} in a chain of successive Kontext edits (more than "
+                  f"{MAX_CHAIN} degrades quality)",
+                  suggestion="regenerate from the original with one combined instruction")
+
+
+@rule("follows-broken", "FX305", "error",
+      when=lambda ctx: bool(ctx.spec.follows), family="kontext",
+      summary="`follows` names a prompt that is not in the library, or the chain loops",
+      rationale="An edit continues the result of the prompt named in `follows`; if that "
+                "prompt does not exist or the chain loops back, there is no image to edit.",
+      source="Kontext announcement (seed 001): iterative editing builds on previous edits")
+def follows_broken(ctx):
+    follows = ctx.spec.follows
+    if not follows.strip() or ctx.context is None:
+        return
+    names, broken = chain(ctx)
+    if broken:
+        missing = ctx.context.get(follows.strip()) is None
+        yield Hit("follows", 0, len(follows),
+                  f"no prompt named {follows.strip()!r} in the library" if missing
+                  else "the edit chain loops back on itself")
+
+
+__all__ = ["KONTEXT_SIZES", "MAX_CHAIN", "chain", "nearest_kontext_size"]
