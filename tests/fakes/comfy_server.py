@@ -498,7 +498,7 @@ class FakeComfy:
                     continue  # remote lists (LoadImageOutput) are not checked here
                 if value not in options:
                     shown, config_out = (f"(list of length {len(options)})", None) \
-                        if len(options) > 20 else (str(options), config)
+                        if len(options) > 20 else (str(options), [config[0], extra])
                     errors.append({"type": "value_not_in_list", "message": "Value not in list",
                                    "details": f"{name}: '{value}' not in {shown}",
                                    "extra_info": {"input_name": name,
