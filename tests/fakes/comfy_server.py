@@ -116,6 +116,7 @@ class FakeComfy:
     submitted: list[dict] = field(default_factory=list)
     model_loads: int = 0
     executed_nodes: list[tuple[str, str]] = field(default_factory=list)
+    request_headers: list[dict[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._object_info: dict = _recorded("object_info_flux.json")
@@ -151,7 +152,8 @@ class FakeComfy:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> str:
-        app = web.Application(client_max_size=200 * 1024 * 1024)
+        app = web.Application(client_max_size=200 * 1024 * 1024,
+                              middlewares=[self._record_headers])
         routes = [
             ("GET", "/ws", self._ws),
             ("POST", "/prompt", self._post_prompt),
@@ -183,6 +185,11 @@ class FakeComfy:
         self.port = self._runner.addresses[0][1]
         self._worker = asyncio.create_task(self._work())
         return self.url
+
+    @web.middleware
+    async def _record_headers(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.request_headers.append({"path": request.path, **dict(request.headers)})
+        return await handler(request)
 
     async def stop(self) -> None:
         if self._worker:
