@@ -203,6 +203,11 @@ def _linked(workflow: dict, node_id: str, name: str) -> str | None:
     return value[0] if is_link(value) and value[0] in workflow else None
 
 
+def _link_index(workflow: dict, node_id: str, name: str) -> int:
+    value = (workflow.get(node_id, {}).get("inputs") or {}).get(name)
+    return value[1] if is_link(value) else 0
+
+
 class _Finder:
     def __init__(self, workflow: dict) -> None:
         self.wf = workflow
@@ -232,11 +237,13 @@ class _Finder:
                 return self.slot(node_id, name)
         return None
 
-    def text_of(self, start: str) -> tuple[Slot | None, list[Slot], str | None]:
-        """Trace conditioning back to its text encoder: (text slot, extra slots, guidance)."""
-        queue, seen, guidance = [start], set(), None
+    def text_of(self, start: str, index: int = 0) -> tuple[Slot | None, list[Slot], str | None]:
+        """Trace conditioning back to its text encoder: (text slot, extra slots, guidance).
+        Nodes carrying both ``positive`` and ``negative`` (ControlNetApplyAdvanced,
+        InpaintModelConditioning) are followed on the side their output ``index`` is."""
+        queue, seen, guidance = [(start, index)], set(), None
         while queue:
-            nid = queue.pop(0)
+            nid, out = queue.pop(0)
             if nid in seen or nid not in self.wf:
                 continue
             seen.add(nid)
@@ -253,9 +260,14 @@ class _Finder:
                 return main, extra, guidance
             if "text" in inputs or kind.startswith("CLIPTextEncode"):
                 return self.value_slot(nid, ("text", "prompt")), [], guidance
+            if "positive" in inputs and "negative" in inputs:
+                side = inputs["negative" if out == 1 else "positive"]
+                if is_link(side):
+                    queue.append((side[0], side[1]))
+                continue
             for name, value in inputs.items():
                 if is_link(value) and name not in _NOT_CONDITIONING:
-                    queue.append(value[0])
+                    queue.append((value[0], value[1]))
         return None, [], guidance
 
     def find(self) -> Roles:
@@ -303,7 +315,8 @@ class _Finder:
                 if sigmas:
                     self.set("steps", self.value_slot(sigmas, ("steps",)), f"{title} sigmas")
             if positive_src:
-                text, extra, guidance = self.text_of(positive_src)
+                text, extra, guidance = self.text_of(positive_src, _link_index(
+                    wf, sampler, "positive"))
                 self.set("positive", text, f"followed from the positive input of {title}")
                 if extra:
                     roles.also.setdefault("positive", []).extend(extra)
@@ -311,7 +324,7 @@ class _Finder:
                     self.set("guidance", self.value_slot(guidance, ("guidance",)),
                              "on the positive conditioning path")
             if negative_src:
-                text, _, _ = self.text_of(negative_src)
+                text, _, _ = self.text_of(negative_src, _link_index(wf, sampler, "negative"))
                 if text is not None and text != roles.positive:
                     self.set("negative", text, f"followed from the negative input of {title}")
             latent = _linked(wf, sampler, "latent_image")
