@@ -598,8 +598,8 @@ class FakeComfy:
         stored = self._files.get(key)
         if stored is None:
             return web.Response(status=404)
-        return web.Response(body=stored.data, content_type=stored.content_type, headers={
-            "Content-Disposition": f'filename="{name}"'})
+        headers = {"Content-Disposition": f'filename="{name}"'} if name.isprintable() else {}
+        return web.Response(body=stored.data, content_type=stored.content_type, headers=headers)
 
     async def _upload(self, request: web.Request) -> web.Response:
         try:
@@ -852,7 +852,7 @@ class FakeComfy:
     def _hostile_outputs(self, text: str, seed: int, chunks: dict) -> list[dict]:
         good = render_png(text, seed, 32, 32, 0, chunks)
         entries = [
-            ("../../../escape_[bold]x[/]\x1b[31m.png", "../..", good),
+            ("../../../escape_[bold]x\x1b[31m.png", "../..", good),
             ("/tmp/absolute.png", "/etc", good),
             ("bomb.png", "", decompression_bomb_png()),
             ("huge.png", "", oversized_png(self.oversize_bytes)),
