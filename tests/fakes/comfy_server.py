@@ -117,6 +117,7 @@ class FakeComfy:
     model_loads: int = 0
     executed_nodes: list[tuple[str, str]] = field(default_factory=list)
     request_headers: list[dict[str, str]] = field(default_factory=list)
+    busy_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         self._object_info: dict = _recorded("object_info_flux.json")
@@ -668,10 +669,9 @@ class FakeComfy:
             job = self._pending.pop(0)
             self._running = job
             await self._status()
-            try:
-                status, messages, outputs, meta = await self._execute(job)
-            except asyncio.CancelledError:
-                raise
+            started = time.perf_counter()
+            status, messages, outputs, meta = await self._execute(job)
+            self.busy_seconds += time.perf_counter() - started
             self._history[job.prompt_id] = {
                 "prompt": self._queue_item(job), "outputs": outputs,
                 "status": {"status_str": status, "completed": status == "success",
@@ -775,8 +775,12 @@ class FakeComfy:
                                 "executed": list(executed), "timestamp": _ms()}
                         await note("execution_interrupted", data)
                         return "error", messages, outputs, meta
-                    if self.step_delay:
-                        await asyncio.sleep(self.step_delay)
+                    if self.step_delay:  # on a fixed schedule, so sleeps do not drift
+                        loop = asyncio.get_running_loop()
+                        if step == 1:
+                            sampler_start = loop.time()
+                        await asyncio.sleep(max(0.0, sampler_start + step * self.step_delay
+                                                - loop.time()))
                     state(nid, step, steps, "running")
                     await progress_state()
                     await self._step_messages(pid, nid, step, steps, sid)

@@ -84,22 +84,23 @@ async def run_job(client: ComfyClient, workflow: dict, run_dir: Path, *, seed: i
     """Submit ``workflow``, follow it to the end and save what it made in ``run_dir``.
     A refusal raises `InvalidWorkflow`; failures at run time come back in the outcome."""
     prompt_id = str(uuid.uuid4())
-    if journal is not None:
-        journal.submitting(JournalEntry(prompt_id, client.base_url, client.client_id,
-                                        str(run_dir), workflow, seed, dict(meta or {})))
+    if journal is not None:  # disk writes (fsync) go to a thread: the loop keeps serving
+        await asyncio.to_thread(journal.submitting, JournalEntry(
+            prompt_id, client.base_url, client.client_id, str(run_dir), workflow, seed,
+            dict(meta or {})))
     try:
         job = await client.submit(workflow, prompt_id=prompt_id, extra_pnginfo=extra_pnginfo)
     except ServerRejected as exc:
         if journal is not None:
-            journal.finished(prompt_id, "rejected")
+            await asyncio.to_thread(journal.finished, prompt_id, "rejected")
         raise InvalidWorkflow(explain_rejection(exc.status, exc.body, workflow,
                                                 client._object_info)) from exc
     except Unreachable:
         if journal is not None:
-            journal.finished(prompt_id, "not-sent")
+            await asyncio.to_thread(journal.finished, prompt_id, "not-sent")
         raise
     if journal is not None:
-        journal.queued(prompt_id, job.number)
+        await asyncio.to_thread(journal.queued, prompt_id, job.number)
     job.on_event = on_event
     if on_submitted is not None:
         on_submitted(job)
@@ -115,7 +116,7 @@ async def _finish(client: ComfyClient, result: JobResult, workflow: dict, run_di
                                 message="; ".join(str(p) for p in problems), meta=meta,
                                 max_bytes=max_bytes)
     if journal is not None:
-        journal.finished(result.prompt_id, result.status)
+        await asyncio.to_thread(journal.finished, result.prompt_id, result.status)
     return Outcome(record, result, problems)
 
 

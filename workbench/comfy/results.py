@@ -10,6 +10,7 @@ an error and verified before it is written.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -150,22 +151,27 @@ async def save_results(client: ComfyClient, result: JobResult, run_dir: Path, *,
     for ref in _unique(result.images):
         try:
             data = await client.download(ref, max_bytes)
-            width, height, _ = check_image(data, max_pixels)
+            # decoding and fsyncs run in a thread so the event loop (the UI) stays live
+            width, height, _ = await asyncio.to_thread(check_image, data, max_pixels)
         except ComfyError as exc:
             record.refused.append({"server_filename": one_line(ref.filename),
                                    "subfolder": one_line(ref.subfolder),
                                    "reason": one_line(str(exc))})
             continue
         path = unique_path(run_dir, safe_filename(ref.filename))
-        write_atomic(path, data)
+        await asyncio.to_thread(write_atomic, path, data)
         record.images.append(SavedImage(str(path), one_line(ref.filename),
                                         one_line(ref.subfolder), one_line(ref.type),
                                         ref.node_id, width, height, len(data)))
+    await asyncio.to_thread(_write_records, run_dir, workflow, record)
+    return record
+
+
+def _write_records(run_dir: Path, workflow: dict, record: RunRecord) -> None:
     write_atomic(run_dir / "workflow.json",
                  json.dumps(workflow, indent=2, ensure_ascii=False).encode("utf-8"))
     write_atomic(run_dir / "run.json",
                  json.dumps(record.to_json(), indent=2, ensure_ascii=False).encode("utf-8"))
-    return record
 
 
 def _unique(images: list[ImageRef]) -> list[ImageRef]:
