@@ -172,11 +172,14 @@ async def test_unreachable_server_names_the_url_and_the_fix():
 
 async def test_attach_follows_a_prompt_submitted_by_an_earlier_client(fake):
     fake.step_delay = 0.02
+    fake.default_steps = 6
     async with ComfyClient(fake.url) as first:
         job = await first.submit(small_t2i())
+        fake.stall()  # the first session ends mid-run
         client_id, prompt_id = first.client_id, job.prompt_id
     async with ComfyClient(fake.url, client_id=client_id) as second:
         attached = second.attach(prompt_id, small_t2i())
+        fake.resume()
         steps = [e async for e in attached.events() if isinstance(e, Progress)]
         result = await attached.wait(5)
     assert result.status == "success" and len(result.images) == 1
