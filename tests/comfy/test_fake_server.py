@@ -169,3 +169,36 @@ def test_saved_pngs_are_deterministic_and_carry_metadata():
     image = Image.open(io.BytesIO(one))
     assert image.size == (48, 32) and image.mode == "RGB"
     assert image.info["workflow"] == '{"nodes": []}'
+
+
+async def test_other_clients_see_only_broadcasts(fake):
+    """As recorded: an observer gets status only; a prompt without client_id sends no
+    execution messages to anyone, but its progress_state is broadcast."""
+    import asyncio
+
+    ws_url = fake.url.replace("http", "ws") + "/ws?clientId="
+    async with websockets.connect(ws_url + "owner") as owner, \
+            websockets.connect(ws_url + "observer") as observer:
+        await owner.recv(), await observer.recv()
+        async with httpx.AsyncClient(base_url=fake.url) as http:
+            mine = recorded("workflow_model_free_save.json")
+            await http.post("/prompt", json={"prompt": mine, "client_id": "owner"})
+            anonymous = recorded("workflow_model_free_save.json")
+            anonymous["1"]["inputs"]["color"] = 77
+            await http.post("/prompt", json={"prompt": anonymous})
+            while len((await http.get("/history")).json()) < 2:
+                await asyncio.sleep(0.01)
+
+        async def drain(ws):
+            kinds = []
+            while True:
+                try:
+                    kinds.append(json.loads(await asyncio.wait_for(ws.recv(), 0.2))["type"])
+                except asyncio.TimeoutError:
+                    return kinds
+
+        seen_by_owner, seen_by_observer = await drain(owner), await drain(observer)
+    assert set(seen_by_observer) == {"status", "progress_state"}
+    assert seen_by_owner.count("execution_start") == 1
+    assert seen_by_owner.count("execution_success") == 1
+    assert seen_by_owner.count("executed") == 1

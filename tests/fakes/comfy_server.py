@@ -302,6 +302,11 @@ class FakeComfy:
             except Exception:
                 pass
 
+    async def _to_owner(self, kind: str, data: dict, sid: str | None) -> None:
+        """Execution messages go to the submitting client only; without one, to nobody."""
+        if sid:
+            await self._send(kind, data, sid)
+
     async def _send_bytes(self, data: bytes, sid: str) -> None:
         ws = self._sockets.get(sid)
         if ws is not None:
@@ -681,7 +686,7 @@ class FakeComfy:
             await self._status()
             sid = job.extra_data.get("client_id")
             if sid:
-                await self._send("executing", {"node": None, "prompt_id": job.prompt_id}, sid)
+                await self._to_owner("executing", {"node": None, "prompt_id": job.prompt_id}, sid)
 
     async def _execute(self, job: Job) -> tuple[str, list, dict, dict]:
         pid, prompt = job.prompt_id, job.prompt
@@ -731,7 +736,7 @@ class FakeComfy:
                 if ui is not None:
                     outputs[nid] = ui
                     meta[nid] = _meta(nid)
-                    await self._send("executed", {"node": nid, "display_node": nid,
+                    await self._to_owner("executed", {"node": nid, "display_node": nid,
                                                   "output": ui, "prompt_id": pid}, sid)
                     state(nid, 1, 1, "finished")
                     await progress_state()
@@ -740,7 +745,7 @@ class FakeComfy:
             state(nid, 0.0, 1.0, "running")
             await progress_state()
             self._last_node = nid
-            await self._send("executing", {"node": nid, "display_node": nid,
+            await self._to_owner("executing", {"node": nid, "display_node": nid,
                                            "prompt_id": pid}, sid)
             if job.interrupted:
                 data = {"prompt_id": pid, "node_id": nid, "node_type": class_type,
@@ -796,7 +801,7 @@ class FakeComfy:
                 ui = {"images": self._render_outputs(job, nid)}
                 outputs[nid] = ui
                 meta[nid] = _meta(nid)
-                await self._send("executed", {"node": nid, "display_node": nid, "output": ui,
+                await self._to_owner("executed", {"node": nid, "display_node": nid, "output": ui,
                                               "prompt_id": pid}, sid)
             self._cache[signatures[nid]] = ui
             executed.append(nid)
