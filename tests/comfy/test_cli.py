@@ -163,3 +163,22 @@ def test_doctor_unreachable(capsys):
     assert cli.main(["doctor", "--comfyui-url", "http://127.0.0.1:9"]) == 3
     out = capsys.readouterr().out
     assert "not reachable" in out and "COMFYUI_URL" in out and "--comfyui-url" in out
+
+
+def test_run_first_settles_what_an_earlier_session_left(threaded_fake, tmp_path, capsys):
+    from workbench.comfy.journal import Journal, JournalEntry
+
+    server = threaded_fake()
+    journal = Journal()
+    journal.submitting(JournalEntry("forgotten-prompt", server.url, "old-client",
+                                    str(tmp_path / "old-run"), {"1": {}}, 3))
+    journal.queued("forgotten-prompt", 1)
+    library = write_library(tmp_path, FOX)
+    code = cli.main(["run", "fox", "--library", str(library), "--comfyui-url", server.url])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "earlier session" in captured.err
+    assert "earlier prompt forgotten-prompt" in captured.err and "restarted" in captured.err
+    assert json.loads((tmp_path / "old-run" / "run.json").read_text())["status"] == "lost"
+    assert journal.unfinished() == []
+    assert len(captured.out.splitlines()) == 1

@@ -193,3 +193,13 @@ async def test_lost_event_for_unknown_prompt(fake, client):
         events.append(event)
     assert isinstance(events[-1], Lost)
     assert (await job.wait()).status == "lost"
+
+
+async def test_closing_the_client_releases_waiters(fake):
+    fake.stall()
+    comfy = ComfyClient(fake.url)
+    await comfy.connect()
+    job = await comfy.submit(small_t2i())
+    await comfy.close()
+    result = await job.wait(2)
+    assert result.status == "detached" and "may still run" in result.message

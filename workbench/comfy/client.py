@@ -84,7 +84,8 @@ class DownloadTooLarge(ComfyError):
 
 @dataclass
 class JobResult:
-    """How a job ended.  ``status``: success, error, interrupted, cancelled or lost."""
+    """How a job ended.  ``status``: success, error, interrupted, cancelled (removed from
+    the queue), lost (the server forgot it) or detached (this client closed first)."""
 
     prompt_id: str
     status: str
@@ -337,7 +338,14 @@ class ComfyClient:
         return self._connected.is_set()
 
     async def close(self) -> None:
+        """Stop following.  Jobs still open end as ``detached`` (they may go on running on
+        the server; a journal lets the next session collect them)."""
         self._closing = True
+        for job in list(self._jobs.values()):
+            job._finish(JobResult(job.prompt_id, "detached", message="the client was closed "
+                                  "before the prompt finished; it may still run on the server",
+                                  submitted_at=job.submitted_at, started_at=job.started_at,
+                                  finished_at=time.time()))
         for task in [*self._tasks, *self._background]:
             task.cancel()
         for task in [*self._tasks, *self._background]:
@@ -361,6 +369,11 @@ class ComfyClient:
 
     async def get_json(self, path: str, **params: Any) -> Any:
         response = await self._request("GET", path, params=params or None)
+        if response.status_code in (401, 403):
+            raise ComfyError(f"{self.base_url} refused access (HTTP {response.status_code}); "
+                             "if it sits behind an authenticating proxy, set "
+                             "COMFYUI_AUTH_HEADER=\"Name: value\" or [comfyui] auth_header "
+                             "in config.toml")
         if response.status_code != 200:
             raise ComfyError(f"GET /{path.lstrip('/')} answered HTTP {response.status_code}")
         try:
@@ -613,8 +626,11 @@ class ComfyClient:
             elif isinstance(event, Executing):
                 if event.prompt_id is None:       # sent on reconnect: the running node
                     event.prompt_id = self._running_pid
-                elif event.node is None and event.prompt_id == self._running_pid:
-                    self._running_pid = None
+                elif event.node is None:
+                    if event.prompt_id == self._running_pid:
+                        self._running_pid = None
+                else:
+                    self._running_pid = event.prompt_id
             elif isinstance(event, FeatureFlags):
                 self.supports_preview_metadata = bool(event.flags.get("supports_preview_metadata"))
                 return

@@ -115,7 +115,7 @@ async def _finish(client: ComfyClient, result: JobResult, workflow: dict, run_di
     record = await save_results(client, result, Path(run_dir), workflow=workflow, seed=seed,
                                 message="; ".join(str(p) for p in problems), meta=meta,
                                 max_bytes=max_bytes)
-    if journal is not None:
+    if journal is not None and result.status != "detached":  # detached: left for recovery
         await asyncio.to_thread(journal.finished, result.prompt_id, result.status)
     return Outcome(record, result, problems)
 
