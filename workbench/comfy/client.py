@@ -183,18 +183,24 @@ class Job:
             yield item
 
     async def cancel(self) -> None:
-        """Delete the job from the queue if it waits, interrupt it if it runs."""
+        """Delete the job from the queue if it waits, interrupt it if it runs.  A waiting
+        job ends as ``cancelled`` at once; a running one ends ``interrupted`` when the
+        server says so."""
         if self.done:
             return
+        pid = self.prompt_id
+        await self.client.delete_from_queue([pid])  # harmless if it already runs
         queue = await self.client.queue()
-        if self.prompt_id in queue.pending:
-            await self.client.delete_from_queue([self.prompt_id])
-            self._finish(JobResult(self.prompt_id, "cancelled", message="removed from the queue",
-                                   submitted_at=self.submitted_at, finished_at=time.time()))
-        elif self.prompt_id in queue.running:
-            await self.client.interrupt(self.prompt_id)
-        else:
-            await self.client.check_job(self)
+        if pid in queue.running:
+            await self.client.interrupt(pid)
+        elif pid not in queue.pending and not self.done:
+            entry = (await self.client.history(pid)).get(pid)
+            if entry is not None:   # it finished meanwhile
+                self._finish(result_from_history(self, entry))
+            else:
+                self._finish(JobResult(pid, "cancelled", message="removed from the queue",
+                                       submitted_at=self.submitted_at,
+                                       finished_at=time.time()))
 
     # -- fed by the client --------------------------------------------------------------
 
