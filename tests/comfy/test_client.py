@@ -12,7 +12,7 @@ from tests.comfy.conftest import recorded, small_t2i
 from tests.fakes.comfy_server import FakeComfy
 from workbench.comfy.client import ComfyClient, ServerRejected, Unreachable
 from workbench.comfy.events import (
-    ExecutionCached, ExecutionStart, ExecutionSuccess, Executing, Lost, Preview, Progress,
+    Disconnected, ExecutionCached, ExecutionStart, ExecutionSuccess, Executing, Lost, Preview, Progress,
     Reconnected,
 )
 
@@ -83,7 +83,9 @@ async def test_reconnect_event_reaches_the_job(fake, client):
                 await fake.drop_websockets()
 
     await asyncio.wait_for(watch(), 10)
-    assert any(isinstance(e, Reconnected) for e in seen)
+    kinds = [type(e) for e in seen]
+    assert Disconnected in kinds and Reconnected in kinds
+    assert kinds.index(Disconnected) < kinds.index(Reconnected)
     assert (await job.wait()).status == "success"
 
 

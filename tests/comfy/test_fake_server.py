@@ -202,3 +202,24 @@ async def test_other_clients_see_only_broadcasts(fake):
     assert seen_by_owner.count("execution_start") == 1
     assert seen_by_owner.count("execution_success") == 1
     assert seen_by_owner.count("executed") == 1
+
+
+def test_fake_runs_by_hand_as_a_module():
+    import socket
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "tests.fakes.comfy_server", "--port",
+                               str(port)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert f"listening on http://127.0.0.1:{port}" in server.stdout.readline()
+        stats = httpx.get(f"http://127.0.0.1:{port}/system_stats").json()
+        assert stats["system"]["comfyui_version"] == "0.3.64"
+    finally:
+        server.terminate()
+        server.wait(10)

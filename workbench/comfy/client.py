@@ -36,7 +36,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from ..textsafe import one_line
 from .events import (
-    Event, Executed, ExecutionCached, FeatureFlags, ExecutionError, ExecutionInterrupted, ExecutionStart,
+    Disconnected, Event, Executed, ExecutionCached, FeatureFlags, ExecutionError, ExecutionInterrupted, ExecutionStart,
     ExecutionSuccess, Executing, ImageRef, Lost, Preview, Progress, ProgressState,
     Reconnected, Status, events_from_history, parse_binary, parse_text,
 )
@@ -605,9 +605,13 @@ class ComfyClient:
             except (OSError, websockets.exceptions.WebSocketException,
                     asyncio.TimeoutError) as exc:
                 self.last_ws_error = one_line(str(exc)) or type(exc).__name__
+            was_connected = self._connected.is_set()
             self._connected.clear()
-            for job in self._jobs.values():
+            for job in list(self._jobs.values()):
                 job.gap = True
+                if was_connected and not self._closing:
+                    job._push(Disconnected(job.prompt_id, reason=self.last_ws_error
+                                           or "the server closed the connection"))
             if self._closing:
                 return
             attempt += 1

@@ -4,9 +4,9 @@ The server sends JSON text frames ``{"type": ..., "data": ...}`` and binary prev
 (a big-endian u32 event type first: 1 = preview image, 4 = preview image with metadata,
 sent only after the ``feature_flags`` handshake).  `parse_text` and `parse_binary` turn
 them into the dataclasses below; anything unknown becomes `Unknown` rather than an error,
-because servers grow new message types.  `Reconnected` and `Lost` are the client's own:
-the socket came back (and the job was checked against /history), or the server no longer
-knows the job.
+because servers grow new message types.  `Disconnected`, `Reconnected` and `Lost` are the
+client's own: the socket dropped, it came back (and the job was checked against /history),
+or the server no longer knows the job.
 """
 
 from __future__ import annotations
@@ -128,6 +128,13 @@ class Preview(Event):
 class Unknown(Event):
     type: str = ""
     data: Any = None
+
+
+@dataclass
+class Disconnected(Event):
+    """The WebSocket dropped; the client is reconnecting with backoff."""
+
+    reason: str = ""
 
 
 @dataclass

@@ -44,7 +44,8 @@ class _Progress:
 
     def __call__(self, job, event) -> None:
         from ..comfy.events import (
-            ExecutionCached, ExecutionStart, Executing, Lost, Progress, Reconnected,
+            Disconnected, ExecutionCached, ExecutionStart, Executing, Lost, Progress,
+            Reconnected,
         )
         from ..comfy.graph import title_of
         from ..textsafe import one_line
@@ -61,6 +62,8 @@ class _Progress:
             if not self.tty and event.value not in (1, event.max) and \
                     event.value % max(1, event.max // 4):
                 return
+        elif isinstance(event, Disconnected):
+            line = "connection to ComfyUI lost; reconnecting…"
         elif isinstance(event, Reconnected):
             line = "connection to ComfyUI restored"
         elif isinstance(event, Lost):
