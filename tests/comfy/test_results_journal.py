@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.comfy.conftest import small_t2i
+from tests.comfy.conftest import RECORDED, recorded, small_t2i
 from tests.fakes.comfy_server import decompression_bomb_png, render_png
 from workbench.comfy.client import ComfyClient
 from workbench.comfy.jobs import InvalidWorkflow, recover, run_job
@@ -181,3 +181,28 @@ def test_journal_survives_a_torn_last_line(tmp_path):
     assert entry.state == "queued" and entry.number == 3 and entry.seed == 5
     journal.finished("p1", "success")
     assert journal.unfinished() == []
+
+
+REJECTED = sorted(p.name for p in RECORDED.glob("error_*.json")
+                  if recorded(p.name)["status"] == 400
+                  and "prompt" in recorded(p.name)["request"].get("json", {}))
+
+
+@pytest.mark.parametrize("name", REJECTED)
+async def test_each_server_error_shape_reaches_the_user_naming_the_node(fake, client,
+                                                                        tmp_path, name):
+    from workbench.comfy.graph import title_of
+
+    record = recorded(name)
+    workflow = record["request"]["json"]["prompt"]
+    with pytest.raises(InvalidWorkflow) as caught:
+        await run_job(client, workflow, tmp_path / "run", seed=None)
+    text = str(caught.value)
+    body = record["body"]
+    for node_id in body["node_errors"]:
+        assert f"node {node_id} “{title_of(workflow, node_id)}”" in text
+    details = body["error"]["details"]
+    if details.startswith("Node ID '#"):
+        assert f"node {details[10:-1]}" in text
+    if not body["node_errors"] and not details:
+        assert "no output node" in text
