@@ -146,7 +146,10 @@ class WorkbenchApp(App):
         self._update_status()
 
     def _update_status(self, detail: str = "", level: str = "ok") -> None:
-        status = self.query_one(StatusBar)
+        found = self.screen_stack[0].query(StatusBar) if self.screen_stack else None
+        if not found:  # shutting down (an autosave timer can fire after the widgets went)
+            return
+        status = found.first()
         library = self.library
         if library is None:
             status.set_state("no library", "", detail or "F3 creates a prompt", level)

@@ -1,0 +1,708 @@
+"""An async ComfyUI client: submit workflows, follow them live, fetch what they made.
+
+One `ComfyClient` per server.  `connect()` checks the server over HTTP and opens the
+WebSocket with this client's id *before* anything is submitted (ComfyUI only tells the
+submitting client about its prompt).  `submit()` returns a `Job` at once; the job is fed
+by the socket (progress, previews, outputs) and finishes on the end-of-prompt marker.
+
+Nothing is lost when the network is not kind: a dropped socket reconnects with backoff
+and every unfinished job is checked against /history (finished ones are completed from
+it) and /queue (still queued or running ones keep waiting); a job the server no longer
+knows (restarted, queue cleared) ends as ``lost`` with a message that says so, never as a
+hang.  The same check runs for jobs that go quiet for too long.
+
+The API is built for several callers: the CLI (`run`), the TUI (Textual workers awaiting
+`Job.wait()` / iterating `Job.events()`), and a later A/B runner keeping a bounded window
+of jobs in flight on several servers (`submit`, `Job.wait`, `Job.cancel`,
+`queue_length`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import ssl
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import websockets
+from websockets.asyncio.client import connect as ws_connect
+
+from ..textsafe import one_line
+from .events import (
+    Disconnected, Event, Executed, ExecutionCached, FeatureFlags, ExecutionError, ExecutionInterrupted, ExecutionStart,
+    ExecutionSuccess, Executing, ImageRef, Lost, Preview, Progress, ProgressState,
+    Reconnected, Status, events_from_history, parse_binary, parse_text,
+)
+
+DEFAULT_MAX_DOWNLOAD = 256 * 1024 * 1024
+
+
+class ComfyError(Exception):
+    """Anything that went wrong talking to ComfyUI, phrased for a person."""
+
+
+class Unreachable(ComfyError):
+    """The server did not answer at all."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url, self.reason = url, reason
+        super().__init__(
+            f"ComfyUI is not reachable at {url} ({reason}). Start ComfyUI (or the SSH tunnel "
+            "to it), or point the workbench at the right server: set COMFYUI_URL, pass "
+            "--comfyui-url URL, or set [comfyui] urls in config.toml.")
+
+
+class ServerRejected(ComfyError):
+    """POST /prompt answered with an error (usually 400 with ``node_errors``)."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        self.status, self.body = status, body
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            text = f"{error.get('type', 'error')}: {error.get('message', '')}"
+        else:
+            text = str(body)[:200]
+        super().__init__(f"ComfyUI rejected the workflow (HTTP {status}): {one_line(text)}")
+
+    @property
+    def node_errors(self) -> dict:
+        if isinstance(self.body, dict) and isinstance(self.body.get("node_errors"), dict):
+            return self.body["node_errors"]
+        return {}
+
+
+class DownloadTooLarge(ComfyError):
+    pass
+
+
+@dataclass
+class JobResult:
+    """How a job ended.  ``status``: success, error, interrupted, cancelled (removed from
+    the queue), lost (the server forgot it) or detached (this client closed first)."""
+
+    prompt_id: str
+    status: str
+    images: list[ImageRef] = field(default_factory=list)
+    error: ExecutionError | None = None
+    interrupted: ExecutionInterrupted | None = None
+    message: str = ""
+    cached_nodes: list[str] = field(default_factory=list)
+    submitted_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float = 0.0
+    from_history: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+    def timings(self) -> dict[str, float | None]:
+        queued = (self.started_at - self.submitted_at) if self.started_at else None
+        running = (self.finished_at - self.started_at) if self.started_at else None
+        return {"submitted_at": self.submitted_at, "started_at": self.started_at,
+                "finished_at": self.finished_at, "queued_s": queued, "running_s": running,
+                "total_s": self.finished_at - self.submitted_at if self.submitted_at else None}
+
+
+@dataclass
+class QueueState:
+    running: list[str]
+    pending: list[str]
+
+    def __len__(self) -> int:
+        return len(self.running) + len(self.pending)
+
+    def __contains__(self, prompt_id: object) -> bool:
+        return prompt_id in self.running or prompt_id in self.pending
+
+
+_END = object()
+
+
+class Job:
+    """One submitted prompt, followed live.  Read ``state``, ``node``, ``step``, ``steps``,
+    ``fraction``; await `wait()`; iterate `events()`; `cancel()` it."""
+
+    def __init__(self, client: ComfyClient, prompt_id: str, workflow: dict | None) -> None:
+        self.client = client
+        self.prompt_id = prompt_id
+        self.workflow = workflow or {}
+        self.number: float | None = None
+        self.node_errors: dict = {}
+        self.state = "submitting"      # submitting, queued, running, done
+        self.node: str | None = None
+        self.step = 0
+        self.steps = 0
+        self.cached: list[str] = []
+        self.finished_nodes: set[str] = set()
+        self.latest_preview: Preview | None = None
+        self.images: list[ImageRef] = []
+        self.submitted_at = time.time()
+        self.started_at: float | None = None
+        self.last_event_at = time.monotonic()
+        self.gap = False               # the socket dropped while this job was in flight
+        self.result: JobResult | None = None
+        self._outcome: Event | None = None
+        self._events: asyncio.Queue = asyncio.Queue()
+        self._done = asyncio.get_running_loop().create_future()
+        self.on_event: Callable[[Job, Event], None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Job {self.prompt_id} {self.state} node={self.node} {self.step}/{self.steps}>"
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
+
+    @property
+    def fraction(self) -> float:
+        """0..1: nodes finished (cached count as finished) plus the running sampler's share."""
+        total = max(1, len(self.workflow))
+        if self.done:
+            return 1.0
+        finished = len(self.finished_nodes | set(self.cached))
+        part = (self.step / self.steps) if self.steps else 0.0
+        return min(1.0, (finished + part) / total)
+
+    async def wait(self, timeout: float | None = None) -> JobResult:
+        return await asyncio.wait_for(asyncio.shield(self._done), timeout)
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event for this job, in arrival order, ending when the job ends."""
+        while True:
+            item = await self._events.get()
+            if item is _END:
+                return
+            yield item
+
+    async def cancel(self) -> None:
+        """Delete the job from the queue if it waits, interrupt it if it runs.  A waiting
+        job ends as ``cancelled`` at once; a running one ends ``interrupted`` when the
+        server says so."""
+        if self.done:
+            return
+        pid = self.prompt_id
+        await self.client.delete_from_queue([pid])  # harmless if it already runs
+        queue = await self.client.queue()
+        if pid in queue.running:
+            await self.client.interrupt(pid)
+        elif pid not in queue.pending and not self.done:
+            entry = (await self.client.history(pid)).get(pid)
+            if entry is not None:   # it finished meanwhile
+                self._finish(result_from_history(self, entry))
+            else:
+                self._finish(JobResult(pid, "cancelled", message="removed from the queue",
+                                       submitted_at=self.submitted_at,
+                                       finished_at=time.time()))
+
+    # -- fed by the client --------------------------------------------------------------
+
+    def _feed(self, event: Event) -> None:
+        self.last_event_at = time.monotonic()
+        if isinstance(event, ExecutionStart):
+            self.state = "running"
+            self.started_at = time.time()
+        elif isinstance(event, ExecutionCached):
+            self.cached = list(event.nodes)
+        elif isinstance(event, Executing):
+            if event.node is None:
+                self._push(event)
+                self._finish_from_outcome()
+                return
+            self.state = "running"
+            if self.node and self.node != event.node:
+                self.finished_nodes.add(self.node)
+            self.node = event.node
+            self.step = self.steps = 0
+        elif isinstance(event, Progress):
+            self.step, self.steps = event.value, event.max
+        elif isinstance(event, ProgressState):
+            self.finished_nodes |= {n for n, s in event.nodes.items() if s.state == "finished"}
+        elif isinstance(event, Preview):
+            self.latest_preview = event
+        elif isinstance(event, Executed):
+            for image in event.images:
+                if image not in self.images:
+                    self.images.append(image)
+        elif isinstance(event, (ExecutionSuccess, ExecutionError, ExecutionInterrupted)):
+            self._outcome = event
+        self._push(event)
+
+    def _push(self, event: Event) -> None:
+        self._events.put_nowait(event)
+        if self.on_event is not None:
+            try:
+                self.on_event(self, event)
+            except Exception:  # a display callback must never break the job
+                pass
+
+    def _finish_from_outcome(self) -> None:
+        outcome = self._outcome
+        if outcome is None:
+            # End marker without a verdict (socket gap): let /history decide.
+            self.client.spawn(self.client.check_job(self))
+            return
+        status = {ExecutionSuccess: "success", ExecutionError: "error",
+                  ExecutionInterrupted: "interrupted"}[type(outcome)]
+        result = JobResult(
+            self.prompt_id, status, list(self.images),
+            error=outcome if isinstance(outcome, ExecutionError) else None,
+            interrupted=outcome if isinstance(outcome, ExecutionInterrupted) else None,
+            cached_nodes=list(self.cached), submitted_at=self.submitted_at,
+            started_at=self.started_at, finished_at=time.time())
+        if self.gap and status == "success":
+            # Some `executed` messages may have been lost: take the outputs from /history.
+            self.client.spawn(self.client.check_job(self))
+            return
+        self._finish(result)
+
+    def _finish(self, result: JobResult) -> None:
+        if self.result is not None:
+            return
+        self.result = result
+        self.state = "done"
+        self.client._jobs.pop(self.prompt_id, None)
+        self._events.put_nowait(_END)
+        if not self._done.done():
+            self._done.set_result(result)
+
+
+class ComfyClient:
+    """A connection to one ComfyUI server.  Use as ``async with ComfyClient(url) as c``."""
+
+    def __init__(self, base_url: str, *, auth_header: str = "", verify_tls: bool = True,
+                 client_id: str | None = None, timeout: float = 30.0,
+                 max_download_bytes: int = DEFAULT_MAX_DOWNLOAD,
+                 poll_interval: float = 1.0, quiet_after: float = 20.0,
+                 backoff: tuple[float, float] = (0.1, 5.0),
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ComfyError(f"not an http(s) URL: {one_line(base_url)!r}")
+        self.client_id = client_id or uuid.uuid4().hex
+        self.verify_tls = verify_tls
+        self.headers = parse_auth_header(auth_header)
+        self.max_download_bytes = max_download_bytes
+        self.poll_interval = poll_interval
+        self.quiet_after = quiet_after
+        self.backoff = backoff
+        self.ws_url = urlunsplit(("wss" if parts.scheme == "https" else "ws", parts.netloc,
+                                  parts.path.rstrip("/") + "/ws",
+                                  f"clientId={self.client_id}", ""))
+        self._http = httpx.AsyncClient(base_url=self.base_url + "/", headers=self.headers,
+                                       verify=verify_tls, timeout=timeout, transport=transport)
+        self._jobs: dict[str, Job] = {}
+        self._object_info: dict | None = None
+        self._connected = asyncio.Event()
+        self._closing = False
+        self._tasks: list[asyncio.Task] = []
+        self._background: set[asyncio.Task] = set()
+        self._running_pid: str | None = None
+        self.reconnects = 0
+        self.last_ws_error: str = ""
+        self.queue_remaining: int | None = None
+        self.supports_preview_metadata = False
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def __aenter__(self) -> ComfyClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def connect(self, ws_timeout: float = 10.0) -> None:
+        """Check the server answers, then open the WebSocket (before any submit)."""
+        await self.get_json("prompt")
+        if not self._tasks:
+            self._tasks = [asyncio.create_task(self._ws_loop()),
+                           asyncio.create_task(self._watchdog())]
+        try:
+            await asyncio.wait_for(self._connected.wait(), ws_timeout)
+        except asyncio.TimeoutError:
+            # HTTP works but the socket does not (a proxy?): jobs are followed by polling.
+            pass
+
+    def spawn(self, coro: Any) -> asyncio.Task:
+        """Run a background check, keeping a reference so it is not collected early."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def close(self) -> None:
+        """Stop following.  Jobs still open end as ``detached`` (they may go on running on
+        the server; a journal lets the next session collect them)."""
+        self._closing = True
+        for job in list(self._jobs.values()):
+            job._finish(JobResult(job.prompt_id, "detached", message="the client was closed "
+                                  "before the prompt finished; it may still run on the server",
+                                  submitted_at=job.submitted_at, started_at=job.started_at,
+                                  finished_at=time.time()))
+        for task in [*self._tasks, *self._background]:
+            task.cancel()
+        for task in [*self._tasks, *self._background]:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks = []
+        await self._http.aclose()
+
+    # -- HTTP ---------------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self._http.request(method, path.lstrip("/"), **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise Unreachable(self.base_url, one_line(str(exc)) or type(exc).__name__) from exc
+        except httpx.HTTPError as exc:
+            raise ComfyError(f"{method} {path} at {self.base_url} failed: "
+                             f"{one_line(str(exc)) or type(exc).__name__}") from exc
+
+    async def get_json(self, path: str, **params: Any) -> Any:
+        response = await self._request("GET", path, params=params or None)
+        if response.status_code in (401, 403):
+            raise ComfyError(f"{self.base_url} refused access (HTTP {response.status_code}); "
+                             "if it sits behind an authenticating proxy, set "
+                             "COMFYUI_AUTH_HEADER=\"Name: value\" or [comfyui] auth_header "
+                             "in config.toml")
+        if response.status_code != 200:
+            raise ComfyError(f"GET /{path.lstrip('/')} answered HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ComfyError(f"GET /{path.lstrip('/')} did not answer JSON") from exc
+
+    async def _post(self, path: str, body: Any = None) -> httpx.Response:
+        response = await self._request("POST", path, json=body if body is not None else {})
+        if response.status_code != 200:
+            raise ComfyError(f"POST /{path} answered HTTP {response.status_code}")
+        return response
+
+    async def system_stats(self) -> dict:
+        return await self.get_json("system_stats")
+
+    async def object_info(self, node: str | None = None, *, refresh: bool = False) -> dict:
+        """Node schemas; the full set is fetched once and kept."""
+        if node is not None:
+            if self._object_info is not None and not refresh and node in self._object_info:
+                return {node: self._object_info[node]}
+            return await self.get_json(f"object_info/{node}")
+        if self._object_info is None or refresh:
+            self._object_info = await self.get_json("object_info")
+        return self._object_info
+
+    async def models(self, folder: str) -> list[str] | None:
+        """Files in a model folder (``diffusion_models``, ``loras``...), None if unknown."""
+        response = await self._request("GET", f"models/{folder}")
+        if response.status_code != 200:
+            return None
+        data = response.json()
+        return [str(x) for x in data] if isinstance(data, list) else None
+
+    async def queue(self) -> QueueState:
+        data = await self.get_json("queue")
+
+        def ids(items: Any) -> list[str]:
+            return [str(i[1]) for i in items or [] if isinstance(i, list) and len(i) > 1]
+
+        return QueueState(ids(data.get("queue_running")), ids(data.get("queue_pending")))
+
+    async def queue_length(self) -> int:
+        """Prompts running or waiting on the server (everyone's, not just ours)."""
+        data = await self.get_json("prompt")
+        return int((data.get("exec_info") or {}).get("queue_remaining", 0))
+
+    async def history(self, prompt_id: str | None = None, *, max_items: int | None = None,
+                      offset: int | None = None) -> dict:
+        if prompt_id is not None:
+            return await self.get_json(f"history/{prompt_id}")
+        params = {k: v for k, v in (("max_items", max_items), ("offset", offset))
+                  if v is not None}
+        return await self.get_json("history", **params)
+
+    async def interrupt(self, prompt_id: str | None = None) -> None:
+        await self._post("interrupt", {"prompt_id": prompt_id} if prompt_id else {})
+
+    async def delete_from_queue(self, prompt_ids: list[str]) -> None:
+        await self._post("queue", {"delete": list(prompt_ids)})
+
+    async def clear_queue(self) -> None:
+        await self._post("queue", {"clear": True})
+
+    async def upload_image(self, source: Path | bytes, name: str | None = None, *,
+                           overwrite: bool = False, subfolder: str = "",
+                           kind: str = "input") -> ImageRef:
+        """Put an image in the server's input folder; returns the name LoadImage wants."""
+        if isinstance(source, (str, Path)):
+            data = Path(source).read_bytes()
+            name = name or Path(source).name
+        else:
+            data = source
+        name = name or "workbench_input.png"
+        form = {"type": kind, "overwrite": "true" if overwrite else "false"}
+        if subfolder:
+            form["subfolder"] = subfolder
+        response = await self._request("POST", "upload/image", data=form,
+                                       files={"image": (name, data, "image/png")})
+        if response.status_code != 200:
+            raise ComfyError(f"upload of {one_line(name)} answered HTTP {response.status_code}")
+        body = response.json()
+        self._object_info = None  # LoadImage's list changed
+        return ImageRef(str(body.get("name", name)), str(body.get("subfolder", "")),
+                        str(body.get("type", kind)))
+
+    async def download(self, image: ImageRef, max_bytes: int | None = None) -> bytes:
+        """An output's bytes via /view, refusing more than ``max_bytes``."""
+        limit = self.max_download_bytes if max_bytes is None else max_bytes
+        params = {"filename": image.filename, "subfolder": image.subfolder, "type": image.type}
+        try:
+            async with self._http.stream("GET", "view", params=params) as response:
+                if response.status_code != 200:
+                    raise ComfyError(f"/view answered HTTP {response.status_code} for "
+                                     f"{one_line(image.filename)!r}")
+                length = response.headers.get("content-length")
+                if length and length.isdigit() and int(length) > limit:
+                    raise DownloadTooLarge(f"{one_line(image.filename)!r} is {int(length)} bytes, "
+                                           f"more than the {limit}-byte limit")
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > limit:
+                        raise DownloadTooLarge(f"{one_line(image.filename)!r} is more than the "
+                                               f"{limit}-byte limit")
+                return bytes(data)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise Unreachable(self.base_url, one_line(str(exc))) from exc
+        except httpx.HTTPError as exc:
+            raise ComfyError(f"download of {one_line(image.filename)!r} failed: "
+                             f"{one_line(str(exc))}") from exc
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    @property
+    def jobs(self) -> list[Job]:
+        """Jobs of this client not finished yet."""
+        return list(self._jobs.values())
+
+    async def submit(self, workflow: dict, *, prompt_id: str | None = None,
+                     extra_pnginfo: dict | None = None, front: bool = False) -> Job:
+        """POST the workflow; the returned job is already being followed."""
+        pid = prompt_id or str(uuid.uuid4())
+        job = Job(self, pid, workflow)
+        self._jobs[pid] = job
+        body: dict[str, Any] = {"prompt": workflow, "client_id": self.client_id,
+                                "prompt_id": pid}
+        if extra_pnginfo:
+            body["extra_data"] = {"extra_pnginfo": extra_pnginfo}
+        if front:
+            body["front"] = True
+        try:
+            response = await self._request("POST", "prompt", json=body)
+        except ComfyError:
+            self._jobs.pop(pid, None)
+            raise
+        if response.status_code != 200:
+            self._jobs.pop(pid, None)
+            try:
+                data: Any = response.json()
+            except ValueError:
+                data = response.text
+            raise ServerRejected(response.status_code, data)
+        data = response.json()
+        job.number = data.get("number")
+        job.node_errors = data.get("node_errors") or {}
+        if job.state == "submitting":
+            job.state = "queued"
+        return job
+
+    def attach(self, prompt_id: str, workflow: dict | None = None,
+               submitted_at: float | None = None) -> Job:
+        """Follow a prompt submitted earlier (e.g. before a crash) by this client id."""
+        job = self._jobs.get(prompt_id)
+        if job is None:
+            job = Job(self, prompt_id, workflow)
+            job.state = "queued"
+            job.gap = True
+            if submitted_at:
+                job.submitted_at = submitted_at
+            self._jobs[prompt_id] = job
+            self.spawn(self.check_job(job))
+        return job
+
+    async def check_job(self, job: Job) -> None:
+        """Settle a job from /history, or confirm it is still queued, or declare it lost."""
+        if job.done:
+            return
+        try:
+            entry = (await self.history(job.prompt_id)).get(job.prompt_id)
+            if entry is None:
+                queue = await self.queue()
+                if job.prompt_id in queue or job.state == "submitting":
+                    return
+                entry = (await self.history(job.prompt_id)).get(job.prompt_id)
+        except ComfyError:
+            return  # the server is away; the socket loop keeps trying
+        if entry is None:
+            event = Lost(job.prompt_id, reason=f"ComfyUI at {self.base_url} no longer knows "
+                         f"prompt {job.prompt_id}: the server was probably restarted or its "
+                         "queue cleared, so this job will not finish")
+            job._push(event)
+            job._finish(JobResult(job.prompt_id, "lost", message=event.reason,
+                                  submitted_at=job.submitted_at, started_at=job.started_at,
+                                  finished_at=time.time()))
+            return
+        job._finish(result_from_history(job, entry))
+
+    # -- the socket ---------------------------------------------------------------------
+
+    def _ssl(self) -> ssl.SSLContext | None:
+        if not self.ws_url.startswith("wss:"):
+            return None
+        context = ssl.create_default_context()
+        if not self.verify_tls:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    async def _ws_loop(self) -> None:
+        attempt = 0
+        ever = False
+        while not self._closing:
+            try:
+                async with ws_connect(self.ws_url, additional_headers=self.headers,
+                                      ssl=self._ssl(), max_size=64 * 1024 * 1024,
+                                      open_timeout=10, ping_interval=20,
+                                      ping_timeout=60) as ws:
+                    await ws.send(json.dumps({"type": "feature_flags",
+                                              "data": {"supports_preview_metadata": True}}))
+                    self._connected.set()
+                    if ever:
+                        self.reconnects += 1
+                        for job in list(self._jobs.values()):
+                            job._push(Reconnected(job.prompt_id, attempt=attempt))
+                            self.spawn(self.check_job(job))
+                    ever = True
+                    attempt = 0
+                    async for frame in ws:
+                        self._dispatch(frame)
+            except asyncio.CancelledError:
+                raise
+            except (OSError, websockets.exceptions.WebSocketException,
+                    asyncio.TimeoutError) as exc:
+                self.last_ws_error = one_line(str(exc)) or type(exc).__name__
+            was_connected = self._connected.is_set()
+            self._connected.clear()
+            for job in list(self._jobs.values()):
+                job.gap = True
+                if was_connected and not self._closing:
+                    job._push(Disconnected(job.prompt_id, reason=self.last_ws_error
+                                           or "the server closed the connection"))
+            if self._closing:
+                return
+            attempt += 1
+            low, high = self.backoff
+            delay = min(high, low * 2 ** min(attempt - 1, 16))
+            await asyncio.sleep(delay * (0.75 + random.random() / 2))
+
+    def _dispatch(self, frame: str | bytes) -> None:
+        if isinstance(frame, bytes):
+            event: Event | None = parse_binary(frame)
+            if event is None:
+                return
+            if event.prompt_id is None:
+                event.prompt_id = self._running_pid
+        else:
+            event = parse_text(frame)
+            if isinstance(event, Status):
+                self.queue_remaining = event.queue_remaining
+                return
+            if isinstance(event, ExecutionStart):
+                self._running_pid = event.prompt_id
+            elif isinstance(event, Executing):
+                if event.prompt_id is None:       # sent on reconnect: the running node
+                    event.prompt_id = self._running_pid
+                elif event.node is None:
+                    if event.prompt_id == self._running_pid:
+                        self._running_pid = None
+                else:
+                    self._running_pid = event.prompt_id
+            elif isinstance(event, FeatureFlags):
+                self.supports_preview_metadata = bool(event.flags.get("supports_preview_metadata"))
+                return
+        job = self._jobs.get(event.prompt_id or "")
+        if job is not None:
+            job._feed(event)
+
+    async def _watchdog(self) -> None:
+        """Check quiet or unfollowed jobs against the server every ``poll_interval``."""
+        while not self._closing:
+            await asyncio.sleep(self.poll_interval)
+            now = time.monotonic()
+            for job in list(self._jobs.values()):
+                if job.state == "submitting":
+                    continue
+                if not self.connected or now - job.last_event_at > self.quiet_after:
+                    job.last_event_at = now
+                    await self.check_job(job)
+
+
+def result_from_history(job: Job, entry: dict) -> JobResult:
+    """A job's result from its /history entry (outputs in node order)."""
+    status = entry.get("status") or {}
+    events = events_from_history(entry)
+    error = next((e for e in events if isinstance(e, ExecutionError)), None)
+    interrupted = next((e for e in events if isinstance(e, ExecutionInterrupted)), None)
+    cached = next((e.nodes for e in events if isinstance(e, ExecutionCached)), [])
+    started = next((e.timestamp / 1000 for e in events if isinstance(e, ExecutionStart)), None)
+    ended = next((e.timestamp / 1000 for e in events
+                  if isinstance(e, (ExecutionSuccess,)) and e.timestamp), None)
+    images: list[ImageRef] = []
+    for node_id, output in (entry.get("outputs") or {}).items():
+        if isinstance(output, dict):
+            for item in output.get("images") or []:
+                if isinstance(item, dict):
+                    images.append(ImageRef.from_dict(item, str(node_id)))
+    if error is not None:
+        verdict = "error"
+    elif interrupted is not None:
+        verdict = "interrupted"
+    elif status.get("status_str") == "success" or status.get("completed"):
+        verdict = "success"
+    else:
+        verdict = "error"
+    return JobResult(job.prompt_id, verdict, images, error=error, interrupted=interrupted,
+                     cached_nodes=list(cached), submitted_at=job.submitted_at,
+                     started_at=job.started_at or started,
+                     finished_at=ended or time.time(), from_history=True)
+
+
+def parse_auth_header(value: str) -> dict[str, str]:
+    """``"Name: value"`` as a header dict; a bare token is sent as ``Authorization``."""
+    value = (value or "").strip()
+    if not value:
+        return {}
+    name, sep, rest = value.partition(":")
+    if sep and name.strip() and " " not in name.strip():
+        return {name.strip(): rest.strip()}
+    return {"Authorization": value}
+
+
+def client_from_config(config: Any, url: str | None = None, **kwargs: Any) -> ComfyClient:
+    """A client for ``url`` (default: the first configured server) with the config's auth/TLS."""
+    return ComfyClient(url or config.comfyui_url, auth_header=config.comfyui_auth_header,
+                       verify_tls=config.comfyui_verify_tls, **kwargs)

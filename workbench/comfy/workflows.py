@@ -1,0 +1,330 @@
+"""Built-in FLUX workflows and the step from a prompt spec to the workflow that is submitted.
+
+The JSON files in ``workflows/`` are API-format graphs a real ComfyUI 0.3.64 accepted
+(see ../shared/comfyui): dev text-to-image (KSampler, and SamplerCustomAdvanced), schnell,
+img2img and Kontext edit, all loading FLUX from split files (UNETLoader + DualCLIPLoader +
+VAELoader).  Two transforms cover the rest: `to_checkpoint` swaps the three loaders for one
+CheckpointLoaderSimple (e.g. ``flux1-dev-fp8.safetensors``), and `insert_loras` chains one
+or more LoraLoaderModelOnly between the model and everything that used it.
+
+Model file names come from config (``[comfyui.models]``: dev, schnell, kontext, clip_l,
+t5xxl, vae, checkpoint_dev, checkpoint_schnell, checkpoint_kontext, loading = "auto" |
+"split" | "checkpoint"), default to the common names, and are picked from what the server
+actually lists when it is known.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..spec import Params, PromptSpec, effective_params
+from .graph import Roles, apply_values, check_api_format, find_roles, is_link, load_overrides
+from .graph import load_workflow_file
+
+#: name -> (file, variant it is for, needs a source image, one-line description)
+BUILTINS: dict[str, tuple[str, str, bool, str]] = {
+    "flux-dev": ("flux-dev.json", "dev", False, "FLUX dev text-to-image (KSampler)"),
+    "flux-dev-advanced": ("flux-dev-advanced.json", "dev", False,
+                          "FLUX dev text-to-image (SamplerCustomAdvanced + ModelSamplingFlux)"),
+    "flux-schnell": ("flux-schnell.json", "schnell", False, "FLUX schnell, 4 steps, no guidance"),
+    "flux-dev-img2img": ("flux-dev-img2img.json", "dev", True,
+                         "FLUX dev image-to-image (denoise 0.75 unless the prompt sets one)"),
+    "flux-kontext": ("flux-kontext.json", "kontext", True, "FLUX Kontext edit of a source image"),
+}
+
+UNET_DEFAULTS = {"dev": "flux1-dev.safetensors", "schnell": "flux1-schnell.safetensors",
+                 "kontext": "flux1-kontext-dev.safetensors"}
+CHECKPOINT_DEFAULTS = {"dev": "flux1-dev-fp8.safetensors",
+                       "schnell": "flux1-schnell-fp8.safetensors",
+                       "kontext": "flux1-kontext-dev-fp8.safetensors"}
+CLIP_L_DEFAULTS = ("clip_l.safetensors",)
+T5_DEFAULTS = ("t5xxl_fp16.safetensors", "t5xxl_fp8_e4m3fn.safetensors",
+               "t5xxl_fp8_e4m3fn_scaled.safetensors")
+VAE_DEFAULTS = ("ae.safetensors", "flux_vae.safetensors", "ae.sft")
+
+
+class WorkflowError(ValueError):
+    pass
+
+
+def builtin_names() -> list[str]:
+    return list(BUILTINS)
+
+
+def load_builtin(name: str) -> dict:
+    if name not in BUILTINS:
+        raise WorkflowError(f"no built-in workflow {name!r}; built-ins: " + ", ".join(BUILTINS))
+    text = resources.files(__package__).joinpath("workflows", BUILTINS[name][0]).read_text(
+        encoding="utf-8")
+    return json.loads(text)
+
+
+def default_workflow_for(spec: PromptSpec) -> str:
+    if spec.model == "kontext":
+        return "flux-kontext"
+    if spec.model == "schnell":
+        return "flux-schnell"
+    return "flux-dev-img2img" if spec.source_image else "flux-dev"
+
+
+@dataclass
+class ModelFiles:
+    """The files a FLUX workflow loads; ``checkpoint`` set means single-file loading."""
+
+    unet: str = UNET_DEFAULTS["dev"]
+    clip_l: str = CLIP_L_DEFAULTS[0]
+    t5xxl: str = T5_DEFAULTS[0]
+    vae: str = VAE_DEFAULTS[0]
+    checkpoint: str | None = None
+
+    def needed(self) -> dict[str, str]:
+        """folder -> file, for doctor and for messages."""
+        if self.checkpoint:
+            return {"checkpoints": self.checkpoint}
+        return {"diffusion_models": self.unet, "text_encoders (clip_l)": self.clip_l,
+                "text_encoders (t5xxl)": self.t5xxl, "vae": self.vae}
+
+
+def model_settings(config: Any) -> dict[str, str]:
+    raw = getattr(config, "raw", {}) or {}
+    section = (raw.get("comfyui") or {}).get("models") or {}
+    return {str(k): str(v) for k, v in section.items() if isinstance(v, str)}
+
+
+def _listed(object_info: dict | None, node: str, name: str) -> list[str] | None:
+    try:
+        section = object_info[node]["input"]
+        config = section.get("required", {}).get(name) or section.get("optional", {})[name]
+    except (KeyError, TypeError):
+        return None
+    kind = config[0]
+    if isinstance(kind, list):
+        return [str(x) for x in kind]
+    if kind == "COMBO" and len(config) > 1 and "options" in config[1]:
+        return [str(x) for x in config[1]["options"]]
+    return None
+
+
+def _pick(candidates: list[str], installed: list[str] | None, fuzzy: tuple[str, ...] = (),
+          avoid: tuple[str, ...] = ()) -> str | None:
+    if installed is None:
+        return candidates[0] if candidates else None
+    for name in candidates:
+        if name in installed:
+            return name
+    for name in installed:
+        low = name.lower()
+        if fuzzy and all(word in low for word in fuzzy) and not any(a in low for a in avoid):
+            return name
+    return None
+
+
+def choose_models(variant: str, object_info: dict | None = None,
+                  settings: dict[str, str] | None = None) -> ModelFiles:
+    """The files for ``variant``: configured names first, then the common ones, then the
+    server's own files that look right; checkpoint loading when that is all there is (or
+    when ``loading = "checkpoint"``)."""
+    settings = settings or {}
+    loading = settings.get("loading", "auto")
+    unets = _listed(object_info, "UNETLoader", "unet_name")
+    clips = _listed(object_info, "DualCLIPLoader", "clip_name1")
+    vaes = _listed(object_info, "VAELoader", "vae_name")
+    ckpts = _listed(object_info, "CheckpointLoaderSimple", "ckpt_name")
+    avoid = ("kontext",) if variant == "dev" else ()
+    keyword = {"dev": "dev", "schnell": "schnell", "kontext": "kontext"}.get(variant, "dev")
+    wanted_unet = [settings[variant]] if variant in settings else []
+    unet = _pick(wanted_unet + [UNET_DEFAULTS.get(variant, UNET_DEFAULTS["dev"])], unets,
+                 ("flux", keyword), avoid)
+    wanted_ckpt = [settings[f"checkpoint_{variant}"]] if f"checkpoint_{variant}" in settings \
+        else []
+    ckpt = _pick(wanted_ckpt + [CHECKPOINT_DEFAULTS.get(variant, CHECKPOINT_DEFAULTS["dev"])],
+                 ckpts, ("flux", keyword), avoid)
+    files = ModelFiles(
+        unet=unet or (wanted_unet or [UNET_DEFAULTS.get(variant, UNET_DEFAULTS["dev"])])[0],
+        clip_l=_pick(([settings["clip_l"]] if "clip_l" in settings else [])
+                     + list(CLIP_L_DEFAULTS), clips, ("clip_l",)) or CLIP_L_DEFAULTS[0],
+        t5xxl=_pick(([settings["t5xxl"]] if "t5xxl" in settings else [])
+                    + list(T5_DEFAULTS), clips, ("t5xxl",)) or T5_DEFAULTS[0],
+        vae=_pick(([settings["vae"]] if "vae" in settings else []) + list(VAE_DEFAULTS),
+                  [v for v in vaes if v != "pixel_space"] if vaes is not None else None,
+                  ("ae",)) or VAE_DEFAULTS[0])
+    if loading == "checkpoint" or (loading == "auto" and unet is None and ckpt is not None):
+        files.checkpoint = ckpt or (wanted_ckpt or [CHECKPOINT_DEFAULTS.get(variant)])[0]
+    return files
+
+
+def set_model_files(workflow: dict, files: ModelFiles) -> dict:
+    result = copy.deepcopy(workflow)
+    for node in result.values():
+        inputs = node.get("inputs", {})
+        kind = node["class_type"]
+        if kind == "UNETLoader":
+            inputs["unet_name"] = files.unet
+        elif kind == "DualCLIPLoader":
+            inputs["clip_name1"], inputs["clip_name2"] = files.clip_l, files.t5xxl
+        elif kind == "VAELoader":
+            inputs["vae_name"] = files.vae
+        elif kind == "CheckpointLoaderSimple" and files.checkpoint:
+            inputs["ckpt_name"] = files.checkpoint
+    if files.checkpoint:
+        result = to_checkpoint(result, files.checkpoint)
+    return result
+
+
+def _new_id(workflow: dict) -> str:
+    numbers = [int(k) for k in workflow if k.isdigit()]
+    return str(max(numbers, default=0) + 1)
+
+
+def _relink(workflow: dict, old: tuple[str, int], new: list) -> None:
+    for node in workflow.values():
+        for name, value in node.get("inputs", {}).items():
+            if is_link(value) and (value[0], value[1]) == old:
+                node["inputs"][name] = list(new)
+
+
+def to_checkpoint(workflow: dict, ckpt_name: str) -> dict:
+    """Replace UNETLoader + DualCLIPLoader + VAELoader by one CheckpointLoaderSimple
+    (outputs MODEL 0, CLIP 1, VAE 2)."""
+    result = copy.deepcopy(workflow)
+    loaders = {kind: [nid for nid, n in result.items() if n["class_type"] == kind]
+               for kind in ("UNETLoader", "DualCLIPLoader", "VAELoader")}
+    if not any(loaders.values()):
+        return result
+    ck = _new_id(result)
+    result[ck] = {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": ckpt_name},
+                  "_meta": {"title": "Load Checkpoint"}}
+    for kind, index in (("UNETLoader", 0), ("DualCLIPLoader", 1), ("VAELoader", 2)):
+        for nid in loaders[kind]:
+            _relink(result, (nid, 0), [ck, index])
+            del result[nid]
+    return result
+
+
+def insert_loras(workflow: dict, loras: list[tuple[str, float]]) -> dict:
+    """Chain one LoraLoaderModelOnly per (file, strength) after the model loader."""
+    if not loras:
+        return copy.deepcopy(workflow)
+    result = copy.deepcopy(workflow)
+    source = next((nid for nid, n in result.items()
+                   if n["class_type"] in ("UNETLoader", "CheckpointLoaderSimple")), None)
+    if source is None:
+        raise WorkflowError("cannot add LoRAs: the workflow has no UNETLoader or "
+                            "CheckpointLoaderSimple to chain them after")
+    consumers = [(nid, name) for nid, n in result.items()
+                 for name, value in n.get("inputs", {}).items()
+                 if is_link(value) and value[0] == source and value[1] == 0]
+    previous = [source, 0]
+    for index, (name, strength) in enumerate(loras, 1):
+        nid = _new_id(result)
+        result[nid] = {"class_type": "LoraLoaderModelOnly",
+                       "inputs": {"model": list(previous), "lora_name": name,
+                                  "strength_model": float(strength)},
+                       "_meta": {"title": f"LoRA {index}"}}
+        previous = [nid, 0]
+    for nid, name in consumers:
+        result[nid]["inputs"][name] = list(previous)
+    return result
+
+
+@dataclass
+class BuiltWorkflow:
+    """What will be submitted, and how it was made."""
+
+    workflow: dict
+    seed: int
+    name: str
+    roles: Roles
+    values: dict[str, Any] = field(default_factory=dict)
+    models: ModelFiles | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_workflow(choice: str | None, spec: PromptSpec) -> tuple[str, dict, dict]:
+    """(name, API workflow, role overrides) for ``--workflow NAME|FILE`` or the spec's default."""
+    if not choice:
+        name = default_workflow_for(spec)
+        return name, load_builtin(name), {}
+    if choice in BUILTINS:
+        return choice, load_builtin(choice), {}
+    path = Path(choice).expanduser()
+    if path.suffix.lower() == ".json" or path.exists():
+        if not path.exists():
+            raise WorkflowError(f"workflow file {path} does not exist")
+        return str(path), load_workflow_file(path), load_overrides(path)
+    raise WorkflowError(f"no built-in workflow {choice!r} and no such file; built-ins: "
+                        + ", ".join(BUILTINS))
+
+
+def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
+                   workflow: str | dict | None = None, overrides: dict | None = None,
+                   object_info: dict | None = None, config: Any = None,
+                   source_image: str | None = None, seed: int | None = None,
+                   rng: random.Random | None = None) -> BuiltWorkflow:
+    """The workflow to submit for ``spec``: ``text`` (the composed prompt) and the effective
+    ``params`` written into the roles of a built-in (by name) or the user's own workflow
+    (a dict, or a path / name via `resolve_workflow`).  ``source_image`` is the server-side
+    name of an uploaded image for img2img / Kontext.  An unset seed gets a random one."""
+    params_given = params is not None
+    params = params or effective_params(spec)
+    notes: list[str] = []
+    if isinstance(workflow, dict):
+        name, base = "custom", check_api_format(workflow)
+    else:
+        name, base, sidecar = resolve_workflow(workflow, spec)
+        overrides = {**sidecar, **(overrides or {})}
+    builtin = name in BUILTINS
+    models = None
+    if builtin:
+        variant = BUILTINS[name][1]
+        models = choose_models(variant, object_info, model_settings(config))
+        base = set_model_files(base, models)
+    roles = find_roles(base, overrides)
+    loras = [(lora.name, lora.strength) for lora in params.loras]
+    if loras:
+        if roles.loras and not builtin:
+            for nid, (lname, strength) in zip(roles.loras, loras):
+                base[nid]["inputs"]["lora_name"] = lname
+                for key in ("strength_model", "strength_clip"):
+                    if key in base[nid]["inputs"]:
+                        base[nid]["inputs"][key] = float(strength)
+            extra = loras[len(roles.loras):]
+            if extra:
+                notes.append(f"{len(extra)} LoRA(s) beyond the workflow's own loaders were "
+                             "not added")
+        else:
+            base = insert_loras(base, loras)
+            roles = find_roles(base, overrides)
+    if seed is None:
+        seed = params.seed
+    if seed is None:
+        seed = (rng or random.SystemRandom()).randrange(0, 2 ** 50)
+    # Built-ins take the variant's defaults; a user's own workflow keeps its own settings
+    # unless the prompt (or the caller's ``params``) sets them.
+    chosen = params if (builtin or params_given) else spec.params
+    values: dict[str, Any] = {
+        "positive": text, "seed": int(seed), "steps": chosen.steps,
+        "guidance": chosen.guidance, "width": chosen.width, "height": chosen.height,
+        "sampler": chosen.sampler, "scheduler": chosen.scheduler, "cfg": chosen.cfg,
+        "negative": chosen.negative or None, "source_image": source_image,
+        "denoise": chosen.denoise if (chosen.denoise is not None and (
+            spec.params.denoise is not None or params_given or roles.source_image is None))
+        else None,
+    }
+    if roles.positive is None:
+        raise WorkflowError(f"cannot find where the prompt text goes in {name}; give the "
+                            "text node a title and name it in the sidecar "
+                            "(<workflow>.roles.toml: [roles] positive = \"Title\")")
+    if source_image is None and roles.source_image is not None and builtin and BUILTINS[name][2]:
+        raise WorkflowError(f"{name} needs a source image (set source_image on the prompt)")
+    if roles.guidance is None and params.guidance is not None and spec.model != "schnell":
+        notes.append("the workflow has no guidance input; guidance was not applied")
+    built = apply_values(base, roles, values)
+    return BuiltWorkflow(built, int(seed), name, roles,
+                         {k: v for k, v in values.items() if v is not None}, models, notes)

@@ -1,0 +1,123 @@
+"""``workbench doctor``: can the workbench use the configured ComfyUI server(s)?
+
+Reach (HTTP and WebSocket), version, devices and VRAM, the FLUX model files installed in
+each folder, and for every built-in workflow which files it would load and whether they
+are there.  Exit codes: 0 all good, 1 reachable but something is missing, 3 unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+HELP = "check the ComfyUI server: reach, version, VRAM, FLUX model files"
+
+FOLDERS = ("diffusion_models", "text_encoders", "vae", "loras", "checkpoints")
+#: Where each folder's list is in object_info when /models/<folder> is not available.
+_FALLBACK = {"diffusion_models": ("UNETLoader", "unet_name"),
+             "text_encoders": ("DualCLIPLoader", "clip_name1"),
+             "vae": ("VAELoader", "vae_name"), "loras": ("LoraLoaderModelOnly", "lora_name"),
+             "checkpoints": ("CheckpointLoaderSimple", "ckpt_name")}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--all-files", action="store_true",
+                        help="list every model file, not only FLUX-looking ones")
+
+
+def run(args: argparse.Namespace, config) -> int:
+    codes = [asyncio.run(_check(url, args, config)) for url in config.comfyui_urls]
+    return max(codes) if codes else 3
+
+
+def _gb(value: object) -> str:
+    try:
+        return f"{int(value) / 1024 ** 3:.1f} GB"
+    except (TypeError, ValueError):
+        return "?"
+
+
+def _is_flux(name: str, folder: str) -> bool:
+    low = name.lower()
+    if folder == "text_encoders":
+        return "clip_l" in low or "t5" in low
+    if folder == "vae":
+        return low.startswith("ae.") or "flux" in low
+    return "flux" in low
+
+
+async def _check(url: str, args: argparse.Namespace, config) -> int:
+    from ..comfy.client import ComfyError, Unreachable, client_from_config
+    from ..comfy.workflows import BUILTINS, choose_models, model_settings, _listed
+    from ..textsafe import one_line
+
+    out = sys.stdout
+    print(f"ComfyUI at {url}", file=out)
+    try:
+        client = client_from_config(config, url)
+    except ComfyError as exc:
+        print(f"  ✗ {exc}", file=out)
+        return 3
+    try:
+        try:
+            await client.connect(ws_timeout=5)
+        except Unreachable as exc:
+            print(f"  ✗ not reachable: {one_line(exc.reason)}", file=out)
+            print("    Start ComfyUI (or the SSH tunnel to it), or point the workbench at it:\n"
+                  "      COMFYUI_URL=http://host:8188 workbench doctor\n"
+                  "      workbench doctor --comfyui-url http://host:8188\n"
+                  f"      or [comfyui] urls = [\"http://host:8188\"] in {config.path}",
+                  file=out)
+            return 3
+        except ComfyError as exc:
+            print(f"  ✗ answers, but not like ComfyUI: {one_line(str(exc))}", file=out)
+            return 3
+        code = 0
+        print("  ✓ reachable over HTTP", file=out)
+        if client.connected:
+            print("  ✓ WebSocket open (live progress)", file=out)
+        else:
+            print(f"  ✗ WebSocket failed ({one_line(client.last_ws_error) or 'timeout'}); "
+                  "jobs will be followed by polling", file=out)
+        stats = await client.system_stats()
+        system = stats.get("system") or {}
+        print(f"  version: ComfyUI {one_line(str(system.get('comfyui_version', '?')))}, "
+              f"Python {one_line(str(system.get('python_version', '?')).split()[0])}, "
+              f"PyTorch {one_line(str(system.get('pytorch_version', '?')))}", file=out)
+        for device in stats.get("devices") or []:
+            print(f"  device: {one_line(str(device.get('name', '?')))} "
+                  f"({one_line(str(device.get('type', '?')))}), VRAM "
+                  f"{_gb(device.get('vram_free'))} free of {_gb(device.get('vram_total'))}",
+                  file=out)
+        object_info = await client.object_info()
+        installed: dict[str, list[str]] = {}
+        for folder in FOLDERS:
+            files = await client.models(folder)
+            if files is None:
+                node, name = _FALLBACK[folder]
+                files = [f for f in (_listed(object_info, node, name) or [])
+                         if f != "pixel_space"]
+            installed[folder] = files
+            shown = files if args.all_files else [f for f in files if _is_flux(f, folder)]
+            print(f"  {folder}: " + (", ".join(one_line(f) for f in shown) or "(none)"),
+                  file=out)
+        print("  built-in workflows:", file=out)
+        settings = model_settings(config)
+        for name, (_, variant, _, description) in BUILTINS.items():
+            models = choose_models(variant, object_info, settings)
+            missing = []
+            for label, file in models.needed().items():
+                folder = label.split(" ")[0]
+                if file not in installed.get(folder, []):
+                    missing.append(f"{file} (models/{folder})")
+            mark = "✓" if not missing else "✗"
+            mode = "checkpoint" if models.checkpoint else "split files"
+            line = f"    {mark} {name}: {mode}: " + ", ".join(models.needed().values())
+            if missing:
+                line += "; missing: " + ", ".join(missing)
+                code = 1
+            print(line, file=out)
+        return code
+    finally:
+        await client.close()

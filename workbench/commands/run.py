@@ -1,0 +1,189 @@
+"""``workbench run PROMPT``: one prompt from a library to images on disk, headless.
+
+Progress goes to stderr, the saved image paths to stdout (one per line) so scripts can
+pipe them.  Prompts an earlier session left on the server are collected first (see
+`workbench.comfy.journal`).  Exit codes: 0 images saved, 1 the job failed, 2 the prompt or
+workflow is wrong, 3 the server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+HELP = "run a prompt from a library on ComfyUI and save the images"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("prompt", metavar="PROMPT", help="name of the prompt in the library")
+    parser.add_argument("--library", type=Path, metavar="L",
+                        help="library file or folder (default: your libraries)")
+    parser.add_argument("--workflow", metavar="NAME|FILE",
+                        help="built-in workflow (flux-dev, flux-dev-advanced, flux-schnell, "
+                             "flux-dev-img2img, flux-kontext) or an API-format JSON file "
+                             "(default: chosen from the prompt's model)")
+    parser.add_argument("--seed", type=int, metavar="N", help="seed (default: the prompt's, "
+                        "or random)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="folder for the images (default: a new folder under runs/)")
+
+
+def run(args: argparse.Namespace, config) -> int:
+    return asyncio.run(_run(args, config))
+
+
+class _Progress:
+    """Progress lines on stderr: one rewritten line on a terminal, sparse lines otherwise."""
+
+    def __init__(self, workflow: dict) -> None:
+        self.workflow = workflow
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+
+    def __call__(self, job, event) -> None:
+        from ..comfy.events import (
+            Disconnected, ExecutionCached, ExecutionStart, Executing, Lost, Progress,
+            Reconnected,
+        )
+        from ..comfy.graph import title_of
+        from ..textsafe import one_line
+
+        line = ""
+        if isinstance(event, ExecutionStart):
+            line = "started"
+        elif isinstance(event, ExecutionCached) and event.nodes:
+            line = f"{len(event.nodes)} node(s) cached"
+        elif isinstance(event, Executing) and event.node:
+            line = f"node {event.node} “{one_line(title_of(self.workflow, event.node))}”"
+        elif isinstance(event, Progress) and event.max:
+            line = f"step {event.value}/{event.max}  {int(job.fraction * 100)}%"
+            if not self.tty and event.value not in (1, event.max) and \
+                    event.value % max(1, event.max // 4):
+                return
+        elif isinstance(event, Disconnected):
+            line = "connection to ComfyUI lost; reconnecting…"
+        elif isinstance(event, Reconnected):
+            line = "connection to ComfyUI restored"
+        elif isinstance(event, Lost):
+            line = one_line(event.reason)
+        if not line or line == self.last:
+            return
+        self.last = line
+        if self.tty:
+            sys.stderr.write("\r\x1b[2K" + line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.tty and self.last:
+            sys.stderr.write("\n")
+
+
+def _err(message: str) -> None:
+    print(f"workbench: {message}", file=sys.stderr)
+
+
+async def _run(args: argparse.Namespace, config) -> int:
+    from ..comfy.client import ComfyClient, Unreachable, client_from_config
+    from ..comfy.graph import RoleError, WorkflowFormatError
+    from ..comfy.jobs import InvalidWorkflow, prepare, recover, run_job
+    from ..comfy.journal import Journal
+    from ..comfy.results import run_folder
+    from ..comfy.workflows import BUILTINS, WorkflowError
+    from ..library import load_collection
+    from ..locations import libraries_dir, runs_dir
+    from ..textsafe import one_line
+
+    collection = load_collection(args.library or libraries_dir())
+    for problem in collection.problems:
+        _err(problem)
+    found = collection.find(args.prompt)
+    if found is None:
+        names = [s.name for lib in collection.libraries for s in lib.prompts]
+        close = [n for n in names if args.prompt.lower() in n.lower()][:8]
+        _err(f"no prompt named {one_line(args.prompt)!r} in {collection.root}"
+             + (f"; did you mean: {', '.join(close)}" if close else ""))
+        return 2
+    library, spec = found
+    source_path = None
+    if spec.source_image:
+        source_path = Path(spec.source_image).expanduser()
+        if not source_path.is_absolute():
+            source_path = library.path.parent / source_path
+        if not source_path.is_file():
+            _err(f"prompt {spec.name!r}: source image {source_path} does not exist")
+            return 2
+
+    client = client_from_config(config)
+    try:
+        await client.connect()
+    except Unreachable as exc:
+        await client.close()
+        _err(str(exc))
+        return 3
+    journal = Journal()
+    try:
+        if journal.unfinished(client.base_url):
+            print("collecting prompts left running by an earlier session…", file=sys.stderr)
+
+            def make(server: str, client_id: str) -> ComfyClient:
+                return client_from_config(config, server, client_id=client_id)
+
+            for outcome in await recover(journal, make, wait=True):
+                for image in outcome.record.images:
+                    print(image.path)
+                for problem in outcome.problems:
+                    _err(f"earlier prompt {outcome.result.prompt_id}: {problem}")
+        try:
+            built = await prepare(client, spec, workflow=args.workflow, config=config,
+                                  seed=args.seed, source_path=source_path)
+        except InvalidWorkflow as exc:
+            _err(str(exc))
+            return 2
+        except (WorkflowError, WorkflowFormatError, RoleError) as exc:
+            _err(str(exc))
+            return 2
+        if built.name not in BUILTINS:
+            print(f"workflow {built.name}:", file=sys.stderr)
+            for line in built.roles.describe():
+                print(f"  {line}", file=sys.stderr)
+        for note in built.notes:
+            _err(f"note: {note}")
+        run_dir = args.out or run_folder(runs_dir(), spec.name)
+        progress = _Progress(built.workflow)
+        print(f"running {spec.name!r} with {built.name}, seed {built.seed} on "
+              f"{client.base_url}", file=sys.stderr)
+        try:
+            outcome = await run_job(
+                client, built.workflow, Path(run_dir), seed=built.seed, journal=journal,
+                meta={"prompt": spec.name, "library": str(library.path),
+                      "workflow": built.name, "values": built.values},
+                extra_pnginfo={"workbench": {"name": spec.name, "model": spec.model,
+                                             "seed": built.seed,
+                                             "text": built.values.get("positive", "")}},
+                on_event=progress)
+        except InvalidWorkflow as exc:
+            _err(str(exc))
+            return 2
+        except Unreachable as exc:
+            _err(str(exc))
+            return 3
+        finally:
+            progress.done()
+        record = outcome.record
+        for image in record.images:
+            print(image.path)
+        for refused in record.refused:
+            _err(f"refused {refused['server_filename']!r}: {refused['reason']}")
+        for problem in outcome.problems:
+            _err(str(problem))
+        timings = record.timings
+        took = f" in {timings['total_s']:.1f} s" if timings.get("total_s") else ""
+        print(f"{record.status}{took}: {len(record.images)} image(s) in {record.run_dir}",
+              file=sys.stderr)
+        return 0 if record.ok else 1
+    finally:
+        await client.close()
