@@ -21,19 +21,22 @@ from textual.widgets import Footer, Input
 from .. import workspace
 from ..config import Config, ConfigError, remember
 from ..library import Collection, Library, load_library
-from ..spec import PromptSpec
+from ..spec import PARAM_FIELDS, PromptSpec
 from .screens.assist import ACTIONS, ActionMenu, AssistScreen
 from .screens.confirm import confirm_delete, resolve_conflict
 from .themes import load_themes
 from .widgets.browser import PromptBrowser
 from .widgets.composed import ComposedPane
 from .widgets.editor import SpecEditor
+from .widgets.problems import SPAN_STYLE, ProblemsPanel, summary
 from .widgets.status import StatusBar
 
 AUTOSAVE_DELAY = 0.6
+LINT_DELAY = 0.12  # re-lint once typing pauses: keystrokes never wait for the linter
 #: Actions on the prompt being edited: only while the main screen is on top.
 _MAIN_SCREEN_ACTIONS = {"rename", "new_prompt", "duplicate", "delete", "assist",
-                        "undo_assist", "filter", "copy_prompt", "focus_browser"}
+                        "undo_assist", "filter", "copy_prompt", "focus_browser",
+                        "focus_problems", "fix_all"}
 
 
 class WorkbenchApp(App):
@@ -50,7 +53,8 @@ class WorkbenchApp(App):
         Binding("f7", "copy_prompt", "Copy", show=False, priority=True),
         Binding("f8", "delete", "Delete", priority=True),
         Binding("f9", "assist", "Assist", priority=True),
-        Binding("f12", "undo_assist", "Undo assist", show=False, priority=True),
+        Binding("f12", "undo_assist", "Undo", show=False, priority=True),
+        Binding("ctrl+l", "focus_problems", "Problems", show=False, priority=True),
         Binding("ctrl+f", "filter", "Filter", priority=True),
         Binding("escape", "focus_browser", "Browser", show=False),
     ]
@@ -67,6 +71,8 @@ class WorkbenchApp(App):
         self.spec: PromptSpec | None = None
         self._theme_failures: list[str] = []
         self._undo: list[tuple[PromptSpec, PromptSpec]] = []  # (spec, its content before)
+        self._lint_timer: Timer | None = None
+        self.diagnostics: list = []
         loaded = load_themes()
         for theme in loaded.themes.values():
             self.register_theme(theme)
@@ -86,6 +92,7 @@ class WorkbenchApp(App):
             with Vertical(id="work"):
                 yield SpecEditor(id="editor")
                 yield ComposedPane(id="composed")
+                yield ProblemsPanel(id="problems")
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
@@ -124,7 +131,84 @@ class WorkbenchApp(App):
         self.library, self.spec = library, spec
         self.editor.load(spec)
         self.composed.show(spec)
+        self.run_lint()
         self._update_status()
+
+    # -- lint ------------------------------------------------------------------------------
+    def _schedule_lint(self) -> None:
+        if self._lint_timer is not None:
+            self._lint_timer.stop()
+        self._lint_timer = self.set_timer(LINT_DELAY, self.run_lint)
+
+    def run_lint(self) -> None:
+        self._lint_timer = None
+        spec, library = self.spec, self.library
+        diagnostics = []
+        if spec is not None and library is not None:
+            from ..lint import library_lint_table, lint, settings_for
+
+            context = {s.name: s for lib in self.collection.libraries for s in lib.prompts}
+            context.update({s.name: s for s in library.prompts})
+            diagnostics = lint(spec, settings=settings_for(
+                self.config.raw, library_lint_table(library.doc)),
+                context=context, base_dir=library.path.parent)
+        self.diagnostics = diagnostics
+        spans: dict[str, list[tuple[int, int, str]]] = {}
+        for d in diagnostics:
+            # A parameter is flagged as a whole (its text is shown as the user typed it).
+            start, end = (0, 1 << 30) if d.field in PARAM_FIELDS else (d.start, d.end)
+            spans.setdefault(d.field, []).append((start, end, SPAN_STYLE[d.severity]))
+        self.editor.mark(spans)
+        self.composed.show(spec, spans.get("composed") or spans.get("raw"))
+        self.query_one(ProblemsPanel).show(diagnostics)
+        self._update_status()
+
+    @on(ProblemsPanel.Jump)
+    def _jump(self, event: ProblemsPanel.Jump) -> None:
+        found = self.editor.query(f"#f-{event.diagnostic.field}")
+        if not found:
+            self.notify(f"{event.diagnostic.field}: shown in the composed prompt",
+                        markup=False)
+            return
+        widget = found.first()
+        widget.focus()
+        if isinstance(widget, Input):
+            widget.selection = (event.diagnostic.start, event.diagnostic.end)
+
+    @on(ProblemsPanel.ApplyFix)
+    def _apply_fix(self, event: ProblemsPanel.ApplyFix) -> None:
+        self.apply_fix(event.diagnostic)
+
+    def apply_fix(self, diagnostic) -> None:
+        if self.spec is None or self.library is None or diagnostic.fix is None:
+            return
+        from ..lint import apply_fixes
+
+        spec, library = self.spec, self.library
+        self._undo.append((spec, spec.copy()))
+        self._replace_content(library, spec, apply_fixes(spec, [diagnostic]))
+        self.notify(f"Fixed: {diagnostic.fix.description}. F12 undoes it.", markup=False)
+
+    def action_fix_all(self) -> None:
+        if self.spec is None or self.library is None:
+            return
+        from ..lint import apply_fixes
+
+        safe = [d for d in self.diagnostics if d.fix is not None and d.fix.safe]
+        if not safe:
+            self.notify("No safe fixes to apply", severity="warning")
+            return
+        spec, library = self.spec, self.library
+        self._undo.append((spec, spec.copy()))
+        self._replace_content(library, spec, apply_fixes(spec, safe, safe_only=True))
+        self.notify(f"Applied {len(safe)} safe fix(es). F12 undoes them.", markup=False)
+
+    def action_focus_problems(self) -> None:
+        panel = self.query_one(ProblemsPanel)
+        if panel.diagnostics:
+            panel.focus()
+        else:
+            self.notify("No problems in this prompt")
 
     @on(PromptBrowser.Chosen)
     def _chosen(self, event: PromptBrowser.Chosen) -> None:
@@ -136,6 +220,7 @@ class WorkbenchApp(App):
     @on(SpecEditor.Edited)
     def _edited(self, event: SpecEditor.Edited) -> None:
         self.composed.show(event.spec)
+        self._schedule_lint()
         if event.key == "name":
             self.browser.relabel(event.spec)
         if event.error:
@@ -160,6 +245,8 @@ class WorkbenchApp(App):
             state = "saving…"
         else:
             state = "saved"
+        if not detail and self.diagnostics:
+            detail = summary(self.diagnostics) + " (Ctrl+L)"
         status.set_state(library.path.name, state, detail, level)
 
     # -- saving ------------------------------------------------------------------------------
@@ -404,8 +491,17 @@ class WorkbenchApp(App):
         for name, help in ACTIONS.items():
             yield SystemCommand(f"Assist: {name}", f"{help} (local LLM via Ollama)",
                                 lambda name=name: self.action_assist(name))
-        yield SystemCommand("Undo accepted proposal", "Restore the prompt as it was before "
-                            "the last accepted LLM proposal (F12)", self.action_undo_assist)
+        yield SystemCommand("Undo", "Restore the prompt as it was before the last accepted "
+                            "proposal or fix (F12)", self.action_undo_assist)
+        yield SystemCommand("Problems", "Go to the linter's findings for this prompt (Ctrl+L)",
+                            self.action_focus_problems)
+        yield SystemCommand("Apply all safe fixes", "Apply every fix the linter marks safe",
+                            self.action_fix_all)
+        for diagnostic in self.diagnostics:
+            if diagnostic.fix is not None:
+                yield SystemCommand(f"Fix {diagnostic.code}: {diagnostic.fix.description}",
+                                    diagnostic.message,
+                                    lambda d=diagnostic: self.apply_fix(d), discover=False)
         if self.spec is not None:
             from ..presets import ASPECTS, aspect_size, default_presets
 

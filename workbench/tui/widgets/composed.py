@@ -22,14 +22,18 @@ class ComposedPane(Static):
         self.border_title = "Composed prompt"
         self.text = ""
 
-    def show(self, spec: PromptSpec | None) -> None:
+    def show(self, spec: PromptSpec | None,
+             spans: list[tuple[int, int, str]] | None = None) -> None:
         self.text = compose(spec) if spec is not None else ""
         if spec is None:
             self.update(Text("No prompt selected. F3 creates one.", style="dim"))
             self.border_subtitle = ""
             return
         if self.text:
-            self.update(Text(self.text))
+            shown = Text(self.text)
+            for start, end, style in spans or ():
+                shown.stylize(style, start, end)
+            self.update(shown)
         else:
             self.update(Text("Empty: fill in a subject to start.", style="dim"))
         mode = "raw · " if spec.is_raw else ""

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.highlighter import Highlighter
+from rich.text import Text
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
@@ -54,6 +57,21 @@ class FieldGrid(Grid):
         self.query_ancestor(SpecEditor).fill(self.forms)
 
 
+class SpanHighlighter(Highlighter):
+    """Underlines the spans the linter flagged in one field (set by the editor)."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[int, int, str]] = []
+
+    def highlight(self, text: Text) -> None:
+        length = len(text)
+        for start, end, style in self.spans:
+            start, end = max(0, min(start, length)), max(0, min(end, length))
+            if start == end:  # a point (e.g. "missing subject"): mark the whole field
+                start, end = 0, length
+            text.stylize(style, start, end)
+
+
 def _make_input(form: FieldForm) -> Widget:
     widget_id = f"f-{form.key}"
     if form.kind == "choice":
@@ -64,7 +82,7 @@ def _make_input(form: FieldForm) -> Widget:
                           compact=True, tab_behavior="focus")
     else:
         widget = Input(placeholder=form.help, id=widget_id, compact=True,
-                       select_on_focus=False)
+                       select_on_focus=False, highlighter=SpanHighlighter())
     widget.tooltip = form.help
     return widget
 
@@ -119,6 +137,19 @@ class SpecEditor(VerticalScroll):
                     widget.cursor_position = len(text)
                     if form.is_param:
                         widget.placeholder = _default_hint(form, defaults)
+
+    def mark(self, spans_by_field: dict[str, list[tuple[int, int, str]]]) -> None:
+        """Show the linter's spans: underlined in inputs, a marker class elsewhere."""
+        for form in FORMS:
+            widget = self._widget(form.key)
+            if widget is None:
+                continue
+            spans = spans_by_field.get(form.key, [])
+            if isinstance(widget, Input) and isinstance(widget.highlighter, SpanHighlighter):
+                if widget.highlighter.spans != spans:
+                    widget.highlighter.spans = spans
+                    widget.refresh()
+            widget.set_class(bool(spans), "-flagged")
 
     def _apply(self, key: str, text: str, widget: Widget) -> None:
         if self.spec is None:

@@ -1,0 +1,71 @@
+"""The linter in the editor: spans flagged while typing, the problems panel, fixes, undo."""
+
+from __future__ import annotations
+
+from workbench.library import load_library
+from workbench.tui.widgets.problems import ProblemsPanel
+
+
+async def test_typing_a_pitfall_flags_it_and_the_fix_cleans_it(make_app, library_dir):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(ProblemsPanel)
+        assert [d.rule for d in app.diagnostics if d.severity != "info"] == []
+        style = app.editor.widget_for("style")
+        style.focus()
+        await pilot.press("end", *", masterpiece")
+        await pilot.pause(0.3)
+        rules = [d.rule for d in app.diagnostics]
+        assert "sd-quality-tags" in rules
+        found = next(d for d in app.diagnostics if d.rule == "sd-quality-tags")
+        assert found.field == "style"
+        assert style.value[found.start:found.end] == "masterpiece"
+        assert any(s[:2] == (found.start, found.end) for s in style.highlighter.spans)
+        assert panel.display
+        row = str(panel.get_option_at_index(rules.index("sd-quality-tags")).prompt)
+        assert "masterpiece" in row and row.startswith("W style:")
+        assert "warning" in str(app.query_one("#status").render())
+        await pilot.press("ctrl+l")
+        assert app.focused is panel
+        panel.highlighted = rules.index("sd-quality-tags")
+        await pilot.press("f")
+        await pilot.pause(0.3)
+        assert "masterpiece" not in app.spec.style
+        assert "masterpiece" not in app.composed.text
+        assert "sd-quality-tags" not in [d.rule for d in app.diagnostics]
+        assert style.value == app.spec.style
+        await pilot.press("f12")
+        assert "masterpiece" in app.spec.style
+        await pilot.pause(0.9)
+    assert "masterpiece" in load_library(library_dir / "studio.toml").get(
+        "Amber perfume bottle").style
+
+
+async def test_enter_on_a_problem_jumps_to_its_span(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        subject = app.editor.widget_for("subject")
+        subject.focus()
+        await pilot.press("home", *"((shiny)) ")
+        await pilot.pause(0.3)
+        index = [d.rule for d in app.diagnostics].index("weight-syntax")
+        await pilot.press("ctrl+l")
+        app.query_one(ProblemsPanel).highlighted = index
+        await pilot.press("enter")
+        assert app.focused is subject
+        start, end = subject.selection
+        assert subject.value[min(start, end):max(start, end)] == "((shiny))"
+
+
+async def test_fix_all_safe_fixes_from_the_palette(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.editor.widget_for("style").focus()
+        await pilot.press("end", *", best quality, (glossy:1.3)")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+p", *"Apply all safe fixes")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert "best quality" not in app.spec.style and ":1.3" not in app.spec.style
+        assert {"sd-quality-tags", "weight-syntax"}.isdisjoint(d.rule for d in app.diagnostics)

@@ -1,0 +1,104 @@
+"""The diagnostics panel: what the linter found in the prompt being edited.
+
+Each row says how bad (a letter as well as a colour, so it reads without colour), which
+field and the message; the highlighted row's rationale and source show below.  Enter jumps
+to the span in its field, ``f`` applies the row's fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from ...lint import Diagnostic
+
+SEVERITY_MARK = {"error": ("E", "bold red"), "warning": ("W", "bold yellow"),
+                 "info": ("i", "cyan")}
+SPAN_STYLE = {"error": "underline bold red", "warning": "underline yellow",
+              "info": "underline"}
+
+
+def row(diagnostic: Diagnostic) -> Text:
+    mark, style = SEVERITY_MARK.get(diagnostic.severity, ("?", ""))
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{mark} ", style=style)
+    text.append(f"{diagnostic.field}: ", style="dim")
+    text.append(diagnostic.message)
+    if diagnostic.fix is not None:
+        text.append("  [f: fix]" if diagnostic.fix.safe else "  [f: fix, check it]",
+                    style="dim italic")
+    return text
+
+
+def summary(diagnostics: list[Diagnostic]) -> str:
+    counts = {s: sum(d.severity == s for d in diagnostics) for s in SEVERITY_MARK}
+    parts = [f"{n} {s}{'s' if n != 1 and s != 'info' else ''}" for s, n in counts.items() if n]
+    return ", ".join(parts) if parts else "no problems"
+
+
+class ProblemsPanel(OptionList):
+    BINDINGS = [Binding("f", "fix", "Apply fix"), Binding("enter", "select", "Go to",
+                                                            show=False)]
+
+    @dataclass
+    class Jump(Message):
+        diagnostic: Diagnostic
+
+    @dataclass
+    class ApplyFix(Message):
+        diagnostic: Diagnostic
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.diagnostics: list[Diagnostic] = []
+        self.border_title = "Problems"
+        self.display = False  # shown while there is something to show
+
+    def show(self, diagnostics: list[Diagnostic]) -> None:
+        if diagnostics == self.diagnostics:
+            return
+        highlighted = self.highlighted
+        self.diagnostics = diagnostics
+        self.set_options([Option(row(d)) for d in diagnostics])
+        if diagnostics:
+            self.highlighted = min(highlighted or 0, len(diagnostics) - 1)
+        self.border_subtitle = summary(diagnostics)
+        self.display = bool(diagnostics)
+        self._explain()
+
+    @property
+    def current(self) -> Diagnostic | None:
+        if self.highlighted is None or not self.diagnostics:
+            return None
+        return self.diagnostics[self.highlighted]
+
+    def _explain(self) -> None:
+        current = self.current
+        self.tooltip = (f"{current.code} {current.rule}: {current.rationale}"
+                        f"{' (' + current.source + ')' if current.source else ''}"
+                        f"{chr(10) + current.suggestion if current.suggestion else ''}"
+                        if current else None)
+
+    @on(OptionList.OptionHighlighted)
+    def _moved(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._explain()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if self.current is not None:
+            self.post_message(self.Jump(self.current))
+
+    def action_fix(self) -> None:
+        current = self.current
+        if current is None or current.fix is None:
+            self.app.notify("This problem has no automatic fix", severity="warning")
+            return
+        self.post_message(self.ApplyFix(current))
