@@ -44,6 +44,7 @@ async def test_rewrite_streams_then_accept_and_undo(make_app, library_dir, fake)
         assert sent["model"] == "gemma3:4b"
         assert original in json.dumps(sent["messages"][-1]["content"])
         assert screen.proposal.text == REWRITE
+        assert "lint: 0 → 0 problems" in str(screen.query_one("#assist-status").render())
         assert "brass cap standing stands on" in str(screen.query_one("#new-text").render())
         assert path.read_text() == (library_dir / "studio.toml").read_text()
         before = path.read_text()
@@ -172,3 +173,21 @@ async def test_menu_says_when_the_default_model_is_not_pulled(make_app, fake):
         await pilot.press("f9")
         note = app.screen.query_one("#model-note")
         await wait_for(pilot, lambda: "ollama pull mistral:7b" in str(note.render()))
+
+
+async def test_fix_action_sends_lint_findings_and_lints_the_proposal(make_app, fake):
+    fake.queue("A fox asleep in fresh snow at dawn, soft pink light, masterpiece, 8k.")
+    app = make_app(ollama_host=fake.host)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+f", *"@schnell", "enter")
+        app.editor.widget_for("raw").focus()
+        await pilot.press("end", *" ((sharp))")
+        await pilot.pause(0.3)
+        app.editor.widget_for("name").focus()
+        await pilot.press("f9", "down", "enter")  # fix
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.proposal is not None)
+        sent = json.dumps(fake.chats[-1]["messages"])
+        assert "weight syntax" in sent
+        status = str(screen.query_one("#assist-status").render())
+        assert "fixed weight-syntax" in status and "new sd-quality-tags" in status

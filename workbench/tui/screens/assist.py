@@ -182,12 +182,30 @@ class AssistScreen(Screen[PromptSpec | None]):
             picks.focus()
         else:
             new.update(word_diff(self.original, proposal.text))
-        notes = [f"answered in {proposal.timings.total_s:.1f} s"]
+        notes = [f"answered in {proposal.timings.total_s:.1f} s", self._lint_note(proposal)]
         if proposal.timings.first_token_s is not None:
             notes.append(f"first token after {proposal.timings.first_token_s:.1f} s")
         notes += [f"check: {w}" for w in proposal.warnings]
         self._set_status(" · ".join(notes) + "\na accepts, Esc discards, r asks again",
                          "warn" if proposal.warnings else "ok")
+
+    def _lint_note(self, proposal: Proposal) -> str:
+        """How the proposal fares with the linter, next to how the prompt does now."""
+        from ...lint import lint
+
+        try:
+            proposed = proposal.apply_to(self.spec)
+        except ValueError:
+            return ""
+        before = {d.rule for d in lint(self.spec) if d.severity != "info"}
+        after = {d.rule for d in lint(proposed) if d.severity != "info"}
+        gone, new = sorted(before - after), sorted(after - before)
+        parts = [f"lint: {len(before)} → {len(after)} problems"]
+        if gone:
+            parts.append("fixed " + ", ".join(gone))
+        if new:
+            parts.append("new " + ", ".join(new))
+        return " ".join(parts)
 
     def _set_status(self, message: str, level: str = "ok") -> None:
         status = self.query_one("#assist-status", Static)
