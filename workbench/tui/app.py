@@ -28,6 +28,7 @@ from .themes import load_themes
 from .widgets.browser import PromptBrowser
 from .widgets.composed import ComposedPane
 from .widgets.editor import SpecEditor
+from .widgets.jobs import JobsPanel
 from .widgets.problems import SPAN_STYLE, ProblemsPanel, summary
 from .widgets.status import StatusBar
 
@@ -36,7 +37,7 @@ LINT_DELAY = 0.12  # re-lint once typing pauses: keystrokes never wait for the l
 #: Actions on the prompt being edited: only while the main screen is on top.
 _MAIN_SCREEN_ACTIONS = {"rename", "new_prompt", "duplicate", "delete", "assist",
                         "undo_assist", "filter", "copy_prompt", "focus_browser",
-                        "focus_problems", "fix_all"}
+                        "focus_problems", "fix_all", "run"}
 
 
 class WorkbenchApp(App):
@@ -48,6 +49,7 @@ class WorkbenchApp(App):
         Binding("f2", "rename", "Rename", priority=True),
         Binding("f3", "new_prompt", "New", priority=True),
         Binding("f4", "duplicate", "Duplicate", priority=True),
+        Binding("f5", "run", "Run", priority=True),
         Binding("f6", "save_now", "Save", priority=True),
         Binding("ctrl+s", "save_now", "Save", show=False, priority=True),
         Binding("f7", "copy_prompt", "Copy", show=False, priority=True),
@@ -93,6 +95,7 @@ class WorkbenchApp(App):
                 yield SpecEditor(id="editor")
                 yield ComposedPane(id="composed")
                 yield ProblemsPanel(id="problems")
+                yield JobsPanel(self.config, id="jobs")
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
@@ -332,8 +335,10 @@ class WorkbenchApp(App):
         self.flush_saves()
         self.exit()
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
         self._save_all()  # widgets are gone by now: save without touching the screen
+        for panel in self.query(JobsPanel):
+            await panel.close()
 
     # -- prompt actions -----------------------------------------------------------------------
     def _target_library(self) -> Library:
@@ -404,6 +409,16 @@ class WorkbenchApp(App):
 
     def action_focus_browser(self) -> None:
         self.browser.option_list.focus()
+
+    # -- runs on ComfyUI -----------------------------------------------------------------------
+    def action_run(self) -> None:
+        if self.spec is None or self.library is None:
+            self.notify("Select a prompt to run", severity="warning")
+            return
+        self.query_one(JobsPanel).run_prompt(self.library, self.spec)
+
+    async def action_cancel_run(self) -> None:
+        await self.query_one(JobsPanel).action_cancel()
 
     # -- LLM assistance --------------------------------------------------------------------------
     def action_assist(self, action: str | None = None, model: str = "") -> None:
@@ -484,6 +499,10 @@ class WorkbenchApp(App):
                             self.action_rename)
         yield SystemCommand("Delete prompt", "Delete the selected prompt, after asking (F8)",
                             self.action_delete)
+        yield SystemCommand("Run on ComfyUI", "Run the selected prompt on "
+                            f"{self.config.comfyui_url} (F5)", self.action_run)
+        yield SystemCommand("Cancel run", "Interrupt the running job, or take it off the "
+                            "server's queue", self.action_cancel_run)
         yield SystemCommand("Save now", "Write every library with unsaved edits (F6)",
                             self.action_save_now)
         yield SystemCommand("Copy composed prompt", "Copy the prompt text to the clipboard "

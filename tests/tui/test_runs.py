@@ -1,0 +1,88 @@
+"""Running a prompt from the editor against the fake ComfyUI on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.comfy_server import FakeComfy
+from workbench.tui.widgets.jobs import JobRow, JobsPanel
+
+
+@pytest.fixture
+async def comfy():
+    server = FakeComfy(step_delay=0.1, default_steps=6)
+    url = await server.start()
+    try:
+        yield server, url
+    finally:
+        await server.stop()
+
+
+async def wait_for(pilot, condition, timeout=10.0):
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_f5_runs_the_prompt_to_files_with_progress(make_app, comfy, isolated_home):
+    server, url = comfy
+    app = make_app(comfyui_urls=url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        panel = app.query_one(JobsPanel)
+        assert panel.display
+        row = panel.rows[0]
+        seen: list[str] = []
+        await wait_for(pilot, lambda: seen.append(str(row.query_one(".job-state").render()))
+                       or row.finished)
+        state = str(row.query_one(".job-state").render())
+        assert state.startswith("done: 1 image(s) in"), state
+        assert any(s.startswith("step ") for s in seen)
+        submitted = server.submitted[-1]["prompt"]
+        texts = [n["inputs"]["text"] for n in submitted.values()
+                 if n["class_type"] == "CLIPTextEncode" and n["inputs"].get("text")]
+        assert app.composed.text in texts
+        seeds = [n["inputs"]["seed"] for n in submitted.values() if "seed" in n["inputs"]]
+        assert seeds == [1234]  # the prompt's own seed
+        folder = Path(state.split(" in ", 1)[1])
+        assert list(folder.glob("*.png")) and json.loads((folder / "run.json").read_text())
+
+
+async def test_unreachable_server_says_how_to_fix(make_app):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_app(comfyui_urls=f"http://127.0.0.1:{port}")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        row = app.query_one(JobsPanel).rows[0]
+        await wait_for(pilot, lambda: row.finished)
+        state = str(row.query_one(".job-state").render())
+        assert state.startswith("failed:") and f"127.0.0.1:{port}" in state
+        assert "COMFYUI_URL" in state
+        assert app.is_running  # the editor carries on
+
+
+async def test_cancel_interrupts_the_running_job(make_app, isolated_home):
+    server = FakeComfy(step_delay=0.2, default_steps=40)
+    url = await server.start()
+    try:
+        app = make_app(comfyui_urls=url)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("f5")
+            panel = app.query_one(JobsPanel)
+            row: JobRow = panel.rows[0]
+            await wait_for(pilot, lambda: "step" in str(row.query_one(".job-state").render()))
+            panel.focus()
+            await pilot.press("c")
+            await wait_for(pilot, lambda: row.finished)
+            state = str(row.query_one(".job-state").render())
+            assert state.startswith("failed:") and "interrupt" in state.lower()
+    finally:
+        await server.stop()

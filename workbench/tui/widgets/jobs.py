@@ -1,0 +1,176 @@
+"""Runs on ComfyUI from the editor: one row per job with its progress, cancel, results.
+
+The panel owns the session's `ComfyClient` (connected on the first run, never at start-up)
+and the run journal; the work itself is `workbench.comfy.jobs` (prepare, run_job), the
+same the headless ``workbench run`` uses.  Server text is shown escaped (`Text`, never
+markup), and an unreachable server gets the client's own "how to fix it" message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Label, ProgressBar
+
+from ...library import Library
+from ...spec import PromptSpec
+from ...textsafe import one_line
+
+
+class JobRow(Horizontal):
+    """One job: name and seed, a progress bar, and what it is doing now."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(classes="job-row")
+        self.title = title
+        self.job = None
+        self.finished = False
+
+    def compose(self) -> ComposeResult:
+        yield Label(Text(self.title, no_wrap=True, overflow="ellipsis"), classes="job-title")
+        yield ProgressBar(total=1.0, show_eta=False, show_percentage=True, classes="job-bar")
+        yield Label("", classes="job-state")
+
+    def state(self, text: str, fraction: float | None = None) -> None:
+        self.query_one(".job-state", Label).update(Text(one_line(text)))
+        if fraction is not None:
+            self.query_one(ProgressBar).update(progress=fraction)
+
+
+class JobsPanel(VerticalScroll, can_focus=True):
+    BINDINGS = [Binding("c", "cancel", "Cancel job"), Binding("x", "clear", "Clear done")]
+
+    def __init__(self, config, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+        self._client = None
+        self.border_title = "Runs"
+        self.display = False
+
+    @property
+    def rows(self) -> list[JobRow]:
+        return list(self.query(JobRow))
+
+    async def _connected(self):
+        from ...comfy.client import client_from_config
+
+        if self._client is None or not self._client.connected:
+            if self._client is not None:
+                await self._client.close()
+            self._client = client_from_config(self.config)
+            try:
+                await self._client.connect()
+            except Exception:
+                await self._client.close()
+                self._client = None
+                raise
+        return self._client
+
+    def run_prompt(self, library: Library, spec: PromptSpec) -> None:
+        row = JobRow(f"{spec.name}")
+        self.display = True
+        self.mount(row)
+        self.scroll_end(animate=False)
+        self._run(row, library, spec.copy())
+
+    @work(group="comfy", exit_on_error=False)
+    async def _run(self, row: JobRow, library: Library, spec: PromptSpec) -> None:
+        try:
+            await self._run_job(row, library, spec)
+        except Exception as exc:  # a bug must not take the editor (and unsaved work) down
+            self._failed(row, f"unexpected error: {exc!r}")
+            raise
+
+    async def _run_job(self, row: JobRow, library: Library, spec: PromptSpec) -> None:
+        from ...comfy.client import ComfyError
+        from ...comfy.jobs import prepare, run_job
+        from ...comfy.journal import Journal
+        from ...comfy.results import run_folder
+        from ...locations import runs_dir
+
+        row.state("connecting…", 0.0)
+        try:
+            client = await self._connected()
+            source = _source_path(library, spec)
+            built = await prepare(client, spec, config=self.config, source_path=source)
+        except (ComfyError, OSError, ValueError) as exc:
+            self._failed(row, str(exc))
+            return
+        row.title = f"{spec.name} · seed {built.seed}"
+        row.query_one(".job-title", Label).update(Text(row.title, no_wrap=True,
+                                                       overflow="ellipsis"))
+        row.state(f"queued on {client.base_url}", 0.0)
+
+        def on_event(job, event) -> None:
+            row.job = job
+            if job.steps:
+                row.state(f"step {job.step}/{job.steps}", job.fraction)
+            elif job.node:
+                row.state(f"node {job.node}", job.fraction)
+
+        try:
+            outcome = await run_job(
+                client, built.workflow, run_folder(runs_dir(), spec.name), seed=built.seed,
+                journal=Journal(), on_event=on_event,
+                on_submitted=lambda job: setattr(row, "job", job),
+                meta={"prompt": spec.name, "library": str(library.path),
+                      "workflow": built.name, "values": built.values},
+                extra_pnginfo={"workbench": {"name": spec.name, "model": spec.model,
+                                             "seed": built.seed,
+                                             "text": built.values.get("positive", "")}})
+        except (ComfyError, OSError) as exc:
+            self._failed(row, str(exc))
+            return
+        row.finished = True
+        if outcome.problems:
+            self._failed(row, "; ".join(str(p) for p in outcome.problems))
+            return
+        images = outcome.record.images
+        where = Path(images[0].path).parent if images else "-"
+        row.state(f"done: {len(images)} image(s) in {where}", 1.0)
+        self.app.notify(f"{spec.name}: {len(images)} image(s) saved in {where}",
+                        markup=False)
+
+    def _failed(self, row: JobRow, message: str) -> None:
+        row.finished = True
+        row.add_class("-failed")
+        row.state(f"failed: {message}")
+        self.app.notify(message, title=f"Run of {row.title} failed", severity="error",
+                        timeout=15, markup=False)
+
+    async def action_cancel(self) -> None:
+        running = [r for r in self.rows if not r.finished and r.job is not None]
+        if not running:
+            self.app.notify("No job is running", severity="warning")
+            return
+        row = running[-1]
+        row.state("cancelling…")
+        await row.job.cancel()
+
+    def action_clear(self) -> None:
+        for row in self.rows:
+            if row.finished:
+                row.remove()
+        self.display = any(not r.finished for r in self.rows)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def _source_path(library: Library, spec: PromptSpec) -> Path | None:
+    """The spec's source image, relative paths taken from the library's folder."""
+    if not spec.source_image:
+        return None
+    path = Path(spec.source_image).expanduser()
+    if not path.is_absolute():
+        path = library.path.parent / path
+    if not path.is_file():
+        raise ValueError(f"source image {path} does not exist")
+    return path
