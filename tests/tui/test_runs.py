@@ -86,3 +86,33 @@ async def test_cancel_interrupts_the_running_job(make_app, isolated_home):
             assert state.startswith("failed:") and "interrupt" in state.lower()
     finally:
         await server.stop()
+
+
+async def test_queue_view_lists_and_removes_waiting_prompts(make_app, isolated_home):
+    from workbench.tui.screens.queue import QueueScreen
+
+    server = FakeComfy(step_delay=0.2, default_steps=40)
+    url = await server.start()
+    try:
+        app = make_app(comfyui_urls=url)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("f5", "down", "f5")  # two jobs: one runs, one waits
+            panel = app.query_one(JobsPanel)
+            await wait_for(pilot, lambda: len(panel.rows) == 2 and all(
+                r.job is not None for r in panel.rows))
+            app.action_queue()
+            screen = app.screen
+            assert isinstance(screen, QueueScreen)
+            await wait_for(pilot, lambda: len(screen.entries) == 2)
+            listing = screen.query_one("#queue-list")
+            assert "running" in str(listing.get_option_at_index(0).prompt)
+            assert "Lisbon poster" in str(listing.get_option_at_index(1).prompt)
+            listing.highlighted = 1
+            await pilot.press("d")
+            await wait_for(pilot, lambda: len(screen.entries) == 1)
+            await pilot.press("i")
+            await wait_for(pilot, lambda: all(r.finished for r in panel.rows))
+            states = [str(r.query_one(".job-state").render()) for r in panel.rows]
+            assert all(s.startswith("failed:") for s in states), states
+    finally:
+        await server.stop()

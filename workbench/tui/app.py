@@ -37,7 +37,7 @@ LINT_DELAY = 0.12  # re-lint once typing pauses: keystrokes never wait for the l
 #: Actions on the prompt being edited: only while the main screen is on top.
 _MAIN_SCREEN_ACTIONS = {"rename", "new_prompt", "duplicate", "delete", "assist",
                         "undo_assist", "filter", "copy_prompt", "focus_browser",
-                        "focus_problems", "fix_all", "run"}
+                        "focus_problems", "fix_all", "run", "queue"}
 
 
 class WorkbenchApp(App):
@@ -417,6 +417,11 @@ class WorkbenchApp(App):
             return
         self.query_one(JobsPanel).run_prompt(self.library, self.spec)
 
+    def action_queue(self) -> None:
+        from .screens.queue import QueueScreen
+
+        self.push_screen(QueueScreen(self.query_one(JobsPanel)))
+
     async def action_cancel_run(self) -> None:
         await self.query_one(JobsPanel).action_cancel()
 
@@ -503,6 +508,8 @@ class WorkbenchApp(App):
                             f"{self.config.comfyui_url} (F5)", self.action_run)
         yield SystemCommand("Cancel run", "Interrupt the running job, or take it off the "
                             "server's queue", self.action_cancel_run)
+        yield SystemCommand("Server queue", "What runs and waits on ComfyUI; interrupt or "
+                            "remove prompts", self.action_queue)
         yield SystemCommand("Save now", "Write every library with unsaved edits (F6)",
                             self.action_save_now)
         yield SystemCommand("Copy composed prompt", "Copy the prompt text to the clipboard "

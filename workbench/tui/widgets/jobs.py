@@ -56,7 +56,16 @@ class JobsPanel(VerticalScroll, can_focus=True):
     def rows(self) -> list[JobRow]:
         return list(self.query(JobRow))
 
-    async def _connected(self):
+    def job_names(self) -> dict[str, str]:
+        """Prompt id -> row title, for the jobs this session submitted."""
+        return {r.job.prompt_id: r.title for r in self.rows if r.job is not None}
+
+    def job_for(self, prompt_id: str):
+        return next((r.job for r in self.rows if r.job is not None and not r.finished
+                     and r.job.prompt_id == prompt_id), None)
+
+    async def connected(self):
+        """The session's client, connecting (again) when needed."""
         from ...comfy.client import client_from_config
 
         if self._client is None or not self._client.connected:
@@ -95,7 +104,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
         row.state("connecting…", 0.0)
         try:
-            client = await self._connected()
+            client = await self.connected()
             source = _source_path(library, spec)
             built = await prepare(client, spec, config=self.config, source_path=source)
         except (ComfyError, OSError, ValueError) as exc:
