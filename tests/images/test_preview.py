@@ -149,3 +149,9 @@ def test_grid_of_16_with_labels_and_placeholders(tmp_path):
     colours = {tuple(s.style.bgcolor.triplet) for s in segments
                if s.text == "▄" and s.style and s.style.bgcolor}
     assert {(i * 15, 100, 0) for i in range(14)} <= colours
+
+
+def test_image_already_at_the_target_size(tmp_path):
+    path = save(tmp_path / "exact.png", (20, 20), (1, 2, 3))
+    thumb = ThumbnailCache(tmp_path / "t").get(path, (20, 20))
+    assert thumb.size == (20, 20) and thumb.getpixel((5, 5)) == (1, 2, 3)

@@ -101,6 +101,8 @@ def make_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
                 work = work.resize(target, Image.Resampling.LANCZOS)
             elif work.size != target:
                 work = work.resize(target, Image.Resampling.NEAREST)
+            if work is im:  # closing the file would drop its pixels
+                work = im.copy()
         except (OSError, ValueError, SyntaxError) as exc:
             raise PreviewError(f"{path}: not a readable image: {exc}") from None
     return work
