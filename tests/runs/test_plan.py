@@ -178,3 +178,11 @@ def test_interleaved_ab_order_is_fixed_by_grouping_text():
     assert cache_cost(interleaved).text_encodes == 6
     assert cache_cost(order_for_cache(interleaved)).text_encodes == 2
     assert [c.variant for c in order_for_cache(interleaved)] == [0, 0, 0, 1, 1, 1]
+
+
+def test_seed_rules():
+    with pytest.raises(PlanError, match="listed twice"):
+        make_plan([fox()], seeds=[1, 1])
+    with pytest.raises(PlanError, match="2\\^63"):
+        make_plan([fox()], seeds=[2**64 - 1])
+    assert make_plan([fox()], seeds=[2**63 - 1]).seeds == [2**63 - 1]

@@ -15,6 +15,7 @@ textual-image which one, unless the ``[ui] image_protocol`` setting forces one.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import sys
@@ -169,6 +170,26 @@ class ThumbnailCache:
                 self._memory.popitem(last=False)
         return image
 
+    def prefetch(self, paths: Sequence[Path | str | None], box: tuple[int, int],
+                 workers: int | None = None) -> None:
+        """Make the thumbnails of ``paths`` in parallel (Pillow decodes without the GIL),
+        skipping unreadable files; call it when images arrive so previews find them."""
+        todo = [Path(p) for p in paths if p is not None]
+        if len(todo) < 2:
+            for path in todo:
+                self._quiet_get(path, box)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 2)) as pool:
+            list(pool.map(lambda path: self._quiet_get(path, box), todo))
+
+    def _quiet_get(self, path: Path, box: tuple[int, int]) -> None:
+        try:
+            self.get(path, box)
+        except PreviewError:
+            pass
+
     def _store(self, file: Path, image: Image.Image) -> None:
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
@@ -221,6 +242,16 @@ class FastHalfcellRenderer(HalfcellRenderer):
     ``getpixel`` and a parsed style string per cell."""
 
     def render(self, image: Image.Image, resize: tuple[int, int] | None) -> list[Segment]:
+        # Thousands of small acyclic objects: pausing the cycle collector saves its passes.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._render(image, resize)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _render(self, image: Image.Image, resize: tuple[int, int] | None) -> list[Segment]:
         rgb = _flatten(image)
         if resize and rgb.size != resize:
             rgb = rgb.resize(resize, Image.Resampling.NEAREST)
@@ -266,8 +297,11 @@ class FastHalfcellRenderer(HalfcellRenderer):
 
 def _truecolor(rgb: bytes) -> Color:
     # What `Color.from_rgb` makes, without its per-call hex property and validation.
-    r, g, b = rgb
-    return Color("#%02x%02x%02x" % (r, g, b), ColorType.TRUECOLOR, None, ColorTriplet(r, g, b))
+    return _new_tuple(Color, ("#" + rgb.hex(), _TRUECOLOR, None, _new_tuple(ColorTriplet, rgb)))
+
+
+_new_tuple = tuple.__new__
+_TRUECOLOR = ColorType.TRUECOLOR
 
 
 _RENDERER = FastHalfcellRenderer()
@@ -374,6 +408,8 @@ def grid(paths: Sequence[Path | str | None], columns: int, pane: tuple[int, int]
     table = Table.grid(padding=(0, 1))
     for _ in range(columns):
         table.add_column(width=tile_w, no_wrap=True)
+    if protocol == "halfblocks":
+        (cache or default_cache()).prefetch(paths, halfblock_box(tile_w, tile_h))
     tiles: list[RenderableType] = []
     for i, path in enumerate(paths):
         if path is None:

@@ -29,7 +29,8 @@ PLAN_FORMAT = 1
 #: Sweep axes a plan understands; ``lora:<file name>`` sweeps one LoRA's strength.
 AXIS_NAMES: tuple[str, ...] = ("guidance", "steps", "sampler", "scheduler", "model", "size")
 LORA_AXIS_PREFIX = "lora:"
-SEED_MAX = 2**32 - 1
+SEED_MAX = 2**32 - 1          # drawn seeds stay short enough to read and type
+SEED_LIMIT = 2**63 - 1        # given seeds: TOML integers are signed 64-bit
 _SIZE = re.compile(r"^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$")
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
 
@@ -315,8 +316,8 @@ def make_plan(specs: Sequence[PromptSpec], seeds: Sequence[int] | None = None, *
         raise PlanError("give one label per variant")
     if seeds is not None and len(seeds):
         seed_list = [int(s) for s in seeds]
-        if any(not 0 <= s <= 0xFFFFFFFFFFFFFFFF for s in seed_list):
-            raise PlanError("seeds must be between 0 and 2^64-1")
+        if any(not 0 <= s <= SEED_LIMIT for s in seed_list):
+            raise PlanError("seeds must be whole numbers from 0 to 2^63-1 (what TOML holds)")
         if len(set(seed_list)) != len(seed_list):
             raise PlanError("a seed is listed twice")
         source = "given"
