@@ -6,8 +6,8 @@ from itertools import product
 import pytest
 import tomlkit
 
-from workbench.runs.plan import (Axis, PlanError, cache_cost, make_axis, make_plan,
-                                 order_for_cache, parse_axis, plan_from_dict)
+from workbench.runs.plan import (Axis, PlanError, cache_cost, group_by_model, make_axis,
+                                 make_plan, order_for_cache, parse_axis, plan_from_dict)
 from workbench.spec import Lora, Params, PromptSpec
 
 SPEC_FIELDS = [f.name for f in fields(PromptSpec) if f.name != "params"]
@@ -186,3 +186,12 @@ def test_seed_rules():
     with pytest.raises(PlanError, match="2\\^63"):
         make_plan([fox()], seeds=[2**64 - 1])
     assert make_plan([fox()], seeds=[2**63 - 1]).seeds == [2**63 - 1]
+
+
+def test_group_by_model_splits_the_cache_order_into_model_runs():
+    ordered = order_for_cache(mixed_plan().cells())
+    groups = group_by_model(ordered)
+    assert [len(g) for g in groups] == [4, 4, 4, 4]
+    assert [c for g in groups for c in g] == ordered
+    assert all(len({(c.spec.model, c.spec.params.loras[0].strength) for c in g}) == 1
+               for g in groups)

@@ -372,6 +372,20 @@ def order_for_cache(cells: Sequence[Cell]) -> list[Cell]:
     return ordered
 
 
+def group_by_model(cells: Sequence[Cell]) -> list[list[Cell]]:
+    """Consecutive runs of cells sharing a model + LoRA set (apply to `order_for_cache`'s
+    result): the units a runner can hand to one server so it loads the model once."""
+    groups: list[list[Cell]] = []
+    last = object()
+    for cell in cells:
+        key = model_key(cell)
+        if key != last:
+            groups.append([])
+            last = key
+        groups[-1].append(cell)
+    return groups
+
+
 @dataclass(frozen=True)
 class CacheCost:
     """Model loads and text encodings a submission order costs (the first ones included)."""
