@@ -195,3 +195,18 @@ def test_group_by_model_splits_the_cache_order_into_model_runs():
     assert [c for g in groups for c in g] == ordered
     assert all(len({(c.spec.model, c.spec.params.loras[0].strength) for c in g}) == 1
                for g in groups)
+
+
+def test_keys_can_come_from_the_runner():
+    """A runner knowing that schnell loads other text encoders counts a model switch as a
+    re-encode too."""
+    cells = order_for_cache(mixed_plan().cells())
+
+    def text_with_encoder(cell):
+        return (cell.spec.model, cell.spec.subject)
+
+    assert cache_cost(cells, text_key=text_with_encoder).text_encodes == 6
+    regrouped = order_for_cache(cells, model_key=lambda c: c.spec.model,
+                                text_key=text_with_encoder)
+    assert cache_cost(regrouped, model_key=lambda c: c.spec.model).model_loads == 2
+    assert len(group_by_model(regrouped, model_key=lambda c: c.spec.model)) == 2

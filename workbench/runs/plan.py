@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import product
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Hashable, Iterable, Sequence
 
 from ..compose import compose
 from ..spec import VARIANTS, Lora, PromptSpec
@@ -347,20 +347,26 @@ def model_key(cell: Cell) -> tuple:
 
 
 def text_key(cell: Cell) -> tuple:
-    """What the text encoder sees: the composed prompt and the negative text."""
+    """What the text encoder sees: the composed prompt and the negative text.  (This
+    assumes every model variant uses the same text encoder files; a runner that knows the
+    actual workflows can pass its own keys, e.g. the loader and CLIPTextEncode inputs.)"""
     return (compose(cell.spec), cell.spec.params.negative)
 
 
-def order_for_cache(cells: Sequence[Cell]) -> list[Cell]:
+KeyFn = Callable[[Cell], Hashable]
+
+
+def order_for_cache(cells: Sequence[Cell], *, model_key: KeyFn = model_key,
+                    text_key: KeyFn = text_key) -> list[Cell]:
     """``cells`` reordered so jobs sharing a model + LoRA set run together and, within
     that, jobs sharing the prompt text run together.  Groups keep their first-appearance
     order and cells keep plan order inside a group, except that a model group starts with
     the text the previous group ended on (that encoding is still cached)."""
-    by_model: dict[tuple, dict[tuple, list[Cell]]] = {}
+    by_model: dict[Hashable, dict[Hashable, list[Cell]]] = {}
     for cell in cells:
         by_model.setdefault(model_key(cell), {}).setdefault(text_key(cell), []).append(cell)
     ordered: list[Cell] = []
-    last_text: tuple | None = None
+    last_text: Hashable = object()
     for groups in by_model.values():
         keys = list(groups)
         if last_text in groups:
@@ -372,7 +378,8 @@ def order_for_cache(cells: Sequence[Cell]) -> list[Cell]:
     return ordered
 
 
-def group_by_model(cells: Sequence[Cell]) -> list[list[Cell]]:
+def group_by_model(cells: Sequence[Cell], *, model_key: KeyFn = model_key
+                   ) -> list[list[Cell]]:
     """Consecutive runs of cells sharing a model + LoRA set (apply to `order_for_cache`'s
     result): the units a runner can hand to one server so it loads the model once."""
     groups: list[list[Cell]] = []
@@ -394,7 +401,8 @@ class CacheCost:
     text_encodes: int
 
 
-def cache_cost(cells: Sequence[Cell]) -> CacheCost:
+def cache_cost(cells: Sequence[Cell], *, model_key: KeyFn = model_key,
+               text_key: KeyFn = text_key) -> CacheCost:
     """Count, for jobs run in this order on one server that caches only the previous job's
     node outputs, how often the model + LoRA set changes and how often the text does."""
     loads = encodes = 0
