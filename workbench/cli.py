@@ -15,7 +15,10 @@ from types import ModuleType
 from . import __version__
 
 #: Headless verbs, each a module in `workbench.commands`.
-VERBS: tuple[str, ...] = ("list", "locate", "lint", "rules", "rewrite", "run", "doctor")
+VERBS: tuple[str, ...] = ("list", "locate", "lint", "rules", "rewrite", "run", "doctor",
+                          "import")
+#: Verbs whose module name differs (``import`` is a Python keyword).
+_VERB_MODULES = {"import": "import_png"}
 
 EPILOG = """\
 configuration:
@@ -36,7 +39,8 @@ Run `workbench VERB --help` for a verb's own options.
 
 
 def _verb_module(verb: str) -> ModuleType:
-    return importlib.import_module(f".commands.{verb.replace('-', '_')}", __package__)
+    module = _VERB_MODULES.get(verb, verb.replace("-", "_"))
+    return importlib.import_module(f".commands.{module}", __package__)
 
 
 def add_common_flags(parser: argparse.ArgumentParser) -> None:

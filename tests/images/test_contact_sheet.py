@@ -1,0 +1,98 @@
+from PIL import Image
+
+from workbench.images.contact_sheet import (BACKGROUND, CELL_BACKGROUND, plan_grid, plan_sheet,
+                                            render_sheet, save_sheet, word_changes)
+from workbench.runs.plan import make_axis, make_plan
+from workbench.spec import PromptSpec
+
+PALETTE = [(220, 20, 20), (20, 160, 40), (30, 60, 220), (230, 200, 0), (150, 0, 150),
+           (0, 170, 170)]
+
+
+def centre(box):
+    return ((box[0] + box[2]) // 2, (box[1] + box[3]) // 2)
+
+
+def dark_pixels(sheet, box):
+    return sum(sheet.crop(box).convert("L").histogram()[:100])
+
+
+def test_grid_cells_hold_their_images_and_labels_sit_in_their_bands(tmp_path):
+    paths = []
+    for i, colour in enumerate(PALETTE):
+        path = tmp_path / f"{i}.png"
+        Image.new("RGB", (512, 512) if i != 4 else (512, 256), colour).save(path)
+        paths.append(path)
+    images = [paths[:3], paths[3:5] + [None]]
+    sheet, layout = render_sheet(images, ["A: a red fox", "B: an arctic fox"],
+                                 ["seed 1", "seed 2", "seed 3"], title="Fox vs Fox",
+                                 notes=["A: A red fox.", "B: An arctic fox."], cell_size=96)
+    assert sheet.size == layout.size
+    for r, row in enumerate(layout.cells):
+        for c, box in enumerate(row):
+            assert box[2] - box[0] == 96 and box[3] - box[1] == 96
+            if r == 1 and c == 2:
+                # missing: grey cell with a word in it, no image box
+                assert layout.images[r][c] is None
+                assert sheet.getpixel((box[2] - 3, box[3] - 3)) == CELL_BACKGROUND
+                assert dark_pixels(sheet, box) == 0 and sheet.crop(box).getcolors(10000)
+                continue
+            expected = PALETTE[r * 3 + c]
+            for dx, dy in ((0, 0), (-30, -10), (30, 10)):
+                x, y = centre(box)
+                assert sheet.getpixel((x + dx, y + dy)) == expected, (r, c)
+    # the wide image (512x256) is letterboxed: grey bands above and below it
+    wide = layout.cells[1][1]
+    assert layout.images[1][1] == (wide[0], wide[1] + 24, wide[2], wide[1] + 72)
+    assert sheet.getpixel((centre(wide)[0], wide[1] + 5)) == CELL_BACKGROUND
+    # cells never overlap and the gaps between them are background
+    a, b = layout.cells[0][0], layout.cells[0][1]
+    assert a[2] < b[0] and sheet.getpixel((a[2] + 2, centre(a)[1])) == BACKGROUND
+    # labels: ink inside every header band, none in the gap above the grid
+    for box in layout.column_headers + layout.row_headers + [layout.title]:
+        assert dark_pixels(sheet, box) > 20, box
+    assert dark_pixels(sheet, layout.footer) == 0  # footer is grey text
+    assert sheet.crop(layout.footer).convert("L").getextrema()[0] < 180
+    header_bottom = layout.column_headers[0][3]
+    gap = (layout.cells[0][0][0], header_bottom + 1, layout.cells[0][-1][2],
+           layout.cells[0][0][1])
+    assert dark_pixels(sheet, gap) == 0
+    # column headers are above their own column
+    for header, cell in zip(layout.column_headers, layout.cells[0]):
+        assert header[0] == cell[0] and header[3] < cell[1]
+    save_sheet(sheet, tmp_path / "sheet.png")
+    assert Image.open(tmp_path / "sheet.png").size == sheet.size
+
+
+def test_plan_grid_rows_are_variants_columns_the_rest():
+    plan = make_plan([PromptSpec("Fox", subject="a red fox"),
+                      PromptSpec("Fox B", subject="an arctic fox")], seeds=[1, 2, 3],
+                     axes=[make_axis("guidance", [2.5, 3.5])])
+    grid = plan_grid(plan)
+    assert len(grid.cells) == 2 and all(len(row) == 6 for row in grid.cells)
+    assert grid.column_labels[:2] == ["seed 1 · guidance 2.5", "seed 1 · guidance 3.5"]
+    assert grid.row_labels == ["A", "B: -A red +An arctic"]
+    assert grid.cells[1][3] == plan.cell_at((1, 1, 1)).id
+    assert sorted(c for row in grid.cells for c in row) == sorted(c.id for c in plan.cells())
+    assert grid.notes == ["A: A red fox.", "B: An arctic fox."]
+    single = plan_grid(make_plan([PromptSpec("Fox")], seeds=[1],
+                                 axes=[make_axis("steps", [10, 20, 30])]))
+    assert single.row_labels == ["steps 10", "steps 20", "steps 30"]
+
+
+def test_plan_sheet_places_each_cells_image(tmp_path):
+    plan = make_plan([PromptSpec("Fox", subject="a red fox"),
+                      PromptSpec("Fox B", subject="an arctic fox")], seeds=[1, 2])
+    images = {}
+    for i, cell in enumerate(plan.cells()):
+        images[cell.id] = Image.new("RGB", (64, 64), PALETTE[i])
+    sheet, layout, grid = plan_sheet(plan, images, cell_size=64)
+    for r, row in enumerate(grid.cells):
+        for c, cid in enumerate(row):
+            index = [cell.id for cell in plan.cells()].index(cid)
+            assert sheet.getpixel(centre(layout.cells[r][c])) == PALETTE[index]
+
+
+def test_word_changes():
+    assert word_changes("a red fox in snow", "an arctic fox in snow") == "-a red +an arctic"
+    assert word_changes("same", "same") == ""

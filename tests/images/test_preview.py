@@ -1,0 +1,157 @@
+import io
+import os
+import time
+
+import pytest
+from PIL import Image
+from rich.console import Console
+
+from workbench import locations
+from workbench.images import preview as pv
+from workbench.images.preview import (PreviewError, ThumbnailCache, default_cache,
+                                      detect_protocol, fit, grid, halfblock_renderable,
+                                      preview)
+
+
+def save(path, size, colour=(200, 30, 30), mode="RGB"):
+    Image.new(mode, size, colour).save(path)
+    return path
+
+
+def render(renderable, width=200):
+    console = Console(file=io.StringIO(), width=width, color_system="truecolor",
+                      legacy_windows=False)
+    segments = list(console.render(renderable, console.options))
+    text = "".join(s.text for s in segments)
+    return text.rstrip("\n").split("\n"), segments
+
+
+@pytest.mark.parametrize("size, box, expected", [
+    ((1024, 1024), (100, 100), (100, 100)),
+    ((1024, 512), (100, 100), (100, 50)),
+    ((832, 1216), (100, 100), (68, 100)),
+    ((64, 48), (100, 100), (100, 75)),   # small images are enlarged
+])
+def test_fit(size, box, expected):
+    assert fit(size, box) == expected
+
+
+def test_halfblocks_put_upper_pixel_in_background_and_lower_in_foreground():
+    im = Image.new("RGB", (2, 4))
+    colours = {(0, 0): (255, 0, 0), (0, 1): (0, 255, 0), (1, 0): (0, 0, 255),
+               (1, 1): (9, 9, 9), (0, 2): (1, 2, 3), (0, 3): (4, 5, 6),
+               (1, 2): (7, 8, 9), (1, 3): (10, 11, 12)}
+    for xy, c in colours.items():
+        im.putpixel(xy, c)
+    lines, segments = render(halfblock_renderable(im))
+    assert lines == ["▄▄", "▄▄"]
+    cells = [s for s in segments if s.text == "▄"]
+    got = [(s.style.bgcolor.triplet, s.style.color.triplet) for s in cells]
+    assert [(tuple(b), tuple(f)) for b, f in got] == [
+        ((255, 0, 0), (0, 255, 0)), ((0, 0, 255), (9, 9, 9)),
+        ((1, 2, 3), (4, 5, 6)), ((7, 8, 9), (10, 11, 12))]
+
+
+def test_preview_fits_the_pane(tmp_path):
+    wide = save(tmp_path / "wide.png", (1024, 512))
+    lines, segments = render(preview(wide, 100, 50))
+    assert len(lines) == 25 and all(len(line) == 100 for line in lines)
+    assert segments[0].style.bgcolor.triplet == (200, 30, 30)
+    tall = save(tmp_path / "tall.png", (512, 1024))
+    lines, _ = render(preview(tall, 100, 50))
+    assert len(lines) == 50 and {len(line) for line in lines} == {50}
+
+
+def test_transparent_pixels_are_flattened(tmp_path):
+    path = save(tmp_path / "t.png", (4, 4), (255, 255, 255, 0), mode="RGBA")
+    _, segments = render(preview(path, 4, 2))
+    assert segments[0].style.bgcolor.triplet == pv.BACKGROUND
+
+
+def test_thumbnail_cache_memory_then_disk_then_invalidated(tmp_path):
+    src = save(tmp_path / "a.png", (640, 640))
+    cache = default_cache()
+    assert cache.folder == locations.cache_dir() / "thumbs"
+    first = cache.get(src, (100, 100))
+    assert (cache.misses, cache.hits, cache.disk_hits) == (1, 0, 0)
+    assert first.size == (100, 100) and first.getpixel((50, 50)) == (200, 30, 30)
+    assert len(list(cache.folder.glob("*/*.png"))) == 1
+    assert cache.get(src, (100, 100)) is first
+    assert cache.hits == 1
+    fresh = ThumbnailCache(cache.folder)          # a new process: the disk copy is used
+    again = fresh.get(src, (100, 100))
+    assert (fresh.misses, fresh.disk_hits) == (0, 1) and again.tobytes() == first.tobytes()
+    fresh.get(src, (50, 50))                      # another size is another thumbnail
+    assert fresh.misses == 1
+    save(src, (640, 640), (0, 0, 255))            # the file changed: not served stale
+    os.utime(src, ns=(time.time_ns(), time.time_ns() + 10**9))
+    assert fresh.get(src, (100, 100)).getpixel((0, 0)) == (0, 0, 255)
+    assert fresh.misses == 2
+
+
+def test_memory_stays_bounded_and_disk_is_pruned(tmp_path):
+    cache = ThumbnailCache(tmp_path / "thumbs", memory_items=4, disk_items=10)
+    paths = [save(tmp_path / f"{i}.png", (64, 64), (i * 10, 0, 0)) for i in range(20)]
+    for path in paths:
+        cache.get(path, (16, 16))
+    assert cache.memory_size == 4
+    assert cache.prune() == 10
+    assert len(list((tmp_path / "thumbs").glob("*/*.png"))) == 10
+    # the most recent ones are still served from memory
+    cache.get(paths[-1], (16, 16))
+    assert cache.hits == 1
+
+
+def test_unreadable_images_raise_preview_error(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nnonsense")
+    with pytest.raises(PreviewError, match="not a readable image"):
+        preview(bad, 10, 5)
+    with pytest.raises(PreviewError, match="no such file"):
+        preview(tmp_path / "missing.png", 10, 5)
+
+
+class FakeStream:
+    def __init__(self, tty):
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+def test_protocol_setting_forces_and_non_terminals_get_halfblocks():
+    assert detect_protocol("kitty") == "kitty"
+    assert detect_protocol("SIXEL") == "sixel"
+    assert detect_protocol("halfblocks", stream=FakeStream(True)) == "halfblocks"
+    assert detect_protocol("auto", stream=FakeStream(False)) == "halfblocks"
+    assert detect_protocol("auto", stream=None) == "halfblocks"  # pytest captures stdout
+    with pytest.raises(PreviewError, match="image_protocol"):
+        detect_protocol("iterm")
+
+
+def test_true_pixel_renderables_come_from_textual_image(tmp_path):
+    from textual_image.renderable.sixel import Image as SixelImage
+    from textual_image.renderable.tgp import Image as TGPImage
+
+    path = save(tmp_path / "a.png", (1024, 1024))
+    assert isinstance(preview(path, 40, 20, protocol="kitty"), TGPImage)
+    assert isinstance(preview(path, 40, 20, protocol="sixel"), SixelImage)
+
+
+def test_grid_of_16_with_labels_and_placeholders(tmp_path):
+    paths = [save(tmp_path / f"{i}.png", (256, 256), (i * 15, 100, 0)) for i in range(14)]
+    paths += [None, tmp_path / "missing.png"]
+    labels = [f"cell {i}" for i in range(16)]
+    lines, segments = render(grid(paths, 4, (100, 48), labels=labels), width=100)
+    assert len(lines) == 48
+    assert "cell 0" in lines[11] and "cell 3" in lines[11] and "cell 15" in lines[47]
+    assert "…" in "".join(lines[36:47]) and "unreadable" in "".join(lines[36:47])
+    colours = {tuple(s.style.bgcolor.triplet) for s in segments
+               if s.text == "▄" and s.style and s.style.bgcolor}
+    assert {(i * 15, 100, 0) for i in range(14)} <= colours
+
+
+def test_image_already_at_the_target_size(tmp_path):
+    path = save(tmp_path / "exact.png", (20, 20), (1, 2, 3))
+    thumb = ThumbnailCache(tmp_path / "t").get(path, (20, 20))
+    assert thumb.size == (20, 20) and thumb.getpixel((5, 5)) == (1, 2, 3)

@@ -1,0 +1,1 @@
+"""Images: PNG metadata, terminal previews and contact sheets."""

@@ -1,0 +1,281 @@
+"""Contact sheets: a plan's images in one PNG, labelled like an X/Y plot.
+
+Rows and columns carry the values that differ (variant, seed, axis values); each row's
+header also prints the words that differ from the first variant, and a footer prints
+every variant's full prompt, so the sheet explains itself when shared.  Drawing uses
+Pillow's bundled font, so it needs no font files.  `SheetLayout` says where everything
+went, for tests and for anything that maps a click back to a cell.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+from typing import Sequence
+
+from PIL import Image, ImageDraw, ImageFont
+
+from ..compose import compose
+from ..textsafe import one_line
+from .preview import PreviewError, _flatten, _open_checked, fit
+
+Box = tuple[int, int, int, int]   # left, top, right, bottom (right/bottom exclusive)
+
+BACKGROUND = (255, 255, 255)
+CELL_BACKGROUND = (232, 232, 232)
+INK = (20, 20, 20)
+MUTED = (110, 110, 110)
+MISSING = (200, 200, 200)
+
+
+@dataclass
+class SheetLayout:
+    """Where things are on the sheet, in pixels."""
+
+    size: tuple[int, int]
+    cells: list[list[Box]]             # [row][column] -> the cell's box
+    images: list[list[Box | None]]     # the image inside each cell (None: missing)
+    title: Box | None
+    column_headers: list[Box]
+    row_headers: list[Box]
+    footer: Box | None
+
+
+@dataclass
+class SheetGrid:
+    """What goes where: cell ids by row and column, and their labels."""
+
+    cells: list[list[str]]
+    row_labels: list[str]
+    column_labels: list[str]
+    title: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # pragma: no cover - Pillow without FreeType
+        return ImageFont.load_default()
+
+
+def _line_height(font) -> int:
+    left, top, right, bottom = font.getbbox("Hgy|")
+    return bottom + 4
+
+
+def wrap(text: str, font, width: int, max_lines: int | None = None) -> list[str]:
+    """``text`` broken into lines no wider than ``width`` pixels (long words are cut)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            candidate = f"{line} {word}".strip()
+            if font.getlength(candidate) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while font.getlength(word) > width and len(word) > 1:
+                cut = len(word)
+                while cut > 1 and font.getlength(word[:cut]) > width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
+    if max_lines is not None and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1]
+        while last and font.getlength(last + "…") > width:
+            last = last[:-1]
+        lines[-1] = last + "…"
+    return lines
+
+
+def word_changes(base: str, other: str) -> str:
+    """The words ``other`` changes relative to ``base``: ``-old +new`` (empty if none)."""
+    a, b = base.split(), other.split()
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op in ("replace", "delete"):
+            out.append("-" + " ".join(a[i1:i2]))
+        if op in ("replace", "insert"):
+            out.append("+" + " ".join(b[j1:j2]))
+    return " ".join(out)
+
+
+def render_sheet(images: Sequence[Sequence[Image.Image | Path | str | None]],
+                 row_labels: Sequence[str], column_labels: Sequence[str], *,
+                 title: str = "", notes: Sequence[str] = (), cell_size: int = 256,
+                 font_size: int = 14, row_header_width: int | None = None,
+                 gap: int = 8, margin: int = 16) -> tuple[Image.Image, SheetLayout]:
+    """Draw the grid ``images[row][column]`` (PIL images or paths; ``None`` for a missing
+    image) with its labels.  Text is escaped to one printable line per label first."""
+    rows = len(images)
+    columns = max((len(r) for r in images), default=0)
+    if rows == 0 or columns == 0:
+        raise ValueError("a contact sheet needs at least one image cell")
+    font, small = _font(font_size), _font(max(8, font_size - 2))
+    line_h, small_h = _line_height(font), _line_height(small)
+    header_w = row_header_width if row_header_width is not None else max(
+        120, min(320, cell_size))
+    grid_w = columns * cell_size + (columns - 1) * gap
+    width = margin * 2 + header_w + gap + grid_w
+
+    col_lines = [wrap(one_line(str(label)), font, cell_size, 3) for label in column_labels]
+    col_header_h = max((len(lines) for lines in col_lines), default=1) * line_h + 4
+    title_h = line_h + 8 if title else 0
+    row_lines = [wrap(one_line(str(label)), font, header_w - 4, cell_size // line_h)
+                 for label in row_labels]
+    note_lines = [line for note in notes for line in wrap(one_line(note), small,
+                                                          width - 2 * margin)]
+    footer_h = len(note_lines) * small_h + 8 if note_lines else 0
+
+    top = margin + title_h
+    grid_top = top + col_header_h + gap
+    grid_h = rows * cell_size + (rows - 1) * gap
+    height = grid_top + grid_h + (gap + footer_h if footer_h else 0) + margin
+    sheet = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(sheet)
+
+    title_box = None
+    if title:
+        title_box = (margin, margin, width - margin, margin + title_h)
+        draw.text((margin, margin), wrap(one_line(title), font, width - 2 * margin, 1)[0],
+                  fill=INK, font=font)
+    grid_left = margin + header_w + gap
+    col_boxes = []
+    for c in range(columns):
+        left = grid_left + c * (cell_size + gap)
+        box = (left, top, left + cell_size, top + col_header_h)
+        col_boxes.append(box)
+        for i, line in enumerate(col_lines[c] if c < len(col_lines) else []):
+            draw.text((left, top + i * line_h), line, fill=INK, font=font)
+    row_boxes, cell_boxes, image_boxes = [], [], []
+    for r in range(rows):
+        y = grid_top + r * (cell_size + gap)
+        row_box = (margin, y, margin + header_w, y + cell_size)
+        row_boxes.append(row_box)
+        for i, line in enumerate(row_lines[r] if r < len(row_lines) else []):
+            draw.text((margin, y + i * line_h), line, fill=INK, font=font)
+        cell_row, image_row = [], []
+        for c in range(columns):
+            x = grid_left + c * (cell_size + gap)
+            box = (x, y, x + cell_size, y + cell_size)
+            cell_row.append(box)
+            draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=CELL_BACKGROUND)
+            source = images[r][c] if c < len(images[r]) else None
+            image_row.append(_paste(sheet, draw, source, box, small))
+        cell_boxes.append(cell_row)
+        image_boxes.append(image_row)
+    footer_box = None
+    if note_lines:
+        y0 = grid_top + grid_h + gap
+        footer_box = (margin, y0, width - margin, y0 + footer_h)
+        for i, line in enumerate(note_lines):
+            draw.text((margin, y0 + i * small_h), line, fill=MUTED, font=small)
+    layout = SheetLayout((width, height), cell_boxes, image_boxes, title_box, col_boxes,
+                         row_boxes, footer_box)
+    return sheet, layout
+
+
+def _paste(sheet: Image.Image, draw: ImageDraw.ImageDraw, source, box: Box, font) -> Box | None:
+    size = box[2] - box[0]
+    image = None
+    if isinstance(source, Image.Image):
+        image = _flatten(source)
+    elif source is not None:
+        try:
+            with _open_checked(Path(source)) as opened:
+                opened.draft("RGB", (size, size))
+                opened.load()
+                image = _flatten(opened)
+                if image is opened:  # closing the file would drop its pixels
+                    image = opened.copy()
+        except PreviewError:
+            image = None
+    if image is None:
+        text = "missing" if source is None else "unreadable"
+        draw.text((box[0] + 6, box[1] + 6), text, fill=MUTED, font=font)
+        return None
+    target = fit(image.size, (size, size))
+    if image.size != target:
+        shrinking = target[0] < image.size[0]
+        image = image.resize(target, Image.Resampling.LANCZOS if shrinking
+                             else Image.Resampling.NEAREST)
+    left = box[0] + (size - target[0]) // 2
+    top = box[1] + (size - target[1]) // 2
+    sheet.paste(image, (left, top))
+    return (left, top, left + target[0], top + target[1])
+
+
+# -- plans ---------------------------------------------------------------------------------------
+
+def _dim_label(plan, dim: int, index: int) -> str:
+    if dim == 0:
+        return plan.variants[index].label
+    if dim == 1:
+        return f"seed {plan.seeds[index]}"
+    axis = plan.axes[dim - 2]
+    return f"{axis.label} {axis.values[index]}"
+
+
+def plan_grid(plan, row_dims: Sequence[int] | None = None) -> SheetGrid:
+    """Lay a plan out as an X/Y plot: by default one row per variant (or, with a single
+    variant, per value of the first coordinate that varies) and the other coordinates
+    across.  Coordinates: 0 = variant, 1 = seed, 2.. = the plan's axes in order."""
+    shape = plan.shape
+    if row_dims is None:
+        varying = [d for d, n in enumerate(shape) if n > 1]
+        row_dims = [0] if shape[0] > 1 or not varying else [varying[0]]
+    row_dims = list(row_dims)
+    col_dims = [d for d in range(len(shape)) if d not in row_dims]
+    rows, row_labels = [], []
+    base_text = compose(plan.variants[0].spec)
+    texts = [compose(v.spec) for v in plan.variants]
+    column_keys = list(product(*(range(shape[d]) for d in col_dims)))
+    column_labels = [" · ".join(_dim_label(plan, d, i) for d, i in zip(col_dims, key)
+                                if shape[d] > 1 or d == 1) for key in column_keys]
+    for row_key in product(*(range(shape[d]) for d in row_dims)):
+        label = " · ".join(_dim_label(plan, d, i) for d, i in zip(row_dims, row_key))
+        if 0 in row_dims and len(plan.variants) > 1:
+            variant = row_key[row_dims.index(0)]
+            changes = word_changes(base_text, texts[variant]) if variant else ""
+            label = f"{label}: {changes}" if changes else label
+        row_labels.append(label)
+        row = []
+        for col_key in column_keys:
+            coords = [0] * len(shape)
+            for d, i in zip(row_dims, row_key):
+                coords[d] = i
+            for d, i in zip(col_dims, col_key):
+                coords[d] = i
+            row.append(plan.cell_at(coords).id)
+        rows.append(row)
+    notes = [f"{v.label}: {text}" for v, text in zip(plan.variants, texts)]
+    return SheetGrid(rows, row_labels, column_labels, title=plan.name, notes=notes)
+
+
+def plan_sheet(plan, images: dict[str, Path | Image.Image | None], *,
+               row_dims: Sequence[int] | None = None, cell_size: int = 256
+               ) -> tuple[Image.Image, SheetLayout, SheetGrid]:
+    """The contact sheet of a plan, ``images`` mapping cell id -> its (first) image."""
+    grid = plan_grid(plan, row_dims)
+    cells = [[images.get(cid) for cid in row] for row in grid.cells]
+    sheet, layout = render_sheet(cells, grid.row_labels, grid.column_labels, title=grid.title,
+                                 notes=grid.notes, cell_size=cell_size)
+    return sheet, layout, grid
+
+
+def save_sheet(sheet: Image.Image, path: Path) -> None:
+    """Write the sheet as PNG atomically."""
+    import io
+
+    from ..atomic import write_atomic
+
+    out = io.BytesIO()
+    sheet.save(out, "PNG", optimize=False, compress_level=6)
+    write_atomic(Path(path), out.getvalue())

@@ -1,0 +1,430 @@
+"""Images in the terminal: small thumbnails, cached, drawn as half-blocks or true pixels.
+
+A 1024x1024 result is far more than a pane of 100x50 cells can show, so every preview
+starts from a thumbnail made once with Pillow (``draft``/``reduce`` first, then a
+``thumbnail`` with a good filter) and kept on disk under ``<cache dir>/thumbs``, keyed by
+the file's path, mtime and size and the target size.  The few most recent thumbnails are
+also kept in memory in a small LRU, so a grid of 16 redraws at once while memory stays
+flat however many images go by.
+
+Half-blocks (``▄`` with the upper pixel as background and the lower as foreground) work in
+every colour terminal; rich-pixels draws them.  Where the terminal speaks a graphics
+protocol (kitty's, or sixel), textual-image draws real pixels; `detect_protocol` asks
+textual-image which one, unless the ``[ui] image_protocol`` setting forces one.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import sys
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Sequence
+
+from PIL import Image
+from rich.color import Color, ColorType
+from rich.color_triplet import ColorTriplet
+from rich.console import Group, RenderableType
+from rich.segment import Segment
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from rich_pixels import HalfcellRenderer, Pixels
+
+from .. import locations
+from .pngmeta import MAX_FILE_BYTES, MAX_PIXELS
+
+PROTOCOLS: tuple[str, ...] = ("auto", "halfblocks", "kitty", "sixel")
+#: Thumbnails kept decoded in memory (each at most a pane's pixels: ~100x100 for half-blocks).
+MEMORY_ITEMS = 48
+#: Thumbnails kept on disk before the oldest are pruned.
+DISK_ITEMS = 2000
+BACKGROUND = (24, 24, 24)
+THUMB_VERSION = 1  # bump to invalidate every cached thumbnail
+
+
+class PreviewError(Exception):
+    """An image that can't be previewed (missing, unreadable, too large), in words."""
+
+
+# -- sizes ----------------------------------------------------------------------------------------
+
+def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """``size`` scaled (up or down) to fit ``box``, keeping the aspect ratio; at least 1x1."""
+    w, h = size
+    bw, bh = box
+    if w <= 0 or h <= 0 or bw <= 0 or bh <= 0:
+        return (max(1, bw), max(1, bh))
+    scale = min(bw / w, bh / h)
+    return (max(1, min(bw, round(w * scale))), max(1, min(bh, round(h * scale))))
+
+
+def halfblock_box(columns: int, rows: int) -> tuple[int, int]:
+    """Pixels a pane of ``columns`` x ``rows`` cells shows in half-blocks (two per cell)."""
+    return (max(1, columns), max(2, rows * 2))
+
+
+# -- thumbnails -----------------------------------------------------------------------------------
+
+def _open_checked(path: Path) -> Image.Image:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise PreviewError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB")
+        im = Image.open(path)
+    except PreviewError:
+        raise
+    except FileNotFoundError:
+        raise PreviewError(f"{path}: no such file") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise PreviewError(f"{path}: not a readable image: {exc}") from None
+    if im.width * im.height > MAX_PIXELS:
+        im.close()
+        raise PreviewError(f"{path}: {im.width}x{im.height} is too many pixels to preview")
+    return im
+
+
+def make_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
+    """``path`` as an RGB image of exactly `fit` (image size, ``box``): reduced cheaply
+    first (JPEG ``draft``, integer ``reduce``), then filtered; small images are enlarged
+    with nearest-neighbour so pixels stay crisp."""
+    with _open_checked(Path(path)) as im:
+        target = fit(im.size, box)
+        try:
+            im.draft("RGB", target)  # JPEG: decode at 1/2, 1/4, 1/8 scale; others: no-op
+            factor = min(im.width // max(1, target[0]), im.height // max(1, target[1]))
+            im.load()
+            work = im.reduce(factor // 2) if factor >= 4 else im
+            work = _flatten(work)
+            if work.size[0] > target[0] or work.size[1] > target[1]:
+                work = work.resize(target, Image.Resampling.LANCZOS)
+            elif work.size != target:
+                work = work.resize(target, Image.Resampling.NEAREST)
+            if work is im:  # closing the file would drop its pixels
+                work = im.copy()
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise PreviewError(f"{path}: not a readable image: {exc}") from None
+    return work
+
+
+def _flatten(im: Image.Image) -> Image.Image:
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        base = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
+        return Image.alpha_composite(base, rgba).convert("RGB")
+    return im.convert("RGB") if im.mode != "RGB" else im
+
+
+class ThumbnailCache:
+    """Thumbnails on disk (``folder``) and the most recent few in memory (LRU).
+
+    Safe to call from worker threads (the TUI makes thumbnails off the UI thread)."""
+
+    def __init__(self, folder: Path | None = None, memory_items: int = MEMORY_ITEMS,
+                 disk_items: int = DISK_ITEMS) -> None:
+        self.folder = Path(folder) if folder is not None else locations.cache_dir() / "thumbs"
+        self.memory_items = memory_items
+        self.disk_items = disk_items
+        self._memory: OrderedDict[str, Image.Image] = OrderedDict()
+        self._lock = threading.Lock()
+        self._writes = 0
+        self.hits = self.disk_hits = self.misses = 0
+
+    def key(self, path: Path, box: tuple[int, int]) -> str:
+        path = Path(path).resolve()
+        try:
+            stat = path.stat()
+        except OSError:
+            raise PreviewError(f"{path}: no such file") from None
+        ident = f"{THUMB_VERSION}|{path}|{stat.st_mtime_ns}|{stat.st_size}|{box[0]}x{box[1]}"
+        return hashlib.sha1(ident.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def get(self, path: Path, box: tuple[int, int]) -> Image.Image:
+        """The thumbnail of ``path`` fitted to ``box`` pixels (shared; don't modify it)."""
+        key = self.key(path, box)
+        with self._lock:
+            image = self._memory.get(key)
+            if image is not None:
+                self._memory.move_to_end(key)
+                self.hits += 1
+                return image
+        file = self.folder / key[:2] / f"{key}.png"
+        image = None
+        if file.is_file():
+            try:
+                with Image.open(file) as cached:
+                    image = cached.convert("RGB")
+                self.disk_hits += 1
+            except (OSError, ValueError, SyntaxError):
+                image = None
+        if image is None:
+            image = make_thumbnail(path, box)
+            self.misses += 1
+            self._store(file, image)
+        with self._lock:
+            self._memory[key] = image
+            self._memory.move_to_end(key)
+            while len(self._memory) > self.memory_items:
+                self._memory.popitem(last=False)
+        return image
+
+    def prefetch(self, paths: Sequence[Path | str | None], box: tuple[int, int],
+                 workers: int | None = None) -> None:
+        """Make the thumbnails of ``paths`` in parallel (Pillow decodes without the GIL),
+        skipping unreadable files; call it when images arrive so previews find them."""
+        todo = [Path(p) for p in paths if p is not None]
+        if len(todo) < 2:
+            for path in todo:
+                self._quiet_get(path, box)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 2)) as pool:
+            list(pool.map(lambda path: self._quiet_get(path, box), todo))
+
+    def _quiet_get(self, path: Path, box: tuple[int, int]) -> None:
+        try:
+            self.get(path, box)
+        except PreviewError:
+            pass
+
+    def _store(self, file: Path, image: Image.Image) -> None:
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            image.save(tmp, "PNG", compress_level=1)
+            os.replace(tmp, file)
+        except OSError:
+            return  # a cache that can't be written just isn't a cache
+        self._writes += 1
+        if self._writes % 100 == 0:
+            self.prune()
+
+    def prune(self) -> int:
+        """Delete the oldest thumbnails beyond ``disk_items``; returns how many went."""
+        try:
+            files = sorted(self.folder.glob("*/*.png"), key=lambda p: p.stat().st_mtime)
+        except OSError:
+            return 0
+        extra = files[:max(0, len(files) - self.disk_items)]
+        for file in extra:
+            file.unlink(missing_ok=True)
+        return len(extra)
+
+    def clear_memory(self) -> None:
+        with self._lock:
+            self._memory.clear()
+
+    @property
+    def memory_size(self) -> int:
+        return len(self._memory)
+
+
+_default: ThumbnailCache | None = None
+
+
+def default_cache() -> ThumbnailCache:
+    """The process-wide cache under the current `locations.cache_dir`."""
+    global _default
+    folder = locations.cache_dir() / "thumbs"
+    if _default is None or _default.folder != folder:
+        _default = ThumbnailCache(folder)
+    return _default
+
+
+# -- half-blocks -----------------------------------------------------------------------------------
+
+class FastHalfcellRenderer(HalfcellRenderer):
+    """rich-pixels' half-cell drawing (``▄``: background = upper pixel, foreground = lower)
+    reading the pixels in one go and building each colour pair's style once, instead of a
+    ``getpixel`` and a parsed style string per cell."""
+
+    def render(self, image: Image.Image, resize: tuple[int, int] | None) -> list[Segment]:
+        # Thousands of small acyclic objects: pausing the cycle collector saves its passes.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._render(image, resize)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _render(self, image: Image.Image, resize: tuple[int, int] | None) -> list[Segment]:
+        rgb = _flatten(image)
+        if resize and rgb.size != resize:
+            rgb = rgb.resize(resize, Image.Resampling.NEAREST)
+        width, height = rgb.size
+        data = rgb.tobytes()
+        stride = width * 3
+        colors: dict[bytes, Color] = {}
+        styles: dict[bytes, Style] = {}
+        segments: list[Segment] = []
+        append = segments.append
+        newline = Segment("\n")
+
+        def color(rgb: bytes) -> Color:
+            found = colors.get(rgb)
+            if found is None:
+                found = colors[rgb] = _truecolor(rgb)
+            return found
+
+        for y in range(0, height, 2):
+            top = data[y * stride:(y + 1) * stride]
+            if y + 1 >= height:  # odd height: the last row has no lower pixel
+                for x in range(0, stride, 3):
+                    append(Segment("▀", Style.from_color(color(top[x:x + 3]))))
+                append(newline)
+                break
+            bottom = data[(y + 1) * stride:(y + 2) * stride]
+            for x in range(0, stride, 3):
+                key = top[x:x + 3] + bottom[x:x + 3]
+                style = styles.get(key)
+                if style is None:
+                    upper, lower = key[:3], key[3:]
+                    fg = colors.get(lower)
+                    if fg is None:
+                        fg = colors[lower] = _truecolor(lower)
+                    bg = colors.get(upper)
+                    if bg is None:
+                        bg = colors[upper] = _truecolor(upper)
+                    style = styles[key] = Style.from_color(fg, bg)
+                append(Segment("▄", style))
+            append(newline)
+        return segments
+
+
+def _truecolor(rgb: bytes) -> Color:
+    # What `Color.from_rgb` makes, without its per-call hex property and validation.
+    return _new_tuple(Color, ("#" + rgb.hex(), _TRUECOLOR, None, _new_tuple(ColorTriplet, rgb)))
+
+
+_new_tuple = tuple.__new__
+_TRUECOLOR = ColorType.TRUECOLOR
+
+
+_RENDERER = FastHalfcellRenderer()
+
+
+def halfblock_renderable(image: Image.Image) -> Pixels:
+    """An already-sized image as half-blocks (one cell per column, two rows per cell)."""
+    return Pixels.from_image(image, renderer=_RENDERER)
+
+
+# -- protocol detection ----------------------------------------------------------------------------
+
+_detected: str | None = None
+
+
+def detect_protocol(setting: str = "auto", *, stream: Any = None) -> str:
+    """``"halfblocks"``, ``"kitty"`` or ``"sixel"``.  A setting other than ``auto`` wins;
+    ``auto`` gives half-blocks when output isn't a terminal, else asks textual-image (which
+    queries the terminal with escape sequences: call this before Textual starts, it can't
+    read the answer afterwards).  The answer is remembered for the process."""
+    global _detected
+    setting = (setting or "auto").strip().lower()
+    if setting in ("halfblocks", "kitty", "sixel"):
+        return setting
+    if setting != "auto":
+        raise PreviewError(f"image_protocol {setting!r} is not one of {', '.join(PROTOCOLS)}")
+    stream = stream if stream is not None else sys.__stdout__
+    try:
+        tty = bool(stream) and stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if not tty:
+        return "halfblocks"
+    if _detected is None:
+        try:
+            from textual_image import renderable as ti
+            from textual_image.renderable import sixel, tgp
+
+            _detected = ("sixel" if ti.Image is sixel.Image else
+                         "kitty" if ti.Image is tgp.Image else "halfblocks")
+        except Exception:  # noqa: BLE001 - a terminal that answers oddly is just not graphic
+            _detected = "halfblocks"
+    return _detected
+
+
+def true_pixel_renderable(image: Image.Image, columns: int, rows: int,
+                          protocol: str) -> RenderableType:
+    """textual-image's renderable for ``protocol`` (``kitty`` or ``sixel``), drawing
+    ``image`` in ``columns`` x ``rows`` cells.  (In a Textual app use textual-image's
+    widgets, ``textual_image.widget.TGPImage`` / ``SixelImage``, with the same image.)"""
+    if protocol == "kitty":
+        from textual_image.renderable.tgp import Image as Renderable
+    elif protocol == "sixel":
+        from textual_image.renderable.sixel import Image as Renderable
+    else:
+        raise PreviewError(f"{protocol!r} is not a true-pixel protocol")
+    return Renderable(image, width=columns, height=rows)
+
+
+def cell_pixels() -> tuple[int, int]:
+    """Pixels per terminal cell (textual-image's measurement; 10x20 when unknown)."""
+    try:
+        from textual_image._terminal import get_cell_size
+
+        size = get_cell_size()
+        return (size.width or 10, size.height or 20)
+    except Exception:  # noqa: BLE001
+        return (10, 20)
+
+
+# -- panes and grids -------------------------------------------------------------------------------
+
+def preview(path: Path | str, columns: int, rows: int, *, protocol: str = "halfblocks",
+            cache: ThumbnailCache | None = None) -> RenderableType:
+    """A renderable showing the image at ``path`` fitted into ``columns`` x ``rows`` cells
+    (aspect ratio kept).  ``protocol`` is a `detect_protocol` answer."""
+    cache = cache or default_cache()
+    if protocol == "halfblocks":
+        return halfblock_renderable(cache.get(Path(path), halfblock_box(columns, rows)))
+    cw, ch = cell_pixels()
+    image = cache.get(Path(path), (columns * cw, rows * ch))
+    cols = max(1, min(columns, round(image.width / cw)))
+    lines = max(1, min(rows, round(image.height / ch)))
+    return true_pixel_renderable(image, cols, lines, protocol)
+
+
+def placeholder(columns: int, rows: int, message: str) -> Text:
+    """A blank pane of the same size with a short message (pending, failed, missing)."""
+    lines = [" " * columns] * rows
+    mid = rows // 2
+    lines[mid] = message[:columns].center(columns)
+    return Text("\n".join(lines), style="dim")
+
+
+def grid(paths: Sequence[Path | str | None], columns: int, pane: tuple[int, int], *,
+         labels: Sequence[str] | None = None, protocol: str = "halfblocks",
+         cache: ThumbnailCache | None = None) -> RenderableType:
+    """Several previews in a grid filling ``pane`` (columns x rows of cells), one label
+    line under each (escaped text, never markup); ``None`` paths show a placeholder."""
+    count = max(1, len(paths))
+    grid_rows = -(-count // max(1, columns))
+    tile_w = max(1, (pane[0] - (columns - 1)) // columns)
+    tile_h = max(1, pane[1] // grid_rows - (1 if labels else 0))
+    table = Table.grid(padding=(0, 1))
+    for _ in range(columns):
+        table.add_column(width=tile_w, no_wrap=True)
+    if protocol == "halfblocks":
+        (cache or default_cache()).prefetch(paths, halfblock_box(tile_w, tile_h))
+    tiles: list[RenderableType] = []
+    for i, path in enumerate(paths):
+        if path is None:
+            body: RenderableType = placeholder(tile_w, tile_h, "…")
+        else:
+            try:
+                body = preview(path, tile_w, tile_h, protocol=protocol, cache=cache)
+            except PreviewError:
+                body = placeholder(tile_w, tile_h, "unreadable")
+        if labels:
+            label = Text(labels[i] if i < len(labels) else "", no_wrap=True,
+                         overflow="ellipsis")
+            body = Group(body, label)
+        tiles.append(body)
+    for start in range(0, len(tiles), columns):
+        row = tiles[start:start + columns]
+        table.add_row(*row, *([""] * (columns - len(row))))
+    return table

@@ -1,0 +1,278 @@
+"""Run history: one folder per run, with a manifest a person can read.
+
+ComfyUI's results can change between its versions, so a result is only reproducible with
+everything that made it: the plan, and per cell the exact workflow submitted, the seed and
+parameters, the server and its ComfyUI version, the batch size and the timings.  Layout::
+
+    <runs dir>/20261123-140501-fox-vs-fox-b/
+        manifest.json                   # indented JSON, rewritten atomically per change
+        cells/v0-s42-guidance=2.5-1.png  # the image(s) exactly as the server sent them
+        cells/v0-s42-guidance=2.5.workflow.json   # the API workflow submitted
+
+Paths in the manifest are relative to the run folder, so a run can be moved or zipped.
+Everything here is plain file I/O through `workbench.atomic.write_atomic`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from .. import locations
+from ..atomic import write_atomic
+from ..compose import compose
+from ..spec import effective_params
+from .plan import Cell, PlanError, RunPlan, Winner, now_iso, plan_from_dict
+
+MANIFEST = "manifest.json"
+CELLS_DIR = "cells"
+RUN_FORMAT = 1
+_SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
+
+
+class HistoryError(Exception):
+    """A run folder that can't be read: which one and why."""
+
+
+@dataclass
+class CellResult:
+    """What came of one cell.  ``images`` and ``workflow`` are relative to the run folder;
+    ``timings`` holds epoch seconds (``queued``, ``started``, ``finished``) and/or
+    durations (``seconds``) as the runner measured them."""
+
+    cell: str
+    status: str = "done"          # "done" | "error" | "cancelled"
+    images: list[str] = field(default_factory=list)
+    workflow: str = ""
+    seed: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+    server: str = ""
+    comfyui_version: str = ""
+    batch_size: int = 1
+    prompt_id: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+    recorded: str = ""
+
+
+@dataclass
+class Run:
+    """A run folder loaded: its plan and the results recorded so far."""
+
+    folder: Path
+    plan: RunPlan
+    created: str = ""
+    status: str = "running"       # "running" | "finished" | "cancelled"
+    results: dict[str, CellResult] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)   # library, prompt, anything else
+
+    @property
+    def id(self) -> str:
+        return self.folder.name
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / MANIFEST
+
+    def image_paths(self, cell_id: str) -> list[Path]:
+        result = self.results.get(cell_id)
+        return [self.folder / p for p in result.images] if result else []
+
+    def missing_cells(self) -> list[Cell]:
+        """Plan cells with no ``done`` result yet (what a resumed run still has to do)."""
+        return [c for c in self.plan.cells()
+                if c.id not in self.results or self.results[c.id].status != "done"]
+
+
+@dataclass
+class RunSummary:
+    folder: Path
+    name: str
+    created: str
+    status: str
+    cells: int
+    done: int
+    winners: int
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+def slug(text: str, limit: int = 40) -> str:
+    return _SLUG_UNSAFE.sub("-", text.lower()).strip("-")[:limit].strip("-") or "run"
+
+
+def create_run(plan: RunPlan, *, root: Path | None = None, meta: dict[str, Any] | None = None,
+               now: datetime | None = None) -> Run:
+    """A new run folder ``<root>/<YYYYmmdd-HHMMSS>-<slug of the plan name>`` with its
+    manifest (``root`` defaults to `locations.runs_dir`)."""
+    root = Path(root) if root is not None else locations.runs_dir()
+    now = now or datetime.now(timezone.utc)
+    base = f"{now.strftime('%Y%m%d-%H%M%S')}-{slug(plan.name)}"
+    root.mkdir(parents=True, exist_ok=True)
+    folder, n = root / base, 2
+    while True:
+        try:
+            folder.mkdir()
+            break
+        except FileExistsError:
+            folder, n = root / f"{base}-{n}", n + 1
+    (folder / CELLS_DIR).mkdir()
+    run = Run(folder, plan, created=now.replace(microsecond=0).isoformat(),
+              meta=dict(meta or {}))
+    save_manifest(run)
+    return run
+
+
+def _image_suffix(data: bytes) -> str:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    if data[:3] == b"\xff\xd8\xff":
+        return ".jpg"
+    return ".png"
+
+
+def record_cell(run: Run, cell: Cell, images: Sequence[bytes], workflow: dict[str, Any] | None,
+                *, server: str = "", comfyui_version: str = "", batch_size: int = 1,
+                prompt_id: str = "", timings: dict[str, float] | None = None,
+                status: str = "done", error: str = "") -> CellResult:
+    """Write a cell's images and submitted workflow beside each other and record them in
+    the manifest (replacing an earlier result for the same cell, e.g. on a re-run)."""
+    cells = run.folder / CELLS_DIR
+    rel_images = []
+    for n, data in enumerate(images, start=1):
+        name = f"{cell.id}-{n}{_image_suffix(data)}"
+        write_atomic(cells / name, bytes(data))
+        rel_images.append(f"{CELLS_DIR}/{name}")
+    rel_workflow = ""
+    if workflow is not None:
+        name = f"{cell.id}.workflow.json"
+        write_atomic(cells / name, (json.dumps(workflow, indent=2, ensure_ascii=False)
+                                    + "\n").encode("utf-8"))
+        rel_workflow = f"{CELLS_DIR}/{name}"
+    params = asdict(effective_params(cell.spec))
+    params["model"] = cell.spec.model
+    result = CellResult(cell=cell.id, status=status, images=rel_images, workflow=rel_workflow,
+                        seed=cell.seed, params=params, text=compose(cell.spec), server=server,
+                        comfyui_version=comfyui_version, batch_size=batch_size,
+                        prompt_id=prompt_id, timings=dict(timings or {}), error=error,
+                        recorded=now_iso())
+    run.results[cell.id] = result
+    save_manifest(run)
+    return result
+
+
+def record_cell_error(run: Run, cell: Cell, error: str, **details: Any) -> CellResult:
+    """Record a failed cell (``details`` as for `record_cell`)."""
+    return record_cell(run, cell, [], details.pop("workflow", None), status="error",
+                       error=error, **details)
+
+
+def mark_winner(run: Run, cell_id: str, note: str = "") -> Winner:
+    """Mark a winner in the run's plan and save the manifest.  (To keep it with the
+    library entry too, pass ``run.plan`` to `saved_plans.save_plan`.)"""
+    winner = run.plan.mark_winner(cell_id, note)
+    save_manifest(run)
+    return winner
+
+
+def set_status(run: Run, status: str) -> None:
+    run.status = status
+    save_manifest(run)
+
+
+def manifest_dict(run: Run) -> dict[str, Any]:
+    cells = {c.id: c for c in run.plan.cells()}
+    out_cells = {}
+    for cid, cell in cells.items():
+        entry: dict[str, Any] = {"coords": list(cell.coords), "variant": cell.variant,
+                                 "label": run.plan.variants[cell.variant].label,
+                                 "seed": cell.seed, "axes": cell.axis_values}
+        result = run.results.get(cid)
+        if result is not None:
+            entry.update({k: v for k, v in asdict(result).items() if k not in ("cell", "seed")})
+        else:
+            entry["status"] = "pending"
+        out_cells[cid] = entry
+    # results for cells no longer in the plan are kept rather than silently dropped
+    for cid, result in run.results.items():
+        if cid not in cells:
+            out_cells[cid] = {k: v for k, v in asdict(result).items() if k != "cell"}
+    return {"format": RUN_FORMAT, "id": run.id, "created": run.created, "status": run.status,
+            "meta": run.meta, "plan": run.plan.to_dict(), "cells": out_cells}
+
+
+def save_manifest(run: Run) -> None:
+    data = json.dumps(manifest_dict(run), indent=2, ensure_ascii=False) + "\n"
+    write_atomic(run.manifest_path, data.encode("utf-8"))
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+def load_run(folder: Path) -> Run:
+    """Read a run folder; raises `HistoryError` naming the file and what is wrong."""
+    folder = Path(folder)
+    path = folder / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HistoryError(f"{path}: no manifest (not a run folder)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HistoryError(f"{path}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise HistoryError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") \
+            from None
+    if not isinstance(data, dict):
+        raise HistoryError(f"{path}: the manifest must be a JSON object")
+    try:
+        plan = plan_from_dict(data.get("plan"))
+    except PlanError as exc:
+        raise HistoryError(f"{path}: plan: {exc}") from None
+    run = Run(folder, plan, created=str(data.get("created", "")),
+              status=str(data.get("status", "running")), meta=dict(data.get("meta") or {}))
+    known = {f for f in CellResult.__dataclass_fields__}
+    for cid, entry in (data.get("cells") or {}).items():
+        if not isinstance(entry, dict) or entry.get("status", "pending") == "pending":
+            continue
+        values = {k: v for k, v in entry.items() if k in known}
+        for rel in values.get("images", []) + [values.get("workflow", "")]:
+            if rel and not _inside(folder, rel):
+                raise HistoryError(f"{path}: cell {cid}: path {rel!r} leaves the run folder")
+        run.results[cid] = CellResult(cell=cid, **{**values, "seed": entry.get("seed")})
+    return run
+
+
+def _inside(folder: Path, rel: str) -> bool:
+    target = (folder / rel).resolve()
+    return target.is_relative_to(folder.resolve())
+
+
+def list_runs(root: Path | None = None) -> list[RunSummary]:
+    """Every readable run under ``root`` (default `locations.runs_dir`), newest first;
+    folders that aren't runs are skipped."""
+    root = Path(root) if root is not None else locations.runs_dir()
+    if not root.is_dir():
+        return []
+    summaries = []
+    for folder in root.iterdir():
+        if not (folder / MANIFEST).is_file():
+            continue
+        try:
+            run = load_run(folder)
+        except HistoryError:
+            continue
+        summaries.append(RunSummary(folder, run.plan.name, run.created, run.status,
+                                    run.plan.size,
+                                    sum(r.status == "done" for r in run.results.values()),
+                                    len(run.plan.winners)))
+    summaries.sort(key=lambda s: (s.created, s.folder.name), reverse=True)
+    return summaries
+
+
+__all__ = ["CellResult", "HistoryError", "Run", "RunSummary", "create_run", "list_runs",
+           "load_run", "mark_winner", "record_cell", "record_cell_error", "save_manifest",
+           "set_status"]

@@ -1,0 +1,494 @@
+"""Run plans: prompt variants x fixed seeds x sweep axes, as plain data.
+
+A comparison only means something when everything but the thing compared is held fixed, so
+a plan is a grid: every cell is one variant, one seed and one value per sweep axis, and its
+spec is the variant's spec with exactly those values applied.  Two cells one step apart on
+one coordinate differ only in what that coordinate controls.  Seeds are given or drawn once
+and recorded, so re-running a saved plan submits the same jobs.
+
+Nothing here touches ComfyUI, files or Textual.  `order_for_cache` reorders cells so the
+server re-uses what it caches (model + LoRA set, then the encoded text); `cache_cost`
+counts what an order would reload and re-encode.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from itertools import product
+from typing import Any, Callable, Hashable, Iterable, Sequence
+
+from ..compose import compose
+from ..spec import VARIANTS, Lora, PromptSpec
+
+PLAN_FORMAT = 1
+
+#: Sweep axes a plan understands; ``lora:<file name>`` sweeps one LoRA's strength.
+AXIS_NAMES: tuple[str, ...] = ("guidance", "steps", "sampler", "scheduler", "model", "size")
+LORA_AXIS_PREFIX = "lora:"
+SEED_MAX = 2**32 - 1          # drawn seeds stay short enough to read and type
+SEED_LIMIT = 2**63 - 1        # given seeds: TOML integers are signed 64-bit
+_SIZE = re.compile(r"^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$")
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
+
+
+class PlanError(ValueError):
+    """A plan that can't be built or read: what is wrong, in words for the user."""
+
+
+# -- axes -----------------------------------------------------------------------------------
+
+@dataclass
+class Axis:
+    """One sweep dimension: which setting and the values it takes, in order."""
+
+    name: str
+    values: list[Any]
+
+    @property
+    def lora_name(self) -> str | None:
+        return self.name[len(LORA_AXIS_PREFIX):] if self.name.startswith(LORA_AXIS_PREFIX) \
+            else None
+
+    @property
+    def label(self) -> str:
+        return f"lora {self.lora_name}" if self.lora_name is not None else self.name
+
+
+def axis_value(name: str, value: Any) -> Any:
+    """``value`` checked and converted for axis ``name`` (strings from a CLI are fine)."""
+    try:
+        if name == "guidance" or name.startswith(LORA_AXIS_PREFIX):
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError
+            if name == "guidance" and number < 0:
+                raise ValueError
+            return number
+        if name == "steps":
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            steps = int(value)
+            if steps < 1 or isinstance(value, bool):
+                raise ValueError
+            return steps
+        if name in ("sampler", "scheduler"):
+            text = str(value).strip()
+            if not text:
+                raise ValueError
+            return text
+        if name == "model":
+            if value not in VARIANTS:
+                raise ValueError
+            return value
+        if name == "size":
+            width, height = parse_size(str(value))
+            return f"{width}x{height}"
+    except (TypeError, ValueError):
+        raise PlanError(f"{value!r} is not a valid value for the {name} axis") from None
+    raise PlanError(f"unknown axis {name!r}; use one of {', '.join(AXIS_NAMES)} "
+                    f"or {LORA_AXIS_PREFIX}<lora file>")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1024x768"`` -> ``(1024, 768)``."""
+    match = _SIZE.match(text)
+    if not match or not all(int(g) > 0 for g in match.groups()):
+        raise ValueError(f"{text!r} is not a size like 1024x768")
+    return int(match.group(1)), int(match.group(2))
+
+
+def make_axis(name: str, values: Iterable[Any]) -> Axis:
+    """A checked axis; duplicate values are refused (they would make identical cells)."""
+    name = name.strip()
+    if name.startswith(LORA_AXIS_PREFIX) and not name[len(LORA_AXIS_PREFIX):].strip():
+        raise PlanError("a lora axis needs the LoRA file name: lora:<file>=0.5,1.0")
+    converted = [axis_value(name, v) for v in values]
+    if not converted:
+        raise PlanError(f"the {name} axis has no values")
+    if len(set(map(repr, converted))) != len(converted):
+        raise PlanError(f"the {name} axis repeats a value")
+    return Axis(name, converted)
+
+
+def parse_axis(text: str) -> Axis:
+    """``"guidance=2.5,3.5"`` / ``"lora:film.safetensors=0.5,1"`` -> `Axis`."""
+    name, sep, values = text.partition("=")
+    if not sep:
+        raise PlanError(f"{text!r}: write an axis as NAME=V1,V2 (e.g. guidance=2.5,3.5)")
+    return make_axis(name, [v.strip() for v in values.split(",") if v.strip()])
+
+
+def apply_axis(spec: PromptSpec, name: str, value: Any) -> None:
+    """Set one axis value on ``spec`` (in place)."""
+    params = spec.params
+    if name == "guidance":
+        params.guidance = float(value)
+    elif name == "steps":
+        params.steps = int(value)
+    elif name == "sampler":
+        params.sampler = str(value)
+    elif name == "scheduler":
+        params.scheduler = str(value)
+    elif name == "model":
+        spec.model = value
+    elif name == "size":
+        params.width, params.height = parse_size(str(value))
+    elif name.startswith(LORA_AXIS_PREFIX):
+        lora_name = name[len(LORA_AXIS_PREFIX):]
+        for lora in params.loras:
+            if lora.name == lora_name:
+                lora.strength = float(value)
+                break
+        else:
+            params.loras.append(Lora(lora_name, float(value)))
+    else:
+        raise PlanError(f"unknown axis {name!r}")
+
+
+# -- plans and cells ------------------------------------------------------------------------
+
+@dataclass
+class PlanVariant:
+    """One thing being compared: a label for the grid (``A``, ``B``...) and its spec."""
+
+    label: str
+    spec: PromptSpec
+
+
+@dataclass
+class Winner:
+    cell: str
+    note: str = ""
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One job of a plan.  ``coords`` = (variant index, seed index, axis value indexes...)."""
+
+    id: str
+    coords: tuple[int, ...]
+    variant: int
+    seed: int
+    values: tuple[tuple[str, Any], ...]
+    spec: PromptSpec = field(compare=False, hash=False)
+
+    @property
+    def axis_values(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+@dataclass
+class RunPlan:
+    """What to run: variants x seeds x axes, plus the winners picked so far."""
+
+    variants: list[PlanVariant]
+    seeds: list[int]
+    axes: list[Axis] = field(default_factory=list)
+    name: str = ""
+    seed_source: str = "given"   # "given" | "drawn"
+    created: str = ""
+    winners: list[Winner] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.variants), len(self.seeds), *(len(a.values) for a in self.axes))
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def cell_at(self, coords: Sequence[int]) -> Cell:
+        coords = tuple(coords)
+        if len(coords) != len(self.shape) or any(
+                not 0 <= c < n for c, n in zip(coords, self.shape)):
+            raise IndexError(f"no cell at {coords} in a plan of shape {self.shape}")
+        variant, seed_index, *rest = coords
+        values = tuple((axis.name, axis.values[i]) for axis, i in zip(self.axes, rest))
+        seed = self.seeds[seed_index]
+        spec = self.variants[variant].spec.copy()
+        spec.params.seed = seed
+        for name, value in values:
+            apply_axis(spec, name, value)
+        return Cell(cell_id(variant, seed, values), coords, variant, seed, values, spec)
+
+    def cells(self) -> list[Cell]:
+        """Every cell once, in grid order (variant, then seed, then axes; last fastest)."""
+        return [self.cell_at(coords) for coords in product(*map(range, self.shape))]
+
+    def cell(self, cell_id_: str) -> Cell | None:
+        for cell in self.cells():
+            if cell.id == cell_id_:
+                return cell
+        return None
+
+    # -- winners -----------------------------------------------------------------------------
+    def mark_winner(self, cell_id_: str, note: str = "", at: str | None = None) -> Winner:
+        """Mark (or re-note) ``cell_id_`` as a winner; unknown cells are refused."""
+        if self.cell(cell_id_) is None:
+            raise PlanError(f"no cell {cell_id_!r} in this plan")
+        at = at or now_iso()
+        for winner in self.winners:
+            if winner.cell == cell_id_:
+                winner.note, winner.at = note, at
+                return winner
+        winner = Winner(cell_id_, note, at)
+        self.winners.append(winner)
+        return winner
+
+    def unmark_winner(self, cell_id_: str) -> bool:
+        before = len(self.winners)
+        self.winners = [w for w in self.winners if w.cell != cell_id_]
+        return len(self.winners) != before
+
+    def is_winner(self, cell_id_: str) -> bool:
+        return any(w.cell == cell_id_ for w in self.winners)
+
+    # -- serialisation -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return plan_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunPlan:
+        return plan_from_dict(data)
+
+
+def cell_id(variant: int, seed: int, values: Iterable[tuple[str, Any]]) -> str:
+    """A readable id that is the same whenever the same cell is planned again, and safe as
+    a file name: ``v0-s42-guidance=3.5-lora.film.safetensors=0.8``."""
+    parts = [f"v{variant}", f"s{seed}"]
+    for name, value in values:
+        parts.append(f"{name.replace(':', '.')}={_format_value(value)}")
+    return _ID_UNSAFE.sub("_", "-".join(parts))
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value) if not value.is_integer() else f"{value:.1f}"
+    return str(value)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def draw_seeds(count: int, rng: random.Random | None = None) -> list[int]:
+    """``count`` distinct random seeds, drawn once (the plan records them)."""
+    if count < 1:
+        raise PlanError("a plan needs at least one seed")
+    rng = rng or random.SystemRandom()
+    seeds: list[int] = []
+    while len(seeds) < count:
+        seed = rng.randint(0, SEED_MAX)
+        if seed not in seeds:
+            seeds.append(seed)
+    return seeds
+
+
+def variant_labels(count: int) -> list[str]:
+    """``A``, ``B``, ... ``Z``, ``AA``, ``AB``..."""
+    labels = []
+    for i in range(count):
+        label, n = "", i
+        while True:
+            label = chr(ord("A") + n % 26) + label
+            n = n // 26 - 1
+            if n < 0:
+                break
+        labels.append(label)
+    return labels
+
+
+def make_plan(specs: Sequence[PromptSpec], seeds: Sequence[int] | None = None, *,
+              seed_count: int = 1, axes: Sequence[Axis] = (), labels: Sequence[str] | None = None,
+              name: str = "", rng: random.Random | None = None,
+              created: str | None = None) -> RunPlan:
+    """A plan over ``specs`` (2 for an A/B, or N).  Without ``seeds``, ``seed_count`` seeds
+    are drawn now and recorded.  The specs are copied: later edits don't change the plan."""
+    if not specs:
+        raise PlanError("a plan needs at least one prompt variant")
+    labels = list(labels) if labels is not None else variant_labels(len(specs))
+    if len(labels) != len(specs):
+        raise PlanError("give one label per variant")
+    if seeds is not None and len(seeds):
+        seed_list = [int(s) for s in seeds]
+        if any(not 0 <= s <= SEED_LIMIT for s in seed_list):
+            raise PlanError("seeds must be whole numbers from 0 to 2^63-1 (what TOML holds)")
+        if len(set(seed_list)) != len(seed_list):
+            raise PlanError("a seed is listed twice")
+        source = "given"
+    else:
+        seed_list, source = draw_seeds(seed_count, rng), "drawn"
+    names = [a.name for a in axes]
+    if len(set(names)) != len(names):
+        raise PlanError("an axis is listed twice")
+    axes = [make_axis(a.name, a.values) for a in axes]
+    return RunPlan(variants=[PlanVariant(label, spec.copy()) for label, spec in zip(labels, specs)],
+                   seeds=seed_list, axes=axes, name=name or _default_name(specs),
+                   seed_source=source, created=created or now_iso())
+
+
+def _default_name(specs: Sequence[PromptSpec]) -> str:
+    names = list(dict.fromkeys(s.name for s in specs))
+    return " vs ".join(names) if len(names) <= 3 else f"{names[0]} and {len(names) - 1} more"
+
+
+# -- cache-friendly ordering ----------------------------------------------------------------
+
+def model_key(cell: Cell) -> tuple:
+    """What ComfyUI must (re)load for a cell: the model variant and the LoRA set with its
+    strengths (a different strength re-patches the model)."""
+    loras = tuple(sorted((l.name, l.strength) for l in cell.spec.params.loras))
+    return (cell.spec.model, loras)
+
+
+def text_key(cell: Cell) -> tuple:
+    """What the text encoder sees: the composed prompt and the negative text.  (This
+    assumes every model variant uses the same text encoder files; a runner that knows the
+    actual workflows can pass its own keys, e.g. the loader and CLIPTextEncode inputs.)"""
+    return (compose(cell.spec), cell.spec.params.negative)
+
+
+KeyFn = Callable[[Cell], Hashable]
+
+
+def order_for_cache(cells: Sequence[Cell], *, model_key: KeyFn = model_key,
+                    text_key: KeyFn = text_key) -> list[Cell]:
+    """``cells`` reordered so jobs sharing a model + LoRA set run together and, within
+    that, jobs sharing the prompt text run together.  Groups keep their first-appearance
+    order and cells keep plan order inside a group, except that a model group starts with
+    the text the previous group ended on (that encoding is still cached)."""
+    by_model: dict[Hashable, dict[Hashable, list[Cell]]] = {}
+    for cell in cells:
+        by_model.setdefault(model_key(cell), {}).setdefault(text_key(cell), []).append(cell)
+    ordered: list[Cell] = []
+    last_text: Hashable = object()
+    for groups in by_model.values():
+        keys = list(groups)
+        if last_text in groups:
+            keys.remove(last_text)
+            keys.insert(0, last_text)
+        for key in keys:
+            ordered.extend(groups[key])
+        last_text = keys[-1]
+    return ordered
+
+
+def group_by_model(cells: Sequence[Cell], *, model_key: KeyFn = model_key
+                   ) -> list[list[Cell]]:
+    """Consecutive runs of cells sharing a model + LoRA set (apply to `order_for_cache`'s
+    result): the units a runner can hand to one server so it loads the model once."""
+    groups: list[list[Cell]] = []
+    last = object()
+    for cell in cells:
+        key = model_key(cell)
+        if key != last:
+            groups.append([])
+            last = key
+        groups[-1].append(cell)
+    return groups
+
+
+@dataclass(frozen=True)
+class CacheCost:
+    """Model loads and text encodings a submission order costs (the first ones included)."""
+
+    model_loads: int
+    text_encodes: int
+
+
+def cache_cost(cells: Sequence[Cell], *, model_key: KeyFn = model_key,
+               text_key: KeyFn = text_key) -> CacheCost:
+    """Count, for jobs run in this order on one server that caches only the previous job's
+    node outputs, how often the model + LoRA set changes and how often the text does."""
+    loads = encodes = 0
+    last_model = last_text = None
+    for cell in cells:
+        mk, tk = model_key(cell), text_key(cell)
+        if mk != last_model:
+            loads += 1
+        if tk != last_text:
+            encodes += 1
+        last_model, last_text = mk, tk
+    return CacheCost(loads, encodes)
+
+
+# -- plain data (JSON / TOML) ---------------------------------------------------------------
+
+def spec_to_dict(spec: PromptSpec) -> dict[str, Any]:
+    """The spec as library-format keys with unset values left out (TOML has no null)."""
+    from ..library import spec_values
+
+    return {k: v for k, v in spec_values(spec).items() if v is not None}
+
+
+def spec_from_dict(data: dict[str, Any], where: str = "plan") -> PromptSpec:
+    from ..library import spec_from_table
+
+    problems: list[str] = []
+    spec = spec_from_table(dict(data), where, problems)
+    if problems:
+        raise PlanError("; ".join(problems))
+    return spec
+
+
+def plan_to_dict(plan: RunPlan) -> dict[str, Any]:
+    """The plan as JSON/TOML-able plain data: no None anywhere, lists of tables."""
+    data: dict[str, Any] = {
+        "format": PLAN_FORMAT,
+        "name": plan.name,
+        "created": plan.created,
+        "seed_source": plan.seed_source,
+        "seeds": list(plan.seeds),
+        "variants": [{"label": v.label, "spec": spec_to_dict(v.spec)} for v in plan.variants],
+    }
+    if plan.axes:
+        data["axes"] = [{"name": a.name, "values": list(a.values)} for a in plan.axes]
+    if plan.winners:
+        data["winners"] = [{k: v for k, v in (("cell", w.cell), ("note", w.note),
+                                                ("at", w.at)) if v}
+                           for w in plan.winners]
+    return data
+
+
+def plan_from_dict(data: dict[str, Any]) -> RunPlan:
+    """Inverse of `plan_to_dict`; raises `PlanError` with what is wrong."""
+    if hasattr(data, "unwrap"):
+        data = data.unwrap()
+    if not isinstance(data, dict):
+        raise PlanError("a plan must be a table")
+    version = data.get("format", PLAN_FORMAT)
+    if not isinstance(version, int) or version > PLAN_FORMAT:
+        raise PlanError(f"plan format {version!r} is newer than this workbench understands")
+    variants_data = data.get("variants")
+    if not isinstance(variants_data, list) or not variants_data:
+        raise PlanError("a plan needs a non-empty `variants` list")
+    variants = []
+    for i, item in enumerate(variants_data, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("spec"), dict):
+            raise PlanError(f"variant {i} needs a `spec` table")
+        label = item.get("label") or variant_labels(i)[-1]
+        variants.append(PlanVariant(str(label), spec_from_dict(item["spec"], f"variant {i}")))
+    seeds = data.get("seeds")
+    if not isinstance(seeds, list) or not seeds or not all(
+            isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise PlanError("a plan needs `seeds`, a list of whole numbers")
+    axes = []
+    for item in data.get("axes", []) or []:
+        if not isinstance(item, dict) or "name" not in item or not isinstance(
+                item.get("values"), list):
+            raise PlanError("each axis needs a `name` and a `values` list")
+        axes.append(make_axis(str(item["name"]), item["values"]))
+    winners = []
+    for item in data.get("winners", []) or []:
+        if not isinstance(item, dict) or not isinstance(item.get("cell"), str):
+            raise PlanError("each winner needs a `cell` id")
+        winners.append(Winner(item["cell"], str(item.get("note", "")), str(item.get("at", ""))))
+    return RunPlan(variants=variants, seeds=list(seeds), axes=axes,
+                   name=str(data.get("name", "")), seed_source=str(data.get("seed_source",
+                                                                            "given")),
+                   created=str(data.get("created", "")), winners=winners)
