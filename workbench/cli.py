@@ -15,7 +15,7 @@ from types import ModuleType
 from . import __version__
 
 #: Headless verbs, each a module in `workbench.commands`.
-VERBS: tuple[str, ...] = ("list", "locate", "lint", "rules", "rewrite", "run", "doctor")
+VERBS: tuple[str, ...] = ("list", "locate", "lint", "rules", "rewrite", "run", "edit", "doctor")
 
 EPILOG = """\
 configuration:
