@@ -17,7 +17,7 @@ def make_image(path: Path, size=(40, 24), *, fmt: str = "PNG", color=(200, 40, 4
                orientation: int | None = None) -> Path:
     """A picture with a marked top-left corner (so a rotation shows), saved as ``fmt``."""
     image = Image.new("RGB", size, color)
-    image.putpixel((0, 0), (0, 255, 0))
+    image.paste((0, 255, 0), (0, 0, min(8, size[0]), min(8, size[1])))
     kwargs = {}
     if orientation is not None:
         exif = image.getexif()
