@@ -34,6 +34,6 @@ def cache(tmp_path):
     return UploadCache(tmp_path / "uploads.json")
 
 
-def uploads(fake) -> list[str]:
+def uploads(server) -> list[str]:
     """The paths of the upload requests the fake received."""
-    return [h["path"] for h in fake.request_headers if h["path"].endswith("/upload/image")]
+    return [h["path"] for h in server.request_headers if h["path"].endswith("/upload/image")]

@@ -9,7 +9,14 @@ import pytest
 
 from tests.edit.conftest import make_image, uploads
 from workbench.chains import (
-    MAX_EDITS, ChainError, add_to_library, branch, chain_tips, chain_to, followers, new_chain,
+    MAX_EDITS,
+    ChainError,
+    add_to_library,
+    branch,
+    chain_tips,
+    chain_to,
+    followers,
+    new_chain,
     resolve_source,
 )
 from workbench.comfy.chain_run import load_manifest, run_chain

@@ -11,7 +11,11 @@ from PIL import Image
 from tests.edit.conftest import make_image
 from tests.fakes.comfy_server import decompression_bomb_png
 from workbench.images.source import (
-    SourceImageError, check_source, img2img_size, load_source, plan_img2img_size,
+    SourceImageError,
+    check_source,
+    img2img_size,
+    load_source,
+    plan_img2img_size,
 )
 
 

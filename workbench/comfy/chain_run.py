@@ -17,9 +17,10 @@ import json
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..atomic import write_atomic
 from ..chains import EditChain, chain_warnings

@@ -53,7 +53,12 @@ class _Progress:
 
     def __call__(self, job, event) -> None:
         from ..comfy.events import (
-            Disconnected, ExecutionCached, ExecutionStart, Executing, Lost, Progress,
+            Disconnected,
+            Executing,
+            ExecutionCached,
+            ExecutionStart,
+            Lost,
+            Progress,
             Reconnected,
         )
         from ..comfy.graph import title_of
@@ -102,8 +107,8 @@ async def _run(args: argparse.Namespace, config) -> int:
     from ..comfy.journal import Journal
     from ..comfy.results import run_folder
     from ..comfy.uploads import with_source
-    from ..images.source import SourceImageError, load_source
     from ..comfy.workflows import BUILTINS, WorkflowError
+    from ..images.source import SourceImageError, load_source
     from ..library import load_collection
     from ..locations import libraries_dir, runs_dir
     from ..textsafe import one_line

@@ -199,7 +199,7 @@ def plan_img2img_size(source: tuple[int, int], requested: tuple[int | None, int 
                           f"{height} ({how})")
     asked_w, asked_h = requested
     if (asked_w is not None and asked_w != width) or (asked_h is not None and asked_h != height):
-        shown = f"{asked_w if asked_w is not None else '?'}x{asked_h if asked_h is not None else '?'}"
+        shown = "x".join("?" if v is None else str(v) for v in (asked_w, asked_h))
         plan.notes.append(f"requested size {shown} differs from the source's; img2img follows "
                           f"the source ({width}x{height}), so it was not applied — resize the "
                           "source image to change the output size")
