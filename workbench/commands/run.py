@@ -53,12 +53,7 @@ class _Progress:
 
     def __call__(self, job, event) -> None:
         from ..comfy.events import (
-            Disconnected,
-            Executing,
-            ExecutionCached,
-            ExecutionStart,
-            Lost,
-            Progress,
+            Disconnected, ExecutionCached, ExecutionStart, Executing, Lost, Progress,
             Reconnected,
         )
         from ..comfy.graph import title_of
