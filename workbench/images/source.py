@@ -135,7 +135,7 @@ def check_source(data: bytes, path: Path | str = "image", *,
                 if oriented:
                     upright = ImageOps.exif_transpose(image)
                     buffer = io.BytesIO()
-                    upright.save(buffer, "PNG", compress_level=6)
+                    upright.save(buffer, "PNG", compress_level=1)  # speed over size
                     data = buffer.getvalue()
                     width, height = upright.size
     except SourceImageError:
