@@ -141,3 +141,22 @@ def test_a_differing_requested_size_is_flagged_not_applied():
     same = plan_img2img_size((1024, 768), (1024, 768))
     assert same.notes == [] and (same.width, same.height) == (1024, 768)
     assert any("768" in n for n in plan_img2img_size((1024, 768), (None, 800)).notes)
+
+
+def test_image_candidates_for_a_path_picker(tmp_path, monkeypatch):
+    from workbench.images.source import image_candidates
+
+    (tmp_path / "shots").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    for name in ("cat.png", "Car.JPG", "cat.txt", "shots/dog.webp"):
+        (tmp_path / name).write_bytes(b"x")
+    root = str(tmp_path)
+    assert image_candidates(root + "/") == [f"{root}/shots/", f"{root}/Car.JPG",
+                                            f"{root}/cat.png"]
+    assert image_candidates(root + "/ca") == [f"{root}/cat.png"]
+    assert image_candidates(root + "/.") == [f"{root}/.hidden/"]
+    assert image_candidates(root + "/shots/") == [f"{root}/shots/dog.webp"]
+    monkeypatch.chdir(tmp_path)
+    assert image_candidates("sh") == ["shots/"]
+    assert image_candidates("shots/d") == ["shots/dog.webp"]
+    assert image_candidates(root + "/nope/") == []

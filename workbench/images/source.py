@@ -204,3 +204,38 @@ def plan_img2img_size(source: tuple[int, int], requested: tuple[int | None, int 
                           f"the source ({width}x{height}), so it was not applied — resize the "
                           "source image to change the output size")
     return plan
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+def image_candidates(typed: str, *, limit: int = 50, cwd: Path | None = None) -> list[str]:
+    """Completions for a path being typed in a source-image picker: folders (ending in
+    "/") and files with an image suffix whose names start with what was typed.  Hidden
+    entries only when the typed name starts with a dot.  Completions keep the user's
+    form (``~``, relative) so they can replace the input as is."""
+    head, _, stem = typed.rpartition("/")
+    shown_dir = f"{head}/" if typed.count("/") else ""
+    folder = Path(head or ("/" if typed.startswith("/") else ".")).expanduser()
+    if not folder.is_absolute():
+        folder = (cwd or Path.cwd()) / folder
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: (not p.is_dir(), p.name.lower()))
+    except OSError:
+        return []
+    found: list[str] = []
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(stem) or (name.startswith(".") and not stem.startswith(".")):
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            continue
+        if is_dir:
+            found.append(f"{shown_dir}{name}/")
+        elif entry.suffix.lower() in IMAGE_SUFFIXES:
+            found.append(f"{shown_dir}{name}")
+        if len(found) >= limit:
+            break
+    return found
