@@ -15,9 +15,21 @@ import sys
 from pathlib import Path
 
 HELP = "edit an image with FLUX Kontext, one instruction after another"
+EPILOG = """\
+Each step edits the previous step's result. Every step's image, workflow.json and run.json
+go in their own folder under --out, with manifest.json (chain, seeds, timings, server) at
+the top; the images are printed one per line. Past six edits you are warned: quality
+degrades after about six successive Kontext edits.
+
+exit codes:
+  0  every step saved      1  a step failed (the chain stops there)
+  2  bad source image, instruction or workflow (nothing sent)
+  3  the ComfyUI server cannot be reached
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
     parser.add_argument("image", type=Path, metavar="IMAGE",
                         help="source image (PNG, JPEG or WEBP, at most 4096x4096)")
     parser.add_argument("instruction", metavar="INSTRUCTION",
