@@ -192,3 +192,31 @@ async def test_server_loras_for_a_picker(client, fake):
     fake.models.pop("loras")  # /models/loras unknown: LoraLoader's list instead
     client._object_info = None
     assert await server_loras(client) == []
+
+
+def test_scale_node_is_inserted_when_the_source_feeds_the_encoder_directly(object_info):
+    from workbench.comfy.workflows import build_workflow, load_builtin
+
+    workflow = load_builtin("flux-dev-img2img")
+    del workflow["21"]
+    workflow["22"]["inputs"]["pixels"] = ["20", 0]
+    built = build_workflow(_spec(seed=1, denoise=0.6), "night", workflow=workflow,
+                           object_info=object_info, source_image="up.png",
+                           source_size=(333, 222))
+    wf = built.workflow
+    [(scale_id, scale)] = [(k, n) for k, n in wf.items() if n["class_type"] == "ImageScale"]
+    assert scale["inputs"]["image"] == ["20", 0]
+    assert (scale["inputs"]["width"], scale["inputs"]["height"]) == (336, 224)
+    assert wf["22"]["inputs"]["pixels"] == [scale_id, 0]
+    assert wf["8"]["inputs"]["denoise"] == 0.6
+
+
+def test_kontext_keeps_its_own_sizing_and_full_denoise(object_info):
+    from workbench.comfy.workflows import build_workflow
+
+    spec = PromptSpec(name="k", model="kontext", raw="Add a hat", source_image="x")
+    built = build_workflow(spec, "Add a hat", object_info=object_info, source_image="up.png",
+                           source_size=(333, 222), seed=1)
+    assert not any(n["class_type"] == "ImageScale" for n in built.workflow.values())
+    assert built.workflow["21"]["class_type"] == "FluxKontextImageScale"
+    assert built.workflow["8"]["inputs"]["denoise"] == 1.0 and built.notes == []
