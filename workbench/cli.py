@@ -15,8 +15,8 @@ from types import ModuleType
 from . import __version__
 
 #: Headless verbs, each a module in `workbench.commands`.
-VERBS: tuple[str, ...] = ("list", "locate", "lint", "rules", "rewrite", "run", "doctor",
-                          "import")
+VERBS: tuple[str, ...] = ("list", "locate", "lint", "rules", "rewrite", "run", "edit",
+                          "doctor", "import")
 #: Verbs whose module name differs (``import`` is a Python keyword).
 _VERB_MODULES = {"import": "import_png"}
 

@@ -105,7 +105,7 @@ steps = 2
     assert Image.open(captured.out.strip()).size == (40, 24)
     prompt = server.fake.submitted[-1]["prompt"]
     assert prompt["20"]["inputs"]["image"] == "start.png"
-    assert prompt["8"]["inputs"]["denoise"] == 0.75
+    assert prompt["8"]["inputs"]["denoise"] == 0.7  # issue 7: the img2img default
 
 
 def test_run_with_a_user_workflow_file(threaded_fake, tmp_path, capsys):

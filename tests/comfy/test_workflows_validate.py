@@ -127,7 +127,7 @@ def test_spec_params_land_in_the_workflow(object_info):
     img2img = build_workflow(PromptSpec(name="t", source_image="x.png"), "edit",
                              object_info=object_info, source_image="up.png", seed=1)
     assert img2img.name == "flux-dev-img2img"
-    assert img2img.workflow["8"]["inputs"]["denoise"] == 0.75  # the workflow's own
+    assert img2img.workflow["8"]["inputs"]["denoise"] == 0.7  # img2img default (issue 7)
     assert img2img.workflow["20"]["inputs"]["image"] == "up.png"
 
 

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..compose import compose
+from ..images.source import SourceImage, load_source
 from ..spec import PromptSpec
 from .client import ComfyClient, ComfyError, Job, JobResult, ServerRejected, Unreachable
 from .events import Event
 from .journal import Journal, JournalEntry
 from .results import RunRecord, save_results
+from .uploads import UploadCache, ensure_uploaded
 from .validate import (
     Problem, check_workflow, explain_execution_error, explain_interrupted, explain_rejection,
 )
@@ -37,18 +39,30 @@ class InvalidWorkflow(ComfyError):
 
 async def prepare(client: ComfyClient, spec: PromptSpec, *, workflow: str | dict | None = None,
                   config: Any = None, seed: int | None = None,
-                  source_path: Path | None = None, check: bool = True) -> BuiltWorkflow:
+                  source_path: Path | None = None, check: bool = True,
+                  source: SourceImage | None = None, source_name: str | None = None,
+                  upload_cache: UploadCache | None = None,
+                  fit_1mp: bool = False) -> BuiltWorkflow:
     """Upload the source image (if any), build the workflow from the spec and check it
-    against the server's object_info.  Raises `InvalidWorkflow` naming every problem."""
+    against the server's object_info.  Raises `InvalidWorkflow` naming every problem.
+
+    The source is ``source`` (already checked) or ``source_path`` (checked here: a bad
+    file raises `SourceImageError` before anything is sent); it is uploaded once per
+    content hash (`uploads.ensure_uploaded`) unless ``source_name`` says where it already
+    is on the server."""
     object_info = await client.object_info()
     uploaded: set[str] = set()
-    source_name = None
-    if source_path is not None:
-        ref = await client.upload_image(Path(source_path))
-        source_name = f"{ref.subfolder}/{ref.filename}" if ref.subfolder else ref.filename
+    if source is None and source_path is not None:
+        source = await asyncio.to_thread(load_source, Path(source_path))
+    if source is not None and source_name is None:
+        source_name = await ensure_uploaded(client, source, cache=upload_cache,
+                                            object_info=object_info)
+    if source_name is not None:
         uploaded.add(source_name)
     built = build_workflow(spec, compose(spec), workflow=workflow, object_info=object_info,
-                           config=config, source_image=source_name, seed=seed)
+                           config=config, source_image=source_name, seed=seed,
+                           source_size=source.size if source is not None else None,
+                           fit_1mp=fit_1mp)
     if check:
         problems = check_workflow(built.workflow, object_info, uploaded=uploaded)
         if problems:

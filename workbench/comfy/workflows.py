@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..spec import Params, PromptSpec, effective_params
+from ..spec import VARIANT_DEFAULTS, Params, PromptSpec, effective_params
 from .graph import Roles, apply_values, check_api_format, find_roles, is_link, load_overrides
 from .graph import load_workflow_file
 
@@ -233,6 +233,76 @@ def insert_loras(workflow: dict, loras: list[tuple[str, float]]) -> dict:
     return result
 
 
+#: img2img denoise when neither the prompt nor its preset sets one (seed 002: 0.65-0.7).
+IMG2IMG_DENOISE = 0.7
+#: Nodes that mark a Kontext graph: it sizes the source itself and repaints all of it.
+KONTEXT_NODES = ("FluxKontextImageScale", "ReferenceLatent")
+_SCALERS = ("ImageScaleToTotalPixels", "ImageScale", "ImageScaleBy")
+
+
+def is_img2img(workflow: dict, roles: Roles, spec: PromptSpec) -> bool:
+    """A source image feeds the graph and it is not a Kontext edit."""
+    return (roles.source_image is not None and spec.model != "kontext"
+            and not any(n["class_type"] in KONTEXT_NODES for n in workflow.values()))
+
+
+def set_source_size(workflow: dict, roles: Roles, width: int, height: int) -> dict:
+    """Make the source image enter the graph at ``width`` x ``height``: a scale node right
+    after the LoadImage becomes an ImageScale to that size; without one, an ImageScale is
+    put between the LoadImage and what reads its pixels."""
+    result = copy.deepcopy(workflow)
+    if roles.source_image is None:
+        return result
+    source = roles.source_image.node_id
+    consumers = [(nid, name) for nid, n in result.items()
+                 for name, value in n.get("inputs", {}).items()
+                 if is_link(value) and value[0] == source and value[1] == 0]
+    scale = {"upscale_method": "lanczos", "width": int(width), "height": int(height),
+             "crop": "disabled"}
+    title = {"title": f"Scale to {width}x{height}"}
+    scaled = [nid for nid, _ in consumers if result[nid]["class_type"] in _SCALERS]
+    for nid in scaled:
+        result[nid] = {"class_type": "ImageScale", "inputs": {"image": [source, 0], **scale},
+                       "_meta": title}
+    if not scaled and consumers:
+        new = _new_id(result)
+        result[new] = {"class_type": "ImageScale", "inputs": {"image": [source, 0], **scale},
+                       "_meta": title}
+        for nid, name in consumers:
+            result[nid]["inputs"][name] = [new, 0]
+    return result
+
+
+def img2img_denoise(spec: PromptSpec, params: Params) -> float:
+    """The prompt's denoise, else its preset's, else a caller's non-default one, else 0.7."""
+    if spec.params.denoise is not None:
+        return float(spec.params.denoise)
+    if spec.params.preset:
+        from ..presets import default_presets
+
+        preset = default_presets().get(spec.params.preset)
+        if preset is not None and "denoise" in preset.values:
+            return float(preset.values["denoise"])
+    default = VARIANT_DEFAULTS.get(spec.model, VARIANT_DEFAULTS["dev"]).denoise
+    if params.denoise is not None and params.denoise != default:
+        return float(params.denoise)
+    return IMG2IMG_DENOISE
+
+
+def requested_size(spec: PromptSpec) -> tuple[int | None, int | None]:
+    """The size the prompt (or its preset) asks for; ``None`` where neither does."""
+    preset_values: dict = {}
+    if spec.params.preset:
+        from ..presets import default_presets
+
+        preset = default_presets().get(spec.params.preset)
+        preset_values = preset.values if preset is not None else {}
+    width = spec.params.width if spec.params.width is not None else preset_values.get("width")
+    height = spec.params.height if spec.params.height is not None \
+        else preset_values.get("height")
+    return width, height
+
+
 @dataclass
 class BuiltWorkflow:
     """What will be submitted, and how it was made."""
@@ -266,14 +336,25 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
                    workflow: str | dict | None = None, overrides: dict | None = None,
                    object_info: dict | None = None, config: Any = None,
                    source_image: str | None = None, seed: int | None = None,
-                   rng: random.Random | None = None) -> BuiltWorkflow:
+                   rng: random.Random | None = None,
+                   source_size: tuple[int, int] | None = None,
+                   fit_1mp: bool = False) -> BuiltWorkflow:
     """The workflow to submit for ``spec``: ``text`` (the composed prompt) and the effective
     ``params`` written into the roles of a built-in (by name) or the user's own workflow
     (a dict, or a path / name via `resolve_workflow`).  ``source_image`` is the server-side
-    name of an uploaded image for img2img / Kontext.  An unset seed gets a random one."""
+    name of an uploaded image for img2img / Kontext.  An unset seed gets a random one.
+
+    LoRA trigger words missing from ``text`` are put in front of it.  For img2img,
+    ``source_size`` (the checked source's size) decides the output size (snapped to 16, or
+    about 1 MP with ``fit_1mp``; a differing requested size becomes a note) and denoise
+    defaults to `IMG2IMG_DENOISE`."""
+    from ..images.source import plan_img2img_size
+    from ..loras import with_triggers
+
     params_given = params is not None
     params = params or effective_params(spec)
     notes: list[str] = []
+    text = with_triggers(text, params.loras)
     if isinstance(workflow, dict):
         name, base = "custom", check_api_format(workflow)
     else:
@@ -317,6 +398,15 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
             spec.params.denoise is not None or params_given or roles.source_image is None))
         else None,
     }
+    if is_img2img(base, roles, spec) and source_image is not None:
+        if builtin or spec.params.denoise is not None or params_given:
+            values["denoise"] = img2img_denoise(spec, params)
+        if source_size is not None:
+            plan = plan_img2img_size(source_size, requested_size(spec), fit_1mp=fit_1mp)
+            notes.extend(plan.notes)
+            base = set_source_size(base, roles, plan.width, plan.height)
+            roles = find_roles(base, overrides)
+            values["width"], values["height"] = plan.width, plan.height
     if roles.positive is None:
         raise WorkflowError(f"cannot find where the prompt text goes in {name}; give the "
                             "text node a title and name it in the sidecar "

@@ -2,8 +2,9 @@
 
 Progress goes to stderr, the saved image paths to stdout (one per line) so scripts can
 pipe them.  Prompts an earlier session left on the server are collected first (see
-`workbench.comfy.journal`).  Exit codes: 0 images saved, 1 the job failed, 2 the prompt or
-workflow is wrong, 3 the server cannot be reached.
+`workbench.comfy.journal`).  With ``--image`` the prompt runs as img2img on that source.
+Exit codes: 0 images saved, 1 the job failed, 2 the prompt, workflow or source image is
+wrong, 3 the server cannot be reached.
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "or random)")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="folder for the images (default: a new folder under runs/)")
+    parser.add_argument("--image", type=Path, metavar="FILE",
+                        help="img2img from this source image (PNG, JPEG or WEBP, at most "
+                             "4096x4096); the output follows its size, snapped to 16")
+    parser.add_argument("--denoise", type=float, metavar="D",
+                        help="img2img: how much of the source is repainted, 0-1 "
+                             "(default: the prompt's, else 0.7)")
+    parser.add_argument("--megapixel", action="store_true",
+                        help="img2img: scale the source to about 1 MP, keeping its aspect")
 
 
 def run(args: argparse.Namespace, config) -> int:
@@ -92,7 +101,9 @@ async def _run(args: argparse.Namespace, config) -> int:
     from ..comfy.jobs import InvalidWorkflow, prepare, recover, run_job
     from ..comfy.journal import Journal
     from ..comfy.results import run_folder
+    from ..comfy.uploads import with_source
     from ..comfy.workflows import BUILTINS, WorkflowError
+    from ..images.source import SourceImageError, load_source
     from ..library import load_collection
     from ..locations import libraries_dir, runs_dir
     from ..textsafe import one_line
@@ -109,12 +120,30 @@ async def _run(args: argparse.Namespace, config) -> int:
         return 2
     library, spec = found
     source_path = None
-    if spec.source_image:
+    if args.image is not None:
+        source_path = Path(args.image).expanduser()
+        if spec.model != "kontext":
+            spec = spec.copy(source_image=str(source_path))
+    elif spec.source_image:
         source_path = Path(spec.source_image).expanduser()
         if not source_path.is_absolute():
             source_path = library.path.parent / source_path
         if not source_path.is_file():
             _err(f"prompt {spec.name!r}: source image {source_path} does not exist")
+            return 2
+    if args.denoise is not None:
+        if not 0.0 < args.denoise <= 1.0:
+            _err(f"--denoise {args.denoise:g} is outside 0-1 (0.65-0.7 keeps the source's "
+                 "composition, 0.8-0.9 changes colours)")
+            return 2
+        spec = spec.copy()
+        spec.params.denoise = args.denoise
+    source = None
+    if source_path is not None:
+        try:
+            source = load_source(source_path)
+        except SourceImageError as exc:
+            _err(str(exc))
             return 2
 
     client = client_from_config(config)
@@ -137,42 +166,53 @@ async def _run(args: argparse.Namespace, config) -> int:
                     print(image.path)
                 for problem in outcome.problems:
                     _err(f"earlier prompt {outcome.result.prompt_id}: {problem}")
-        try:
+        folder: list[Path] = []  # made once, even if the source must be uploaded again
+
+        async def attempt(source_name: str | None):
             built = await prepare(client, spec, workflow=args.workflow, config=config,
-                                  seed=args.seed, source_path=source_path)
+                                  seed=args.seed, source=source, source_name=source_name,
+                                  fit_1mp=args.megapixel)
+            if built.name not in BUILTINS:
+                print(f"workflow {built.name}:", file=sys.stderr)
+                for line in built.roles.describe():
+                    print(f"  {line}", file=sys.stderr)
+            for note in built.notes:
+                _err(f"note: {note}")
+            if not folder:
+                folder.append(Path(args.out or run_folder(runs_dir(), spec.name)))
+            progress = _Progress(built.workflow)
+            print(f"running {spec.name!r} with {built.name}, seed {built.seed} on "
+                  f"{client.base_url}", file=sys.stderr)
+            meta = {"prompt": spec.name, "library": str(library.path),
+                    "workflow": built.name, "values": built.values}
+            if source is not None:
+                meta["source"] = {"path": str(source.path), "sha256": source.sha256,
+                                  "size": list(source.size), "server_name": source_name}
+            try:
+                return await run_job(
+                    client, built.workflow, folder[0], seed=built.seed, journal=journal,
+                    meta=meta,
+                    extra_pnginfo={"workbench": {"name": spec.name, "model": spec.model,
+                                                 "seed": built.seed,
+                                                 "text": built.values.get("positive", "")}},
+                    on_event=progress)
+            finally:
+                progress.done()
+
+        try:
+            if source is not None:
+                outcome = await with_source(client, source, attempt)
+            else:
+                outcome = await attempt(None)
         except InvalidWorkflow as exc:
             _err(str(exc))
             return 2
         except (WorkflowError, WorkflowFormatError, RoleError) as exc:
             _err(str(exc))
             return 2
-        if built.name not in BUILTINS:
-            print(f"workflow {built.name}:", file=sys.stderr)
-            for line in built.roles.describe():
-                print(f"  {line}", file=sys.stderr)
-        for note in built.notes:
-            _err(f"note: {note}")
-        run_dir = args.out or run_folder(runs_dir(), spec.name)
-        progress = _Progress(built.workflow)
-        print(f"running {spec.name!r} with {built.name}, seed {built.seed} on "
-              f"{client.base_url}", file=sys.stderr)
-        try:
-            outcome = await run_job(
-                client, built.workflow, Path(run_dir), seed=built.seed, journal=journal,
-                meta={"prompt": spec.name, "library": str(library.path),
-                      "workflow": built.name, "values": built.values},
-                extra_pnginfo={"workbench": {"name": spec.name, "model": spec.model,
-                                             "seed": built.seed,
-                                             "text": built.values.get("positive", "")}},
-                on_event=progress)
-        except InvalidWorkflow as exc:
-            _err(str(exc))
-            return 2
         except Unreachable as exc:
             _err(str(exc))
             return 3
-        finally:
-            progress.done()
         record = outcome.record
         for image in record.images:
             print(image.path)

@@ -1,1 +1,1 @@
-"""Images: PNG metadata, terminal previews and contact sheets."""
+"""Images: source validation, PNG metadata, terminal previews and contact sheets."""

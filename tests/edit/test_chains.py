@@ -1,0 +1,175 @@
+"""Kontext edit chains: the library model, branching, and running on the fake."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from tests.edit.conftest import make_image, uploads
+from workbench.chains import (
+    MAX_EDITS,
+    ChainError,
+    add_to_library,
+    branch,
+    chain_tips,
+    chain_to,
+    followers,
+    new_chain,
+    resolve_source,
+)
+from workbench.comfy.chain_run import load_manifest, run_chain
+from workbench.library import load_library, new_library
+from workbench.spec import PromptSpec
+
+EDITS = ["Make the sky purple", "Add a red hat to the cat", "Turn it into a watercolor"]
+
+
+def test_new_chain_is_kontext_specs_linked_by_follows(tmp_path):
+    chain = new_chain(tmp_path / "cat.png", EDITS, seed=4, taken=["edit 1"])
+    assert chain.names == ["edit 2", "edit 3", "edit 4"]
+    assert [s.model for s in chain.steps] == ["kontext"] * 3
+    assert chain.instructions == EDITS
+    assert [s.follows for s in chain.steps] == ["", "edit 2", "edit 3"]
+    assert chain.steps[0].source_image == str(tmp_path / "cat.png")
+    assert [s.source_image for s in chain.steps[1:]] == ["", ""]
+    assert {s.params.seed for s in chain.steps} == {4}
+    with pytest.raises(ChainError):
+        new_chain("x.png", [])
+    with pytest.raises(ChainError, match="edit 2 has no instruction"):
+        new_chain("x.png", ["ok", "  "])
+
+
+def test_chain_saved_in_a_library_comes_back(tmp_path):
+    path = tmp_path / "lib.toml"
+    library = new_library(path)
+    library.add(PromptSpec(name="unrelated", subject="a boat"))
+    chain = new_chain("cat.png", EDITS, name="cat")
+    assert add_to_library(library, chain) == chain.steps
+    forked = branch(chain, "cat 1", "Make the cat sleep")
+    assert add_to_library(library, forked) == [forked.steps[-1]]  # the shared step once
+    library.save()
+
+    reloaded = load_library(path).prompts
+    back = chain_to(reloaded, "cat 3")
+    assert back.names == ["cat 1", "cat 2", "cat 3"] and back.instructions == EDITS
+    assert back.source_image == "cat.png"
+    assert resolve_source(back, tmp_path) == tmp_path / "cat.png"
+    other = chain_to(reloaded, forked.names[-1])
+    assert other.names == ["cat 1", forked.names[-1]]
+    assert [s.name for s in followers(reloaded, "cat 1")] == sorted(
+        ["cat 2", forked.names[-1]], key=[s.name for s in reloaded].index)
+    assert set(chain_tips(reloaded)) == {"cat 3", forked.names[-1]}
+
+
+def test_chain_to_explains_broken_chains():
+    specs = [PromptSpec(name="a", model="kontext", raw="x", follows="b"),
+             PromptSpec(name="b", model="kontext", raw="y", follows="a")]
+    with pytest.raises(ChainError, match="loops"):
+        chain_to(specs, "a")
+    with pytest.raises(ChainError, match="not in the library"):
+        chain_to([PromptSpec(name="a", model="kontext", raw="x", follows="gone")], "a")
+    with pytest.raises(ChainError, match="no source image"):
+        chain_to([PromptSpec(name="a", model="kontext", raw="x")], "a")
+    with pytest.raises(ChainError, match="not a Kontext edit"):
+        chain_to([PromptSpec(name="a", model="dev", subject="x")], "a")
+    with pytest.raises(ChainError, match="no prompt named"):
+        chain_to([], "a")
+
+
+def test_branch_from_any_step():
+    chain = new_chain("cat.png", EDITS, seed=8)
+    fork = branch(chain, 1, "Add sunglasses")
+    assert fork.steps[:2] == chain.steps[:2] and len(fork.steps) == 3
+    new = fork.steps[-1]
+    assert new.follows == "edit 2" and new.raw == "Add sunglasses" and new.model == "kontext"
+    assert new.params.seed == 8 and new.source_image == ""
+    assert new.name not in chain.names
+    first = branch(chain, "edit 1", "Add sunglasses", name="sun")
+    assert first.names == ["edit 1", "sun"]
+    with pytest.raises(ChainError):
+        branch(chain, 7, "x")
+    with pytest.raises(ChainError):
+        branch(chain, "nope", "x")
+
+
+def test_warning_past_six_edits():
+    assert new_chain("a.png", ["Add a hat"] * MAX_EDITS).warnings() == []
+    [warning] = new_chain("a.png", ["Add a hat"] * (MAX_EDITS + 1)).warnings()
+    assert "7 successive Kontext edits" in warning and "past 6" in warning
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def test_three_step_chain_then_a_branch(client, fake, tmp_path, cache):
+    source = make_image(tmp_path / "cat.png", (64, 48))
+    chain = new_chain(source, EDITS, seed=11)
+    out = tmp_path / "chain"
+    seen: list[tuple[int, str]] = []
+    run = await run_chain(client, chain, out, cache=cache,
+                          on_step=lambda i, spec, r: seen.append((i, r.status if r else "start")))
+    assert run.ok and len(run.steps) == 3
+    assert seen == [(1, "start"), (1, "success"), (2, "start"), (2, "success"),
+                    (3, "start"), (3, "success")]
+    sent = [body["prompt"] for body in fake.submitted]
+    assert len(sent) == 3
+    for prompt, instruction in zip(sent, EDITS):  # the Kontext workflow, one per step
+        assert prompt["4"]["inputs"]["text"] == instruction
+        assert prompt["8"]["inputs"]["seed"] == 11
+        assert prompt["21"]["class_type"] == "FluxKontextImageScale"
+    # each step edits the previous step's output: what the fake got is that image's bytes
+    assert fake._files[("input", "", sent[0]["20"]["inputs"]["image"])].data == \
+        source.read_bytes()
+    for step in (1, 2):
+        uploaded = fake._files[("input", "", sent[step]["20"]["inputs"]["image"])].data
+        assert uploaded == run.image_path(step).read_bytes()
+    assert len(uploads(fake)) == 3
+
+    manifest = load_manifest(out)
+    assert manifest["kind"] == "kontext-chain" and manifest["server"] == fake.url
+    assert manifest["source"]["sha256"] == _sha(source) and manifest["ok"] is True
+    steps = manifest["steps"]
+    assert [s["instruction"] for s in steps] == EDITS
+    assert [s["seed"] for s in steps] == [11, 11, 11]
+    assert [s["follows"] for s in steps] == ["", "edit 1", "edit 2"]
+    assert steps[1]["input_sha256"] == _sha(out / steps[0]["image"])
+    for s in steps:
+        assert (out / s["image"]).is_file() and s["timings"]["total_s"] >= 0
+        workflow = json.loads((out / s["workflow"]).read_text())
+        assert workflow["4"]["inputs"]["text"] == s["instruction"]
+
+    # branch from step 2: steps 1-2 are reused, only the new edit runs, and step 2's
+    # image (already uploaded as step 3's input) is not uploaded again
+    fork = branch(chain, "edit 2", "Give the cat sunglasses")
+    fork_out = tmp_path / "fork"
+    forked = await run_chain(client, fork, fork_out, cache=cache, reuse=out)
+    assert forked.ok and [s.status for s in forked.steps] == ["reused", "reused", "success"]
+    assert len(fake.submitted) == 4 and len(uploads(fake)) == 3
+    last = fake.submitted[-1]["prompt"]
+    assert last["4"]["inputs"]["text"] == "Give the cat sunglasses"
+    assert last["20"]["inputs"]["image"] == sent[2]["20"]["inputs"]["image"]
+    assert (fork_out / forked.steps[1].image).read_bytes() == run.image_path(2).read_bytes()
+    assert load_manifest(fork_out)["steps"][2]["follows"] == "edit 2"
+
+
+async def test_a_failing_step_stops_the_chain(client, fake, tmp_path, cache):
+    fake.broken_models = {"flux1-kontext-dev.safetensors"}
+    run = await run_chain(client, new_chain(make_image(tmp_path / "c.png"), EDITS, seed=1),
+                          tmp_path / "out", cache=cache)
+    assert not run.ok and len(run.steps) == 1
+    assert run.steps[0].status == "error" and run.steps[0].message
+    manifest = load_manifest(tmp_path / "out")
+    assert manifest["ok"] is False and len(manifest["steps"]) == 1
+    assert len(fake.submitted) == 1
+
+
+async def test_random_seeds_are_recorded(client, fake, tmp_path, cache):
+    run = await run_chain(client, new_chain(make_image(tmp_path / "c.png"), EDITS[:2]),
+                          tmp_path / "out", cache=cache)
+    seeds = [s["seed"] for s in load_manifest(tmp_path / "out")["steps"]]
+    assert all(isinstance(s, int) for s in seeds)
+    assert [b["prompt"]["8"]["inputs"]["seed"] for b in fake.submitted] == seeds
+    assert run.ok

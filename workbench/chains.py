@@ -1,0 +1,196 @@
+"""Kontext edit chains as library data: a source image and edits that follow each other.
+
+Kontext edits an image by instruction, and iterative editing builds each edit on the
+previous result (seed 001, seed 004).  A chain needs no new file format: every step is a
+`PromptSpec` with ``model = "kontext"`` and the instruction as ``raw``; the first step
+carries ``source_image``, every later one names the step it continues in ``follows``.
+So a chain saves in a library like any prompt, and branching from any step is just one
+more spec that follows an earlier one.  The seed 001 announcement reports visible
+degradation after about six successive edits, so longer chains carry a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .spec import Params, PromptSpec
+from .textsafe import one_line
+
+#: Successive edits before quality visibly degrades (seed 001, "failure cases").
+MAX_EDITS = 6
+
+
+class ChainError(ValueError):
+    """A chain that cannot be built: a missing step, a loop, no source image."""
+
+
+@dataclass
+class EditChain:
+    """Ordered steps from the source image to the last edit (``steps[0]`` has the source)."""
+
+    steps: list[PromptSpec] = field(default_factory=list)
+
+    @property
+    def source_image(self) -> str:
+        return self.steps[0].source_image if self.steps else ""
+
+    @property
+    def names(self) -> list[str]:
+        return [step.name for step in self.steps]
+
+    @property
+    def instructions(self) -> list[str]:
+        return [step.raw for step in self.steps]
+
+    def index(self, step: str | int) -> int:
+        """The position of ``step`` (a name, or a 0-based index; negative counts back)."""
+        if isinstance(step, int):
+            if not -len(self.steps) <= step < len(self.steps):
+                raise ChainError(f"the chain has {len(self.steps)} step(s); no step {step}")
+            return step % len(self.steps)
+        for i, spec in enumerate(self.steps):
+            if spec.name == step:
+                return i
+        raise ChainError(f"no step named {one_line(step)!r} in the chain")
+
+    def warnings(self) -> list[str]:
+        return chain_warnings(self)
+
+
+def chain_warnings(chain: EditChain) -> list[str]:
+    """What the user should know before running ``chain`` (past six edits, seed 001)."""
+    count = len(chain.steps)
+    if count > MAX_EDITS:
+        return [f"{count} successive Kontext edits: past {MAX_EDITS} the image visibly "
+                "degrades (seed 001); start again from the source with one combined "
+                "instruction, or branch from an earlier step"]
+    return []
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", one_line(text).lower()).strip("-")[:40]
+
+
+def edit_step(name: str, instruction: str, *, follows: str = "", source_image: str = "",
+              seed: int | None = None, params: Params | None = None) -> PromptSpec:
+    """One Kontext edit as a prompt spec."""
+    params = params if params is not None else Params()
+    if seed is not None:
+        params.seed = seed
+    return PromptSpec(name=name, model="kontext", raw=instruction, follows=follows,
+                      source_image=source_image if not follows else "", params=params)
+
+
+def new_chain(source_image: str | Path, instructions: Iterable[str], *, name: str = "edit",
+              seed: int | None = None, taken: Iterable[str] = ()) -> EditChain:
+    """A chain of edits on ``source_image``; steps are named "<name> 1", "<name> 2"...
+    (skipping names in ``taken``, e.g. a library's)."""
+    used = set(taken)
+    steps: list[PromptSpec] = []
+    n = 0
+    for instruction in instructions:
+        if not instruction.strip():
+            raise ChainError(f"edit {len(steps) + 1} has no instruction")
+        n += 1
+        while f"{name} {n}" in used:
+            n += 1
+        step_name = f"{name} {n}"
+        used.add(step_name)
+        steps.append(edit_step(step_name, instruction, seed=seed,
+                               follows=steps[-1].name if steps else "",
+                               source_image="" if steps else str(source_image)))
+    if not steps:
+        raise ChainError("a chain needs at least one edit instruction")
+    return EditChain(steps)
+
+
+def chain_to(specs: Iterable[PromptSpec], name: str) -> EditChain:
+    """The chain that ends at the step ``name``, following ``follows`` back to the step
+    with the source image.  ``specs``: a library's prompts (or all of a collection's)."""
+    by_name = {spec.name: spec for spec in specs}
+    current = by_name.get(name)
+    if current is None:
+        raise ChainError(f"no prompt named {one_line(name)!r}")
+    steps: list[PromptSpec] = []
+    seen: set[str] = set()
+    while True:
+        if current.name in seen:
+            raise ChainError(f"the edit chain loops back to {one_line(current.name)!r}")
+        seen.add(current.name)
+        if current.model != "kontext":
+            raise ChainError(f"{one_line(current.name)!r} is a {current.model} prompt, not a "
+                             "Kontext edit")
+        steps.append(current)
+        follows = current.follows.strip()
+        if not follows:
+            break
+        previous = by_name.get(follows)
+        if previous is None:
+            raise ChainError(f"{one_line(current.name)!r} follows {one_line(follows)!r}, "
+                             "which is not in the library")
+        current = previous
+    steps.reverse()
+    if not steps[0].source_image.strip():
+        raise ChainError(f"the first edit {one_line(steps[0].name)!r} has no source image")
+    return EditChain(steps)
+
+
+def followers(specs: Iterable[PromptSpec], name: str) -> list[PromptSpec]:
+    """The steps that continue ``name`` directly (more than one: the chain branches)."""
+    return [spec for spec in specs if spec.follows.strip() == name]
+
+
+def chain_tips(specs: Iterable[PromptSpec]) -> list[str]:
+    """Names of Kontext steps nothing follows: each ends one chain (or branch)."""
+    specs = list(specs)
+    followed = {spec.follows.strip() for spec in specs if spec.follows.strip()}
+    return [spec.name for spec in specs
+            if spec.model == "kontext" and (spec.follows.strip() or spec.source_image.strip())
+            and spec.name not in followed]
+
+
+def branch(chain: EditChain, at: str | int, instruction: str, *, name: str | None = None,
+           seed: int | None = None, taken: Iterable[str] = ()) -> EditChain:
+    """A new chain: ``chain``'s steps up to and including ``at``, then a new edit that
+    follows it.  The earlier steps are the same objects (nothing is copied or renamed)."""
+    if not instruction.strip():
+        raise ChainError("the new edit has no instruction")
+    index = chain.index(at)
+    parent = chain.steps[index]
+    used = set(taken) | set(chain.names)
+    base = name or f"{parent.name} {_slug(instruction) or 'branch'}"
+    step_name, n = base, 2
+    while step_name in used:
+        step_name = f"{base} ({n})"
+        n += 1
+    inherited = Params(seed=parent.params.seed if seed is None else seed)
+    step = edit_step(step_name, instruction, follows=parent.name, params=inherited)
+    return EditChain([*chain.steps[: index + 1], step])
+
+
+def add_to_library(library, chain: EditChain) -> list[PromptSpec]:
+    """Add the steps of ``chain`` that ``library`` does not have yet (kept in order, each
+    after the step it follows); returns the added specs.  Saving is the caller's call."""
+    added: list[PromptSpec] = []
+    for step in chain.steps:
+        if library.get(step.name) is step:
+            continue
+        if library.get(step.name) is not None:
+            raise ChainError(f"the library already has a different prompt named "
+                             f"{one_line(step.name)!r}")
+        after = library.get(step.follows) if step.follows else None
+        library.add(step, after=after)
+        added.append(step)
+    return added
+
+
+def resolve_source(chain: EditChain, base: Path | None = None) -> Path:
+    """The first step's source image as a path (relative ones against ``base``, usually
+    the library file's folder)."""
+    path = Path(chain.source_image).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    return path

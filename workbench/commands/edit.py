@@ -1,0 +1,146 @@
+"""``workbench edit IMAGE "INSTRUCTION" [--then "INSTRUCTION" ...]``: a Kontext edit chain.
+
+Each instruction edits the previous step's result (the first edits IMAGE) with the FLUX
+Kontext workflow.  Every step's image, workflow.json and run.json go in their own folder
+under ``--out`` beside ``manifest.json`` (chain, seeds, timings, server).  The step images
+are printed to stdout, one per line.  Exit codes: 0 every step saved, 1 a step failed,
+2 the source image, an instruction or the workflow is wrong, 3 the server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+HELP = "edit an image with FLUX Kontext, one instruction after another"
+EPILOG = """\
+Each step edits the previous step's result. Every step's image, workflow.json and run.json
+go in their own folder under --out, with manifest.json (chain, seeds, timings, server) at
+the top; the images are printed one per line. Past six edits you are warned: quality
+degrades after about six successive Kontext edits.
+
+exit codes:
+  0  every step saved      1  a step failed (the chain stops there)
+  2  bad source image, instruction or workflow (nothing sent)
+  3  the ComfyUI server cannot be reached
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.add_argument("image", type=Path, metavar="IMAGE",
+                        help="source image (PNG, JPEG or WEBP, at most 4096x4096)")
+    parser.add_argument("instruction", metavar="INSTRUCTION",
+                        help='the first edit, e.g. "Change the car to red, keep the '
+                             'background unchanged"')
+    parser.add_argument("--then", action="append", default=[], metavar="INSTRUCTION",
+                        help="a further edit of the previous result (repeatable)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="seed for every step (default: a random one, saved)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="folder for the steps and manifest.json (default: a new "
+                             "folder under runs/)")
+    parser.add_argument("--workflow", metavar="NAME|FILE",
+                        help="Kontext workflow: built-in flux-kontext (default) or an "
+                             "API-format JSON file")
+    parser.add_argument("--name", default="edit", metavar="NAME",
+                        help="name the steps NAME 1, NAME 2... (default: edit)")
+    parser.add_argument("--save", type=Path, metavar="LIBRARY",
+                        help="also save the chain's steps as prompts in this library file")
+    parser.add_argument("--reuse", type=Path, metavar="DIR",
+                        help="a previous chain folder: steps that match it are not run again")
+
+
+def run(args: argparse.Namespace, config) -> int:
+    return asyncio.run(_run(args, config))
+
+
+def _err(message: str) -> None:
+    print(f"workbench: {message}", file=sys.stderr)
+
+
+async def _run(args: argparse.Namespace, config) -> int:
+    from ..chains import ChainError, add_to_library, new_chain
+    from ..comfy.chain_run import run_chain
+    from ..comfy.client import Unreachable, client_from_config
+    from ..comfy.graph import RoleError, WorkflowFormatError
+    from ..comfy.jobs import InvalidWorkflow
+    from ..comfy.journal import Journal
+    from ..comfy.results import run_folder
+    from ..comfy.workflows import WorkflowError
+    from ..images.source import SourceImageError, load_source
+    from ..library import LibraryError, load_library, new_library
+    from ..locations import runs_dir
+    from ..textsafe import one_line
+
+    try:
+        source = load_source(args.image)
+    except SourceImageError as exc:
+        _err(str(exc))
+        return 2
+    library = None
+    try:
+        if args.save is not None:
+            library = load_library(args.save) if args.save.exists() else new_library(args.save)
+        taken = [s.name for s in library.prompts] if library is not None else []
+        chain = new_chain(source.path.resolve(), [args.instruction, *args.then], name=args.name,
+                          seed=args.seed, taken=taken)
+    except (ChainError, LibraryError) as exc:
+        _err(str(exc))
+        return 2
+    for warning in chain.warnings():
+        _err(f"warning: {warning}")
+
+    client = client_from_config(config)
+    try:
+        await client.connect()
+    except Unreachable as exc:
+        await client.close()
+        _err(str(exc))
+        return 3
+    out = args.out or run_folder(runs_dir(), f"{args.name} {args.instruction}")
+    total = len(chain.steps)
+
+    def on_step(index, spec, result) -> None:
+        if result is None:
+            print(f"step {index}/{total}: {one_line(spec.raw)}", file=sys.stderr)
+            return
+        for note in result.notes:
+            _err(f"note: {note}")
+        if result.ok:
+            print(out / result.image)
+            sys.stdout.flush()
+        else:
+            _err(f"step {index} {result.status}: {one_line(result.message)}")
+
+    try:
+        chain_run = await run_chain(client, chain, Path(out), source_path=source.path,
+                                    seed=args.seed, workflow=args.workflow, config=config,
+                                    journal=Journal(), reuse=args.reuse, on_step=on_step)
+    except SourceImageError as exc:
+        _err(str(exc))
+        return 2
+    except (InvalidWorkflow, WorkflowError, WorkflowFormatError, RoleError) as exc:
+        _err(str(exc))
+        return 2
+    except Unreachable as exc:
+        _err(str(exc))
+        return 3
+    finally:
+        await client.close()
+    if library is not None:
+        for step, result in zip(chain.steps, chain_run.steps):
+            step.params.seed = result.seed  # the seed is always explicit and saved
+        try:
+            add_to_library(library, chain)
+            library.save()
+        except (ChainError, LibraryError, OSError) as exc:
+            _err(f"could not save the chain in {args.save}: {exc}")
+            return 1
+        print(f"saved {total} step(s) in {library.path}", file=sys.stderr)
+    done = sum(1 for step in chain_run.steps if step.ok)
+    print(f"{done}/{total} step(s) done in {chain_run.finished - chain_run.started:.1f} s; "
+          f"manifest {chain_run.manifest_path}", file=sys.stderr)
+    return 0 if chain_run.ok and done == total else 1
