@@ -142,7 +142,7 @@ BAD = [
     ("img2img-size", dict(raw=FISHERMAN, source_image=PORTRAIT, width=1024, height=1024,
                           denoise=0.7), {}, "1024"),
     ("denoise-range", dict(raw=FISHERMAN, source_image=PORTRAIT, denoise=0.3), {}, "0.3"),
-    ("denoise-range", dict(raw=FISHERMAN, source_image=PORTRAIT), {}, ""),
+    ("denoise-range", dict(raw=FISHERMAN, source_image=PORTRAIT, denoise=1.0), {}, "1"),
     ("source-image-missing", dict(raw=FISHERMAN, source_image="nope.png", denoise=0.7), {},
      "nope.png"),
     ("ab-multiple-changes", dict(raw=FISHERMAN, steps=30, seed=1),
@@ -237,6 +237,7 @@ GOOD = [
     ("img2img-size", dict(model="kontext", raw="Add a hat", source_image=PORTRAIT, width=1024,
                           height=1024)),
     ("denoise-range", dict(raw=FISHERMAN, source_image=PORTRAIT, denoise=0.7)),
+    ("denoise-range", dict(raw=FISHERMAN, source_image=PORTRAIT)),  # unset: runs at 0.7
     ("denoise-range", dict(raw=FISHERMAN, denoise=0.3)),
     ("source-image-missing", dict(raw=FISHERMAN, source_image=PORTRAIT, denoise=0.7)),
     ("ab-multiple-changes", dict(raw=FISHERMAN, steps=30),

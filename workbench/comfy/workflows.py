@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..spec import VARIANT_DEFAULTS, Params, PromptSpec, effective_params
+from ..spec import IMG2IMG_DENOISE, VARIANT_DEFAULTS, Params, PromptSpec, effective_params
 from .graph import Roles, apply_values, check_api_format, find_roles, is_link, load_overrides
 from .graph import load_workflow_file
 
@@ -234,7 +234,6 @@ def insert_loras(workflow: dict, loras: list[tuple[str, float]]) -> dict:
 
 
 #: img2img denoise when neither the prompt nor its preset sets one (seed 002: 0.65-0.7).
-IMG2IMG_DENOISE = 0.7
 #: Nodes that mark a Kontext graph: it sizes the source itself and repaints all of it.
 KONTEXT_NODES = ("FluxKontextImageScale", "ReferenceLatent")
 _SCALERS = ("ImageScaleToTotalPixels", "ImageScale", "ImageScaleBy")
@@ -274,7 +273,10 @@ def set_source_size(workflow: dict, roles: Roles, width: int, height: int) -> di
 
 
 def img2img_denoise(spec: PromptSpec, params: Params) -> float:
-    """The prompt's denoise, else its preset's, else a caller's non-default one, else 0.7."""
+    """The prompt's denoise, else its preset's, else a caller's non-default one, else 0.7.
+
+    (`effective_params` gives 0.7 too when the spec names its source image; this also
+    covers a source given at run time, ``workbench run --image``.)"""
     if spec.params.denoise is not None:
         return float(spec.params.denoise)
     if spec.params.preset:
