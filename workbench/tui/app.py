@@ -37,7 +37,7 @@ LINT_DELAY = 0.12  # re-lint once typing pauses: keystrokes never wait for the l
 #: Actions on the prompt being edited: only while the main screen is on top.
 _MAIN_SCREEN_ACTIONS = {"rename", "new_prompt", "duplicate", "delete", "assist",
                         "undo_assist", "filter", "copy_prompt", "focus_browser",
-                        "focus_problems", "fix_all", "run", "queue"}
+                        "focus_problems", "fix_all", "run", "queue", "history"}
 
 
 class WorkbenchApp(App):
@@ -422,6 +422,25 @@ class WorkbenchApp(App):
 
         self.push_screen(QueueScreen(self.query_one(JobsPanel)))
 
+    def action_history(self) -> None:
+        from .screens.history import HistoryScreen
+
+        self.push_screen(HistoryScreen(), self._open_run)
+
+    def _open_run(self, folder: str | None) -> None:
+        if not folder:
+            return
+        from ..runs.history import HistoryError, load_run
+        from .screens.compare import CompareScreen
+
+        try:
+            run = load_run(Path(folder))
+        except HistoryError as exc:
+            self.notify(str(exc), title="Cannot open the run", severity="error",
+                        markup=False)
+            return
+        self.push_screen(CompareScreen(run.plan, run=run))
+
     async def action_cancel_run(self) -> None:
         await self.query_one(JobsPanel).action_cancel()
 
@@ -508,6 +527,8 @@ class WorkbenchApp(App):
                             f"{self.config.comfyui_url} (F5)", self.action_run)
         yield SystemCommand("Cancel run", "Interrupt the running job, or take it off the "
                             "server's queue", self.action_cancel_run)
+        yield SystemCommand("Run history", "Open a past run or comparison: grid, single "
+                            "view, winners", self.action_history)
         yield SystemCommand("Server queue", "What runs and waits on ComfyUI; interrupt or "
                             "remove prompts", self.action_queue)
         yield SystemCommand("Save now", "Write every library with unsaved edits (F6)",

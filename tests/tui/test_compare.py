@@ -1,0 +1,121 @@
+"""The compare screen on a recorded run: grid, labels, moving, single view, A|B flip, winner."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+
+import pytest
+from PIL import Image
+
+from workbench.runs.history import create_run, load_run, record_cell
+from workbench.runs.plan import make_plan
+from workbench.spec import PromptSpec
+from workbench.tui.screens.compare import CompareScreen, progress_text
+from workbench.tui.screens.single_view import SingleView, crop_box
+
+COLOURS = {0: (200, 40, 40), 1: (40, 160, 60)}  # variant A red, B green
+
+
+def png(colour, size=(64, 64), marker=None) -> bytes:
+    image = Image.new("RGB", size, colour)
+    if marker:  # a white square in one corner, to see zoom and pan
+        for x in range(8):
+            for y in range(8):
+                image.putpixel((x, y), (255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def recorded_run(tmp_path):
+    a = PromptSpec(name="Fox A", subject="a red fox", action="asleep in snow")
+    b = PromptSpec(name="Fox B", subject="an arctic fox", action="asleep in snow")
+    plan = make_plan([a, b], seeds=[11, 22], name="fox colours",
+                     created="2026-11-23T10:00:00+00:00")
+    run = create_run(plan, root=tmp_path / "runs",
+                     now=datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))
+    for cell in plan.cells():
+        if cell.variant == 1 and cell.seed == 22:
+            continue  # one cell still missing
+        record_cell(run, cell, [png(COLOURS[cell.variant], marker=True)], {"1": {}},
+                    server="http://127.0.0.1:8188", comfyui_version="0.3.64")
+    return load_run(run.folder)
+
+
+def compare_app(make_app, run):
+    app = make_app()
+
+    async def open_compare(pilot):
+        app.push_screen(CompareScreen(run.plan, run=run))
+        await pilot.pause(0.5)
+
+    return app, open_compare
+
+
+async def test_grid_shows_images_labels_and_missing_cells(make_app, recorded_run):
+    app, open_compare = compare_app(make_app, recorded_run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_compare(pilot)
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        assert screen.grid.row_labels[0] == "A"
+        assert screen.grid.row_labels[1].startswith("B:")
+        assert screen.grid.column_labels == ["seed 11", "seed 22"]
+        views = [[screen.cells[c] for c in row] for row in screen.grid.cells]
+        assert views[1][1].image is None and "waiting" in str(views[1][1].render())
+        await pilot.pause(0.5)
+        # the red cell renders red half-blocks
+        strip = views[0][0].render_line(views[0][0].size.height // 2)
+        colours = {seg.style.bgcolor.triplet for seg in strip if seg.style and seg.style.bgcolor}
+        assert any(c.red > 150 and c.green < 80 for c in colours if c is not None)
+        assert "3/4 cells" in str(screen.query_one("#compare-title").render())
+
+
+async def test_moving_opening_flipping_and_marking_a_winner(make_app, recorded_run):
+    app, open_compare = compare_app(make_app, recorded_run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_compare(pilot)
+        screen = app.screen
+        await pilot.press("down")
+        assert (screen.row, screen.col) == (1, 0)
+        assert "B · seed 11" in str(screen.query_one("#compare-status").render())
+        await pilot.press("up", "enter")
+        single = app.screen
+        assert isinstance(single, SingleView)
+        first = single.cell_id
+        await pilot.press("plus", "plus")
+        assert single.zoom == 2.0
+        await pilot.press("tab")
+        assert single.cell_id == screen.counterpart(first) and single.zoom == 2.0
+        await pilot.press("w")
+        assert screen.plan.is_winner(single.cell_id)
+        await pilot.press("escape")
+        assert app.screen is screen
+        assert screen.cells[single.cell_id].has_class("-winner")
+    again = load_run(recorded_run.folder)
+    assert [w.cell for w in again.plan.winners] == [single.cell_id]
+
+
+def test_crop_box_keeps_the_region_inside_the_image():
+    assert crop_box((100, 50), 1.0, (0.5, 0.5)) == (0, 0, 100, 50)
+    assert crop_box((100, 50), 2.0, (0.5, 0.5)) == (25, 12, 75, 37)
+    assert crop_box((100, 50), 4.0, (0.0, 0.0)) == (0, 0, 25, 12)
+    assert crop_box((100, 50), 4.0, (1.0, 1.0)) == (75, 38, 100, 50)
+
+
+def test_progress_text():
+    assert progress_text("running", 0.5, 14, 28).plain == "▰▰▰▰▰▱▱▱▱▱ 14/28"
+    assert progress_text("error", error="boom\x1b[2J").plain == "failed: boom"
+    assert progress_text("queued").plain == "queued"
+
+
+def test_compare_snapshot_120x40(snap_compare, make_app, recorded_run):
+    app, open_compare = compare_app(make_app, recorded_run)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=open_compare)
+
+
+def test_compare_snapshot_80x24(snap_compare, make_app, recorded_run):
+    app, open_compare = compare_app(make_app, recorded_run)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_compare)
