@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from textual import on
+from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -37,7 +37,8 @@ LINT_DELAY = 0.12  # re-lint once typing pauses: keystrokes never wait for the l
 #: Actions on the prompt being edited: only while the main screen is on top.
 _MAIN_SCREEN_ACTIONS = {"rename", "new_prompt", "duplicate", "delete", "assist",
                         "undo_assist", "filter", "copy_prompt", "focus_browser",
-                        "focus_problems", "fix_all", "run", "queue", "history"}
+                        "focus_problems", "fix_all", "run", "queue", "history",
+                        "compare"}
 
 
 class WorkbenchApp(App):
@@ -50,6 +51,7 @@ class WorkbenchApp(App):
         Binding("f3", "new_prompt", "New", priority=True),
         Binding("f4", "duplicate", "Duplicate", priority=True),
         Binding("f5", "run", "Run", priority=True),
+        Binding("ctrl+t", "compare", "A/B", priority=True),
         Binding("f6", "save_now", "Save", priority=True),
         Binding("ctrl+s", "save_now", "Save", show=False, priority=True),
         Binding("f7", "copy_prompt", "Copy", show=False, priority=True),
@@ -422,6 +424,44 @@ class WorkbenchApp(App):
 
         self.push_screen(QueueScreen(self.query_one(JobsPanel)))
 
+    def action_compare(self) -> None:
+        if self.spec is None or self.library is None:
+            self.notify("Select a prompt to compare", severity="warning")
+            return
+        from .screens.plan_setup import PlanSetup
+
+        spec, library = self.spec, self.library
+        others = [s for s in library.prompts if s is not spec] + [
+            s for lib in self.collection.libraries if lib is not library for s in lib.prompts]
+        self.push_screen(PlanSetup(spec, others),
+                         lambda plan: plan is not None and self.start_plan(plan, library,
+                                                                           spec.name))
+
+    def start_plan(self, plan, library: Library, prompt_name: str) -> None:
+        """Open the compare screen on ``plan`` and run it on the configured servers."""
+        from ..runs.runner import PlanRunner
+        from .screens.compare import CompareScreen
+
+        screen = CompareScreen(plan, library=library, prompt_name=prompt_name)
+        screen.runner = PlanRunner(plan, self.config, base_dir=library.path.parent,
+                                   on_update=screen.update_cell)
+        self.push_screen(screen)
+        self._run_plan(screen)
+
+    @work(group="plans", exit_on_error=False)
+    async def _run_plan(self, screen) -> None:
+        try:
+            run = await screen.runner.run()
+        except Exception as exc:  # unreachable servers, refused workflows: say so
+            self.notify(str(exc), title="Comparison stopped", severity="error", timeout=15,
+                        markup=False)
+            return
+        screen.run = run
+        screen.refresh_title()
+        failed = sum(1 for r in run.results.values() if r.status != "done")
+        self.notify(f"{plan_summary(run)}; contact sheet and manifest in {run.folder}"
+                    + (f"; {failed} cell(s) failed" if failed else ""), markup=False)
+
     def action_history(self) -> None:
         from .screens.history import HistoryScreen
 
@@ -527,6 +567,8 @@ class WorkbenchApp(App):
                             f"{self.config.comfyui_url} (F5)", self.action_run)
         yield SystemCommand("Cancel run", "Interrupt the running job, or take it off the "
                             "server's queue", self.action_cancel_run)
+        yield SystemCommand("Compare A/B", "Fixed-seed comparison of this prompt with "
+                            "another (and sweeps) on ComfyUI (Ctrl+T)", self.action_compare)
         yield SystemCommand("Run history", "Open a past run or comparison: grid, single "
                             "view, winners", self.action_history)
         yield SystemCommand("Server queue", "What runs and waits on ComfyUI; interrupt or "
@@ -569,6 +611,11 @@ class WorkbenchApp(App):
             yield SystemCommand("Reload library from disk",
                                 f"Discard unsaved edits to {library.path.name} and re-read it",
                                 lambda: self._reload(library))
+
+
+def plan_summary(run) -> str:
+    done = sum(1 for r in run.results.values() if r.status == "done")
+    return f"{run.plan.name}: {done}/{run.plan.size} cells done"
 
 
 def run_app(config: Config, path: Path | None) -> int:

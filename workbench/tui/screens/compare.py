@@ -193,6 +193,9 @@ class CompareScreen(Screen[None]):
         self._select(0, 0)
 
     # -- runner updates --------------------------------------------------------------------
+    def refresh_title(self) -> None:
+        self.query_one("#compare-title", Static).update(self._title())
+
     def update_cell(self, update) -> None:
         """Apply a runner's `CellUpdate` (state, progress, images)."""
         view = self.cells.get(update.cell_id)
@@ -203,7 +206,7 @@ class CompareScreen(Screen[None]):
         else:
             view.set_progress(update.state, update.fraction, update.step, update.steps,
                               update.error)
-        self.query_one("#compare-title", Static).update(self._title())
+        self.refresh_title()
 
     # -- selection -------------------------------------------------------------------------
     @property

@@ -1,0 +1,96 @@
+"""Set up a comparison: the other prompt(s), the fixed seeds, and an optional sweep axis."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from ...runs.plan import PlanError, RunPlan, make_plan, parse_axis
+from ...spec import PromptSpec
+
+
+def parse_seeds(text: str) -> tuple[list[int] | None, int]:
+    """``"1, 2, 3"`` -> given seeds; ``"3 random"``/``"3"`` -> that many drawn; blank -> 2."""
+    words = text.replace(",", " ").split()
+    if not words:
+        return None, 2
+    if len(words) == 2 and words[1] == "random" and words[0].isdigit():
+        return None, int(words[0])
+    try:
+        seeds = [int(w) for w in words]
+    except ValueError:
+        raise PlanError(f"seeds: {text!r} is not a list of whole numbers (or 'N random')")
+    return seeds, len(seeds)
+
+
+def build_plan(a: PromptSpec, b: PromptSpec | None, seeds_text: str, axis_text: str,
+               name: str = "") -> RunPlan:
+    seeds, count = parse_seeds(seeds_text)
+    axes = [parse_axis(part) for part in axis_text.split(";") if part.strip()]
+    specs = [a] + ([b] if b is not None else [])
+    return make_plan(specs, seeds, seed_count=count, axes=axes,
+                     name=name or " vs ".join(s.name for s in specs))
+
+
+class PlanSetup(ModalScreen[RunPlan | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, spec: PromptSpec, others: list[PromptSpec]) -> None:
+        super().__init__()
+        self.spec, self.others = spec, others
+
+    def compose(self) -> ComposeResult:
+        seed_hint = f"{self.spec.params.seed}" if self.spec.params.seed is not None \
+            else "2 random"
+        with Vertical(id="dialog"):
+            yield Static(Text(f"Compare “{self.spec.name}” with…", style="bold"),
+                         id="dialog-title")
+            with Grid(id="plan-form"):
+                yield Label("B")
+                yield Select([(s.name, i) for i, s in enumerate(self.others)],
+                             prompt="(none: sweep only)", id="plan-b", compact=True)
+                yield Label("Seeds")
+                yield Input(value=seed_hint, placeholder="1, 2, 3  or  4 random",
+                            id="plan-seeds", compact=True)
+                yield Label("Sweep")
+                yield Input(placeholder="guidance=2.5,3.5  (also steps, sampler, "
+                            "scheduler, model, size, lora:FILE; several with ;)",
+                            id="plan-axis", compact=True)
+            yield Static("", id="plan-note")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Run (Enter)", id="plan-run", variant="primary")
+                yield Button("Cancel (Esc)", id="plan-cancel")
+
+    def on_mount(self) -> None:
+        if self.others:
+            self.query_one("#plan-b", Select).value = 0
+        self.query_one("#plan-b", Select).focus()
+
+    def on_input_submitted(self) -> None:
+        self._go()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "plan-run":
+            self._go()
+        else:
+            self.dismiss(None)
+
+    def _go(self) -> None:
+        choice = self.query_one("#plan-b", Select).value
+        other = self.others[choice] if isinstance(choice, int) else None
+        try:
+            plan = build_plan(self.spec, other, self.query_one("#plan-seeds", Input).value,
+                              self.query_one("#plan-axis", Input).value)
+        except PlanError as exc:
+            self.query_one("#plan-note", Static).update(Text(str(exc), style="bold"))
+            return
+        if plan.size == 1:
+            self.query_one("#plan-note", Static).update(Text(
+                "That is a single image: pick a B prompt, more seeds or a sweep (F5 runs "
+                "one prompt).", style="bold"))
+            return
+        self.dismiss(plan)
