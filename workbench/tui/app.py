@@ -38,7 +38,7 @@ LINT_DELAY = 0.12  # re-lint once typing pauses: keystrokes never wait for the l
 _MAIN_SCREEN_ACTIONS = {"rename", "new_prompt", "duplicate", "delete", "assist",
                         "undo_assist", "filter", "copy_prompt", "focus_browser",
                         "focus_problems", "fix_all", "run", "queue", "history",
-                        "compare"}
+                        "compare", "chain"}
 
 
 class WorkbenchApp(App):
@@ -462,6 +462,28 @@ class WorkbenchApp(App):
         self.notify(f"{plan_summary(run)}; contact sheet and manifest in {run.folder}"
                     + (f"; {failed} cell(s) failed" if failed else ""), markup=False)
 
+    def action_chain(self) -> None:
+        from ..chains import ChainError
+        from .screens.chain import ChainScreen
+
+        if self.spec is None or self.library is None or self.spec.model != "kontext":
+            self.notify("Select a Kontext edit (model kontext) to see its chain",
+                        severity="warning")
+            return
+        try:
+            screen = ChainScreen(self.library, self.spec.name, self.config,
+                                 on_change=self._chain_changed)
+        except ChainError as exc:
+            self.notify(str(exc), title="Not a runnable chain", severity="warning",
+                        markup=False)
+            return
+        self.push_screen(screen)
+
+    def _chain_changed(self, library: Library, spec: PromptSpec) -> None:
+        self.browser.refresh_rows(select=spec)
+        self._show(library, spec)
+        self._schedule_save(library)
+
     def action_history(self) -> None:
         from .screens.history import HistoryScreen
 
@@ -569,6 +591,8 @@ class WorkbenchApp(App):
                             "server's queue", self.action_cancel_run)
         yield SystemCommand("Compare A/B", "Fixed-seed comparison of this prompt with "
                             "another (and sweeps) on ComfyUI (Ctrl+T)", self.action_compare)
+        yield SystemCommand("Kontext chain", "The selected edit's chain as a strip of "
+                            "images: run it, branch from any step", self.action_chain)
         yield SystemCommand("Run history", "Open a past run or comparison: grid, single "
                             "view, winners", self.action_history)
         yield SystemCommand("Server queue", "What runs and waits on ComfyUI; interrupt or "

@@ -1,0 +1,119 @@
+"""The Kontext chain view against the fake ComfyUI: run a three-step chain, branch, snapshot."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from tests.fakes.comfy_server import FakeComfy
+from workbench.library import load_library
+from workbench.tui.screens.chain import ChainScreen
+
+CHAIN = '''\
+format = 1
+title = "Chain"
+
+[[prompts]]
+name = "edit 1"
+model = "kontext"
+source_image = "cat.png"
+raw = "Put a red knitted hat on the cat while keeping its pose and the room the same"
+seed = 1
+
+[[prompts]]
+name = "edit 2"
+model = "kontext"
+follows = "edit 1"
+raw = "Make it snow outside the window while keeping the cat and the hat the same"
+seed = 2
+
+[[prompts]]
+name = "edit 3"
+model = "kontext"
+follows = "edit 2"
+raw = "Replace 'MEOW' with 'PURR' on the mug"
+seed = 3
+'''
+
+
+@pytest.fixture
+def chain_library(tmp_path):
+    Image.new("RGB", (96, 64), (90, 120, 200)).save(tmp_path / "cat.png")
+    path = tmp_path / "chain.toml"
+    path.write_text(CHAIN)
+    return path
+
+
+@pytest.fixture
+async def comfy():
+    server = FakeComfy(default_steps=3)
+    url = await server.start()
+    try:
+        yield server, url
+    finally:
+        await server.stop()
+
+
+async def wait_for(pilot, condition, timeout=15.0):
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def open_chain(app, pilot):
+    app.browser.option_list.highlighted = 3  # "edit 3" (row 0 is the library header)
+    await pilot.pause()
+    app.action_chain()
+    await pilot.pause(0.3)
+    return app.screen
+
+
+async def test_run_the_chain_and_branch(make_app, chain_library, comfy):
+    server, url = comfy
+    app = make_app(chain_library, comfyui_urls=url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_chain(app, pilot)
+        assert isinstance(screen, ChainScreen)
+        assert [v.label[:2] for v in screen.views] == ["so", "1.", "2.", "3."]
+        assert screen.views[0].image is not None and screen.views[1].image is None
+        await pilot.press("r")
+        await wait_for(pilot, lambda: all(v.image is not None for v in screen.views[1:]))
+        assert len(server.submitted) == 3
+        # each step edits the previous result: three different images
+        assert len({v.image.read_bytes() for v in screen.views[1:]}) == 3
+        await pilot.press("left", "b")  # branch after edit 2
+        await pilot.press(*"Make the hat blue", "enter")
+        await pilot.pause(0.3)
+        branched = app.screen
+        assert isinstance(branched, ChainScreen) and branched is not screen
+        assert branched.chain.names == ["edit 1", "edit 2", branched.chain.names[-1]]
+        assert branched.views[1].image is not None  # shared steps already made
+        await pilot.press("r")
+        await wait_for(pilot, lambda: branched.views[3].image is not None)
+        assert len(server.submitted) == 4  # only the new step ran
+        await pilot.press("escape")
+        await pilot.pause(0.9)
+    saved = load_library(chain_library)
+    new = [s for s in saved.prompts if s.raw == "Make the hat blue"]
+    assert len(new) == 1 and new[0].follows == "edit 2"
+
+
+async def test_not_a_chain_is_explained(make_app, library_dir):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.action_chain()
+        await pilot.pause()
+        assert not isinstance(app.screen, ChainScreen)
+        assert any("Kontext" in n.message for n in app._notifications)
+
+
+def test_chain_snapshot(snap_compare, make_app, chain_library):
+    app = make_app(chain_library)
+
+    async def run_before(pilot):
+        await open_chain(app, pilot)
+        await pilot.pause(0.5)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -1,0 +1,217 @@
+"""A Kontext edit chain as a strip: the source image, then each edit's result.
+
+Run the chain (each step edits the previous step's output; steps already made with the
+same input, instruction and seed are reused), branch from any step with a new
+instruction, and see the seed 001 warning past six edits.  The chain itself lives in the
+library (`workbench.chains`): this screen only shows and drives it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Static
+
+from ...chains import ChainError, EditChain, branch, chain_to, resolve_source
+from ...library import Library
+from ...textsafe import one_line
+from .compare import CellView
+
+
+def chains_root() -> Path:
+    from ...locations import runs_dir
+
+    return runs_dir() / "chains"
+
+
+def chain_folder(chain: EditChain) -> Path:
+    """Where a chain's steps are written: one folder per chain tip (branches get their own)."""
+    from ...runs.history import slug
+
+    return chains_root() / slug(f"{chain.steps[0].name}-{chain.steps[-1].name}")
+
+
+def made_steps(chain: EditChain) -> dict[str, tuple[Path, dict]]:
+    """Steps of ``chain`` already made in any chain folder (a branch shares its parent's
+    steps): step name -> (folder, manifest entry), matched on name and instruction."""
+    from ...comfy.chain_run import load_manifest
+
+    wanted = {(spec.name, spec.raw) for spec in chain.steps}
+    found: dict[str, tuple[Path, dict]] = {}
+    root = chains_root()
+    folders = sorted(root.iterdir(), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
+    for folder in folders:  # oldest first: the newest result of a step wins
+        try:
+            manifest = load_manifest(folder)
+        except (OSError, ValueError):
+            continue
+        for step in manifest.get("steps", []):
+            if (step.get("name"), step.get("instruction")) in wanted and step.get("image"):
+                found[step["name"]] = (folder, step)
+    return found
+
+
+def reuse_folder(chain: EditChain) -> Path | None:
+    """The folder holding the most of this chain's steps (what `run_chain` can reuse)."""
+    counts: dict[Path, int] = {}
+    for folder, _ in made_steps(chain).values():
+        counts[folder] = counts.get(folder, 0) + 1
+    return max(counts, key=counts.get) if counts else None
+
+
+class InstructionInput(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(self.title_text, style="bold"), id="dialog-title")
+            yield Input(placeholder="One change, e.g. Make it snow while keeping the "
+                        "people and the composition the same", id="instruction")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+
+class ChainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("left", "move(-1)", "←", show=False),
+        Binding("right", "move(1)", "→", show=False),
+        Binding("r", "run", "Run chain"),
+        Binding("b", "branch", "Branch here"),
+        Binding("escape", "close", "Back"),
+    ]
+
+    def __init__(self, library: Library, tip: str, config, on_change=None) -> None:
+        super().__init__()
+        self.library, self.tip, self.config = library, tip, config
+        self.on_change = on_change  # called after the library gained a step
+        self.chain = chain_to(library.prompts, tip)
+        self.selected = len(self.chain.steps)  # 0 = the source, i = step i
+        self.views: list[CellView] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="chain"):
+            yield Static(self._title(), id="chain-title")
+            with Horizontal(id="chain-strip"):
+                self.views = [CellView("source", "source")] + [
+                    CellView(step.name, f"{i}. {one_line(step.raw)}")
+                    for i, step in enumerate(self.chain.steps, start=1)]
+                yield from self.views
+            yield Static("", id="chain-status")
+        yield Footer(compact=True)
+
+    def _title(self) -> Text:
+        title = Text(f"Kontext chain: {len(self.chain.steps)} edit(s)", style="bold")
+        for warning in self.chain.warnings():
+            title.append(f"\n⚠ {one_line(warning)}", style="bold")
+        return title
+
+    def on_mount(self) -> None:
+        try:
+            self.views[0].set_image(resolve_source(self.chain, self.library.path.parent))
+        except ChainError as exc:
+            self.views[0].set_progress("error", error=str(exc))
+        self._show_results()
+        self._select(self.selected)
+
+    def _show_results(self) -> None:
+        made = made_steps(self.chain)
+        for view, spec in zip(self.views[1:], self.chain.steps):
+            if spec.name in made:
+                folder, step = made[spec.name]
+                view.set_image(folder / step["image"])
+
+    def _select(self, index: int) -> None:
+        self.views[self.selected].remove_class("-selected")
+        self.selected = max(0, min(index, len(self.views) - 1))
+        self.views[self.selected].add_class("-selected")
+        if self.selected == 0:
+            text = Text(f"source: {self.chain.source_image}")
+        else:
+            spec = self.chain.steps[self.selected - 1]
+            text = Text(f"{spec.name}: ", style="bold")
+            text.append(one_line(spec.raw))
+            text.append(f"  (seed {spec.params.seed})" if spec.params.seed is not None
+                        else "", style="dim")
+        self.query_one("#chain-status", Static).update(text)
+
+    def action_move(self, step: int) -> None:
+        self._select(self.selected + step)
+
+    # -- running -------------------------------------------------------------------------------
+    def action_run(self) -> None:
+        for view in self.views[1:]:
+            view.set_progress("waiting")
+        self._run()
+
+    @work(exclusive=True, group="chain", exit_on_error=False)
+    async def _run(self) -> None:
+        from ...comfy.chain_run import run_chain
+        from ...comfy.client import ComfyError, client_from_config
+
+        folder = chain_folder(self.chain)
+        client = client_from_config(self.config)
+
+        def on_step(index: int, spec, result) -> None:  # index: 1-based, like the strip
+            view = self.views[index]
+            if result is None:
+                view.set_progress("running", 0.0)
+            elif result.ok:
+                view.set_image(folder / result.image)
+            else:
+                view.set_progress("error", error=result.message or result.status)
+
+        def on_event(job, event) -> None:
+            for view in self.views[1:]:
+                if view.state == "running" and job.steps:
+                    view.set_progress("running", job.fraction, job.step, job.steps)
+
+        try:
+            await client.connect()
+            run = await run_chain(client, self.chain, folder,
+                                  source_path=resolve_source(self.chain,
+                                                             self.library.path.parent),
+                                  config=self.config, reuse=reuse_folder(self.chain),
+                                  on_step=on_step, on_event=on_event)
+        except (ComfyError, ChainError, OSError, ValueError) as exc:
+            self.notify(str(exc), title="Chain stopped", severity="error", timeout=15,
+                        markup=False)
+            return
+        finally:
+            await client.close()
+        done = sum(1 for step in run.steps if step.ok)
+        self.notify(f"{done}/{len(self.chain.steps)} steps done in {folder}", markup=False)
+
+    # -- branching -----------------------------------------------------------------------------
+    def action_branch(self) -> None:
+        if self.selected == 0:
+            self.notify("Pick a step to branch from (a chain needs its first edit)",
+                        severity="warning")
+            return
+        at = self.chain.steps[self.selected - 1]
+        self.app.push_screen(InstructionInput(f"New edit after “{at.name}”"),
+                             lambda text: text and self._branch(at.name, text))
+
+    def _branch(self, at: str, instruction: str) -> None:
+        taken = [s.name for s in self.library.prompts]
+        new_chain = branch(self.chain, at, instruction, taken=taken)
+        spec = new_chain.steps[-1]
+        self.library.add(spec, after=self.library.get(at))
+        if self.on_change is not None:
+            self.on_change(self.library, spec)
+        self.dismiss(None)
+        self.app.push_screen(ChainScreen(self.library, spec.name, self.config,
+                                         self.on_change))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
