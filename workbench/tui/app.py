@@ -47,12 +47,12 @@ class WorkbenchApp(App):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("f1", "show_help_panel", "Help", priority=True),
-        Binding("f2", "rename", "Rename", priority=True),
+        Binding("f2", "rename", "Rename", show=False, priority=True),
         Binding("f3", "new_prompt", "New", priority=True),
         Binding("f4", "duplicate", "Duplicate", priority=True),
         Binding("f5", "run", "Run", priority=True),
         Binding("ctrl+t", "compare", "A/B", priority=True),
-        Binding("f6", "save_now", "Save", priority=True),
+        Binding("f6", "save_now", "Save", show=False, priority=True),
         Binding("ctrl+s", "save_now", "Save", show=False, priority=True),
         Binding("f7", "copy_prompt", "Copy", show=False, priority=True),
         Binding("f8", "delete", "Delete", priority=True),
