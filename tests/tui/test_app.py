@@ -218,3 +218,23 @@ async def test_palette_sets_preset_and_aspect_size(make_app, library_dir):
         assert app.editor.widget_for("preset").value == "quality"
     saved = load_library(library_dir / "studio.toml").get("Amber perfume bottle")
     assert (saved.params.width, saved.params.preset) == (1920, "quality")
+
+
+async def test_source_image_path_completes_relative_to_the_library(make_app, library_dir):
+    from PIL import Image
+
+    (library_dir / "sources").mkdir()
+    Image.new("RGB", (32, 32)).save(library_dir / "sources" / "portrait.png")
+    (library_dir / "sources" / "notes.txt").write_text("not an image")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        field = app.editor.widget_for("source_image")
+        field.focus()
+        await pilot.press(*"sou")
+        await pilot.pause(0.3)
+        await pilot.press("right")  # accept "sources/"
+        await pilot.press("p")
+        await pilot.pause(0.3)
+        await pilot.press("right")
+        assert field.value == "sources/portrait.png"
+        assert app.spec.source_image == "sources/portrait.png"

@@ -134,7 +134,7 @@ class WorkbenchApp(App):
     # -- showing a prompt --------------------------------------------------------------------
     def _show(self, library: Library | None, spec: PromptSpec | None) -> None:
         self.library, self.spec = library, spec
-        self.editor.load(spec)
+        self.editor.load(spec, library.path.parent if library is not None else None)
         self.composed.show(spec)
         self.run_lint()
         self._update_status()

@@ -7,7 +7,9 @@ does not parse (a half-typed number) is marked invalid and not applied, so nothi
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.highlighter import Highlighter
 from rich.text import Text
@@ -17,6 +19,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.lazy import Lazy
 from textual.message import Message
+from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, TextArea
 
@@ -72,6 +75,23 @@ class SpanHighlighter(Highlighter):
             text.stylize(style, start, end)
 
 
+class ImagePathSuggester(Suggester):
+    """Completes image paths (folders and image files) relative to the library's folder;
+    → accepts the suggestion."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.base: Path | None = None
+
+    async def get_suggestion(self, value: str) -> str | None:
+        from ...images.source import image_candidates
+
+        if not value:
+            return None
+        found = await asyncio.to_thread(image_candidates, value, limit=20, cwd=self.base)
+        return next((c for c in found if c.startswith(value) and c != value), None)
+
+
 def _make_input(form: FieldForm) -> Widget:
     widget_id = f"f-{form.key}"
     if form.kind == "choice":
@@ -82,7 +102,8 @@ def _make_input(form: FieldForm) -> Widget:
                           compact=True, tab_behavior="focus")
     else:
         widget = Input(placeholder=form.help, id=widget_id, compact=True,
-                       select_on_focus=False, highlighter=SpanHighlighter())
+                       select_on_focus=False, highlighter=SpanHighlighter(),
+                       suggester=ImagePathSuggester() if form.key == "source_image" else None)
     widget.tooltip = form.help
     return widget
 
@@ -97,6 +118,7 @@ class SpecEditor(VerticalScroll):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.spec: PromptSpec | None = None
+        self.base_dir: Path | None = None
 
     def compose(self) -> ComposeResult:
         # Label | input grids, no container per row (start-up cost grows with the widget
@@ -112,9 +134,11 @@ class SpecEditor(VerticalScroll):
         found = self.query(f"#f-{key}")
         return found.first() if found else None  # None: in a grid not mounted yet
 
-    def load(self, spec: PromptSpec | None) -> None:
-        """Show ``spec`` (or nothing) without treating the refill as an edit."""
+    def load(self, spec: PromptSpec | None, base_dir: Path | None = None) -> None:
+        """Show ``spec`` (or nothing) without treating the refill as an edit.  ``base_dir``
+        is the library's folder, where relative source-image paths start."""
         self.spec = spec
+        self.base_dir = base_dir
         self.disabled = spec is None
         self.fill(FORMS)
 
@@ -135,6 +159,8 @@ class SpecEditor(VerticalScroll):
                 else:
                     widget.value = text
                     widget.cursor_position = len(text)
+                    if isinstance(widget.suggester, ImagePathSuggester):
+                        widget.suggester.base = self.base_dir
                     if form.is_param:
                         widget.placeholder = _default_hint(form, defaults)
 
