@@ -116,3 +116,23 @@ async def test_queue_view_lists_and_removes_waiting_prompts(make_app, isolated_h
             assert all(s.startswith("failed:") for s in states), states
     finally:
         await server.stop()
+
+
+async def test_add_lora_from_the_servers_list(make_app, comfy, library_dir):
+    from workbench.library import load_library
+    from workbench.tui.screens.pick import PickScreen
+
+    server, url = comfy
+    app = make_app(comfyui_urls=url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.action_add_lora()
+        screen = app.screen
+        assert isinstance(screen, PickScreen)
+        await wait_for(pilot, lambda: screen.items)
+        assert "example_flux_lora.safetensors" in screen.items
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [l.name for l in app.spec.params.loras] == [screen.items[0]]
+        await pilot.pause(0.9)
+    saved = load_library(library_dir / "studio.toml").get("Amber perfume bottle")
+    assert saved.params.loras[0].name == screen.items[0]

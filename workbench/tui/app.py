@@ -38,7 +38,7 @@ LINT_DELAY = 0.12  # re-lint once typing pauses: keystrokes never wait for the l
 _MAIN_SCREEN_ACTIONS = {"rename", "new_prompt", "duplicate", "delete", "assist",
                         "undo_assist", "filter", "copy_prompt", "focus_browser",
                         "focus_problems", "fix_all", "run", "queue", "history",
-                        "compare", "chain"}
+                        "compare", "chain", "add_lora"}
 
 
 class WorkbenchApp(App):
@@ -484,6 +484,32 @@ class WorkbenchApp(App):
         self._show(library, spec)
         self._schedule_save(library)
 
+    def action_add_lora(self) -> None:
+        if self.spec is None:
+            return
+        from ..comfy.loras import server_loras
+        from .screens.pick import PickScreen
+
+        panel = self.query_one(JobsPanel)
+
+        async def load() -> list[str]:
+            return await server_loras(await panel.connected())
+
+        spec, library = self.spec, self.library
+
+        def add(name: str | None) -> None:
+            if not name or spec is not self.spec:
+                return
+            from ..spec import Lora
+
+            spec.params.loras.append(Lora(name, 1.0))
+            self._show(library, spec)
+            self._schedule_save(library)
+            self.notify(f"Added {name} at strength 1; put its trigger words in the LoRAs "
+                        "field after a second colon (file:0.8:trigger)", markup=False)
+
+        self.push_screen(PickScreen(f"LoRAs on {self.config.comfyui_url}", load), add)
+
     def action_history(self) -> None:
         from .screens.history import HistoryScreen
 
@@ -593,6 +619,8 @@ class WorkbenchApp(App):
                             "another (and sweeps) on ComfyUI (Ctrl+T)", self.action_compare)
         yield SystemCommand("Kontext chain", "The selected edit's chain as a strip of "
                             "images: run it, branch from any step", self.action_chain)
+        yield SystemCommand("Add LoRA from the server", "Pick from the LoRA files ComfyUI "
+                            "has installed", self.action_add_lora)
         yield SystemCommand("Run history", "Open a past run or comparison: grid, single "
                             "view, winners", self.action_history)
         yield SystemCommand("Server queue", "What runs and waits on ComfyUI; interrupt or "
