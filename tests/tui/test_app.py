@@ -228,6 +228,7 @@ async def test_source_image_path_completes_relative_to_the_library(make_app, lib
     (library_dir / "sources" / "notes.txt").write_text("not an image")
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()  # below-the-fold fields mount right after the first frame
         field = app.editor.widget_for("source_image")
         field.focus()
         await pilot.press(*"sou")

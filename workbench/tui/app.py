@@ -22,7 +22,7 @@ from .. import workspace
 from ..config import Config, ConfigError, remember
 from ..library import Collection, Library, load_library
 from ..spec import PARAM_FIELDS, PromptSpec
-from .screens.assist import ACTIONS, ActionMenu, AssistScreen
+from ..llm.action_names import ACTIONS
 from .screens.confirm import confirm_delete, resolve_conflict
 from .themes import load_themes
 from .widgets.browser import PromptBrowser
@@ -76,6 +76,7 @@ class WorkbenchApp(App):
         self._theme_failures: list[str] = []
         self._undo: list[tuple[PromptSpec, PromptSpec]] = []  # (spec, its content before)
         self._lint_timer: Timer | None = None
+        self._lint_ready = False  # the first lint waits until after the first frame
         self.diagnostics: list = []
         loaded = load_themes()
         for theme in loaded.themes.values():
@@ -114,6 +115,7 @@ class WorkbenchApp(App):
         return self.query_one(ComposedPane)
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self._first_lint)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         current = self.browser.current
         self._show(*(current or (self._first_library(), None)))
@@ -136,10 +138,15 @@ class WorkbenchApp(App):
         self.library, self.spec = library, spec
         self.editor.load(spec, library.path.parent if library is not None else None)
         self.composed.show(spec)
-        self.run_lint()
+        if self._lint_ready:
+            self.run_lint()
         self._update_status()
 
     # -- lint ------------------------------------------------------------------------------
+    def _first_lint(self) -> None:
+        self._lint_ready = True
+        self.run_lint()
+
     def _schedule_lint(self) -> None:
         if self._lint_timer is not None:
             self._lint_timer.stop()
@@ -534,6 +541,8 @@ class WorkbenchApp(App):
 
     # -- LLM assistance --------------------------------------------------------------------------
     def action_assist(self, action: str | None = None, model: str = "") -> None:
+        from .screens.assist import ActionMenu, AssistScreen
+
         if self.spec is None:
             self.notify("Select a prompt first", severity="warning")
             return

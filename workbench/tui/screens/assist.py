@@ -20,19 +20,12 @@ from textual.widgets import Footer, OptionList, Select, SelectionList, Static
 from textual.widgets.option_list import Option
 
 from ...compose import compose
+from ...llm.action_names import ACTIONS
 from ...llm.actions import Assistant, Proposal
 from ...llm.ollama import LLMError, OllamaClient
 from ...spec import TEXT_FIELDS, PromptSpec
 from ...textsafe import printable
 
-ACTIONS: dict[str, str] = {
-    "rewrite": "Polish the prompt into FLUX-style natural language",
-    "fix": "Rewrite so the linter's findings go away",
-    "translate": "Translate to English, keeping in-image text as is",
-    "expand": "Turn a short idea into a detailed prompt",
-    "decompose": "Split a free-form prompt into the structured fields",
-    "kontext": "Turn a wish into single-change Kontext instructions",
-}
 
 
 class ActionMenu(ModalScreen[tuple[str, str] | None]):

@@ -28,7 +28,10 @@ from ...spec import VARIANT_DEFAULTS, VARIANTS, PromptSpec
 
 _GROUP_TITLES = {"layers": "Layers", "image": "Source", "params": "Generation",
                  "notes": "Notes"}
-_LAZY_GROUPS = ("params", "notes")
+#: Fields below the fold at 80x24 mount right after the first frame (start-up cost grows
+#: with the widget count; they are on screen a few milliseconds later all the same).
+_EAGER_KEYS = ("name", "model", "tags", "subject", "action", "style", "context",
+               "foreground", "midground", "background")
 
 
 def _default_hint(form: FieldForm, defaults) -> str:
@@ -46,6 +49,7 @@ class FieldGrid(Grid):
     def __init__(self, forms: list[FieldForm]) -> None:
         super().__init__(classes="field-grid")
         self.forms = forms
+        self.inputs: dict[str, Widget] = {}
 
     def compose(self) -> ComposeResult:
         group = None
@@ -54,10 +58,13 @@ class FieldGrid(Grid):
                 yield Label(_GROUP_TITLES[form.group], classes="group-title")
             group = form.group
             yield Label(form.label, classes="field-label")
-            yield _make_input(form)
+            self.inputs[form.key] = _make_input(form)
+            yield self.inputs[form.key]
 
     def on_mount(self) -> None:
-        self.query_ancestor(SpecEditor).fill(self.forms)
+        editor = self.query_ancestor(SpecEditor)
+        editor._inputs.update(self.inputs)  # no DOM queries per keystroke or refill
+        editor.fill(self.forms)
 
 
 class SpanHighlighter(Highlighter):
@@ -119,20 +126,19 @@ class SpecEditor(VerticalScroll):
         super().__init__(**kwargs)
         self.spec: PromptSpec | None = None
         self.base_dir: Path | None = None
+        self._inputs: dict[str, Widget] = {}
 
     def compose(self) -> ComposeResult:
         # Label | input grids, no container per row (start-up cost grows with the widget
-        # count).  The generation parameters sit below the fold and mount lazily, right
-        # after the first frame.
-        yield FieldGrid([f for f in FORMS if f.group not in _LAZY_GROUPS])
-        yield Lazy(FieldGrid([f for f in FORMS if f.group in _LAZY_GROUPS]))
+        # count); what is below the fold mounts lazily, right after the first frame.
+        yield FieldGrid([f for f in FORMS if f.key in _EAGER_KEYS])
+        yield Lazy(FieldGrid([f for f in FORMS if f.key not in _EAGER_KEYS]))
 
     def widget_for(self, key: str) -> Widget:
-        return self.query_one(f"#f-{key}")
+        return self._inputs[key]
 
     def _widget(self, key: str) -> Widget | None:
-        found = self.query(f"#f-{key}")
-        return found.first() if found else None  # None: in a grid not mounted yet
+        return self._inputs.get(key)  # None: in a grid not mounted yet
 
     def load(self, spec: PromptSpec | None, base_dir: Path | None = None) -> None:
         """Show ``spec`` (or nothing) without treating the refill as an edit.  ``base_dir``

@@ -8,6 +8,7 @@ to the span in its field, ``f`` applies the row's fix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -16,7 +17,8 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ...lint import Diagnostic
+if TYPE_CHECKING:  # the linter loads after the first frame
+    from ...lint import Diagnostic
 
 SEVERITY_MARK = {"error": ("E", "bold red"), "warning": ("W", "bold yellow"),
                  "info": ("i", "cyan")}
@@ -42,7 +44,7 @@ def summary(diagnostics: list[Diagnostic]) -> str:
     return ", ".join(parts) if parts else "no problems"
 
 
-class ProblemsPanel(OptionList):
+class ProblemsPanel(OptionList):  # noqa: D101
     BINDINGS = [Binding("f", "fix", "Apply fix"), Binding("enter", "select", "Go to",
                                                             show=False)]
 
