@@ -49,6 +49,8 @@ from . import history
 from .plan import Cell, RunPlan, group_by_model, order_for_cache
 
 CONTACT_SHEET = "contact-sheet.png"
+#: where `workbench run`'s crash recovery puts a journaled cell it collects (ours adopts it)
+RECOVERED = "recovered"
 STATES = ("waiting", "queued", "running", "done", "error", "cancelled")
 MAX_ATTEMPTS = 3          # a cell whose job is lost this often ends as an error
 
@@ -378,7 +380,8 @@ class PlanRunner:
         extra = {"workbench": workbench_chunk(cell.spec, run=run.id, cell=cell.id)}
         async with self._journal_lock:
             await asyncio.to_thread(self.journal.submitting, JournalEntry(
-                prompt_id, server.client.base_url, server.client.client_id, str(run.folder),
+                prompt_id, server.client.base_url, server.client.client_id,
+                str(run.folder / RECOVERED),
                 built.workflow, cell.seed, {"run": str(run.folder), "cell": cell.id,
                                             "workflow": built.name}))
         try:
