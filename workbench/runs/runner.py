@@ -107,7 +107,7 @@ class PlanRunner:
                  health_interval: float = 0.25,
                  thumb_box: tuple[int, int] | None = (256, 256),
                  upload_cache: UploadCache | None = None, sheet: bool = True,
-                 order: str = "cache") -> None:
+                 order: str | Callable[[list[Cell]], list[Cell]] = "cache") -> None:
         self.plan = plan
         self.config = config
         urls = servers if servers else list(getattr(config, "comfyui_urls", []) or [])
@@ -126,9 +126,10 @@ class PlanRunner:
         self.thumb_box = thumb_box
         self.upload_cache = upload_cache
         self.write_sheet = sheet
-        if order not in ("cache", "plain"):
-            raise ValueError(f"order must be 'cache' or 'plain', not {order!r}")
-        self.order = order   # "plain": grid order, for measuring what the ordering saves
+        if not callable(order) and order not in ("cache", "plain"):
+            raise ValueError(f"order must be 'cache', 'plain' or a function, not {order!r}")
+        # "plain" (grid order) or a function of the cells: to measure what ordering saves
+        self.order = order
         self.history_run: history.Run | None = existing
         self.updates: dict[str, CellUpdate] = {
             c.id: CellUpdate(c.id, "waiting") for c in plan.cells()}
@@ -176,7 +177,10 @@ class PlanRunner:
                                server=result.server)
             todo = run.missing_cells()
             self._todo = {c.id for c in todo}
-            ordered = order_for_cache(todo) if self.order == "cache" else list(todo)
+            if callable(self.order):
+                ordered = list(self.order(list(todo)))
+            else:
+                ordered = order_for_cache(todo) if self.order == "cache" else list(todo)
             for group in group_by_model(ordered):
                 self._queue.append(group)
             await self._adopt_journaled(run)
@@ -259,10 +263,14 @@ class PlanRunner:
     @staticmethod
     async def _connect(client: ComfyClient) -> str:
         await client.connect()
+        # the node schemas are needed for the first cell anyway: fetch them alongside
+        stats, _ = await asyncio.gather(client.system_stats(), client.object_info(),
+                                        return_exceptions=True)
+        if isinstance(stats, Unreachable):
+            raise stats
         try:
-            stats = await client.system_stats()
             return str((stats.get("system") or {}).get("comfyui_version", ""))
-        except (ComfyError, AttributeError):
+        except AttributeError:
             return ""
 
     async def _watch(self, server: _Server) -> None:
