@@ -206,3 +206,97 @@ async def test_no_server_reachable(tmp_path):
         await runner(plan, ["http://127.0.0.1:9"], tmp_path).run()
     assert "127.0.0.1:9" in str(caught.value)
     assert not (tmp_path / "runs").exists()
+
+
+async def test_socket_drops_lose_nothing_and_submit_nothing_twice(fakes, tmp_path):
+    fake = await fakes(step_delay=0.01, drop_ws_after_steps=4)
+    plan = make_plan([FOX, FOX_B], seeds=[1, 2])
+    run = await runner(plan, [fake.url], tmp_path).run()
+    assert all(r.status == "done" for r in run.results.values()) and len(run.results) == 4
+    assert len(fake.submitted) == 4
+
+
+async def test_restarted_server_forgets_jobs_which_are_run_again(fakes, tmp_path):
+    fake = await fakes(step_delay=0.02)
+    plan = make_plan([FOX, FOX_B], seeds=[1, 2, 3])
+    pool = runner(plan, [fake.url], tmp_path)
+    task = asyncio.create_task(pool.run())
+    while len(fake.submitted) < 2:
+        await asyncio.sleep(0.01)
+    await fake.restart(forget=True)
+    run = await asyncio.wait_for(task, 30)
+    assert all(r.status == "done" for r in run.results.values()) and len(run.results) == 6
+    assert len(fake.submitted) > 6              # the forgotten ones were sent again
+    assert len({r.prompt_id for r in run.results.values()}) == 6
+
+
+async def test_source_image_uploaded_once_per_server(fakes, tmp_path):
+    from workbench.comfy.uploads import UploadCache
+
+    fake = await fakes()
+    library_dir = tmp_path / "lib"
+    library_dir.mkdir()
+    Image.new("RGB", (48, 32), (10, 200, 30)).save(library_dir / "src.png")
+    a = small("fox i2i", "a red fox", denoise=0.6)
+    a.source_image = "src.png"                  # relative to the library's folder
+    b = a.copy(name="fox i2i b", subject="a grey fox")
+    plan = make_plan([a, b], seeds=[1, 2])
+    run = await runner(plan, [fake.url], tmp_path, base_dir=library_dir,
+                       upload_cache=UploadCache(tmp_path / "uploads.json")).run()
+    assert all(r.status == "done" for r in run.results.values()), run.results
+    uploads = [h for h in fake.request_headers if h["path"].endswith("/upload/image")]
+    assert len(uploads) == 1
+    loads = {n["inputs"]["image"] for s in fake.submitted for n in s["prompt"].values()
+             if n["class_type"] == "LoadImage"}
+    assert len(loads) == 1
+
+
+class NoExtraPngInfo(FakeComfy):
+    """A server whose SaveImage drops extra_pnginfo (e.g. started with metadata off)."""
+
+    def _render_outputs(self, job, nid):
+        job.extra_data.pop("extra_pnginfo", None)
+        return super()._render_outputs(job, nid)
+
+
+async def test_spec_embedded_when_the_server_png_lacks_it(tmp_path):
+    async with NoExtraPngInfo() as fake:
+        plan = make_plan([FOX], seeds=[4])
+        run = await runner(plan, [fake.url], tmp_path).run()
+    meta = read_png_metadata(run.image_paths("v0-s4")[0].read_bytes())
+    assert meta.prompt is not None                    # ComfyUI's own chunk kept
+    assert meta.workbench["subject"] == "a red fox" and meta.workbench["_cell"] == "v0-s4"
+
+
+async def test_resume_adopts_prompts_a_crashed_session_left(fakes, tmp_path):
+    from workbench.comfy.jobs import prepare
+    from workbench.comfy.journal import JournalEntry
+    from workbench.runs.runner import RECOVERED
+
+    fake = await fakes()
+    plan = make_plan([FOX, FOX_B], seeds=[1, 2])
+    journal = Journal(tmp_path / "journal.jsonl")
+    crashed = history.create_run(plan, root=tmp_path / "runs")
+    fake.stall()
+    left: dict[str, str] = {}
+    async with quick_client(fake.url) as old:     # the session that "crashed"
+        for cell in plan.cells()[:2]:
+            built = await prepare(old, cell.spec, config=Config(), seed=cell.seed)
+            job = await old.submit(built.workflow)
+            journal.submitting(JournalEntry(job.prompt_id, old.base_url, old.client_id,
+                                            str(crashed.folder / RECOVERED), built.workflow,
+                                            cell.seed, {"run": str(crashed.folder),
+                                                        "cell": cell.id}))
+            journal.queued(job.prompt_id, job.number)
+            left[cell.id] = job.prompt_id
+    fake.resume()
+    pool = runner(plan, [fake.url], tmp_path, existing=history.load_run(crashed.folder),
+                  journal=journal)
+    pool.adopt_poll = 0.05
+    run = await asyncio.wait_for(pool.run(), 20)
+    assert run.folder == crashed.folder
+    assert all(r.status == "done" for r in run.results.values()) and len(run.results) == 4
+    assert len(fake.submitted) == 4                   # the two left behind were not re-sent
+    for cid, pid in left.items():
+        assert run.results[cid].prompt_id == pid
+    assert journal.unfinished() == []

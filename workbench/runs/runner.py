@@ -122,6 +122,7 @@ class PlanRunner:
         self.meta = dict(meta or {})
         self.server_grace = server_grace
         self.last_server_grace = last_server_grace
+        self.adopt_poll = 1.0   # how often a prompt left by a crashed session is checked
         self.health_interval = health_interval
         self.thumb_box = thumb_box
         self.upload_cache = upload_cache
@@ -487,7 +488,13 @@ class PlanRunner:
                 name = str(entry.meta.get("workflow", ""))
 
             async def follow(server=server, cell=cell, job=job, built=_Built) -> None:
-                result = await job.wait()
+                # the socket that hears about it died with the old session: ask the server
+                while True:
+                    try:
+                        result = await job.wait(self.adopt_poll)
+                        break
+                    except asyncio.TimeoutError:
+                        await server.client.check_job(job)
                 server.inflight.pop(cell.id, None)
                 self._finish_later(server, cell, built, result)
 
