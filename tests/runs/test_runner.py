@@ -300,3 +300,15 @@ async def test_resume_adopts_prompts_a_crashed_session_left(fakes, tmp_path):
     for cid, pid in left.items():
         assert run.results[cid].prompt_id == pid
     assert journal.unfinished() == []
+
+
+async def test_cancel_before_anything_was_sent(fakes, tmp_path):
+    fake = await fakes()
+    plan = make_plan([FOX, FOX_B], seeds=[1])
+    pool = runner(plan, [fake.url], tmp_path)
+    task = asyncio.create_task(pool.run())
+    await pool.cancel()
+    run = await asyncio.wait_for(task, 10)
+    assert run.status == "cancelled" and fake.submitted == []
+    assert {u.state for u in pool.updates.values()} == {"cancelled"}
+    assert {r.status for r in run.results.values()} == {"cancelled"}

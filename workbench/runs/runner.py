@@ -157,12 +157,15 @@ class PlanRunner:
 
     async def run(self) -> history.Run:
         """Run every cell not yet done; raises `NoServer` when no server answers (before
-        a run folder is made)."""
+        a run folder is made).  Cancelling the task that awaits this stops following the
+        prompts (they stay journaled, so ``existing=`` can pick them up later); use
+        `cancel` to stop them on the server too."""
         self._changed = asyncio.Event()
         self._all_done = asyncio.Event()
         self._record_lock = asyncio.Lock()
         self._journal_lock = asyncio.Lock()
         await self._connect_all()
+        watchers: list[asyncio.Task] = []
         try:
             if self.history_run is None:
                 self.history_run = await asyncio.to_thread(
@@ -178,27 +181,26 @@ class PlanRunner:
                                server=result.server)
             todo = run.missing_cells()
             self._todo = {c.id for c in todo}
+            for cell in todo:
+                self._emit(cell.id, state="waiting")
             if callable(self.order):
                 ordered = list(self.order(list(todo)))
             else:
                 ordered = order_for_cache(todo) if self.order == "cache" else list(todo)
             for group in group_by_model(ordered):
                 self._queue.append(group)
+            if self._cancelling:          # cancelled while connecting
+                self._queue.clear()
+                for cell in todo:
+                    self._settle_cancelled(cell.id)
             await self._adopt_journaled(run)
-            if not self._todo - self._settled:
-                self._all_done.set()
+            self._poke()
             for server in self.servers:
                 for _ in range(self.window):
                     self._spawn(server, self._worker(server))
             watchers = [asyncio.create_task(self._watch(s)) for s in self.servers]
             await self._all_done.wait()
-            for task in watchers:
-                task.cancel()
-            await asyncio.gather(*watchers, return_exceptions=True)
-            for server in self.servers:
-                for task in list(server.tasks):
-                    task.cancel()
-                await asyncio.gather(*server.tasks, return_exceptions=True)
+            await self._stop_tasks(watchers)
             while self._finishers:
                 await asyncio.gather(*list(self._finishers), return_exceptions=True)
             status = "cancelled" if self._cancelling else "finished"
@@ -207,8 +209,21 @@ class PlanRunner:
                 await asyncio.to_thread(self._contact_sheet, run)
             return run
         finally:
+            await self._stop_tasks(watchers)
+            for task in list(self._finishers):
+                if not task.done():
+                    task.cancel()
             await asyncio.gather(*(s.client.close() for s in self.servers),
                                  return_exceptions=True)
+
+    async def _stop_tasks(self, watchers: list[asyncio.Task]) -> None:
+        tasks = [t for t in watchers if not t.done()]
+        for server in self.servers:
+            tasks += [t for t in server.tasks if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def cancel(self) -> None:
         """Stop: nothing new is submitted, queued jobs are deleted, running ones
@@ -518,6 +533,18 @@ class PlanRunner:
         self._background(self._finish(server, cell, built, result))
 
     async def _finish(self, server: _Server, cell: Cell, built, result: JobResult) -> None:
+        try:
+            await self._settle_result(server, cell, built, result)
+        except Exception as exc:   # never leave a cell unsettled: the run would not end
+            if cell.id in self._settled:
+                self._emit(cell.id, state="error", error=f"could not record: {exc}")
+                self._poke()
+            else:
+                self._settle_error(cell, one_line(str(exc)) or type(exc).__name__,
+                                   server=server)
+
+    async def _settle_result(self, server: _Server, cell: Cell, built,
+                             result: JobResult) -> None:
         if cell.id in self._settled:
             self._journal_bg(self.journal.finished, result.prompt_id, "duplicate")
             return
