@@ -93,3 +93,35 @@ def test_ab_exit_codes(threaded_fake, tmp_path, capsys):
     assert data["cells"]["v0-s3"]["status"] == "done"
     assert data["cells"]["v1-s3"]["status"] == "error"
     assert "missing.safetensors" in data["cells"]["v1-s3"]["error"]
+
+
+def test_ab_resume_finishes_the_missing_cells_in_place(threaded_fake, tmp_path, capsys):
+    server = threaded_fake()
+    library = write_library(tmp_path, LIB)
+    assert ab(library, "fox", "fox snow", "--seeds", "4,5", "--servers", server.url,
+              "--out", tmp_path / "runs") == 0
+    folder = Path(capsys.readouterr().out.splitlines()[0])
+    data = json.loads((folder / "manifest.json").read_text())
+    kept = data["cells"]["v0-s4"]["prompt_id"]
+    for cid in ("v1-s4", "v1-s5"):                  # as if the run stopped before these
+        data["cells"][cid] = {"status": "pending"}
+    (folder / "manifest.json").write_text(json.dumps(data))
+    before = len(server.fake.submitted)
+    assert ab("--resume", folder, "--servers", server.url) == 0
+    out, err = capsys.readouterr()
+    assert Path(out.splitlines()[0]) == folder
+    assert len(server.fake.submitted) == before + 2
+    run = history.load_run(folder)
+    assert {r.status for r in run.results.values()} == {"done"} and len(run.results) == 4
+    assert run.results["v0-s4"].prompt_id == kept
+
+
+def test_ab_usage_errors(tmp_path, capsys):
+    assert ab("--servers", "http://127.0.0.1:9") == 2
+    assert "give a library" in capsys.readouterr().err
+    library = write_library(tmp_path, LIB)
+    assert ab(library, "fox", "--seeds", "1,x") == 2
+    assert "--seeds" in capsys.readouterr().err
+    assert ab(library, "fox", "--seed-count", "0") == 2
+    assert ab("--rerun", tmp_path / "nowhere") == 2
+    assert "no manifest" in capsys.readouterr().err

@@ -21,8 +21,20 @@ from pathlib import Path
 
 HELP = "compare prompts at fixed seeds (and sweeps) on ComfyUI; writes a contact sheet"
 
+EPILOG = """\
+examples:
+  workbench ab fox.toml "Fox" "Fox B" --seeds 1,2,3
+  workbench ab fox.toml "Fox" --seed-count 2 --axis guidance=2.5,3.5 --axis steps=20,28
+  workbench ab --rerun ~/.local/share/workbench/runs/20261123-140501-fox-vs-fox-b
+
+stdout: the run folder, its manifest.json and its contact-sheet.png, one per line.
+exit status: 0 every cell done, 1 some cell failed or was cancelled, 2 usage, library or
+plan errors, 3 no ComfyUI server reachable.  Ctrl-C cancels the queued prompts cleanly.
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
     parser.add_argument("library", nargs="?", type=Path, metavar="LIBRARY",
                         help="library file or folder holding the prompts")
     parser.add_argument("prompts", nargs="*", metavar="PROMPT",

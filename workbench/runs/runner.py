@@ -74,6 +74,14 @@ class CellUpdate:
     server: str = ""
 
 
+@dataclass
+class _Submitted:
+    """What recording needs of a workflow that was sent (by us or an earlier session)."""
+
+    workflow: dict
+    name: str = ""
+
+
 class _Server:
     """One ComfyUI server in the pool and the cells it has taken."""
 
@@ -498,11 +506,9 @@ class PlanRunner:
             self._emit(cid, state="queued", server=server.url)
             job.on_event = lambda j, e, c=cid: self._on_event(c, j, e)
 
-            class _Built:   # what _finish needs of a prepared workflow
-                workflow = entry.workflow
-                name = str(entry.meta.get("workflow", ""))
+            built = _Submitted(entry.workflow, str(entry.meta.get("workflow", "")))
 
-            async def follow(server=server, cell=cell, job=job, built=_Built) -> None:
+            async def follow(server=server, cell=cell, job=job, built=built) -> None:
                 # the socket that hears about it died with the old session: ask the server
                 while True:
                     try:
