@@ -95,6 +95,7 @@ class _Server:
         self.tasks: set[asyncio.Task] = set()
         self.down_since: float | None = None
         self.submitted = 0
+        self.queued_before = 0   # prompts (anyone's) it had when we connected
 
 
 class PlanRunner:
@@ -278,24 +279,28 @@ class PlanRunner:
                 await client.close()
                 continue
             server = _Server(url, client)
-            server.version = result
+            server.version, server.queued_before = result
             self.servers.append(server)
+        # least queued first: it takes the first group (others' prompts count too)
+        self.servers.sort(key=lambda s: s.queued_before)
         if not self.servers:
             raise NoServer("no ComfyUI server answered:\n" + "\n".join(
                 f"  - {p}" for p in problems))
 
     @staticmethod
-    async def _connect(client: ComfyClient) -> str:
+    async def _connect(client: ComfyClient) -> tuple[str, int]:
         await client.connect()
         # the node schemas are needed for the first cell anyway: fetch them alongside
-        stats, _ = await asyncio.gather(client.system_stats(), client.object_info(),
-                                        return_exceptions=True)
+        stats, _, queued = await asyncio.gather(
+            client.system_stats(), client.object_info(), client.queue_length(),
+            return_exceptions=True)
         if isinstance(stats, Unreachable):
             raise stats
         try:
-            return str((stats.get("system") or {}).get("comfyui_version", ""))
+            version = str((stats.get("system") or {}).get("comfyui_version", ""))
         except AttributeError:
-            return ""
+            version = ""
+        return version, queued if isinstance(queued, int) else 0
 
     async def _watch(self, server: _Server) -> None:
         """Drop a server whose socket stays down and whose HTTP does not answer."""
