@@ -410,6 +410,10 @@ class PlanRunner:
             server.inflight.pop(cell.id, None)
             self._settle_error(cell, one_line(str(exc)) or type(exc).__name__, server=server)
             return
+        if self._cancelling:
+            server.inflight.pop(cell.id, None)
+            self._settle_cancelled(cell.id)
+            return
         run = self.history_run
         prompt_id = str(uuid.uuid4())
         from ..images.pngmeta import workbench_chunk
@@ -462,9 +466,11 @@ class PlanRunner:
             key = (server.url, source.sha256)
             task = self._uploads.get(key)
             if task is None:   # uploaded once per server, however many cells use it
-                task = asyncio.ensure_future(ensure_uploaded(
-                    server.client, source, cache=self.upload_cache,
-                    object_info=await server.client.object_info()))
+                async def upload(client=server.client, source=source) -> str:
+                    return await ensure_uploaded(client, source, cache=self.upload_cache,
+                                                 object_info=await client.object_info())
+
+                task = asyncio.ensure_future(upload())
                 self._uploads[key] = task
             try:
                 name = await asyncio.shield(task)
