@@ -114,10 +114,18 @@ async def test_2x3x2_plan_fills_every_cell_once(fakes, tmp_path):
 
 
 async def test_winner_and_rerun_reproduce_the_images(fakes, tmp_path):
+    from workbench.library import load_library
+    from workbench.runs.saved_plans import load_plans
+
     fake = await fakes()
+    library_file = tmp_path / "lib.toml"
+    library_file.write_text('format = 1\n\n[[prompts]]\nname = "fox"\nsubject = "a red fox"\n')
     plan = make_plan([FOX, FOX_B], seeds=[5, 6])
-    first = await runner(plan, [fake.url], tmp_path).run()
-    history.mark_winner(first, "v1-s6", "snowier")
+    pool = runner(plan, [fake.url], tmp_path)
+    first = await pool.run()
+    pool.mark_winner("v1-s6", "snowier", library=load_library(library_file))
+    [saved], _ = load_plans(load_library(library_file), "fox")
+    assert saved.is_winner("v1-s6") and saved.seeds == [5, 6]
     loaded = history.load_run(first.folder)
     assert loaded.plan.is_winner("v1-s6") and loaded.plan.winners[0].note == "snowier"
     fake._cache.clear()

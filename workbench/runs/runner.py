@@ -257,6 +257,19 @@ class PlanRunner:
                 self._settle_cancelled(cid)
         self._poke()
 
+    def mark_winner(self, cell_id: str, note: str = "", library=None):
+        """Mark ``cell_id`` a winner in the run's manifest and, given the `Library` the
+        plan belongs to, in the plan saved with its first prompt.  Returns the `Winner`."""
+        if self.history_run is None:
+            winner = self.plan.mark_winner(cell_id, note)
+        else:
+            winner = history.mark_winner(self.history_run, cell_id, note)
+        if library is not None:
+            from .saved_plans import save_plan
+
+            save_plan(library, self.history_run.plan if self.history_run else self.plan)
+        return winner
+
     # -- servers ---------------------------------------------------------------------------
 
     def _make_client(self, url: str) -> ComfyClient:
