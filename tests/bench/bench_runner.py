@@ -145,16 +145,25 @@ def mixed_plan():
                            parse_axis("guidance=2.5,3.5")])
 
 
+def ab_plan():
+    """The everyday case: two prompts on one model, several seeds."""
+    return make_plan([spec("Fox", "a red fox", steps=2),
+                      spec("Fox B", "a red fox in the snow", steps=2)], seeds=[1, 2, 3, 4])
+
+
 def interleaved(cells):
     return sorted(cells, key=lambda cell: (cell.coords[1:], cell.coords[0]))
 
 
-async def count(fake_class, order: str, folder: Path) -> tuple[int, int, int]:
+#: assumed costs for the estimate printed beside the counts (not measured here)
+LOAD_S, ENCODE_S = 5.0, 0.3
+
+
+async def count(make, fake_class, order: str, folder: Path) -> tuple[int, int, int]:
     fake = fake_class()
     await fake.start()
     try:
-        plan = mixed_plan()
-        await PlanRunner(plan, Config(comfyui_urls=[fake.url]), root=folder,
+        await PlanRunner(make(), Config(comfyui_urls=[fake.url]), root=folder,
                          journal=Journal(folder / f"j-{order}.jsonl"),
                          client_factory=quick_client, sheet=False,
                          order=interleaved if order == "interleaved" else order).run()
@@ -170,18 +179,25 @@ async def count(fake_class, order: str, folder: Path) -> tuple[int, int, int]:
 
 
 def bench_order(folder: Path) -> None:
-    plan = mixed_plan()
-    print(f"(2) mixed plan: 3 variants x 2 seeds x model(dev,schnell) x LoRA strength(2) x "
-          f"guidance(2) = {plan.size} cells; counted by the fake")
-    for label, fake_class in (("stock fake (caches forever)", FakeComfy),
-                              ("classic-cache fake (like ComfyUI)", ClassicCacheFake)):
-        print(f"  {label}:")
-        for order in ("plain", "interleaved", "cache"):
-            loads, encodes, jobs = asyncio.run(count(fake_class, order, folder / label[:5]))
-            name = {"plain": "plain grid order", "interleaved": "interleaved A/B/C",
-                    "cache": "our order"}[order]
-            print(f"    {name:<18} model loads {loads:3d}   text encodes {encodes:3d}   "
-                  f"({jobs} jobs)")
+    print("(2) model loads and text encodes by submission order, counted by the fake "
+          "(model_loads, executed CLIPTextEncode nodes)")
+    plans = ((f"mixed plan: 3 variants x 2 seeds x model(dev,schnell) x LoRA strength(2) x "
+              f"guidance(2) = {mixed_plan().size} cells", mixed_plan),
+             (f"A/B plan: 2 prompts x 4 seeds, one model = {ab_plan().size} cells", ab_plan))
+    for title, make in plans:
+        print(f"  {title}")
+        for label, fake_class in (("stock fake (caches every output forever)", FakeComfy),
+                                  ("classic-cache fake (keeps only the latest prompt's "
+                                   "node outputs, like ComfyUI)", ClassicCacheFake)):
+            print(f"    {label}:")
+            for order in ("plain", "interleaved", "cache"):
+                loads, encodes, jobs = asyncio.run(count(make, fake_class, order,
+                                                         folder / label[:5]))
+                name = {"plain": "plain grid order", "interleaved": "interleaved A/B/C",
+                        "cache": "our order"}[order]
+                print(f"      {name:<18} model loads {loads:3d}   text encodes {encodes:3d}"
+                      f"   ({jobs} jobs; at {LOAD_S:g} s/load + {ENCODE_S:g} s/encode: "
+                      f"{loads * LOAD_S + encodes * ENCODE_S:6.1f} s)")
 
 
 def bench_pool(jobs: int, job_time: float, folder: Path) -> None:
