@@ -320,3 +320,13 @@ async def test_cancel_before_anything_was_sent(fakes, tmp_path):
     assert run.status == "cancelled" and fake.submitted == []
     assert {u.state for u in pool.updates.values()} == {"cancelled"}
     assert {r.status for r in run.results.values()} == {"cancelled"}
+
+
+async def test_a_dead_server_in_the_pool_is_skipped(fakes, tmp_path):
+    fake = await fakes()
+    plan = make_plan([FOX, FOX_B], seeds=[1, 2])
+    pool = runner(plan, ["http://127.0.0.1:9", fake.url], tmp_path)
+    run = await pool.run()
+    assert [s.url for s in pool.servers] == [fake.url]
+    assert {r.server for r in run.results.values()} == {fake.url}
+    assert all(r.status == "done" for r in run.results.values())
