@@ -111,6 +111,14 @@ async def test_2x3x2_plan_fills_every_cell_once(fakes, tmp_path):
     assert pool.sheet_path == run.folder / CONTACT_SHEET and sheet.width > 256
     # nothing left open in the journal
     assert Journal(tmp_path / "journal.jsonl").unfinished() == []
+    # thumbnails were made as the images arrived, so previews find them on disk
+    from workbench.images.preview import default_cache
+
+    cache = default_cache()
+    assert len(list(cache.folder.glob("*/*.png"))) == 12
+    misses = cache.misses
+    cache.get(run.image_paths("v0-s1-guidance=2.5")[0], (256, 256))
+    assert cache.misses == misses                     # found ready, not made now
 
 
 async def test_winner_and_rerun_reproduce_the_images(fakes, tmp_path):
