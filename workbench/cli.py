@@ -16,7 +16,7 @@ from . import __version__
 
 #: Headless verbs, each a module in `workbench.commands`.
 VERBS: tuple[str, ...] = ("list", "locate", "lint", "rules", "rewrite", "run", "edit",
-                          "doctor", "import")
+                          "doctor", "import", "ab")
 #: Verbs whose module name differs (``import`` is a Python keyword).
 _VERB_MODULES = {"import": "import_png"}
 

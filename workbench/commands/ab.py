@@ -1,0 +1,240 @@
+"""``workbench ab LIBRARY PROMPT_A PROMPT_B ...``: a fixed-seed comparison, headless.
+
+Builds a plan (the prompts x the seeds x any ``--axis`` sweeps), runs it on the configured
+ComfyUI servers (`workbench.runs.runner.PlanRunner`), prints one progress line per cell
+change on stderr and, on stdout, the run folder, its manifest and its contact sheet (one
+path per line, for scripts).  ``--rerun RUN_FOLDER`` runs a recorded plan again (same
+seeds, same images); ``--resume RUN_FOLDER`` finishes a run that was interrupted, picking
+up prompts it left on a server.  Ctrl-C cancels cleanly (queued prompts are deleted).
+
+Exit codes: 0 every cell done, 1 some cell failed or was cancelled, 2 usage, library or
+plan errors, 3 no server reachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+HELP = "compare prompts at fixed seeds (and sweeps) on ComfyUI; writes a contact sheet"
+
+EPILOG = """\
+examples:
+  workbench ab fox.toml "Fox" "Fox B" --seeds 1,2,3
+  workbench ab fox.toml "Fox" --seed-count 2 --axis guidance=2.5,3.5 --axis steps=20,28
+  workbench ab --rerun ~/.local/share/workbench/runs/20261123-140501-fox-vs-fox-b
+
+stdout: the run folder, its manifest.json and its contact-sheet.png, one per line.
+exit status: 0 every cell done, 1 some cell failed or was cancelled, 2 usage, library or
+plan errors, 3 no ComfyUI server reachable.  Ctrl-C cancels the queued prompts cleanly.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.add_argument("library", nargs="?", type=Path, metavar="LIBRARY",
+                        help="library file or folder holding the prompts")
+    parser.add_argument("prompts", nargs="*", metavar="PROMPT",
+                        help="names of the prompts to compare (A, B, more...)")
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", metavar="N,N,...",
+                       help="fixed seeds, comma-separated (default: the first prompt's seed, "
+                            "else one drawn and recorded)")
+    seeds.add_argument("--seed-count", type=int, metavar="N",
+                       help="draw N seeds once and record them in the plan")
+    parser.add_argument("--axis", action="append", default=[], metavar="NAME=V1,V2",
+                        help="sweep axis, repeatable: guidance, steps, sampler, scheduler, "
+                             "model (dev/schnell/kontext), size (1024x768) or "
+                             "lora:<file>=0.5,1.0")
+    parser.add_argument("--servers", metavar="URL,URL",
+                        help="ComfyUI servers to spread the cells over (default: the "
+                             "configured ones)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="folder in which the run's own folder is made (default: the "
+                             "runs folder)")
+    parser.add_argument("--workflow", metavar="NAME|FILE",
+                        help="built-in workflow or API-format JSON file (default: chosen "
+                             "from each prompt's model)")
+    parser.add_argument("--window", type=int, default=2, metavar="N",
+                        help="prompts kept in flight per server (default 2)")
+    parser.add_argument("--name", help="name of the plan (default: the prompts' names)")
+    parser.add_argument("--save-plan", action="store_true",
+                        help="store the plan with the first prompt in its library, so the "
+                             "comparison can be re-run later")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--rerun", type=Path, metavar="RUN_FOLDER",
+                       help="run the plan recorded in RUN_FOLDER again, in a new run folder")
+    again.add_argument("--resume", type=Path, metavar="RUN_FOLDER",
+                       help="finish the cells RUN_FOLDER has not done yet, in that folder")
+
+
+def run(args: argparse.Namespace, config) -> int:
+    return asyncio.run(_run(args, config))
+
+
+def _err(message: str) -> None:
+    print(f"workbench: {message}", file=sys.stderr)
+
+
+class _Progress:
+    """One stderr line per cell state change, with a done/total count."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.states: dict[str, str] = {}
+
+    def __call__(self, update) -> None:
+        from ..textsafe import one_line
+
+        if self.states.get(update.cell_id) == update.state:
+            return
+        self.states[update.cell_id] = update.state
+        finished = sum(s in ("done", "error", "cancelled") for s in self.states.values())
+        line = f"[{finished}/{self.total}] {update.cell_id} {update.state}"
+        if update.state in ("queued", "running") and update.server:
+            line += f" on {one_line(update.server)}"
+        if update.state == "error" and update.error:
+            line += f": {one_line(update.error)}"
+        print(line, file=sys.stderr, flush=True)
+
+
+def _parse_seeds(text: str) -> list[int]:
+    from ..runs.plan import PlanError
+
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise PlanError(f"--seeds {text!r}: give whole numbers separated by commas") from None
+
+
+def _build(args: argparse.Namespace):
+    """(plan, library, base_dir, meta, existing run) from the arguments; raises
+    `PlanError`/`HistoryError` with a message for the user."""
+    from ..library import load_collection
+    from ..runs import history
+    from ..runs.plan import PlanError, make_plan, parse_axis
+    from ..textsafe import one_line
+
+    folder = args.rerun or args.resume
+    if folder is not None:
+        if args.library is not None or args.prompts or args.axis or args.seeds \
+                or args.seed_count:
+            raise PlanError("--rerun/--resume take the plan from the run folder; give no "
+                            "library, prompts, seeds or axes with them")
+        old = history.load_run(folder)
+        library_path = old.meta.get("library")
+        base_dir = Path(library_path).parent if library_path else None
+        library = None
+        if args.save_plan and library_path:
+            from ..library import load_library
+
+            library = load_library(Path(library_path))
+        meta = dict(old.meta, rerun_of=str(old.folder)) if args.rerun else old.meta
+        return old.plan, library, base_dir, meta, (old if args.resume else None)
+    if args.library is None or not args.prompts:
+        raise PlanError("give a library and at least one prompt: workbench ab LIBRARY "
+                        "PROMPT_A PROMPT_B [...]  (or --rerun RUN_FOLDER)")
+    collection = load_collection(args.library)
+    if collection.errors and not collection.libraries:
+        raise PlanError("; ".join(collection.problems))
+    for problem in collection.problems:
+        _err(problem)
+    specs, libraries = [], []
+    for name in args.prompts:
+        found = collection.find(name)
+        if found is None:
+            names = [s.name for lib in collection.libraries for s in lib.prompts]
+            close = [n for n in names if name.lower() in n.lower()][:8]
+            raise PlanError(f"no prompt named {one_line(name)!r} in {collection.root}"
+                            + (f"; did you mean: {', '.join(close)}" if close else ""))
+        libraries.append(found[0])
+        specs.append(found[1])
+    seeds = _parse_seeds(args.seeds) if args.seeds else None
+    if seeds is None and args.seed_count is None and specs[0].params.seed is not None:
+        seeds = [specs[0].params.seed]
+    axes = [parse_axis(text) for text in args.axis]
+    plan = make_plan(specs, seeds,
+                     seed_count=1 if args.seed_count is None else args.seed_count, axes=axes,
+                     name=args.name or "")
+    library = libraries[0]
+    meta = {"library": str(library.path), "prompts": [s.name for s in specs],
+            "command": "ab"}
+    return plan, library, library.path.parent, meta, None
+
+
+async def _run(args: argparse.Namespace, config) -> int:
+    from ..library import ConflictError
+    from ..runs.history import HistoryError
+    from ..runs.plan import PlanError
+    from ..runs.runner import PlanRunner, NoServer
+    from ..runs.saved_plans import save_plan
+
+    if args.window < 1:
+        _err("--window must be at least 1")
+        return 2
+    try:
+        plan, library, base_dir, meta, existing = _build(args)
+    except (PlanError, HistoryError) as exc:
+        _err(str(exc))
+        return 2
+    if args.save_plan:
+        if library is None:
+            _err("--save-plan: the run does not name its library; plan not saved")
+        else:
+            try:
+                save_plan(library, plan)
+                print(f"plan saved with {plan.variants[0].spec.name!r} in {library.path}",
+                      file=sys.stderr)
+            except (ConflictError, KeyError, OSError) as exc:
+                _err(f"--save-plan: {exc}")
+                return 2
+    servers = [u.strip() for u in args.servers.split(",") if u.strip()] if args.servers \
+        else None
+    progress = _Progress(plan.size)
+    root = args.out or (existing.folder.parent if existing else
+                        (args.rerun.parent if args.rerun else None))
+    runner = PlanRunner(plan, config, servers=servers, window=args.window, root=root,
+                        base_dir=base_dir, on_update=progress, existing=existing,
+                        workflow=args.workflow, meta=meta)
+    print(f"running {plan.name!r}: {plan.size} cell(s) "
+          f"({' x '.join(map(str, plan.shape))}), seeds {', '.join(map(str, plan.seeds))}",
+          file=sys.stderr)
+    loop = asyncio.get_running_loop()
+    cancel_task: list[asyncio.Task] = []
+
+    def on_sigint() -> None:
+        if cancel_task:
+            raise KeyboardInterrupt
+        print("cancelling: deleting queued prompts, interrupting the running one…",
+              file=sys.stderr)
+        cancel_task.append(loop.create_task(runner.cancel()))
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        handled = True
+    except (NotImplementedError, RuntimeError, ValueError):
+        handled = False
+    try:
+        result = await runner.run()
+    except NoServer as exc:
+        _err(str(exc))
+        return 3
+    finally:
+        if handled:
+            loop.remove_signal_handler(signal.SIGINT)
+    if cancel_task:
+        await cancel_task[0]
+    print(result.folder)
+    print(result.manifest_path)
+    if runner.sheet_path is not None:
+        print(runner.sheet_path)
+    statuses = [r.status for r in result.results.values()]
+    done = statuses.count("done")
+    print(f"{done}/{plan.size} cell(s) done"
+          + (f", {statuses.count('error')} failed" if "error" in statuses else "")
+          + (f", {statuses.count('cancelled')} cancelled" if "cancelled" in statuses else ""),
+          file=sys.stderr)
+    return 0 if done == plan.size else 1
