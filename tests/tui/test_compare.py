@@ -136,3 +136,46 @@ def test_plan_setup_parsing():
     assert plan.name == "a vs b" and plan.seeds == [7, 8]
     with pytest.raises(PlanError):
         build_plan(a, b, "1", "guidance")
+
+
+async def test_ctrl_t_runs_an_ab_plan_into_the_grid(make_app, library_dir, isolated_home):
+    from tests.fakes.comfy_server import FakeComfy
+
+    server = FakeComfy(default_steps=4, step_delay=0.05)
+    url = await server.start()
+    try:
+        app = make_app(comfyui_urls=url)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+            app.screen.query_one("#plan-seeds").value = "5, 6"
+            app.screen.query_one("#plan-axis").value = "guidance=2.5,3.5"
+            app.screen.query_one("#plan-seeds").focus()
+            await pilot.press("enter")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, CompareScreen)
+            assert screen.plan.size == 8  # A, B x 2 seeds x 2 guidance values
+            for _ in range(400):
+                if all(v.image is not None for v in screen.cells.values()):
+                    break
+                await pilot.pause(0.05)
+            assert all(v.image is not None for v in screen.cells.values())
+            assert len(server.submitted) == 8
+            assert "8/8 cells" in str(screen.query_one("#compare-title").render())
+            await pilot.press("right", "w")
+            winner = screen.current.cell_id
+            await pilot.pause(0.5)
+            run_folder = screen.run.folder
+        manifest = load_run(run_folder)
+        assert [w.cell for w in manifest.plan.winners] == [winner]
+        assert (run_folder / "contact-sheet.png").is_file()
+        # the plan (with its winner) is kept with the prompt in the library
+        from workbench.runs.saved_plans import load_plans
+        from workbench.library import load_library
+
+        plans, problems = load_plans(load_library(library_dir / "studio.toml"),
+                                     "Amber perfume bottle")
+        assert problems == [] and plans and plans[-1].is_winner(winner)
+    finally:
+        await server.stop()

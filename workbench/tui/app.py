@@ -451,7 +451,8 @@ class WorkbenchApp(App):
 
         screen = CompareScreen(plan, library=library, prompt_name=prompt_name)
         screen.runner = PlanRunner(plan, self.config, base_dir=library.path.parent,
-                                   on_update=screen.update_cell)
+                                   on_update=screen.update_cell,
+                                   thumb_box=None)  # the grid makes its own previews
         self.push_screen(screen)
         self._run_plan(screen)
 

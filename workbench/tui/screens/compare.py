@@ -78,7 +78,39 @@ class CellView(Static):
     def set_image(self, path: Path | None) -> None:
         self.image = path
         self._picture = None
+        if not self.winner:
+            self.border_title = ""
         self._redraw()
+
+    def set_live_preview(self, data: bytes) -> None:
+        """A preview frame the server sent mid-sampling (shown until the image arrives)."""
+        if self.image is None:
+            self.border_title = progress_text(self.state, self.fraction, self.step,
+                                              self.steps).plain
+            width, height = self.content_size
+            if width >= 2 and height >= 1:
+                self._render_live(data, width, height)
+
+    @work(thread=True, exclusive=True, group="live", exit_on_error=False)
+    def _render_live(self, data: bytes, width: int, height: int) -> None:
+        import io
+
+        from PIL import Image, UnidentifiedImageError
+
+        from ...images.preview import fit, halfblock_box, halfblock_renderable
+
+        try:
+            with Image.open(io.BytesIO(data)) as frame:
+                frame = frame.convert("RGB")
+                frame = frame.resize(fit(frame.size, halfblock_box(width, height)))
+        except (UnidentifiedImageError, OSError, ValueError):
+            return  # a bad preview frame is just skipped
+        picture = halfblock_renderable(frame)
+        self.app.call_from_thread(self._live_ready, picture)
+
+    def _live_ready(self, picture) -> None:
+        if self.image is None:
+            self.update(picture)
 
     def set_winner(self, winner: bool) -> None:
         self.winner = winner
@@ -198,11 +230,17 @@ class CompareScreen(Screen[None]):
 
     def update_cell(self, update) -> None:
         """Apply a runner's `CellUpdate` (state, progress, images)."""
+        if self.run is None and self.runner is not None:
+            self.run = self.runner.history_run  # so winners reach the run's manifest
         view = self.cells.get(update.cell_id)
         if view is None:
             return
         if update.images:
             view.set_image(Path(update.images[0]))
+        elif update.preview and update.state == "running":
+            view.state, view.fraction, view.step, view.steps = (
+                update.state, update.fraction, update.step, update.steps)
+            view.set_live_preview(update.preview)
         else:
             view.set_progress(update.state, update.fraction, update.step, update.steps,
                               update.error)
