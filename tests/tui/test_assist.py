@@ -191,3 +191,34 @@ async def test_fix_action_sends_lint_findings_and_lints_the_proposal(make_app, f
         assert "weight syntax" in sent
         status = str(screen.query_one("#assist-status").render())
         assert "fixed weight-syntax" in status and "new sd-quality-tags" in status
+
+
+async def test_describe_the_source_image_with_a_vision_model(make_app, library_dir, fake):
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(library_dir / "red.png")
+    fake.queue("A plain red square on a flat background.")
+    app = make_app(ollama_host=fake.host, ollama_model="llama3.2:3b")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.spec.source_image = "red.png"
+        app.action_assist("describe", "llava:7b")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.proposal is not None)
+        sent = fake.chats[-1]
+        assert sent["model"] == "llava:7b" and sent["messages"][-1]["images"]
+        await pilot.press("a")
+        assert app.spec.raw == "A plain red square on a flat background."
+
+
+async def test_describe_with_a_text_only_model_is_refused_plainly(make_app, library_dir, fake):
+    from PIL import Image
+
+    Image.new("RGB", (64, 48)).save(library_dir / "dark.png")
+    app = make_app(ollama_host=fake.host)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.spec.source_image = "dark.png"
+        app.action_assist("describe", "llama3.2:3b")
+        await pilot.pause()
+        status = app.screen.query_one("#assist-status")
+        await wait_for(pilot, lambda: "vision" in str(status.render()))
+        assert not fake.chats

@@ -11,4 +11,5 @@ ACTIONS: dict[str, str] = {
     "expand": "Turn a short idea into a detailed prompt",
     "decompose": "Split a free-form prompt into the structured fields",
     "kontext": "Turn a wish into single-change Kontext instructions",
+    "describe": "Describe the source image with a vision model (as a starting prompt)",
 }

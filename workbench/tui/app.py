@@ -552,7 +552,11 @@ class WorkbenchApp(App):
             self.push_screen(ActionMenu(self.config),
                              lambda picked: picked and self.action_assist(*picked))
             return
-        self.push_screen(AssistScreen(action, spec, self.config, model=model,
+        source = None
+        if action == "describe" and spec.source_image and library is not None:
+            source = Path(spec.source_image).expanduser()
+            source = source if source.is_absolute() else library.path.parent / source
+        self.push_screen(AssistScreen(action, spec, self.config, model=model, source=source,
                                       diagnostics=self.diagnostic_messages(spec)),
                          lambda new: new is not None and self._accept(library, spec, new))
 

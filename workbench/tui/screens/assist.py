@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import time
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -99,10 +100,12 @@ class AssistScreen(Screen[PromptSpec | None]):
     ]
 
     def __init__(self, action: str, spec: PromptSpec, config, *, model: str = "",
-                 diagnostics: list[str] | None = None) -> None:
+                 diagnostics: list[str] | None = None, source: Path | None = None) -> None:
         super().__init__()
         self.action, self.spec, self.config = action, spec, config
-        self.model = model or config.ollama_model
+        self.source = source  # the image to describe
+        self.model = model or (config.ollama_vision_model if action == "describe"
+                               else config.ollama_model)
         self.diagnostics = diagnostics or []
         self.original = compose(spec)
         self.proposal: Proposal | None = None
@@ -136,9 +139,17 @@ class AssistScreen(Screen[PromptSpec | None]):
         try:
             async with OllamaClient.from_config(self.config) as client:
                 assistant = Assistant.from_config(self.config, client, model=self.model)
-                proposal = await assistant.run_text(self.action, self.original,
-                                                    diagnostics=self.diagnostics,
-                                                    on_token=self._token)
+                if self.action == "describe":
+                    if self.source is None:
+                        raise LLMError("this prompt has no source image to describe; set "
+                                       "one in the Source img field")
+                    proposal = await assistant.describe(
+                        self.source, model=self.model,
+                        on_token=self._token)
+                else:
+                    proposal = await assistant.run_text(self.action, self.original,
+                                                        diagnostics=self.diagnostics,
+                                                        on_token=self._token)
         except LLMError as exc:
             self._set_status(f"{exc}\nNothing was changed. Esc closes, r asks again.",
                              "error")
