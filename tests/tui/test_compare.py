@@ -179,3 +179,38 @@ async def test_ctrl_t_runs_an_ab_plan_into_the_grid(make_app, library_dir, isola
         assert problems == [] and plans and plans[-1].is_winner(winner)
     finally:
         await server.stop()
+
+
+async def test_final_on_dev_reruns_the_same_seeds_on_dev(make_app, library_dir, isolated_home):
+    from tests.fakes.comfy_server import FakeComfy
+
+    server = FakeComfy(default_steps=2)
+    url = await server.start()
+    try:
+        app = make_app(comfyui_urls=url)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("ctrl+f", *"@schnell", "enter")
+            sketch = app.spec
+            plan = make_plan([sketch], seeds=[3, 4], name="sketch draft")
+            app.start_plan(plan, app.library, sketch.name)
+            await pilot.pause()
+            draft = app.screen
+            for _ in range(200):
+                if all(v.image is not None for v in draft.cells.values()):
+                    break
+                await pilot.pause(0.05)
+            await pilot.press("f")
+            await pilot.pause()
+            final = app.screen
+            assert isinstance(final, CompareScreen) and final is not draft
+            assert final.plan.seeds == [3, 4]
+            assert all(v.spec.model == "dev" for v in final.plan.variants)
+            for _ in range(200):
+                if all(v.image is not None for v in final.cells.values()):
+                    break
+                await pilot.pause(0.05)
+            loaders = [n["inputs"].get("unet_name") for job in server.submitted[-2:]
+                       for n in job["prompt"].values() if n["class_type"] == "UNETLoader"]
+            assert loaders and all("dev" in name for name in loaders)
+    finally:
+        await server.stop()

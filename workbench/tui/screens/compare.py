@@ -161,6 +161,7 @@ class CompareScreen(Screen[None]):
         Binding("w", "winner", "Winner"),
         Binding("c", "cancel", "Cancel run"),
         Binding("s", "sheet", "Sheet"),
+        Binding("f", "final", "Final on dev"),
         Binding("escape", "close", "Back"),
     ]
 
@@ -312,6 +313,31 @@ class CompareScreen(Screen[None]):
             self.notify("Nothing is running", severity="warning")
             return
         await self.runner.cancel()
+
+    def action_final(self) -> None:
+        """Draft on schnell, final on dev: the same seeds and axes again on FLUX.1 dev."""
+        from ...runs.plan import make_plan
+
+        if not any(v.spec.model == "schnell" for v in self.plan.variants):
+            self.notify("This comparison is not a schnell draft", severity="warning")
+            return
+        if self.library is None:
+            self.notify("Open the prompt in the editor and compare from there to run the "
+                        "final", severity="warning")
+            return
+        finals = []
+        for variant in self.plan.variants:
+            spec = variant.spec.copy()
+            if spec.model == "schnell":
+                spec.model = "dev"
+                if spec.params.steps is not None and spec.params.steps <= 4:
+                    spec.params.steps = None  # schnell's few steps would ruin dev
+            finals.append(spec)
+        plan = make_plan(finals, self.plan.seeds, axes=[a for a in self.plan.axes
+                                                        if a.name != "model"],
+                         labels=[v.label for v in self.plan.variants],
+                         name=f"{self.plan.name} (final on dev)")
+        self.app.start_plan(plan, self.library, self.prompt_name)
 
     def action_sheet(self) -> None:
         if self.run is None:
