@@ -19,6 +19,8 @@ import signal
 import sys
 from pathlib import Path
 
+from . import err
+
 HELP = "compare prompts at fixed seeds (and sweeps) on ComfyUI; writes a contact sheet"
 
 EPILOG = """\
@@ -75,8 +77,6 @@ def run(args: argparse.Namespace, config) -> int:
     return asyncio.run(_run(args, config))
 
 
-def _err(message: str) -> None:
-    print(f"workbench: {message}", file=sys.stderr)
 
 
 class _Progress:
@@ -141,7 +141,7 @@ def _build(args: argparse.Namespace):
     if collection.errors and not collection.libraries:
         raise PlanError("; ".join(collection.problems))
     for problem in collection.problems:
-        _err(problem)
+        err(problem)
     specs, libraries = [], []
     for name in args.prompts:
         found = collection.find(name)
@@ -173,23 +173,23 @@ async def _run(args: argparse.Namespace, config) -> int:
     from ..runs.saved_plans import save_plan
 
     if args.window < 1:
-        _err("--window must be at least 1")
+        err("--window must be at least 1")
         return 2
     try:
         plan, library, base_dir, meta, existing = _build(args)
     except (PlanError, HistoryError) as exc:
-        _err(str(exc))
+        err(str(exc))
         return 2
     if args.save_plan:
         if library is None:
-            _err("--save-plan: the run does not name its library; plan not saved")
+            err("--save-plan: the run does not name its library; plan not saved")
         else:
             try:
                 save_plan(library, plan)
                 print(f"plan saved with {plan.variants[0].spec.name!r} in {library.path}",
                       file=sys.stderr)
             except (ConflictError, KeyError, OSError) as exc:
-                _err(f"--save-plan: {exc}")
+                err(f"--save-plan: {exc}")
                 return 2
     servers = [u.strip() for u in args.servers.split(",") if u.strip()] if args.servers \
         else None
@@ -220,7 +220,7 @@ async def _run(args: argparse.Namespace, config) -> int:
     try:
         result = await runner.run()
     except NoServer as exc:
-        _err(str(exc))
+        err(str(exc))
         return 3
     finally:
         if handled:

@@ -14,6 +14,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from . import UNREACHABLE, connected_client, err
+
 HELP = "edit an image with FLUX Kontext, one instruction after another"
 EPILOG = """\
 Each step edits the previous step's result. Every step's image, workflow.json and run.json
@@ -57,14 +59,12 @@ def run(args: argparse.Namespace, config) -> int:
     return asyncio.run(_run(args, config))
 
 
-def _err(message: str) -> None:
-    print(f"workbench: {message}", file=sys.stderr)
 
 
 async def _run(args: argparse.Namespace, config) -> int:
     from ..chains import ChainError, add_to_library, new_chain
     from ..comfy.chain_run import run_chain
-    from ..comfy.client import Unreachable, client_from_config
+    from ..comfy.client import Unreachable
     from ..comfy.graph import RoleError, WorkflowFormatError
     from ..comfy.jobs import InvalidWorkflow
     from ..comfy.journal import Journal
@@ -78,7 +78,7 @@ async def _run(args: argparse.Namespace, config) -> int:
     try:
         source = load_source(args.image)
     except SourceImageError as exc:
-        _err(str(exc))
+        err(str(exc))
         return 2
     library = None
     try:
@@ -88,18 +88,14 @@ async def _run(args: argparse.Namespace, config) -> int:
         chain = new_chain(source.path.resolve(), [args.instruction, *args.then], name=args.name,
                           seed=args.seed, taken=taken)
     except (ChainError, LibraryError) as exc:
-        _err(str(exc))
+        err(str(exc))
         return 2
     for warning in chain.warnings():
-        _err(f"warning: {warning}")
+        err(f"warning: {warning}")
 
-    client = client_from_config(config)
-    try:
-        await client.connect()
-    except Unreachable as exc:
-        await client.close()
-        _err(str(exc))
-        return 3
+    client = await connected_client(config)
+    if client is None:
+        return UNREACHABLE
     out = args.out or run_folder(runs_dir(), f"{args.name} {args.instruction}")
     total = len(chain.steps)
 
@@ -108,25 +104,25 @@ async def _run(args: argparse.Namespace, config) -> int:
             print(f"step {index}/{total}: {one_line(spec.raw)}", file=sys.stderr)
             return
         for note in result.notes:
-            _err(f"note: {note}")
+            err(f"note: {note}")
         if result.ok:
             print(out / result.image)
             sys.stdout.flush()
         else:
-            _err(f"step {index} {result.status}: {one_line(result.message)}")
+            err(f"step {index} {result.status}: {one_line(result.message)}")
 
     try:
         chain_run = await run_chain(client, chain, Path(out), source_path=source.path,
                                     seed=args.seed, workflow=args.workflow, config=config,
                                     journal=Journal(), reuse=args.reuse, on_step=on_step)
     except SourceImageError as exc:
-        _err(str(exc))
+        err(str(exc))
         return 2
     except (InvalidWorkflow, WorkflowError, WorkflowFormatError, RoleError) as exc:
-        _err(str(exc))
+        err(str(exc))
         return 2
     except Unreachable as exc:
-        _err(str(exc))
+        err(str(exc))
         return 3
     finally:
         await client.close()
@@ -137,7 +133,7 @@ async def _run(args: argparse.Namespace, config) -> int:
             add_to_library(library, chain)
             library.save()
         except (ChainError, LibraryError, OSError) as exc:
-            _err(f"could not save the chain in {args.save}: {exc}")
+            err(f"could not save the chain in {args.save}: {exc}")
             return 1
         print(f"saved {total} step(s) in {library.path}", file=sys.stderr)
     done = sum(1 for step in chain_run.steps if step.ok)

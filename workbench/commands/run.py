@@ -14,6 +14,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from . import UNREACHABLE, connected_client, err
+
 HELP = "run a prompt from a library on ComfyUI and save the images"
 
 
@@ -91,8 +93,6 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def _err(message: str) -> None:
-    print(f"workbench: {message}", file=sys.stderr)
 
 
 async def _run(args: argparse.Namespace, config) -> int:
@@ -110,12 +110,12 @@ async def _run(args: argparse.Namespace, config) -> int:
 
     collection = load_collection(args.library or libraries_dir())
     for problem in collection.problems:
-        _err(problem)
+        err(problem)
     found = collection.find(args.prompt)
     if found is None:
         names = [s.name for lib in collection.libraries for s in lib.prompts]
         close = [n for n in names if args.prompt.lower() in n.lower()][:8]
-        _err(f"no prompt named {one_line(args.prompt)!r} in {collection.root}"
+        err(f"no prompt named {one_line(args.prompt)!r} in {collection.root}"
              + (f"; did you mean: {', '.join(close)}" if close else ""))
         return 2
     library, spec = found
@@ -129,11 +129,11 @@ async def _run(args: argparse.Namespace, config) -> int:
         if not source_path.is_absolute():
             source_path = library.path.parent / source_path
         if not source_path.is_file():
-            _err(f"prompt {spec.name!r}: source image {source_path} does not exist")
+            err(f"prompt {spec.name!r}: source image {source_path} does not exist")
             return 2
     if args.denoise is not None:
         if not 0.0 < args.denoise <= 1.0:
-            _err(f"--denoise {args.denoise:g} is outside 0-1 (0.65-0.7 keeps the source's "
+            err(f"--denoise {args.denoise:g} is outside 0-1 (0.65-0.7 keeps the source's "
                  "composition, 0.8-0.9 changes colours)")
             return 2
         spec = spec.copy()
@@ -143,16 +143,12 @@ async def _run(args: argparse.Namespace, config) -> int:
         try:
             source = load_source(source_path)
         except SourceImageError as exc:
-            _err(str(exc))
+            err(str(exc))
             return 2
 
-    client = client_from_config(config)
-    try:
-        await client.connect()
-    except Unreachable as exc:
-        await client.close()
-        _err(str(exc))
-        return 3
+    client = await connected_client(config)
+    if client is None:
+        return UNREACHABLE
     journal = Journal()
     try:
         if journal.unfinished(client.base_url):
@@ -165,7 +161,7 @@ async def _run(args: argparse.Namespace, config) -> int:
                 for image in outcome.record.images:
                     print(image.path)
                 for problem in outcome.problems:
-                    _err(f"earlier prompt {outcome.result.prompt_id}: {problem}")
+                    err(f"earlier prompt {outcome.result.prompt_id}: {problem}")
         folder: list[Path] = []  # made once, even if the source must be uploaded again
 
         async def attempt(source_name: str | None):
@@ -177,7 +173,7 @@ async def _run(args: argparse.Namespace, config) -> int:
                 for line in built.roles.describe():
                     print(f"  {line}", file=sys.stderr)
             for note in built.notes:
-                _err(f"note: {note}")
+                err(f"note: {note}")
             if not folder:
                 folder.append(Path(args.out or run_folder(runs_dir(), spec.name)))
             progress = _Progress(built.workflow)
@@ -205,21 +201,21 @@ async def _run(args: argparse.Namespace, config) -> int:
             else:
                 outcome = await attempt(None)
         except InvalidWorkflow as exc:
-            _err(str(exc))
+            err(str(exc))
             return 2
         except (WorkflowError, WorkflowFormatError, RoleError) as exc:
-            _err(str(exc))
+            err(str(exc))
             return 2
         except Unreachable as exc:
-            _err(str(exc))
+            err(str(exc))
             return 3
         record = outcome.record
         for image in record.images:
             print(image.path)
         for refused in record.refused:
-            _err(f"refused {refused['server_filename']!r}: {refused['reason']}")
+            err(f"refused {refused['server_filename']!r}: {refused['reason']}")
         for problem in outcome.problems:
-            _err(str(problem))
+            err(str(problem))
         timings = record.timings
         took = f" in {timings['total_s']:.1f} s" if timings.get("total_s") else ""
         print(f"{record.status}{took}: {len(record.images)} image(s) in {record.run_dir}",
