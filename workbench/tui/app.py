@@ -482,8 +482,12 @@ class WorkbenchApp(App):
             screen = ChainScreen(self.library, self.spec.name, self.config,
                                  on_change=self._chain_changed)
         except ChainError as exc:
-            self.notify(str(exc), title="Not a runnable chain", severity="warning",
-                        markup=False)
+            hint = ""
+            if "not a Kontext edit" in str(exc):
+                hint = ("\nA chain that starts from a text-to-image prompt: run that prompt "
+                        "(F5), then set the first edit's Source img to its image.")
+            self.notify(str(exc) + hint, title="Not a runnable chain", severity="warning",
+                        timeout=12, markup=False)
             return
         self.push_screen(screen)
 
