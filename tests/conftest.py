@@ -19,4 +19,9 @@ def isolated_home(tmp_path_factory, monkeypatch):
         monkeypatch.setenv(var, str(home / sub))
     for var in ("COMFYUI_URL", "COMFYUI_AUTH_HEADER", "OLLAMA_HOST", "NO_COLOR"):
         monkeypatch.delenv(var, raising=False)
+    # Image jobs would ask a real local Ollama to unload its models (llm.gpu): not in tests,
+    # unless a test says an LLM ran (gpu.note_llm_used) against its own fake.
+    from workbench.llm import gpu
+
+    monkeypatch.setitem(gpu._state, "llm_used", False)
     return home

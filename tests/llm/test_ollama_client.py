@@ -165,3 +165,35 @@ async def test_a_stream_that_ends_without_done_is_not_an_answer(fake, client):
     fake.queue(Reply("A red fox in the snow", stop_after=3))
     with pytest.raises(StreamBroken, match="ended before it was finished"):
         await client.chat("gemma3:4b", USER)
+
+
+async def test_image_jobs_unload_ollama_models_on_a_shared_gpu(fake, tmp_path):
+    """Before FLUX jobs, Ollama's loaded models are unloaded (keep_alive 0), once until
+    the LLM is used again; nothing happens when the setting is off."""
+    from workbench.config import load_config
+    from workbench.llm import gpu
+
+    config = load_config(tmp_path / "none.toml", env={"OLLAMA_HOST": fake.host,
+                                                       "COMFYUI_URL": "http://127.0.0.1:8188"})
+    gpu.note_llm_used()
+    async with OllamaClient(fake.host) as client:
+        await client.chat("gemma3:4b", [{"role": "user", "content": "hi"}])
+    loaded = await OllamaClient(fake.host).loaded_models()
+    assert loaded  # the fake now has gemma3:4b loaded
+    assert await gpu.release_for_images(config) == loaded
+    unloads = [b for b in fake.seen("/api/generate") if b.get("keep_alive") == 0]
+    assert [u["model"] for u in unloads] == loaded
+    assert await gpu.release_for_images(config) == []  # not used since: nothing asked
+    assert len(fake.seen("/api/generate")) == len(unloads)
+    config.raw["ollama"] = {"unload_before_jobs": False}
+    gpu.note_llm_used()
+    assert await gpu.release_for_images(config) == []
+
+
+async def test_release_is_silent_when_ollama_is_not_running(closed_port, tmp_path):
+    from workbench.config import load_config
+    from workbench.llm import gpu
+
+    config = load_config(tmp_path / "none.toml", env={"OLLAMA_HOST": f"127.0.0.1:{closed_port}"})
+    gpu.note_llm_used()
+    assert await gpu.release_for_images(config) == []

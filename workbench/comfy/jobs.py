@@ -49,7 +49,11 @@ async def prepare(client: ComfyClient, spec: PromptSpec, *, workflow: str | dict
     The source is ``source`` (already checked) or ``source_path`` (checked here: a bad
     file raises `SourceImageError` before anything is sent); it is uploaded once per
     content hash (`uploads.ensure_uploaded`) unless ``source_name`` says where it already
-    is on the server."""
+    is on the server.  On a GPU shared with Ollama, its models are unloaded first
+    (`llm.gpu.release_for_images`)."""
+    from ..llm.gpu import release_for_images
+
+    await release_for_images(config)
     object_info = await client.object_info()
     uploaded: set[str] = set()
     if source is None and source_path is not None:

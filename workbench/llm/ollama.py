@@ -17,6 +17,7 @@ import httpx
 import ollama
 
 from ..textsafe import one_line
+from .gpu import note_llm_used, same_host, unload_before_jobs  # noqa: F401 (re-exported)
 
 #: Reading the first token can take a minute while a big model loads; connecting can't.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=180.0, write=30.0, pool=10.0)
@@ -223,6 +224,7 @@ class OllamaClient:
         Raises `AnswerCut` when the model hit its length limit, other `LLMError`s for
         server trouble.  A refused connection is retried once (nothing was sent yet)."""
         started = time.perf_counter()
+        note_llm_used()  # a model may now hold GPU memory again
         try:
             stream = await self._open_chat(model, messages, format, options, think, keep_alive)
         except Exception as exc:
@@ -311,22 +313,3 @@ def _model_in(text: str) -> str:
     return "the model"
 
 
-def same_host(ollama_host: str, comfyui_url: str) -> bool:
-    """Whether Ollama and ComfyUI run on one machine (so they share its GPU)."""
-    from urllib.parse import urlsplit
-
-    def hostname(value: str) -> str:
-        value = value if "://" in value else f"http://{value}"
-        name = (urlsplit(value).hostname or "").lower()
-        return "127.0.0.1" if name in ("localhost", "::1", "0.0.0.0", "") else name
-
-    return hostname(ollama_host) == hostname(comfyui_url)
-
-
-def unload_before_jobs(config) -> bool:
-    """The "share one GPU" setting: ``[ollama] unload_before_jobs`` in config.toml, on by
-    default when Ollama and the first ComfyUI server are on the same host."""
-    value = (config.raw.get("ollama") or {}).get("unload_before_jobs")
-    if isinstance(value, bool):
-        return value
-    return same_host(config.ollama_host, config.comfyui_url)
