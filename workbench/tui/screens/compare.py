@@ -183,11 +183,10 @@ class CompareScreen(Screen[None]):
                 grid.styles.grid_size_columns = cols + 1
                 grid.styles.grid_size_rows = rows + 1
                 grid.styles.grid_columns = f"16 {' '.join(['1fr'] * cols)}"
-                grid.styles.grid_rows = f"1 {' '.join(['1fr'] * rows)}"
+                grid.styles.grid_rows = f"2 {' '.join(['1fr'] * rows)}"  # labels may wrap
                 yield Static("", classes="corner")
                 for label in self.grid.column_labels:
-                    yield Static(Text(label, no_wrap=True, overflow="ellipsis"),
-                                 classes="col-label")
+                    yield Static(Text(label, overflow="ellipsis"), classes="col-label")
                 for r, row in enumerate(self.grid.cells):
                     yield Static(Text(self.grid.row_labels[r]), classes="row-label")
                     for c, cell_id in enumerate(row):
