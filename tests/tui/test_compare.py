@@ -214,3 +214,36 @@ async def test_final_on_dev_reruns_the_same_seeds_on_dev(make_app, library_dir, 
             assert loaders and all("dev" in name for name in loaders)
     finally:
         await server.stop()
+
+
+async def test_single_view_uses_true_pixels_when_the_terminal_has_them(make_app, recorded_run):
+    from textual_image.widget import TGPImage
+
+    app = make_app(image_protocol="kitty")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(CompareScreen(recorded_run.plan, run=recorded_run))
+        await pilot.pause(0.3)
+        await pilot.press("enter", "plus")
+        single = app.screen
+        assert isinstance(single, SingleView)
+        pixels = single.query_one("#single-pixels")
+        assert isinstance(pixels, TGPImage)
+        for _ in range(40):
+            if pixels.image is not None and pixels.image.size == (42, 42):
+                break
+            await pilot.pause(0.05)
+        assert pixels.image.size == (42, 42)  # the 64 px image at zoom 1.5
+        assert pixels.image.getpixel((0, 0)) == (200, 40, 40)  # centred: no corner
+        await pilot.press("left", "left", "up", "up")  # pan to the top-left corner
+        for _ in range(40):
+            if pixels.image.getpixel((0, 0)) == (255, 255, 255):
+                break
+            await pilot.pause(0.05)
+        assert pixels.image.getpixel((0, 0)) == (255, 255, 255)  # the marked corner
+
+
+def test_detect_protocol_settings():
+    from workbench.images.preview import detect_protocol
+
+    assert detect_protocol("sixel") == "sixel"
+    assert detect_protocol("auto", stream=io.StringIO()) == "halfblocks"  # not a terminal

@@ -689,6 +689,13 @@ def plan_summary(run) -> str:
 
 
 def run_app(config: Config, path: Path | None) -> int:
+    from ..images.preview import PreviewError, detect_protocol
+
+    try:  # terminal graphics are detected by asking the terminal: before Textual starts
+        config.image_protocol = detect_protocol(config.image_protocol)
+    except PreviewError as exc:
+        config.problems.append(str(exc))
+        config.image_protocol = "halfblocks"
     app = WorkbenchApp(config, path)
     app.run()
     return app.return_code or 0

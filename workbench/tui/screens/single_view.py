@@ -50,8 +50,22 @@ class SingleView(Screen[None]):
         self._image: Image.Image | None = None
         self._image_path: Path | None = None
 
+    @property
+    def protocol(self) -> str:
+        """kitty or sixel: true pixels through textual-image; otherwise half-blocks."""
+        return getattr(getattr(self.app, "config", None), "image_protocol", "halfblocks")
+
     def compose(self) -> ComposeResult:
-        yield Static("", id="single-image")
+        if self.protocol == "kitty":
+            from textual_image.widget import TGPImage
+
+            yield TGPImage(id="single-pixels")
+        elif self.protocol == "sixel":
+            from textual_image.widget import SixelImage
+
+            yield SixelImage(id="single-pixels")
+        else:
+            yield Static("", id="single-image")
         yield Static("", id="single-caption")
         yield Footer(compact=True)
 
@@ -72,10 +86,11 @@ class SingleView(Screen[None]):
         if self.compare.plan.is_winner(self.cell_id):
             caption.append("  ★ winner", style="bold")
         self.query_one("#single-caption", Static).update(caption)
-        pane = self.query_one("#single-image", Static)
+        pane = self.query_one("#single-image, #single-pixels")
         width, height = pane.content_size
         if view.image is None:
-            pane.update(Text("no image yet", style="dim"))
+            if isinstance(pane, Static):
+                pane.update(Text("no image yet", style="dim"))
         elif width > 0 and height > 0:
             self._draw(view.image, width, height, self.zoom, self.center)
 
@@ -91,12 +106,21 @@ class SingleView(Screen[None]):
                     self._image = opened.convert("RGB")
                 self._image_path = path
             region = self._image.crop(crop_box(self._image.size, zoom, center))
+            if self.protocol in ("kitty", "sixel"):  # the terminal scales true pixels
+                self.app.call_from_thread(self._show_pixels, region)
+                return
             region = region.resize(fit(region.size, halfblock_box(width, height)),
                                    Image.Resampling.LANCZOS)
             picture = halfblock_renderable(region)
         except (PreviewError, OSError) as exc:
             picture = Text(f"unreadable: {one_line(str(exc))}", style="red")
+            if self.protocol in ("kitty", "sixel"):
+                self.app.call_from_thread(self.notify, picture.plain, severity="error")
+                return
         self.app.call_from_thread(self.query_one("#single-image", Static).update, picture)
+
+    def _show_pixels(self, region: Image.Image) -> None:
+        self.query_one("#single-pixels").image = region
 
     def action_zoom(self, step: int) -> None:
         self.zoom_index = max(0, min(len(ZOOMS) - 1, self.zoom_index + step))
