@@ -29,9 +29,15 @@ class ChainError(ValueError):
 
 @dataclass
 class EditChain:
-    """Ordered steps from the source image to the last edit (``steps[0]`` has the source)."""
+    """Ordered steps from the source image to the last edit.
+
+    The source is ``steps[0].source_image``, or, when the first edit follows a
+    text-to-image prompt (``origin``, model dev or schnell), the image that prompt makes:
+    generate, then edit, as seed 001 shows it.
+    """
 
     steps: list[PromptSpec] = field(default_factory=list)
+    origin: PromptSpec | None = None
 
     @property
     def source_image(self) -> str:
@@ -115,12 +121,16 @@ def chain_to(specs: Iterable[PromptSpec], name: str) -> EditChain:
     if current is None:
         raise ChainError(f"no prompt named {one_line(name)!r}")
     steps: list[PromptSpec] = []
+    origin: PromptSpec | None = None
     seen: set[str] = set()
     while True:
         if current.name in seen:
             raise ChainError(f"the edit chain loops back to {one_line(current.name)!r}")
         seen.add(current.name)
         if current.model != "kontext":
+            if steps and not steps[-1].source_image.strip():
+                origin = current  # the first edit continues a text-to-image prompt
+                break
             raise ChainError(f"{one_line(current.name)!r} is a {current.model} prompt, not a "
                              "Kontext edit")
         steps.append(current)
@@ -133,9 +143,9 @@ def chain_to(specs: Iterable[PromptSpec], name: str) -> EditChain:
                              "which is not in the library")
         current = previous
     steps.reverse()
-    if not steps[0].source_image.strip():
+    if origin is None and not steps[0].source_image.strip():
         raise ChainError(f"the first edit {one_line(steps[0].name)!r} has no source image")
-    return EditChain(steps)
+    return EditChain(steps, origin)
 
 
 def followers(specs: Iterable[PromptSpec], name: str) -> list[PromptSpec]:
@@ -168,7 +178,7 @@ def branch(chain: EditChain, at: str | int, instruction: str, *, name: str | Non
         n += 1
     inherited = Params(seed=parent.params.seed if seed is None else seed)
     step = edit_step(step_name, instruction, follows=parent.name, params=inherited)
-    return EditChain([*chain.steps[: index + 1], step])
+    return EditChain([*chain.steps[: index + 1], step], chain.origin)
 
 
 def add_to_library(library, chain: EditChain) -> list[PromptSpec]:

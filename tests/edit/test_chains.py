@@ -21,7 +21,7 @@ from workbench.chains import (
 )
 from workbench.comfy.chain_run import load_manifest, run_chain
 from workbench.library import load_library, new_library
-from workbench.spec import PromptSpec
+from workbench.spec import Params, PromptSpec
 
 EDITS = ["Make the sky purple", "Add a red hat to the cat", "Turn it into a watercolor"]
 
@@ -173,3 +173,41 @@ async def test_random_seeds_are_recorded(client, fake, tmp_path, cache):
     assert all(isinstance(s, int) for s in seeds)
     assert [b["prompt"]["8"]["inputs"]["seed"] for b in fake.submitted] == seeds
     assert run.ok
+
+
+def test_a_chain_can_start_from_a_text_to_image_prompt():
+    from workbench.library import load_library
+    from workbench.locations import bundled_prompts_dir
+
+    library = load_library(bundled_prompts_dir() / "kontext.toml")
+    tip = [s for s in library.prompts if s.model == "kontext" and s.follows][-1]
+    chain = chain_to(library.prompts, tip.name)
+    assert chain.origin is not None and chain.origin.model == "dev"
+    assert chain.source_image == "" and len(chain.steps) == 3
+    assert chain.steps[0].follows == chain.origin.name
+    forked = branch(chain, 0, "Make the sky stormy while keeping everything else the same")
+    assert forked.origin is chain.origin and len(forked.steps) == 2
+
+
+async def test_run_a_chain_from_a_generated_image(client, fake, tmp_path):
+    from workbench.chains import EditChain, edit_step
+    from workbench.comfy.chain_run import run_chain
+    from workbench.images.source import load_source
+    from workbench.spec import PromptSpec
+
+    origin = PromptSpec(name="poster", subject="a retro diner poster with a blue car",
+                        params=Params(seed=5, width=512, height=512))
+    steps = [edit_step("edit 1", "Make the car deep red while keeping the rest the same",
+                       follows="poster", params=Params(seed=1)),
+             edit_step("edit 2", "Make it night while keeping the car the same",
+                       follows="edit 1", params=Params(seed=2))]
+    chain = EditChain(steps, origin)
+    out = tmp_path / "chain"
+    run = await run_chain(client, chain, out)
+    assert run.ok and [s.index for s in run.steps] == [0, 1, 2]
+    assert len(fake.submitted) == 3
+    made = load_source(out / run.steps[0].image)
+    assert run.steps[1].input_sha256 == made.sha256  # edit 1 edits the generated image
+    again = await run_chain(client, chain, tmp_path / "again", reuse=out)
+    assert [s.status for s in again.steps] == ["reused"] * 3
+    assert len(fake.submitted) == 3

@@ -117,3 +117,30 @@ def test_chain_snapshot(snap_compare, make_app, chain_library):
         await pilot.pause(0.5)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+async def test_bundled_chain_generates_its_source_then_edits(make_app, tmp_path, comfy):
+    import shutil
+
+    from workbench.locations import bundled_prompts_dir
+
+    server, url = comfy
+    library = tmp_path / "kontext.toml"
+    shutil.copy(bundled_prompts_dir() / "kontext.toml", library)
+    app = make_app(library, comfyui_urls=url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        names = [s.name for s in app.library.prompts]
+        tip = [s for s in app.library.prompts if s.model == "kontext" and s.follows][-1]
+        app.browser.option_list.highlighted = names.index(tip.name) + 1
+        await pilot.pause()
+        app.action_chain()
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert isinstance(screen, ChainScreen)
+        assert screen.views[0].label.startswith("source: ") and screen.views[0].image is None
+        await pilot.press("r")
+        await wait_for(pilot, lambda: all(v.image is not None for v in screen.views))
+        assert len(server.submitted) == 4  # the poster, then three edits
+        kinds = [{n["class_type"] for n in job["prompt"].values()} for job in server.submitted]
+        assert "ReferenceLatent" not in kinds[0]
+        assert all("ReferenceLatent" in k for k in kinds[1:])

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..atomic import write_atomic
 from ..chains import EditChain, chain_warnings
+from ..compose import compose
 from ..images.source import SourceImage, SourceImageError, load_source
 from ..spec import PromptSpec
 from ..textsafe import one_line
@@ -149,9 +150,36 @@ async def run_chain(client: ComfyClient, chain: EditChain, out_dir: Path, *,
     None)`` is called when step ``i`` (1-based) starts and ``on_step(i, spec, result)``
     when it ends."""
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reusable = _reusable(reuse)
+    chooser = rng or random.SystemRandom()
+    origin_result: StepResult | None = None
+    if source_path is None and chain.origin is not None and not chain.source_image:
+        origin = chain.origin  # generate, then edit: its image is the chain's source
+        if on_step is not None:
+            on_step(0, origin, None)
+        origin_seed = origin.params.seed if origin.params.seed is not None else seed
+        origin_result = StepResult(0, origin.name, compose(origin), "", origin_seed,
+                                   "not-run", folder=_step_folder(0, origin))
+        earlier = reusable.get(origin.name)
+        if earlier is not None:
+            origin_result = _reuse(origin_result, *earlier, out_dir)
+        if origin_result.status != "reused":
+            if origin_result.seed is None:
+                origin_result.seed = chooser.randrange(0, 2 ** 50)
+            origin_result = await _make_origin(client, origin, origin_result, out_dir,
+                                               config, journal, on_event)
+        if on_step is not None:
+            on_step(0, origin, origin_result)
+        if not origin_result.ok:
+            run = ChainRun(out_dir, client.base_url, {}, "", steps=[origin_result],
+                           warnings=chain_warnings(chain), started=time.time(),
+                           finished=time.time())
+            await asyncio.to_thread(_write_manifest, run)
+            return run
+        source_path = out_dir / origin_result.image
     path = Path(source_path) if source_path is not None else Path(chain.source_image)
     source: SourceImage = await asyncio.to_thread(load_source, path)
-    out_dir.mkdir(parents=True, exist_ok=True)
     cache = cache if cache is not None else UploadCache()
     run = ChainRun(out_dir, client.base_url,
                    {"path": str(source.path), "sha256": source.sha256,
@@ -160,9 +188,9 @@ async def run_chain(client: ComfyClient, chain: EditChain, out_dir: Path, *,
                    workflow if isinstance(workflow, str) else
                    ("custom" if workflow else DEFAULT_WORKFLOW),
                    warnings=chain_warnings(chain), started=time.time())
-    reusable = _reusable(reuse)
+    if origin_result is not None:
+        run.steps.append(origin_result)
     current = source
-    chooser = rng or random.SystemRandom()
     for index, spec in enumerate(chain.steps, 1):
         if on_step is not None:
             on_step(index, spec, None)
@@ -250,6 +278,12 @@ async def _run_step(client, spec, current, result, out_dir, workflow, config, ca
             on_event=on_event)
 
     built, outcome = await with_source(client, current, attempt, cache=cache)
+    return _settle(result, built, outcome, step_dir, out_dir, started)
+
+
+def _settle(result: StepResult, built, outcome, step_dir: Path, out_dir: Path,
+            started: float) -> StepResult:
+    """Fill ``result`` from a finished job: seed, status, timings, image, message."""
     record = outcome.record
     result.seed = built.seed
     result.status = record.status
@@ -265,3 +299,20 @@ async def _run_step(client, spec, current, result, out_dir, workflow, config, ca
     if record.status == "success" and not record.images:
         result.status = "error"
     return result
+
+
+async def _make_origin(client, origin: PromptSpec, result: StepResult, out_dir: Path,
+                       config, journal, on_event) -> StepResult:
+    """Step 0 of a chain that starts from a text-to-image prompt: make its image."""
+    step_dir = out_dir / result.folder
+    started = time.monotonic()
+    built = await prepare(client, origin, config=config, seed=result.seed)
+    outcome = await run_job(
+        client, built.workflow, step_dir, seed=built.seed, journal=journal,
+        meta={"chain_step": 0, "name": origin.name, "text": result.instruction,
+              "workflow": built.name, "values": built.values},
+        extra_pnginfo={"workbench": {"name": origin.name, "model": origin.model,
+                                     "seed": built.seed, "text": result.instruction,
+                                     "chain_step": 0}},
+        on_event=on_event)
+    return _settle(result, built, outcome, step_dir, out_dir, started)

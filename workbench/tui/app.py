@@ -475,6 +475,7 @@ class WorkbenchApp(App):
         from .screens.chain import ChainScreen
 
         if self.spec is None or self.library is None or self.spec.model != "kontext":
+            # (a chain's first prompt may be text-to-image; select one of its edits)
             self.notify("Select a Kontext edit (model kontext) to see its chain",
                         severity="warning")
             return
@@ -482,11 +483,7 @@ class WorkbenchApp(App):
             screen = ChainScreen(self.library, self.spec.name, self.config,
                                  on_change=self._chain_changed)
         except ChainError as exc:
-            hint = ""
-            if "not a Kontext edit" in str(exc):
-                hint = ("\nA chain that starts from a text-to-image prompt: run that prompt "
-                        "(F5), then set the first edit's Source img to its image.")
-            self.notify(str(exc) + hint, title="Not a runnable chain", severity="warning",
+            self.notify(str(exc), title="Not a runnable chain", severity="warning",
                         timeout=12, markup=False)
             return
         self.push_screen(screen)

@@ -42,7 +42,11 @@ def made_steps(chain: EditChain) -> dict[str, tuple[Path, dict]]:
     steps): step name -> (folder, manifest entry), matched on name and instruction."""
     from ...comfy.chain_run import load_manifest
 
+    from ...compose import compose
+
     wanted = {(spec.name, spec.raw) for spec in chain.steps}
+    if chain.origin is not None:
+        wanted.add((chain.origin.name, compose(chain.origin)))
     found: dict[str, tuple[Path, dict]] = {}
     root = chains_root()
     folders = sorted(root.iterdir(), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
@@ -103,7 +107,10 @@ class ChainScreen(Screen[None]):
         with Vertical(id="chain"):
             yield Static(self._title(), id="chain-title")
             with Horizontal(id="chain-strip"):
-                self.views = [CellView("source", "source")] + [
+                origin = self.chain.origin
+                source_label = f"source: {one_line(origin.name)} ({origin.model})" \
+                    if origin is not None and not self.chain.source_image else "source"
+                self.views = [CellView("source", source_label)] + [
                     CellView(step.name, f"{i}. {one_line(step.raw)}")
                     for i, step in enumerate(self.chain.steps, start=1)]
                 yield from self.views
@@ -117,15 +124,19 @@ class ChainScreen(Screen[None]):
         return title
 
     def on_mount(self) -> None:
-        try:
+        if self.chain.source_image:
             self.views[0].set_image(resolve_source(self.chain, self.library.path.parent))
-        except ChainError as exc:
-            self.views[0].set_progress("error", error=str(exc))
+        else:
+            self.views[0].set_progress("made by its prompt when the chain runs")
         self._show_results()
         self._select(self.selected)
 
     def _show_results(self) -> None:
         made = made_steps(self.chain)
+        origin = self.chain.origin
+        if origin is not None and not self.chain.source_image and origin.name in made:
+            folder, step = made[origin.name]
+            self.views[0].set_image(folder / step["image"])
         for view, spec in zip(self.views[1:], self.chain.steps):
             if spec.name in made:
                 folder, step = made[spec.name]
@@ -136,7 +147,9 @@ class ChainScreen(Screen[None]):
         self.selected = max(0, min(index, len(self.views) - 1))
         self.views[self.selected].add_class("-selected")
         if self.selected == 0:
-            text = Text(f"source: {self.chain.source_image}")
+            origin = self.chain.origin
+            text = Text(f"source: {self.chain.source_image}" if self.chain.source_image
+                        else f"source: the image of “{origin.name}” ({origin.model})")
         else:
             spec = self.chain.steps[self.selected - 1]
             text = Text(f"{spec.name}: ", style="bold")
@@ -150,7 +163,7 @@ class ChainScreen(Screen[None]):
 
     # -- running -------------------------------------------------------------------------------
     def action_run(self) -> None:
-        for view in self.views[1:]:
+        for view in self.views[0 if not self.chain.source_image else 1:]:
             view.set_progress("waiting")
         self._run()
 
@@ -172,15 +185,15 @@ class ChainScreen(Screen[None]):
                 view.set_progress("error", error=result.message or result.status)
 
         def on_event(job, event) -> None:
-            for view in self.views[1:]:
+            for view in self.views:
                 if view.state == "running" and job.steps:
                     view.set_progress("running", job.fraction, job.step, job.steps)
 
         try:
             await client.connect()
-            run = await run_chain(client, self.chain, folder,
-                                  source_path=resolve_source(self.chain,
-                                                             self.library.path.parent),
+            source = resolve_source(self.chain, self.library.path.parent) \
+                if self.chain.source_image else None  # else: made by the origin prompt
+            run = await run_chain(client, self.chain, folder, source_path=source,
                                   config=self.config, reuse=reuse_folder(self.chain),
                                   on_step=on_step, on_event=on_event)
         except (ComfyError, ChainError, OSError, ValueError) as exc:
