@@ -144,3 +144,43 @@ async def test_bundled_chain_generates_its_source_then_edits(make_app, tmp_path,
         kinds = [{n["class_type"] for n in job["prompt"].values()} for job in server.submitted]
         assert "ReferenceLatent" not in kinds[0]
         assert all("ReferenceLatent" in k for k in kinds[1:])
+
+
+async def test_a_wish_becomes_single_change_edits_and_the_source_is_described(
+        make_app, chain_library):
+    import json
+
+    from tests.fakes.ollama_server import FakeOllama
+
+    async with FakeOllama() as ollama:
+        ollama.queue(json.dumps({"instructions": [
+            "Make the hat blue while keeping the cat the same",
+            "Add falling snow while keeping the room the same"]}))
+        ollama.queue("A blue square photo.")
+        app = make_app(chain_library, ollama_host=ollama.host)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_chain(app, pilot)
+            await pilot.press("left", "k")  # after edit 2
+            await pilot.press(*"blue hat and snow", "enter")
+            for _ in range(100):
+                if app.screen is not screen and isinstance(app.screen, ChainScreen):
+                    break
+                await pilot.pause(0.05)
+            new = app.screen
+            assert isinstance(new, ChainScreen)
+            assert new.chain.instructions[-2:] == [
+                "Make the hat blue while keeping the cat the same",
+                "Add falling snow while keeping the room the same"]
+            assert new.chain.names[:2] == ["edit 1", "edit 2"]
+            assert "blue hat and snow" in json.dumps(ollama.chats[0]["messages"])
+            await pilot.press("d")
+            status = new.query_one("#chain-status")
+            for _ in range(100):
+                if "blue square" in str(status.render()):
+                    break
+                await pilot.pause(0.05)
+            assert "A blue square photo." in str(status.render())
+            assert ollama.chats[-1]["messages"][-1]["images"]
+            await pilot.pause(0.9)
+    saved = load_library(chain_library)
+    assert [s.follows for s in saved.prompts if "falling snow" in s.raw] != []

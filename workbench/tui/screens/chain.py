@@ -92,6 +92,8 @@ class ChainScreen(Screen[None]):
         Binding("right", "move(1)", "→", show=False),
         Binding("r", "run", "Run chain"),
         Binding("b", "branch", "Branch here"),
+        Binding("k", "wish", "Wish → edits"),
+        Binding("d", "describe", "Describe source"),
         Binding("escape", "close", "Back"),
     ]
 
@@ -102,6 +104,7 @@ class ChainScreen(Screen[None]):
         self.chain = chain_to(library.prompts, tip)
         self.selected = len(self.chain.steps)  # 0 = the source, i = step i
         self.views: list[CellView] = []
+        self.description = ""  # the vision model's words about the source, once asked
 
     def compose(self) -> ComposeResult:
         with Vertical(id="chain"):
@@ -225,6 +228,68 @@ class ChainScreen(Screen[None]):
         self.dismiss(None)
         self.app.push_screen(ChainScreen(self.library, spec.name, self.config,
                                          self.on_change))
+
+    # -- local LLM help (Ollama) ------------------------------------------------------------
+    def action_wish(self) -> None:
+        if self.selected == 0 and not self.chain.steps:
+            return
+        self.app.push_screen(InstructionInput("Your wish: the local model turns it into "
+                                              "single-change Kontext edits"),
+                             lambda text: text and self._wish(text))
+
+    @work(exclusive=True, group="llm", exit_on_error=False)
+    async def _wish(self, wish: str) -> None:
+        from ...llm.actions import Assistant
+        from ...llm.ollama import LLMError, OllamaClient
+
+        self.query_one("#chain-status", Static).update(Text("asking the local model…"))
+        try:
+            async with OllamaClient.from_config(self.config) as client:
+                proposal = await Assistant.from_config(self.config, client).kontext(wish)
+        except LLMError as exc:
+            self.notify(str(exc), title="No edits proposed", severity="error", timeout=12,
+                        markup=False)
+            self._select(self.selected)
+            return
+        at = self.chain.steps[max(0, self.selected - 1)].name
+        chain, taken = self.chain, [s.name for s in self.library.prompts]
+        for n, instruction in enumerate(proposal.instructions):
+            chain = branch(chain, at if n == 0 else -1, instruction, taken=taken)
+            taken.append(chain.steps[-1].name)
+        new_steps = chain.steps[chain.index(at) + 1:]
+        after = self.library.get(at)
+        for spec in new_steps:
+            after = self.library.add(spec, after=after)
+        if self.on_change is not None:
+            self.on_change(self.library, new_steps[-1])
+        self.notify(f"{len(new_steps)} edit(s) added after “{at}”: "
+                    + " / ".join(one_line(s.raw) for s in new_steps), markup=False)
+        self.dismiss(None)
+        self.app.push_screen(ChainScreen(self.library, new_steps[-1].name, self.config,
+                                         self.on_change))
+
+    def action_describe(self) -> None:
+        view = self.views[0]
+        if view.image is None:
+            self.notify("No source image yet (run the chain to make it)", severity="warning")
+            return
+        self._describe(view.image)
+
+    @work(exclusive=True, group="llm", exit_on_error=False)
+    async def _describe(self, image: Path) -> None:
+        from ...llm.actions import Assistant
+        from ...llm.ollama import LLMError, OllamaClient
+
+        status = self.query_one("#chain-status", Static)
+        status.update(Text(f"describing with {self.config.ollama_vision_model}…"))
+        try:
+            async with OllamaClient.from_config(self.config) as client:
+                proposal = await Assistant.from_config(self.config, client).describe(image)
+        except LLMError as exc:
+            status.update(Text(str(exc), style="bold"))
+            return
+        self.description = proposal.text
+        status.update(Text.assemble(("source: ", "bold"), one_line(proposal.text)))
 
     def action_close(self) -> None:
         self.dismiss(None)
