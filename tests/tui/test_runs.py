@@ -52,6 +52,14 @@ async def test_f5_runs_the_prompt_to_files_with_progress(make_app, comfy, isolat
         assert seeds == [1234]  # the prompt's own seed
         folder = Path(state.split(" in ", 1)[1])
         assert list(folder.glob("*.png")) and json.loads((folder / "run.json").read_text())
+        panel.focus()
+        await pilot.press("v")
+        from workbench.tui.screens.image import ImageScreen
+
+        assert isinstance(app.screen, ImageScreen) and app.screen.path == row.images[0]
+        await pilot.pause(0.3)
+        assert "▄" in "".join(s.text for s in app.screen.query_one("#single-image")
+                              .render_line(5))
 
 
 async def test_unreachable_server_says_how_to_fix(make_app):

@@ -30,6 +30,7 @@ class JobRow(Horizontal):
         self.title = title
         self.job = None
         self.finished = False
+        self.images: list[Path] = []
 
     def compose(self) -> ComposeResult:
         yield Label(Text(self.title, no_wrap=True, overflow="ellipsis"), classes="job-title")
@@ -43,7 +44,8 @@ class JobRow(Horizontal):
 
 
 class JobsPanel(VerticalScroll, can_focus=True):
-    BINDINGS = [Binding("c", "cancel", "Cancel job"), Binding("x", "clear", "Clear done")]
+    BINDINGS = [Binding("v", "view", "View image"), Binding("c", "cancel", "Cancel job"),
+                Binding("x", "clear", "Clear done")]
 
     def __init__(self, config, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -140,6 +142,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
             self._failed(row, "; ".join(str(p) for p in outcome.problems))
             return
         images = outcome.record.images
+        row.images = [Path(image.path) for image in images]
         where = Path(images[0].path).parent if images else "-"
         row.state(f"done: {len(images)} image(s) in {where}", 1.0)
         self.app.notify(f"{spec.name}: {len(images)} image(s) saved in {where}",
@@ -160,6 +163,16 @@ class JobsPanel(VerticalScroll, can_focus=True):
         row = running[-1]
         row.state("cancelling…")
         await row.job.cancel()
+
+    def action_view(self) -> None:
+        from ..screens.image import ImageScreen
+
+        done = [r for r in self.rows if r.images]
+        if not done:
+            self.app.notify("No finished image yet", severity="warning")
+            return
+        row = done[-1]
+        self.app.push_screen(ImageScreen(row.images[0], row.title))
 
     def action_clear(self) -> None:
         for row in self.rows:
