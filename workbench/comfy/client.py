@@ -500,10 +500,14 @@ class ComfyClient:
         return list(self._jobs.values())
 
     async def submit(self, workflow: dict, *, prompt_id: str | None = None,
-                     extra_pnginfo: dict | None = None, front: bool = False) -> Job:
-        """POST the workflow; the returned job is already being followed."""
+                     extra_pnginfo: dict | None = None, front: bool = False,
+                     on_event: Callable[[Job, Event], None] | None = None) -> Job:
+        """POST the workflow; the returned job is already being followed.  ``on_event``
+        is attached before the POST: a fast (or cached) prompt can finish before the
+        answer to it arrives, and its events must not be missed."""
         pid = prompt_id or str(uuid.uuid4())
         job = Job(self, pid, workflow)
+        job.on_event = on_event
         self._jobs[pid] = job
         body: dict[str, Any] = {"prompt": workflow, "client_id": self.client_id,
                                 "prompt_id": pid}
@@ -590,15 +594,19 @@ class ComfyClient:
                                       ping_timeout=60) as ws:
                     await ws.send(json.dumps({"type": "feature_flags",
                                               "data": {"supports_preview_metadata": True}}))
-                    self._connected.set()
-                    if ever:
-                        self.reconnects += 1
-                        for job in list(self._jobs.values()):
-                            job._push(Reconnected(job.prompt_id, attempt=attempt))
-                            self.spawn(self.check_job(job))
-                    ever = True
-                    attempt = 0
                     async for frame in ws:
+                        if not self._connected.is_set():
+                            # The server greets with a `status` only once it has filed
+                            # the socket under our client id: before that, messages for a
+                            # prompt submitted now could go nowhere.
+                            self._connected.set()
+                            if ever:
+                                self.reconnects += 1
+                                for job in list(self._jobs.values()):
+                                    job._push(Reconnected(job.prompt_id, attempt=attempt))
+                                    self.spawn(self.check_job(job))
+                            ever = True
+                            attempt = 0
                         self._dispatch(frame)
             except asyncio.CancelledError:
                 raise

@@ -107,7 +107,8 @@ async def run_job(client: ComfyClient, workflow: dict, run_dir: Path, *, seed: i
             prompt_id, client.base_url, client.client_id, str(run_dir), workflow, seed,
             dict(meta or {})))
     try:
-        job = await client.submit(workflow, prompt_id=prompt_id, extra_pnginfo=extra_pnginfo)
+        job = await client.submit(workflow, prompt_id=prompt_id, extra_pnginfo=extra_pnginfo,
+                                  on_event=on_event)
     except ServerRejected as exc:
         if journal is not None:
             await asyncio.to_thread(journal.finished, prompt_id, "rejected")
@@ -119,7 +120,6 @@ async def run_job(client: ComfyClient, workflow: dict, run_dir: Path, *, seed: i
         raise
     if journal is not None:
         await asyncio.to_thread(journal.queued, prompt_id, job.number)
-    job.on_event = on_event
     if on_submitted is not None:
         on_submitted(job)
     result = await job.wait()
