@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .spec import Params, PromptSpec
+from .spec import Params, PromptSpec, source_path
 from .textsafe import one_line
 
 #: Successive edits before quality visibly degrades (seed 001, "failure cases").
@@ -200,7 +200,4 @@ def add_to_library(library, chain: EditChain) -> list[PromptSpec]:
 def resolve_source(chain: EditChain, base: Path | None = None) -> Path:
     """The first step's source image as a path (relative ones against ``base``, usually
     the library file's folder)."""
-    path = Path(chain.source_image).expanduser()
-    if not path.is_absolute() and base is not None:
-        path = Path(base) / path
-    return path
+    return source_path(chain.source_image, base)

@@ -9,6 +9,7 @@ variant's defaults (see `effective_params`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Literal, get_args
 
 Variant = Literal["dev", "schnell", "kontext"]
@@ -98,6 +99,15 @@ class PromptSpec:
         )
         base = replace(self, tags=list(self.tags), params=params)
         return replace(base, **changes) if changes else base
+
+
+def source_path(source_image: str, base_dir: Path | None = None) -> Path:
+    """Where a spec's ``source_image`` is: ``~`` expanded, a relative path taken from
+    ``base_dir`` (the library's folder, so a library and its images move together)."""
+    path = Path(source_image).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    return path
 
 
 #: What a variant does when a parameter is left unset.  Sources: the FLUX guide (seed 000:

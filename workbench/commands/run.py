@@ -105,6 +105,7 @@ async def _run(args: argparse.Namespace, config) -> int:
     from ..comfy.workflows import BUILTINS, WorkflowError
     from ..images.source import SourceImageError, load_source
     from ..library import load_collection
+    from ..spec import source_path as spec_source_path
     from ..locations import libraries_dir, runs_dir
     from ..textsafe import one_line
 
@@ -125,9 +126,7 @@ async def _run(args: argparse.Namespace, config) -> int:
         if spec.model != "kontext":
             spec = spec.copy(source_image=str(source_path))
     elif spec.source_image:
-        source_path = Path(spec.source_image).expanduser()
-        if not source_path.is_absolute():
-            source_path = library.path.parent / source_path
+        source_path = spec_source_path(spec.source_image, library.path.parent)
         if not source_path.is_file():
             err(f"prompt {spec.name!r}: source image {source_path} does not exist")
             return 2

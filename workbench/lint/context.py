@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..compose import compose
-from ..spec import TEXT_FIELDS, PromptSpec, effective_params
+from ..spec import TEXT_FIELDS, PromptSpec, effective_params, source_path
 from .textutil import WORD, estimate_tokens, quoted_spans
 
 
@@ -91,7 +91,4 @@ class LintContext:
         return spans
 
     def resolve(self, path: str) -> Path:
-        candidate = Path(path).expanduser()
-        if not candidate.is_absolute() and self.base_dir is not None:
-            candidate = Path(self.base_dir) / candidate
-        return candidate
+        return source_path(path, self.base_dir)

@@ -44,6 +44,7 @@ from ..comfy.results import check_image
 from ..comfy.uploads import UploadCache, ensure_uploaded
 from ..comfy.validate import explain_execution_error, explain_interrupted, explain_rejection
 from ..images.source import SourceImage, SourceImageError, load_source
+from ..spec import source_path
 from ..textsafe import one_line
 from . import history
 from .plan import Cell, RunPlan, group_by_model, order_for_cache
@@ -497,9 +498,7 @@ class PlanRunner:
     async def _source(self, cell: Cell) -> SourceImage | None:
         if not cell.spec.source_image:
             return None
-        path = Path(cell.spec.source_image).expanduser()
-        if not path.is_absolute() and self.base_dir is not None:
-            path = self.base_dir / path
+        path = source_path(cell.spec.source_image, self.base_dir)
         if path not in self._sources:
             if not path.is_file():
                 raise SourceImageError(path, "does not exist")

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Input
 from .. import workspace
 from ..config import Config, ConfigError, remember
 from ..library import Collection, Library, load_library
-from ..spec import PARAM_FIELDS, PromptSpec
+from ..spec import PARAM_FIELDS, PromptSpec, source_path
 from ..llm.action_names import ACTIONS
 from .screens.confirm import confirm_delete, resolve_conflict
 from .themes import load_themes
@@ -555,8 +555,7 @@ class WorkbenchApp(App):
             return
         source = None
         if action == "describe" and spec.source_image and library is not None:
-            source = Path(spec.source_image).expanduser()
-            source = source if source.is_absolute() else library.path.parent / source
+            source = source_path(spec.source_image, library.path.parent)
         self.push_screen(AssistScreen(action, spec, self.config, model=model, source=source,
                                       diagnostics=self.diagnostic_messages(spec)),
                          lambda new: new is not None and self._accept(library, spec, new))

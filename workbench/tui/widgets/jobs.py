@@ -18,7 +18,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, ProgressBar
 
 from ...library import Library
-from ...spec import PromptSpec
+from ...spec import PromptSpec, source_path
 from ...textsafe import one_line
 
 
@@ -190,9 +190,7 @@ def _source_path(library: Library, spec: PromptSpec) -> Path | None:
     """The spec's source image, relative paths taken from the library's folder."""
     if not spec.source_image:
         return None
-    path = Path(spec.source_image).expanduser()
-    if not path.is_absolute():
-        path = library.path.parent / path
+    path = source_path(spec.source_image, library.path.parent)
     if not path.is_file():
         raise ValueError(f"source image {path} does not exist")
     return path
