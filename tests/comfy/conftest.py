@@ -9,16 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.fixtures import COMFY as RECORDED, recorded
 from tests.fakes.comfy_server import FakeComfy
 from workbench.comfy.client import ComfyClient
-
-RECORDED = SHARED / "comfyui"
-
-
-def recorded(name: str):
-    return json.loads((RECORDED / name).read_text(encoding="utf-8"))
-
 
 @pytest.fixture
 def object_info():

@@ -8,6 +8,7 @@ import struct
 
 import pytest
 
+from tests.fixtures import glob_at_least
 from tests.comfy.conftest import RECORDED, recorded, small_t2i
 from workbench.comfy.client import ComfyClient, ComfyError, parse_auth_header
 from workbench.comfy.events import (
@@ -15,7 +16,7 @@ from workbench.comfy.events import (
     Progress, ProgressState, Status, Unknown, parse_binary, parse_text,
 )
 
-SEQUENCES = sorted(p.name for p in RECORDED.glob("ws_sequence_*.json"))
+SEQUENCES = [p.name for p in glob_at_least("ws_sequence_*.json", 12)]
 
 
 @pytest.mark.parametrize("name", SEQUENCES)

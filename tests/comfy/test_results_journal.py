@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import glob_at_least
 from tests.comfy.conftest import RECORDED, recorded, small_t2i
 from tests.fakes.comfy_server import decompression_bomb_png, render_png
 from workbench.comfy.client import ComfyClient
@@ -183,7 +184,7 @@ def test_journal_survives_a_torn_last_line(tmp_path):
     assert journal.unfinished() == []
 
 
-REJECTED = sorted(p.name for p in RECORDED.glob("error_*.json")
+REJECTED = sorted(p.name for p in glob_at_least("error_*.json", 18)
                   if recorded(p.name)["status"] == 400
                   and "prompt" in recorded(p.name)["request"].get("json", {}))
 

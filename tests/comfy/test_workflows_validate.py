@@ -7,6 +7,7 @@ import copy
 import httpx
 import pytest
 
+from tests.fixtures import glob_at_least
 from tests.comfy.conftest import RECORDED, recorded
 from workbench.comfy.events import parse_text
 from workbench.comfy.graph import find_roles, title_of
@@ -131,7 +132,7 @@ def test_spec_params_land_in_the_workflow(object_info):
     assert img2img.workflow["20"]["inputs"]["image"] == "up.png"
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in RECORDED.glob("error_*.json")
+@pytest.mark.parametrize("name", sorted(p.name for p in glob_at_least("error_*.json", 18)
                                         if recorded(p.name)["status"] != 200))
 def test_every_recorded_rejection_becomes_a_message_naming_the_node(name, object_info):
     record = recorded(name)

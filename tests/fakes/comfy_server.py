@@ -1,6 +1,6 @@
 """An in-process ComfyUI fake (aiohttp, real 127.0.0.1 port) driven by recorded answers.
 
-Everything it says is shaped after ``../shared/comfyui`` (recorded from ComfyUI 0.3.64):
+Everything it says is shaped after ``tests/fixtures/comfyui`` (recorded from ComfyUI 0.3.64):
 POST /prompt is validated against the recorded ``object_info_flux.json`` with the server's
 own error shapes, jobs run through the recorded WebSocket message order (status,
 execution_start, execution_cached, progress_state, executing, progress, binary previews
@@ -39,7 +39,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from PIL import Image, PngImagePlugin
 
-RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "comfyui"
+from tests.fixtures import COMFY as RECORDED
 
 
 def _recorded(name: str) -> Any:

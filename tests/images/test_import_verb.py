@@ -9,9 +9,9 @@ from workbench.images.pngmeta import embed_spec
 from workbench.library import load_library
 from workbench.spec import Params, PromptSpec
 
-from ..conftest import REPO, SHARED
+from tests.fixtures import COMFY_PNG as PNG_DIR
 
-PNG_DIR = SHARED / "comfyui" / "png"
+from ..conftest import REPO
 TINY = PNG_DIR / "saveimage_flux_t2i_tiny_random_weights.png"
 EXTRA = PNG_DIR / "saveimage_model_free_extra_pnginfo.png"
 

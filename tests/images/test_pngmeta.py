@@ -7,13 +7,12 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from tests.conftest import SHARED
+from tests.fixtures import COMFY, COMFY_PNG
 from workbench.images.pngmeta import (PngMetaError, embed_spec, iter_chunks, read_png_metadata,
                                       recover_settings, spec_from_metadata, write_spec_into)
 from workbench.spec import Lora, Params, PromptSpec
 
-PNG_DIR = SHARED / "comfyui" / "png"
-COMFY = SHARED / "comfyui"
+PNG_DIR = COMFY_PNG
 TINY = PNG_DIR / "saveimage_flux_t2i_tiny_random_weights.png"
 EXTRA = PNG_DIR / "saveimage_model_free_extra_pnginfo.png"
 
