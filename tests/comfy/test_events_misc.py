@@ -16,7 +16,7 @@ from workbench.comfy.events import (
     Progress, ProgressState, Status, Unknown, parse_binary, parse_text,
 )
 
-SEQUENCES = [p.name for p in glob_at_least("ws_sequence_*.json", 12)]
+SEQUENCES = [p.name for p in glob_at_least("ws_sequence_*.json", 11)]
 
 
 @pytest.mark.parametrize("name", SEQUENCES)
