@@ -77,6 +77,8 @@ class WorkbenchApp(App):
         self._undo: list[tuple[PromptSpec, PromptSpec]] = []  # (spec, its content before)
         self._lint_timer: Timer | None = None
         self._lint_ready = False  # the first lint waits until after the first frame
+        self._editor: SpecEditor | None = None
+        self._status: StatusBar | None = None
         self.diagnostics: list = []
         loaded = load_themes()
         for theme in loaded.themes.values():
@@ -95,11 +97,13 @@ class WorkbenchApp(App):
         with Horizontal(id="main"):
             yield PromptBrowser(self.collection, id="browser")
             with Vertical(id="work"):
-                yield SpecEditor(id="editor")
+                self._editor = SpecEditor(id="editor")
+                yield self._editor
                 yield ComposedPane(id="composed")
                 yield ProblemsPanel(id="problems")
                 yield JobsPanel(self.config, id="jobs")
-        yield StatusBar(id="status")
+        self._status = StatusBar(id="status")
+        yield self._status
         yield Footer(compact=True)
 
     @property
@@ -150,10 +154,20 @@ class WorkbenchApp(App):
     def _schedule_lint(self) -> None:
         if self._lint_timer is not None:
             self._lint_timer.stop()
-        self._lint_timer = self.set_timer(LINT_DELAY, self.run_lint)
+        # The editor owns the timer: it stops when the editor goes (quit right after a
+        # keystroke), so a late lint never looks for widgets that are gone.
+        self._lint_timer = self.editor.set_timer(LINT_DELAY, self.run_lint)
+
+    def _main_widgets_gone(self) -> bool:
+        """True once the app is closing (and before it has composed): a late timer or
+        message must not look for the editor then.  (Cheap: runs on every keystroke.)"""
+        return not (self._editor is not None and self.is_mounted(self._editor)
+                    and self._status is not None and self.is_mounted(self._status))
 
     def run_lint(self) -> None:
         self._lint_timer = None
+        if self._main_widgets_gone():  # shutting down
+            return
         spec, library = self.spec, self.library
         diagnostics = []
         if spec is not None and library is not None:
@@ -231,22 +245,25 @@ class WorkbenchApp(App):
 
     @on(SpecEditor.Edited)
     def _edited(self, event: SpecEditor.Edited) -> None:
+        if self._main_widgets_gone():  # the last keystroke's message, after the app closed
+            return
         self.composed.show(event.spec)
         self._schedule_lint()
         if event.key == "name":
             self.browser.relabel(event.spec)
-        if event.error:
-            self._update_status(event.error, "warn")
-            return
-        if self.library is not None:
+        if not event.error and self.library is not None:
             self._schedule_save(self.library)
         self._update_status()
 
     def _update_status(self, detail: str = "", level: str = "ok") -> None:
-        found = self.screen_stack[0].query(StatusBar) if self.screen_stack else None
-        if not found:  # shutting down (an autosave timer can fire after the widgets went)
+        if self._main_widgets_gone():  # an autosave timer can fire after the widgets went
             return
-        status = found.first()
+        status = self._status
+        # A field that does not parse is named until it is fixed: the lint summary that
+        # follows each keystroke must not hide it.
+        parse_error = self._editor.parse_error
+        if not detail and parse_error:
+            detail, level = parse_error, "warn"
         library = self.library
         if library is None:
             status.set_state("no library", "", detail or "F3 creates a prompt", level)
