@@ -47,13 +47,16 @@ async def editor_ready(pilot, app) -> None:
 
 
 async def run_command(pilot, query: str) -> None:
-    """Pick a command in the palette (Ctrl+P) as a user would: type, wait for it, Enter."""
+    """Pick a command in the palette (Ctrl+P) as a user would: query, wait for it, Enter."""
     from textual.command import CommandList, CommandPalette
+    from textual.widgets import Input
 
     app = pilot.app
-    await pilot.press("ctrl+p", *query)
+    await pilot.press("ctrl+p")
     palette = app.screen
     assert isinstance(palette, CommandPalette)
+    # The query goes in at once: typed key by key, Textual would search once per key.
+    palette.query_one(Input).value = query
     hits = palette.query_one(CommandList)
 
     def found() -> bool:
@@ -66,3 +69,24 @@ async def run_command(pilot, query: str) -> None:
     await wait_until(pilot, lambda: not isinstance(app.screen, CommandPalette),
                      what="the command palette closed")
     await pilot.pause()  # the command's own messages
+
+
+async def screen_is(pilot, kind):
+    """Wait until a screen of type ``kind`` is on top and mounted; return it."""
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, kind) and app.screen.is_mounted,
+                     what=f"a mounted {kind.__name__} on top")
+    return app.screen
+
+
+async def workers_done(pilot, group: str | None = None) -> None:
+    """Wait until the app's background workers (of ``group``) have finished and what they
+    handed back to the app has landed: image previews, model calls, runs."""
+    app = pilot.app
+
+    def idle() -> bool:
+        return not any(not w.is_finished for w in app.workers
+                       if group is None or w.group == group)
+
+    await wait_until(pilot, idle, what=f"workers {group or ''} finished")
+    await pilot.pause()

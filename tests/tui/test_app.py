@@ -11,7 +11,7 @@ from workbench.library import load_library
 from workbench.tui.app import LINT_DELAY
 from workbench.tui.screens.confirm import ChoiceScreen
 
-from .helpers import editor_ready, run_command, status_text, wait_until
+from .helpers import editor_ready, run_command, screen_is, status_text, wait_until
 
 
 async def test_typing_updates_composed_pane_and_saves(make_app, library_dir):
@@ -124,7 +124,7 @@ async def test_new_duplicate_rename_delete(make_app, library_dir):
         await pilot.press("f3")
         assert app.spec.name == "Untitled"
         await pilot.press("f8")
-        assert isinstance(app.screen, ChoiceScreen)
+        await screen_is(pilot, ChoiceScreen)
         await pilot.press("y")
         await wait_until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
         await pilot.press("f6")
@@ -135,7 +135,10 @@ async def test_new_duplicate_rename_delete(make_app, library_dir):
 async def test_delete_can_be_cancelled(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f8", "n")
+        await pilot.press("f8")
+        await screen_is(pilot, ChoiceScreen)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
         assert app.spec.name == "Amber perfume bottle"
     assert len(load_library(library_dir / "studio.toml").prompts) == 3
 
@@ -170,7 +173,7 @@ async def test_conflict_on_disk_is_not_clobbered(make_app, library_dir):
         assert "Porto poster" in path.read_text()  # theirs is untouched
         assert "at night" in workspace.recovery_path(app.library).read_text()
         await pilot.press("f6")
-        assert isinstance(app.screen, ChoiceScreen)
+        await screen_is(pilot, ChoiceScreen)
         await pilot.press("k")  # keep both
         await wait_until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
         mine = library_dir / "studio.mine.toml"
@@ -188,7 +191,7 @@ async def test_conflict_overwrite(make_app, library_dir):
         await pilot.press("end", *" at night")
         app.flush_saves()  # what the autosave timer does: a conflict
         await pilot.press("f6")
-        assert isinstance(app.screen, ChoiceScreen)
+        await screen_is(pilot, ChoiceScreen)
         await pilot.press("o")
         await wait_until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
     text = path.read_text()
