@@ -77,8 +77,10 @@ class WorkbenchApp(App):
         self._undo: list[tuple[PromptSpec, PromptSpec]] = []  # (spec, its content before)
         self._lint_timer: Timer | None = None
         self._lint_ready = False  # the first lint waits until after the first frame
+        # The main screen's widgets (set in compose): lint and status updates touch them.
         self._editor: SpecEditor | None = None
         self._status: StatusBar | None = None
+        self._main_widgets: list = []
         self.diagnostics: list = []
         loaded = load_themes()
         for theme in loaded.themes.values():
@@ -95,15 +97,18 @@ class WorkbenchApp(App):
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
-            yield PromptBrowser(self.collection, id="browser")
+            browser = PromptBrowser(self.collection, id="browser")
+            yield browser
             with Vertical(id="work"):
                 self._editor = SpecEditor(id="editor")
+                composed, problems = ComposedPane(id="composed"), ProblemsPanel(id="problems")
                 yield self._editor
-                yield ComposedPane(id="composed")
-                yield ProblemsPanel(id="problems")
+                yield composed
+                yield problems
                 yield JobsPanel(self.config, id="jobs")
         self._status = StatusBar(id="status")
         yield self._status
+        self._main_widgets = [browser, self._editor, composed, problems, self._status]
         yield Footer(compact=True)
 
     @property
@@ -161,8 +166,7 @@ class WorkbenchApp(App):
     def _main_widgets_gone(self) -> bool:
         """True once the app is closing (and before it has composed): a late timer or
         message must not look for the editor then.  (Cheap: runs on every keystroke.)"""
-        return not (self._editor is not None and self.is_mounted(self._editor)
-                    and self._status is not None and self.is_mounted(self._status))
+        return not self._main_widgets or not all(map(self.is_mounted, self._main_widgets))
 
     def run_lint(self) -> None:
         self._lint_timer = None
