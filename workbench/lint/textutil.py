@@ -61,17 +61,141 @@ def removal(field: str, text: str, start: int, end: int) -> Edit:
 def trimmed(text: str, start: int = 0, end: int | None = None) -> tuple[int, int]:
     """``(start, end)`` narrowed past surrounding whitespace and separators."""
     end = len(text) if end is None else end
-    while start < end and (text[start].isspace() or text[start] in ",;"):
+    while start < end and (text[start].isspace() or text[start] in _TRIM):
         start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;"):
+    while end > start and (text[end - 1].isspace() or text[end - 1] in _TRIM):
         end -= 1
     return start, end
+
+
+_TRIM = ",;，、；"
+
+# -- removals that leave nothing behind ---------------------------------------------------------
+
+_BAD_PATTERNS = re.compile(r"[,;，、][ \t]*[,;，、]|[(\[{][ \t,;]|[ \t,;][)\]}]|\(\)|\[\]|\{\}|"
+                           r"[^\S\n]{2,}|^[ \t]*[,;，、]|[,;，、][ \t]*$|^[ \t]+|[ \t]+$",
+                           re.M)
+_OPENERS, _CLOSERS = "([{", ")]}"
+
+
+def blemishes(text: str) -> tuple[int, int, int]:
+    """What a careless edit leaves behind: doubled or dangling separators, spaces inside
+    brackets, empty brackets, runs of spaces; and how unbalanced the brackets are."""
+    balance = sum(abs(text.count(o) - text.count(c)) for o, c in zip(_OPENERS, _CLOSERS))
+    return len(_BAD_PATTERNS.findall(text)), balance, 0
+
+
+def clean_edit(field: str, text: str, start: int, end: int, replacement: str = "") -> Edit | None:
+    """An edit replacing ``text[start:end]`` (usually with nothing) that takes one
+    neighbouring separator with it so no orphan is left: no doubled or dangling comma, no
+    space inside a bracket, no empty brackets, brackets as balanced as before.  None when
+    every way of doing it leaves a blemish (the caller then offers no safe fix)."""
+    before = blemishes(text)
+    after_sep = _SEP_AFTER.match(text, end)
+    before_sep = _SEP_BEFORE.search(text, max(0, start - 12), start)
+    candidates = []
+    if after_sep and after_sep.end() > end:
+        candidates.append((start, after_sep.end()))
+    if before_sep is not None and before_sep.start() < start:
+        candidates.append((before_sep.start(), end))
+    if after_sep and before_sep is not None:
+        candidates.append((before_sep.start(), after_sep.end()))
+    candidates.append((start, end))
+    for s, e in candidates:
+        for glue in ((replacement,) if replacement else ("", " ")):
+            new = text[:s] + glue + text[e:]
+            if glue == " " and (s == 0 or e == len(text)):
+                continue
+            if new.strip() and _no_worse(before, blemishes(new)):
+                return Edit(field, s, e, glue)
+    return None
+
+
+def _no_worse(before: tuple[int, int, int], after: tuple[int, int, int]) -> bool:
+    return all(a <= b for a, b in zip(after, before))
 
 
 def alternation(phrases: list[str] | tuple[str, ...]) -> str:
     """A regex alternation of literal phrases, longest first, spaces matching any spacing."""
     ordered = sorted(set(phrases), key=len, reverse=True)
     return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
+
+
+# -- words, scripts and comma-separated fragments ---------------------------------------------
+
+#: Han ideographs and Japanese kana: scripts written without spaces between words.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+
+
+def word_count(text: str) -> int:
+    """Words as a reader counts them: Latin-script words (``close-up`` is one, ``1girl,solo``
+    two), Hangul words by their spaces, and Chinese/Japanese (no spaces) at about two
+    characters a word."""
+    if text.isascii():
+        return len(WORD.findall(text))
+    count = 0
+    for word in WORD.findall(text):
+        cjk = len(_CJK.findall(word))
+        if not cjk:
+            count += 1
+        else:
+            rest = len(word) - cjk
+            count += (cjk + 1) // 2 + (1 if rest else 0)
+    return count
+
+
+#: What separates the items of a comma list: commas (also full-width and ideographic),
+#: semicolons, new lines, A1111's BREAK, and sentence ends.
+_FRAGMENT_SEP = re.compile(r"[,;\n，、；]|\bBREAK\b|[.。!?！？](?=\s|$)")
+_ARTICLES = frozenset(("a", "an", "the"))
+_BRACKETS = re.compile(r"[()\[\]{}]|:\s*-?\d+(?:\.\d+)?(?=\s*[)\]])")
+_LORA_TAG = re.compile(r"<(?:lora|lyco|hypernet):[^<>\n]*>", re.I)
+
+
+def fragments(text: str) -> list[tuple[int, int, int]]:
+    """``(start, end, words)`` for every non-empty comma-separated item of ``text`` (spans
+    trimmed of spaces); ``words`` leaves out articles, weight brackets and numbers, and
+    counts a ``<lora:...>`` tag as one word."""
+    out = []
+    pos = 0
+    for m in _FRAGMENT_SEP.finditer(text):
+        _add_fragment(text, pos, m.start(), out)
+        pos = m.end()
+    _add_fragment(text, pos, len(text), out)
+    return out
+
+
+def _add_fragment(text: str, start: int, end: int, out: list) -> None:
+    start, end = trimmed(text, start, end)
+    if end <= start:
+        return
+    piece = text[start:end]
+    loras = len(_LORA_TAG.findall(piece)) if "<" in piece else 0
+    if loras:
+        piece = _LORA_TAG.sub(" ", piece)
+    if "(" in piece or "[" in piece or "{" in piece:
+        piece = _BRACKETS.sub(" ", piece)
+    words = sum(1 for w in WORD.findall(piece) if w.lower() not in _ARTICLES)
+    if words or loras:
+        out.append((start, end, words + loras))
+
+
+def tag_run(text: str, longest: int = 3) -> tuple[int, int, int]:
+    """The longest run of consecutive short comma items (``longest`` words or fewer):
+    ``(run length, start, end)``."""
+    best = (0, 0, 0)
+    run = 0
+    run_start = 0
+    for start, end, words in fragments(text):
+        if words <= longest:
+            if run == 0:
+                run_start = start
+            run += 1
+            if run > best[0]:
+                best = (run, run_start, end)
+        else:
+            run = 0
+    return best
 
 
 _ALPHA = re.compile(r"[A-Za-z]+")
