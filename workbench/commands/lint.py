@@ -29,6 +29,11 @@ exit status:
   2  usage error, unknown rule name, or a file that cannot be read or parsed
      (printed as file:line:col: message)
 
+stdin:
+  --stdin lints one raw prompt per line for --model (default dev). With --model kontext
+  every line is an edit instruction (as if applied to an image); add --t2i when the lines
+  are Kontext text-to-image prompts.
+
 output:
   text: FILE:LINE: PROMPT: FIELD[START:END] CODE SEVERITY MESSAGE (RULE), with [*] when
         --fix can fix it; START/END are offsets into that field's text.
@@ -64,7 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stdin", action="store_true",
                         help="lint raw prompt texts from standard input, one per line")
     parser.add_argument("--model", choices=("dev", "schnell", "kontext"), default="dev",
-                        help="model to lint --stdin prompts for (default: dev)")
+                        help="model to lint --stdin prompts for (default: dev); with kontext "
+                             "every line is an edit instruction")
+    parser.add_argument("--t2i", action="store_true",
+                        help="with --stdin --model kontext: the lines are text-to-image "
+                             "prompts, not edit instructions")
     parser.add_argument("--vram", type=float, metavar="GB",
                         help="check sizes against a GPU with this much VRAM")
     parser.add_argument("--stats", action="store_true",
@@ -88,6 +97,9 @@ def run(args: argparse.Namespace, config) -> int:
     if args.stdin:
         if args.paths or args.fix:
             print("workbench lint: --stdin takes no PATH and no --fix", file=sys.stderr)
+            return 2
+        if args.t2i and args.model != "kontext":
+            print("workbench lint: --t2i only applies to --model kontext", file=sys.stderr)
             return 2
         rows, status = _lint_stdin(args, config, cli)
     else:
@@ -115,18 +127,29 @@ def _lint_stdin(args, config, cli) -> tuple[list[dict], int]:
     for problem in settings.problems:
         print(f"workbench lint: {problem}", file=sys.stderr)
     rows = []
+    # Kontext lines are edit instructions for an image (unless --t2i says otherwise)
+    edit = args.model == "kontext" and not args.t2i
     for number, line in enumerate(sys.stdin, start=1):
         line = line.rstrip("\r\n")
         if not line.strip():
             continue
         spec = PromptSpec(name=f"line {number}", model=args.model, raw=line)
-        for d in lint(spec, settings=settings, server_vram_gb=args.vram):
+        for d in lint(spec, settings=settings, server_vram_gb=args.vram, edit=edit):
             rows.append(_row("-", number, d, line=number))
     return rows, 0
 
 
+def _read_only_loader():
+    """The fastest way this build of the library module reads a file for linting: the
+    read-only loader (tomllib, plain values; saving parses the document later) when there
+    is one, else the full tomlkit load."""
+    from .. import library
+
+    return getattr(library, "read_library", None) or library.load_library
+
+
 def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
-    from ..library import LibraryError, library_files, load_library
+    from ..library import LibraryError, library_files
     from ..lint import settings_for
     from ..locations import libraries_dir
 
@@ -142,9 +165,10 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
         files.extend(library_files(path))
     started = time.perf_counter()
     libraries = []
+    load = _read_only_loader()
     for file in files:
         try:
-            libraries.append(load_library(file))
+            libraries.append(load(file))
         except LibraryError as exc:
             print(str(exc), file=sys.stderr)
             status = 2
@@ -175,7 +199,7 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
         file = library.path
         for problem in library.problems:
             print(f"workbench: {problem}", file=sys.stderr)
-        own = settings_for(None, library_lint_table(library.doc), None)
+        own = settings_for(None, library_lint_table(_top_level(library)), None)
         for problem in own.problems:
             print(f"{file}: {problem}", file=sys.stderr)
         settings = base.merged(own).merged(cli)
@@ -214,6 +238,12 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
               f"{load_time:.3f} s, linting {lint_time:.3f} s ({lint_cpu:.3f} s CPU)",
               file=sys.stderr)
     return rows, status
+
+
+def _top_level(library):
+    """The library's top-level values: plain ones when it was read read-only."""
+    data = getattr(library, "data", None)
+    return data if data is not None else library.doc
 
 
 def _field_lines(library) -> dict[tuple[int, str | None], int]:

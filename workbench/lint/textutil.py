@@ -72,17 +72,22 @@ _TRIM = ",;，、；"
 
 # -- removals that leave nothing behind ---------------------------------------------------------
 
-_BAD_PATTERNS = re.compile(r"[,;，、][ \t]*[,;，、]|[(\[{][ \t,;]|[ \t,;][)\]}]|\(\)|\[\]|\{\}|"
-                           r"[^\S\n]{2,}|^[ \t]*[,;，、]|[,;，、][ \t]*$|^[ \t]+|[ \t]+$",
-                           re.M)
+_BLEMISHES = (
+    re.compile(r"[,;，、][ \t]*[,;，、]"),                       # doubled separator
+    re.compile(r"[(\[{][ \t,;]|[ \t,;][)\]}]"),                 # space or comma inside a bracket
+    re.compile(r"\(\s*\)|\[\s*\]|\{\s*\}"),                     # empty brackets
+    re.compile(r"[^\S\n]{2,}"),                                # a run of spaces
+    re.compile(r"^[ \t]*[,;，、]|[,;，、][ \t]*$", re.M),        # dangling separator
+)
 _OPENERS, _CLOSERS = "([{", ")]}"
 
 
-def blemishes(text: str) -> tuple[int, int, int]:
-    """What a careless edit leaves behind: doubled or dangling separators, spaces inside
-    brackets, empty brackets, runs of spaces; and how unbalanced the brackets are."""
+def blemishes(text: str) -> tuple[int, ...]:
+    """What a careless edit leaves behind, by kind: doubled separators, spaces or commas
+    inside brackets, empty brackets, runs of spaces, dangling separators; and how
+    unbalanced the brackets are."""
     balance = sum(abs(text.count(o) - text.count(c)) for o, c in zip(_OPENERS, _CLOSERS))
-    return len(_BAD_PATTERNS.findall(text)), balance, 0
+    return (*(len(p.findall(text)) for p in _BLEMISHES), balance)
 
 
 def clean_edit(field: str, text: str, start: int, end: int, replacement: str = "") -> Edit | None:
@@ -106,12 +111,19 @@ def clean_edit(field: str, text: str, start: int, end: int, replacement: str = "
             new = text[:s] + glue + text[e:]
             if glue == " " and (s == 0 or e == len(text)):
                 continue
-            if new.strip() and _no_worse(before, blemishes(new)):
+            if not glue and 0 < s and e < len(text) and text[s - 1].isalnum() \
+                    and text[e].isalnum():
+                continue  # would glue two words together
+            if has_words(new) and no_worse(before, blemishes(new)):
                 return Edit(field, s, e, glue)
     return None
 
 
-def _no_worse(before: tuple[int, int, int], after: tuple[int, int, int]) -> bool:
+def has_words(text: str) -> bool:
+    return any(c.isalnum() for c in text)
+
+
+def no_worse(before: tuple[int, ...], after: tuple[int, ...]) -> bool:
     return all(a <= b for a, b in zip(after, before))
 
 
@@ -152,20 +164,21 @@ _BRACKETS = re.compile(r"[()\[\]{}]|:\s*-?\d+(?:\.\d+)?(?=\s*[)\]])")
 _LORA_TAG = re.compile(r"<(?:lora|lyco|hypernet):[^<>\n]*>", re.I)
 
 
-def fragments(text: str) -> list[tuple[int, int, int]]:
+def fragments(text: str, mask: re.Pattern | None = None) -> list[tuple[int, int, int]]:
     """``(start, end, words)`` for every non-empty comma-separated item of ``text`` (spans
     trimmed of spaces); ``words`` leaves out articles, weight brackets and numbers, and
-    counts a ``<lora:...>`` tag as one word."""
+    counts a ``<lora:...>`` tag as one word.  Words matching ``mask`` (quality tags) are
+    not counted either: an item made only of them counts as one word."""
     out = []
     pos = 0
     for m in _FRAGMENT_SEP.finditer(text):
-        _add_fragment(text, pos, m.start(), out)
+        _add_fragment(text, pos, m.start(), out, mask)
         pos = m.end()
-    _add_fragment(text, pos, len(text), out)
+    _add_fragment(text, pos, len(text), out, mask)
     return out
 
 
-def _add_fragment(text: str, start: int, end: int, out: list) -> None:
+def _add_fragment(text: str, start: int, end: int, out: list, mask) -> None:
     start, end = trimmed(text, start, end)
     if end <= start:
         return
@@ -173,20 +186,25 @@ def _add_fragment(text: str, start: int, end: int, out: list) -> None:
     loras = len(_LORA_TAG.findall(piece)) if "<" in piece else 0
     if loras:
         piece = _LORA_TAG.sub(" ", piece)
+    masked = 0
+    if mask is not None:
+        piece, masked = mask.subn(" ", piece)
     if "(" in piece or "[" in piece or "{" in piece:
         piece = _BRACKETS.sub(" ", piece)
-    words = sum(1 for w in WORD.findall(piece) if w.lower() not in _ARTICLES)
-    if words or loras:
-        out.append((start, end, words + loras))
+    words = sum(1 for w in WORD.findall(piece) if w.lower() not in _ARTICLES
+                and not w.isdigit())
+    if words or loras or masked:
+        out.append((start, end, words + loras or 1))
 
 
-def tag_run(text: str, longest: int = 3) -> tuple[int, int, int]:
+def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None
+            ) -> tuple[int, int, int]:
     """The longest run of consecutive short comma items (``longest`` words or fewer):
     ``(run length, start, end)``."""
     best = (0, 0, 0)
     run = 0
     run_start = 0
-    for start, end, words in fragments(text):
+    for start, end, words in fragments(text, mask):
         if words <= longest:
             if run == 0:
                 run_start = start
@@ -212,3 +230,11 @@ def estimate_tokens(text: str) -> int:
     extra = sum((len(word) - 6) // 4 for word in _LONG.findall(text))
     return (1 + len(_ALPHA.findall(text)) + extra + len(_DIGITS.findall(text))
             + len(_OTHER.findall(text)))
+
+
+#: Textual-inversion names people paste from SD prompts (mostly meant for the negative).
+KNOWN_EMBEDDINGS = ("EasyNegative", "EasyNegativeV2", "badhandv4", "bad-hands-5",
+                    "bad_prompt_version2", "bad_prompt", "ng_deepnegative_v1_75t",
+                    "BadDream", "UnrealisticDream", "verybadimagenegative_v1.3",
+                    "FastNegativeV2", "negative_hand-neg", "bad-artist", "bad-artist-anime",
+                    "bad-picture-chill-75v", "CyberRealistic_Negative")

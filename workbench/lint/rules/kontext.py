@@ -165,7 +165,8 @@ _KINDS = (
         r"\b(?:in\s+the\s+style\s+of|reimagine\w*|look\s+like\s+(?:it|they|he|she)\s+"
         r"(?:was|were)\s+(?:drawn|painted)|(?:into|to|as)\s+(?:an?\s+)?(?:[\w'-]+\s+){0,3}?"
         r"(?:style|sketch|cartoon|photo|photograph|painting|drawing|illustration|anime|"
-        r"watercolou?r|render|comic|pixel\s+art)|(?:make|turn)\s+(?:it|this|the\s+image|the\s+"
+        r"watercolou?r|render|comic|pixel\s+art)(?:\s+(?:painting|style|illustration|drawing|"
+        r"art))?|(?:make|turn)\s+(?:it|this|the\s+image|the\s+"
         r"photo)\s+(?:into\s+)?(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|cartoon|photo|"
         r"photograph|painting|drawing|illustration|anime|watercolou?r|render|comic))\b",
         re.I), "while maintaining the original composition and subject positions"),

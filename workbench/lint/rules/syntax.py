@@ -14,7 +14,8 @@ import re
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import clean_edit, inside
+from ..textutil import (KNOWN_EMBEDDINGS, blemishes, clean_edit, has_words, inside,
+                        no_worse)
 
 COMFY = "ComfyUI README, prompt syntax; ComfyUI_examples (lora, textual_inversion_embeddings)"
 
@@ -75,28 +76,32 @@ def break_keyword(ctx):
             start, end = m.span()
             if quotes and inside(quotes, start, end):
                 continue
-            before = text[:start].rstrip()
-            after = text[end:].lstrip()
-            if not before or not after:
-                glue = ""
-            elif before[-1] in ".,;:!?" or after[0] in ",;.":
-                glue = " "
-            else:
-                glue = ", "
-            new = text[:start] + glue + text[end:]
-            fix = Fix("replace BREAK with a separator", (Edit(field, start, end, glue),),
-                      safe=bool(new.strip()))
+            fix = _break_fix(field, text, start, end)
             word = text.find("BREAK", start, end)
             yield Hit(field, word, word + 5,
                       "BREAK is A1111 syntax; FLUX reads it as a word", fix=fix)
 
 
-#: Textual-inversion names people paste from SD prompts (mostly meant for the negative).
-KNOWN_EMBEDDINGS = ("EasyNegative", "EasyNegativeV2", "badhandv4", "bad-hands-5",
-                    "bad_prompt_version2", "bad_prompt", "ng_deepnegative_v1_75t",
-                    "BadDream", "UnrealisticDream", "verybadimagenegative_v1.3",
-                    "FastNegativeV2", "negative_hand-neg", "bad-artist", "bad-artist-anime",
-                    "bad-picture-chill-75v", "CyberRealistic_Negative")
+def _break_fix(field: str, text: str, start: int, end: int) -> Fix:
+    """Replace a BREAK (and the space around it) with the separator that fits: a comma
+    between two phrases, a space after a full stop or before a comma, nothing at an end;
+    safe only when that leaves no doubled or dangling separator."""
+    before, after = text[:start].rstrip(), text[end:].lstrip()
+    if not before or not after:
+        glues = ("",)
+    elif before[-1] in ".,;:!?，、" or after[0] in ",;.，、":
+        glues = (" ", "")
+    else:
+        glues = (", ", " ")
+    old = blemishes(text)
+    for glue in glues:
+        new = text[:start] + glue + text[end:]
+        if has_words(new) and no_worse(old, blemishes(new)):
+            return Fix("replace BREAK with a separator", (Edit(field, start, end, glue),),
+                       safe=True)
+    return Fix("remove BREAK", (Edit(field, start, end, glues[0]),))
+
+
 _EMBEDDING = re.compile(r"\bembedding:\s*([\w.\-]+)|(?<![\w-])(" + "|".join(
     re.escape(n) for n in KNOWN_EMBEDDINGS) + r")(?![\w-])", re.I)
 

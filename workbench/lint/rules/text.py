@@ -13,7 +13,7 @@ import re
 from ...tokens import T5_BUDGET, t5_cut
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import (WORD, alternation, clean_edit, fragments, inside, quoted_spans,
+from ..textutil import (KNOWN_EMBEDDINGS, WORD, alternation, clean_edit, fragments, inside, quoted_spans,
                         tag_run, trimmed, word_count)
 
 GUIDE = "FLUX guide (seed 000)"
@@ -70,9 +70,20 @@ def weight_syntax(ctx):
                           "ComfyUI; FLUX reads the brackets and numbers as text",
                           suggestion="write the version you want in words")
                 continue
-            if words:
-                fix = Fix(f"drop the weighting, keep {words!r}",
-                          (Edit(field, m.start(), m.end(), inner),), safe=True)
+            if words or not raw.strip()[:1] in "([{":
+                if not inner and 0 < m.start() and m.end() < len(text) \
+                        and text[m.start() - 1].isalnum() and text[m.end()].isalnum():
+                    inner = " "
+                # keep words apart: "a(b:1.2)c" becomes "a b c", not "abc"
+                if inner and m.start() > 0 and text[m.start() - 1].isalnum() \
+                        and inner[0].isalnum():
+                    inner = " " + inner
+                if inner and m.end() < len(text) and text[m.end()].isalnum() \
+                        and inner[-1].isalnum():
+                    inner += " "
+                fix = Fix(f"drop the weighting, keep {words!r}" if words else
+                          "drop the weighting", (Edit(field, m.start(), m.end(), inner),),
+                          safe=True)
             else:
                 edit = clean_edit(field, text, m.start(), m.end())
                 fix = Fix("remove the empty weighting", (edit,), safe=True) if edit else None
@@ -131,7 +142,7 @@ def keyword_soup(text: str) -> tuple[int, int] | None:
     no run of `TAG_RUN` or more.  Full-width commas, new lines and BREAK separate too."""
     if not any(c in text for c in ",;，、\n") and "BREAK" not in text:
         return None
-    run, start, end = tag_run(text)
+    run, start, end = tag_run(text, mask=_QUALITY)
     if run < TAG_RUN:
         return None
     return start, end
@@ -151,7 +162,7 @@ def keyword_list(ctx):
     for field, text in ctx.prose_fields:
         span = keyword_soup(text)
         if span:
-            run = tag_run(text)[0]
+            run = tag_run(text, mask=_QUALITY)[0]
             yield Hit(field, *span, f"{run} keywords in a row; FLUX follows sentences",
                       suggestion="rewrite as one or two sentences: subject and action "
                                  "first, then style, setting and light",
@@ -322,10 +333,21 @@ def sd_quality_tags(ctx):
         rest = text
         for start, end in reversed(spans):
             rest = rest[:start] + " " + rest[end:]
-        keep = bool(WORD.search(rest))
+        keep = bool(_LETTER.search(_SYNTAX_NOISE.sub(" ", rest)))
+        items = fragments(text) if keep else []
         for start, end in spans:
             tag = text[start:end]
+            # unattended only at the edge of its comma item: taking a tag out of the middle
+            # of a phrase ("by masterpiece Rutkowski") would make a new phrase
+            edge = any(s <= start and end <= e and (not text[s:start].strip(" ([{")
+                                                     or not text[end:e].strip(" )]}"))
+                       for s, e, _ in items)
             edit = clean_edit(field, text, start, end) if keep else None
+            if edit is not None and not edge:
+                yield Hit(field, start, end,
+                          f"{tag!r} is a Stable Diffusion quality tag; FLUX ignores it",
+                          fix=Fix(f"remove {tag!r}", (edit,)))
+                continue
             yield Hit(field, start, end,
                       f"{tag!r} is a Stable Diffusion quality tag; FLUX ignores it",
                       fix=Fix(f"remove {tag!r}", (edit,), safe=True) if edit else None,
@@ -436,11 +458,12 @@ def mostly_foreign(ctx) -> bool:
 
 
 def content_words(ctx) -> int:
-    """Words that describe something: quality tags, weights, LoRA tags and BREAK left out
-    (counted only for short prompts, where it matters)."""
+    """Words that describe something: quality tags, weights, LoRA tags, BREAK and the other
+    options of a {a|b} choice left out (only prompts that have any of those pay for it)."""
     words = ctx.whole_words
-    text = ctx.whole[1]
-    if words >= 3 * MIN_WORDS and "|" not in text:
+    field, text = ctx.whole
+    if not any(c in text for c in "<|:") and "BREAK" not in text and "embedding" not in text \
+            and _QUALITY_HINTS.isdisjoint(ctx.words(field, text)):
         return words
     for start, end in reversed(quality_tag_spans(text)):
         text = text[:start] + " " + text[end:]
@@ -449,12 +472,11 @@ def content_words(ctx) -> int:
 
 
 _SYNTAX_NOISE = re.compile(r"<[^<>\n]*>|\bBREAK\b|\bembedding:|:\s*-?\d+(?:\.\d+)?\s*\)|"
-                           r"\|[^{}|\n]*(?=[|}])")
+                           r"\|[^{}|\n]*(?=[|}])|::\s*-?\d*\.?\d*|(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 
 
 def too_short(ctx) -> bool:
-    return not ctx.is_edit and ctx.whole_words < 3 * MIN_WORDS \
-        and content_words(ctx) < MIN_WORDS
+    return not ctx.is_edit and content_words(ctx) < MIN_WORDS
 
 
 def too_long(ctx) -> bool:
@@ -553,21 +575,26 @@ _STYLE_FIRST = re.compile(
     r"[àa]\s+la)\s+[^,.;:\n]+[,.;:\n]", re.I)
 #: Leading comma items that are quality, medium or style tags, not a subject.
 _STYLE_ITEM = re.compile(
-    r"(?:[\w'-]+\s+){0,3}(?:style|art\s+style|aesthetic)|(?:inspired\s+by|in\s+the\s+style\s+of|"
-    r"style\s+of|art\s+by|by)\s+.+", re.I)
+    r"(?:[\w'-]+\s+){0,3}(?:style|art\s+style|aesthetic)|(?:inspired\s+by|in\s+the\s+style\s+"
+    r"of|style\s+of|art\s+by)\s+.+|by\s+(?:[A-Z][\w'’.-]*\s*){1,4}", re.I)
+#: Numbers that are camera or quality settings ("35mm", "8k", "f", "1.4"), not "1girl".
+_MEASURE = re.compile(r"\d+(?:mm|k|s|x|px|p|fps|mp|d)?|f\d+")
 LATE_AFTER_WORDS = 6
 PREAMBLE_ITEMS = 3
 
 
 def subject_start(text: str) -> tuple[int, int, int] | None:
     """(offset of the first word that is not style vocabulary, style words before it, end of
-    the last style word before it); None when every word is style vocabulary."""
+    the last style word before it); None when every word is style vocabulary.  Words of
+    quality tags ("full HD", "trending on artstation") count as style."""
     styles = last_end = 0
+    tags = quality_tag_spans(text)
     for m in WORD.finditer(text):
         word = m.group().lower()
-        if word in _LEAD_STOP:
+        if word in _LEAD_STOP or m.group() == "BREAK":
             continue
-        if word in _STYLE_WORDS or any(c.isdigit() for c in word):
+        if word in _STYLE_WORDS or _MEASURE.fullmatch(word) or (
+                tags and any(s <= m.start() < e for s, e in tags)):
             styles += 1
             last_end = m.end()
             continue
@@ -577,10 +604,13 @@ def subject_start(text: str) -> tuple[int, int, int] | None:
 
 def _is_style_item(text: str, start: int, end: int) -> bool:
     item = text[start:end]
-    if _QUALITY.fullmatch(item.strip("()[]{}: .0123456789")) or _STYLE_ITEM.fullmatch(item):
+    if _QUALITY.fullmatch(item.strip("()[]{}: .0123456789")):
         return True
-    words = [w.lower() for w in WORD.findall(item)]
-    return bool(words) and all(w in _STYLE_WORDS or w in _LEAD_STOP for w in words)
+    m = _STYLE_ITEM.fullmatch(item)
+    if m and not (item[:2].lower() == "by" and not item[3:4].isupper()):
+        return True
+    words = [w.lower() for w in WORD.findall(_QUALITY.sub(" ", item))]
+    return all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in words)
 
 
 def tag_preamble(text: str) -> tuple[int, int, int] | None:
@@ -643,7 +673,8 @@ def subject_late(ctx):
                       suggestion="start with the main subject, then the "
                                  + ("background" if what == "the background" else "style"))
             return
-    preamble = tag_preamble(text) if ("," in text or "，" in text) else None
+    preamble = tag_preamble(text) if (any(c in text for c in ",;，、\n") or "BREAK" in text
+                                      or ". " in text) else None
     if preamble is not None:
         items, end, subject = preamble
         yield Hit("raw", *trimmed(text, 0, end),
@@ -712,15 +743,16 @@ TRAITS = {
     "kuvshinov": "soft anime portrait painting with pastel shading",
 }
 _PARTICLE = r"(?:van|von|de|da|di|del|der|la|le|du)"
-_NAME = rf"(?:[A-Z][\w'’.\-]+|{_PARTICLE})(?:\s+(?:[A-Z][\w'’.\-]+|{_PARTICLE})){{0,3}}"
+_NAME = (rf"(?:(?!BREAK\b)[A-Z][\w'’.\-]+|{_PARTICLE})"
+         rf"(?:\s+(?:(?!BREAK\b)[A-Z][\w'’.\-]+|{_PARTICLE})){{0,3}}")
 _BY_NAME = re.compile(rf"\b(?:[Ii]n\s+the\s+style\s+of|[Ss]tyle\s+of|[Ii]nspired\s+by|by|"
-                      rf"[àa]\s+la)\s+({_NAME})")
+                      rf"[àa]\s+la)\s+(?!BREAK\b)({_NAME})")
 #: Lower-case names after an art word: "art by artgerm and greg rutkowski", "painting by
 #: greg rutkowski", "by mr jack on deviantart".
 _ART_BY = re.compile(r"\b(?:art|artwork|painting|painted|illustration|illustrated|drawing|"
                      r"drawn|sketch|render|photo|photograph|design|concept\s+art)\s+by\s+"
-                     r"([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})\b")
-_BY_ON_SITE = re.compile(r"\bby\s+([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})\s+on\s+"
+                     r"(?!BREAK\b)([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})\b")
+_BY_ON_SITE = re.compile(r"\bby\s+(?!BREAK\b)([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})\s+on\s+"
                          r"(?:deviantart|artstation|pixiv|behance|instagram)\b", re.I)
 _ARTIST_HINTS = frozenset(WORD.findall(name)[0] for name in KNOWN_ARTISTS) | frozenset(
     ("beksiński", "zdzisław", "stålenhag"))
@@ -740,6 +772,7 @@ _MOVEMENTS = re.compile(r"(?:Art\s+Deco|Art\s+Nouveau|Bauhaus|Baroque|Rococo|Ren
                         r"Impressionism|Expressionism|Cubism|Surrealism|Pop\s+Art|Ukiyo-e|"
                         r"Art\s+Brut|Memphis|Brutalism|Minimalism|Vaporwave|Synthwave)(?:\s+"
                         r"(?:style|art))?", re.I)
+_EMBEDDING_NAMES = frozenset(n.lower() for n in KNOWN_EMBEDDINGS)
 _STYLE_PREFIX = re.compile(r"^\s*(?:(?:in\s+the\s+)?style\s+of|by|inspired\s+by|[àa]\s+la)\s+",
                            re.I)
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[;\n]")
@@ -755,6 +788,15 @@ def _named_only(text: str, end: int) -> bool:
     if _DESCRIBED.match(clause) or _TRAIT_WORDS.search(clause):
         return False
     return True
+
+
+def _a_name(name: str) -> bool:
+    """Whether capitalised words can be a person's name: not a movement ("Art Deco"), not
+    syntax ("BREAK"), not an embedding or a quality tag."""
+    if _MOVEMENTS.fullmatch(name):
+        return False
+    return not any(w == "BREAK" or w.lower() in _EMBEDDING_NAMES or _QUALITY.fullmatch(w)
+                   for w in name.split())
 
 
 def _fold(name: str) -> str:
@@ -790,7 +832,8 @@ def style_name_only(ctx):
         if field == "style":
             bare = _STYLE_PREFIX.sub("", text).strip().rstrip(".")
             bare = re.sub(r"\s+style$", "", bare, flags=re.I)
-            if bare and (re.fullmatch(_NAME, bare) or _KNOWN.fullmatch(bare)):
+            if bare and (_KNOWN.fullmatch(bare)
+                         or (" " in bare and re.fullmatch(_NAME, bare) and _a_name(bare))):
                 yield Hit(field, *trimmed(text), f"the style is only a name ({bare!r})",
                           suggestion=_suggest(bare))
                 continue
@@ -800,12 +843,16 @@ def style_name_only(ctx):
         known = not _ARTIST_HINTS.isdisjoint(words)
         if not (by or known):
             continue
+        tags = quality_tag_spans(text) if by else []
         for m in _BY_NAME.finditer(text) if by else ():
             name_start, name_end = m.span(1)
+            if any(s < name_end and name_start < e for s, e in tags) \
+                    or text[name_start:name_end].lower() in _EMBEDDING_NAMES:
+                continue  # "by HDR", "by EasyNegative": not a name
             while name_end > name_start and text[name_end - 1] == ".":
                 name_end -= 1
             name = text[name_start:name_end]
-            if not text[name_start].isupper() or _MOVEMENTS.fullmatch(name):
+            if not text[name_start].isupper() or not _a_name(name):
                 continue
             if " " not in name and not m.group().lower().startswith("by") \
                     and not _KNOWN.fullmatch(name):
@@ -816,6 +863,8 @@ def style_name_only(ctx):
             for m in pattern.finditer(text):
                 if any(s <= m.start(1) < e for s, e in spans):
                     continue
+                if any(s < m.end(1) and m.start(1) < e for s, e in tags):
+                    continue  # "by masterpiece", "by trending on artstation": not a name
                 if _named_only(text, m.end(1)):
                     spans.append((m.start(), m.end(1)))
         for m in _KNOWN.finditer(text) if known else ():
