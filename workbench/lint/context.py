@@ -15,13 +15,13 @@ from typing import Mapping
 
 from ..compose import compose
 from ..spec import TEXT_FIELDS, PromptSpec, effective_params, source_path
-from .textutil import WORD, estimate_tokens, quoted_spans, word_count
+from .textutil import estimate_tokens, find_words, quoted_spans, word_count
 
 
 class LintContext:
     __slots__ = ("spec", "server_vram_gb", "compare_with", "context", "base_dir", "params",
                  "is_raw", "is_edit", "is_img2img", "user_fields", "prose_fields", "whole",
-                 "whole_words", "_composed", "_tokens", "_quotes", "_lower", "_words")
+                 "whole_words", "memo", "_composed", "_tokens", "_quotes", "_lower", "_words")
 
     def __init__(self, spec: PromptSpec, *, server_vram_gb: float | None = None,
                  compare_with: PromptSpec | None = None,
@@ -56,6 +56,8 @@ class LintContext:
         #: Words as a reader counts them (Chinese and Japanese by characters).
         self.whole_words = word_count(self.whole[1])
         self._tokens = None
+        #: Whole-prompt facts several rules ask for (content words, language...), by name.
+        self.memo: dict[str, object] = {}
         self._quotes: dict[str, list[tuple[int, int]]] = {}
         self._lower: dict[str, str] = {}
         self._words: dict[str, frozenset[str]] = {}
@@ -98,7 +100,7 @@ class LintContext:
         """The lower-case words of a field, as a set (prefilters: is any hint word here?)."""
         value = self._words.get(field)
         if value is None:
-            value = self._words[field] = frozenset(WORD.findall(self.lower(field, text)))
+            value = self._words[field] = frozenset(find_words(self.lower(field, text)))
         return value
 
     def quotes(self, field: str, text: str) -> list[tuple[int, int]]:

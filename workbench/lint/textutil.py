@@ -6,11 +6,24 @@ All regexes are compiled at import; every helper is linear in the text it reads.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .diagnostic import Edit
 
 #: A word: letters/digits, with inner apostrophes or hyphens ("don't", "close-up").
 WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+#: The same for ASCII text, about twice as fast (most prompts are ASCII).
+_WORD_ASCII = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
+
+
+def find_words(text: str) -> list[str]:
+    """`WORD`'s matches, with the fast pattern when the text is ASCII."""
+    return (_WORD_ASCII if text.isascii() else WORD).findall(text)
+
+
+def iter_words(text: str):
+    """`WORD`'s match objects, with the fast pattern when the text is ASCII."""
+    return (_WORD_ASCII if text.isascii() else WORD).finditer(text)
 
 # Double, curly and guillemet quotes anywhere; single quotes only when they stand apart
 # from letters, so apostrophes ("don't", "dogs' toys") are not taken for quotes.
@@ -23,10 +36,11 @@ _QUOTED = re.compile(
 _QUOTE_CHAR = re.compile("[\"“«„'‘]")
 
 
-def quoted_spans(text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=4096)
+def quoted_spans(text: str) -> tuple[tuple[int, int], ...]:
     if not _QUOTE_CHAR.search(text):
-        return []
-    return [m.span() for m in _QUOTED.finditer(text)]
+        return ()
+    return tuple(m.span() for m in _QUOTED.finditer(text))
 
 
 def inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -82,6 +96,7 @@ _BLEMISHES = (
 _OPENERS, _CLOSERS = "([{", ")]}"
 
 
+@lru_cache(maxsize=1024)
 def blemishes(text: str) -> tuple[int, ...]:
     """What a careless edit leaves behind, by kind: doubled separators, spaces or commas
     inside brackets, empty brackets, runs of spaces, dangling separators; and how
@@ -139,12 +154,13 @@ def alternation(phrases: list[str] | tuple[str, ...]) -> str:
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 
 
+@lru_cache(maxsize=4096)
 def word_count(text: str) -> int:
     """Words as a reader counts them: Latin-script words (``close-up`` is one, ``1girl,solo``
     two), Hangul words by their spaces, and Chinese/Japanese (no spaces) at about two
     characters a word."""
     if text.isascii():
-        return len(WORD.findall(text))
+        return len(_WORD_ASCII.findall(text))
     count = 0
     for word in WORD.findall(text):
         cjk = len(_CJK.findall(word))
@@ -164,7 +180,21 @@ _BRACKETS = re.compile(r"[()\[\]{}]|:\s*-?\d+(?:\.\d+)?(?=\s*[)\]])")
 _LORA_TAG = re.compile(r"<(?:lora|lyco|hypernet):[^<>\n]*>", re.I)
 
 
-def fragments(text: str, mask: re.Pattern | None = None) -> list[tuple[int, int, int]]:
+def iter_fragments(text: str, mask: re.Pattern | None = None):
+    """`fragments`, one at a time (for callers that stop early)."""
+    pos = 0
+    for m in _FRAGMENT_SEP.finditer(text):
+        out: list = []
+        _add_fragment(text, pos, m.start(), out, mask)
+        pos = m.end()
+        yield from out
+    out = []
+    _add_fragment(text, pos, len(text), out, mask)
+    yield from out
+
+
+@lru_cache(maxsize=4096)
+def fragments(text: str, mask: re.Pattern | None = None) -> tuple[tuple[int, int, int], ...]:
     """``(start, end, words)`` for every non-empty comma-separated item of ``text`` (spans
     trimmed of spaces); ``words`` leaves out articles, weight brackets and numbers, and
     counts a ``<lora:...>`` tag as one word.  Words matching ``mask`` (quality tags) are
@@ -175,7 +205,7 @@ def fragments(text: str, mask: re.Pattern | None = None) -> list[tuple[int, int,
         _add_fragment(text, pos, m.start(), out, mask)
         pos = m.end()
     _add_fragment(text, pos, len(text), out, mask)
-    return out
+    return tuple(out)
 
 
 def _add_fragment(text: str, start: int, end: int, out: list, mask) -> None:
@@ -191,7 +221,7 @@ def _add_fragment(text: str, start: int, end: int, out: list, mask) -> None:
         piece, masked = mask.subn(" ", piece)
     if "(" in piece or "[" in piece or "{" in piece:
         piece = _BRACKETS.sub(" ", piece)
-    words = sum(1 for w in WORD.findall(piece) if w.lower() not in _ARTICLES
+    words = sum(1 for w in find_words(piece) if w.lower() not in _ARTICLES
                 and not w.isdigit())
     if words or loras or masked:
         out.append((start, end, words + loras or 1))

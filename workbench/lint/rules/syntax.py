@@ -14,7 +14,7 @@ import re
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import (KNOWN_EMBEDDINGS, blemishes, clean_edit, has_words, inside,
+from ..textutil import (KNOWN_EMBEDDINGS, WORD, blemishes, clean_edit, has_words, inside,
                         no_worse)
 
 COMFY = "ComfyUI README, prompt syntax; ComfyUI_examples (lora, textual_inversion_embeddings)"
@@ -102,6 +102,7 @@ def _break_fix(field: str, text: str, start: int, end: int) -> Fix:
     return Fix("remove BREAK", (Edit(field, start, end, glues[0]),))
 
 
+_EMBEDDING_HINTS = frozenset(WORD.findall(n.lower())[0] for n in KNOWN_EMBEDDINGS)
 _EMBEDDING = re.compile(r"\bembedding:\s*([\w.\-]+)|(?<![\w-])(" + "|".join(
     re.escape(n) for n in KNOWN_EMBEDDINGS) + r")(?![\w-])", re.I)
 
@@ -116,8 +117,7 @@ _EMBEDDING = re.compile(r"\bembedding:\s*([\w.\-]+)|(?<![\w-])(" + "|".join(
       source=COMFY)
 def embedding_name(ctx):
     for field, text in ctx.user_fields:
-        lower = ctx.lower(field, text)
-        if "embedding:" not in lower and not any(n.lower() in lower for n in KNOWN_EMBEDDINGS):
+        if "embedding" not in text and _EMBEDDING_HINTS.isdisjoint(ctx.words(field, text)):
             continue
         quotes = ctx.quotes(field, text)
         for m in _EMBEDDING.finditer(text):

@@ -9,14 +9,19 @@ BFL's prompting guide it cites (30–80 words, T5 encoder).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ...tokens import T5_BUDGET, t5_cut
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import (KNOWN_EMBEDDINGS, WORD, alternation, clean_edit, fragments, inside, quoted_spans,
+from ..textutil import (KNOWN_EMBEDDINGS, WORD, alternation, find_words, iter_fragments,
+                        iter_words, clean_edit, fragments, inside, quoted_spans,
                         tag_run, trimmed, word_count)
 
 GUIDE = "FLUX guide (seed 000)"
+#: Pure functions of one text are cached: a library repeats its styles and camera notes, and
+#: the editor re-lints the same fields on every key.
+TEXT_CACHE = 4096
 GUIDE_MISTAKES = "FLUX guide (seed 000), \"Avoiding common mistakes\""
 
 # -- weight-syntax ---------------------------------------------------------------------------
@@ -104,6 +109,7 @@ WHITE_FIX = "clean white seamless backdrop"
 
 
 @rule("white-background", "FX102", "info", family="text", fix="safe",
+      when=lambda ctx: ctx.spec.model == "dev",
       summary="\"white background\" on FLUX.1 dev",
       rationale="On FLUX.1 [dev] the phrase \"white background\" often gives blurry "
                 "results; users report the same in the FLUX repository's issues. It is a "
@@ -136,19 +142,22 @@ _FUNCTION_WORDS = frozenset(
 TAG_RUN = 5
 
 
+@lru_cache(maxsize=TEXT_CACHE)
 def keyword_soup(text: str) -> tuple[int, int] | None:
     """The span of the longest run of short comma-separated items (at most three words each,
     articles and weights not counted, ``<lora:...>`` tags counted), or None when there is
     no run of `TAG_RUN` or more.  Full-width commas, new lines and BREAK separate too."""
-    if not any(c in text for c in ",;，、\n") and "BREAK" not in text:
+    if text.count(",") + text.count(";") + text.count("，") + text.count("、") \
+            + text.count("\n") + text.count("BREAK") + text.count(". ") < TAG_RUN - 1:
         return None
-    run, start, end = tag_run(text, mask=_QUALITY)
+    run, start, end = tag_run(text, mask=_QUALITY if _quality_hint(text) else None)
     if run < TAG_RUN:
         return None
     return start, end
 
 
 @rule("keyword-list", "FX103", "warning", family="text",
+      when=lambda ctx: not ctx.is_edit,
       summary="comma-separated keyword soup instead of sentences",
       rationale="FLUX's T5 encoder understands sentences; a heap of keywords loses the "
                 "relations between things (what is where, what does what). Describe the "
@@ -162,7 +171,7 @@ def keyword_list(ctx):
     for field, text in ctx.prose_fields:
         span = keyword_soup(text)
         if span:
-            run = tag_run(text, mask=_QUALITY)[0]
+            run = tag_run(text, mask=_QUALITY if _quality_hint(text) else None)[0]
             yield Hit(field, *span, f"{run} keywords in a row; FLUX follows sentences",
                       suggestion="rewrite as one or two sentences: subject and action "
                                  "first, then style, setting and light",
@@ -298,11 +307,43 @@ _WRAPPED = re.compile(r"\(+\s*$")
 _UNWRAP_TAIL = re.compile(r"\s*(?::\s*-?\d+(?:\.\d+)?)?\s*\)+")
 
 
-def quality_tag_spans(text: str) -> list[tuple[int, int]]:
-    """The quality tags of ``text`` as whole units (with their own weight brackets)."""
+def _quality_hint(text: str) -> bool:
+    """Whether ``text`` may hold a quality tag (a word-set test, much cheaper than the
+    tag regex)."""
+    return not _QUALITY_HINTS.isdisjoint(find_words(text.lower()))
+
+
+#: Every tag as a tuple of lower-case words, and the longest tag in words.
+_TAG_WORDS = frozenset(tuple(find_words(tag)) for tag in QUALITY_TAGS) | frozenset(
+    (f"{n}k",) for n in (4, 8, 16, 32)) | frozenset(
+    ((f"{n}k", "uhd") for n in (4, 8, 16, 32))) | frozenset(
+    ((str(n), "k") for n in (4, 8, 16, 32)))
+_TAG_LONGEST = max(len(t) for t in _TAG_WORDS)
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def quality_tag_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """The quality tags of ``text`` as whole units (with their own weight brackets): the
+    longest run of words that is a tag, words matched case-insensitively."""
+    words = list(iter_words(text))
+    if not words or _QUALITY_HINTS.isdisjoint(w.group().lower() for w in words):
+        return ()
+    lowered = [w.group().lower() for w in words]
     spans = []
-    for m in _QUALITY.finditer(text):
-        start, end = m.span()
+    i = 0
+    while i < len(words):
+        if lowered[i] not in _QUALITY_HINTS:
+            i += 1
+            continue
+        for size in range(min(_TAG_LONGEST, len(words) - i), 0, -1):
+            gram = tuple(lowered[i:i + size])
+            if gram in _TAG_WORDS and _spaced(text, words[i:i + size]):
+                break
+        else:
+            i += 1
+            continue
+        start, end = words[i].start(), words[i + size - 1].end()
+        i += size
         opening = _WRAPPED.search(text, max(0, start - 4), start)
         if opening is not None:
             closing = _UNWRAP_TAIL.match(text, end)
@@ -310,7 +351,14 @@ def quality_tag_spans(text: str) -> list[tuple[int, int]]:
                     opening.group().count("("):
                 start, end = opening.start(), closing.end()
         spans.append((start, end))
-    return spans
+    return tuple(spans)
+
+
+def _spaced(text: str, words: list) -> bool:
+    """Words of one tag are separated by spaces only ("best quality", not "best, quality")."""
+    return all(text[a.end():b.start()].isspace() or (a.group()[-1].isdigit()
+                                                     and not text[a.end():b.start()])
+               for a, b in zip(words, words[1:]))
 
 
 @rule("sd-quality-tags", "FX106", "warning", family="text", fix="safe",
@@ -382,6 +430,7 @@ _FOREIGN_WORDS = {
     "Portuguese": frozenset("os um uma que para na em muito sobre dos das da".split()),
 }
 _ENGLISH = _FUNCTION_WORDS | frozenset("with of and".split())
+_ANY_FOREIGN = frozenset().union(*_FOREIGN_WORDS.values()) - _ENGLISH
 
 
 def non_latin_share(text: str) -> tuple[int, float]:
@@ -392,6 +441,7 @@ def non_latin_share(text: str) -> tuple[int, float]:
     return other, other / letters
 
 
+@lru_cache(maxsize=TEXT_CACHE)
 def language_of(text: str) -> str | None:
     """The language ``text`` is mostly written in when that is not English, else None."""
     if not text.isascii():
@@ -425,7 +475,7 @@ def language_of(text: str) -> str | None:
 def non_english(ctx):
     for field, text in ctx.prose_fields:
         words = ctx.words(field, text)
-        if text.isascii() and len(words) < 4:
+        if text.isascii() and (len(words) < 4 or not _may_be_foreign(words)):
             continue
         quotes = ctx.quotes(field, text)
         probe = text
@@ -451,24 +501,50 @@ WORD_RANGE = (10, 300)
 def mostly_foreign(ctx) -> bool:
     """Most of the prompt is not English: English-vocabulary rules stay quiet (non-english
     already says what matters)."""
-    text = ctx.whole[1]
-    if text.isascii():
-        return ctx.whole_words >= 4 and language_of(text) is not None
-    return non_latin_share(text)[1] > 0.5
+    found = ctx.memo.get("foreign")
+    if found is None:
+        field, text = ctx.whole
+        if text.isascii():
+            found = ctx.whole_words >= 4 and _may_be_foreign(ctx.words(field, text)) \
+                and language_of(text) is not None
+        else:
+            found = non_latin_share(text)[1] > 0.5
+        ctx.memo["foreign"] = found
+    return found
+
+
+def _may_be_foreign(words: frozenset[str]) -> bool:
+    """Cheap test before `language_of`: at least three foreign function words."""
+    return len(words & _ANY_FOREIGN) >= 3 or (len(words & _ANY_FOREIGN) >= 1
+                                               and len(words) < 12)
 
 
 def content_words(ctx) -> int:
     """Words that describe something: quality tags, weights, LoRA tags, BREAK and the other
     options of a {a|b} choice left out (only prompts that have any of those pay for it)."""
-    words = ctx.whole_words
-    field, text = ctx.whole
-    if not any(c in text for c in "<|:") and "BREAK" not in text and "embedding" not in text \
-            and _QUALITY_HINTS.isdisjoint(ctx.words(field, text)):
-        return words
+    found = ctx.memo.get("content")
+    if found is None:
+        field, text = ctx.whole
+        found = ctx.whole_words
+        if _has_syntax(text) or not _QUALITY_HINTS.isdisjoint(ctx.words(field, text)):
+            found = _content_words_of(text)
+        ctx.memo["content"] = found
+    return found
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def _content_words_of(text: str) -> int:
     for start, end in reversed(quality_tag_spans(text)):
         text = text[:start] + " " + text[end:]
-    text = _SYNTAX_NOISE.sub(" ", text)
-    return word_count(text)
+    return word_count(_SYNTAX_NOISE.sub(" ", text))
+
+
+_WEIGHT_NUMBER = re.compile(r":\s*-?\d")
+
+
+def _has_syntax(text: str) -> bool:
+    return ("<" in text or "|" in text or "BREAK" in text or "embedding" in text
+            or "::" in text or (":" in text and _WEIGHT_NUMBER.search(text) is not None))
 
 
 _SYNTAX_NOISE = re.compile(r"<[^<>\n]*>|\bBREAK\b|\bembedding:|:\s*-?\d+(?:\.\d+)?\s*\)|"
@@ -522,6 +598,7 @@ def prompt_length(ctx):
 
 
 @rule("word-count", "FX112", "info", family="text",
+      when=lambda ctx: ctx.whole_words > WORD_RANGE[1],
       summary="longer than BFL's longest recommended range (over 300 words)",
       rationale="BFL's current guidance: 10–30 words for quick concepts, 30–80 for most "
                 "scenes, 80–300 for complex multi-subject scenes. Past that, the early "
@@ -530,11 +607,11 @@ def prompt_length(ctx):
       source="BFL prompting guide, \"Building a Good Prompt\" (docs.bfl.ai): prompt "
              "length table")
 def word_count_rule(ctx):
-    if ctx.is_edit or too_short(ctx) or mostly_foreign(ctx):
-        return
     words = ctx.whole_words
     low, high = WORD_RANGE
-    if words <= high or too_long(ctx):
+    if words <= high or ctx.is_edit or too_short(ctx) or mostly_foreign(ctx):
+        return
+    if too_long(ctx):
         return  # prompt-length already says it when the budget is blown
     field, text = ctx.whole
     yield Hit(field, *trimmed(text),
@@ -583,13 +660,14 @@ LATE_AFTER_WORDS = 6
 PREAMBLE_ITEMS = 3
 
 
+@lru_cache(maxsize=TEXT_CACHE)
 def subject_start(text: str) -> tuple[int, int, int] | None:
     """(offset of the first word that is not style vocabulary, style words before it, end of
     the last style word before it); None when every word is style vocabulary.  Words of
     quality tags ("full HD", "trending on artstation") count as style."""
     styles = last_end = 0
     tags = quality_tag_spans(text)
-    for m in WORD.finditer(text):
+    for m in iter_words(text):
         word = m.group().lower()
         if word in _LEAD_STOP or m.group() == "BREAK":
             continue
@@ -609,21 +687,25 @@ def _is_style_item(text: str, start: int, end: int) -> bool:
     m = _STYLE_ITEM.fullmatch(item)
     if m and not (item[:2].lower() == "by" and not item[3:4].isupper()):
         return True
-    words = [w.lower() for w in WORD.findall(_QUALITY.sub(" ", item))]
+    if _quality_hint(item):
+        item = _QUALITY.sub(" ", item)
+    words = [w.lower() for w in find_words(item)]
     return all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in words)
 
 
+@lru_cache(maxsize=TEXT_CACHE)
 def tag_preamble(text: str) -> tuple[int, int, int] | None:
     """``(items, end of the preamble, start of the subject item)`` when the prompt opens with
     `PREAMBLE_ITEMS` or more quality/style items before anything else."""
-    items = fragments(text)
     count = 0
-    for start, end, _words in items:
+    last_end = 0
+    for start, end, _words in iter_fragments(text):
         if not _is_style_item(text, start, end):
             if count >= PREAMBLE_ITEMS:
-                return count, items[count - 1][1], start
+                return count, last_end, start
             return None
         count += 1
+        last_end = end
     return None  # nothing but style: no subject at all
 
 
@@ -921,19 +1003,43 @@ _PHOTOGRAPHIC = re.compile(r"\b(?:photo\w*|shot\s+on|lens|camera|dslr|film\s+sti
 MIN_LIGHTING_WORDS = 10
 
 
+#: Single words that always describe light, and words that do so only in context.
+_LIGHT_SURE = frozenset("""
+lighting lighted lit sunlight sunlit moonlight moonlit lamplight lamplit candlelight
+candlelit firelight daylight starlight torchlight backlit backlight backlighting underlit
+glowed illuminated illuminating illumination illuminations luminous luminescent radiant
+sunset sunsets sunrise dawn dusk twilight overcast sunny sunshine sunbeam sunbeams moonbeam
+moonbeams rays beam beams noon midday night nighttime night-time neon lantern lanterns
+lamps candle candles softbox flash spotlight spotlit chiaroscuro silhouette silhouetted
+silhouettes reflection reflections gleam gleaming gleams glint glinting glints glare
+volumetric catchlight catchlights dim dimly bathed shade shaded shades high-key low-key
+rim-lit
+""".split())
+_LIGHT_MAYBE = frozenset("light lights glow glowing glows shadow shadows lamp".split())
+_LIGHT_PHRASES = ("golden hour", "blue hour", "god rays", "rim light", "high key", "low key",
+                  "subsurface scattering")
+
+
+@lru_cache(maxsize=TEXT_CACHE)
 def mentions_lighting(text: str) -> bool:
-    if not _LIGHT_HINTS.search(text):
+    lower = text.lower()
+    words = set(find_words(lower))
+    if not _LIGHT_SURE.isdisjoint(words) or any(p in lower for p in _LIGHT_PHRASES):
+        return True
+    if _LIGHT_MAYBE.isdisjoint(words):
         return False
     masked = _NOT_LIGHT.sub(" ", text) if _NOT_LIGHT.search(text) else text
     return bool(_LIGHT.search(masked))
 
 
+@lru_cache(maxsize=TEXT_CACHE)
 def is_graphic_design(text: str) -> bool:
     opening = " ".join(text.split()[:7])
     return bool(_GRAPHIC.search(opening)) and not _PHOTOGRAPHIC.search(text)
 
 
 @rule("missing-lighting", "FX111", "info", family="text",
+      when=lambda ctx: not ctx.is_edit and ctx.whole_words >= MIN_LIGHTING_WORDS,
       summary="no lighting described",
       rationale="Lighting has the single greatest impact on how a FLUX image looks; say "
                 "what the light is (soft golden light, hard side light, overcast...). "
@@ -990,6 +1096,7 @@ def _title_end(tokens: list[re.Match]) -> int:
 
 
 @rule("text-unquoted", "FX113", "warning", family="text", fix="unsafe",
+      when=lambda ctx: not ctx.is_edit,
       summary="text meant to appear in the image is not in quotes",
       rationale="FLUX spells in-image text best when it is in double quotes: \"a sign that "
                 "reads \\\"OPEN\\\"\". Unquoted, the words are read as description and come out "
