@@ -222,6 +222,7 @@ async def test_interrupt_waits_for_a_silent_node_and_works_at_sampler_steps(fake
     assert ws.frames[silent + 1][1] - ws.frames[silent][1] >= 0.3   # nothing meanwhile
 
     fake.encode_delay = 0.0
+    earlier_steps = fake.steps_seen
     async with Socket(fake.url, "me") as ws:
         pid = (await post(fake.url, {"prompt": small_t2i(seed=4), "client_id": "me"})
                ).json()["prompt_id"]
@@ -229,11 +230,12 @@ async def test_interrupt_waits_for_a_silent_node_and_works_at_sampler_steps(fake
             await ws.receive_one()
         async with httpx.AsyncClient(base_url=fake.url) as http:
             await http.post("/interrupt", json={})
+        steps_when_asked = fake.steps_seen - earlier_steps
         await ws.until_done(pid)
     stopped = next(f[2] for f in ws.frames if f[0] == ("execution_interrupted",))
     steps = [f[0][2] for f in ws.frames if f[0][0] == "progress"]
     assert stopped["node_id"] == "8" and stopped["node_type"] == "KSampler"
-    assert max(steps) < 5                         # stopped at the next step, not the end
+    assert max(steps) <= steps_when_asked + 1 < 50   # the step under way, then it stops
 
 
 async def test_a_prompt_runs_to_the_end_when_its_client_goes_away(fake):

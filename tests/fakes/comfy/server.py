@@ -149,7 +149,8 @@ class FakeComfy:
     async def start(self) -> str:
         if self.output_cache.policy != self.cache:
             self.output_cache = OutputCache(self.cache)
-        app = web.Application(client_max_size=200 * 1024 * 1024,
+        # features.json max_upload_size: a bigger upload gets 413, as on the server
+        app = web.Application(client_max_size=int(self._features["max_upload_size"]),
                               middlewares=[self._record_headers])
         routes = [
             ("GET", "/ws", self._ws),
