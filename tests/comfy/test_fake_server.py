@@ -219,7 +219,10 @@ def test_fake_runs_by_hand_as_a_module():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "tests.fakes.comfy_server", "--port",
-                               str(port)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+                               str(port), "--step-delay", "0.2", "--load-delay", "0",
+                               "--encode-delay", "0.5", "--vae-delay", "0", "--cache", "forever",
+                               "--preview-method", "latent2rgb"],
+                              cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
         assert f"listening on http://127.0.0.1:{port}" in server.stdout.readline()
         stats = httpx.get(f"http://127.0.0.1:{port}/system_stats").json()

@@ -397,3 +397,9 @@ async def test_saved_images_keep_the_graph_seed_and_text(fake):
         data = (await http.get("/view", params=entry["outputs"]["10"]["images"][0])).content
     image = Image.open(io.BytesIO(data))
     assert image.tobytes() == Image.open(io.BytesIO(render_png("a heron", 11, 32, 32))).tobytes()
+
+
+def test_the_older_preview_flag_still_starts_a_fake_with_previews():
+    assert FakeComfy().previews == "none"
+    assert FakeComfy(preview=True).previews == "latent2rgb"
+    assert FakeComfy(preview_method="taesd", preview=False).previews == "none"

@@ -258,7 +258,7 @@ class Execution:
             return
         fake = self.fake
         progress = {"value": step, "max": steps, "prompt_id": self.pid, "node": nid}
-        if fake.preview_method == "none":
+        if fake.previews == "none":
             await fake.send("progress", progress, self.sid)
             return
         frame = preview_jpeg(width, height, step % 4)

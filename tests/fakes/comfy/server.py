@@ -78,6 +78,7 @@ class FakeComfy:
     model_load_delay: float = 0.0
     default_steps: int | None = None   # override every sampler's step count (speed)
     preview_method: str = "none"
+    preview: bool | None = None   # older flag: True/False overrides preview_method
     cache: str = "classic"
     drop_ws_after_steps: int | None = None
     broken_models: set[str] = field(default_factory=set)
@@ -132,13 +133,11 @@ class FakeComfy:
         return sum(n for name, n in self.runs.items() if name.startswith("CLIPTextEncode"))
 
     @property
-    def preview(self) -> bool:
-        """Whether preview frames are sent (``preview_method`` other than none)."""
-        return self.preview_method != "none"
-
-    @preview.setter
-    def preview(self, on: bool) -> None:
-        self.preview_method = "latent2rgb" if on else "none"
+    def previews(self) -> str:
+        """The preview method in effect (the older ``preview`` flag wins when set)."""
+        if self.preview is None:
+            return self.preview_method
+        return "latent2rgb" if self.preview else "none"
 
     # -- lifecycle -----------------------------------------------------------------------
 
