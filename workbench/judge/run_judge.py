@@ -1,0 +1,362 @@
+"""Judging a finished run folder: every done cell's pictures scored, ``judge.json`` written.
+
+The run is read through `workbench.runs.history` (never by parsing the manifest here).
+Per picture: the pixel checks always; the checklist verdict of the vision model when one is
+available (cached answers are used even when Ollama is not); the in-image text check when
+the prompt wants text.  Per cell "same as A": the picture is the same picture as the first
+variant's at the same seed and axis values (`pixels.same_picture`), the A/B that changed
+nothing.  Per variant: mean adherence, text hit rate, mean sharpness.
+
+Vision requests go one at a time (one GPU); the pixel work runs in a thread.  When the
+vision model was asked anything, the existing GPU-sharing step unloads it afterwards
+(`settings.release_gpu`), so the next FLUX job on the same box has its memory back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import median
+from typing import Any, Callable
+
+from ..atomic import write_atomic
+from ..llm.ollama import (LLMError, ModelMissing, NotReachable, NoVision, OllamaClient,
+                          OutOfMemory)
+from ..runs import history
+from ..runs.plan import now_iso
+from ..textsafe import one_line
+from . import pixels
+from .adherence import Verdict, VisionJudge
+from .cache import VerdictCache
+from .checklist import Checklist, build_checklist
+from .scoring import adherence_score, mean_or_none, rate_or_none
+from .settings import JudgeSettings, release_gpu
+from .textcheck import TextCheck, check_text
+
+JUDGE_FILE = "judge.json"
+JUDGE_FORMAT = 1
+#: A picture is "softer than the run" below this share of the run's median sharpness.
+SOFTER_THAN_RUN = 0.5
+#: Consecutive failed answers after which the model is not asked again in this run.
+MAX_FAILURES_IN_A_ROW = 3
+#: Errors after which asking the model again is pointless for the rest of the run.
+_STOP_ASKING = (NotReachable, ModelMissing, NoVision, OutOfMemory)
+
+
+@dataclass
+class ImageJudgement:
+    path: str                                   # relative to the run folder
+    checklist: Checklist
+    sha256: str = ""
+    metrics: pixels.PixelMetrics | None = None
+    verdict: Verdict | None = None
+    adherence: float | None = None
+    text: TextCheck | None = None
+    same_as_a: bool | None = None               # None: not compared (A itself, or no pair)
+    hash_distance: int | None = None            # `pixels.picture_distance` to A's
+    softer_than_run: bool = False
+    error: str = ""                             # the picture could not be checked
+    adherence_error: str = ""                   # the model's answer could not be used
+
+    def to_dict(self) -> dict[str, Any]:
+        statuses = self.verdict.items if self.verdict else {}
+        items = []
+        for item in self.checklist.items:
+            got = statuses.get(item.key)
+            items.append({"key": item.key, "label": item.label, "wanted": item.wanted,
+                          "weight": item.weight, "status": got.status if got else None,
+                          "reason": got.reason if got else ""})
+        out: dict[str, Any] = {
+            "path": self.path, "sha256": self.sha256,
+            "pixels": self.metrics.to_dict() if self.metrics else None,
+            "softer_than_run": self.softer_than_run,
+            "adherence": _round(self.adherence), "checklist_hash": self.checklist.hash,
+            "checklist": items, "wanted_text": list(self.checklist.texts),
+            "text": self.text.to_dict() if self.text else None,
+            "same_as_a": self.same_as_a, "hash_distance": self.hash_distance,
+        }
+        if self.verdict:
+            out.update(model=self.verdict.model, cached=self.verdict.cached,
+                       attempts=self.verdict.attempts)
+        if self.error:
+            out["error"] = self.error
+        if self.adherence_error:
+            out["adherence_error"] = self.adherence_error
+        return out
+
+
+@dataclass
+class CellJudgement:
+    cell_id: str
+    variant: int
+    label: str
+    seed: int
+    axes: dict[str, Any]
+    coords: tuple[int, ...]
+    images: list[ImageJudgement] = field(default_factory=list)
+    a_cell: str = ""                            # the cell it was compared with
+
+    @property
+    def adherence(self) -> float | None:
+        return mean_or_none(i.adherence for i in self.images)
+
+    @property
+    def text_hit(self) -> bool | None:
+        checks = [i.text.hit for i in self.images if i.text is not None]
+        return all(checks) if checks else None
+
+    @property
+    def sharpness(self) -> float | None:
+        return mean_or_none(i.metrics.sharpness if i.metrics else None for i in self.images)
+
+    @property
+    def same_as_a(self) -> bool | None:
+        flags = [i.same_as_a for i in self.images if i.same_as_a is not None]
+        return all(flags) if flags else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"variant": self.variant, "label": self.label, "seed": self.seed,
+                "axes": self.axes, "adherence": _round(self.adherence),
+                "text_hit": self.text_hit, "sharpness": _round(self.sharpness, 2),
+                "same_as_a": self.same_as_a, "compared_with": self.a_cell or None,
+                "images": [i.to_dict() for i in self.images]}
+
+
+@dataclass
+class VariantSummary:
+    index: int
+    label: str
+    cells: int
+    judged: int
+    mean_adherence: float | None
+    adherence_images: int
+    text_hit_rate: float | None
+    text_images: int
+    mean_sharpness: float | None
+    same_as_a: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"variant": self.index, "label": self.label, "cells": self.cells,
+                "judged": self.judged, "mean_adherence": _round(self.mean_adherence),
+                "adherence_images": self.adherence_images,
+                "text_hit_rate": _round(self.text_hit_rate),
+                "text_images": self.text_images,
+                "mean_sharpness": _round(self.mean_sharpness, 2),
+                "same_as_a": self.same_as_a}
+
+
+@dataclass
+class AdherenceStatus:
+    """How the vision part went: ``done`` (every picture has a verdict), ``partial``,
+    ``skipped`` (none: ``note`` says why), or ``off`` (not asked for)."""
+
+    model: str = ""
+    state: str = "off"
+    note: str = ""
+    asked: int = 0
+    cached: int = 0
+    failed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model or None, "status": self.state, "note": self.note,
+                "asked": self.asked, "cached": self.cached, "failed": self.failed}
+
+
+@dataclass
+class RunJudgement:
+    folder: Path
+    run_id: str
+    judged_at: str
+    adherence: AdherenceStatus
+    cells: dict[str, CellJudgement]
+    variants: list[VariantSummary]
+    not_done: dict[str, str]                    # cell id -> its status (error, cancelled...)
+    unloaded: list[str] = field(default_factory=list)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / JUDGE_FILE
+
+    def images(self) -> list[ImageJudgement]:
+        return [i for c in self.cells.values() for i in c.images]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": JUDGE_FORMAT, "run": self.run_id, "judged_at": self.judged_at,
+                "adherence": self.adherence.to_dict(),
+                "thresholds": {"sharpness_low": pixels.SHARPNESS_LOW,
+                               "softer_than_run": SOFTER_THAN_RUN,
+                               "clipped_share": pixels.CLIPPED_SHARE,
+                               "same_distance": pixels.SAME_DISTANCE},
+                "variants": [v.to_dict() for v in self.variants],
+                "cells": {cid: c.to_dict() for cid, c in self.cells.items()},
+                "not_judged": self.not_done}
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+ProgressFn = Callable[[int, int, str], Any]
+
+
+async def judge_run(folder: Path, config, *, model: str = "", vision: bool = True,
+                    client: OllamaClient | None = None, cache: VerdictCache | None = None,
+                    on_progress: ProgressFn | None = None, write: bool = True
+                    ) -> RunJudgement:
+    """Judge the run in ``folder`` and (by default) write ``judge.json`` beside its
+    manifest.  Raises `history.HistoryError` for a folder that is not a readable run;
+    anything wrong with Ollama or a picture is recorded, not raised."""
+    run = history.load_run(Path(folder))
+    settings = JudgeSettings.from_config(config, model=model)
+    status = AdherenceStatus(model=settings.vision_model if vision else "",
+                             state="on" if vision else "off")
+    plan_cells = {c.id: c for c in run.plan.cells()}
+    cells: dict[str, CellJudgement] = {}
+    not_done: dict[str, str] = {}
+    for cid, cell in plan_cells.items():
+        result = run.results.get(cid)
+        if result is None or result.status != "done" or not result.images:
+            not_done[cid] = result.status if result is not None else "pending"
+            continue
+        cells[cid] = CellJudgement(cid, cell.variant, run.plan.variants[cell.variant].label,
+                                   cell.seed, cell.axis_values, cell.coords)
+    checklists = {cid: build_checklist(plan_cells[cid].spec) for cid in cells}
+    total = sum(len(run.results[cid].images) for cid in cells)
+
+    own_client = client is None and vision
+    if own_client:
+        client = OllamaClient(settings.ollama_host, timeout=None)
+    judge = VisionJudge(client, settings.vision_model, cache=cache,
+                        deadline=settings.deadline) if vision and client else None
+    asking = judge is not None
+    failures_in_a_row = 0
+    done = 0
+    try:
+        for cid, cj in cells.items():
+            checklist = checklists[cid]
+            for rel in run.results[cid].images:
+                image = ImageJudgement(rel, checklist)
+                cj.images.append(image)
+                loaded = await _check_pixels(run.folder / rel, image)
+                if judge is not None and loaded is not None and checklist.items:
+                    verdict = judge.cached(loaded.sha256, checklist)
+                    if verdict is None and asking:
+                        try:
+                            verdict = await judge.verdict(
+                                loaded.sha256, checklist,
+                                lambda: pixels.for_model(loaded.image))
+                            status.asked += 1
+                            failures_in_a_row = 0
+                        except _STOP_ASKING as exc:
+                            asking = False
+                            status.note = str(exc)
+                        except LLMError as exc:
+                            image.adherence_error = one_line(str(exc))
+                            status.failed += 1
+                            failures_in_a_row += 1
+                            if failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
+                                asking = False
+                                status.note = (f"stopped asking after {failures_in_a_row} "
+                                               f"failed answers in a row: {image.adherence_error}")
+                    elif verdict is not None:
+                        status.cached += 1
+                    if verdict is not None:
+                        image.verdict = verdict
+                        image.adherence = adherence_score(checklist, verdict.statuses)
+                        image.text = check_text(checklist.texts, verdict.text_seen)
+                del loaded
+                done += 1
+                if on_progress is not None:
+                    on_progress(done, total, cid)
+    finally:
+        if own_client and client is not None:
+            await client.close()
+    unloaded: list[str] = []
+    if status.asked or status.failed:
+        unloaded = await release_gpu(config)
+
+    _compare_with_a(cells)
+    _mark_soft(cells)
+    status.state = _adherence_state(status, cells, vision)
+    judgement = RunJudgement(run.folder, run.id, now_iso(), status, cells,
+                             _summaries(run, cells), not_done, unloaded)
+    if write:
+        write_judgement(judgement)
+    return judgement
+
+
+async def _check_pixels(path: Path, image: ImageJudgement) -> pixels.LoadedImage | None:
+    def work() -> tuple[pixels.LoadedImage, pixels.PixelMetrics]:
+        loaded = pixels.load_image(path)
+        return loaded, pixels.measure(loaded.image)
+
+    try:
+        loaded, metrics = await asyncio.to_thread(work)
+    except pixels.ImageProblem as exc:
+        image.error = str(exc)
+        return None
+    image.sha256, image.metrics = loaded.sha256, metrics
+    return loaded
+
+
+def _compare_with_a(cells: dict[str, CellJudgement]) -> None:
+    by_coords = {c.coords: c for c in cells.values()}
+    for cell in cells.values():
+        if cell.variant == 0:
+            continue
+        a = by_coords.get((0, *cell.coords[1:]))
+        if a is None:
+            continue
+        cell.a_cell = a.cell_id
+        for mine, theirs in zip(cell.images, a.images):
+            if mine.metrics is None or theirs.metrics is None:
+                continue
+            mine.hash_distance = pixels.picture_distance(mine.metrics.fingerprint,
+                                                         theirs.metrics.fingerprint)
+            mine.same_as_a = mine.hash_distance <= pixels.SAME_DISTANCE
+
+
+def _mark_soft(cells: dict[str, CellJudgement]) -> None:
+    measured = [i for c in cells.values() for i in c.images if i.metrics is not None]
+    if len(measured) < 3:
+        return
+    middle = median(i.metrics.sharpness for i in measured)
+    for image in measured:
+        image.softer_than_run = image.metrics.sharpness < SOFTER_THAN_RUN * middle
+
+
+def _adherence_state(status: AdherenceStatus, cells: dict[str, CellJudgement],
+                     vision: bool) -> str:
+    if not vision:
+        return "off"
+    wanted = [i for c in cells.values() for i in c.images if i.checklist.items and not i.error]
+    judged = [i for i in wanted if i.verdict is not None]
+    if wanted and not judged:
+        if not status.note:
+            status.note = "no picture could be judged"
+        return "skipped"
+    return "done" if len(judged) == len(wanted) else "partial"
+
+
+def _summaries(run: history.Run, cells: dict[str, CellJudgement]) -> list[VariantSummary]:
+    out = []
+    per_variant = run.plan.size // max(1, len(run.plan.variants))
+    for index, variant in enumerate(run.plan.variants):
+        mine = [c for c in cells.values() if c.variant == index]
+        images = [i for c in mine for i in c.images]
+        adherence = [i.adherence for i in images if i.adherence is not None]
+        texts = [i.text.hit for i in images if i.text is not None]
+        out.append(VariantSummary(
+            index, variant.label, per_variant, len(mine), mean_or_none(adherence),
+            len(adherence), rate_or_none(texts), len(texts),
+            mean_or_none(i.metrics.sharpness if i.metrics else None for i in images),
+            sum(1 for c in mine if c.same_as_a)))
+    return out
+
+
+def write_judgement(judgement: RunJudgement) -> Path:
+    data = json.dumps(judgement.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    write_atomic(judgement.path, data.encode("utf-8"))
+    return judgement.path
