@@ -5,8 +5,14 @@ from PIL import Image, ImageFilter
 
 from tests.judge.conftest import BLUE, RED, picture, png
 from workbench.judge import pixels
-from workbench.judge.pixels import (ImageProblem, decode_image, load_image, measure,
-                                    picture_distance, same_picture)
+from workbench.judge.pixels import (
+    ImageProblem,
+    decode_image,
+    load_image,
+    measure,
+    picture_distance,
+    same_picture,
+)
 
 
 def test_a_blurred_copy_is_less_sharp_and_order_follows_blur():

@@ -17,6 +17,9 @@ from pathlib import Path
 
 from . import err
 
+#: Lines of "what to look at" printed; the rest is in judge.json.
+MAX_NOTES = 40
+
 HELP = "score a finished run: prompt adherence, in-image text, sharpness, 'same as A'"
 
 EPILOG = """\
@@ -88,6 +91,7 @@ def _percent(value: float | None) -> str:
 
 def print_report(judgement) -> None:
     """The judgement as a table a person reads; every outside string sanitised."""
+    from ..judge import JUDGE_FILE
     from ..textsafe import one_line
 
     yes, no = _marks()
@@ -142,25 +146,29 @@ def print_report(judgement) -> None:
     for cid, cell in judgement.cells.items():
         for image in cell.images:
             if image.error:
-                notes.append(f"{cid}: {one_line(image.error)}")
+                notes.append(f"{one_line(cid)}: {one_line(image.error)}")
             if image.adherence_error:
-                notes.append(f"{cid}: no verdict: {one_line(image.adherence_error)}")
+                notes.append(f"{one_line(cid)}: no verdict: "
+                             f"{one_line(image.adherence_error)}")
             if image.verdict is not None:
                 for item in image.checklist.items:
                     got = image.verdict.items.get(item.key)
                     if got is not None and got.status != "present":
-                        notes.append(f"{cid}: {item.key} {got.status}: "
+                        notes.append(f"{one_line(cid)}: {item.key} {got.status}: "
                                      f"{one_line(got.reason) or '(no reason given)'}")
             if image.text is not None and not image.text.hit:
                 seen = one_line(image.text.seen)
                 missing = ", ".join(one_line(w) for w in image.text.missing_words)
                 wanted = " / ".join(one_line(p.wanted) for p in image.text.parts)
-                notes.append(f'{cid}: text: read "{seen}", wanted "{wanted}"'
+                notes.append(f'{one_line(cid)}: text: read "{seen}", wanted "{wanted}"'
                              + (f" (missing: {missing})" if missing else ""))
     if notes:
         print()
         print("what to look at:")
-        for note in notes:
+        for note in notes[:MAX_NOTES]:
             print(f"  {note}")
+        if len(notes) > MAX_NOTES:
+            print(f"  … and {len(notes) - MAX_NOTES} more in {JUDGE_FILE} "
+                  "(or --format json)")
     print()
     print(f"written: {judgement.path}")

@@ -11,5 +11,5 @@ that reads the configuration and the GPU-sharing step.
 from .checklist import Checklist, ChecklistItem, build_checklist, checklist_hash
 from .run_judge import JUDGE_FILE, RunJudgement, judge_run
 
-__all__ = ["Checklist", "ChecklistItem", "JUDGE_FILE", "RunJudgement", "build_checklist",
+__all__ = ["JUDGE_FILE", "Checklist", "ChecklistItem", "RunJudgement", "build_checklist",
            "checklist_hash", "judge_run"]

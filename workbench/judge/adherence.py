@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from ..llm.actions import InvalidAnswer, clean_answer, strip_escapes
 from ..llm.ollama import AnswerCut, LLMError, OllamaClient, TimedOut
@@ -141,7 +142,7 @@ def parse_verdict(content: str, checklist: Checklist, model: str) -> Verdict:
         start, end = text.find("{"), text.rfind("}")
         try:
             if not 0 <= start < end:
-                raise exc
+                raise
             data = json.loads(text[start:end + 1])
         except json.JSONDecodeError:
             raise InvalidAnswer(f"not JSON: {exc.msg} at character {exc.pos}") from None
@@ -267,5 +268,5 @@ class VisionJudge:
                             f"({problem})")
 
 
-__all__ = ["ItemVerdict", "Verdict", "VisionJudge", "LLMError", "parse_verdict",
-           "question", "verdict_schema"]
+__all__ = ["ItemVerdict", "LLMError", "Verdict", "VisionJudge", "parse_verdict", "question",
+           "verdict_schema"]

@@ -140,9 +140,7 @@ def decode_image(data: bytes, path: Path | str = "image") -> LoadedImage:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageProblem(f"{name}: too many pixels to check (refused as a possible "
                            "decompression bomb)") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning, OSError, ValueError, SyntaxError,
-            EOFError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageProblem(f"{name}: not an image that can be read "
                            f"({one_line(str(exc)) or type(exc).__name__})") from None
     return LoadedImage(path, hashlib.sha256(data).hexdigest(), image)

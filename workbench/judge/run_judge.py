@@ -16,14 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
-from typing import Any, Callable
+from typing import Any
 
 from ..atomic import write_atomic
-from ..llm.ollama import (LLMError, ModelMissing, NotReachable, NoVision, OllamaClient,
-                          OutOfMemory)
+from ..llm.ollama import (
+    LLMError,
+    ModelMissing,
+    NotReachable,
+    NoVision,
+    OllamaClient,
+    OutOfMemory,
+)
 from ..runs import history
 from ..runs.plan import now_iso
 from ..textsafe import one_line
@@ -244,9 +251,10 @@ async def judge_run(folder: Path, config, *, model: str = "", vision: bool = Tru
                     verdict = judge.cached(loaded.sha256, checklist)
                     if verdict is None and asking:
                         try:
+                            picture = loaded.image
                             verdict = await judge.verdict(
                                 loaded.sha256, checklist,
-                                lambda: pixels.for_model(loaded.image))
+                                lambda picture=picture: pixels.for_model(picture))
                             status.asked += 1
                             failures_in_a_row = 0
                         except _STOP_ASKING as exc:
@@ -266,7 +274,7 @@ async def judge_run(folder: Path, config, *, model: str = "", vision: bool = Tru
                         image.verdict = verdict
                         image.adherence = adherence_score(checklist, verdict.statuses)
                         image.text = check_text(checklist.texts, verdict.text_seen)
-                del loaded
+                loaded = None  # the decoded picture is not kept beyond its cell
                 done += 1
                 if on_progress is not None:
                     on_progress(done, total, cid)

@@ -7,8 +7,8 @@ was, so "80 %" over one image is not mistaken for 80 % over ten.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from statistics import fmean
-from typing import Iterable, Mapping
 
 from .checklist import Checklist
 
