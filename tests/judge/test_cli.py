@@ -132,11 +132,13 @@ def test_no_vision_touches_no_server(one_cell_run, capsys):
 def test_model_text_is_shown_escaped(one_cell_run, ollama_thread, capsys):
     ollama_thread.vision_table[colour_key(RED)] = {
         "items": {"subject": {"status": "absent",
-                              "reason": "\x1b]52;c;cHduZWQ=\x07[bold red]gone\x1b[2J\u009b"}},
+                              "reason": "\x1b]52;c;cHduZWQ=\x07[bold red]gone\x1b[2J\u009b"
+                                        "\u202e"}},
         "text_seen": "OP\x1b[31mEN\x1b]8;;http://x\x07"}
     assert judge(one_cell_run, "--ollama-host", ollama_thread.host) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\u009b" not in out
+    assert "\u202e" not in out
     assert "subject absent: [bold red]gone" in out      # markup stays literal text
     seen = json.loads((one_cell_run / "judge.json").read_text())["cells"]["v0-s1"]
     assert seen["images"][0]["text"]["seen"] == "OPEN" and seen["text_hit"] is True

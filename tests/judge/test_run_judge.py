@@ -174,3 +174,28 @@ async def test_run_cache_lives_in_the_user_cache_dir(make_run, ollama, config_fo
     assert len(files) == 1 and "llava_7b" in files[0].name
     assert VerdictCache().get(json.loads(files[0].read_text())["image"],
                               json.loads(files[0].read_text())["checklist"], "llava:7b")
+
+
+async def test_cells_judged_as_they_finish(tmp_path, ollama, config_for):
+    """What a runner does with `--judge`: judge each cell once it is recorded, sum up at
+    the end; the result is the same as judging the finished folder."""
+    from workbench.judge import RunJudge
+    from workbench.runs.history import create_run, load_run, record_cell
+    from workbench.runs.plan import make_plan
+
+    plan = make_plan([fox("A"), fox("B", style="ink")], seeds=[1, 2], name="live")
+    run = create_run(plan, root=tmp_path / "runs")
+    pictures = {"v0-s1": picture(RED, 1), "v1-s1": picture(RED, 1),
+                "v0-s2": picture(GREEN, 2), "v1-s2": picture(BLUE, 2)}
+    async with RunJudge(run, config_for(ollama)) as judge:
+        assert judge.judgeable() == []
+        for cell in plan.cells():
+            record_cell(run, cell, [png(pictures[cell.id])], None)
+            judged = await judge.judge_cell(cell.id)
+            assert judged.images[0].metrics is not None
+        live = await judge.finish()
+    assert live.cells["v1-s1"].same_as_a is True and live.cells["v1-s2"].same_as_a is False
+    assert live.adherence.asked == 4      # B asks about another style: no cache hit
+    again = await judge_run(load_run(run.folder).folder, config_for(ollama))
+    assert {c: j.adherence for c, j in again.cells.items()} == \
+        {c: j.adherence for c, j in live.cells.items()}

@@ -9,7 +9,7 @@ that reads the configuration and the GPU-sharing step.
 """
 
 from .checklist import Checklist, ChecklistItem, build_checklist, checklist_hash
-from .run_judge import JUDGE_FILE, RunJudgement, judge_run
+from .run_judge import JUDGE_FILE, RunJudge, RunJudgement, judge_run
 
-__all__ = ["JUDGE_FILE", "Checklist", "ChecklistItem", "RunJudgement", "build_checklist",
-           "checklist_hash", "judge_run"]
+__all__ = ["JUDGE_FILE", "Checklist", "ChecklistItem", "RunJudge", "RunJudgement",
+           "build_checklist", "checklist_hash", "judge_run"]

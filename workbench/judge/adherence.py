@@ -46,6 +46,10 @@ Your answer could not be used: {problem}. Answer again with only the JSON object
 "items" object with one entry for each of {keys}, each with "status" ("present",
 "partly" or "absent") and "reason", and "text_seen"."""
 
+#: Bidi embeddings, overrides and isolates: a model's text must not reorder what a
+#: terminal shows around it.
+_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
 _SYNONYMS = {
     "present": "present", "yes": "present", "visible": "present", "shown": "present",
     "true": "present", "partly": "partly", "partial": "partly", "partially": "partly",
@@ -175,15 +179,16 @@ def parse_verdict(content: str, checklist: Checklist, model: str) -> Verdict:
         if status is None:
             bad.append(key)
             continue
-        items[key] = ItemVerdict(status, _cut(one_line(reason if isinstance(reason, str)
-                                                       else ""), MAX_REASON_CHARS))
+        reason = reason if isinstance(reason, str) else ""
+        items[key] = ItemVerdict(status, _cut(one_line(reason.translate(_BIDI)),
+                                              MAX_REASON_CHARS))
     if missing:
         raise InvalidAnswer(f"no verdict for {', '.join(missing)}")
     if bad:
         raise InvalidAnswer(f"no present/partly/absent status for {', '.join(bad)}")
     seen = data.get("text_seen", "")
     seen = seen if isinstance(seen, str) else ""
-    seen = _cut(" ".join(strip_escapes(seen).split()), MAX_SEEN_CHARS)
+    seen = _cut(" ".join(strip_escapes(seen.translate(_BIDI)).split()), MAX_SEEN_CHARS)
     return Verdict(model, items, seen)
 
 

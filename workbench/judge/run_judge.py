@@ -208,91 +208,156 @@ def _round(value: float | None, digits: int = 3) -> float | None:
 ProgressFn = Callable[[int, int, str], Any]
 
 
+class RunJudge:
+    """Judges the cells of one run, one at a time, then sums up.
+
+    `judge_run` drives it over a finished run; a runner can call `judge_cell` as each cell
+    finishes (after the image jobs when Ollama shares their GPU: see
+    `settings.JudgeSettings.may_interleave`) and `finish` at the end.  Use as
+    ``async with RunJudge(run, config) as judge: ...`` so its Ollama client is closed."""
+
+    def __init__(self, run: history.Run, config, *, model: str = "", vision: bool = True,
+                 client: OllamaClient | None = None,
+                 cache: VerdictCache | None = None) -> None:
+        self.run = run
+        self.config = config
+        self.settings = JudgeSettings.from_config(config, model=model)
+        self.vision = vision
+        self.status = AdherenceStatus(model=self.settings.vision_model if vision else "",
+                                      state="on" if vision else "off")
+        self.cells: dict[str, CellJudgement] = {}
+        self._plan_cells = {c.id: c for c in run.plan.cells()}
+        self._own_client = client is None and vision
+        if self._own_client:
+            client = OllamaClient(self.settings.ollama_host, timeout=None)
+        self.client = client
+        self._judge = VisionJudge(client, self.settings.vision_model, cache=cache,
+                                  deadline=self.settings.deadline) \
+            if vision and client is not None else None
+        self._asking = self._judge is not None
+        self._failures_in_a_row = 0
+
+    async def __aenter__(self) -> RunJudge:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._own_client and self.client is not None:
+            await self.client.close()
+            self._own_client = False
+
+    def judgeable(self) -> list[str]:
+        """The cells with a done result and pictures, in plan order."""
+        out = []
+        for cid in self._plan_cells:
+            result = self.run.results.get(cid)
+            if result is not None and result.status == "done" and result.images:
+                out.append(cid)
+        return out
+
+    def not_done(self) -> dict[str, str]:
+        out = {}
+        for cid in self._plan_cells:
+            if cid not in self.cells:
+                result = self.run.results.get(cid)
+                out[cid] = result.status if result is not None else "pending"
+        return out
+
+    async def judge_cell(self, cell_id: str,
+                         on_image: Callable[[str], Any] | None = None) -> CellJudgement:
+        """Judge (again) one done cell's pictures; ``on_image(cell_id)`` after each."""
+        cell = self._plan_cells[cell_id]
+        result = self.run.results[cell_id]
+        checklist = build_checklist(cell.spec)
+        judged = CellJudgement(cell_id, cell.variant,
+                               self.run.plan.variants[cell.variant].label, cell.seed,
+                               cell.axis_values, cell.coords)
+        for rel in result.images:
+            image = ImageJudgement(rel, checklist)
+            judged.images.append(image)
+            loaded = await _check_pixels(self.run.folder / rel, image)
+            if loaded is not None:
+                await self._adherence(image, loaded)
+            loaded = None  # the decoded picture is not kept beyond this point
+            if on_image is not None:
+                on_image(cell_id)
+        self.cells[cell_id] = judged
+        return judged
+
+    async def _adherence(self, image: ImageJudgement, loaded: pixels.LoadedImage) -> None:
+        checklist, judge, status = image.checklist, self._judge, self.status
+        if judge is None or not checklist.items:
+            return
+        verdict = judge.cached(loaded.sha256, checklist)
+        if verdict is not None:
+            status.cached += 1
+        elif self._asking:
+            picture = loaded.image
+            try:
+                verdict = await judge.verdict(loaded.sha256, checklist,
+                                              lambda: pixels.for_model(picture))
+                status.asked += 1
+                self._failures_in_a_row = 0
+            except _STOP_ASKING as exc:
+                self._asking = False
+                status.note = str(exc)
+            except LLMError as exc:
+                image.adherence_error = one_line(str(exc))
+                status.failed += 1
+                self._failures_in_a_row += 1
+                if self._failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
+                    self._asking = False
+                    status.note = (f"stopped asking after {self._failures_in_a_row} failed "
+                                   f"answers in a row: {image.adherence_error}")
+        if verdict is not None:
+            image.verdict = verdict
+            image.adherence = adherence_score(checklist, verdict.statuses)
+            image.text = check_text(checklist.texts, verdict.text_seen)
+
+    async def finish(self, *, write: bool = True) -> RunJudgement:
+        """Compare with A, sum up per variant, free the GPU if the model was asked
+        anything, and (by default) write ``judge.json``."""
+        await self.close()
+        unloaded: list[str] = []
+        if self.status.asked or self.status.failed:
+            unloaded = await release_gpu(self.config)
+        cells = {cid: self.cells[cid] for cid in self._plan_cells if cid in self.cells}
+        _compare_with_a(cells)
+        _mark_soft(cells)
+        self.status.state = _adherence_state(self.status, cells, self.vision)
+        judgement = RunJudgement(self.run.folder, self.run.id, now_iso(), self.status, cells,
+                                 _summaries(self.run, cells), self.not_done(), unloaded)
+        if write:
+            write_judgement(judgement)
+        return judgement
+
+
 async def judge_run(folder: Path, config, *, model: str = "", vision: bool = True,
                     client: OllamaClient | None = None, cache: VerdictCache | None = None,
                     on_progress: ProgressFn | None = None, write: bool = True
                     ) -> RunJudgement:
     """Judge the run in ``folder`` and (by default) write ``judge.json`` beside its
     manifest.  Raises `history.HistoryError` for a folder that is not a readable run;
-    anything wrong with Ollama or a picture is recorded, not raised."""
+    anything wrong with Ollama or a picture is recorded, not raised.
+    ``on_progress(done, total, cell_id)`` after each picture."""
     run = history.load_run(Path(folder))
-    settings = JudgeSettings.from_config(config, model=model)
-    status = AdherenceStatus(model=settings.vision_model if vision else "",
-                             state="on" if vision else "off")
-    plan_cells = {c.id: c for c in run.plan.cells()}
-    cells: dict[str, CellJudgement] = {}
-    not_done: dict[str, str] = {}
-    for cid, cell in plan_cells.items():
-        result = run.results.get(cid)
-        if result is None or result.status != "done" or not result.images:
-            not_done[cid] = result.status if result is not None else "pending"
-            continue
-        cells[cid] = CellJudgement(cid, cell.variant, run.plan.variants[cell.variant].label,
-                                   cell.seed, cell.axis_values, cell.coords)
-    checklists = {cid: build_checklist(plan_cells[cid].spec) for cid in cells}
-    total = sum(len(run.results[cid].images) for cid in cells)
+    async with RunJudge(run, config, model=model, vision=vision, client=client,
+                        cache=cache) as judge:
+        cells = judge.judgeable()
+        total = sum(len(run.results[cid].images) for cid in cells)
+        done = 0
 
-    own_client = client is None and vision
-    if own_client:
-        client = OllamaClient(settings.ollama_host, timeout=None)
-    judge = VisionJudge(client, settings.vision_model, cache=cache,
-                        deadline=settings.deadline) if vision and client else None
-    asking = judge is not None
-    failures_in_a_row = 0
-    done = 0
-    try:
-        for cid, cj in cells.items():
-            checklist = checklists[cid]
-            for rel in run.results[cid].images:
-                image = ImageJudgement(rel, checklist)
-                cj.images.append(image)
-                loaded = await _check_pixels(run.folder / rel, image)
-                if judge is not None and loaded is not None and checklist.items:
-                    verdict = judge.cached(loaded.sha256, checklist)
-                    if verdict is None and asking:
-                        try:
-                            picture = loaded.image
-                            verdict = await judge.verdict(
-                                loaded.sha256, checklist,
-                                lambda picture=picture: pixels.for_model(picture))
-                            status.asked += 1
-                            failures_in_a_row = 0
-                        except _STOP_ASKING as exc:
-                            asking = False
-                            status.note = str(exc)
-                        except LLMError as exc:
-                            image.adherence_error = one_line(str(exc))
-                            status.failed += 1
-                            failures_in_a_row += 1
-                            if failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
-                                asking = False
-                                status.note = (f"stopped asking after {failures_in_a_row} "
-                                               f"failed answers in a row: {image.adherence_error}")
-                    elif verdict is not None:
-                        status.cached += 1
-                    if verdict is not None:
-                        image.verdict = verdict
-                        image.adherence = adherence_score(checklist, verdict.statuses)
-                        image.text = check_text(checklist.texts, verdict.text_seen)
-                loaded = None  # the decoded picture is not kept beyond its cell
-                done += 1
-                if on_progress is not None:
-                    on_progress(done, total, cid)
-    finally:
-        if own_client and client is not None:
-            await client.close()
-    unloaded: list[str] = []
-    if status.asked or status.failed:
-        unloaded = await release_gpu(config)
+        def step(cell_id: str) -> None:
+            nonlocal done
+            done += 1
+            if on_progress is not None:
+                on_progress(done, total, cell_id)
 
-    _compare_with_a(cells)
-    _mark_soft(cells)
-    status.state = _adherence_state(status, cells, vision)
-    judgement = RunJudgement(run.folder, run.id, now_iso(), status, cells,
-                             _summaries(run, cells), not_done, unloaded)
-    if write:
-        write_judgement(judgement)
-    return judgement
+        for cid in cells:
+            await judge.judge_cell(cid, on_image=step)
+        return await judge.finish(write=write)
 
 
 async def _check_pixels(path: Path, image: ImageJudgement) -> pixels.LoadedImage | None:
