@@ -108,6 +108,26 @@ def test_odd_modes_are_flattened(tmp_path):
     assert len(decode_image(png(rgba)).sha256) == 64
 
 
+def test_the_same_picture_in_files_with_other_metadata_is_one_picture():
+    """A real ComfyUI re-renders a repeated prompt (its cache keeps only the last prompt's
+    outputs) and SaveImage writes each cell's own spec into the PNG: the files differ, the
+    picture the vision model is asked about does not."""
+    from PIL import PngImagePlugin
+
+    def with_text(image, note):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("workbench", note)
+        out = io.BytesIO()
+        image.save(out, "PNG", pnginfo=info)
+        return out.getvalue()
+
+    one = decode_image(with_text(picture(RED, seed=1), '{"name": "sign"}'))
+    two = decode_image(with_text(picture(RED, seed=1), '{"name": "sign again"}'))
+    other = decode_image(with_text(picture(RED, seed=2), '{"name": "sign"}'))
+    assert one.sha256 != two.sha256
+    assert one.picture_sha256 == two.picture_sha256 != other.picture_sha256
+
+
 def test_model_copy_is_a_small_jpeg():
     import base64
 

@@ -1,4 +1,4 @@
-"""Answers of the vision model, kept by (image sha256, checklist hash, model).
+"""Answers of the vision model, kept by (picture sha256, checklist hash, model).
 
 Judging a run twice, or a re-run that produced the same pictures, costs no request.  Files
 live in the user cache dir (`workbench.locations`), one small JSON each; a file that can't

@@ -65,8 +65,16 @@ class ImageProblem(ValueError):
 @dataclass
 class LoadedImage:
     path: Path
-    sha256: str
+    sha256: str             # of the file
     image: Image.Image      # RGB, orientation applied
+
+    @property
+    def picture_sha256(self) -> str:
+        """Of the picture alone: every cell's PNG carries its own spec and workflow, so the
+        same picture (same prompt and seed, another name) differs as a file but not here."""
+        digest = hashlib.sha256(f"{self.image.width}x{self.image.height}:".encode())
+        digest.update(self.image.tobytes())
+        return digest.hexdigest()
 
 
 @dataclass

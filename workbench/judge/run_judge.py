@@ -290,13 +290,13 @@ class RunJudge:
         checklist, judge, status = image.checklist, self._judge, self.status
         if judge is None or not checklist.items:
             return
-        verdict = judge.cached(loaded.sha256, checklist)
+        verdict = judge.cached(loaded.picture_sha256, checklist)
         if verdict is not None:
             status.cached += 1
         elif self._asking:
             picture = loaded.image
             try:
-                verdict = await judge.verdict(loaded.sha256, checklist,
+                verdict = await judge.verdict(loaded.picture_sha256, checklist,
                                               lambda: pixels.for_model(picture))
                 status.asked += 1
                 self._failures_in_a_row = 0
