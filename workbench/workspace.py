@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import locations
-from .atomic import write_atomic
+from .atomic import ReadOnlyFile, write_atomic
 from .library import Collection, ConflictError, Library, load_collection, new_library
 
 
@@ -66,7 +66,7 @@ def write_recovery(library: Library) -> Path:
     header = (f"# Recovered edits of {library.path}\n"
               f"# written {time.strftime('%Y-%m-%d %H:%M:%S')}; open this file with "
               f"`workbench {target}` or copy what you need back.\n")
-    write_atomic(target, (header + library.render()).encode("utf-8"))
+    write_atomic(target, (header + library.render()).encode("utf-8"), private=True)
     return target
 
 
@@ -81,8 +81,9 @@ def save(library: Library, *, force: bool = False) -> SaveResult:
         except OSError:
             recovery = None
         where = f"; your edits are in {recovery}" if recovery else ""
-        return SaveResult("failed", f"{library.path}: could not save: "
-                          f"{exc.strerror or exc}{where}", recovery)
+        why = str(exc) if isinstance(exc, ReadOnlyFile) else f"could not save: " \
+            f"{exc.strerror or exc}"
+        return SaveResult("failed", f"{library.path}: {why}{where}", recovery)
     if wrote:
         recovery_path(library).unlink(missing_ok=True)
     return SaveResult("saved" if wrote else "unchanged")
