@@ -50,7 +50,7 @@ def main_bench() -> None:
             assert count == PROMPTS, count
             t = timed(lambda: read(path), 5)
             verdict = "ok" if t < TARGET_S else "SLOW"
-            print(f"read_library (display, tomllib): {t:.3f} s   target < {TARGET_S:.1f} s"
+            print(f"read_library (display, tomli): {t:.3f} s   target < {TARGET_S:.1f} s"
                   f"   {verdict}")
         else:
             print("read_library: not available (before the fast loader)")

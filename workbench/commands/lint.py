@@ -175,7 +175,7 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
         file = library.path
         for problem in library.problems:
             print(f"workbench: {problem}", file=sys.stderr)
-        own = settings_for(None, library_lint_table(library.doc), None)
+        own = settings_for(None, library_lint_table(library.data), None)
         for problem in own.problems:
             print(f"{file}: {problem}", file=sys.stderr)
         settings = base.merged(own).merged(cli)

@@ -162,7 +162,7 @@ class WorkbenchApp(App):
             context = {s.name: s for lib in self.collection.libraries for s in lib.prompts}
             context.update({s.name: s for s in library.prompts})
             diagnostics = lint(spec, settings=settings_for(
-                self.config.raw, library_lint_table(library.doc)),
+                self.config.raw, library_lint_table(library.data)),
                 context=context, base_dir=library.path.parent)
         self.diagnostics = diagnostics
         spans: dict[str, list[tuple[int, int, str]]] = {}
