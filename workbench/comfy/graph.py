@@ -20,7 +20,6 @@ saying how to export the API format.
 from __future__ import annotations
 
 import copy
-import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path

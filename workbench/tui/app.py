@@ -24,6 +24,8 @@ from ..library import Collection, Library, load_library
 from ..spec import PARAM_FIELDS, PromptSpec, source_path
 from ..llm.action_names import ACTIONS
 from .screens.confirm import confirm_delete, resolve_conflict
+from ..textsafe import sanitize
+from .terminal_safety import TerminalSafety
 from .themes import load_themes
 from .widgets.browser import PromptBrowser
 from .widgets.composed import ComposedPane
@@ -84,6 +86,19 @@ class WorkbenchApp(App):
         self._theme_failures = loaded.failures
         if config.theme in self.available_themes:
             self.theme = config.theme
+
+    # -- terminal safety: outside text never reaches the terminal raw ------------------------
+    _safety = TerminalSafety()
+
+    def get_line_filters(self):
+        return [*super().get_line_filters(), self._safety]
+
+    def notify(self, message: str, *, title: str = "", severity="information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast (from any screen) shows file names, prompt names and server text:
+        sanitised here, once for all."""
+        super().notify(sanitize(message, multiline=True), title=sanitize(title),
+                       severity=severity, timeout=timeout, markup=markup)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in _MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1:
