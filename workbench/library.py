@@ -138,6 +138,13 @@ class Library:
             self.attach_document(parse_document(self.path, self._text or ""))
         return self._doc
 
+    def parse_pending_document(self) -> TOMLDocument | None:
+        """Parse the document without attaching it (safe in a worker thread: it reads
+        only the text loaded); None when it is parsed already."""
+        if self._doc is not None:
+            return None
+        return parse_document(self.path, self._text or "")
+
     def attach_document(self, doc: TOMLDocument) -> None:
         """Use ``doc`` (parsed from this library's text, e.g. in a worker thread)."""
         if self._doc is not None:
@@ -650,8 +657,7 @@ def _params_from(data: dict[str, Any], bad) -> Params:
         bad("loras", "must be a list of tables")
         loras = []
     for i, item in enumerate(loras, start=1):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) \
-                or not item["name"].strip():
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             bad(f"loras[{i}]", "needs at least a `name`")
             continue
         strength = item.get("strength", 1.0)

@@ -75,7 +75,7 @@ def one_line(text: Any) -> str:
     return " ".join(sanitize(text).split())
 
 
-_JSON_UNSAFE = re.compile(f"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 def dumps_json(value: Any, **options: Any) -> str:

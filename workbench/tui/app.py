@@ -20,7 +20,7 @@ from textual.widgets import Footer, Input
 
 from .. import workspace
 from ..config import Config, ConfigError, remember
-from ..library import Collection, Library, load_library
+from ..library import Collection, Library, read_library
 from ..spec import PARAM_FIELDS, PromptSpec, source_path
 from ..llm.action_names import ACTIONS
 from .screens.confirm import confirm_delete, resolve_conflict
@@ -279,8 +279,18 @@ class WorkbenchApp(App):
     # -- saving ------------------------------------------------------------------------------
     def _schedule_save(self, library: Library) -> None:
         self._pending.add(id(library))
+        if not library.has_document:  # libraries are read fast, without tomlkit
+            self._prepare_document(library)
         if self._save_timer is None:
             self._save_timer = self.set_timer(AUTOSAVE_DELAY, self.flush_saves)
+
+    @work(thread=True, group="documents", exit_on_error=False)
+    def _prepare_document(self, library: Library) -> None:
+        """Parse the comment-keeping document of a library about to be saved, off the UI
+        thread (a big library takes seconds); a save that comes first parses it itself."""
+        doc = library.parse_pending_document()
+        if doc is not None:
+            self.call_from_thread(library.attach_document, doc)
 
     def flush_saves(self) -> None:
         """Save every library with unsaved edits (never blocks on a question)."""
@@ -325,7 +335,8 @@ class WorkbenchApp(App):
         elif answer in ("reload", "keep"):
             if answer == "keep":
                 copy = library.save_copy()
-                self.collection.libraries.append(load_library(copy))
+                self.collection.libraries.append(read_library(copy))
+                workspace.discard_recovery(library)  # the copy holds the edits now
                 self.notify(f"Your version was saved as {copy}", markup=False)
             self._reload(library)
         else:
@@ -335,7 +346,7 @@ class WorkbenchApp(App):
 
     def _reload(self, library: Library) -> None:
         try:
-            fresh = load_library(library.path)
+            fresh = read_library(library.path)
         except Exception as exc:
             self.notify(str(exc), title="Reload failed", severity="error", markup=False)
             return
