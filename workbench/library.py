@@ -528,7 +528,9 @@ class Collection:
         if picked is not None:
             return picked
         names = [s.name for lib in self.libraries for s in lib.prompts]
-        close = list(dict.fromkeys(n for n in names if name.lower() in n.lower()))[:8]
+        ordinal = _ORDINAL.match(name)
+        wanted = (ordinal["name"] if ordinal else name).lower()
+        close = list(dict.fromkeys(n for n in names if wanted in n.lower()))[:8]
         raise PromptLookupError(
             f"no prompt named {printable_name(name)!r} in {printable_name(str(self.root))}"
             + (f"; did you mean: {', '.join(printable_name(n) for n in close)}"
