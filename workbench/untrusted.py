@@ -119,11 +119,13 @@ def read_regular(path: str | os.PathLike, limit: int | None = None) -> bytes:
 
 class JsonError(json.JSONDecodeError):
     """JSON that can't be used; ``str()`` is a plain sentence (``msg``), with the position
-    when the parser knew it."""
+    when the parser knew it.  ``syntax`` is False when the text is JSON but over a limit
+    (too big, too deep, a number out of range)."""
 
     def __init__(self, msg: str, doc: str = "", pos: int = 0, *, where: bool = False) -> None:
         super().__init__(msg, doc, pos)
         self._where = where
+        self.syntax = where
 
     def __str__(self) -> str:
         if self._where:

@@ -171,7 +171,7 @@ def _json_object(text: str) -> Any:
         return loads_json(text)  # depth and numbers capped: a model may answer anything
     except JsonError as exc:
         start, end = text.find("{"), text.rfind("}")
-        if exc.msg.startswith("Expecting") and 0 <= start < end:
+        if exc.syntax and 0 <= start < end:
             return loads_json(text[start:end + 1])
         raise
 
@@ -205,7 +205,9 @@ def parse_instructions(text: str) -> list[str]:
     instruction per line (list markers removed)."""
     try:
         data = _json_object(text)
-    except json.JSONDecodeError:
+    except JsonError as exc:
+        if not exc.syntax:  # JSON, but absurd (deep, huge numbers): not instructions
+            raise InvalidAnswer(f"not usable JSON: {exc}") from exc
         data = None
     if isinstance(data, dict):
         data = data.get("instructions")
