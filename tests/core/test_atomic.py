@@ -106,3 +106,16 @@ def test_a_read_only_file_is_never_replaced(tmp_path):
         write_atomic(path, b"new")
     assert path.read_bytes() == b"keep"
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"]  # no temp file left
+
+
+def test_lint_fix_on_a_read_only_library_says_so_and_exits_2(tmp_path, capsys):
+    from workbench import cli
+
+    path = tmp_path / "ro.toml"
+    text = '[[prompts]]\nname = "Fox"\nsubject = "a fox, masterpiece, best quality"\n'
+    path.write_text(text)
+    os.chmod(path, 0o444)
+    assert cli.main(["lint", "--fix", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: not saved: {path} is read-only (mode 0444)" in err
+    assert path.read_text() == text and mode(path) == 0o444

@@ -91,7 +91,7 @@ class WorkbenchApp(App):
     _safety = TerminalSafety()
 
     def get_line_filters(self):
-        return [*super().get_line_filters(), self._safety]
+        return [*super().get_line_filters(), *([self._safety] if self._safety.enabled else [])]
 
     def notify(self, message: str, *, title: str = "", severity="information",
                timeout: float | None = None, markup: bool = True) -> None:

@@ -1,0 +1,98 @@
+"""The TUI never writes an escape sequence, C1 control or bidi override from a library to
+the terminal (issue 13 item 4): the screen as it would be written is checked with every
+prompt selected, in dialogs and toasts, first with the widgets' own sanitising alone (the
+safety line filter off), then as shipped."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.hostile import (HOSTILE, assert_terminal_safe, broken_hostile_file,
+                           hostile_library)
+from workbench import workspace
+from workbench.tui.screens.confirm import ChoiceScreen
+
+
+def terminal_output(app) -> str:
+    """What Textual would write to the terminal for a full redraw of the top screen."""
+    update = app.screen._compositor.render_update(full=True)
+    return update.render_segments(app.console)
+
+
+@pytest.fixture
+def hostile_dir(tmp_path):
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    hostile_library(folder)
+    broken_hostile_file(folder)
+    return folder
+
+
+@pytest.mark.parametrize("safety_net", [False, True])
+async def test_hostile_library_reaches_the_screen_sanitised(make_app, hostile_dir,
+                                                            safety_net):
+    app = make_app(hostile_dir)
+    safety = getattr(app, "_safety", None)  # the line filter (absent before it existed)
+    if safety is not None:
+        app._safety = type(safety)(enabled=safety_net)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.spec is not None and app.spec.name == f"A {HOSTILE}"
+        for index in range(2):
+            await pilot.pause()
+            output = terminal_output(app)
+            assert_terminal_safe(output, f"prompt {index + 1}")
+            assert "[bold]B[/bold]" in output or "[bold]" in output  # markup shown as text
+            app.editor.scroll_end(animate=False)  # the fields below the fold
+            await pilot.pause()
+            assert_terminal_safe(terminal_output(app), f"prompt {index + 1}, lower fields")
+            app.editor.scroll_home(animate=False)
+            await pilot.press("down")
+        await pilot.press("f8")  # the delete question names the prompt
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        assert_terminal_safe(terminal_output(app), "delete dialog")
+        await pilot.press("n")
+
+
+async def test_read_only_library_keeps_edits_in_recovery_and_says_so_once(make_app,
+                                                                          tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "studio.toml"
+    text = '[[prompts]]\nname = "Fox"\nsubject = "a fox"\n'
+    path.write_text(text)
+    os.chmod(path, 0o444)
+    app = make_app(folder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.editor.widget_for("subject").focus()
+        await pilot.press("end", *" in snow")
+        app.flush_saves()
+        await pilot.pause()
+        recovery = workspace.recovery_path(app.library)
+        assert "in snow" in recovery.read_text()
+        assert path.read_text() == text
+        messages = [n.message for n in app._notifications]
+        assert any("read-only (mode 0444)" in m and str(recovery) in m for m in messages)
+
+
+async def test_keep_both_removes_the_recovery_file(make_app, library_dir):
+    path = library_dir / "studio.toml"
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        path.write_text(path.read_text().replace("Lisbon poster", "Porto poster"))
+        app.editor.widget_for("context").focus()
+        await pilot.press("end", *" at night")
+        app.flush_saves()
+        await pilot.pause()
+        recovery = workspace.recovery_path(app.library)
+        assert recovery.exists()
+        await pilot.press("f6")
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("k")  # keep both
+        await pilot.pause()
+        assert "at night" in (library_dir / "studio.mine.toml").read_text()
+        assert not recovery.exists()
+        assert workspace.pending_recoveries() == []  # nothing to announce next start
