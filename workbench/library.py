@@ -729,9 +729,15 @@ def _set_key(table: Table, key: str, value: Any) -> None:
     if key in table or not table:
         table[key] = value
         return
-    present = [k for k, _ in table.value.body if k is not None]
-    earlier = [k for k in PROMPT_KEYS[: PROMPT_KEYS.index(key)] if k in table]
-    anchor = earlier[-1] if earlier else present[-1].key
+    # Only plain values can be anchors: a key after a sub-table ([prompts.x]) would land
+    # inside that sub-table.
+    plain = [k.key for k, v in table.value.body
+             if k is not None and not isinstance(v, (Table, AoT))]
+    earlier = [k for k in PROMPT_KEYS[: PROMPT_KEYS.index(key)] if k in plain]
+    if not earlier and not plain:
+        table[key] = value  # tomlkit puts a plain value before the sub-tables itself
+        return
+    anchor = earlier[-1] if earlier else plain[-1]
     try:
         table.value._insert_after(anchor, key, value)  # tomlkit keeps no public insert
     except Exception:  # pragma: no cover - a tomlkit without the private helper

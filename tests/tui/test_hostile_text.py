@@ -96,3 +96,42 @@ async def test_keep_both_removes_the_recovery_file(make_app, library_dir):
         assert "at night" in (library_dir / "studio.mine.toml").read_text()
         assert not recovery.exists()
         assert workspace.pending_recoveries() == []  # nothing to announce next start
+
+
+async def test_no_pillow_on_the_ui_thread_at_start_and_special_files_do_not_freeze(
+        make_app, tmp_path, monkeypatch):
+    import threading
+
+    from PIL import Image
+
+    folder = tmp_path / "src"
+    folder.mkdir()
+    Image.new("RGB", (48, 32)).save(folder / "photo.png")
+    os.mkfifo(folder / "pipe.png")
+    (folder / "lib.toml").write_text(
+        '[[prompts]]\nname = "Edit"\nmodel = "kontext"\nraw = "Make it snow"\n'
+        'source_image = "pipe.png"\n\n[[prompts]]\nname = "Img2img"\nsubject = "a fox"\n'
+        'source_image = "photo.png"\nwidth = 64\nheight = 64\n\n'
+        '[[prompts]]\nname = "Stdin"\nmodel = "kontext"\nraw = "Add a hat"\n'
+        'source_image = "/dev/stdin"\n')
+    opened_on: list[str] = []
+    real_open = Image.open
+
+    def watched(*args, **kwargs):
+        opened_on.append(threading.current_thread().name)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", watched)
+    app = make_app(folder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app.diagnostics:
+                break
+        assert any(d.code == "FX404" and "not a regular file" in d.message
+                   for d in app.diagnostics)
+        assert opened_on and threading.main_thread().name not in opened_on
+        await pilot.press("down")  # the img2img prompt: its size came from the cache
+        await pilot.pause()
+        assert any(d.code == "FX402" and "48x32" in d.message for d in app.diagnostics)
+        assert threading.main_thread().name not in opened_on

@@ -7,6 +7,7 @@ save that can't land writes a recovery file and asks the user what to do.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Iterable
 
@@ -159,8 +160,33 @@ class WorkbenchApp(App):
 
     # -- lint ------------------------------------------------------------------------------
     def _first_lint(self) -> None:
+        sources = self._source_images()
+        if sources:  # their headers are read off the UI thread (a slow disk, a FIFO...)
+            self._read_image_headers(sources)
+            return
         self._lint_ready = True
         self.run_lint()
+
+    def _source_images(self, limit: int = 256) -> list[Path]:
+        found: list[Path] = []
+        for library in self.collection.libraries:
+            for spec in library.prompts:
+                if spec.source_image.strip() and len(found) < limit:
+                    found.append(source_path(spec.source_image.strip(), library.path.parent))
+        return found
+
+    @work(group="first-lint", exit_on_error=False)
+    async def _read_image_headers(self, paths: list[Path]) -> None:
+        """Fill the linter's image-size cache in a thread, then lint: no Pillow work on
+        the UI thread at start."""
+        from ..lint.rules.sources import image_size
+
+        try:
+            await asyncio.to_thread(lambda: [image_size(path) for path in paths])
+        finally:
+            self._lint_ready = True
+            if self.screen_stack and self.screen_stack[0].query(SpecEditor):
+                self.run_lint()
 
     def _schedule_lint(self) -> None:
         if self._lint_timer is not None:
