@@ -240,3 +240,17 @@ def test_reading_a_library_with_a_prompt_removed_then_saving(tmp_path):
     assert library.dirty
     assert library.save()
     assert [s.name for s in read_library(path).prompts] == ["Arctic"]
+
+
+def test_the_editor_refuses_huge_seeds_and_nan_strengths():
+    from workbench.fields import set_field
+    from workbench.spec import PromptSpec
+
+    spec = PromptSpec("x")
+    assert set_field(spec, "seed", str(MAX_SEED)) is None and spec.params.seed == MAX_SEED
+    assert "must be from 0 to" in set_field(spec, "seed", str(2**64))
+    assert "must be from 0 to" in set_field(spec, "seed", "-1")
+    assert spec.params.seed == MAX_SEED  # unchanged
+    assert "finite" in set_field(spec, "loras", "a.safetensors:nan")
+    assert "finite" in set_field(spec, "loras", "a.safetensors:inf:trigger")
+    assert spec.params.loras == []
