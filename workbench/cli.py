@@ -16,7 +16,7 @@ from . import __version__
 
 #: Headless verbs, each a module in `workbench.commands`.
 VERBS: tuple[str, ...] = ("list", "locate", "lint", "rules", "rewrite", "run", "edit",
-                          "doctor", "import", "ab")
+                          "doctor", "import", "ab", "judge")
 #: Verbs whose module name differs (``import`` is a Python keyword).
 _VERB_MODULES = {"import": "import_png"}
 
