@@ -185,8 +185,7 @@ class WorkbenchApp(App):
             await asyncio.to_thread(lambda: [image_size(path) for path in paths])
         finally:
             self._lint_ready = True
-            if self.screen_stack and self.screen_stack[0].query(SpecEditor):
-                self.run_lint()
+            self.run_lint()
 
     def _schedule_lint(self) -> None:
         if self._lint_timer is not None:
@@ -195,6 +194,8 @@ class WorkbenchApp(App):
 
     def run_lint(self) -> None:
         self._lint_timer = None
+        if not self.screen_stack or not self.screen_stack[0].query(SpecEditor):
+            return  # shutting down: a timer fired after the widgets went
         spec, library = self.spec, self.library
         diagnostics = []
         if spec is not None and library is not None:
