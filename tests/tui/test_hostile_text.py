@@ -113,7 +113,8 @@ async def test_no_pillow_on_the_ui_thread_at_start_and_special_files_do_not_free
         'source_image = "pipe.png"\n\n[[prompts]]\nname = "Img2img"\nsubject = "a fox"\n'
         'source_image = "photo.png"\nwidth = 64\nheight = 64\n\n'
         '[[prompts]]\nname = "Stdin"\nmodel = "kontext"\nraw = "Add a hat"\n'
-        'source_image = "/dev/stdin"\n')
+        'source_image = "/dev/stdin"\n\n[[prompts]]\nname = "Nul"\nmodel = "kontext"\n'
+        'raw = "Add a cat"\nsource_image = "cat\\u0000.png"\n')
     opened_on: list[str] = []
     real_open = Image.open
 
@@ -134,4 +135,8 @@ async def test_no_pillow_on_the_ui_thread_at_start_and_special_files_do_not_free
         await pilot.press("down")  # the img2img prompt: its size came from the cache
         await pilot.pause()
         assert any(d.code == "FX402" and "48x32" in d.message for d in app.diagnostics)
+        await pilot.press("down", "down")  # a NUL byte in the path: a message, no crash
+        await pilot.pause()
+        assert app.spec.name == "Nul"
+        assert any(d.code == "FX404" and "NUL byte" in d.message for d in app.diagnostics)
         assert threading.main_thread().name not in opened_on

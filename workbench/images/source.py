@@ -222,7 +222,7 @@ def image_candidates(typed: str, *, limit: int = 50, cwd: Path | None = None) ->
         folder = (cwd or Path.cwd()) / folder
     try:
         entries = sorted(folder.iterdir(), key=lambda p: (not p.is_dir(), p.name.lower()))
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in what was typed
         return []
     found: list[str] = []
     for entry in entries:
