@@ -140,3 +140,15 @@ def test_contact_sheet_labels_are_truncated():
     no_spaces = "x" * 100_000
     sheet, _ = render_sheet([[cell]], [no_spaces], [no_spaces], notes=[no_spaces])
     assert sheet.size[1] < 800
+
+
+def test_import_into_a_read_only_library_writes_nothing(tmp_path, capsys):
+    lib = tmp_path / "lib.toml"
+    lib.write_text('[[prompts]]\nname = "Old"\n')
+    os.chmod(lib, 0o444)
+    png = tmp_path / "a.png"
+    png.write_bytes(png_with({"prompt": api_workflow()}))
+    assert cli.main(["import", str(png), "--library", str(lib)]) == 2
+    assert f"{lib} is read-only (mode 0444)" in capsys.readouterr().err
+    assert lib.read_text() == '[[prompts]]\nname = "Old"\n'
+    assert not (tmp_path / "lib.workflows").exists()

@@ -74,8 +74,16 @@ async def test_read_only_library_keeps_edits_in_recovery_and_says_so_once(make_a
         recovery = workspace.recovery_path(app.library)
         assert "in snow" in recovery.read_text()
         assert path.read_text() == text
+        await pilot.press(*" at dawn")
+        app.flush_saves()
+        await pilot.pause()
+        assert "in snow at dawn" in recovery.read_text()
         messages = [n.message for n in app._notifications]
-        assert any("read-only (mode 0444)" in m and str(recovery) in m for m in messages)
+        told = [m for m in messages if "read-only (mode 0444)" in m and str(recovery) in m]
+        assert len(told) == 1  # said once, not at every autosave
+        assert "not saved: edits kept in recovery file" in str(app.query_one("#status")
+                                                              .render())
+        assert path.read_text() == text
 
 
 async def test_keep_both_removes_the_recovery_file(make_app, library_dir):

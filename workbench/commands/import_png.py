@@ -40,7 +40,7 @@ def _unique_file(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path
 
 
 def run(args: argparse.Namespace, config) -> int:
-    from ..atomic import write_atomic
+    from ..atomic import check_writable, write_atomic, write_target
     from ..images.pngmeta import PngMetaError, read_png_metadata, spec_from_metadata
     from ..library import LibraryError, load_library, new_library
     from ..locations import libraries_dir
@@ -82,6 +82,7 @@ def run(args: argparse.Namespace, config) -> int:
     if not imported:
         return 2
     try:
+        check_writable(write_target(target))  # a read-only library: write nothing at all
         for _, files, _, _ in imported:
             for path, data in files:
                 write_atomic(path, (dumps_json(data, indent=2) + "\n").encode("utf-8"))

@@ -74,6 +74,7 @@ class WorkbenchApp(App):
         self._pending: set[int] = set()
         self._save_timer: Timer | None = None
         self._conflicted: set[int] = set()
+        self._failed: dict[int, str] = {}  # libraries whose last save failed: why
         self.library: Library | None = None
         self.spec: PromptSpec | None = None
         self._theme_failures: list[str] = []
@@ -295,6 +296,8 @@ class WorkbenchApp(App):
             return
         if id(library) in self._conflicted:
             state, level = "conflict: edits kept in recovery file", "error"
+        elif id(library) in self._failed:
+            state, level = "not saved: edits kept in recovery file", "error"
         elif id(library) in self._pending or library.dirty:
             state = "saving…"
         else:
@@ -345,10 +348,14 @@ class WorkbenchApp(App):
                             "overwrite.", title="Not saved: conflict", severity="error",
                             timeout=20, markup=False)
         elif result.status == "failed":
-            self.notify(result.message, title="Not saved", severity="error", timeout=15,
-                        markup=False)
+            # once per cause, not at every autosave (a read-only file stays read-only)
+            if self._failed.get(id(library)) != result.message:
+                self.notify(result.message, title="Not saved", severity="error",
+                            timeout=15, markup=False)
+            self._failed[id(library)] = result.message
         else:
             self._conflicted.discard(id(library))
+            self._failed.pop(id(library), None)
 
     def _ask_conflict(self, library: Library) -> None:
         recovery = workspace.recovery_path(library)
