@@ -148,3 +148,27 @@ async def test_no_pillow_on_the_ui_thread_at_start_and_special_files_do_not_free
         assert app.spec.name == "Nul"
         assert any(d.code == "FX404" and "NUL byte" in d.message for d in app.diagnostics)
         assert threading.main_thread().name not in opened_on
+
+
+async def test_a_big_library_is_read_without_tomlkit_and_autosaved_after_a_thread_parse(
+        make_app, tmp_path):
+    folder = tmp_path / "big"
+    folder.mkdir()
+    path = folder / "big.toml"
+    path.write_text("# my prompts\nformat = 1\n\n" + "".join(
+        f'[[prompts]]\nname = "P{i}"  # note {i}\nsubject = "a fox number {i}"\n\n'
+        for i in range(300)))
+    app = make_app(folder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        library = app.library
+        assert not library.has_document  # shown from tomllib's values only
+        app.editor.widget_for("subject").focus()
+        await pilot.press("end", *" in snow")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if "in snow" in path.read_text():
+                break
+        assert library.has_document
+        text = path.read_text()
+        assert 'subject = "a fox number 0 in snow"' in text
+        assert text.startswith("# my prompts") and 'name = "P299"  # note 299' in text

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Input
 
 from .. import workspace
 from ..config import Config, ConfigError, remember
-from ..library import Collection, Library, read_library
+from ..library import Collection, Library, LibraryError, read_library
 from ..spec import PARAM_FIELDS, PromptSpec, source_path
 from ..llm.action_names import ACTIONS
 from .screens.confirm import confirm_delete, resolve_conflict
@@ -75,6 +75,7 @@ class WorkbenchApp(App):
         self._save_timer: Timer | None = None
         self._conflicted: set[int] = set()
         self._failed: dict[int, str] = {}  # libraries whose last save failed: why
+        self._preparing: set[int] = set()  # libraries whose document a thread is parsing
         self.library: Library | None = None
         self.spec: PromptSpec | None = None
         self._theme_failures: list[str] = []
@@ -309,29 +310,53 @@ class WorkbenchApp(App):
     # -- saving ------------------------------------------------------------------------------
     def _schedule_save(self, library: Library) -> None:
         self._pending.add(id(library))
-        if not library.has_document:  # libraries are read fast, without tomlkit
+        if not library.has_document and id(library) not in self._preparing:
+            # libraries are read fast, without tomlkit: parse the document to save into
+            # in a thread (seconds for a big library), autosave when it is there
+            self._preparing.add(id(library))
             self._prepare_document(library)
         if self._save_timer is None:
-            self._save_timer = self.set_timer(AUTOSAVE_DELAY, self.flush_saves)
+            self._save_timer = self.set_timer(AUTOSAVE_DELAY, self._autosave)
 
     @work(thread=True, group="documents", exit_on_error=False)
     def _prepare_document(self, library: Library) -> None:
-        """Parse the comment-keeping document of a library about to be saved, off the UI
-        thread (a big library takes seconds); a save that comes first parses it itself."""
-        doc = library.parse_pending_document()
+        try:
+            doc = library.parse_pending_document()
+        except Exception:  # noqa: BLE001 - the save itself will say what is wrong
+            doc = None
+        try:
+            self.call_from_thread(self._document_ready, library, doc)
+        except RuntimeError:  # the app has closed meanwhile (its exit saved already)
+            pass
+
+    def _document_ready(self, library: Library, doc) -> None:
+        self._preparing.discard(id(library))
         if doc is not None:
-            self.call_from_thread(library.attach_document, doc)
+            try:
+                library.attach_document(doc)
+            except LibraryError:  # the save says what is wrong (and keeps the edits)
+                pass
+        if id(library) in self._pending and self._save_timer is None:
+            self._save_timer = self.set_timer(AUTOSAVE_DELAY, self._autosave)
+
+    def _autosave(self) -> None:
+        """The timer's save: a library whose document is still being parsed waits for it
+        (saving now would parse it again, on the UI thread)."""
+        self._save_all(wait_for_documents=True)
+        self._update_status()
 
     def flush_saves(self) -> None:
         """Save every library with unsaved edits (never blocks on a question)."""
         self._save_all()
         self._update_status()
 
-    def _save_all(self) -> None:
+    def _save_all(self, *, wait_for_documents: bool = False) -> None:
         if self._save_timer is not None:
             self._save_timer.stop()
             self._save_timer = None
         for library in self.collection.libraries:
+            if wait_for_documents and id(library) in self._preparing:
+                continue
             if id(library) in self._pending or library.dirty:
                 self._save(library)
 
