@@ -95,8 +95,10 @@ def main(argv: list[str]) -> int:
         parser, module = build_verb_parser(argv[0])
         args = parser.parse_args(argv[1:])
         config = config_from_args(args)
+        from .textsafe import printable
+
         for problem in config.problems:
-            print(f"workbench: {problem}", file=sys.stderr)
+            print(f"workbench: {printable(problem)}", file=sys.stderr)
         try:
             return module.run(args, config)
         except BrokenPipeError:  # `workbench list | head`
