@@ -135,7 +135,8 @@ def clean_edit(field: str, text: str, start: int, end: int, replacement: str = "
 
 
 def has_words(text: str) -> bool:
-    return any(c.isalnum() for c in text)
+    """Whether ``text`` still says something: a letter (digits alone are weights)."""
+    return any(c.isalpha() for c in text)
 
 
 def no_worse(before: tuple[int, ...], after: tuple[int, ...]) -> bool:

@@ -9,6 +9,7 @@ from textual.widgets import Static
 from ... import tokens
 from ...compose import compose, word_count
 from ...spec import PromptSpec
+from ...textsafe import sanitize
 
 #: Marks where CLIP-L stops reading; the text after it is dimmed.
 CLIP_MARK = "┊"
@@ -55,7 +56,7 @@ class ComposedPane(Static):
             return
         counted = self._count(self.text)
         if self.text:
-            shown = Text(self.text)
+            shown = Text(sanitize(self.text, multiline=True, keep_length=True))
             for start, end, style in spans or ():
                 shown.stylize(style, start, end)
             cut = counted.clip_cut if counted is not None else None
