@@ -21,6 +21,7 @@ HELP = "check prompts for FLUX pitfalls (text or JSON; --fix applies safe fixes)
 FAIL_ON = ("info", "warning", "error")
 _HEADER = re.compile(r"^[ \t]*\[\[[ \t]*prompts[ \t]*\]\]", re.M)
 _KEY = re.compile(r"^[ \t]*([A-Za-z_]+)[ \t]*=", re.M)
+_NEWLINE = re.compile("\n")
 
 
 EPILOG = """\
@@ -247,7 +248,7 @@ def _field_lines(library) -> dict[tuple[int, str | None], int]:
         text = library.path.read_text(encoding="utf-8")
     except OSError:
         return {}
-    newlines = [i for i, c in enumerate(text) if c == "\n"] if "\n" in text else []
+    newlines = [m.start() for m in _NEWLINE.finditer(text)]
 
     def line_of(offset: int) -> int:
         return bisect_left(newlines, offset) + 1

@@ -48,9 +48,7 @@ def lint(spec: PromptSpec, *, settings: LintSettings | None = None,
                       context=context, base_dir=base_dir, edit=edit)
     found: list[Diagnostic] = []
     overrides = settings.severity if settings is not None else {}
-    for entry in RULES.values():
-        if settings is not None and not settings.enabled(entry.slug):
-            continue
+    for entry in _active(settings):
         if entry.when is not None and not entry.when(ctx):
             continue
         for hit in entry.check(ctx):
@@ -62,6 +60,23 @@ def lint(spec: PromptSpec, *, settings: LintSettings | None = None,
                 action=hit.action, source=entry.source))
     found.sort(key=lambda d: (_ORDER.get(d.field, len(_ORDER)), d.start, d.end, d.code))
     return found
+
+
+_ACTIVE: dict[tuple, tuple[Rule, ...]] = {}
+
+
+def _active(settings: LintSettings | None) -> tuple[Rule, ...]:
+    """The rules ``settings`` enables, worked out once per selection (a library lint asks
+    for the same one for every prompt)."""
+    key = (None, frozenset()) if settings is None else (settings.select, settings.ignore)
+    rules = _ACTIVE.get(key)
+    if rules is None:
+        rules = tuple(r for r in RULES.values()
+                      if settings is None or settings.enabled(r.slug))
+        if len(_ACTIVE) > 64:
+            _ACTIVE.clear()
+        _ACTIVE[key] = rules
+    return rules
 
 
 def by_field(diagnostics: Iterable[Diagnostic]) -> dict[str, list[Diagnostic]]:

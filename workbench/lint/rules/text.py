@@ -33,6 +33,8 @@ _WEIGHT = re.compile(
     r"|\{+([^{}|\n]*)\}+"                                # {word} ({a|b} is choice syntax)
     r"|(?<=\S)\s*::\s*-?\d*\.?\d+|(?<=\S)\s*::(?!:)"  # word::2 (Midjourney)
 )
+#: `_WEIGHT` without its "::" forms (the groups keep their numbers).
+_WEIGHT_BRACKETS = re.compile(_WEIGHT.pattern.rsplit("|(?<=", 1)[0].rsplit("|(?<=", 1)[0])
 #: A1111 prompt editing / scheduling: [from:to:0.5], [word:0.5]: no single "inner words".
 _SCHEDULE = re.compile(r"\[[^\[\]\n]*:\s*-?\d*\.?\d+\s*\]")
 
@@ -62,9 +64,13 @@ def unweight(text: str) -> str:
              "flux.py")
 def weight_syntax(ctx):
     for field, text in ctx.prose_fields:
-        if not any(c in text for c in "([{:"):
+        if "::" in text:
+            pattern = _WEIGHT
+        elif "(" in text or "[" in text or "{" in text:
+            pattern = _WEIGHT_BRACKETS
+        else:
             continue
-        for m in _WEIGHT.finditer(text):
+        for m in pattern.finditer(text):
             raw = m.group()
             inner = unweight(next((g for g in m.groups() if g is not None), ""))
             words = inner.strip()
@@ -682,15 +688,21 @@ def subject_start(text: str) -> tuple[int, int, int] | None:
 
 def _is_style_item(text: str, start: int, end: int) -> bool:
     item = text[start:end]
-    if _QUALITY.fullmatch(item.strip("()[]{}: .0123456789")):
-        return True
-    m = _STYLE_ITEM.fullmatch(item)
-    if m and not (item[:2].lower() == "by" and not item[3:4].isupper()):
-        return True
-    if _quality_hint(item):
-        item = _QUALITY.sub(" ", item)
     words = [w.lower() for w in find_words(item)]
-    return all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in words)
+    if all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in words):
+        return True  # the common case, decided on a word set
+    if not _QUALITY_HINTS.isdisjoint(words):
+        masked = item
+        for s, e in reversed(quality_tag_spans(item)):
+            masked = masked[:s] + " " + masked[e:]
+        rest = [w.lower() for w in find_words(masked)]
+        if all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in rest):
+            return True
+    if words and (words[-1] in ("style", "aesthetic")
+                  or words[0] in ("by", "inspired", "in", "style", "art", "à", "a")):
+        m = _STYLE_ITEM.fullmatch(item)
+        return bool(m) and not (item[:2].lower() == "by" and not item[3:4].isupper())
+    return False
 
 
 @lru_cache(maxsize=TEXT_CACHE)
@@ -1051,6 +1063,11 @@ def missing_lighting(ctx):
     if ctx.is_edit or ctx.whole_words < MIN_LIGHTING_WORDS or mostly_foreign(ctx):
         return
     text = ctx.composed
+    fields = ctx.user_fields
+    # the composer only adds connecting words: the fields' word sets (already built for
+    # other rules) answer the common case without reading the text again
+    if any(not _LIGHT_SURE.isdisjoint(ctx.words(f, t)) for f, t in fields):
+        return
     if mentions_lighting(text) or content_words(ctx) < MIN_LIGHTING_WORDS:
         return
     if is_graphic_design(text):
