@@ -16,8 +16,11 @@ import pytest
 from workbench.lint import RULES, lint
 from workbench.spec import PromptSpec
 
-CORPUS = Path(__file__).parent / "corpus" / "prompts.toml"
-ENTRIES = tomllib.loads(CORPUS.read_text(encoding="utf-8"))["prompt"]
+CORPUS = Path(__file__).parent / "corpus"
+FILES = ("prompts.toml", "heldout.toml")
+BY_FILE = {name: tomllib.loads((CORPUS / name).read_text(encoding="utf-8"))["prompt"]
+           for name in FILES}
+ENTRIES = [entry for name in FILES for entry in BY_FILE[name]]
 TARGET = 0.9
 
 
@@ -26,10 +29,10 @@ def _lint(entry: dict) -> list:
     return lint(spec, edit=bool(entry.get("edit")))
 
 
-def _score() -> tuple[Counter, Counter, Counter, list[str]]:
+def _score(entries=None) -> tuple[Counter, Counter, Counter, list[str]]:
     tp, fp, fn = Counter(), Counter(), Counter()
     notes = []
-    for entry in ENTRIES:
+    for entry in ENTRIES if entries is None else entries:
         found = {d.rule for d in _lint(entry)}
         expect, allow = set(entry["expect"]), set(entry.get("allow", ()))
         for rule in found & expect:
@@ -75,6 +78,11 @@ def test_precision_and_recall(capsys):
     with capsys.disabled():
         print(f"\nlint corpus: {len(ENTRIES)} prompts; precision {precision:.3f}, recall "
               f"{recall:.3f} (target {TARGET})")
+        for name in FILES:
+            ftp, ffp, ffn, _ = _score(BY_FILE[name])
+            a, b, c = sum(ftp.values()), sum(ffp.values()), sum(ffn.values())
+            print(f"  {name}: {len(BY_FILE[name])} prompts, precision {_ratio(a, a + b):.3f}, "
+                  f"recall {_ratio(a, a + c):.3f}")
         print("\n".join(rows + [f"  {note}" for note in notes]))
     assert precision >= TARGET and recall >= TARGET, notes
 

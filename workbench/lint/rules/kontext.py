@@ -60,10 +60,11 @@ def _instruction_fields(ctx):
 
 
 #: An edit with nothing to change it to: "Change the background", "Replace the sky."
+_OBJECT_WORD = r"(?!(?:to|into|with|for|as|from|by|in)\b)[\w'-]+"
 _TARGETLESS = re.compile(
-    r"\s*(?:please\s+)?(?:change|replace|alter|modify|swap|update|edit|redo)\s+"
-    r"(?:the\s+|this\s+|that\s+|her\s+|his\s+|their\s+|its\s+)?(?:[\w'-]+\s+){0,2}?[\w'-]+"
-    r"\s*[.!]?\s*\Z", re.I)
+    rf"\s*(?:please\s+)?(?:change|replace|alter|modify|swap|update|edit|redo)\s+"
+    rf"(?:the\s+|this\s+|that\s+|her\s+|his\s+|their\s+|its\s+)?(?:{_OBJECT_WORD}\s+){{0,2}}?"
+    rf"{_OBJECT_WORD}\s*[.!]?\s*\Z", re.I)
 #: "... in a different outfit", "... into another pose": a target that names nothing.
 _UNSPECIFIED = re.compile(r"\b(?:a|an|some)\s+(?:different|another|new|other)\s+([\w-]+)"
                           r"\s*[.!]?\s*\Z|\bput\s+(?:this|the\s+same|the)\s+person\s+in\s+"
@@ -152,8 +153,11 @@ _STYLE_REFERENCE = re.compile(r"\s*(?:using|in|with)\s+(?:this|the\s+(?:same|ref
                               r"(?:style|image)\b", re.I)
 _KINDS = (
     ("background", re.compile(
-        r"\b(?:background|backdrop|setting|surroundings|environment|location|scenery)\b",
-        re.I), "while keeping the subject in the exact same position, scale and pose"),
+        r"\b(?:change|replace|swap|alter|set|make|transform|turn)\s+(?:the\s+|its\s+)?"
+        r"(?:[\w'-]+\s+)?(?:background|backdrop|setting|surroundings|environment|location|"
+        r"scenery)\b|\b(?:new|different)\s+(?:background|backdrop|setting|location)\b|"
+        r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b", re.I),
+     "while keeping the subject in the exact same position, scale and pose"),
     ("identity", re.compile(
         r"\b(?:put|place|move)\s+(?:him|her|them|the\s+(?:person|man|woman|girl|boy|people|"
         r"couple|child)|this\s+(?:person|man|woman))\s+(?:on|in|at|into|inside)\b|"
@@ -165,8 +169,8 @@ _KINDS = (
         r"\b(?:in\s+the\s+style\s+of|reimagine\w*|look\s+like\s+(?:it|they|he|she)\s+"
         r"(?:was|were)\s+(?:drawn|painted)|(?:into|to|as)\s+(?:an?\s+)?(?:[\w'-]+\s+){0,3}?"
         r"(?:style|sketch|cartoon|photo|photograph|painting|drawing|illustration|anime|"
-        r"watercolou?r|render|comic|pixel\s+art)(?:\s+(?:painting|style|illustration|drawing|"
-        r"art))?|(?:make|turn)\s+(?:it|this|the\s+image|the\s+"
+        r"watercolou?r|render|comic|pixel\s+art|black\s+and\s+white|monochrome|sepia|"
+        r"gr[ae]yscale)(?:\s+(?:painting|style|illustration|drawing|art))?|(?:make|turn)\s+(?:it|this|the\s+image|the\s+"
         r"photo)\s+(?:into\s+)?(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|cartoon|photo|"
         r"photograph|painting|drawing|illustration|anime|watercolou?r|render|comic))\b",
         re.I), "while maintaining the original composition and subject positions"),

@@ -1010,7 +1010,8 @@ _LIGHT_HINTS = re.compile(r"(?i)light|lit|glow|shad|sun|dawn|dusk|twilight|hour|
 #: Flat graphic design needs no light: a poster, a logo, a t-shirt print.
 _GRAPHIC = re.compile(r"\b(?:poster|logo|typography|lettering|wordmark|icon|sticker|"
                       r"t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
-                      r"vector|letterhead|screenprint|wordart|clip\s*art|clipart)\b", re.I)
+                      r"vector|letterhead|screenprint|wordart|clip\s*art|clipart|book\s+cover|"
+                      r"album\s+cover|cover\s+design|business\s+card)\b", re.I)
 _PHOTOGRAPHIC = re.compile(r"\b(?:photo\w*|shot\s+on|lens|camera|dslr|film\s+still)\b", re.I)
 MIN_LIGHTING_WORDS = 10
 
@@ -1089,6 +1090,32 @@ _UPPER_RUN = re.compile(r"[A-Z0-9][A-Z0-9'’&!\-]*(?:[ \t]+[A-Z0-9][A-Z0-9'’&
 _UNTIL_PUNCT = re.compile(r"[^.,;:!?\"“”«»\n]+")
 
 
+#: Words that say the prompt is about lettering; with one of them, a run of capitalised words
+#: ("A poster with HELLO WORLD in bold letters") is text to print.
+_TYPE_CUES = frozenset("letters lettering font typeface typography text sign poster banner "
+                       "headline title logo wordmark written printed painted neon".split())
+_CAPS_RUN = re.compile(r"(?<![\w\"'“‘«])[A-Z][A-Z0-9'’&!\-]+(?:[ \t]+[A-Z0-9][A-Z0-9'’&!\-]*)+"
+                       r"(?![\w\"'”’»])")
+#: Capitalised words that are not text to print.
+_NOT_PRINTED = frozenset("BREAK HDR HD UHD FHD RAW CG DSLR NYC USA UK EU LED LCD RGB CGI 3D "
+                         "2D TV DJ AI".split())
+
+
+def _caps_unquoted(ctx, field, text):
+    quotes = ctx.quotes(field, text)
+    for m in _CAPS_RUN.finditer(text):
+        run = m.group().split()
+        if len([w for w in run if w not in _NOT_PRINTED and len(w) > 1]) < 2:
+            continue
+        if quotes and inside(quotes, *m.span()):
+            continue
+        words_in = m.group()
+        yield Hit(field, m.start(), m.end(), f"in-image text {words_in!r} is not in quotes",
+                  fix=Fix(f"quote it: \"{words_in}\"",
+                          (Edit(field, m.start(), m.start(), '"'), Edit(field, m.end(), m.end(), '"'))),
+                  suggestion="put the exact words in double quotes")
+
+
 _TITLE_SMALL = frozenset("of the and a an in on to for at de la von van".split())
 
 
@@ -1125,6 +1152,11 @@ def text_unquoted(ctx):
         return
     for field, text in ctx.prose_fields:
         words = ctx.words(field, text)
+        done: list[tuple[int, int]] = []
+        if not _TYPE_CUES.isdisjoint(words):
+            for hit in _caps_unquoted(ctx, field, text):
+                done.append((hit.start, hit.end))
+                yield hit
         if not ({"says", "reads", "spells", "text", "word", "words", "titled", "entitled",
                  "labeled", "labelled", "captioned"} & words):
             continue
@@ -1150,7 +1182,7 @@ def text_unquoted(ctx):
             if text[end:end + 1] == "%":
                 end += 1
             start, end = trimmed(text, start, end)
-            if end <= start:
+            if end <= start or any(s < end and start < e for s, e in done):
                 continue
             words_in = text[start:end]
             yield Hit(field, start, end, f"in-image text {words_in!r} is not in quotes",
