@@ -160,6 +160,6 @@ def library_end_to_end(count: int = 10_000) -> None:
 
 
 if __name__ == "__main__":
-    per_prompt_median()
     token_cost()
+    per_prompt_median()
     library_end_to_end()
