@@ -14,7 +14,7 @@ from workbench.images.source import load_source
 from workbench.loras import missing_triggers, with_triggers
 from workbench.spec import Lora, Params, PromptSpec
 
-LORA = "example_flux_lora.safetensors"
+LORA = "ep-sketch-flux.safetensors"   # one the recorded server has
 
 
 def _spec(**params) -> PromptSpec:
@@ -86,7 +86,8 @@ async def test_exif_rotated_source_is_sent_upright(client, fake, tmp_path, cache
     name = sent["20"]["inputs"]["image"]
     received = fake._files[("input", "", name)].data
     assert Image.open(io.BytesIO(received)).size == (30, 50)
-    assert outcome.record.images[0].width == 30  # the fake renders at the source's size
+    # the output follows the graph: the upright source scaled to 32x48, as a real server
+    assert (outcome.record.images[0].width, outcome.record.images[0].height) == (32, 48)
 
 
 async def test_one_upload_per_content_hash(client, fake, tmp_path, cache):

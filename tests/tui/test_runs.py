@@ -129,7 +129,7 @@ async def test_add_lora_from_the_servers_list(make_app, comfy, library_dir):
         app.action_add_lora()
         screen = await screen_is(pilot, PickScreen)
         await wait_until(pilot, lambda: screen.items)
-        assert "example_flux_lora.safetensors" in screen.items
+        assert "ep-sketch-flux.safetensors" in screen.items
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.spec.params.loras)
         assert [l.name for l in app.spec.params.loras] == [screen.items[0]]

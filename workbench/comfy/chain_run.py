@@ -106,7 +106,9 @@ def _iso(when: float) -> str:
 
 
 def load_manifest(folder: Path) -> dict[str, Any]:
-    return json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    from ..untrusted import read_json_file
+
+    return read_json_file(Path(folder) / MANIFEST)
 
 
 def _write_manifest(run: ChainRun) -> None:

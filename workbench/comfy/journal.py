@@ -117,4 +117,4 @@ class Journal:
         from ..atomic import write_atomic
 
         write_atomic(self.path, "".join(json.dumps(x, ensure_ascii=False) + "\n"
-                                        for x in lines).encode())
+                                        for x in lines).encode(), private=True)

@@ -184,4 +184,6 @@ def _unique(images: list[ImageRef]) -> list[ImageRef]:
 
 
 def load_record(run_dir: Path) -> dict[str, Any]:
-    return json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
+    from ..untrusted import read_json_file
+
+    return read_json_file(Path(run_dir) / "run.json")

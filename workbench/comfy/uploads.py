@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from .. import locations
 from ..atomic import write_atomic
+from ..untrusted import read_json_file
 from ..images.source import SourceImage
 from .client import ComfyClient
 
@@ -40,7 +41,7 @@ class UploadCache:
     def _load(self) -> dict[str, dict[str, str]]:
         if self._data is None:
             try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
+                data = read_json_file(self.path)
             except (OSError, ValueError):
                 data = {}
             self._data = {str(server): {str(k): str(v) for k, v in names.items()}

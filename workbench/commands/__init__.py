@@ -13,7 +13,9 @@ UNREACHABLE = 3
 
 def err(message: str) -> None:
     """One ``workbench: ...`` line on stderr (progress and problems; stdout stays data)."""
-    print(f"workbench: {message}", file=sys.stderr)
+    from ..textsafe import printable
+
+    print(f"workbench: {printable(message)}", file=sys.stderr)
 
 
 async def connected_client(config):

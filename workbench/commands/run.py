@@ -104,22 +104,18 @@ async def _run(args: argparse.Namespace, config) -> int:
     from ..comfy.uploads import with_source
     from ..comfy.workflows import BUILTINS, WorkflowError
     from ..images.source import SourceImageError, load_source
-    from ..library import load_collection
+    from ..library import PromptLookupError, load_collection
     from ..spec import source_path as spec_source_path
     from ..locations import libraries_dir, runs_dir
-    from ..textsafe import one_line
 
     collection = load_collection(args.library or libraries_dir())
     for problem in collection.problems:
         err(problem)
-    found = collection.find(args.prompt)
-    if found is None:
-        names = [s.name for lib in collection.libraries for s in lib.prompts]
-        close = [n for n in names if args.prompt.lower() in n.lower()][:8]
-        err(f"no prompt named {one_line(args.prompt)!r} in {collection.root}"
-             + (f"; did you mean: {', '.join(close)}" if close else ""))
+    try:  # NAME#2 picks the second of several prompts with one name
+        library, spec = collection.resolve(args.prompt)
+    except PromptLookupError as exc:
+        err(str(exc))
         return 2
-    library, spec = found
     source_path = None
     if args.image is not None:
         source_path = Path(args.image).expanduser()

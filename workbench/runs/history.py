@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 from .. import locations
 from ..atomic import write_atomic
+from ..untrusted import read_json_file
 from ..compose import compose
 from ..spec import effective_params
 from .plan import Cell, PlanError, RunPlan, Winner, now_iso, plan_from_dict
@@ -218,7 +219,7 @@ def load_run(folder: Path) -> Run:
     folder = Path(folder)
     path = folder / MANIFEST
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json_file(path)  # size and depth capped: a manifest comes from disk
     except FileNotFoundError:
         raise HistoryError(f"{path}: no manifest (not a run folder)") from None
     except (OSError, UnicodeDecodeError) as exc:
