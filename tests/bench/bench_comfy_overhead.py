@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.comfy.conftest import small_t2i  # noqa: E402
 from tests.fakes.comfy_server import FakeComfy  # noqa: E402
 from workbench.comfy.client import ComfyClient  # noqa: E402
-from workbench.comfy.jobs import run_job  # noqa: E402
-from workbench.comfy.journal import Journal  # noqa: E402
+from workbench.runs.jobs import run_job  # noqa: E402
+from workbench.runs.journal import Journal  # noqa: E402
 
 STEPS = 10
 

@@ -25,9 +25,9 @@ from PIL import Image  # noqa: E402
 
 from tests.fakes.comfy_server import FakeComfy, decompression_bomb_png  # noqa: E402
 from workbench.chains import new_chain  # noqa: E402
-from workbench.comfy.chain_run import run_chain  # noqa: E402
+from workbench.runs.chain import run_chain  # noqa: E402
 from workbench.comfy.client import ComfyClient  # noqa: E402
-from workbench.comfy.uploads import UploadCache  # noqa: E402
+from workbench.runs.uploads import UploadCache  # noqa: E402
 from workbench.images.source import SourceImageError, load_source  # noqa: E402
 
 

@@ -166,7 +166,7 @@ def test_doctor_unreachable(capsys):
 
 
 def test_run_first_settles_what_an_earlier_session_left(threaded_fake, tmp_path, capsys):
-    from workbench.comfy.journal import Journal, JournalEntry
+    from workbench.runs.journal import Journal, JournalEntry
 
     server = threaded_fake()
     journal = Journal()

@@ -19,7 +19,7 @@ from workbench.chains import (
     new_chain,
     resolve_source,
 )
-from workbench.comfy.chain_run import load_manifest, run_chain
+from workbench.runs.chain import load_manifest, run_chain
 from workbench.library import load_library, new_library
 from workbench.spec import Params, PromptSpec
 
@@ -191,7 +191,7 @@ def test_a_chain_can_start_from_a_text_to_image_prompt():
 
 async def test_run_a_chain_from_a_generated_image(client, fake, tmp_path):
     from workbench.chains import EditChain, edit_step
-    from workbench.comfy.chain_run import run_chain
+    from workbench.runs.chain import run_chain
     from workbench.images.source import load_source
     from workbench.spec import PromptSpec
 

@@ -7,9 +7,9 @@ import io
 from PIL import Image
 
 from tests.edit.conftest import make_image, uploads
-from workbench.comfy.jobs import InvalidWorkflow, prepare, run_job
+from workbench.runs.jobs import InvalidWorkflow, prepare, run_job
 from workbench.comfy.loras import server_loras
-from workbench.comfy.uploads import UploadCache, ensure_uploaded, with_source
+from workbench.runs.uploads import UploadCache, ensure_uploaded, with_source
 from workbench.images.source import load_source
 from workbench.loras import missing_triggers, with_triggers
 from workbench.spec import Lora, Params, PromptSpec

@@ -13,7 +13,7 @@ from PIL import Image
 
 from tests.fakes.comfy_server import FakeComfy
 from workbench.comfy.client import ComfyClient
-from workbench.comfy.journal import Journal
+from workbench.runs.journal import Journal
 from workbench.config import Config
 from workbench.images.pngmeta import read_png_metadata
 from workbench.runs import history
@@ -247,7 +247,7 @@ async def test_restarted_server_forgets_jobs_which_are_run_again(fakes, tmp_path
 
 
 async def test_source_image_uploaded_once_per_server(fakes, tmp_path):
-    from workbench.comfy.uploads import UploadCache
+    from workbench.runs.uploads import UploadCache
 
     fake = await fakes()
     library_dir = tmp_path / "lib"
@@ -285,8 +285,8 @@ async def test_spec_embedded_when_the_server_png_lacks_it(tmp_path):
 
 
 async def test_resume_adopts_prompts_a_crashed_session_left(fakes, tmp_path):
-    from workbench.comfy.jobs import prepare
-    from workbench.comfy.journal import JournalEntry
+    from workbench.runs.jobs import prepare
+    from workbench.runs.journal import JournalEntry
     from workbench.runs.runner import RECOVERED
 
     fake = await fakes()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..textsafe import one_line
+from .client import ComfyError
 from .events import ExecutionError, ExecutionInterrupted
 from .graph import is_link, title_of
 
@@ -53,6 +54,15 @@ class Problem:
         if self.class_type and self.class_type != self.title:
             where += f" ({one_line(self.class_type)})"
         return f"{where}: {self.message}"
+
+
+class InvalidWorkflow(ComfyError):
+    """The workflow would be (or was) refused; ``problems`` say where and why."""
+
+    def __init__(self, problems: list[Problem], where: str = "") -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"the workflow{where} cannot run on this server:\n{lines}")
 
 
 def _short(value: Any, limit: int = 120) -> str:

@@ -63,12 +63,12 @@ def run(args: argparse.Namespace, config) -> int:
 
 async def _run(args: argparse.Namespace, config) -> int:
     from ..chains import ChainError, add_to_library, new_chain
-    from ..comfy.chain_run import run_chain
+    from ..runs.chain import run_chain
     from ..comfy.client import Unreachable
     from ..comfy.graph import RoleError, WorkflowFormatError
-    from ..comfy.jobs import InvalidWorkflow
-    from ..comfy.journal import Journal
-    from ..comfy.results import run_folder
+    from ..comfy.validate import InvalidWorkflow
+    from ..runs.journal import Journal
+    from ..runs.results import run_folder
     from ..comfy.workflows import WorkflowError
     from ..images.source import SourceImageError, load_source
     from ..library import LibraryError, load_library, new_library

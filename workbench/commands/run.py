@@ -2,7 +2,7 @@
 
 Progress goes to stderr, the saved image paths to stdout (one per line) so scripts can
 pipe them.  Prompts an earlier session left on the server are collected first (see
-`workbench.comfy.journal`).  With ``--image`` the prompt runs as img2img on that source.
+`workbench.runs.journal`).  With ``--image`` the prompt runs as img2img on that source.
 Exit codes: 0 images saved, 1 the job failed, 2 the prompt, workflow or source image is
 wrong, 3 the server cannot be reached.
 """
@@ -98,10 +98,11 @@ class _Progress:
 async def _run(args: argparse.Namespace, config) -> int:
     from ..comfy.client import ComfyClient, Unreachable, client_from_config
     from ..comfy.graph import RoleError, WorkflowFormatError
-    from ..comfy.jobs import InvalidWorkflow, prepare, recover, run_job
-    from ..comfy.journal import Journal
-    from ..comfy.results import run_folder
-    from ..comfy.uploads import with_source
+    from ..comfy.validate import InvalidWorkflow
+    from ..runs.jobs import prepare, recover, run_job
+    from ..runs.journal import Journal
+    from ..runs.results import run_folder
+    from ..runs.uploads import with_source
     from ..comfy.workflows import BUILTINS, WorkflowError
     from ..images.source import SourceImageError, load_source
     from ..library import load_collection

@@ -17,7 +17,7 @@ Why it is built this way:
   cells go back to the others.  A cell is recorded once, by the first success; jobs the
   server forgot (``lost``) are re-queued.
 * **Nothing lost on a crash.**  Every submission is journaled like ``workbench run``'s
-  (`workbench.comfy.journal`); the journal entry names the run folder and the cell, so a
+  (`workbench.runs.journal`); the journal entry names the run folder and the cell, so a
   later `PlanRunner(existing=run)` re-attaches to what is still on the server.
 
 Results land through `history.record_cell` (images, the exact workflow, seed, params,
@@ -39,9 +39,9 @@ from typing import Any, Callable
 
 from ..comfy.client import ComfyClient, ComfyError, Job, JobResult, ServerRejected, Unreachable
 from ..comfy.events import Event, ExecutionStart, Preview, Progress
-from ..comfy.journal import Journal, JournalEntry
-from ..comfy.results import check_image
-from ..comfy.uploads import UploadCache, ensure_uploaded
+from ..runs.journal import Journal, JournalEntry
+from ..runs.results import check_image
+from ..runs.uploads import UploadCache, ensure_uploaded
 from ..comfy.validate import explain_execution_error, explain_interrupted, explain_rejection
 from ..images.source import SourceImage, SourceImageError, load_source
 from ..spec import source_path
@@ -472,7 +472,7 @@ class PlanRunner:
         self._finish_later(server, cell, built, result)
 
     async def _prepare(self, server: _Server, cell: Cell):
-        from ..comfy.jobs import prepare
+        from ..runs.jobs import prepare
 
         source = await self._source(cell)
         name = None

@@ -40,7 +40,7 @@ def chain_folder(chain: EditChain) -> Path:
 def made_steps(chain: EditChain) -> dict[str, tuple[Path, dict]]:
     """Steps of ``chain`` already made in any chain folder (a branch shares its parent's
     steps): step name -> (folder, manifest entry), matched on name and instruction."""
-    from ...comfy.chain_run import load_manifest
+    from ...runs.chain import load_manifest
 
     from ...compose import compose
 
@@ -172,7 +172,7 @@ class ChainScreen(Screen[None]):
 
     @work(exclusive=True, group="chain", exit_on_error=False)
     async def _run(self) -> None:
-        from ...comfy.chain_run import run_chain
+        from ...runs.chain import run_chain
         from ...comfy.client import ComfyError, client_from_config
 
         folder = chain_folder(self.chain)

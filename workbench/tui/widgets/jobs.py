@@ -1,7 +1,7 @@
 """Runs on ComfyUI from the editor: one row per job with its progress, cancel, results.
 
 The panel owns the session's `ComfyClient` (connected on the first run, never at start-up)
-and the run journal; the work itself is `workbench.comfy.jobs` (prepare, run_job), the
+and the run journal; the work itself is `workbench.runs.jobs` (prepare, run_job), the
 same the headless ``workbench run`` uses.  Server text is shown escaped (`Text`, never
 markup), and an unreachable server gets the client's own "how to fix it" message.
 """
@@ -99,9 +99,9 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
     async def _run_job(self, row: JobRow, library: Library, spec: PromptSpec) -> None:
         from ...comfy.client import ComfyError
-        from ...comfy.jobs import prepare, run_job
-        from ...comfy.journal import Journal
-        from ...comfy.results import run_folder
+        from ...runs.jobs import prepare, run_job
+        from ...runs.journal import Journal
+        from ...runs.results import run_folder
         from ...locations import runs_dir
 
         row.state("connecting…", 0.0)

@@ -17,24 +17,15 @@ from typing import Any, Callable
 from ..compose import compose
 from ..images.source import SourceImage, load_source
 from ..spec import PromptSpec
-from .client import ComfyClient, ComfyError, Job, JobResult, ServerRejected, Unreachable
-from .events import Event
+from ..comfy.client import ComfyClient, ComfyError, Job, JobResult, ServerRejected, Unreachable
+from ..comfy.events import Event
 from .journal import Journal, JournalEntry
 from .results import RunRecord, save_results
 from .uploads import UploadCache, ensure_uploaded
-from .validate import (
-    Problem, check_workflow, explain_execution_error, explain_interrupted, explain_rejection,
+from ..comfy.validate import (
+    InvalidWorkflow, Problem, check_workflow, explain_execution_error, explain_interrupted, explain_rejection,
 )
-from .workflows import BuiltWorkflow, build_workflow
-
-
-class InvalidWorkflow(ComfyError):
-    """The workflow would be (or was) refused; ``problems`` say where and why."""
-
-    def __init__(self, problems: list[Problem], where: str = "") -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"the workflow{where} cannot run on this server:\n{lines}")
+from ..comfy.workflows import BuiltWorkflow, build_workflow
 
 
 async def prepare(client: ComfyClient, spec: PromptSpec, *, workflow: str | dict | None = None,

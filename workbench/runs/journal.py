@@ -4,7 +4,7 @@ Before POST /prompt the workbench appends "submitting" (with the prompt id it ch
 server, the client id, the run folder and the exact workflow); after the server accepts
 it, "queued"; when results are on disk, "finished".  Each line is one JSON object written
 with a single ``write`` and fsynced.  On the next start `Journal.unfinished` lists what
-was left open, and `workbench.comfy.jobs.recover` re-attaches to those prompts (same client
+was left open, and `workbench.runs.jobs.recover` re-attaches to those prompts (same client
 id, so live events still arrive) or collects them from /history; a server that no longer
 knows them turns them into clear failures.
 """

@@ -19,7 +19,8 @@ from typing import TypeVar
 from .. import locations
 from ..atomic import write_atomic
 from ..images.source import SourceImage
-from .client import ComfyClient
+from ..comfy.client import ComfyClient
+from ..comfy.validate import InvalidWorkflow
 
 T = TypeVar("T")
 _LOCK = threading.Lock()
@@ -104,8 +105,6 @@ async def with_source(client: ComfyClient, source: SourceImage,
                       object_info: dict | None = None) -> T:
     """``await attempt(name)`` with ``source`` uploaded as ``name``; if the server says the
     file is missing (a stale cache entry), upload again and try once more."""
-    from .jobs import InvalidWorkflow
-
     cache = cache if cache is not None else UploadCache()
     name = await ensure_uploaded(client, source, cache=cache, object_info=object_info)
     try:

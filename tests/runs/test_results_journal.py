@@ -12,9 +12,9 @@ from tests.fixtures import glob_at_least
 from tests.comfy.conftest import RECORDED, recorded, small_t2i
 from tests.fakes.comfy_server import decompression_bomb_png, render_png
 from workbench.comfy.client import ComfyClient
-from workbench.comfy.jobs import InvalidWorkflow, recover, run_job
-from workbench.comfy.journal import Journal
-from workbench.comfy.results import UnsafeImage, check_image, safe_filename
+from workbench.runs.jobs import InvalidWorkflow, recover, run_job
+from workbench.runs.journal import Journal
+from workbench.runs.results import UnsafeImage, check_image, safe_filename
 
 
 @pytest.mark.parametrize("raw, safe", [
@@ -165,7 +165,7 @@ async def test_recovery_after_server_restart_turns_jobs_into_failures(fake, tmp_
 
 async def test_recovery_leaves_unreachable_servers_for_later(tmp_path):
     journal = Journal(tmp_path / "journal.jsonl")
-    from workbench.comfy.journal import JournalEntry
+    from workbench.runs.journal import JournalEntry
     journal.submitting(JournalEntry("p1", "http://127.0.0.1:9", "cid", str(tmp_path / "r")))
     outcomes = await recover(journal, lambda server, cid: ComfyClient(server, client_id=cid))
     assert outcomes == [] and [e.prompt_id for e in journal.unfinished()] == ["p1"]
@@ -173,7 +173,7 @@ async def test_recovery_leaves_unreachable_servers_for_later(tmp_path):
 
 def test_journal_survives_a_torn_last_line(tmp_path):
     journal = Journal(tmp_path / "journal.jsonl")
-    from workbench.comfy.journal import JournalEntry
+    from workbench.runs.journal import JournalEntry
     journal.submitting(JournalEntry("p1", "http://x", "c", "/r", {"1": {}}, 5))
     journal.queued("p1", 3)
     with open(journal.path, "ab") as handle:

@@ -28,9 +28,10 @@ from ..compose import compose
 from ..images.source import SourceImage, SourceImageError, load_source
 from ..spec import PromptSpec
 from ..textsafe import one_line
-from .client import ComfyClient, Job
-from .events import Event
-from .jobs import InvalidWorkflow, prepare, run_job
+from ..comfy.client import ComfyClient, Job
+from ..comfy.events import Event
+from ..comfy.validate import InvalidWorkflow
+from .jobs import prepare, run_job
 from .journal import Journal
 from .uploads import UploadCache, with_source
 

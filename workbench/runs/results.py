@@ -25,8 +25,8 @@ from PIL import Image
 
 from ..atomic import write_atomic
 from ..textsafe import one_line
-from .client import ComfyClient, ComfyError, JobResult
-from .events import ImageRef
+from ..comfy.client import ComfyClient, ComfyError, JobResult
+from ..comfy.events import ImageRef
 
 #: More pixels than this is refused (8K x 8K; FLUX makes ~1-4 MP).
 MAX_PIXELS = 64 * 1024 * 1024
