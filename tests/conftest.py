@@ -19,8 +19,8 @@ def isolated_home(tmp_path_factory, monkeypatch):
     for var in ("COMFYUI_URL", "COMFYUI_AUTH_HEADER", "OLLAMA_HOST", "NO_COLOR"):
         monkeypatch.delenv(var, raising=False)
     # Image jobs would ask a real local Ollama to unload its models (llm.gpu): not in tests,
-    # unless a test says an LLM ran (gpu.note_llm_used) against its own fake.
-    from workbench.llm import gpu
+    # unless a test's own LLM use (against its fake) says a model is loaded.
+    from workbench.llm.gpu import GpuSharing
 
-    monkeypatch.setitem(gpu._state, "llm_used", False)
+    monkeypatch.setattr(GpuSharing, "ASSUME_USED", False)
     return home

@@ -35,20 +35,10 @@ from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
 
 from .atomic import write_atomic
-from .spec import PARAM_FIELDS, VARIANTS, Lora, Params, PromptSpec
+from .spec import PromptSpec
+from .specdata import PROMPT_KEYS, spec_from_table, spec_values
 
 FORMAT_VERSION = 1
-
-#: Key order for prompts the workbench writes itself (hand-written order is kept as is).
-SPEC_KEYS: tuple[str, ...] = (
-    "name", "model", "tags", "subject", "action", "style", "context", "foreground",
-    "midground", "background", "text", "camera", "raw", "source_image", "follows", "notes",
-)
-PROMPT_KEYS: tuple[str, ...] = SPEC_KEYS + PARAM_FIELDS
-_INT_PARAMS = {"seed", "steps", "width", "height"}
-_FLOAT_PARAMS = {"guidance", "denoise", "cfg"}
-_STR_PARAMS = {"sampler", "scheduler", "preset"}
-
 
 class LibraryError(Exception):
     """A problem with one library file, phrased as ``file:line:col: what is wrong``."""
@@ -310,105 +300,6 @@ def load_collection(root: Path) -> Collection:
     return collection
 
 
-# -- spec <-> table -------------------------------------------------------------------------
-
-def spec_from_table(data: dict[str, Any], where: str, problems: list[str]) -> PromptSpec:
-    """Build a spec from a prompt table's plain values, noting (not raising) bad values."""
-
-    def bad(key: str, why: str) -> None:
-        problems.append(f"{where}: `{key}` {why}; it is ignored (and kept in the file)")
-
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
-        name = where.rsplit(": ", 1)[-1]
-        if "name" in data:
-            bad("name", "must be a non-empty string")
-    spec = PromptSpec(name=name)
-    model = data.get("model", "dev")
-    if model in VARIANTS:
-        spec.model = model
-    else:
-        bad("model", f"is {model!r}, not one of {', '.join(VARIANTS)}")
-    for key in SPEC_KEYS[3:]:
-        if key in data:
-            value = data[key]
-            if isinstance(value, str):
-                setattr(spec, key, value)
-            else:
-                bad(key, "must be a string")
-    tags = data.get("tags", [])
-    if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
-        spec.tags = list(tags)
-    else:
-        bad("tags", "must be a list of strings")
-    spec.params = _params_from(data, bad)
-    return spec
-
-
-def _params_from(data: dict[str, Any], bad) -> Params:
-    params = Params()
-    for key in _INT_PARAMS:
-        if key in data:
-            value = data[key]
-            if isinstance(value, int) and not isinstance(value, bool):
-                setattr(params, key, value)
-            else:
-                bad(key, "must be a whole number")
-    for key in _FLOAT_PARAMS:
-        if key in data:
-            value = data[key]
-            if isinstance(value, (int, float)) and not isinstance(value, bool) \
-                    and math.isfinite(value):
-                setattr(params, key, float(value))
-            else:
-                bad(key, "must be a number")
-    for key in _STR_PARAMS | {"negative"}:
-        if key in data:
-            if isinstance(data[key], str):
-                setattr(params, key, data[key])
-            else:
-                bad(key, "must be a string")
-    loras = data.get("loras", [])
-    if not isinstance(loras, list):
-        bad("loras", "must be a list of tables")
-        loras = []
-    for i, item in enumerate(loras, start=1):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            bad(f"loras[{i}]", "needs at least a `name`")
-            continue
-        strength = item.get("strength", 1.0)
-        triggers = item.get("triggers", [])
-        if isinstance(triggers, str):
-            triggers = [triggers]
-        if not isinstance(strength, (int, float)) or isinstance(strength, bool):
-            bad(f"loras[{i}].strength", "must be a number")
-            strength = 1.0
-        params.loras.append(Lora(item["name"], float(strength),
-                                 [t for t in triggers if isinstance(t, str)]))
-    return params
-
-
-def spec_values(spec: PromptSpec) -> dict[str, Any]:
-    """The spec as TOML values, in `PROMPT_KEYS` order; empty/unset fields map to None."""
-    values: dict[str, Any] = {"name": spec.name, "model": spec.model,
-                              "tags": list(spec.tags) or None}
-    for key in SPEC_KEYS[3:]:
-        values[key] = getattr(spec, key) or None
-    for key in PARAM_FIELDS:
-        value = getattr(spec.params, key)
-        if key == "loras":
-            value = [_lora_value(lora) for lora in value] or None
-        values[key] = value if value not in ("", None) else None
-    return values
-
-
-def _lora_value(lora: Lora) -> dict[str, Any]:
-    value: dict[str, Any] = {"name": lora.name, "strength": lora.strength}
-    if lora.triggers:
-        value["triggers"] = list(lora.triggers)
-    return value
-
-
 def _write_fields(table: Table, spec: PromptSpec, saved: PromptSpec | None) -> None:
     new = spec_values(spec)
     old = spec_values(saved) if saved is not None else {}
@@ -455,9 +346,3 @@ def _toml_value(key: str, value: Any) -> Any:
             array.append(inline)
         return array
     return value
-
-
-def iter_specs(collection: Collection) -> Iterable[tuple[Library, PromptSpec]]:
-    for library in collection.libraries:
-        for spec in library.prompts:
-            yield library, spec

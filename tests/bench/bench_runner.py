@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.fakes.comfy_server import FakeComfy, _signature  # noqa: E402
 from workbench.comfy.client import ComfyClient  # noqa: E402
 from workbench.runs.journal import Journal  # noqa: E402
-from workbench.config import Config  # noqa: E402
+from workbench.config import ComfyUISettings, Config  # noqa: E402
 from workbench.runs.plan import make_plan, parse_axis  # noqa: E402
 from workbench.runs.runner import PlanRunner  # noqa: E402
 from workbench.spec import Lora, Params, PromptSpec  # noqa: E402
@@ -83,7 +83,7 @@ def quick_client(url: str) -> ComfyClient:
 
 
 async def timed_run(plan, urls: list[str], folder: Path, **kw) -> tuple[float, PlanRunner]:
-    runner = PlanRunner(plan, Config(comfyui_urls=urls), root=folder / "runs",
+    runner = PlanRunner(plan, Config(comfyui=ComfyUISettings(urls=urls)), root=folder / "runs",
                         journal=Journal(folder / "journal.jsonl"),
                         client_factory=quick_client, **kw)
     start = time.perf_counter()
@@ -162,7 +162,7 @@ async def count(make, fake_class, order: str, folder: Path) -> tuple[int, int, i
     fake = fake_class()
     await fake.start()
     try:
-        await PlanRunner(make(), Config(comfyui_urls=[fake.url]), root=folder,
+        await PlanRunner(make(), Config(comfyui=ComfyUISettings(urls=[fake.url])), root=folder,
                          journal=Journal(folder / f"j-{order}.jsonl"),
                          client_factory=quick_client, sheet=False,
                          order=interleaved if order == "interleaved" else order).run()

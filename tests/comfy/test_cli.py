@@ -182,3 +182,20 @@ def test_run_first_settles_what_an_earlier_session_left(threaded_fake, tmp_path,
     assert json.loads((tmp_path / "old-run" / "run.json").read_text())["status"] == "lost"
     assert journal.unfinished() == []
     assert len(captured.out.splitlines()) == 1
+
+
+def test_a_png_made_by_run_imports_back_as_the_same_spec(threaded_fake, tmp_path, capsys):
+    """The image carries the spec itself (not the composed text under `text`)."""
+    from workbench.library import load_library
+
+    server = threaded_fake()
+    library = write_library(tmp_path, FOX)
+    assert cli.main(["run", "fox", "--library", str(library), "--out", str(tmp_path / "o"),
+                     "--comfyui-url", server.url]) == 0
+    png = capsys.readouterr().out.strip()
+    target = tmp_path / "back.toml"
+    assert cli.main(["import", png, "--library", str(target)]) == 0
+    [back] = load_library(target).prompts
+    original = load_library(library).get("fox")
+    assert (back.subject, back.style, back.text, back.raw) == ("a red fox", "photo", "", "")
+    assert back.params == original.params

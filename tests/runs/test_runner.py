@@ -14,7 +14,7 @@ from PIL import Image
 from tests.fakes.comfy_server import FakeComfy
 from workbench.comfy.client import ComfyClient
 from workbench.runs.journal import Journal
-from workbench.config import Config
+from workbench.config import ComfyUISettings, Config
 from workbench.images.pngmeta import read_png_metadata
 from workbench.runs import history
 from workbench.runs.plan import make_axis, make_plan
@@ -54,7 +54,7 @@ def quick_client(url: str) -> ComfyClient:
 def runner(plan, urls, tmp_path, **kw) -> PlanRunner:
     kw.setdefault("client_factory", quick_client)
     kw.setdefault("journal", Journal(tmp_path / "journal.jsonl"))
-    return PlanRunner(plan, Config(comfyui_urls=list(urls)), root=tmp_path / "runs", **kw)
+    return PlanRunner(plan, Config(comfyui=ComfyUISettings(urls=list(urls))), root=tmp_path / "runs", **kw)
 
 
 def manifest(run) -> dict:

@@ -165,7 +165,7 @@ async def test_theme_choice_is_remembered(make_app, isolated_home):
         app.theme = "textual-light"
         await pilot.pause()
     from workbench.config import load_config
-    assert load_config().theme == "textual-light"
+    assert load_config().ui.theme == "textual-light"
 
 
 async def test_first_start_seeds_user_libraries(isolated_home):

@@ -712,5 +712,5 @@ def parse_auth_header(value: str) -> dict[str, str]:
 
 def client_from_config(config: Any, url: str | None = None, **kwargs: Any) -> ComfyClient:
     """A client for ``url`` (default: the first configured server) with the config's auth/TLS."""
-    return ComfyClient(url or config.comfyui_url, auth_header=config.comfyui_auth_header,
-                       verify_tls=config.comfyui_verify_tls, **kwargs)
+    return ComfyClient(url or config.comfyui.url, auth_header=config.comfyui.auth_header,
+                       verify_tls=config.comfyui.verify_tls, **kwargs)

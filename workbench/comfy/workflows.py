@@ -23,7 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..spec import IMG2IMG_DENOISE, VARIANT_DEFAULTS, Params, PromptSpec, effective_params
+from ..presets import Presets, effective_params, preset_values, presets_for
+from ..spec import IMG2IMG_DENOISE, VARIANT_DEFAULTS, Params, PromptSpec
 from .graph import Roles, apply_values, check_api_format, find_roles, is_link, load_overrides
 from .graph import load_workflow_file
 
@@ -92,9 +93,8 @@ class ModelFiles:
 
 
 def model_settings(config: Any) -> dict[str, str]:
-    raw = getattr(config, "raw", {}) or {}
-    section = (raw.get("comfyui") or {}).get("models") or {}
-    return {str(k): str(v) for k, v in section.items() if isinstance(v, str)}
+    """config.toml's ``[comfyui.models]`` (empty without a config)."""
+    return dict(config.comfyui.models) if config is not None else {}
 
 
 def _listed(object_info: dict | None, node: str, name: str) -> list[str] | None:
@@ -272,36 +272,28 @@ def set_source_size(workflow: dict, roles: Roles, width: int, height: int) -> di
     return result
 
 
-def img2img_denoise(spec: PromptSpec, params: Params) -> float:
+def img2img_denoise(spec: PromptSpec, params: Params, presets: Presets | None = None) -> float:
     """The prompt's denoise, else its preset's, else a caller's non-default one, else 0.7.
 
     (`effective_params` gives 0.7 too when the spec names its source image; this also
     covers a source given at run time, ``workbench run --image``.)"""
     if spec.params.denoise is not None:
         return float(spec.params.denoise)
-    if spec.params.preset:
-        from ..presets import default_presets
-
-        preset = default_presets().get(spec.params.preset)
-        if preset is not None and "denoise" in preset.values:
-            return float(preset.values["denoise"])
+    from_preset = preset_values(spec, presets).get("denoise")
+    if from_preset is not None:
+        return float(from_preset)
     default = VARIANT_DEFAULTS.get(spec.model, VARIANT_DEFAULTS["dev"]).denoise
     if params.denoise is not None and params.denoise != default:
         return float(params.denoise)
     return IMG2IMG_DENOISE
 
 
-def requested_size(spec: PromptSpec) -> tuple[int | None, int | None]:
+def requested_size(spec: PromptSpec, presets: Presets | None = None
+                   ) -> tuple[int | None, int | None]:
     """The size the prompt (or its preset) asks for; ``None`` where neither does."""
-    preset_values: dict = {}
-    if spec.params.preset:
-        from ..presets import default_presets
-
-        preset = default_presets().get(spec.params.preset)
-        preset_values = preset.values if preset is not None else {}
-    width = spec.params.width if spec.params.width is not None else preset_values.get("width")
-    height = spec.params.height if spec.params.height is not None \
-        else preset_values.get("height")
+    values = preset_values(spec, presets)
+    width = spec.params.width if spec.params.width is not None else values.get("width")
+    height = spec.params.height if spec.params.height is not None else values.get("height")
     return width, height
 
 
@@ -354,7 +346,8 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
     from ..loras import with_triggers
 
     params_given = params is not None
-    params = params or effective_params(spec)
+    presets = presets_for(config)
+    params = params or effective_params(spec, presets)
     notes: list[str] = []
     text = with_triggers(text, params.loras)
     if isinstance(workflow, dict):
@@ -402,9 +395,10 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
     }
     if is_img2img(base, roles, spec) and source_image is not None:
         if builtin or spec.params.denoise is not None or params_given:
-            values["denoise"] = img2img_denoise(spec, params)
+            values["denoise"] = img2img_denoise(spec, params, presets)
         if source_size is not None:
-            plan = plan_img2img_size(source_size, requested_size(spec), fit_1mp=fit_1mp)
+            plan = plan_img2img_size(source_size, requested_size(spec, presets),
+                                     fit_1mp=fit_1mp)
             notes.extend(plan.notes)
             base = set_source_size(base, roles, plan.width, plan.height)
             roles = find_roles(base, overrides)

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config) -> int:
-    codes = [asyncio.run(_check(url, args, config)) for url in config.comfyui_urls]
+    codes = [asyncio.run(_check(url, args, config)) for url in config.comfyui.urls]
     return max(codes) if codes else 3
 
 

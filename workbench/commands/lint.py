@@ -102,9 +102,9 @@ def run(args: argparse.Namespace, config) -> int:
 
 
 def _config_settings(config, cli):
-    from ..lint import settings_for
+    from ..linting import config_settings
 
-    return settings_for(getattr(config, "raw", None) or {}, None, cli)
+    return config_settings(config, cli)
 
 
 def _lint_stdin(args, config, cli) -> tuple[list[dict], int]:
@@ -127,7 +127,7 @@ def _lint_stdin(args, config, cli) -> tuple[list[dict], int]:
 
 def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
     from ..library import LibraryError, library_files, load_library
-    from ..lint import settings_for
+    from ..linting import config_settings
     from ..locations import libraries_dir
 
     status = 0
@@ -149,7 +149,7 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
             print(str(exc), file=sys.stderr)
             status = 2
     load_time = time.perf_counter() - started
-    base = settings_for(getattr(config, "raw", None) or {})
+    base = config_settings(config)
     for problem in base.problems:
         print(f"workbench lint: {problem}", file=sys.stderr)
     # The parsed documents outlive the linting: keep the collector from re-walking their

@@ -37,26 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
-def _lint_messages(spec) -> list[str] | None:
-    """The linter's messages for ``spec``, or None when no linter is available."""
-    import importlib
-
-    from ..llm.actions import diagnostic_messages
-
-    try:
-        lint = importlib.import_module("workbench.lint")
-    except ImportError:
-        return None
-    for name in ("lint_spec", "lint"):
-        function = getattr(lint, name, None)
-        if callable(function):
-            try:
-                return diagnostic_messages(function(spec))
-            except TypeError:
-                continue
-    return None
-
-
 def _fail(message: str, status: int) -> int:
     from ..textsafe import printable
 
@@ -67,6 +47,7 @@ def _fail(message: str, status: int) -> int:
 def run(args: argparse.Namespace, config) -> int:
     from ..compose import compose
     from ..library import LibraryError, load_library
+    from ..linting import lint_messages
     from ..llm.actions import Assistant
     from ..llm.ollama import LLMError, OllamaClient
     from ..spec import TEXT_FIELDS
@@ -85,10 +66,7 @@ def run(args: argparse.Namespace, config) -> int:
     text = compose(spec)
     diagnostics = list(args.diagnostic)
     if args.action == "fix" and not diagnostics:
-        found = _lint_messages(spec)
-        if found is None:
-            return _fail("--action fix needs the problems to fix: pass --diagnostic MESSAGE "
-                         "(no linter is available)", 2)
+        found = lint_messages(spec, config, library)
         if not found:
             print(f"{one_line(spec.name)}: the linter found nothing to fix")
             return 0
@@ -101,7 +79,7 @@ def run(args: argparse.Namespace, config) -> int:
         sys.stderr.flush()
 
     async def ask():
-        async with OllamaClient(config.ollama_host) as client:
+        async with OllamaClient.from_config(config) as client:
             assistant = Assistant.from_config(config, client, model=args.model or "")
             assistant.think = True if args.think else None
             for problem in assistant.templates.problems:
@@ -110,8 +88,8 @@ def run(args: argparse.Namespace, config) -> int:
                                             on_token=echo if streaming else None)
 
     if streaming:
-        print(f"asking {one_line(args.model or config.ollama_model)} at "
-              f"{one_line(config.ollama_host)} ...", file=sys.stderr)
+        print(f"asking {one_line(args.model or config.ollama.model)} at "
+              f"{one_line(config.ollama.host)} ...", file=sys.stderr)
     try:
         proposal = asyncio.run(ask())
     except LLMError as exc:
@@ -125,7 +103,7 @@ def run(args: argparse.Namespace, config) -> int:
     new_spec = proposal.apply_to(spec)
     entry.spec = new_spec
     after = library.render()
-    findings = _lint_messages(new_spec) or []
+    findings = lint_messages(new_spec, config, library)
     applied = False
     if args.apply:
         try:

@@ -10,6 +10,7 @@ wrong, 3 the server cannot be reached.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import asyncio
 import sys
 from pathlib import Path
@@ -104,6 +105,7 @@ async def _run(args: argparse.Namespace, config) -> int:
     from ..runs.results import run_folder
     from ..runs.uploads import with_source
     from ..comfy.workflows import BUILTINS, WorkflowError
+    from ..images.pngmeta import workbench_chunk
     from ..images.source import SourceImageError, load_source
     from ..library import load_collection
     from ..spec import source_path as spec_source_path
@@ -188,9 +190,8 @@ async def _run(args: argparse.Namespace, config) -> int:
                 return await run_job(
                     client, built.workflow, folder[0], seed=built.seed, journal=journal,
                     meta=meta,
-                    extra_pnginfo={"workbench": {"name": spec.name, "model": spec.model,
-                                                 "seed": built.seed,
-                                                 "text": built.values.get("positive", "")}},
+                    extra_pnginfo={"workbench": workbench_chunk(
+                        spec.copy(params=replace(spec.params, seed=built.seed)))},
                     on_event=progress)
             finally:
                 progress.done()

@@ -24,11 +24,16 @@ from typing import Any
 from PIL import Image
 
 from ..spec import Lora, Params, PromptSpec
+from ..specdata import spec_from_table, spec_to_dict
 
 #: Refuse files and images bigger than this before decoding anything.
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_PIXELS = 8192 * 8192
 WORKBENCH_CHUNK = "workbench"
+#: Version of the ``workbench`` chunk `workbench_chunk` writes (kept as ``_format``).
+CHUNK_FORMAT = 1
+#: What early versions of ``workbench run`` wrote instead of the spec: its composed text.
+_LEGACY_KEYS = frozenset({"name", "model", "seed", "text", "chain_step"})
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 SAMPLERS = ("KSampler", "KSamplerAdvanced", "SamplerCustomAdvanced", "SamplerCustom")
@@ -357,13 +362,10 @@ def spec_from_metadata(meta: PngMetadata, name: str) -> tuple[PromptSpec, list[s
     """The best spec the metadata gives: our own ``workbench`` chunk when present (it is
     the spec itself), else one recovered from the ComfyUI ``prompt`` chunk.  Returns the
     spec and the problems met.  Raises `PngMetaError` when there is nothing to recover."""
-    from ..library import spec_from_table
-
     problems = list(meta.problems)
     if meta.workbench is not None:
-        data = {k: v for k, v in meta.workbench.items() if not k.startswith("_")}
-        data.setdefault("name", name)
-        spec = spec_from_table(data, f"{meta.path}: workbench chunk", problems)
+        spec = spec_from_chunk(meta.workbench, name, f"{meta.path}: workbench chunk",
+                               problems)
         return spec, problems
     if meta.prompt is None:
         raise PngMetaError(f"{meta.path}: no ComfyUI workflow or workbench spec in this image"
@@ -381,13 +383,34 @@ def spec_from_metadata(meta: PngMetadata, name: str) -> tuple[PromptSpec, list[s
 
 def workbench_chunk(spec: PromptSpec, **extra: Any) -> dict[str, Any]:
     """What the workbench stores in a PNG (and sends as ``extra_pnginfo["workbench"]``):
-    the spec in library keys, plus ``extra`` (e.g. ``run=``, ``cell=``) under ``_``-keys
-    that readers of the spec ignore."""
-    from ..runs.plan import spec_to_dict
-
+    the spec in library keys, plus ``extra`` (e.g. ``run=``, ``cell=``) and the chunk's
+    format under ``_``-keys that readers of the spec ignore.  Every run writes this, so
+    `spec_from_chunk` gives the spec back."""
     data = spec_to_dict(spec)
     data.update({f"_{k}": v for k, v in extra.items()})
+    data["_format"] = CHUNK_FORMAT
     return data
+
+
+def spec_from_chunk(chunk: dict[str, Any], name: str = "", where: str = "workbench chunk",
+                    problems: list[str] | None = None) -> PromptSpec:
+    """The spec a ``workbench`` chunk holds (bad values noted in ``problems``).
+
+    Chunks from early ``workbench run``/chain versions held the composed prompt as
+    ``text`` (not the in-image text); they come back as a raw-text prompt."""
+    problems = problems if problems is not None else []
+    if _is_legacy(chunk):
+        data = {"name": chunk.get("name"), "model": chunk.get("model", "dev"),
+                "raw": chunk.get("text"), "seed": chunk.get("seed")}
+        data = {k: v for k, v in data.items() if v is not None}
+    else:
+        data = {k: v for k, v in chunk.items() if not k.startswith("_")}
+    data.setdefault("name", name or "imported")
+    return spec_from_table(data, where, problems)
+
+
+def _is_legacy(chunk: dict[str, Any]) -> bool:
+    return "_format" not in chunk and "text" in chunk and set(chunk) <= _LEGACY_KEYS
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -456,4 +479,5 @@ def write_spec_into(path: str | Path, spec: PromptSpec, **extra: Any) -> None:
 
 __all__ = ["MAX_FILE_BYTES", "MAX_PIXELS", "PngMetaError", "PngMetadata", "Recovered",
            "embed_spec", "embed_text", "iter_chunks", "read_png_metadata", "recover_settings",
-           "spec_from_metadata", "spec_from_recovered", "workbench_chunk", "write_spec_into"]
+           "spec_from_chunk", "spec_from_metadata", "spec_from_recovered", "workbench_chunk",
+           "write_spec_into"]

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Mapping
 
 from ..compose import compose
-from ..spec import TEXT_FIELDS, PromptSpec, effective_params, source_path
+from ..presets import effective_params
+from ..spec import TEXT_FIELDS, PromptSpec, source_path
 from .textutil import WORD, estimate_tokens, quoted_spans
 
 

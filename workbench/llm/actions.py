@@ -307,8 +307,8 @@ class Assistant:
     def from_config(cls, config, client: OllamaClient | None = None, *,
                     model: str = "") -> Assistant:
         return cls(client or OllamaClient.from_config(config),
-                   model=model or config.ollama_model,
-                   vision_model=config.ollama_vision_model)
+                   model=model or config.ollama.model,
+                   vision_model=config.ollama.vision_model)
 
     # -- text actions --------------------------------------------------------------------------
     async def rewrite(self, text: str, *, model: str = "",

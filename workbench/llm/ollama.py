@@ -17,7 +17,6 @@ import httpx
 import ollama
 
 from ..textsafe import one_line
-from .gpu import note_llm_used, same_host, unload_before_jobs  # noqa: F401 (re-exported)
 
 #: Reading the first token can take a minute while a big model loads; connecting can't.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=180.0, write=30.0, pool=10.0)
@@ -94,15 +93,21 @@ class OllamaClient:
     """Talks to one Ollama server.  Use as ``async with OllamaClient(host) as llm: ...``."""
 
     def __init__(self, host: str, *, timeout: httpx.Timeout | float | None = None,
-                 retry_delay: float = RETRY_DELAY) -> None:
+                 retry_delay: float = RETRY_DELAY,
+                 on_use: Callable[[], None] | None = None) -> None:
         self.host = host or "127.0.0.1:11434"
         self.retry_delay = retry_delay
+        self.on_use = on_use   # told before each chat: a model may then hold GPU memory
         self._client = ollama.AsyncClient(host=self.host, timeout=timeout or DEFAULT_TIMEOUT)
         self._capabilities: dict[str, list[str]] = {}
 
     @classmethod
     def from_config(cls, config) -> OllamaClient:
-        return cls(config.ollama_host)
+        """A client for the configured host that tells the session's GPU sharing when a
+        model is used (`llm.gpu.sharing_for`)."""
+        from .gpu import sharing_for
+
+        return cls(config.ollama.host, on_use=sharing_for(config).note_llm_used)
 
     async def close(self) -> None:
         await self._client.close()
@@ -224,7 +229,8 @@ class OllamaClient:
         Raises `AnswerCut` when the model hit its length limit, other `LLMError`s for
         server trouble.  A refused connection is retried once (nothing was sent yet)."""
         started = time.perf_counter()
-        note_llm_used()  # a model may now hold GPU memory again
+        if self.on_use is not None:
+            self.on_use()  # a model may now hold GPU memory again
         try:
             stream = await self._open_chat(model, messages, format, options, think, keep_alive)
         except Exception as exc:

@@ -25,6 +25,7 @@ from typing import Any
 from ..atomic import write_atomic
 from ..chains import EditChain, chain_warnings
 from ..compose import compose
+from ..images.pngmeta import workbench_chunk
 from ..images.source import SourceImage, SourceImageError, load_source
 from ..spec import PromptSpec
 from ..textsafe import one_line
@@ -273,9 +274,8 @@ async def _run_step(client, spec, current, result, out_dir, workflow, config, ca
             meta={"chain_step": result.index, "name": spec.name, "instruction": spec.raw,
                   "follows": spec.follows, "input_sha256": current.sha256,
                   "uploaded_as": name, "workflow": built.name, "values": built.values},
-            extra_pnginfo={"workbench": {"name": spec.name, "model": spec.model,
-                                         "seed": built.seed, "text": spec.raw,
-                                         "chain_step": result.index}},
+            extra_pnginfo={"workbench": workbench_chunk(
+                _seeded(spec, built.seed), chain_step=result.index)},
             on_event=on_event)
 
     built, outcome = await with_source(client, current, attempt, cache=cache)
@@ -312,8 +312,13 @@ async def _make_origin(client, origin: PromptSpec, result: StepResult, out_dir: 
         client, built.workflow, step_dir, seed=built.seed, journal=journal,
         meta={"chain_step": 0, "name": origin.name, "text": result.instruction,
               "workflow": built.name, "values": built.values},
-        extra_pnginfo={"workbench": {"name": origin.name, "model": origin.model,
-                                     "seed": built.seed, "text": result.instruction,
-                                     "chain_step": 0}},
+        extra_pnginfo={"workbench": workbench_chunk(_seeded(origin, built.seed),
+                                                    chain_step=0)},
         on_event=on_event)
     return _settle(result, built, outcome, step_dir, out_dir, started)
+
+def _seeded(spec: PromptSpec, seed: int) -> PromptSpec:
+    """``spec`` as it ran: with the seed that was used."""
+    copy = spec.copy()
+    copy.params.seed = seed
+    return copy

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 from .. import locations
 from ..atomic import write_atomic
 from ..compose import compose
-from ..spec import effective_params
+from ..presets import effective_params
 from .plan import Cell, PlanError, RunPlan, Winner, now_iso, plan_from_dict
 
 MANIFEST = "manifest.json"

@@ -42,9 +42,10 @@ async def prepare(client: ComfyClient, spec: PromptSpec, *, workflow: str | dict
     content hash (`uploads.ensure_uploaded`) unless ``source_name`` says where it already
     is on the server.  On a GPU shared with Ollama, its models are unloaded first
     (`llm.gpu.release_for_images`)."""
-    from ..llm.gpu import release_for_images
+    if config is not None:
+        from ..llm.gpu import sharing_for
 
-    await release_for_images(config)
+        await sharing_for(config).release_for_images()
     object_info = await client.object_info()
     uploaded: set[str] = set()
     if source is None and source_path is not None:

@@ -23,6 +23,7 @@ from typing import Any, Callable, Hashable, Iterable, Sequence
 
 from ..compose import compose
 from ..spec import VARIANTS, Lora, PromptSpec
+from ..specdata import SpecDataError, spec_from_dict, spec_to_dict
 
 PLAN_FORMAT = 1
 
@@ -419,23 +420,6 @@ def cache_cost(cells: Sequence[Cell], *, model_key: KeyFn = model_key,
 
 # -- plain data (JSON / TOML) ---------------------------------------------------------------
 
-def spec_to_dict(spec: PromptSpec) -> dict[str, Any]:
-    """The spec as library-format keys with unset values left out (TOML has no null)."""
-    from ..library import spec_values
-
-    return {k: v for k, v in spec_values(spec).items() if v is not None}
-
-
-def spec_from_dict(data: dict[str, Any], where: str = "plan") -> PromptSpec:
-    from ..library import spec_from_table
-
-    problems: list[str] = []
-    spec = spec_from_table(dict(data), where, problems)
-    if problems:
-        raise PlanError("; ".join(problems))
-    return spec
-
-
 def plan_to_dict(plan: RunPlan) -> dict[str, Any]:
     """The plan as JSON/TOML-able plain data: no None anywhere, lists of tables."""
     data: dict[str, Any] = {
@@ -472,7 +456,11 @@ def plan_from_dict(data: dict[str, Any]) -> RunPlan:
         if not isinstance(item, dict) or not isinstance(item.get("spec"), dict):
             raise PlanError(f"variant {i} needs a `spec` table")
         label = item.get("label") or variant_labels(i)[-1]
-        variants.append(PlanVariant(str(label), spec_from_dict(item["spec"], f"variant {i}")))
+        try:
+            spec = spec_from_dict(item["spec"], f"variant {i}")
+        except SpecDataError as exc:
+            raise PlanError(str(exc)) from None
+        variants.append(PlanVariant(str(label), spec))
     seeds = data.get("seeds")
     if not isinstance(seeds, list) or not seeds or not all(
             isinstance(s, int) and not isinstance(s, bool) for s in seeds):

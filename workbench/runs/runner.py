@@ -120,7 +120,7 @@ class PlanRunner:
                  order: str | Callable[[list[Cell]], list[Cell]] = "cache") -> None:
         self.plan = plan
         self.config = config
-        urls = servers if servers else list(getattr(config, "comfyui_urls", []) or [])
+        urls = servers if servers else list(config.comfyui.urls)
         self.server_urls = list(dict.fromkeys(u.rstrip("/") for u in urls))
         self.window = max(1, int(window))
         self.root = root

@@ -281,7 +281,7 @@ class ChainScreen(Screen[None]):
         from ...llm.ollama import LLMError, OllamaClient
 
         status = self.query_one("#chain-status", Static)
-        status.update(Text(f"describing with {self.config.ollama_vision_model}…"))
+        status.update(Text(f"describing with {self.config.ollama.vision_model}…"))
         try:
             async with OllamaClient.from_config(self.config) as client:
                 proposal = await Assistant.from_config(self.config, client).describe(image)

@@ -53,7 +53,8 @@ class SingleView(Screen[None]):
     @property
     def protocol(self) -> str:
         """kitty or sixel: true pixels through textual-image; otherwise half-blocks."""
-        return getattr(getattr(self.app, "config", None), "image_protocol", "halfblocks")
+        config = getattr(self.app, "config", None)
+        return config.runtime.image_protocol if config is not None else "halfblocks"
 
     def compose(self) -> ComposeResult:
         if self.protocol == "kitty":

@@ -8,6 +8,7 @@ markup), and an unreachable server gets the client's own "how to fix it" message
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from rich.text import Text
@@ -99,6 +100,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
     async def _run_job(self, row: JobRow, library: Library, spec: PromptSpec) -> None:
         from ...comfy.client import ComfyError
+        from ...images.pngmeta import workbench_chunk
         from ...runs.jobs import prepare, run_job
         from ...runs.journal import Journal
         from ...runs.results import run_folder
@@ -131,9 +133,8 @@ class JobsPanel(VerticalScroll, can_focus=True):
                 on_submitted=lambda job: setattr(row, "job", job),
                 meta={"prompt": spec.name, "library": str(library.path),
                       "workflow": built.name, "values": built.values},
-                extra_pnginfo={"workbench": {"name": spec.name, "model": spec.model,
-                                             "seed": built.seed,
-                                             "text": built.values.get("positive", "")}})
+                extra_pnginfo={"workbench": workbench_chunk(
+                        spec.copy(params=replace(spec.params, seed=built.seed)))})
         except (ComfyError, OSError) as exc:
             self._failed(row, str(exc))
             return
