@@ -34,7 +34,8 @@ from workbench.comfy.client import ComfyClient  # noqa: E402
 from workbench.runs.journal import Journal  # noqa: E402
 from workbench.config import ComfyUISettings, Config  # noqa: E402
 from workbench.runs.plan import make_plan, parse_axis  # noqa: E402
-from workbench.runs.runner import PlanRunner  # noqa: E402
+from workbench.runs.runner import PlanRunner, RunnerOptions  # noqa: E402
+from workbench.runs.single import RunService  # noqa: E402
 from workbench.spec import Lora, Params, PromptSpec  # noqa: E402
 
 STEPS = 10
@@ -83,9 +84,10 @@ def quick_client(url: str) -> ComfyClient:
 
 
 async def timed_run(plan, urls: list[str], folder: Path, **kw) -> tuple[float, PlanRunner]:
-    runner = PlanRunner(plan, Config(comfyui=ComfyUISettings(urls=urls)), root=folder / "runs",
-                        journal=Journal(folder / "journal.jsonl"),
-                        client_factory=quick_client, **kw)
+    config = Config(comfyui=ComfyUISettings(urls=urls))
+    runner = PlanRunner(plan, config, RunnerOptions(root=folder / "runs",
+                                                    client_factory=quick_client, **kw),
+                        service=RunService(config, journal=Journal(folder / "journal.jsonl")))
     start = time.perf_counter()
     await runner.run()
     return time.perf_counter() - start, runner
@@ -162,10 +164,11 @@ async def count(make, fake_class, order: str, folder: Path) -> tuple[int, int, i
     fake = fake_class()
     await fake.start()
     try:
-        await PlanRunner(make(), Config(comfyui=ComfyUISettings(urls=[fake.url])), root=folder,
-                         journal=Journal(folder / f"j-{order}.jsonl"),
-                         client_factory=quick_client, sheet=False,
-                         order=interleaved if order == "interleaved" else order).run()
+        config = Config(comfyui=ComfyUISettings(urls=[fake.url]))
+        await PlanRunner(make(), config, RunnerOptions(
+            root=folder, client_factory=quick_client, sheet=False,
+            order=interleaved if order == "interleaved" else order),
+            service=RunService(config, journal=Journal(folder / f"j-{order}.jsonl"))).run()
         classes = {}
         for body in fake.submitted:
             for nid, node in body["prompt"].items():

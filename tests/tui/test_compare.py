@@ -163,6 +163,15 @@ async def test_ctrl_t_runs_an_ab_plan_into_the_grid(make_app, library_dir, isola
             assert all(v.image is not None for v in screen.cells.values())
             assert len(server.submitted) == 8
             assert "8/8 cells" in str(screen.query_one("#compare-title").render())
+            # the grid's thumbnails were made as the images arrived: found ready, not made
+            from workbench.images.preview import default_cache
+            from workbench.tui.screens.compare import thumbnail_box
+
+            await app.workers.wait_for_complete()
+            cache, view = default_cache(), screen.current
+            misses = cache.misses
+            cache.get(view.image, thumbnail_box(view))
+            assert cache.misses == misses
             await pilot.press("right", "w")
             winner = screen.current.cell_id
             await pilot.pause(0.5)

@@ -396,6 +396,12 @@ class ComfyClient:
     async def system_stats(self) -> dict:
         return await self.get_json("system_stats")
 
+    @property
+    def known_object_info(self) -> dict | None:
+        """The node schemas fetched so far (None until `object_info` ran), for explaining
+        a refusal without another request."""
+        return self._object_info
+
     async def object_info(self, node: str | None = None, *, refresh: bool = False) -> dict:
         """Node schemas; the full set is fetched once and kept."""
         if node is not None:

@@ -332,7 +332,7 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
                    source_image: str | None = None, seed: int | None = None,
                    rng: random.Random | None = None,
                    source_size: tuple[int, int] | None = None,
-                   fit_1mp: bool = False) -> BuiltWorkflow:
+                   fit_1mp: bool = False, presets: Presets | None = None) -> BuiltWorkflow:
     """The workflow to submit for ``spec``: ``text`` (the composed prompt) and the effective
     ``params`` written into the roles of a built-in (by name) or the user's own workflow
     (a dict, or a path / name via `resolve_workflow`).  ``source_image`` is the server-side
@@ -346,7 +346,7 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
     from ..loras import with_triggers
 
     params_given = params is not None
-    presets = presets_for(config)
+    presets = presets if presets is not None else presets_for(config)
     params = params or effective_params(spec, presets)
     notes: list[str] = []
     text = with_triggers(text, params.loras)

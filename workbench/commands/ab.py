@@ -19,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import err
+from . import add_run_options, err
 
 HELP = "compare prompts at fixed seeds (and sweeps) on ComfyUI; writes a contact sheet"
 
@@ -51,15 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sweep axis, repeatable: guidance, steps, sampler, scheduler, "
                              "model (dev/schnell/kontext), size (1024x768) or "
                              "lora:<file>=0.5,1.0")
-    parser.add_argument("--servers", metavar="URL,URL",
-                        help="ComfyUI servers to spread the cells over (default: the "
-                             "configured ones)")
-    parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="folder in which the run's own folder is made (default: the "
-                             "runs folder)")
-    parser.add_argument("--workflow", metavar="NAME|FILE",
-                        help="built-in workflow or API-format JSON file (default: chosen "
-                             "from each prompt's model)")
+    add_run_options(parser, out="folder in which the run's own folder is made (default: "
+                                 "the runs folder)",
+                    workflow="default: chosen from each prompt's model", seed=None,
+                    servers=True)
     parser.add_argument("--window", type=int, default=2, metavar="N",
                         help="prompts kept in flight per server (default 2)")
     parser.add_argument("--name", help="name of the plan (default: the prompts' names)")
@@ -169,7 +164,7 @@ async def _run(args: argparse.Namespace, config) -> int:
     from ..library import ConflictError
     from ..runs.history import HistoryError
     from ..runs.plan import PlanError
-    from ..runs.runner import PlanRunner, NoServer
+    from ..runs.runner import NoServer, PlanRunner, RunnerOptions
     from ..runs.saved_plans import save_plan
 
     if args.window < 1:
@@ -196,9 +191,9 @@ async def _run(args: argparse.Namespace, config) -> int:
     progress = _Progress(plan.size)
     root = args.out or (existing.folder.parent if existing else
                         (args.rerun.parent if args.rerun else None))
-    runner = PlanRunner(plan, config, servers=servers, window=args.window, root=root,
-                        base_dir=base_dir, on_update=progress, existing=existing,
-                        workflow=args.workflow, meta=meta)
+    runner = PlanRunner(plan, config, RunnerOptions(
+        servers=servers, window=args.window, root=root, base_dir=base_dir, existing=existing,
+        workflow=args.workflow, meta=meta), on_update=progress)
     print(f"running {plan.name!r}: {plan.size} cell(s) "
           f"({' x '.join(map(str, plan.shape))}), seeds {', '.join(map(str, plan.seeds))}",
           file=sys.stderr)

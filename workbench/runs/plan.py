@@ -333,6 +333,25 @@ def make_plan(specs: Sequence[PromptSpec], seeds: Sequence[int] | None = None, *
                    seed_source=source, created=created or now_iso())
 
 
+def final_on_dev(draft: RunPlan) -> RunPlan:
+    """Draft on schnell, final on dev: the same variants, seeds and axes again on FLUX.1
+    dev (a ``model`` axis is dropped; schnell's few steps are left to dev's default).
+    Raises `PlanError` when no variant is a schnell draft."""
+    if not any(v.spec.model == "schnell" for v in draft.variants):
+        raise PlanError("this comparison is not a schnell draft")
+    finals = []
+    for variant in draft.variants:
+        spec = variant.spec.copy()
+        if spec.model == "schnell":
+            spec.model = "dev"
+            if spec.params.steps is not None and spec.params.steps <= 4:
+                spec.params.steps = None  # schnell's few steps would ruin dev
+        finals.append(spec)
+    return make_plan(finals, draft.seeds, axes=[a for a in draft.axes if a.name != "model"],
+                     labels=[v.label for v in draft.variants],
+                     name=f"{draft.name} (final on dev)")
+
+
 def _default_name(specs: Sequence[PromptSpec]) -> str:
     names = list(dict.fromkeys(s.name for s in specs))
     return " vs ".join(names) if len(names) <= 3 else f"{names[0]} and {len(names) - 1} more"

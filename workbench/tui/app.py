@@ -443,13 +443,13 @@ class WorkbenchApp(App):
 
     def start_plan(self, plan, library: Library, prompt_name: str) -> None:
         """Open the compare screen on ``plan`` and run it on the configured servers."""
-        from ..runs.runner import PlanRunner
+        from ..runs.runner import PlanRunner, RunnerOptions
         from .screens.compare import CompareScreen
 
         screen = CompareScreen(plan, library=library, prompt_name=prompt_name)
-        screen.runner = PlanRunner(plan, self.config, base_dir=library.path.parent,
-                                   on_update=screen.update_cell,
-                                   thumb_box=None)  # the grid makes its own previews
+        screen.runner = PlanRunner(plan, self.config,
+                                   RunnerOptions(base_dir=library.path.parent),
+                                   on_update=screen.update_cell)
         self.push_screen(screen)
         self._run_plan(screen)
 
@@ -532,6 +532,15 @@ class WorkbenchApp(App):
         except HistoryError as exc:
             self.notify(str(exc), title="Cannot open the run", severity="error",
                         markup=False)
+            return
+        if run.plan is None:  # a chain: its last image (its strip is the chain view, Ctrl+P)
+            from .screens.image import ImageScreen
+
+            images = [p for cid in run.results for p in run.image_paths(cid)]
+            if not images:
+                self.notify(f"{run.folder}: no image yet", severity="warning", markup=False)
+                return
+            self.push_screen(ImageScreen(images[-1], run.title))
             return
         self.push_screen(CompareScreen(run.plan, run=run))
 
