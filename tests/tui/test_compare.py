@@ -252,7 +252,7 @@ async def test_single_view_uses_true_pixels_when_the_terminal_has_them(make_app,
 
 
 def test_detect_protocol_settings():
-    from workbench.images.preview import detect_protocol
+    from workbench.images.graphics import detect_protocol
 
     assert detect_protocol("sixel") == "sixel"
     assert detect_protocol("auto", stream=io.StringIO()) == "halfblocks"  # not a terminal

@@ -196,15 +196,16 @@ class Job:
         elif pid not in queue.pending and not self.done:
             entry = (await self.client.history(pid)).get(pid)
             if entry is not None:   # it finished meanwhile
-                self._finish(result_from_history(self, entry))
+                self.settle(result_from_history(self, entry))
             else:
-                self._finish(JobResult(pid, "cancelled", message="removed from the queue",
+                self.settle(JobResult(pid, "cancelled", message="removed from the queue",
                                        submitted_at=self.submitted_at,
                                        finished_at=time.time()))
 
-    # -- fed by the client --------------------------------------------------------------
+    # -- driven by the client (the socket, /history checks) ----------------------------
 
-    def _feed(self, event: Event) -> None:
+    def feed(self, event: Event) -> None:
+        """Apply an event from the server to the job's state and pass it on."""
         self.last_event_at = time.monotonic()
         if isinstance(event, ExecutionStart):
             self.state = "running"
@@ -213,8 +214,8 @@ class Job:
             self.cached = list(event.nodes)
         elif isinstance(event, Executing):
             if event.node is None:
-                self._push(event)
-                self._finish_from_outcome()
+                self.publish(event)
+                self._verdict_from_outcome()
                 return
             self.state = "running"
             if self.node and self.node != event.node:
@@ -233,9 +234,10 @@ class Job:
                     self.images.append(image)
         elif isinstance(event, (ExecutionSuccess, ExecutionError, ExecutionInterrupted)):
             self._outcome = event
-        self._push(event)
+        self.publish(event)
 
-    def _push(self, event: Event) -> None:
+    def publish(self, event: Event) -> None:
+        """Hand ``event`` to `events()` readers and the ``on_event`` callback."""
         self._events.put_nowait(event)
         if self.on_event is not None:
             try:
@@ -243,7 +245,7 @@ class Job:
             except Exception:  # a display callback must never break the job
                 pass
 
-    def _finish_from_outcome(self) -> None:
+    def _verdict_from_outcome(self) -> None:
         outcome = self._outcome
         if outcome is None:
             # End marker without a verdict (socket gap): let /history decide.
@@ -261,14 +263,15 @@ class Job:
             # Some `executed` messages may have been lost: take the outputs from /history.
             self.client.spawn(self.client.check_job(self))
             return
-        self._finish(result)
+        self.settle(result)
 
-    def _finish(self, result: JobResult) -> None:
+    def settle(self, result: JobResult) -> None:
+        """End the job with ``result`` (the first verdict wins; later ones are ignored)."""
         if self.result is not None:
             return
         self.result = result
         self.state = "done"
-        self.client._jobs.pop(self.prompt_id, None)
+        self.client.forget(self)
         self._events.put_nowait(_END)
         if not self._done.done():
             self._done.set_result(result)
@@ -348,7 +351,7 @@ class ComfyClient:
         the server; a journal lets the next session collect them)."""
         self._closing = True
         for job in list(self._jobs.values()):
-            job._finish(JobResult(job.prompt_id, "detached", message="the client was closed "
+            job.settle(JobResult(job.prompt_id, "detached", message="the client was closed "
                                   "before the prompt finished; it may still run on the server",
                                   submitted_at=job.submitted_at, started_at=job.started_at,
                                   finished_at=time.time()))
@@ -500,6 +503,10 @@ class ComfyClient:
 
     # -- jobs ---------------------------------------------------------------------------
 
+    def forget(self, job: Job) -> None:
+        """Stop following ``job`` (it has ended)."""
+        self._jobs.pop(job.prompt_id, None)
+
     @property
     def jobs(self) -> list[Job]:
         """Jobs of this client not finished yet."""
@@ -571,12 +578,12 @@ class ComfyClient:
             event = Lost(job.prompt_id, reason=f"ComfyUI at {self.base_url} no longer knows "
                          f"prompt {job.prompt_id}: the server was probably restarted or its "
                          "queue cleared, so this job will not finish")
-            job._push(event)
-            job._finish(JobResult(job.prompt_id, "lost", message=event.reason,
+            job.publish(event)
+            job.settle(JobResult(job.prompt_id, "lost", message=event.reason,
                                   submitted_at=job.submitted_at, started_at=job.started_at,
                                   finished_at=time.time()))
             return
-        job._finish(result_from_history(job, entry))
+        job.settle(result_from_history(job, entry))
 
     # -- the socket ---------------------------------------------------------------------
 
@@ -609,7 +616,7 @@ class ComfyClient:
                             if ever:
                                 self.reconnects += 1
                                 for job in list(self._jobs.values()):
-                                    job._push(Reconnected(job.prompt_id, attempt=attempt))
+                                    job.publish(Reconnected(job.prompt_id, attempt=attempt))
                                     self.spawn(self.check_job(job))
                             ever = True
                             attempt = 0
@@ -624,7 +631,7 @@ class ComfyClient:
             for job in list(self._jobs.values()):
                 job.gap = True
                 if was_connected and not self._closing:
-                    job._push(Disconnected(job.prompt_id, reason=self.last_ws_error
+                    job.publish(Disconnected(job.prompt_id, reason=self.last_ws_error
                                            or "the server closed the connection"))
             if self._closing:
                 return
@@ -660,7 +667,7 @@ class ComfyClient:
                 return
         job = self._jobs.get(event.prompt_id or "")
         if job is not None:
-            job._feed(event)
+            job.feed(event)
 
     async def _watchdog(self) -> None:
         """Check quiet or unfollowed jobs against the server every ``poll_interval``."""

@@ -9,8 +9,8 @@ flat however many images go by.
 
 Half-blocks (``▄`` with the upper pixel as background and the lower as foreground) work in
 every colour terminal; rich-pixels draws them.  Where the terminal speaks a graphics
-protocol (kitty's, or sixel), textual-image draws real pixels; `detect_protocol` asks
-textual-image which one, unless the ``[ui] image_protocol`` setting forces one.
+protocol (kitty's, or sixel), textual-image draws real pixels (`graphics`, the one module
+that talks to textual-image).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from rich.text import Text
 from rich_pixels import HalfcellRenderer, Pixels
 
 from .. import locations
+from .graphics import cell_pixels, true_pixel_renderable
 from .pngmeta import MAX_FILE_BYTES, MAX_PIXELS
 
-PROTOCOLS: tuple[str, ...] = ("auto", "halfblocks", "kitty", "sixel")
 #: Thumbnails kept decoded in memory (each at most a pane's pixels: ~100x100 for half-blocks).
 MEMORY_ITEMS = 48
 #: Thumbnails kept on disk before the oldest are pruned.
@@ -310,66 +310,6 @@ _RENDERER = FastHalfcellRenderer()
 def halfblock_renderable(image: Image.Image) -> Pixels:
     """An already-sized image as half-blocks (one cell per column, two rows per cell)."""
     return Pixels.from_image(image, renderer=_RENDERER)
-
-
-# -- protocol detection ----------------------------------------------------------------------------
-
-_detected: str | None = None
-
-
-def detect_protocol(setting: str = "auto", *, stream: Any = None) -> str:
-    """``"halfblocks"``, ``"kitty"`` or ``"sixel"``.  A setting other than ``auto`` wins;
-    ``auto`` gives half-blocks when output isn't a terminal, else asks textual-image (which
-    queries the terminal with escape sequences: call this before Textual starts, it can't
-    read the answer afterwards).  The answer is remembered for the process."""
-    global _detected
-    setting = (setting or "auto").strip().lower()
-    if setting in ("halfblocks", "kitty", "sixel"):
-        return setting
-    if setting != "auto":
-        raise PreviewError(f"image_protocol {setting!r} is not one of {', '.join(PROTOCOLS)}")
-    stream = stream if stream is not None else sys.__stdout__
-    try:
-        tty = bool(stream) and stream.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    if not tty:
-        return "halfblocks"
-    if _detected is None:
-        try:
-            from textual_image import renderable as ti
-            from textual_image.renderable import sixel, tgp
-
-            _detected = ("sixel" if ti.Image is sixel.Image else
-                         "kitty" if ti.Image is tgp.Image else "halfblocks")
-        except Exception:  # noqa: BLE001 - a terminal that answers oddly is just not graphic
-            _detected = "halfblocks"
-    return _detected
-
-
-def true_pixel_renderable(image: Image.Image, columns: int, rows: int,
-                          protocol: str) -> RenderableType:
-    """textual-image's renderable for ``protocol`` (``kitty`` or ``sixel``), drawing
-    ``image`` in ``columns`` x ``rows`` cells.  (In a Textual app use textual-image's
-    widgets, ``textual_image.widget.TGPImage`` / ``SixelImage``, with the same image.)"""
-    if protocol == "kitty":
-        from textual_image.renderable.tgp import Image as Renderable
-    elif protocol == "sixel":
-        from textual_image.renderable.sixel import Image as Renderable
-    else:
-        raise PreviewError(f"{protocol!r} is not a true-pixel protocol")
-    return Renderable(image, width=columns, height=rows)
-
-
-def cell_pixels() -> tuple[int, int]:
-    """Pixels per terminal cell (textual-image's measurement; 10x20 when unknown)."""
-    try:
-        from textual_image._terminal import get_cell_size
-
-        size = get_cell_size()
-        return (size.width or 10, size.height or 20)
-    except Exception:  # noqa: BLE001
-        return (10, 20)
 
 
 # -- panes and grids -------------------------------------------------------------------------------

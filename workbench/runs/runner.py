@@ -106,7 +106,7 @@ class PlanRunner:
         self._cancelling = False
         self._changed: asyncio.Event | None = None
         self._all_done: asyncio.Event | None = None
-        self._finishers: set[asyncio.Task] = set()
+        self._pending: set[asyncio.Task] = set()
         self._sources: dict[Path, SourceImage] = {}
         self._uploads: dict[tuple[str, str], asyncio.Task] = {}
 
@@ -146,13 +146,13 @@ class PlanRunner:
                         for s in self.servers]
             await self._all_done.wait()
             await self._stop(watchers)
-            while self._finishers:
-                await asyncio.gather(*list(self._finishers), return_exceptions=True)
+            while self._pending:
+                await asyncio.gather(*list(self._pending), return_exceptions=True)
             await self._close_run(run)
             return run
         finally:
             await self._stop(watchers)
-            for task in list(self._finishers):
+            for task in list(self._pending):
                 task.cancel()
             await self.pool.close()
 
@@ -287,7 +287,7 @@ class PlanRunner:
                    preview=job.latest_preview.data if job.latest_preview else None)
         result = await job.wait()
         server.inflight.pop(cell.id, None)
-        self._background(self._finish(server, cell, workflow, result))
+        self._background(self._record(server, cell, workflow, result))
 
     async def _prepare(self, server: Server, cell: Cell):
         source = await self._source(cell)
@@ -371,7 +371,7 @@ class PlanRunner:
             except asyncio.TimeoutError:
                 await server.client.check_job(job)
         server.inflight.pop(cell.id, None)
-        self._background(self._finish(server, cell, workflow, result))
+        self._background(self._record(server, cell, workflow, result))
 
     # -- events and results ----------------------------------------------------------------------
 
@@ -386,7 +386,7 @@ class PlanRunner:
         elif isinstance(event, Preview) and event.data:
             self._emit(cell_id, preview=bytes(event.data))
 
-    async def _finish(self, server: Server, cell: Cell, workflow: dict,
+    async def _record(self, server: Server, cell: Cell, workflow: dict,
                       result: JobResult) -> None:
         try:
             await self._settle_result(server, cell, workflow, result)
@@ -484,8 +484,8 @@ class PlanRunner:
 
     def _background(self, coro) -> None:
         task = asyncio.create_task(coro)
-        self._finishers.add(task)
-        task.add_done_callback(self._finishers.discard)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     def _contact_sheet(self, run: history.Run) -> None:
         from ..images.contact_sheet import plan_sheet, save_sheet

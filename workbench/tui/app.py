@@ -690,11 +690,11 @@ def plan_summary(run) -> str:
 
 
 def run_app(config: Config, path: Path | None) -> int:
-    from ..images.preview import PreviewError, detect_protocol
+    from ..images.graphics import GraphicsError, detect_protocol
 
     try:  # terminal graphics are detected by asking the terminal: before Textual starts
         config.runtime.image_protocol = detect_protocol(config.ui.image_protocol)
-    except PreviewError as exc:
+    except GraphicsError as exc:
         config.problems.append(str(exc))
         config.runtime.image_protocol = "halfblocks"
     app = WorkbenchApp(config, path)
