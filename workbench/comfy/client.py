@@ -450,9 +450,6 @@ class ComfyClient:
     async def delete_from_queue(self, prompt_ids: list[str]) -> None:
         await self._post("queue", {"delete": list(prompt_ids)})
 
-    async def clear_queue(self) -> None:
-        await self._post("queue", {"clear": True})
-
     async def upload_image(self, source: Path | bytes, name: str | None = None, *,
                            overwrite: bool = False, subfolder: str = "",
                            kind: str = "input") -> ImageRef:

@@ -151,7 +151,6 @@ class Lost(Event):
     reason: str = ""
 
 
-TERMINAL = (ExecutionSuccess, ExecutionError, ExecutionInterrupted)
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -31,7 +31,6 @@ from ..textsafe import one_line
 SAMPLERS = ("KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced")
 LATENT_SOURCES = ("EmptySD3LatentImage", "EmptyLatentImage", "EmptyHunyuanLatentImage")
 LORA_LOADERS = ("LoraLoaderModelOnly", "LoraLoader")
-MODEL_LOADERS = ("UNETLoader", "CheckpointLoaderSimple", "UnetLoaderGGUF")
 #: Inputs never followed when tracing conditioning back to its text.
 _NOT_CONDITIONING = {"model", "clip", "vae", "latent", "latent_image", "pixels", "image",
                      "control_net", "style_model", "clip_vision_output", "mask", "samples"}

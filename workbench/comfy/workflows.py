@@ -54,10 +54,6 @@ class WorkflowError(ValueError):
     pass
 
 
-def builtin_names() -> list[str]:
-    return list(BUILTINS)
-
-
 def load_builtin(name: str) -> dict:
     if name not in BUILTINS:
         raise WorkflowError(f"no built-in workflow {name!r}; built-ins: " + ", ".join(BUILTINS))

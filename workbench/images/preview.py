@@ -213,10 +213,6 @@ class ThumbnailCache:
             file.unlink(missing_ok=True)
         return len(extra)
 
-    def clear_memory(self) -> None:
-        with self._lock:
-            self._memory.clear()
-
     @property
     def memory_size(self) -> int:
         return len(self._memory)

@@ -11,7 +11,6 @@ state) is handed to whatever submits image jobs; nothing here is module-global.
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 
@@ -45,7 +44,6 @@ class GpuSharing:
         self.enabled = enabled
         self.ollama_host = ollama_host
         self.llm_used = self.ASSUME_USED
-        self.released_at = 0.0
 
     @classmethod
     def from_config(cls, config) -> GpuSharing:
@@ -67,7 +65,6 @@ class GpuSharing:
         except LLMError:  # Ollama not running (or not answering): it holds no GPU memory
             names = []
         self.llm_used = False
-        self.released_at = time.monotonic()
         return names
 
 

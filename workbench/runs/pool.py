@@ -39,7 +39,6 @@ class Server:
     inflight: dict[str, tuple[Cell, Job | None]] = field(default_factory=dict)
     tasks: set[asyncio.Task] = field(default_factory=set)
     down_since: float | None = None
-    submitted: int = 0
     queued_before: int = 0   # prompts (anyone's) it had when we connected
 
     def spawn(self, coro) -> asyncio.Task:

@@ -276,7 +276,6 @@ class PlanRunner:
         self._drop(server, reason)
 
     async def _follow(self, server: Server, cell: Cell, job: Job, workflow: dict) -> None:
-        server.submitted += 1
         server.inflight[cell.id] = (cell, job)
         if self._cancelling:
             await job.cancel()
