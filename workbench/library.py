@@ -24,10 +24,9 @@ previous version, and refuse to clobber a file that changed on disk since it was
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import ParseError

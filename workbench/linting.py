@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .lint import LintSettings, lint, library_lint_table, settings_for
+from .lint import LintSettings, library_lint_table, lint, settings_for
 from .spec import PromptSpec
 
 

@@ -16,7 +16,13 @@ from pathlib import Path
 
 from . import locations
 from .spec import (
-    IMG2IMG_DENOISE, PARAM_FIELDS, VARIANT_DEFAULTS, VARIANTS, Params, PromptSpec, is_img2img,
+    IMG2IMG_DENOISE,
+    PARAM_FIELDS,
+    VARIANT_DEFAULTS,
+    VARIANTS,
+    Params,
+    PromptSpec,
+    is_img2img,
 )
 
 BUNDLED = Path(__file__).with_name("presets.toml")

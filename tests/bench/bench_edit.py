@@ -25,12 +25,12 @@ from PIL import Image  # noqa: E402
 
 from tests.fakes.comfy_server import FakeComfy, decompression_bomb_png  # noqa: E402
 from workbench.chains import new_chain  # noqa: E402
-from workbench.runs.chain import run_chain  # noqa: E402
 from workbench.comfy.client import ComfyClient  # noqa: E402
-from workbench.runs.uploads import UploadCache  # noqa: E402
-from workbench.runs.single import RunService  # noqa: E402
 from workbench.config import Config  # noqa: E402
 from workbench.images.source import SourceImageError, load_source  # noqa: E402
+from workbench.runs.chain import run_chain  # noqa: E402
+from workbench.runs.single import RunService  # noqa: E402
+from workbench.runs.uploads import UploadCache  # noqa: E402
 
 
 def _photo(size, fmt, orientation=None) -> bytes:

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.fakes.comfy_server import FakeComfy, _signature  # noqa: E402
 from workbench.comfy.client import ComfyClient  # noqa: E402
-from workbench.runs.journal import Journal  # noqa: E402
 from workbench.config import ComfyUISettings, Config  # noqa: E402
+from workbench.runs.journal import Journal  # noqa: E402
 from workbench.runs.plan import make_plan, parse_axis  # noqa: E402
 from workbench.runs.runner import PlanRunner, RunnerOptions  # noqa: E402
 from workbench.runs.single import RunService  # noqa: E402

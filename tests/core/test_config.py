@@ -71,7 +71,8 @@ def test_remember_creates_a_commented_file(tmp_path):
 def test_unknown_keys_and_sections_are_reported_at_file_line_col(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text('[ui]\ntheme = "high-contrast"\n  colour = "red"\n\n[comfyui]\n'
-                    'url = "http://a:1"\nverfy_tls = false\n[comfyui.models]\ndev = "x.safetensors"\n'
+                    'url = "http://a:1"\nverfy_tls = false\n[comfyui.models]\n'
+                    'dev = "x.safetensors"\n'
                     'schnel = "y"\n[extras]\nfoo = 1\n[keys]\nrun = "ctrl+r"\nsave = 3\n')
     config = load_config(path, env={})
     assert config.ui.theme == "high-contrast" and config.comfyui.urls == ["http://a:1"]

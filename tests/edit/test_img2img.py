@@ -11,9 +11,9 @@ from workbench.comfy.loras import server_loras
 from workbench.comfy.validate import InvalidWorkflow
 from workbench.config import Config
 from workbench.images.source import load_source
+from workbench.loras import missing_triggers, with_triggers
 from workbench.runs.single import RunService
 from workbench.runs.uploads import UploadCache, ensure_uploaded
-from workbench.loras import missing_triggers, with_triggers
 from workbench.spec import Lora, Params, PromptSpec
 
 LORA = "example_flux_lora.safetensors"

@@ -8,8 +8,15 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from tests.fixtures import COMFY, COMFY_PNG
-from workbench.images.pngmeta import (PngMetaError, embed_spec, iter_chunks, read_png_metadata,
-                                      recover_settings, spec_from_metadata, write_spec_into)
+from workbench.images.pngmeta import (
+    PngMetaError,
+    embed_spec,
+    iter_chunks,
+    read_png_metadata,
+    recover_settings,
+    spec_from_metadata,
+    write_spec_into,
+)
 from workbench.spec import Lora, Params, PromptSpec
 
 PNG_DIR = COMFY_PNG

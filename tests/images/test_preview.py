@@ -9,8 +9,15 @@ from rich.console import Console
 from workbench import locations
 from workbench.images import preview as pv
 from workbench.images.graphics import GraphicsError, cell_pixels, detect_protocol
-from workbench.images.preview import (PreviewError, ThumbnailCache, default_cache, fit, grid,
-                                      halfblock_renderable, preview)
+from workbench.images.preview import (
+    PreviewError,
+    ThumbnailCache,
+    default_cache,
+    fit,
+    grid,
+    halfblock_renderable,
+    preview,
+)
 
 
 def save(path, size, colour=(200, 30, 30), mode="RGB"):

@@ -9,8 +9,16 @@ import pytest
 from tests.fakes.ollama_server import FakeOllama, Reply
 from workbench.config import load_config
 from workbench.llm.gpu import same_host, unload_before_jobs
-from workbench.llm.ollama import (AnswerCut, LLMError, ModelMissing, NotReachable, OllamaClient,
-                                  OutOfMemory, StreamBroken, TimedOut)
+from workbench.llm.ollama import (
+    AnswerCut,
+    LLMError,
+    ModelMissing,
+    NotReachable,
+    OllamaClient,
+    OutOfMemory,
+    StreamBroken,
+    TimedOut,
+)
 
 USER = [{"role": "user", "content": "a fox"}]
 

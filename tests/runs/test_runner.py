@@ -13,10 +13,10 @@ from PIL import Image
 
 from tests.fakes.comfy_server import FakeComfy
 from workbench.comfy.client import ComfyClient
-from workbench.runs.journal import Journal
 from workbench.config import ComfyUISettings, Config
 from workbench.images.pngmeta import read_png_metadata
 from workbench.runs import history
+from workbench.runs.journal import Journal
 from workbench.runs.plan import make_axis, make_plan
 from workbench.runs.pool import Health
 from workbench.runs.runner import CONTACT_SHEET, CellUpdate, NoServer, PlanRunner, RunnerOptions

@@ -25,9 +25,10 @@ import random
 import ssl
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -36,9 +37,26 @@ from websockets.asyncio.client import connect as ws_connect
 
 from ..textsafe import one_line
 from .events import (
-    Disconnected, Event, Executed, ExecutionCached, FeatureFlags, ExecutionError, ExecutionInterrupted, ExecutionStart,
-    ExecutionSuccess, Executing, ImageRef, Lost, Preview, Progress, ProgressState,
-    Reconnected, Status, events_from_history, parse_binary, parse_text,
+    Disconnected,
+    Event,
+    Executed,
+    Executing,
+    ExecutionCached,
+    ExecutionError,
+    ExecutionInterrupted,
+    ExecutionStart,
+    ExecutionSuccess,
+    FeatureFlags,
+    ImageRef,
+    Lost,
+    Preview,
+    Progress,
+    ProgressState,
+    Reconnected,
+    Status,
+    events_from_history,
+    parse_binary,
+    parse_text,
 )
 
 DEFAULT_MAX_DOWNLOAD = 256 * 1024 * 1024
@@ -331,7 +349,7 @@ class ComfyClient:
                            asyncio.create_task(self._watchdog())]
         try:
             await asyncio.wait_for(self._connected.wait(), ws_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             # HTTP works but the socket does not (a proxy?): jobs are followed by polling.
             pass
 
@@ -620,8 +638,7 @@ class ComfyClient:
                         self._dispatch(frame)
             except asyncio.CancelledError:
                 raise
-            except (OSError, websockets.exceptions.WebSocketException,
-                    asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
                 self.last_ws_error = one_line(str(exc)) or type(exc).__name__
             was_connected = self._connected.is_set()
             self._connected.clear()

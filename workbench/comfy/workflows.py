@@ -25,8 +25,15 @@ from typing import Any
 
 from ..presets import Presets, effective_params, preset_values, presets_for
 from ..spec import IMG2IMG_DENOISE, VARIANT_DEFAULTS, Params, PromptSpec
-from .graph import Roles, apply_values, check_api_format, find_roles, is_link, load_overrides
-from .graph import load_workflow_file
+from .graph import (
+    Roles,
+    apply_values,
+    check_api_format,
+    find_roles,
+    is_link,
+    load_overrides,
+    load_workflow_file,
+)
 
 #: name -> (file, variant it is for, needs a source image, one-line description)
 BUILTINS: dict[str, tuple[str, str, bool, str]] = {

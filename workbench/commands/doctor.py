@@ -49,7 +49,7 @@ def _is_flux(name: str, folder: str) -> bool:
 
 async def _check(url: str, args: argparse.Namespace, config) -> int:
     from ..comfy.client import ComfyError, Unreachable, client_from_config
-    from ..comfy.workflows import BUILTINS, choose_models, model_settings, _listed
+    from ..comfy.workflows import BUILTINS, _listed, choose_models, model_settings
     from ..textsafe import one_line
 
     out = sys.stdout
@@ -104,7 +104,7 @@ async def _check(url: str, args: argparse.Namespace, config) -> int:
                   file=out)
         print("  built-in workflows:", file=out)
         settings = model_settings(config)
-        for name, (_, variant, _, description) in BUILTINS.items():
+        for name, (_, variant, _, _description) in BUILTINS.items():
             models = choose_models(variant, object_info, settings)
             missing = []
             for label, file in models.needed().items():

@@ -60,7 +60,12 @@ class _Progress:
 
     def _line(self, job, event) -> str:
         from ..comfy.events import (
-            Disconnected, ExecutionCached, ExecutionStart, Executing, Lost, Progress,
+            Disconnected,
+            Executing,
+            ExecutionCached,
+            ExecutionStart,
+            Lost,
+            Progress,
             Reconnected,
         )
         from ..comfy.graph import title_of

@@ -344,7 +344,7 @@ def spec_from_recovered(rec: Recovered, name: str, notes: str = "") -> PromptSpe
     params = Params(seed=rec.seed, steps=rec.steps, guidance=rec.guidance, width=rec.width,
                     height=rec.height, sampler=rec.sampler, scheduler=rec.scheduler,
                     denoise=rec.denoise, cfg=rec.cfg, negative=rec.negative or "",
-                    loras=[Lora(l.name, l.strength) for l in rec.loras])
+                    loras=[Lora(lora.name, lora.strength) for lora in rec.loras])
     spec = PromptSpec(name=name, model=rec.variant, raw=rec.text or "",
                       source_image=rec.source_image or "", params=params)
     files = []

@@ -18,11 +18,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
 
 from PIL import Image
 from rich.color import Color, ColorType

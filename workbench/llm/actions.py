@@ -16,9 +16,10 @@ import io
 import json
 import re
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .. import locations
 from ..spec import TEXT_FIELDS, PromptSpec

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .. import locations
 from ..atomic import write_atomic
@@ -139,8 +140,8 @@ def new_run_folder(root: Path | None, name: str, now: datetime | None = None) ->
     """A new, empty folder ``<root>/<YYYYmmdd-HHMMSS>-<slug of name>`` named by the one clock
     every run uses (UTC); ``-2``, ``-3``... when that second already has one."""
     root = Path(root) if root is not None else locations.runs_dir()
-    now = now or datetime.now(timezone.utc)
-    base = f"{now.astimezone(timezone.utc).strftime('%Y%m%d-%H%M%S')}-{slug(one_line(name))}"
+    now = now or datetime.now(UTC)
+    base = f"{now.astimezone(UTC).strftime('%Y%m%d-%H%M%S')}-{slug(one_line(name))}"
     root.mkdir(parents=True, exist_ok=True)
     folder, n = root / base, 2
     while True:
@@ -159,7 +160,7 @@ def create_run(plan: RunPlan | None, *, root: Path | None = None,
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     name = name or (plan.name if plan is not None else "") or kind
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if folder is None:
         folder = new_run_folder(root, name, now)
     else:
@@ -168,7 +169,7 @@ def create_run(plan: RunPlan | None, *, root: Path | None = None,
             raise HistoryError(f"{folder} holds a run already; choose another folder")
         folder.mkdir(parents=True, exist_ok=True)
     (folder / CELLS_DIR).mkdir(exist_ok=True)
-    run = Run(folder, plan, created=now.astimezone(timezone.utc).replace(
+    run = Run(folder, plan, created=now.astimezone(UTC).replace(
         microsecond=0).isoformat(), meta=dict(meta or {}), kind=kind, name=name)
     save_manifest(run)
     return run

@@ -16,10 +16,11 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import product
-from typing import Any, Callable, Hashable, Iterable, Sequence
+from typing import Any
 
 from ..compose import compose
 from ..spec import VARIANTS, Lora, PromptSpec
@@ -274,7 +275,7 @@ def _format_value(value: Any) -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def draw_seeds(count: int, rng: random.Random | None = None) -> list[int]:
@@ -362,7 +363,7 @@ def _default_name(specs: Sequence[PromptSpec]) -> str:
 def model_key(cell: Cell) -> tuple:
     """What ComfyUI must (re)load for a cell: the model variant and the LoRA set with its
     strengths (a different strength re-patches the model)."""
-    loras = tuple(sorted((l.name, l.strength) for l in cell.spec.params.loras))
+    loras = tuple(sorted((lora.name, lora.strength) for lora in cell.spec.params.loras))
     return (cell.spec.model, loras)
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from ..comfy.client import ComfyClient, Job, Unreachable
 from ..comfy.validate import Problem
-from ..specdata import SpecDataError, spec_from_dict
 from ..spec import PromptSpec
+from ..specdata import SpecDataError, spec_from_dict
 from . import history
 from .journal import Journal, JournalEntry
 from .plan import Cell, make_plan
@@ -136,7 +136,7 @@ async def _settle_server(client: ComfyClient, entries: list[JournalEntry], journ
                 continue
         try:
             result = await job.wait(timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             continue
         run, cell = await asyncio.to_thread(_target, entry)
         recorder = CellRecorder(run, journal=journal)

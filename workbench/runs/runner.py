@@ -367,7 +367,7 @@ class PlanRunner:
             try:
                 result = await job.wait(self.options.adopt_poll)
                 break
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await server.client.check_job(job)
         server.inflight.pop(cell.id, None)
         self._background(self._record(server, cell, workflow, result))

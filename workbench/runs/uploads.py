@@ -16,8 +16,8 @@ from pathlib import Path
 
 from .. import locations
 from ..atomic import write_atomic
-from ..images.source import SourceImage
 from ..comfy.client import ComfyClient
+from ..images.source import SourceImage
 
 _LOCK = threading.Lock()
 
