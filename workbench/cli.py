@@ -16,7 +16,7 @@ from . import __version__
 
 #: Headless verbs, each a module in `workbench.commands`.
 VERBS: tuple[str, ...] = ("list", "locate", "lint", "rules", "rewrite", "run", "edit",
-                          "doctor", "import", "ab")
+                          "doctor", "import", "ab", "judge")
 #: Verbs whose module name differs (``import`` is a Python keyword).
 _VERB_MODULES = {"import": "import_png"}
 
@@ -95,8 +95,10 @@ def main(argv: list[str]) -> int:
         parser, module = build_verb_parser(argv[0])
         args = parser.parse_args(argv[1:])
         config = config_from_args(args)
+        from .textsafe import printable
+
         for problem in config.problems:
-            print(f"workbench: {problem}", file=sys.stderr)
+            print(f"workbench: {printable(problem)}", file=sys.stderr)
         try:
             return module.run(args, config)
         except BrokenPipeError:  # `workbench list | head`

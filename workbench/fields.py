@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .spec import VARIANTS, Lora, PromptSpec
+from .spec import MAX_SEED, VARIANTS, Lora, PromptSpec
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,13 @@ def _parse(form: FieldForm, text: str):
         if not stripped:
             return None
         try:
-            return int(stripped.replace("_", ""))
+            value = int(stripped.replace("_", ""))
         except ValueError:
             raise ValueError(f"{stripped!r} is not a whole number") from None
+        low, high = (0, MAX_SEED) if form.key == "seed" else (-2**31, 2**31 - 1)
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high}")
+        return value
     if form.kind == "float":
         if not stripped:
             return None
@@ -150,6 +154,8 @@ def parse_loras(text: str) -> list[Lora]:
             except ValueError:
                 raise ValueError(f"strength {strength_text.strip()!r} of {name.strip()!r} "
                                  "is not a number") from None
+            if not math.isfinite(strength):
+                raise ValueError(f"strength of {name.strip()!r} must be a finite number")
         if not name.strip():
             raise ValueError("a LoRA needs a file name")
         loras.append(Lora(name.strip(), strength,

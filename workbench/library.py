@@ -24,6 +24,8 @@ previous version, and refuse to clobber a file that changed on disk since it was
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,15 @@ from tomlkit.exceptions import ParseError
 from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
 
-from .atomic import write_atomic
+from .atomic import check_writable, write_atomic, write_target
 from .spec import PromptSpec
-from .specdata import PROMPT_KEYS, spec_from_table, spec_values
+from .specdata import PROMPT_KEYS, shown, spec_from_table, spec_values
+from .untrusted import read_regular
+
+try:  # the same parser as tomllib, compiled: about three times faster on big libraries
+    import tomli as tomllib
+except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is its twin
+    import tomllib  # type: ignore[no-redef]
 
 FORMAT_VERSION = 1
 
@@ -53,25 +61,50 @@ class ConflictError(LibraryError):
     """The file changed on disk since it was loaded; saving would throw those changes away."""
 
 
+class PromptLookupError(LookupError):
+    """No prompt, or more than one, answers to a name; the message lists what there is."""
+
+
 @dataclass
 class Entry:
     """A prompt and the TOML table it came from (``None`` for a prompt not saved yet).
 
-    ``saved`` is the spec as it is on disk, so a save writes only what differs from it.
+    ``saved`` is the spec as it is on disk, so a save writes only what differs from it;
+    ``origin`` is the prompt's position in the file as loaded (``None``: added since).
     """
 
     spec: PromptSpec
     table: Table | None = None
     saved: PromptSpec | None = None
+    origin: int | None = None
 
 
-@dataclass
 class Library:
-    path: Path
-    doc: TOMLDocument
-    entries: list[Entry] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    digest: str = ""
+    """One library file: its prompts as specs, and (for saving) its tomlkit document.
+
+    A library read for display (`read_library`) holds plain values only; the
+    comment-preserving document is parsed from the same bytes the first time it is needed
+    (`doc`: a save, a render), so opening a big folder never pays for tomlkit.
+    """
+
+    def __init__(self, path: Path, doc: TOMLDocument | None = None,
+                 entries: list[Entry] | None = None, problems: list[str] | None = None,
+                 digest: str = "", *, data: dict[str, Any] | None = None,
+                 text: str | None = None, bom: bool = False) -> None:
+        self.path = Path(path)
+        self.entries: list[Entry] = entries if entries is not None else []
+        self.problems: list[str] = problems if problems is not None else []
+        self.digest = digest
+        self._doc = doc
+        self._text = text  # the file's text as read, for parsing `doc` later
+        self.bom = bom     # the file starts with a UTF-8 byte order mark (kept on save)
+        #: The file's top-level values as loaded (plain Python: `[lint]`, `title`...).
+        self.data: dict[str, Any] = data if data is not None else (
+            doc.unwrap() if doc is not None else {})
+        self._loaded_count = sum(1 for e in self.entries if e.origin is not None)
+
+    def __repr__(self) -> str:
+        return f"Library({str(self.path)!r}, {len(self.entries)} prompts)"
 
     # -- reading -------------------------------------------------------------------------
     @property
@@ -80,13 +113,46 @@ class Library:
 
     @property
     def title(self) -> str:
-        title = self.doc.get("title")
-        return str(title) if isinstance(title, str) and title.strip() else self.path.stem
+        title = self.data.get("title")
+        return title if isinstance(title, str) and title.strip() else self.path.stem
+
+    @property
+    def has_document(self) -> bool:
+        """Whether the tomlkit document is parsed already (saving needs it)."""
+        return self._doc is not None
+
+    @property
+    def doc(self) -> TOMLDocument:
+        """The comment-preserving document, parsed on first use."""
+        if self._doc is None:
+            self.attach_document(parse_document(self.path, self._text or ""))
+        return self._doc
+
+    def parse_pending_document(self) -> TOMLDocument | None:
+        """Parse the document without attaching it (safe in a worker thread: it reads
+        only the text loaded); None when it is parsed already."""
+        if self._doc is not None:
+            return None
+        return parse_document(self.path, self._text or "")
+
+    def attach_document(self, doc: TOMLDocument) -> None:
+        """Use ``doc`` (parsed from this library's text, e.g. in a worker thread)."""
+        if self._doc is not None:
+            return
+        prompts = doc.get("prompts")
+        tables = list(prompts) if isinstance(prompts, AoT) else []
+        if len(tables) != self._loaded_count:
+            raise LibraryError(self.path, f"tomlkit reads {len(tables)} prompts where "
+                               f"tomllib read {self._loaded_count}; not saved")
+        for entry in self.entries:
+            if entry.origin is not None and entry.table is None:
+                entry.table = tables[entry.origin]
+        self._doc = doc
 
     @property
     def dirty(self) -> bool:
         return (any(e.saved != e.spec for e in self.entries)
-                or self._tables_in_doc() != [e.table for e in self.entries])
+                or [e.origin for e in self.entries] != list(range(self._loaded_count)))
 
     def get(self, name: str) -> PromptSpec | None:
         for entry in self.entries:
@@ -96,9 +162,11 @@ class Library:
 
     def changed_on_disk(self) -> bool:
         try:
-            return _digest(self.path.read_bytes()) != self.digest
+            return _digest(read_regular(self.path)) != self.digest
         except FileNotFoundError:
             return bool(self.digest)
+        except OSError:
+            return True
 
     # -- editing -------------------------------------------------------------------------
     def unique_name(self, wanted: str) -> str:
@@ -135,23 +203,35 @@ class Library:
         self._sync_document()
         return self.doc.as_string()
 
+    def encoded(self) -> bytes:
+        """`render` as the bytes of the file (a byte order mark the file had is kept)."""
+        return (b"\xef\xbb\xbf" if self.bom else b"") + self.render().encode("utf-8")
+
     def save(self, *, force: bool = False) -> bool:
         """Write the library if anything changed; returns whether it wrote.
 
         Raises `ConflictError` when the file changed on disk since it was loaded, unless
-        ``force`` (the user chose to overwrite).
+        ``force`` (the user chose to overwrite); `ReadOnlyFile` (an `OSError`) when the
+        file is read-only; `OSError` when the disk refuses.
         """
         if not self.dirty and self.path.exists():
             return False
         if not force and self.changed_on_disk():
             raise ConflictError(self.path, "changed on disk since it was loaded; reload it, "
                                 "keep both (save yours as a copy) or overwrite")
-        data = self.render().encode("utf-8")
+        check_writable(write_target(self.path))
+        data = self.encoded()
         write_atomic(self.path, data, backup=True)
-        self.digest = _digest(data)
-        for entry in self.entries:
-            entry.saved = entry.spec.copy()
+        self.mark_saved(data)
         return True
+
+    def mark_saved(self, data: bytes) -> None:
+        """Record that ``data`` (this library's `encoded` text) is now the file."""
+        self.digest = _digest(data)
+        for index, entry in enumerate(self.entries):
+            entry.saved = entry.spec.copy()
+            entry.origin = index
+        self._loaded_count = len(self.entries)
 
     def save_copy(self) -> Path:
         """Save this version beside the file (``name.mine.toml``), for "keep both"."""
@@ -160,7 +240,7 @@ class Library:
         while target.exists():
             target = self.path.with_name(f"{self.path.stem}.mine-{n}.toml")
             n += 1
-        write_atomic(target, self.render().encode("utf-8"))
+        write_atomic(target, self.encoded())
         return target
 
     def _tables_in_doc(self) -> list[Table]:
@@ -168,6 +248,7 @@ class Library:
         return list(prompts) if isinstance(prompts, AoT) else []
 
     def _sync_document(self) -> None:
+        doc = self.doc
         for entry in self.entries:
             if entry.table is None:
                 entry.table = tomlkit.table()
@@ -175,15 +256,15 @@ class Library:
             elif entry.saved != entry.spec:
                 _write_fields(entry.table, entry.spec, entry.saved)
         wanted = [entry.table for entry in self.entries]
-        if self._tables_in_doc() == wanted and all(
-                a is b for a, b in zip(self._tables_in_doc(), wanted)):
+        present = self._tables_in_doc()
+        if len(present) == len(wanted) and all(a is b for a, b in zip(present, wanted)):
             return
-        if "format" not in self.doc:
-            self.doc.add("format", FORMAT_VERSION)
-        aot = self.doc.get("prompts")
+        if "format" not in doc:
+            doc.add("format", FORMAT_VERSION)
+        aot = doc.get("prompts")
         if not isinstance(aot, AoT):
             aot = tomlkit.aot()
-            self.doc.append("prompts", aot)
+            doc.append("prompts", aot)
         while len(aot):
             del aot[len(aot) - 1]
         for table in wanted:
@@ -194,6 +275,11 @@ class Library:
 
 # -- loading ------------------------------------------------------------------------------
 
+#: Library files larger than this are not read (10,000 prompts take about 2 MB).
+MAX_LIBRARY_BYTES = 64 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+
+
 def new_library(path: Path, title: str = "") -> Library:
     doc = tomlkit.document()
     doc.add(tomlkit.comment("FLUX Prompt Workbench library. Comments and unknown keys are kept."))
@@ -203,43 +289,165 @@ def new_library(path: Path, title: str = "") -> Library:
     return Library(Path(path), doc)
 
 
-def load_library(path: Path) -> Library:
-    """Read one library; raises `LibraryError` (with line and column) when it can't."""
+def read_library(path: Path) -> Library:
+    """Read one library for display, linting or running: fast (tomllib, plain values).
+
+    Raises `LibraryError` (with line and column) when the file can't be read or parsed;
+    values of the wrong type are noted in ``problems`` and ignored.  The library can
+    still be edited and saved: its tomlkit document is parsed from the same bytes when a
+    save first needs it."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        raw = read_regular(path, MAX_LIBRARY_BYTES)
     except OSError as exc:
         raise LibraryError(path, f"cannot read: {exc.strerror or exc}") from exc
+    bom = raw.startswith(_BOM)
+    body = raw[len(_BOM):] if bom else raw
     try:
-        text = data.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line = body[: exc.start].count(b"\n") + 1
+        col = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
         raise LibraryError(path, "not valid UTF-8", line, col) from exc
     try:
-        doc = tomlkit.parse(text)
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(path, text, exc) from None
+    except RecursionError:  # pragma: no cover - tomllib nests iteratively on 3.11
+        raise LibraryError(path, "nested too deeply") from None
+    library = Library(path, data=data, text=text, bom=bom, digest=_digest(raw))
+    version = data.get("format", FORMAT_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+        library.problems.append(f"{path}: format = {shown(version)} is newer than this "
+                                f"workbench understands ({FORMAT_VERSION}); unknown parts "
+                                "are kept")
+    prompts = data.get("prompts", [])
+    if not isinstance(prompts, list) or not all(isinstance(p, dict) for p in prompts):
+        raise LibraryError(path, "`prompts` must be an array of tables ([[prompts]])",
+                           *_key_position(text, "prompts"))
+    locate = _Locator(path, text)
+    first: dict[str, int] = {}
+    for index, table in enumerate(prompts):
+        where = _Where(locate, index)
+        spec = spec_from_table(table, where, library.problems,
+                               fallback_name=f"prompt {index + 1}")
+        if spec.name in first:
+            library.problems.append(
+                f"{where.at('name')}: the name {shown(spec.name)} is also used by prompt "
+                f"{first[spec.name] + 1}; `workbench run` and `ab` ask which one is meant "
+                f"({shown(spec.name + '#1')}, {shown(spec.name + '#2')}...): rename one")
+        first.setdefault(spec.name, index)
+        library.entries.append(Entry(spec, None, spec.copy(), index))
+    library._loaded_count = len(library.entries)
+    return library
+
+
+def load_library(path: Path) -> Library:
+    """Read one library for editing: `read_library` with its tomlkit document parsed."""
+    library = read_library(path)
+    library.doc  # noqa: B018 - parse now, so a file tomlkit can't keep fails here
+    return library
+
+
+def parse_document(path: Path, text: str) -> TOMLDocument:
+    """tomlkit's document of ``text`` (already accepted by tomllib); `LibraryError` if
+    tomlkit disagrees."""
+    try:
+        return tomlkit.parse(text)
     except ParseError as exc:
         # tomlkit counts columns from 0; editors (and file:line:col links) from 1.
         raise LibraryError(path, _parse_message(exc), exc.line, exc.col + 1) from exc
-    library = Library(path, doc, digest=_digest(data))
-    version = doc.get("format", FORMAT_VERSION)
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        library.problems.append(f"{path}: format = {version!r} is newer than this workbench "
-                                f"understands ({FORMAT_VERSION}); unknown parts are kept")
-    prompts = doc.get("prompts", [])
-    if not isinstance(prompts, AoT):
-        if prompts:
-            raise LibraryError(path, "`prompts` must be an array of tables ([[prompts]])")
-        prompts = []
-    seen: set[str] = set()
-    for index, table in enumerate(prompts, start=1):
-        spec = spec_from_table(table.unwrap(), f"{path}: prompt {index}", library.problems)
-        if spec.name in seen:
-            library.problems.append(f"{path}: prompt {index}: the name {spec.name!r} is used "
-                                    "twice; the later one is shown as a copy")
-        seen.add(spec.name)
-        library.entries.append(Entry(spec, table, spec.copy()))
-    return library
+    except Exception as exc:  # tomlkit raises a few kinds without a position
+        raise LibraryError(path, f"cannot be kept for editing: {exc}") from exc
+
+
+_TOML_POSITION = re.compile(r"^(?P<message>.*?) \(at (?:line (?P<line>\d+), column "
+                            r"(?P<col>\d+)|end of document)\)$", re.S)
+_DECLARED_TWICE = re.compile(r"^Cannot declare \((?P<keys>.*)\) twice$")
+
+
+def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> LibraryError:
+    """tomllib's error as ``file:line:col: message``, duplicate keys named."""
+    found = _TOML_POSITION.match(str(exc))
+    if not found:  # pragma: no cover - every tomllib message carries a position
+        return LibraryError(path, str(exc))
+    message = getattr(exc, "msg", None) or found["message"]
+    if getattr(exc, "lineno", None):
+        line, col = exc.lineno, exc.colno
+    elif found["line"] is None:
+        lines = text.split("\n")
+        line, col = len(lines), len(lines[-1]) + 1
+    else:
+        line, col = int(found["line"]), int(found["col"])
+    source_line = text.split("\n")[line - 1] if line <= text.count("\n") + 1 else ""
+    if message == "Cannot overwrite a value":
+        key = re.match(r"\s*((?:[^=\s\"']|\"[^\"]*\"|'[^']*')+(?:\s*\.\s*(?:[^=\s\"']|\"[^\"]*\""
+                       r"|'[^']*')+)*)\s*=", source_line)
+        if key:
+            col = key.start(1) + 1
+            message = (f"duplicate key: `{key.group(1)}` is already set in this table (a "
+                       "TOML key may appear only once)")
+        else:
+            message = "duplicate key: this value is already set (a TOML key may appear once)"
+    elif _DECLARED_TWICE.match(message):
+        keys = _DECLARED_TWICE.match(message)["keys"]
+        name = ".".join(part.strip().strip("'\"") for part in keys.split(",") if part.strip())
+        col = len(source_line) - len(source_line.lstrip()) + 1
+        message = f"duplicate table: [{name}] is declared twice"
+    elif message == "Invalid statement" and line == 1 and text.startswith("\ufeff"):
+        message = "a second byte order mark (BOM) at the start; remove it"
+    return LibraryError(path, message, line, col)
+
+
+def _key_position(text: str, key: str) -> tuple[int | None, int | None]:
+    found = re.search(rf"^[ \t]*(\[\[?[ \t]*)?{re.escape(key)}\b", text, re.M)
+    if not found:
+        return None, None
+    return text.count("\n", 0, found.start()) + 1, found.start(0) - text.rfind(
+        "\n", 0, found.start()) + (len(found.group(0)) - len(found.group(0).lstrip()))
+
+
+class _Locator:
+    """Line numbers of ``[[prompts]]`` headers and their keys, found only when a problem
+    needs one (a regular expression pass; comments and strings may rarely fool it)."""
+
+    _HEADER = re.compile(r"^[ \t]*\[\[[ \t]*prompts[ \t]*\]\]", re.M)
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path, self.text = path, text
+        self._headers: list[int] | None = None
+
+    def position(self, index: int, key: str | None) -> tuple[int, int] | None:
+        if self._headers is None:
+            self._headers = [m.start() for m in self._HEADER.finditer(self.text)]
+        if index >= len(self._headers):
+            return None
+        start = self._headers[index]
+        end = self._headers[index + 1] if index + 1 < len(self._headers) else len(self.text)
+        offset = start
+        if key is not None:
+            found = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=", re.M).search(
+                self.text, start, end)
+            if found:
+                offset = found.start() + len(found.group(0)) - len(found.group(0).lstrip())
+        line = self.text.count("\n", 0, offset) + 1
+        return line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+
+
+class _Where:
+    """How a prompt's problems are located: ``file:line:col: prompt N`` (found lazily)."""
+
+    def __init__(self, locate: _Locator, index: int) -> None:
+        self.locate, self.index = locate, index
+
+    def at(self, key: str | None) -> str:
+        found = self.locate.position(self.index, key.split("[")[0].split(".")[0]
+                                     if key else None)
+        place = f"{self.locate.path}:{found[0]}:{found[1]}" if found else str(self.locate.path)
+        return f"{place}: prompt {self.index + 1}"
+
+    def __str__(self) -> str:
+        return self.at(None)
 
 
 def _parse_message(exc: ParseError) -> str:
@@ -269,12 +477,58 @@ class Collection:
     def problems(self) -> list[str]:
         return [str(e) for e in self.errors] + [p for lib in self.libraries for p in lib.problems]
 
+    def named(self, name: str) -> list[tuple[Library, PromptSpec]]:
+        """Every prompt called ``name``, in collection order."""
+        return [(library, spec) for library in self.libraries for spec in library.prompts
+                if spec.name == name]
+
     def find(self, name: str) -> tuple[Library, PromptSpec] | None:
-        for library in self.libraries:
-            spec = library.get(name)
-            if spec is not None:
-                return library, spec
+        """The prompt called ``name`` (the first, if several are), or ``NAME#N``: the Nth
+        prompt called NAME."""
+        found = self.named(name)
+        if found:
+            return found[0]
+        picked = _ORDINAL.match(name)
+        if picked:
+            found = self.named(picked["name"])
+            number = int(picked["n"])
+            if 1 <= number <= len(found):
+                return found[number - 1]
         return None
+
+    def resolve(self, name: str) -> tuple[Library, PromptSpec]:
+        """The one prompt ``name`` means; raises `PromptLookupError` when there is none
+        (with the names that come close) or several (listed as ``NAME#N``)."""
+        found = self.named(name)
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            listed = "; ".join(f"{printable_name(name)}#{i} ({library.path.name})"
+                               for i, (library, _) in enumerate(found, start=1))
+            raise PromptLookupError(f"{len(found)} prompts are named "
+                                    f"{printable_name(name)!r}: {listed}; give "
+                                    f"'{printable_name(name)}#N' to pick one")
+        picked = self.find(name)
+        if picked is not None:
+            return picked
+        names = [s.name for lib in self.libraries for s in lib.prompts]
+        ordinal = _ORDINAL.match(name)
+        wanted = (ordinal["name"] if ordinal else name).lower()
+        close = list(dict.fromkeys(n for n in names if wanted in n.lower()))[:8]
+        raise PromptLookupError(
+            f"no prompt named {printable_name(name)!r} in {printable_name(str(self.root))}"
+            + (f"; did you mean: {', '.join(printable_name(n) for n in close)}"
+               if close else ""))
+
+
+_ORDINAL = re.compile(r"^(?P<name>.+)#(?P<n>\d{1,6})$", re.S)
+
+
+def printable_name(text: str) -> str:
+    """A name or path for a message: one line, nothing a terminal would act on."""
+    from .textsafe import one_line
+
+    return one_line(text)
 
 
 def library_files(root: Path) -> list[Path]:
@@ -286,14 +540,15 @@ def library_files(root: Path) -> list[Path]:
 
 
 def load_collection(root: Path) -> Collection:
-    """Every library under ``root`` (a file or a folder); broken files are reported, not fatal."""
+    """Every library under ``root`` (a file or a folder), read for display
+    (`read_library`); broken files are reported, not fatal."""
     collection = Collection(Path(root))
     if not Path(root).exists():
         collection.errors.append(LibraryError(Path(root), "no such file or folder"))
         return collection
     for path in library_files(root):
         try:
-            collection.libraries.append(load_library(path))
+            collection.libraries.append(read_library(path))
         except LibraryError as exc:
             collection.errors.append(exc)
     return collection
@@ -321,9 +576,15 @@ def _set_key(table: Table, key: str, value: Any) -> None:
     if key in table or not table:
         table[key] = value
         return
-    present = [k for k, _ in table.value.body if k is not None]
-    earlier = [k for k in PROMPT_KEYS[: PROMPT_KEYS.index(key)] if k in table]
-    anchor = earlier[-1] if earlier else present[-1].key
+    # Only plain values can be anchors: a key after a sub-table ([prompts.x]) would land
+    # inside that sub-table.
+    plain = [k.key for k, v in table.value.body
+             if k is not None and not isinstance(v, (Table, AoT))]
+    earlier = [k for k in PROMPT_KEYS[: PROMPT_KEYS.index(key)] if k in plain]
+    if not earlier and not plain:
+        table[key] = value  # tomlkit puts a plain value before the sub-tables itself
+        return
+    anchor = earlier[-1] if earlier else plain[-1]
     try:
         table.value._insert_after(anchor, key, value)  # tomlkit keeps no public insert
     except Exception:  # pragma: no cover - a tomlkit without the private helper
@@ -345,3 +606,9 @@ def _toml_value(key: str, value: Any) -> Any:
             array.append(inline)
         return array
     return value
+
+
+def iter_specs(collection: Collection) -> Iterable[tuple[Library, PromptSpec]]:
+    for library in collection.libraries:
+        for spec in library.prompts:
+            yield library, spec

@@ -23,7 +23,7 @@ def config_settings(config, overrides: LintSettings | None = None) -> LintSettin
 
 def library_settings(config, library) -> LintSettings:
     """The settings for prompts of ``library``: the user's, then the library's table."""
-    table = library_lint_table(library.doc) if library is not None else None
+    table = library_lint_table(library.data) if library is not None else None
     own = LintSettings.from_table(table, "library [lint]") if table is not None else None
     return config_settings(config).merged(own)
 

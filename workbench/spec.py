@@ -29,6 +29,10 @@ TEXT_FIELDS: tuple[str, ...] = (
 )
 
 
+#: ComfyUI's samplers take seeds from 0 to 2**64 - 1 (KSampler's ``seed`` input).
+MAX_SEED = 2**64 - 1
+
+
 @dataclass
 class Lora:
     """A LoRA attached to a prompt: the file, how strongly, and the words that wake it."""
@@ -93,11 +97,16 @@ class PromptSpec:
 
     def copy(self, **changes: object) -> PromptSpec:
         """A deep-enough copy (lists and params are not shared) with ``changes`` applied."""
-        params = replace(
-            self.params,
-            loras=[replace(lora, triggers=list(lora.triggers)) for lora in self.params.loras],
-        )
-        base = replace(self, tags=list(self.tags), params=params)
+        # Field by field rather than `dataclasses.replace`: libraries copy every spec they
+        # load (to know later what changed), and this is several times faster.
+        params = object.__new__(Params)
+        params.__dict__.update(self.params.__dict__)
+        params.loras = [Lora(lora.name, lora.strength, list(lora.triggers))
+                        for lora in self.params.loras]
+        base = object.__new__(PromptSpec)
+        base.__dict__.update(self.__dict__)
+        base.tags = list(self.tags)
+        base.params = params
         return replace(base, **changes) if changes else base
 
 

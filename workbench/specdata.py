@@ -3,7 +3,8 @@
 Library tables (TOML), run plans and manifests (JSON) and the ``workbench`` chunk in a PNG
 all hold a spec the same way: library keys, unset values left out.  `spec_values` /
 `spec_to_dict` write it, `spec_from_table` / `spec_from_dict` read it back, noting bad
-values in words instead of raising deep inside a file format.
+values (wrong type, out of range, not finite) in words instead of raising deep inside a
+file format.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .spec import PARAM_FIELDS, VARIANTS, Lora, Params, PromptSpec
+from .spec import MAX_SEED, PARAM_FIELDS, VARIANTS, Lora, Params, PromptSpec
 
 
 class SpecDataError(ValueError):
@@ -29,30 +30,48 @@ _FLOAT_PARAMS = {"guidance", "denoise", "cfg"}
 _STR_PARAMS = {"sampler", "scheduler", "preset"}
 
 
-def spec_from_table(data: dict[str, Any], where: str, problems: list[str]) -> PromptSpec:
-    """Build a spec from a prompt table's plain values, noting (not raising) bad values."""
+def shown(value: Any) -> str:
+    """A value quoted for a message: repr escapes control and bidi characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def spec_from_table(data: dict[str, Any], where: Any, problems: list[str], *,
+                    fallback_name: str | None = None) -> PromptSpec:
+    """Build a spec from a prompt table's plain values, noting (not raising) bad values.
+
+    ``data`` may hold anything (a TOML file, a PNG's JSON): a value of the wrong type or
+    out of range is reported in ``problems`` and ignored.  ``where`` names the prompt in
+    those messages: a string, or an object whose ``at(key)`` gives ``file:line:col: ...``.
+    """
+    locate = getattr(where, "at", None)
 
     def bad(key: str, why: str) -> None:
-        problems.append(f"{where}: `{key}` {why}; it is ignored (and kept in the file)")
+        place = locate(key) if locate is not None else str(where)
+        problems.append(f"{place}: `{key}` {why}; it is ignored (and kept in the file)")
 
+    if not isinstance(data, dict):
+        problems.append(f"{where}: a prompt must be a table, not {_type_name(data)}; "
+                        "it is ignored")
+        data = {}
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
-        name = where.rsplit(": ", 1)[-1]
+        name = fallback_name or str(where).rsplit(": ", 1)[-1]
         if "name" in data:
             bad("name", "must be a non-empty string")
     spec = PromptSpec(name=name)
     model = data.get("model", "dev")
-    if model in VARIANTS:
+    if isinstance(model, str) and model in VARIANTS:
         spec.model = model
     else:
-        bad("model", f"is {model!r}, not one of {', '.join(VARIANTS)}")
+        bad("model", f"is {shown(model)}, not one of {', '.join(VARIANTS)}")
     for key in SPEC_KEYS[3:]:
         if key in data:
             value = data[key]
             if isinstance(value, str):
                 setattr(spec, key, value)
             else:
-                bad(key, "must be a string")
+                bad(key, f"must be a string, not {_type_name(value)}")
     tags = data.get("tags", [])
     if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
         spec.tags = list(tags)
@@ -62,23 +81,37 @@ def spec_from_table(data: dict[str, Any], where: str, problems: list[str]) -> Pr
     return spec
 
 
+def _type_name(value: Any) -> str:
+    names = {bool: "true/false", int: "a number", float: "a number", str: "a string",
+             list: "a list", dict: "a table"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+#: Whole-number parameters and the values they may take.
+_INT_RANGES = {"seed": (0, MAX_SEED), "steps": (-2**31, 2**31 - 1),
+               "width": (-2**31, 2**31 - 1), "height": (-2**31, 2**31 - 1)}
+
+
 def _params_from(data: dict[str, Any], bad) -> Params:
     params = Params()
     for key in _INT_PARAMS:
         if key in data:
             value = data[key]
-            if isinstance(value, int) and not isinstance(value, bool):
-                setattr(params, key, value)
-            else:
+            low, high = _INT_RANGES[key]
+            if not isinstance(value, int) or isinstance(value, bool):
                 bad(key, "must be a whole number")
+            elif not low <= value <= high:
+                bad(key, f"is out of range (it must be from {low} to {high})")
+            else:
+                setattr(params, key, value)
     for key in _FLOAT_PARAMS:
         if key in data:
             value = data[key]
             if isinstance(value, (int, float)) and not isinstance(value, bool) \
-                    and math.isfinite(value):
+                    and _finite(value):
                 setattr(params, key, float(value))
             else:
-                bad(key, "must be a number")
+                bad(key, "must be a finite number")
     for key in _STR_PARAMS | {"negative"}:
         if key in data:
             if isinstance(data[key], str):
@@ -97,12 +130,24 @@ def _params_from(data: dict[str, Any], bad) -> Params:
         triggers = item.get("triggers", [])
         if isinstance(triggers, str):
             triggers = [triggers]
-        if not isinstance(strength, (int, float)) or isinstance(strength, bool):
-            bad(f"loras[{i}].strength", "must be a number")
+        if not isinstance(triggers, list) or not all(isinstance(t, str) for t in triggers):
+            bad(f"loras[{i}].triggers", f"must be a list of strings, not "
+                f"{_type_name(triggers)}")
+            triggers = [t for t in triggers if isinstance(t, str)] \
+                if isinstance(triggers, list) else []
+        if not isinstance(strength, (int, float)) or isinstance(strength, bool) \
+                or not _finite(strength):
+            bad(f"loras[{i}].strength", "must be a finite number")
             strength = 1.0
-        params.loras.append(Lora(item["name"], float(strength),
-                                 [t for t in triggers if isinstance(t, str)]))
+        params.loras.append(Lora(item["name"], float(strength), list(triggers)))
     return params
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def spec_values(spec: PromptSpec) -> dict[str, Any]:

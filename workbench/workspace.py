@@ -15,8 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import locations
-from .atomic import write_atomic
-from .library import Collection, ConflictError, Library, load_collection, new_library
+from .atomic import ReadOnlyFile, write_atomic
+from .library import (
+    Collection,
+    ConflictError,
+    Entry,
+    Library,
+    LibraryError,
+    load_collection,
+    new_library,
+)
 
 
 def seed_user_libraries(target: Path | None = None) -> Path:
@@ -66,8 +74,20 @@ def write_recovery(library: Library) -> Path:
     header = (f"# Recovered edits of {library.path}\n"
               f"# written {time.strftime('%Y-%m-%d %H:%M:%S')}; open this file with "
               f"`workbench {target}` or copy what you need back.\n")
-    write_atomic(target, (header + library.render()).encode("utf-8"))
+    try:
+        text = library.render()
+    except LibraryError:  # the file's own text can't be kept: save the prompts plainly
+        plain = new_library(library.path, library.title)
+        for spec in library.prompts:
+            plain.entries.append(Entry(spec.copy()))
+        text = plain.render()
+    write_atomic(target, (header + text).encode("utf-8"), private=True)
     return target
+
+
+def discard_recovery(library: Library) -> None:
+    """Forget the recovery file of ``library`` (its edits are safe elsewhere now)."""
+    recovery_path(library).unlink(missing_ok=True)
 
 
 def save(library: Library, *, force: bool = False) -> SaveResult:
@@ -75,14 +95,15 @@ def save(library: Library, *, force: bool = False) -> SaveResult:
         wrote = library.save(force=force)
     except ConflictError as exc:
         return SaveResult("conflict", str(exc), write_recovery(library))
-    except OSError as exc:
+    except (OSError, LibraryError) as exc:
         try:
             recovery = write_recovery(library)
         except OSError:
             recovery = None
         where = f"; your edits are in {recovery}" if recovery else ""
-        return SaveResult("failed", f"{library.path}: could not save: "
-                          f"{exc.strerror or exc}{where}", recovery)
+        why = str(exc) if isinstance(exc, (ReadOnlyFile, LibraryError)) else \
+            f"could not save: {exc.strerror or exc}"
+        return SaveResult("failed", f"{library.path}: {why}{where}", recovery)
     if wrote:
         recovery_path(library).unlink(missing_ok=True)
     return SaveResult("saved" if wrote else "unchanged")

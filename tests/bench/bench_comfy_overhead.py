@@ -48,6 +48,9 @@ def job_runner(folder: Path, window: int, jobs: int):
     return one
 
 STEPS = 10
+#: The job time is the sampler's alone: no silent loader / encoder / VAE time on top.
+NO_NODE_DELAYS = dict(load_delay=0.0, encode_delay=0.0, vae_delay=0.0)
+SILENT_NODES_OFF = ["--load-delay", "0", "--encode-delay", "0", "--vae-delay", "0"]
 
 
 async def feed(url: str, jobs: int, window: int, folder: Path) -> float:
@@ -77,7 +80,8 @@ def bench_separate_process(jobs: int, job_time: float, window: int, folder: Path
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.fakes.comfy_server", "--port", str(port),
-         "--step-delay", str(job_time / STEPS), "--steps", str(STEPS)],
+         "--step-delay", str(job_time / STEPS), "--steps", str(STEPS),
+         *SILENT_NODES_OFF],
         cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     try:
@@ -89,7 +93,7 @@ def bench_separate_process(jobs: int, job_time: float, window: int, folder: Path
 
 
 async def bench(jobs: int, job_time: float, window: int, folder: Path) -> tuple[float, float]:
-    fake = FakeComfy(step_delay=job_time / STEPS, default_steps=STEPS)
+    fake = FakeComfy(step_delay=job_time / STEPS, default_steps=STEPS, **NO_NODE_DELAYS)
     await fake.start()
     run_one = job_runner(folder / "same-loop", window, jobs)
     gate = asyncio.Semaphore(window)

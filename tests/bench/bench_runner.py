@@ -8,10 +8,11 @@ and what a second server buys.  Run: ``uv run python tests/bench/bench_runner.py
    span the server worked (first job start to last job end).
 2. Model reloads and text re-encodings of a mixed plan (3 variants x 2 seeds x model
    dev/schnell x LoRA strength x guidance) in our order vs plain grid order vs an
-   interleaved A/B/C order, as counted BY THE FAKE: ``model_loads`` and executed
-   ``CLIPTextEncode`` nodes.  The stock fake caches every node output forever, which hides
-   re-encodings, so the counts are also taken on a fake that keeps, like ComfyUI's default
-   (classic) cache, only the outputs of the latest prompt's nodes.
+   interleaved A/B/C order, as counted BY THE FAKE: ``model_switches`` (a sampler whose
+   model or LoRAs changed loads / re-patches them), diffusion model loader runs and
+   executed ``CLIPTextEncode`` nodes.  The fake keeps, like ComfyUI's default (classic)
+   cache, only the outputs of the latest prompt's nodes; the counts are also taken with
+   ``cache="forever"``, which hides re-encodings.
 3. Two fake servers against one (each in its own process): throughput ratio (target
    >= 1.8x).
 """
@@ -29,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.fakes.comfy_server import FakeComfy, _signature  # noqa: E402
+from tests.fakes.comfy_server import FakeComfy  # noqa: E402
 from workbench.comfy.client import ComfyClient  # noqa: E402
 from workbench.config import ComfyUISettings, Config  # noqa: E402
 from workbench.runs.journal import Journal  # noqa: E402
@@ -40,18 +41,6 @@ from workbench.spec import Lora, Params, PromptSpec  # noqa: E402
 
 STEPS = 10
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class ClassicCacheFake(FakeComfy):
-    """The fake with ComfyUI's classic cache: a node's output survives only while the
-    latest prompt still has that node with the same inputs."""
-
-    async def _execute(self, job):
-        outcome = await super()._execute(job)
-        memo: dict = {}
-        keep = {_signature(job.prompt, nid, memo) for nid in job.prompt}
-        self._cache = {k: v for k, v in self._cache.items() if k in keep}
-        return outcome
 
 
 def free_port() -> int:
@@ -66,7 +55,8 @@ class FakeProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.fakes.comfy_server", "--port", str(self.port),
-             "--step-delay", str(job_time / STEPS), "--steps", str(STEPS)],
+             "--step-delay", str(job_time / STEPS), "--steps", str(STEPS),
+             "--load-delay", "0", "--encode-delay", "0", "--vae-delay", "0"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.proc.stdout.readline()   # "listening on ..."
 
@@ -136,7 +126,7 @@ def bench_wall(jobs: int, job_time: float, folder: Path, windows=(1, 2)) -> None
 
 
 def mixed_plan():
-    lora = "example_flux_lora.safetensors"
+    lora = "ep-sketch-flux.safetensors"
     a = spec("Fox", "a red fox", steps=2, loras=[Lora(lora, 0.8)])
     b = a.copy(name="Fox B", subject="an arctic fox")
     c = a.copy(name="Fox C", style="ink wash")
@@ -160,46 +150,41 @@ def interleaved(cells):
 LOAD_S, ENCODE_S = 5.0, 0.3
 
 
-async def count(make, fake_class, order: str, folder: Path) -> tuple[int, int, int]:
-    fake = fake_class()
+async def count(make, cache: str, order: str, folder: Path) -> tuple[int, int, int, int]:
+    fake = FakeComfy(cache=cache)
     await fake.start()
     try:
         config = Config(comfyui=ComfyUISettings(urls=[fake.url]))
-        await PlanRunner(make(), config, RunnerOptions(
+        run = await PlanRunner(make(), config, RunnerOptions(
             root=folder, client_factory=quick_client, sheet=False,
             order=interleaved if order == "interleaved" else order),
             service=RunService(config, journal=Journal(folder / f"j-{order}.jsonl"))).run()
-        classes = {}
-        for body in fake.submitted:
-            for nid, node in body["prompt"].items():
-                classes[(body["prompt_id"], nid)] = node["class_type"]
-        encodes = sum(classes.get(key, "").startswith("CLIPTextEncode")
-                      for key in fake.executed_nodes)
-        return fake.model_loads, encodes, len(fake.submitted)
+        assert all(r.status == "done" for r in run.results.values()), run.results
+        return fake.model_switches, fake.model_loads, fake.text_encodes, len(fake.submitted)
     finally:
         await fake.stop()
 
 
 def bench_order(folder: Path) -> None:
-    print("(2) model loads and text encodes by submission order, counted by the fake "
-          "(model_loads, executed CLIPTextEncode nodes)")
+    print("(2) model switches and text encodes by submission order, counted by the fake "
+          "(samplers whose model/LoRA set changed, UNETLoader runs, CLIPTextEncode runs)")
     plans = ((f"mixed plan: 3 variants x 2 seeds x model(dev,schnell) x LoRA strength(2) x "
               f"guidance(2) = {mixed_plan().size} cells", mixed_plan),
              (f"A/B plan: 2 prompts x 4 seeds, one model = {ab_plan().size} cells", ab_plan))
     for title, make in plans:
         print(f"  {title}")
-        for label, fake_class in (("stock fake (caches every output forever)", FakeComfy),
-                                  ("classic-cache fake (keeps only the latest prompt's "
-                                   "node outputs, like ComfyUI)", ClassicCacheFake)):
+        for label, cache in (("classic cache (ComfyUI's default; the fake's default)",
+                              "classic"),
+                             ("cache=forever (an explicit fake option)", "forever")):
             print(f"    {label}:")
             for order in ("plain", "interleaved", "cache"):
-                loads, encodes, jobs = asyncio.run(count(make, fake_class, order,
-                                                         folder / label[:5]))
+                switches, loads, encodes, jobs = asyncio.run(
+                    count(make, cache, order, folder / f"{cache}-{order}"))
                 name = {"plain": "plain grid order", "interleaved": "interleaved A/B/C",
                         "cache": "our order"}[order]
-                print(f"      {name:<18} model loads {loads:3d}   text encodes {encodes:3d}"
-                      f"   ({jobs} jobs; at {LOAD_S:g} s/load + {ENCODE_S:g} s/encode: "
-                      f"{loads * LOAD_S + encodes * ENCODE_S:6.1f} s)")
+                print(f"      {name:<18} model switches {switches:3d} (loader runs {loads:2d})"
+                      f"   text encodes {encodes:3d}   ({jobs} jobs; at {LOAD_S:g} s/switch + "
+                      f"{ENCODE_S:g} s/encode: {switches * LOAD_S + encodes * ENCODE_S:6.1f} s)")
 
 
 def bench_pool(jobs: int, job_time: float, folder: Path) -> None:

@@ -58,7 +58,7 @@ def test_run_same_seed_same_image_and_seed_flag(threaded_fake, tmp_path, capsys)
         return Image.open(capsys.readouterr().out.strip()).tobytes()
 
     first = run()
-    server.fake._cache.clear()
+    server.fake.output_cache.clear()
     assert run() == first
     assert run("--seed", "7") != first
 
@@ -88,7 +88,7 @@ loras = [{ name = "not-here.safetensors", strength = 0.8 }]
     err = capsys.readouterr().err
     assert "“LoRA 1” (LoraLoaderModelOnly)" in err
     assert "'not-here.safetensors' is not installed in models/loras" in err
-    assert "example_flux_lora.safetensors" in err
+    assert "ep-sketch-flux.safetensors" in err   # what the server has instead
     assert server.fake.submitted == []  # caught before anything was sent
 
 
@@ -105,7 +105,8 @@ steps = 2
                      server.url])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert Image.open(captured.out.strip()).size == (40, 24)
+    # img2img follows the source, snapped to multiples of 16 (a real server makes 32x32)
+    assert Image.open(captured.out.strip()).size == (32, 32)
     prompt = server.fake.submitted[-1]["prompt"]
     assert prompt["20"]["inputs"]["image"] == "start.png"
     assert prompt["8"]["inputs"]["denoise"] == 0.7  # issue 7: the img2img default
@@ -150,7 +151,9 @@ def test_doctor_reports_versions_vram_and_models(threaded_fake, capsys):
     assert cli.main(["doctor", "--comfyui-url", server.url]) == 0
     out = capsys.readouterr().out
     assert "ComfyUI 0.3.64" in out and "VRAM 22.6 GB free of 23.5 GB" in out
-    assert "diffusion_models: flux1-dev.safetensors, flux1-kontext-dev.safetensors" in out
+    assert ("diffusion_models: flux1-canny-dev.safetensors, flux1-depth-dev.safetensors, "
+            "flux1-dev.safetensors, flux1-fill-dev.safetensors, flux1-kontext-dev.safetensors, "
+            "flux1-schnell.safetensors") in out
     assert "✓ flux-kontext: split files: flux1-kontext-dev.safetensors" in out
 
     models = recorded_models()

@@ -26,6 +26,7 @@ from workbench.comfy.events import (
 
 async def test_job_events_progress_and_outputs(fake, client):
     fake.default_steps = 4
+    fake.preview_method = "latent2rgb"   # a server started with --preview-method
     job = await client.submit(small_t2i())
     seen = [event async for event in job.events()]
     result = await job.wait(5)
@@ -51,7 +52,7 @@ async def test_same_prompt_and_seed_same_image_different_prompt_different(fake, 
         return Image.open(io.BytesIO(data)).tobytes()
 
     first = await pixels(small_t2i(seed=5, text="a fox"))
-    fake._cache.clear()  # force a real re-run rather than the cached output
+    fake.output_cache.clear()  # force a real re-run rather than the cached output
     assert await pixels(small_t2i(seed=5, text="a fox")) == first
     assert await pixels(small_t2i(seed=5, text="a cat")) != first
     assert await pixels(small_t2i(seed=6, text="a fox")) != first

@@ -92,17 +92,24 @@ def test_binary_frames_of_both_recorded_kinds():
     assert parse_binary(struct.pack(">II", 3, 0)) is None and parse_binary(b"\0") is None
 
 
-async def test_model_load_charged_only_when_models_or_loras_change(fake, client):
+async def test_model_loads_follow_the_classic_cache(fake, client):
+    """A loader re-runs only when the previous prompt did not have it (same inputs): a new
+    seed or a LoRA costs no model load; dev, schnell, dev costs three."""
     from workbench.comfy.workflows import insert_loras
 
     await (await client.submit(small_t2i(seed=1))).wait(5)
     await (await client.submit(small_t2i(seed=2))).wait(5)
     assert fake.model_loads == 1
-    with_lora = insert_loras(small_t2i(seed=3), [("example_flux_lora.safetensors", 0.5)])
+    with_lora = insert_loras(small_t2i(seed=3), [("ep-sketch-flux.safetensors", 0.5)])
     await (await client.submit(with_lora)).wait(5)
+    assert fake.model_loads == 1 and fake.runs["LoraLoaderModelOnly"] == 1
+    schnell = small_t2i(seed=4)
+    schnell["1"]["inputs"]["unet_name"] = "flux1-schnell.safetensors"
+    await (await client.submit(schnell)).wait(5)
     assert fake.model_loads == 2
-    await (await client.submit(small_t2i(seed=4))).wait(5)
-    assert fake.model_loads == 3
+    await (await client.submit(small_t2i(seed=5))).wait(5)
+    assert fake.model_loads == 3   # dev's outputs were dropped when schnell ran
+    assert fake.text_encodes == 1  # the text never changed
 
 
 async def test_jobs_complete_by_polling_when_the_socket_cannot_open(fake):

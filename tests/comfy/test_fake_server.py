@@ -12,6 +12,7 @@ import websockets
 from PIL import Image
 
 from tests.comfy.conftest import recorded, small_t2i
+from tests.fakes.comfy.recordings import first_session_models
 from tests.fakes.comfy_server import render_png
 from tests.fixtures import glob_at_least
 
@@ -30,6 +31,7 @@ def _strip(value):
 
 @pytest.mark.parametrize("name", ERROR_FILES)
 async def test_post_prompt_answers_like_the_recording(fake, name):
+    fake.models = first_session_models()   # the files the server had when these were made
     record = recorded(name)
     request = record["request"]
     async with httpx.AsyncClient(base_url=fake.url) as http:
@@ -87,6 +89,7 @@ async def test_normal_then_cached_run_follow_the_recorded_order(fake):
 
 async def test_only_changed_nodes_rerun_with_previews_of_both_kinds(fake):
     fake.default_steps = 3
+    fake.preview_method = "latent2rgb"   # as the recording server was started
     first = await _run_and_collect(fake.url, small_t2i(seed=1), flags=True)
     kinds = [m[0] if m[0] != "binary" else f"binary{m[1]}" for m in first]
     # with feature_flags: progress_state, binary type 4, then progress
@@ -216,7 +219,10 @@ def test_fake_runs_by_hand_as_a_module():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "tests.fakes.comfy_server", "--port",
-                               str(port)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+                               str(port), "--step-delay", "0.2", "--load-delay", "0",
+                               "--encode-delay", "0.5", "--vae-delay", "0", "--cache", "forever",
+                               "--preview-method", "latent2rgb"],
+                              cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
         assert f"listening on http://127.0.0.1:{port}" in server.stdout.readline()
         stats = httpx.get(f"http://127.0.0.1:{port}/system_stats").json()

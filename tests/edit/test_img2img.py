@@ -16,7 +16,7 @@ from workbench.runs.single import RunService
 from workbench.runs.uploads import UploadCache, ensure_uploaded
 from workbench.spec import Lora, Params, PromptSpec
 
-LORA = "example_flux_lora.safetensors"
+LORA = "ep-sketch-flux.safetensors"   # one the recorded server has
 
 
 def _spec(**params) -> PromptSpec:
@@ -97,7 +97,8 @@ async def test_exif_rotated_source_is_sent_upright(client, fake, tmp_path, cache
     name = sent["20"]["inputs"]["image"]
     received = fake._files[("input", "", name)].data
     assert Image.open(io.BytesIO(received)).size == (30, 50)
-    assert Image.open(outcome.images[0]).width == 30  # the fake renders at the source's size
+    # the output follows the graph: the upright source scaled to 32x48, as a real server
+    assert Image.open(outcome.images[0]).size == (32, 48)
 
 
 async def test_one_upload_per_content_hash(client, fake, tmp_path, cache):

@@ -54,7 +54,7 @@ def test_missing_empty_and_folder(tmp_path):
     assert "does not exist" in _error(tmp_path / "nope.png")
     (tmp_path / "empty.png").write_bytes(b"")
     assert "empty" in _error(tmp_path / "empty.png")
-    assert "not a file" in _error(tmp_path)
+    assert "is a folder, not a regular file" in _error(tmp_path)
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])

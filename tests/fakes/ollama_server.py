@@ -6,7 +6,10 @@ It runs in-process on a real 127.0.0.1 port and answers the endpoints the workbe
 
 Tests script the answers: queue `Reply` objects (or plain strings) on ``fake.replies``, or
 set ``fake.responder`` to a function of the request body; otherwise a canned, plausible
-answer is made up from the request.  Every request body is kept in ``fake.requests`` so a
+answer is made up from the request.  A judge request (an image and a ``format`` schema
+with ``items`` and ``text_seen``) gets schema-shaped JSON that is deterministic per image:
+looked up in ``fake.vision_table`` by the picture's average colour (`colour_key`), and
+otherwise derived from that colour.  Every request body is kept in ``fake.requests`` so a
 test can assert what the app sent.  By hand::
 
     uv run python -m tests.fakes.ollama_server --port 11434
@@ -108,6 +111,9 @@ class FakeOllama:
         self.aborted = 0
         #: perf_counter() when each stream's first content chunk was written (benches).
         self.first_token_sent: list[float] = []
+        #: Judge answers by `colour_key` of the picture: ``{"items": {key: status or
+        #: {"status", "reason"}}, "text_seen": "..."}``; items left out are derived.
+        self.vision_table: dict[tuple[int, int, int], dict[str, Any]] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -158,6 +164,11 @@ class FakeOllama:
     @property
     def chats(self) -> list[dict[str, Any]]:
         return self.seen("/api/chat")
+
+    @property
+    def vision_chats(self) -> list[dict[str, Any]]:
+        """Chat requests that carried an image."""
+        return [body for body in self.chats if _images_of(body, True)]
 
     def queue(self, *replies: Reply | str) -> None:
         self.replies.extend(replies)
@@ -316,6 +327,8 @@ class FakeOllama:
             reply = self.replies.popleft()
         elif self.responder is not None:
             reply = self.responder(body)
+        elif _judge_keys(body) is not None:
+            reply = judge_reply(body, self.vision_table)
         else:
             reply = plausible_reply(body)
         return Reply(content=reply) if isinstance(reply, str) else reply
@@ -367,6 +380,66 @@ def _describe_image(data: str) -> str:
     shape = "square" if width == height else ("wide" if width > height else "tall")
     return (f"A {shape} image dominated by {tone} tones, lit softly from the left, with a "
             f"shallow depth of field and a quiet, minimal composition.")
+
+
+def colour_key(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    """An average colour on a 6-level cube (0-5 per channel): robust to JPEG re-encoding,
+    so a test names the picture it made by the colour it painted (red -> (5, 0, 0))."""
+    return tuple(round(c / 51) for c in rgb[:3])
+
+
+def _mean_colour(data: str) -> tuple[int, int, int] | None:
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(base64.b64decode(data))) as image:
+            return image.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    except Exception:
+        return None
+
+
+def _judge_keys(body: dict[str, Any]) -> list[str] | None:
+    """The checklist keys of a judge request, or None when it is not one."""
+    fmt = body.get("format")
+    if not isinstance(fmt, dict) or not _images_of(body, "messages" in body):
+        return None
+    props = fmt.get("properties") or {}
+    items = props.get("items")
+    if "text_seen" not in props or not isinstance(items, dict):
+        return None
+    return list(items.get("required") or (items.get("properties") or {}).keys())
+
+
+_DERIVED = ("present", "present", "partly", "absent")
+
+
+def judge_reply(body: dict[str, Any], table: dict[tuple[int, int, int], dict[str, Any]]
+                ) -> Reply:
+    """A schema-shaped checklist answer for the picture in ``body``: from ``table`` by its
+    colour, the rest derived from the colour (same picture, same answer)."""
+    keys = _judge_keys(body) or []
+    colour = _mean_colour(_images_of(body, "messages" in body)[-1])
+    key = colour_key(colour) if colour else (0, 0, 0)
+    entry = table.get(key, {})
+    if "content" in entry:  # a test wants this exact (maybe broken) answer
+        return Reply(entry["content"])
+    wanted = entry.get("items", {})
+    items = {}
+    for name in keys:
+        given = wanted.get(name)
+        if isinstance(given, dict):
+            items[name] = {"status": given.get("status", "present"),
+                           "reason": given.get("reason", "as the test said")}
+            continue
+        if isinstance(given, str):
+            status = given
+        else:
+            digest = hashlib.sha256(f"{key}{name}".encode()).digest()
+            status = _DERIVED[digest[0] % len(_DERIVED)]
+        items[name] = {"status": status,
+                       "reason": f"the fake looked at a picture of average colour {colour}"}
+    return Reply(json.dumps({"items": items, "text_seen": entry.get("text_seen", "")},
+                            ensure_ascii=False))
 
 
 def plausible_reply(body: dict[str, Any]) -> Reply:

@@ -257,7 +257,8 @@ async def test_escape_sequences_and_markup_in_answers_are_neutralised(fake, assi
 
     fake.queue(json.dumps({"subject": "a fox\x1b[2J", "style": "ink\x9b31m"}))
     fields = (await assistant.decompose("fox")).fields
-    assert fields["subject"] == "a fox" and fields["style"] == "ink31m"
+    # 0x9b is a one-byte CSI: the whole sequence goes
+    assert fields["subject"] == "a fox" and fields["style"] == "ink"
 
 
 @pytest.mark.parametrize("raw, clean", [

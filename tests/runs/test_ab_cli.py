@@ -61,7 +61,7 @@ def test_ab_rerun_reproduces_images(threaded_fake, tmp_path, capsys):
     assert ab(library, "fox", "fox snow", "--seed-count", "2", "--servers", server.url,
               "--out", tmp_path / "runs") == 0
     first = Path(capsys.readouterr().out.splitlines()[0])
-    server.fake._cache.clear()
+    server.fake.output_cache.clear()
     assert ab("--rerun", first, "--servers", server.url) == 0
     second = Path(capsys.readouterr().out.splitlines()[0])
     assert second != first and second.parent == first.parent

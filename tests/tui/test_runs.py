@@ -141,7 +141,7 @@ async def test_add_lora_from_the_servers_list(make_app, comfy, library_dir):
         screen = app.screen
         assert isinstance(screen, PickScreen)
         await wait_for(pilot, lambda: screen.items)
-        assert "example_flux_lora.safetensors" in screen.items
+        assert "ep-sketch-flux.safetensors" in screen.items
         await pilot.press("enter")
         await pilot.pause()
         assert [l.name for l in app.spec.params.loras] == [screen.items[0]]

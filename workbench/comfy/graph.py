@@ -20,13 +20,13 @@ saying how to export the API format.
 from __future__ import annotations
 
 import copy
-import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..textsafe import one_line
+from ..untrusted import read_json_file
 
 SAMPLERS = ("KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced")
 LATENT_SOURCES = ("EmptySD3LatentImage", "EmptyLatentImage", "EmptyHunyuanLatentImage")
@@ -145,8 +145,8 @@ def check_api_format(data: Any, source: str = "workflow") -> dict:
 
 def load_workflow_file(path: Path) -> dict:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        data = read_json_file(path)
+    except OSError as exc:
         raise WorkflowFormatError(f"{path}: cannot read: {exc}") from exc
     except ValueError as exc:
         raise WorkflowFormatError(f"{path}: not valid JSON: {exc}") from exc

@@ -35,7 +35,9 @@ def add_run_options(parser: argparse.ArgumentParser, *, out: str,
 
 def err(message: str) -> None:
     """One ``workbench: ...`` line on stderr (progress and problems; stdout stays data)."""
-    print(f"workbench: {message}", file=sys.stderr)
+    from ..textsafe import printable
+
+    print(f"workbench: {printable(message)}", file=sys.stderr)
 
 
 async def connected_client(config):

@@ -108,10 +108,9 @@ def _parse_seeds(text: str) -> list[int]:
 def _build(args: argparse.Namespace):
     """(plan, library, base_dir, meta, existing run) from the arguments; raises
     `PlanError`/`HistoryError` with a message for the user."""
-    from ..library import load_collection
+    from ..library import PromptLookupError, load_collection
     from ..runs import history
     from ..runs.plan import PlanError, make_plan, parse_axis
-    from ..textsafe import one_line
 
     folder = args.rerun or args.resume
     if folder is not None:
@@ -139,12 +138,10 @@ def _build(args: argparse.Namespace):
         err(problem)
     specs, libraries = [], []
     for name in args.prompts:
-        found = collection.find(name)
-        if found is None:
-            names = [s.name for lib in collection.libraries for s in lib.prompts]
-            close = [n for n in names if name.lower() in n.lower()][:8]
-            raise PlanError(f"no prompt named {one_line(name)!r} in {collection.root}"
-                            + (f"; did you mean: {', '.join(close)}" if close else ""))
+        try:  # NAME#2 picks the second of several prompts with one name
+            found = collection.resolve(name)
+        except PromptLookupError as exc:
+            raise PlanError(str(exc)) from None
         libraries.append(found[0])
         specs.append(found[1])
     seeds = _parse_seeds(args.seeds) if args.seeds else None

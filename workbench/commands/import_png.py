@@ -15,7 +15,6 @@ save.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -41,18 +40,18 @@ def _unique_file(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path
 
 
 def run(args: argparse.Namespace, config) -> int:
-    from ..atomic import write_atomic
+    from ..atomic import check_writable, write_atomic, write_target
     from ..images.pngmeta import PngMetaError, read_png_metadata, spec_from_metadata
     from ..library import LibraryError, load_library, new_library
     from ..locations import libraries_dir
     from ..runs.history import slug
-    from ..textsafe import one_line
+    from ..textsafe import dumps_json, one_line, printable
 
     target = args.library or libraries_dir() / "imported.toml"
     try:
         library = load_library(target) if target.exists() else new_library(target, "Imported")
     except LibraryError as exc:
-        print(f"workbench: {exc}", file=sys.stderr)
+        print(f"workbench: {printable(str(exc))}", file=sys.stderr)
         return 2
     folder = target.parent / f"{target.stem}.workflows"
     failed = False
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace, config) -> int:
             failed = True
             continue
         for problem in problems:
-            print(f"workbench: {image}: {one_line(problem)}", file=sys.stderr)
+            print(f"workbench: {one_line(str(image))}: {one_line(problem)}", file=sys.stderr)
         spec = library.add(spec)
         files, keys = [], {"imported_from": str(image.resolve())}
         stem = slug(spec.name, 60)
@@ -83,10 +82,10 @@ def run(args: argparse.Namespace, config) -> int:
     if not imported:
         return 2
     try:
+        check_writable(write_target(target))  # a read-only library: write nothing at all
         for _, files, _, _ in imported:
             for path, data in files:
-                write_atomic(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-                             .encode("utf-8"))
+                write_atomic(path, (dumps_json(data, indent=2) + "\n").encode("utf-8"))
         library.render()  # gives the new prompts their tables
         tables = {id(entry.spec): entry.table for entry in library.entries}
         for spec, _, keys, _ in imported:
@@ -95,7 +94,8 @@ def run(args: argparse.Namespace, config) -> int:
                 table[key] = value
         library.save()
     except (LibraryError, OSError) as exc:
-        print(f"workbench: {target}: cannot save: {exc}", file=sys.stderr)
+        print(f"workbench: {one_line(str(target))}: cannot save: {one_line(str(exc))}",
+              file=sys.stderr)
         return 2
     for spec, _, _, image in imported:
         p = spec.params
@@ -106,5 +106,5 @@ def run(args: argparse.Namespace, config) -> int:
             f"guidance {p.guidance:g}" if p.guidance is not None else "",
             spec.model) if x)
         print(f"{one_line(str(image))}\t-> {one_line(spec.name)}\t({details})")
-    print(f"saved {len(imported)} prompt(s) to {target}")
+    print(f"saved {len(imported)} prompt(s) to {one_line(str(target))}")
     return 2 if failed else 0

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import re
 import sys
 import time
 from bisect import bisect_left
 from pathlib import Path
+
+from ..textsafe import printable
 
 HELP = "check prompts for FLUX pitfalls (text or JSON; --fix applies safe fixes)"
 FAIL_ON = ("info", "warning", "error")
@@ -136,7 +137,7 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
     for path in paths:
         if not path.exists():
             if args.paths:
-                print(f"{path}: no such file or folder", file=sys.stderr)
+                print(f"{printable(str(path))}: no such file or folder", file=sys.stderr)
                 status = 2
             continue
         files.extend(library_files(path))
@@ -146,7 +147,7 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
         try:
             libraries.append(load_library(file))
         except LibraryError as exc:
-            print(str(exc), file=sys.stderr)
+            print(printable(str(exc)), file=sys.stderr)
             status = 2
     load_time = time.perf_counter() - started
     base = config_settings(config)
@@ -174,10 +175,10 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
     for library in libraries:
         file = library.path
         for problem in library.problems:
-            print(f"workbench: {problem}", file=sys.stderr)
-        own = settings_for(None, library_lint_table(library.doc), None)
+            print(f"workbench: {printable(problem)}", file=sys.stderr)
+        own = settings_for(None, library_lint_table(library.data), None)
         for problem in own.problems:
-            print(f"{file}: {problem}", file=sys.stderr)
+            print(printable(f"{file}: {problem}"), file=sys.stderr)
         settings = base.merged(own).merged(cli)
         started, cpu = time.perf_counter(), time.process_time()
         context = {**everywhere, **{spec.name: spec for spec in library.prompts}}
@@ -199,10 +200,11 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
         if fixed:
             try:
                 library.save()
-                print(f"{file}: applied {fixed} fix{'es' if fixed != 1 else ''}",
+                print(printable(f"{file}: applied {fixed} fix{'es' if fixed != 1 else ''}"),
                       file=sys.stderr)
             except (ConflictError, LibraryError, OSError) as exc:
-                print(f"{file}: not saved: {exc}", file=sys.stderr)
+                # a read-only library says so (and exits 2); nothing is written
+                print(printable(f"{file}: not saved: {exc}"), file=sys.stderr)
                 status = 2
         lines = _field_lines(library) if any(r[1] for r in results) else {}
         for index, (spec, diagnostics) in enumerate(results):
@@ -245,11 +247,10 @@ def _row(path: str, prompt, d, *, line: int | None = None) -> dict:
 
 
 def _print(rows: list[dict], form: str) -> None:
-    from ..textsafe import one_line
+    from ..textsafe import dumps_json, one_line
 
     if form == "json":
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
-        print()
+        print(dumps_json(rows, indent=2))  # C1 and bidi characters as \uXXXX
         return
     for row in rows:
         where = row["path"] if row["line"] is None else f"{row['path']}:{row['line']}"
@@ -259,7 +260,8 @@ def _print(rows: list[dict], form: str) -> None:
         else:
             prompt = f" {one_line(str(row['prompt']))}:"
         fixable = " [*]" if row["fix"] and row["fix"]["safe"] else ""
-        print(f"{one_line(where)}:{prompt} {row['field']}[{row['start']}:{row['end']}] "
+        print(f"{one_line(where)}:{prompt} {one_line(row['field'])}"
+              f"[{row['start']}:{row['end']}] "
               f"{row['code']} {row['severity']} {one_line(row['message'])} "
               f"({row['rule']}){fixable}")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ def run(args: argparse.Namespace, config) -> int:
     from ..compose import compose
     from ..library import load_collection
     from ..locations import libraries_dir
-    from ..textsafe import one_line
+    from ..textsafe import dumps_json, one_line, printable
 
     collection = load_collection(args.path or libraries_dir())
     rows = [
@@ -29,13 +28,12 @@ def run(args: argparse.Namespace, config) -> int:
         for library in collection.libraries for spec in library.prompts
     ]
     if args.format == "json":
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
-        print()
+        print(dumps_json(rows, indent=2))  # C1 and bidi characters as \uXXXX
     else:
         for row in rows:
             tags = ",".join(row["tags"]) or "-"
             print("\t".join(one_line(v) for v in
                             (row["file"], row["name"], tags, row["model"], row["text"])))
     for problem in collection.problems:
-        print(f"workbench: {problem}", file=sys.stderr)
+        print(f"workbench: {printable(problem)}", file=sys.stderr)
     return 2 if collection.errors else 0

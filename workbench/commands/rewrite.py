@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
-import json
 import sys
 from pathlib import Path
 
@@ -45,13 +44,14 @@ def _fail(message: str, status: int) -> int:
 
 
 def run(args: argparse.Namespace, config) -> int:
+    from ..atomic import ReadOnlyFile
     from ..compose import compose
     from ..library import LibraryError, load_library
     from ..linting import lint_messages
     from ..llm.actions import Assistant
     from ..llm.ollama import LLMError, OllamaClient
     from ..spec import TEXT_FIELDS
-    from ..textsafe import one_line, printable
+    from ..textsafe import dumps_json, one_line, printable
 
     try:
         library = load_library(args.library)
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace, config) -> int:
             assistant = Assistant.from_config(config, client, model=args.model or "")
             assistant.think = True if args.think else None
             for problem in assistant.templates.problems:
-                print(f"workbench: {problem}", file=sys.stderr)
+                print(f"workbench: {printable(problem)}", file=sys.stderr)
             return await assistant.run_text(args.action, text, diagnostics=diagnostics,
                                             on_token=echo if streaming else None)
 
@@ -110,6 +110,10 @@ def run(args: argparse.Namespace, config) -> int:
             applied = library.save()
         except LibraryError as exc:
             return _fail(f"{exc}; nothing was written", 2)
+        except OSError as exc:  # read-only file, full disk: the library is unchanged
+            why = str(exc) if isinstance(exc, ReadOnlyFile) else \
+                f"{library.path}: cannot save: {exc.strerror or exc}"
+            return _fail(f"{why}; nothing was written", 2)
 
     if args.format == "json":
         out = {"library": str(library.path), "prompt": spec.name, "action": args.action,
@@ -124,8 +128,7 @@ def run(args: argparse.Namespace, config) -> int:
             out["instructions"] = proposal.instructions
         out["warnings"] = proposal.warnings
         out["lint"] = findings
-        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
-        print()
+        print(dumps_json(out, indent=2))  # C1 and bidi characters as \uXXXX
         return 0
 
     took = f"{proposal.timings.total_s:.1f} s"
@@ -150,9 +153,9 @@ def run(args: argparse.Namespace, config) -> int:
     for finding in findings:
         print(f"lint: {one_line(finding)}")
     if applied:
-        print(f"applied to {library.path}")
+        print(f"applied to {one_line(str(library.path))}")
     elif args.apply:
-        print(f"{library.path} already says this; nothing written")
+        print(f"{one_line(str(library.path))} already says this; nothing written")
     else:
         print("not applied (run again with --apply to write it)")
     return 0

@@ -92,21 +92,19 @@ class _Progress:
 
 
 def _find(args: argparse.Namespace):
-    """(library, spec) named on the command line, or None after saying why."""
-    from ..library import load_collection
+    """(library, spec) named on the command line (``NAME#2`` picks the second of several
+    prompts with one name), or None after saying why."""
+    from ..library import PromptLookupError, load_collection
     from ..locations import libraries_dir
-    from ..textsafe import one_line
 
     collection = load_collection(args.library or libraries_dir())
     for problem in collection.problems:
         err(problem)
-    found = collection.find(args.prompt)
-    if found is None:
-        names = [s.name for lib in collection.libraries for s in lib.prompts]
-        close = [n for n in names if args.prompt.lower() in n.lower()][:8]
-        err(f"no prompt named {one_line(args.prompt)!r} in {collection.root}"
-            + (f"; did you mean: {', '.join(close)}" if close else ""))
-    return found
+    try:
+        return collection.resolve(args.prompt)
+    except PromptLookupError as exc:
+        err(str(exc))
+        return None
 
 
 def _source(args: argparse.Namespace, library, spec):

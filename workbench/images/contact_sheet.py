@@ -65,6 +65,20 @@ def _line_height(font) -> int:
     return bottom + 4
 
 
+#: Labels are cut to this many characters before wrapping, each footer note to this many
+#: lines and the footer to this many in all: a 100,000-character prompt must not make a
+#: sheet 25,000 pixels tall (or take minutes to measure).
+MAX_LABEL_CHARS = 800
+MAX_NOTE_LINES = 4
+MAX_FOOTER_LINES = 48
+
+
+def label_text(label: object) -> str:
+    """A label as one printable line, cut to `MAX_LABEL_CHARS` (with "…")."""
+    text = one_line(str(label)[: MAX_LABEL_CHARS * 4])
+    return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1] + "…"
+
+
 def wrap(text: str, font, width: int, max_lines: int | None = None) -> list[str]:
     """``text`` broken into lines no wider than ``width`` pixels (long words are cut)."""
     lines: list[str] = []
@@ -78,11 +92,15 @@ def wrap(text: str, font, width: int, max_lines: int | None = None) -> list[str]
             if line:
                 lines.append(line)
             while font.getlength(word) > width and len(word) > 1:
-                cut = len(word)
-                while cut > 1 and font.getlength(word[:cut]) > width:
-                    cut -= 1
-                lines.append(word[:cut])
-                word = word[cut:]
+                low, high = 1, len(word)  # the longest prefix that fits (at least 1)
+                while low < high:
+                    mid = (low + high + 1) // 2
+                    if font.getlength(word[:mid]) <= width:
+                        low = mid
+                    else:
+                        high = mid - 1
+                lines.append(word[:low])
+                word = word[low:]
             line = word
         lines.append(line)
     if max_lines is not None and len(lines) > max_lines:
@@ -124,13 +142,16 @@ def render_sheet(images: Sequence[Sequence[Image.Image | Path | str | None]],
     grid_w = columns * cell_size + (columns - 1) * gap
     width = margin * 2 + header_w + gap + grid_w
 
-    col_lines = [wrap(one_line(str(label)), font, cell_size, 3) for label in column_labels]
+    col_lines = [wrap(label_text(label), font, cell_size, 3) for label in column_labels]
     col_header_h = max((len(lines) for lines in col_lines), default=1) * line_h + 4
     title_h = line_h + 8 if title else 0
-    row_lines = [wrap(one_line(str(label)), font, header_w - 4, cell_size // line_h)
+    row_lines = [wrap(label_text(label), font, header_w - 4, max(1, cell_size // line_h))
                  for label in row_labels]
-    note_lines = [line for note in notes for line in wrap(one_line(note), small,
-                                                          width - 2 * margin)]
+    note_lines = [line for note in notes for line in wrap(label_text(note), small,
+                                                          width - 2 * margin, MAX_NOTE_LINES)]
+    if len(note_lines) > MAX_FOOTER_LINES:
+        note_lines = note_lines[:MAX_FOOTER_LINES - 1] + [
+            "… (every prompt in full is in the run's manifest)"]
     footer_h = len(note_lines) * small_h + 8 if note_lines else 0
 
     top = margin + title_h
@@ -143,7 +164,7 @@ def render_sheet(images: Sequence[Sequence[Image.Image | Path | str | None]],
     title_box = None
     if title:
         title_box = (margin, margin, width - margin, margin + title_h)
-        draw.text((margin, margin), wrap(one_line(title), font, width - 2 * margin, 1)[0],
+        draw.text((margin, margin), wrap(label_text(title), font, width - 2 * margin, 1)[0],
                   fill=INK, font=font)
     grid_left = margin + header_w + gap
     col_boxes = []

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import os
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -23,8 +25,9 @@ from typing import Any
 
 from PIL import Image
 
-from ..spec import Lora, Params, PromptSpec
+from ..spec import MAX_SEED, Lora, Params, PromptSpec
 from ..specdata import spec_from_table, spec_to_dict
+from ..untrusted import JsonError, loads_json, open_regular
 
 #: Refuse files and images bigger than this before decoding anything.
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -104,10 +107,11 @@ def read_png_metadata(source: str | Path | bytes) -> PngMetadata:
                 raise PngMetaError(f"{name}: larger than {MAX_FILE_BYTES // 2**20} MB")
             handle: Any = io.BytesIO(source)
         else:
-            size = Path(source).stat().st_size
+            handle = open_regular(source)  # a FIFO or a device would block forever
+            size = os.fstat(handle.fileno()).st_size
             if size > MAX_FILE_BYTES:
+                handle.close()
                 raise PngMetaError(f"{name}: larger than {MAX_FILE_BYTES // 2**20} MB")
-            handle = open(source, "rb")
     except OSError as exc:
         raise PngMetaError(f"{name}: cannot read: {exc.strerror or exc}") from None
     try:
@@ -132,14 +136,10 @@ def read_png_metadata(source: str | Path | bytes) -> PngMetadata:
 
 
 def _json_chunk(raw: str, key: str, problems: list[str]) -> dict[str, Any] | None:
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        problems.append(f"the {key!r} chunk is not valid JSON (line {exc.lineno}, column "
-                        f"{exc.colno}: {exc.msg}); it is ignored")
-        return None
-    except RecursionError:
-        problems.append(f"the {key!r} chunk is nested too deeply; it is ignored")
+    try:  # NaN, Infinity, 1e400, 5000-digit numbers and deep nesting are refused here
+        value = loads_json(raw)
+    except JsonError as exc:
+        problems.append(f"the {key!r} chunk is not valid JSON ({exc}); it is ignored")
         return None
     if not isinstance(value, dict):
         problems.append(f"the {key!r} chunk holds a JSON {type(value).__name__}, not an "
@@ -197,12 +197,20 @@ class _Graph:
 
 
 def _number(value: Any, kind: type) -> Any:
-    if isinstance(value, bool):
+    """``value`` as an int or a finite float; None when it isn't one (or is absurd)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str) and len(value) > 40:
         return None
     try:
-        return kind(value) if value is not None else None
-    except (TypeError, ValueError):
+        number = float(value) if kind is float else int(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    if kind is float and not math.isfinite(number):
+        return None
+    if kind is int and not -MAX_SEED <= number <= MAX_SEED:
+        return None
+    return number
 
 
 def _find_sampler(graph: _Graph) -> str | None:

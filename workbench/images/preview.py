@@ -69,9 +69,13 @@ def halfblock_box(columns: int, rows: int) -> tuple[int, int]:
 # -- thumbnails -----------------------------------------------------------------------------------
 
 def _open_checked(path: Path) -> Image.Image:
+    from ..untrusted import is_regular_file
+
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise PreviewError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB")
+        if not is_regular_file(path):  # a FIFO or a device would block Pillow forever
+            raise PreviewError(f"{path}: not a regular file")
         im = Image.open(path)
     except PreviewError:
         raise

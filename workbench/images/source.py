@@ -25,6 +25,7 @@ from PIL import Image, ImageOps
 
 from ..presets import STANDARD_PIXELS, snap16
 from ..textsafe import one_line
+from ..untrusted import FileTooLarge, NotRegularFile, read_regular
 
 MAX_SIDE = 4096
 #: Files larger than this are not even read (a 4096x4096 PNG is at most ~64 MB).
@@ -96,17 +97,17 @@ def load_source(path: Path | str, *, max_side: int = MAX_SIDE) -> SourceImage:
     """Read and check ``path``; raises `SourceImageError` saying what is wrong."""
     path = Path(path).expanduser()
     try:
-        if not path.exists():
-            raise SourceImageError(path, "the file does not exist")
-        if not path.is_file():
-            raise SourceImageError(path, "is not a file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SourceImageError(path, f"the file is {size // (1024 * 1024)} MB, more than "
-                                   f"the {MAX_FILE_BYTES // (1024 * 1024)} MB limit")
-        data = path.read_bytes()
+        # Never blocks: a FIFO, /dev/stdin or a device is refused before it is read.
+        data = read_regular(path, MAX_FILE_BYTES)
+    except FileNotFoundError:
+        raise SourceImageError(path, "the file does not exist") from None
+    except NotRegularFile as exc:
+        raise SourceImageError(path, exc.strerror) from None
+    except FileTooLarge as exc:
+        raise SourceImageError(path, f"the file {exc.strerror}") from None
     except OSError as exc:
-        raise SourceImageError(path, f"cannot be read: {one_line(str(exc))}") from exc
+        raise SourceImageError(path, f"cannot be read: {one_line(exc.strerror or str(exc))}"
+                               ) from exc
     return check_source(data, path, max_side=max_side)
 
 
@@ -221,7 +222,7 @@ def image_candidates(typed: str, *, limit: int = 50, cwd: Path | None = None) ->
         folder = (cwd or Path.cwd()) / folder
     try:
         entries = sorted(folder.iterdir(), key=lambda p: (not p.is_dir(), p.name.lower()))
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in what was typed
         return []
     found: list[str] = []
     for entry in entries:

@@ -24,6 +24,7 @@ from typing import Any
 from .. import locations
 from ..spec import TEXT_FIELDS, PromptSpec
 from ..textsafe import printable
+from ..untrusted import JsonError, loads_json, read_json_file
 from .ollama import ChatResult, LLMError, OllamaClient, TokenCallback
 from .templates import Templates, load_templates
 
@@ -168,11 +169,11 @@ def _unwrap_quotes(text: str) -> str:
 def _json_object(text: str) -> Any:
     text = clean_answer(text)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return loads_json(text)  # depth and numbers capped: a model may answer anything
+    except JsonError as exc:
         start, end = text.find("{"), text.rfind("}")
-        if 0 <= start < end:
-            return json.loads(text[start:end + 1])
+        if exc.syntax and 0 <= start < end:
+            return loads_json(text[start:end + 1])
         raise
 
 
@@ -181,7 +182,7 @@ def parse_fields(text: str) -> dict[str, str]:
     try:
         data = _json_object(text)
     except json.JSONDecodeError as exc:
-        raise InvalidAnswer(f"not JSON: {exc.msg} at character {exc.pos}") from exc
+        raise InvalidAnswer(f"not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise InvalidAnswer(f"a JSON {type(data).__name__}, not an object")
     unknown = [k for k in data if k not in TEXT_FIELDS]
@@ -205,7 +206,9 @@ def parse_instructions(text: str) -> list[str]:
     instruction per line (list markers removed)."""
     try:
         data = _json_object(text)
-    except json.JSONDecodeError:
+    except JsonError as exc:
+        if not exc.syntax:  # JSON, but absurd (deep, huge numbers): not instructions
+            raise InvalidAnswer(f"not usable JSON: {exc}") from exc
         data = None
     if isinstance(data, dict):
         data = data.get("instructions")
@@ -451,7 +454,7 @@ def _proposal(action: str, original: str, result: ChatResult, **kwargs: Any) -> 
 
 def _read_cache(path: Path) -> str:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json_file(path)
     except (OSError, ValueError):
         return ""
     text = data.get("text") if isinstance(data, dict) else None

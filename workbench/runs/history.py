@@ -32,6 +32,7 @@ from ..atomic import write_atomic
 from ..compose import compose
 from ..presets import Presets, effective_params
 from ..textsafe import one_line
+from ..untrusted import read_json_file
 from .plan import Cell, PlanError, RunPlan, Winner, now_iso, plan_from_dict
 
 MANIFEST = "manifest.json"
@@ -315,7 +316,7 @@ def load_run(folder: Path) -> Run:
 
 def _read_manifest(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json_file(path)  # size and depth capped: a manifest comes from disk
     except FileNotFoundError:
         raise HistoryError(f"{path}: no manifest (not a run folder)") from None
     except (OSError, UnicodeDecodeError) as exc:

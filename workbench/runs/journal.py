@@ -146,7 +146,7 @@ class Journal:
                 lines.append({"event": "queued", "prompt_id": entry.prompt_id,
                               "number": entry.number, "at": entry.submitted_at})
         write_atomic(self.path, "".join(json.dumps(x, ensure_ascii=False) + "\n"
-                                        for x in lines).encode())
+                                        for x in lines).encode(), private=True)
 
 
 def _submitting_line(entry: JournalEntry) -> dict[str, Any]:

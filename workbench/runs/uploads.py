@@ -4,7 +4,7 @@ A source image (or a Kontext step's previous output) is uploaded under its conte
 the first time; later runs with the same bytes reuse the server-side name.  The cache is
 JSON under the user cache dir (server URL -> sha256 -> name).  It can go stale (the server's
 input folder was cleared), so a cached name is trusted only while the server's LoadImage
-list still shows it, and `with_source` uploads again when the server refuses the
+list still shows it, and the run service uploads again when the server refuses the
 LoadImage input anyway.
 """
 
@@ -18,6 +18,7 @@ from .. import locations
 from ..atomic import write_atomic
 from ..comfy.client import ComfyClient
 from ..images.source import SourceImage
+from ..untrusted import read_json_file
 
 _LOCK = threading.Lock()
 
@@ -37,7 +38,7 @@ class UploadCache:
     def _load(self) -> dict[str, dict[str, str]]:
         if self._data is None:
             try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
+                data = read_json_file(self.path)
             except (OSError, ValueError):
                 data = {}
             self._data = {str(server): {str(k): str(v) for k, v in names.items()}

@@ -7,6 +7,7 @@ save that can't land writes a recovery file and asks the user what to do.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Iterable
 
@@ -20,10 +21,12 @@ from textual.widgets import Footer, Input
 
 from .. import workspace
 from ..config import Config, ConfigError, remember
-from ..library import Collection, Library, load_library
+from ..library import Collection, Library, LibraryError, read_library
 from ..spec import PARAM_FIELDS, PromptSpec, source_path
 from ..llm.action_names import ACTIONS
 from .screens.confirm import confirm_delete, resolve_conflict
+from ..textsafe import sanitize
+from .terminal_safety import TerminalSafety
 from .themes import load_themes
 from .widgets.browser import PromptBrowser
 from .widgets.composed import ComposedPane
@@ -71,6 +74,8 @@ class WorkbenchApp(App):
         self._pending: set[int] = set()
         self._save_timer: Timer | None = None
         self._conflicted: set[int] = set()
+        self._failed: dict[int, str] = {}  # libraries whose last save failed: why
+        self._preparing: set[int] = set()  # libraries whose document a thread is parsing
         self.library: Library | None = None
         self.spec: PromptSpec | None = None
         self._theme_failures: list[str] = []
@@ -84,6 +89,19 @@ class WorkbenchApp(App):
         self._theme_failures = loaded.failures
         if config.ui.theme in self.available_themes:
             self.theme = config.ui.theme
+
+    # -- terminal safety: outside text never reaches the terminal raw ------------------------
+    _safety = TerminalSafety()
+
+    def get_line_filters(self):
+        return [*super().get_line_filters(), *([self._safety] if self._safety.enabled else [])]
+
+    def notify(self, message: str, *, title: str = "", severity="information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast (from any screen) shows file names, prompt names and server text:
+        sanitised here, once for all."""
+        super().notify(sanitize(message, multiline=True), title=sanitize(title),
+                       severity=severity, timeout=timeout, markup=markup)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in _MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1:
@@ -144,8 +162,32 @@ class WorkbenchApp(App):
 
     # -- lint ------------------------------------------------------------------------------
     def _first_lint(self) -> None:
+        sources = self._source_images()
+        if sources:  # their headers are read off the UI thread (a slow disk, a FIFO...)
+            self._read_image_headers(sources)
+            return
         self._lint_ready = True
         self.run_lint()
+
+    def _source_images(self, limit: int = 256) -> list[Path]:
+        found: list[Path] = []
+        for library in self.collection.libraries:
+            for spec in library.prompts:
+                if spec.source_image.strip() and len(found) < limit:
+                    found.append(source_path(spec.source_image.strip(), library.path.parent))
+        return found
+
+    @work(group="first-lint", exit_on_error=False)
+    async def _read_image_headers(self, paths: list[Path]) -> None:
+        """Fill the linter's image-size cache in a thread, then lint: no Pillow work on
+        the UI thread at start."""
+        from ..lint.rules.sources import image_size
+
+        try:
+            await asyncio.to_thread(lambda: [image_size(path) for path in paths])
+        finally:
+            self._lint_ready = True
+            self.run_lint()
 
     def _schedule_lint(self) -> None:
         if self._lint_timer is not None:
@@ -154,6 +196,8 @@ class WorkbenchApp(App):
 
     def run_lint(self) -> None:
         self._lint_timer = None
+        if not self.screen_stack or not self.screen_stack[0].query(SpecEditor):
+            return  # shutting down: a timer fired after the widgets went
         spec, library = self.spec, self.library
         diagnostics = []
         if spec is not None and library is not None:
@@ -250,6 +294,8 @@ class WorkbenchApp(App):
             return
         if id(library) in self._conflicted:
             state, level = "conflict: edits kept in recovery file", "error"
+        elif id(library) in self._failed:
+            state, level = "not saved: edits kept in recovery file", "error"
         elif id(library) in self._pending or library.dirty:
             state = "saving…"
         else:
@@ -261,19 +307,53 @@ class WorkbenchApp(App):
     # -- saving ------------------------------------------------------------------------------
     def _schedule_save(self, library: Library) -> None:
         self._pending.add(id(library))
+        if not library.has_document and id(library) not in self._preparing:
+            # libraries are read fast, without tomlkit: parse the document to save into
+            # in a thread (seconds for a big library), autosave when it is there
+            self._preparing.add(id(library))
+            self._prepare_document(library)
         if self._save_timer is None:
-            self._save_timer = self.set_timer(AUTOSAVE_DELAY, self.flush_saves)
+            self._save_timer = self.set_timer(AUTOSAVE_DELAY, self._autosave)
+
+    @work(thread=True, group="documents", exit_on_error=False)
+    def _prepare_document(self, library: Library) -> None:
+        try:
+            doc = library.parse_pending_document()
+        except Exception:  # noqa: BLE001 - the save itself will say what is wrong
+            doc = None
+        try:
+            self.call_from_thread(self._document_ready, library, doc)
+        except RuntimeError:  # the app has closed meanwhile (its exit saved already)
+            pass
+
+    def _document_ready(self, library: Library, doc) -> None:
+        self._preparing.discard(id(library))
+        if doc is not None:
+            try:
+                library.attach_document(doc)
+            except LibraryError:  # the save says what is wrong (and keeps the edits)
+                pass
+        if id(library) in self._pending and self._save_timer is None:
+            self._save_timer = self.set_timer(AUTOSAVE_DELAY, self._autosave)
+
+    def _autosave(self) -> None:
+        """The timer's save: a library whose document is still being parsed waits for it
+        (saving now would parse it again, on the UI thread)."""
+        self._save_all(wait_for_documents=True)
+        self._update_status()
 
     def flush_saves(self) -> None:
         """Save every library with unsaved edits (never blocks on a question)."""
         self._save_all()
         self._update_status()
 
-    def _save_all(self) -> None:
+    def _save_all(self, *, wait_for_documents: bool = False) -> None:
         if self._save_timer is not None:
             self._save_timer.stop()
             self._save_timer = None
         for library in self.collection.libraries:
+            if wait_for_documents and id(library) in self._preparing:
+                continue
             if id(library) in self._pending or library.dirty:
                 self._save(library)
 
@@ -290,10 +370,14 @@ class WorkbenchApp(App):
                             "overwrite.", title="Not saved: conflict", severity="error",
                             timeout=20, markup=False)
         elif result.status == "failed":
-            self.notify(result.message, title="Not saved", severity="error", timeout=15,
-                        markup=False)
+            # once per cause, not at every autosave (a read-only file stays read-only)
+            if self._failed.get(id(library)) != result.message:
+                self.notify(result.message, title="Not saved", severity="error",
+                            timeout=15, markup=False)
+            self._failed[id(library)] = result.message
         else:
             self._conflicted.discard(id(library))
+            self._failed.pop(id(library), None)
 
     def _ask_conflict(self, library: Library) -> None:
         recovery = workspace.recovery_path(library)
@@ -307,7 +391,8 @@ class WorkbenchApp(App):
         elif answer in ("reload", "keep"):
             if answer == "keep":
                 copy = library.save_copy()
-                self.collection.libraries.append(load_library(copy))
+                self.collection.libraries.append(read_library(copy))
+                workspace.discard_recovery(library)  # the copy holds the edits now
                 self.notify(f"Your version was saved as {copy}", markup=False)
             self._reload(library)
         else:
@@ -317,7 +402,7 @@ class WorkbenchApp(App):
 
     def _reload(self, library: Library) -> None:
         try:
-            fresh = load_library(library.path)
+            fresh = read_library(library.path)
         except Exception as exc:
             self.notify(str(exc), title="Reload failed", severity="error", markup=False)
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from stat import S_ISREG
 from pathlib import Path
 
 from ...compose import clean
@@ -28,8 +29,10 @@ def image_size(path: Path) -> tuple[int, int] | None:
     key = str(path)
     try:
         stat = os.stat(key)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
         _SIZES.pop(key, None)
+        return None
+    if not S_ISREG(stat.st_mode):  # a FIFO or /dev/stdin would block Pillow forever
         return None
     cached = _SIZES.get(key)
     if cached is not None and cached[0] == stat.st_mtime_ns and cached[1] == stat.st_size:
@@ -98,7 +101,9 @@ def source_image_missing(ctx):
         return
     resolved = ctx.resolve(path.strip())
     if source_size(ctx) is None:
-        why = "is not a readable image" if resolved.exists() else "does not exist"
+        why = ("contains a NUL byte" if "\0" in path else
+               "is not a readable image" if resolved.is_file() else
+               "is not a regular file" if resolved.exists() else "does not exist")
         yield Hit("source_image", 0, len(path), f"source image {path.strip()!r} {why}")
 
 

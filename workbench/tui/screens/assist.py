@@ -25,7 +25,7 @@ from ...llm.action_names import ACTIONS
 from ...llm.actions import Assistant, Proposal
 from ...llm.ollama import LLMError, OllamaClient
 from ...spec import TEXT_FIELDS, PromptSpec
-from ...textsafe import printable
+from ...textsafe import printable, sanitize
 
 
 
@@ -77,7 +77,7 @@ class ActionMenu(ModalScreen[tuple[str, str] | None]):
 
 def word_diff(old: str, new: str) -> Text:
     """``new`` with inserted words highlighted and removed words struck through."""
-    a, b = old.split(), new.split()
+    a, b = sanitize(old).split(), sanitize(new).split()
     out = Text()
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if op in ("delete", "replace"):
@@ -116,7 +116,8 @@ class AssistScreen(Screen[PromptSpec | None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="assist-panes"):
             with VerticalScroll(id="assist-now"):
-                yield Static(Text(self.original or "(empty)"), id="now-text")
+                yield Static(Text(sanitize(self.original, multiline=True) or "(empty)"),
+                             id="now-text")
             with VerticalScroll(id="assist-new"):
                 yield Static("", id="new-text")
                 yield SelectionList[str](id="field-picks")
@@ -213,7 +214,7 @@ class AssistScreen(Screen[PromptSpec | None]):
 
     def _set_status(self, message: str, level: str = "ok") -> None:
         status = self.query_one("#assist-status", Static)
-        status.update(Text(message))
+        status.update(Text(sanitize(message, multiline=True)))
         status.set_class(level == "error", "-error")
 
     # -- answers -------------------------------------------------------------------------------

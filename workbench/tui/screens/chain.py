@@ -33,7 +33,7 @@ class InstructionInput(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(Text(self.title_text, style="bold"), id="dialog-title")
+            yield Static(Text(one_line(self.title_text), style="bold"), id="dialog-title")
             yield Input(placeholder="One change, e.g. Make it snow while keeping the "
                         "people and the composition the same", id="instruction")
 
@@ -108,11 +108,11 @@ class ChainScreen(Screen[None]):
         self.views[self.selected].add_class("-selected")
         if self.selected == 0:
             origin = self.chain.origin
-            text = Text(f"source: {self.chain.source_image}" if self.chain.source_image
-                        else f"source: the image of “{origin.name}” ({origin.model})")
+            text = Text(one_line(f"source: {self.chain.source_image}" if self.chain.source_image
+                        else f"source: the image of “{origin.name}” ({origin.model})"))
         else:
             spec = self.chain.steps[self.selected - 1]
-            text = Text(f"{spec.name}: ", style="bold")
+            text = Text(f"{one_line(spec.name)}: ", style="bold")
             text.append(one_line(spec.raw))
             text.append(f"  (seed {spec.params.seed})" if spec.params.seed is not None
                         else "", style="dim")

@@ -24,7 +24,7 @@ from textual.widgets import Footer, Static
 
 from ...images.contact_sheet import SheetGrid, plan_grid
 from ...runs.plan import RunPlan
-from ...textsafe import one_line
+from ...textsafe import for_markup, one_line, sanitize
 
 BAR = 10
 
@@ -68,7 +68,7 @@ class CellView(Static):
         self._picture_size: tuple[int, int] | None = None
 
     def on_mount(self) -> None:
-        self.border_subtitle = self.label
+        self.border_subtitle = for_markup(self.label)  # border titles are markup
         self._redraw()
 
     def on_resize(self) -> None:
@@ -194,9 +194,10 @@ class CompareScreen(Screen[None]):
                 grid.styles.grid_rows = f"2 {' '.join(['1fr'] * rows)}"  # labels may wrap
                 yield Static("", classes="corner")
                 for label in self.grid.column_labels:
-                    yield Static(Text(label, overflow="ellipsis"), classes="col-label")
+                    yield Static(Text(sanitize(label), overflow="ellipsis"),
+                                 classes="col-label")
                 for r, row in enumerate(self.grid.cells):
-                    yield Static(Text(self.grid.row_labels[r]), classes="row-label")
+                    yield Static(Text(sanitize(self.grid.row_labels[r])), classes="row-label")
                     for c, cell_id in enumerate(row):
                         view = CellView(cell_id, self._cell_label(cell_id))
                         self.cells[cell_id] = view
@@ -206,7 +207,7 @@ class CompareScreen(Screen[None]):
 
     def _title(self) -> Text:
         done = sum(1 for v in self.cells.values() if v.image is not None)
-        title = Text(self.plan.name or "Comparison", style="bold")
+        title = Text(sanitize(self.plan.name or "Comparison"), style="bold")
         title.append(f"  {done}/{self.plan.size} cells")
         if self.run is not None:
             title.append(f"  ·  run {self.run.folder.name}", style="dim")
@@ -277,7 +278,7 @@ class CompareScreen(Screen[None]):
         self.col = max(0, min(col, len(self.grid.column_labels) - 1))
         self.current.add_class("-selected")
         view = self.current
-        status = Text(view.label, style="bold")
+        status = Text(sanitize(view.label), style="bold")
         cell = self.plan.cell(view.cell_id)
         if cell is not None:
             from ...compose import compose

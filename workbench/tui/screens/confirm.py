@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ...textsafe import sanitize
+
 
 class ChoiceScreen(ModalScreen[str | None]):
     """A question with a few answers, each on a button and a letter key; Esc answers None."""
@@ -24,8 +26,8 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(Text(self.title_text, style="bold"), id="dialog-title")
-            yield Static(Text(self.body), id="dialog-body")
+            yield Static(Text(sanitize(self.title_text), style="bold"), id="dialog-title")
+            yield Static(Text(sanitize(self.body, multiline=True)), id="dialog-body")
             with Horizontal(id="dialog-buttons"):
                 for i, (letter, label, value) in enumerate(self.choices):
                     yield Button(f"{label} ({letter})", id=f"choice-{value}",

@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ...textsafe import sanitize
+
 
 class HistoryScreen(ModalScreen[str | None]):
     """Dismisses with the chosen run folder (as a string), or None."""
@@ -31,10 +33,10 @@ class HistoryScreen(ModalScreen[str | None]):
                 yield Static(Text("No runs yet. Compare two prompts (Ctrl+T) or run one (F5)."))
             yield OptionList(*[
                 Option(Text.assemble((f"{r.created[:16].replace('T', ' ')}  ", "dim"),
-                                     (r.name or r.folder.name, "bold"),
+                                     (sanitize(r.name or r.folder.name), "bold"),
                                      f"  {r.done}/{r.cells} cells",
                                      (f"  ★{r.winners}" if r.winners else ""),
-                                     (f"  {r.status}", "italic")), id=str(i))
+                                     (f"  {sanitize(r.status)}", "italic")), id=str(i))
                 for i, r in enumerate(self.runs)], id="history-list")
         yield Footer(compact=True)
 

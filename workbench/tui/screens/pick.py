@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ...textsafe import sanitize
+
 
 class PickScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
@@ -40,7 +42,8 @@ class PickScreen(ModalScreen[str | None]):
             note.update(Text(str(exc)))
             return
         listing = self.query_one("#pick-list", OptionList)
-        listing.set_options([Option(Text(item), id=str(i)) for i, item in enumerate(self.items)])
+        listing.set_options([Option(Text(sanitize(item)), id=str(i))
+                             for i, item in enumerate(self.items)])
         note.update(Text(f"{len(self.items)} found" if self.items else "none found"))
         if self.items:
             listing.highlighted = 0

@@ -11,6 +11,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from ...runs.plan import PlanError, RunPlan, make_plan, parse_axis
 from ...spec import PromptSpec
+from ...textsafe import sanitize
 
 
 def parse_seeds(text: str) -> tuple[list[int] | None, int]:
@@ -47,7 +48,7 @@ class PlanSetup(ModalScreen[RunPlan | None]):
         seed_hint = f"{self.spec.params.seed}" if self.spec.params.seed is not None \
             else "2 random"
         with Vertical(id="dialog"):
-            yield Static(Text(f"Compare “{self.spec.name}” with…", style="bold"),
+            yield Static(Text(f"Compare “{sanitize(self.spec.name)}” with…", style="bold"),
                          id="dialog-title")
             with Grid(id="plan-form"):
                 yield Label("B")

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ...textsafe import one_line
+from ...textsafe import one_line, sanitize
 
 ZOOMS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 
@@ -82,7 +82,7 @@ class SingleView(Screen[None]):
 
     def _refresh_view(self) -> None:
         view = self.compare.cells[self.cell_id]
-        caption = Text(view.label, style="bold")
+        caption = Text(sanitize(view.label), style="bold")
         caption.append(f"  zoom {self.zoom:g}x")
         if self.compare.plan.is_winner(self.cell_id):
             caption.append("  ★ winner", style="bold")

@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from ...library import Collection, Library
 from ...spec import PromptSpec
+from ...textsafe import sanitize
 
 
 def matches(query: str, library: Library, spec: PromptSpec) -> bool:
@@ -34,11 +35,25 @@ def matches(query: str, library: Library, spec: PromptSpec) -> bool:
     return True
 
 
-def row_label(spec: PromptSpec) -> Text:
-    label = Text(spec.name, overflow="ellipsis", no_wrap=True)
+def row_label(spec: PromptSpec, ordinal: int = 0) -> Text:
+    """A browser row; ``ordinal`` > 0 marks the Nth of several prompts with one name
+    (what `workbench run NAME#N` calls it)."""
+    label = Text(sanitize(spec.name), overflow="ellipsis", no_wrap=True)
+    if ordinal:
+        label.append(f" #{ordinal}", style="bold reverse")
     if spec.model != "dev":
-        label.append(f" {spec.model}", style="dim italic")
+        label.append(f" {sanitize(spec.model)}", style="dim italic")
     return label
+
+
+def _ordinals(collection: Collection) -> dict[int, int]:
+    """id(spec) -> N for prompts sharing their name with another (1, 2, ... in order)."""
+    by_name: dict[str, list[PromptSpec]] = {}
+    for library in collection.libraries:
+        for spec in library.prompts:
+            by_name.setdefault(spec.name, []).append(spec)
+    return {id(spec): n for specs in by_name.values() if len(specs) > 1
+            for n, spec in enumerate(specs, start=1)}
 
 
 class PromptBrowser(Vertical):
@@ -54,6 +69,7 @@ class PromptBrowser(Vertical):
         super().__init__(**kwargs)
         self.collection = collection
         self._rows: dict[str, tuple[Library, PromptSpec]] = {}
+        self._ordinals: dict[int, int] = {}
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="Filter: name #tag @model", id="filter", compact=True)
@@ -73,17 +89,19 @@ class PromptBrowser(Vertical):
         query = self.query_one("#filter", Input).value
         options: list[Option] = []
         self._rows.clear()
+        self._ordinals = _ordinals(self.collection)
         for li, library in enumerate(self.collection.libraries):
             shown = [s for s in library.prompts if matches(query, library, s)]
             if not shown and query:
                 continue
-            header = Text(library.title, style="bold")
+            header = Text(sanitize(library.title), style="bold")
             header.append(f"  {len(shown)}", style="dim")
             options.append(Option(header, id=f"lib{li}", disabled=True))
             for spec in shown:
                 row_id = f"p{len(self._rows)}"
                 self._rows[row_id] = (library, spec)
-                options.append(Option(row_label(spec), id=row_id))
+                options.append(Option(row_label(spec, self._ordinals.get(id(spec), 0)),
+                                      id=row_id))
         option_list = self.option_list
         with self.prevent(OptionList.OptionHighlighted):
             option_list.set_options(options)
@@ -105,7 +123,9 @@ class PromptBrowser(Vertical):
     def relabel(self, spec: PromptSpec) -> None:
         for row_id, (_, row_spec) in self._rows.items():
             if row_spec is spec:
-                self.option_list.replace_option_prompt(row_id, row_label(spec))
+                self._ordinals = _ordinals(self.collection)
+                self.option_list.replace_option_prompt(
+                    row_id, row_label(spec, self._ordinals.get(id(spec), 0)))
 
     def visible_count(self) -> int:
         return len(self._rows)

@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from ...compose import compose, word_count
 from ...spec import PromptSpec
+from ...textsafe import sanitize
 
 
 def estimate_tokens(text: str) -> int:
@@ -30,7 +31,7 @@ class ComposedPane(Static):
             self.border_subtitle = ""
             return
         if self.text:
-            shown = Text(self.text)
+            shown = Text(sanitize(self.text, multiline=True, keep_length=True))
             for start, end, style in spans or ():
                 shown.stylize(style, start, end)
             self.update(shown)

@@ -25,6 +25,7 @@ from textual.widgets import Input, Label, Select, TextArea
 
 from ...fields import FORMS, FieldForm, field_text, set_field
 from ...spec import VARIANT_DEFAULTS, VARIANTS, PromptSpec
+from ...textsafe import sanitize
 
 _GROUP_TITLES = {"layers": "Layers", "image": "Source", "params": "Generation",
                  "notes": "Notes"}
@@ -157,6 +158,8 @@ class SpecEditor(VerticalScroll):
                 if widget is None:
                     continue
                 text = field_text(spec, form.key) if spec is not None else ""
+                # shown with control characters visible as U+FFFD (same offsets)
+                text = sanitize(text, multiline=isinstance(widget, TextArea), keep_length=True)
                 widget.remove_class("-invalid")
                 if isinstance(widget, Select):
                     widget.value = text or "dev"

@@ -20,7 +20,7 @@ from textual.widgets import Label, ProgressBar
 
 from ...library import Library
 from ...spec import PromptSpec, source_path
-from ...textsafe import one_line
+from ...textsafe import one_line, sanitize
 
 
 class JobRow(Horizontal):
@@ -34,7 +34,8 @@ class JobRow(Horizontal):
         self.images: list[Path] = []
 
     def compose(self) -> ComposeResult:
-        yield Label(Text(self.title, no_wrap=True, overflow="ellipsis"), classes="job-title")
+        yield Label(Text(sanitize(self.title), no_wrap=True, overflow="ellipsis"),
+                    classes="job-title")
         yield ProgressBar(total=1.0, show_eta=False, show_percentage=True, classes="job-bar")
         yield Label("", classes="job-state")
 
@@ -136,7 +137,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
         def built(workflow) -> None:
             row.title = f"{spec.name} · seed {workflow.seed}"
-            row.query_one(".job-title", Label).update(Text(row.title, no_wrap=True,
+            row.query_one(".job-title", Label).update(Text(sanitize(row.title), no_wrap=True,
                                                            overflow="ellipsis"))
             row.state(f"queued on {client.base_url}", 0.0)
 

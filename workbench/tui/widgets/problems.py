@@ -17,6 +17,8 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from ...textsafe import sanitize
+
 if TYPE_CHECKING:  # the linter loads after the first frame
     from ...lint import Diagnostic
 
@@ -31,7 +33,7 @@ def row(diagnostic: Diagnostic) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{mark} ", style=style)
     text.append(f"{diagnostic.field}: ", style="dim")
-    text.append(diagnostic.message)
+    text.append(sanitize(diagnostic.message))
     if diagnostic.fix is not None:
         text.append("  [f: fix]" if diagnostic.fix.safe else "  [f: fix, check it]",
                     style="dim italic")
@@ -82,10 +84,11 @@ class ProblemsPanel(OptionList):  # noqa: D101
 
     def _explain(self) -> None:
         current = self.current
-        self.tooltip = (f"{current.code} {current.rule}: {current.rationale}"
-                        f"{' (' + current.source + ')' if current.source else ''}"
-                        f"{chr(10) + current.suggestion if current.suggestion else ''}"
-                        if current else None)
+        self.tooltip = (Text(sanitize(
+            f"{current.code} {current.rule}: {current.rationale}"
+            f"{' (' + current.source + ')' if current.source else ''}"
+            f"{chr(10) + current.suggestion if current.suggestion else ''}", multiline=True))
+            if current else None)
 
     @on(OptionList.OptionHighlighted)
     def _moved(self, event: OptionList.OptionHighlighted) -> None:

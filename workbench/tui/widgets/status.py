@@ -5,15 +5,17 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from ...textsafe import sanitize
+
 
 class StatusBar(Static):
     def set_state(self, library: str, state: str, detail: str = "",
                   level: str = "ok") -> None:
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(f" {library} ", style="bold")
+        line.append(f" {sanitize(library)} ", style="bold")
         style = {"ok": "", "busy": "italic", "warn": "bold reverse", "error": "bold reverse"}
-        line.append(f" {state} ", style=style.get(level, ""))
+        line.append(f" {sanitize(state)} ", style=style.get(level, ""))
         if detail:
-            line.append(f"  {detail}")
+            line.append(f"  {sanitize(detail)}")
         self.set_class(level in ("warn", "error"), "-alert")
         self.update(line)
