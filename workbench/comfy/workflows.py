@@ -329,6 +329,25 @@ def resolve_workflow(choice: str | None, spec: PromptSpec) -> tuple[str, dict, d
                         + ", ".join(BUILTINS))
 
 
+@dataclass
+class _Draft:
+    """A workflow being built: its name, graph, roles and what was noticed on the way."""
+
+    name: str
+    base: dict
+    overrides: dict
+    roles: Roles | None = None
+    models: ModelFiles | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def builtin(self) -> bool:
+        return self.name in BUILTINS
+
+    def find_roles(self) -> None:
+        self.roles = find_roles(self.base, self.overrides)
+
+
 def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
                    workflow: str | dict | None = None, overrides: dict | None = None,
                    object_info: dict | None = None, config: Any = None,
@@ -345,75 +364,98 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
     ``source_size`` (the checked source's size) decides the output size (snapped to 16, or
     about 1 MP with ``fit_1mp``; a differing requested size becomes a note) and denoise
     defaults to `IMG2IMG_DENOISE`."""
-    from ..images.source import plan_img2img_size
     from ..loras import with_triggers
 
     params_given = params is not None
     presets = presets if presets is not None else presets_for(config)
     params = params or effective_params(spec, presets)
-    notes: list[str] = []
-    text = with_triggers(text, params.loras)
-    if isinstance(workflow, dict):
-        name, base = "custom", check_api_format(workflow)
-    else:
-        name, base, sidecar = resolve_workflow(workflow, spec)
-        overrides = {**sidecar, **(overrides or {})}
-    builtin = name in BUILTINS
-    models = None
-    if builtin:
-        variant = BUILTINS[name][1]
-        models = choose_models(variant, object_info, model_settings(config))
-        base = set_model_files(base, models)
-    roles = find_roles(base, overrides)
-    loras = [(lora.name, lora.strength) for lora in params.loras]
-    if loras:
-        if roles.loras and not builtin:
-            for nid, (lname, strength) in zip(roles.loras, loras):
-                base[nid]["inputs"]["lora_name"] = lname
-                for key in ("strength_model", "strength_clip"):
-                    if key in base[nid]["inputs"]:
-                        base[nid]["inputs"][key] = float(strength)
-            extra = loras[len(roles.loras):]
-            if extra:
-                notes.append(f"{len(extra)} LoRA(s) beyond the workflow's own loaders were "
-                             "not added")
-        else:
-            base = insert_loras(base, loras)
-            roles = find_roles(base, overrides)
+    draft = _draft(spec, workflow, overrides, object_info, config)
+    _add_loras(draft, [(lora.name, lora.strength) for lora in params.loras])
     if seed is None:
         seed = params.seed
     if seed is None:
         seed = (rng or random.SystemRandom()).randrange(0, 2 ** 50)
     # Built-ins take the variant's defaults; a user's own workflow keeps its own settings
     # unless the prompt (or the caller's ``params``) sets them.
-    chosen = params if (builtin or params_given) else spec.params
+    chosen = params if (draft.builtin or params_given) else spec.params
     values: dict[str, Any] = {
-        "positive": text, "seed": int(seed), "steps": chosen.steps,
-        "guidance": chosen.guidance, "width": chosen.width, "height": chosen.height,
-        "sampler": chosen.sampler, "scheduler": chosen.scheduler, "cfg": chosen.cfg,
-        "negative": chosen.negative or None, "source_image": source_image,
+        "positive": with_triggers(text, params.loras), "seed": int(seed),
+        "steps": chosen.steps, "guidance": chosen.guidance, "width": chosen.width,
+        "height": chosen.height, "sampler": chosen.sampler, "scheduler": chosen.scheduler,
+        "cfg": chosen.cfg, "negative": chosen.negative or None, "source_image": source_image,
         "denoise": chosen.denoise if (chosen.denoise is not None and (
-            spec.params.denoise is not None or params_given or roles.source_image is None))
-        else None,
+            spec.params.denoise is not None or params_given
+            or draft.roles.source_image is None)) else None,
     }
-    if is_img2img(base, roles, spec) and source_image is not None:
-        if builtin or spec.params.denoise is not None or params_given:
+    if is_img2img(draft.base, draft.roles, spec) and source_image is not None:
+        if draft.builtin or spec.params.denoise is not None or params_given:
             values["denoise"] = img2img_denoise(spec, params, presets)
         if source_size is not None:
-            plan = plan_img2img_size(source_size, requested_size(spec, presets),
-                                     fit_1mp=fit_1mp)
-            notes.extend(plan.notes)
-            base = set_source_size(base, roles, plan.width, plan.height)
-            roles = find_roles(base, overrides)
-            values["width"], values["height"] = plan.width, plan.height
+            _fit_source(draft, values, spec, presets, source_size, fit_1mp)
+    _check_roles(draft, spec, params, source_image)
+    built = apply_values(draft.base, draft.roles, values)
+    return BuiltWorkflow(built, int(seed), draft.name, draft.roles,
+                         {k: v for k, v in values.items() if v is not None}, draft.models,
+                         draft.notes)
+
+
+def _draft(spec: PromptSpec, workflow: str | dict | None, overrides: dict | None,
+           object_info: dict | None, config: Any) -> _Draft:
+    """The base graph (a built-in with the model files the server has, or the user's)."""
+    if isinstance(workflow, dict):
+        draft = _Draft("custom", check_api_format(workflow), dict(overrides or {}))
+    else:
+        name, base, sidecar = resolve_workflow(workflow, spec)
+        draft = _Draft(name, base, {**sidecar, **(overrides or {})})
+    if draft.builtin:
+        draft.models = choose_models(BUILTINS[draft.name][1], object_info,
+                                     model_settings(config))
+        draft.base = set_model_files(draft.base, draft.models)
+    draft.find_roles()
+    return draft
+
+
+def _add_loras(draft: _Draft, loras: list[tuple[str, float]]) -> None:
+    """The prompt's LoRAs: into a user workflow's own loaders, else chained in."""
+    if not loras:
+        return
+    if draft.roles.loras and not draft.builtin:
+        for nid, (name, strength) in zip(draft.roles.loras, loras):
+            inputs = draft.base[nid]["inputs"]
+            inputs["lora_name"] = name
+            for key in ("strength_model", "strength_clip"):
+                if key in inputs:
+                    inputs[key] = float(strength)
+        extra = loras[len(draft.roles.loras):]
+        if extra:
+            draft.notes.append(f"{len(extra)} LoRA(s) beyond the workflow's own loaders were "
+                               "not added")
+        return
+    draft.base = insert_loras(draft.base, loras)
+    draft.find_roles()
+
+
+def _fit_source(draft: _Draft, values: dict, spec: PromptSpec, presets: Presets,
+                source_size: tuple[int, int], fit_1mp: bool) -> None:
+    """img2img: the output follows the source's size (snapped; requests become notes)."""
+    from ..images.source import plan_img2img_size
+
+    plan = plan_img2img_size(source_size, requested_size(spec, presets), fit_1mp=fit_1mp)
+    draft.notes.extend(plan.notes)
+    draft.base = set_source_size(draft.base, draft.roles, plan.width, plan.height)
+    draft.find_roles()
+    values["width"], values["height"] = plan.width, plan.height
+
+
+def _check_roles(draft: _Draft, spec: PromptSpec, params: Params,
+                 source_image: str | None) -> None:
+    roles, name = draft.roles, draft.name
     if roles.positive is None:
         raise WorkflowError(f"cannot find where the prompt text goes in {name}; give the "
                             "text node a title and name it in the sidecar "
                             "(<workflow>.roles.toml: [roles] positive = \"Title\")")
-    if source_image is None and roles.source_image is not None and builtin and BUILTINS[name][2]:
+    if source_image is None and roles.source_image is not None and draft.builtin \
+            and BUILTINS[name][2]:
         raise WorkflowError(f"{name} needs a source image (set source_image on the prompt)")
     if roles.guidance is None and params.guidance is not None and spec.model != "schnell":
-        notes.append("the workflow has no guidance input; guidance was not applied")
-    built = apply_values(base, roles, values)
-    return BuiltWorkflow(built, int(seed), name, roles,
-                         {k: v for k, v in values.items() if v is not None}, models, notes)
+        draft.notes.append("the workflow has no guidance input; guidance was not applied")
