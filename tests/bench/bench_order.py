@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from workbench.runs.plan import cache_cost, make_plan, order_for_cache, parse_axis  # noqa: E402
+from workbench.runs.order import cache_cost, order_for_cache  # noqa: E402
+from workbench.runs.plan import make_plan, parse_axis  # noqa: E402
 from workbench.spec import Lora, Params, PromptSpec  # noqa: E402
 
 LORA = "ep-sketch-flux.safetensors"   # a LoRA the recorded server has

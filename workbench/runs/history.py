@@ -329,6 +329,17 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
+def first_images(run: Run) -> dict[str, Path | None]:
+    """Cell id -> the first image of each done cell (None for the others), as absolute
+    paths: what a contact sheet shows."""
+    images: dict[str, Path | None] = {}
+    for cid in ([c.id for c in run.plan.cells()] if run.plan is not None else run.results):
+        result = run.results.get(cid)
+        paths = run.image_paths(cid)
+        images[cid] = paths[0] if paths and result and result.status == "done" else None
+    return images
+
+
 def _inside(folder: Path, rel: str) -> bool:
     target = (folder / rel).resolve()
     return target.is_relative_to(folder.resolve())

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..comfy.client import ComfyClient, Job, Unreachable
+from ..comfy.client import ComfyClient, Job, JobResult, Unreachable
 from ..comfy.validate import Problem
 from ..spec import PromptSpec
 from ..specdata import SpecDataError, spec_from_dict
@@ -89,6 +89,22 @@ def _target(entry: JournalEntry) -> tuple[history.Run, Cell]:
     run = history.create_run(plan, kind="single", folder=target,
                              name=f"{cell.spec.name} (recovered)")
     return run, plan.cells()[0]
+
+
+def entries_of_run(entries: list[JournalEntry], run: history.Run) -> dict[str, JournalEntry]:
+    """Cell id -> the open journal entry of that cell of ``run`` (its folder named)."""
+    return {str(e.meta["cell"]): e for e in entries
+            if e.meta.get("run") == str(run.folder) and e.meta.get("cell")}
+
+
+async def follow_attached(client: ComfyClient, job: Job, poll: float) -> JobResult:
+    """Wait for a re-attached job: the socket that heard of it died with the old session,
+    so the server is asked every ``poll`` seconds as well."""
+    while True:
+        try:
+            return await job.wait(poll)
+        except TimeoutError:
+            await client.check_job(job)
 
 
 async def recover(journal: Journal, make_client: Callable[[str, str], ComfyClient], *,

@@ -2,27 +2,18 @@
 
 The parts: a `pool.ServerPool` (connect, health, drop, steal), the one run service
 (`single.RunService`: upload, build, check, journal, submit), a `recorder.CellRecorder`
-(download, embed, record, journal) and, here, the orchestration:
-
-* **No idle server.**  Each server gets ``window`` prompts in flight (default 2): when one
-  finishes the next is already queued, so the GPU never waits on our download, disk writes
-  or the next POST.  Nothing polls for work; slots are refilled the moment a job ends.
-* **Cache-friendly order.**  Cells go out in `plan.order_for_cache` order (same model and
-  LoRA set together, then the same text together) in whole model groups per server.
-* **Nothing lost.**  A cell is recorded once, by the first success; jobs the server forgot
-  (``lost``) are re-queued; a dropped server's cells go to the others.  Every submission
-  is journaled, so a later ``PlanRunner`` with ``RunnerOptions(existing=run)`` re-attaches
-  to what is still on the server.
-
-The spec travels in ``extra_pnginfo["workbench"]`` so SaveImage embeds it.  At the end the
-contact sheet is written as ``contact-sheet.png`` in the run folder.
+(download, embed, record, journal) and, here, the orchestration: each server keeps
+``window`` prompts in flight (the GPU never waits on our downloads or the next POST),
+cells go out in `order.order_for_cache` order, a cell is recorded once (the first
+success), lost jobs are re-queued, and ``RunnerOptions(existing=run)`` re-attaches to
+what an earlier session left on the servers.  The contact sheet is written at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,46 +24,16 @@ from ..images.source import SourceImage, SourceImageError, load_source
 from ..spec import source_path
 from ..textsafe import one_line
 from . import history
-from .plan import Cell, RunPlan, group_by_model, order_for_cache
-from .pool import Health, NoServer, Server, ServerPool
+from .order import group_by_model, order_for_cache
+from .plan import Cell, RunPlan
+from .plan_run import CellUpdate, RunnerOptions
+from .pool import NoServer, Server, ServerPool
 from .recorder import CellRecorder, job_details, problems_of
+from .recovery import entries_of_run, follow_attached
 from .single import RunService
 
 CONTACT_SHEET = "contact-sheet.png"
 MAX_ATTEMPTS = 3          # a cell whose job is lost this often ends as an error
-
-
-@dataclass
-class RunnerOptions:
-    """How a plan is run (everything but the plan, the settings and the callbacks)."""
-
-    servers: list[str] | None = None       # default: the configured ones
-    window: int = 2                        # prompts in flight per server
-    root: Path | None = None               # where the run folder is made
-    base_dir: Path | None = None           # relative source images (the library's folder)
-    workflow: str | dict | None = None     # default: chosen from each cell's model
-    meta: dict = field(default_factory=dict)
-    existing: history.Run | None = None    # resume this run
-    health: Health = field(default_factory=Health)
-    adopt_poll: float = 1.0                # how often an earlier session's prompt is checked
-    sheet: bool = True                     # write the contact sheet at the end
-    order: str | Callable[[list[Cell]], list[Cell]] = "cache"   # or "plain", or a function
-    client_factory: Callable[[str], ComfyClient] | None = None
-
-
-@dataclass
-class CellUpdate:
-    """Where one cell stands; sent to ``on_update`` on every change."""
-
-    cell_id: str
-    state: str            # "waiting" | "queued" | "running" | "done" | "error" | "cancelled"
-    step: int = 0
-    steps: int = 0
-    fraction: float = 0.0
-    preview: bytes | None = None   # latest live preview image bytes (JPEG/PNG) if sent
-    images: list[Path] = field(default_factory=list)  # absolute paths once done
-    error: str = ""
-    server: str = ""
 
 
 class PlanRunner:
@@ -346,12 +307,10 @@ class PlanRunner:
             entries = await asyncio.to_thread(journal.unfinished) if journal else []
         except OSError:
             return
-        for entry in entries:
-            cid = (entry.meta or {}).get("cell")
+        for cid, entry in entries_of_run(entries, run).items():
             server = self.pool.by_url(entry.server)
-            cell = self.plan.cell(cid) if cid else None
-            if entry.meta.get("run") != str(run.folder) or cid not in self._todo \
-                    or server is None or cid in self._settled or cell is None:
+            cell = self.plan.cell(cid)
+            if cid not in self._todo or server is None or cid in self._settled or cell is None:
                 continue
             self.pool.withdraw(cell)   # it is in flight already: don't submit it again
             job = server.client.attach(entry.prompt_id, entry.workflow, entry.submitted_at)
@@ -362,13 +321,7 @@ class PlanRunner:
 
     async def _follow_adopted(self, server: Server, cell: Cell, job: Job,
                               workflow: dict) -> None:
-        # the socket that heard about it died with the old session: ask the server
-        while True:
-            try:
-                result = await job.wait(self.options.adopt_poll)
-                break
-            except TimeoutError:
-                await server.client.check_job(job)
+        result = await follow_attached(server.client, job, self.options.adopt_poll)
         server.inflight.pop(cell.id, None)
         self._background(self._record(server, cell, workflow, result))
 
@@ -489,12 +442,7 @@ class PlanRunner:
     def _contact_sheet(self, run: history.Run) -> None:
         from ..images.contact_sheet import plan_sheet, save_sheet
 
-        images = {}
-        for cell in run.plan.cells():
-            paths = run.image_paths(cell.id)
-            result = run.results.get(cell.id)
-            images[cell.id] = paths[0] if paths and result and result.status == "done" else None
-        sheet, _, _ = plan_sheet(run.plan, images)
+        sheet, _, _ = plan_sheet(run.plan, history.first_images(run))
         self.sheet_path = run.folder / CONTACT_SHEET
         save_sheet(sheet, self.sheet_path)
 
