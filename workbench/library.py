@@ -595,7 +595,8 @@ def _set_key(table: Table, key: str, value: Any) -> None:
 
 
 def _toml_value(key: str, value: Any) -> Any:
-    if isinstance(value, str) and "\n" in value:
+    if isinstance(value, str) and "\n" in value and "\r" not in value:
+        # (TOML readers may turn a multi-line string's CR LF into LF: keep those escaped)
         return tomlkit.string(value, multiline=True)
     if key == "loras":
         array = tomlkit.array()

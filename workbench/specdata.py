@@ -94,53 +94,55 @@ _INT_RANGES = {"seed": (0, MAX_SEED), "steps": (-2**31, 2**31 - 1),
 
 def _params_from(data: dict[str, Any], bad) -> Params:
     params = Params()
-    for key in _INT_PARAMS:
-        if key in data:
-            value = data[key]
-            low, high = _INT_RANGES[key]
-            if not isinstance(value, int) or isinstance(value, bool):
-                bad(key, "must be a whole number")
-            elif not low <= value <= high:
-                bad(key, f"is out of range (it must be from {low} to {high})")
-            else:
-                setattr(params, key, value)
-    for key in _FLOAT_PARAMS:
-        if key in data:
-            value = data[key]
-            if isinstance(value, (int, float)) and not isinstance(value, bool) \
-                    and _finite(value):
-                setattr(params, key, float(value))
-            else:
-                bad(key, "must be a finite number")
-    for key in _STR_PARAMS | {"negative"}:
-        if key in data:
-            if isinstance(data[key], str):
-                setattr(params, key, data[key])
-            else:
-                bad(key, "must be a string")
+    for key in _INT_PARAMS & set(data):
+        value, (low, high) = data[key], _INT_RANGES[key]
+        if not isinstance(value, int) or isinstance(value, bool):
+            bad(key, "must be a whole number")
+        elif not low <= value <= high:
+            bad(key, f"is out of range (it must be from {low} to {high})")
+        else:
+            setattr(params, key, value)
+    for key in _FLOAT_PARAMS & set(data):
+        if _is_number(data[key]):
+            setattr(params, key, float(data[key]))
+        else:
+            bad(key, "must be a finite number")
+    for key in (_STR_PARAMS | {"negative"}) & set(data):
+        if isinstance(data[key], str):
+            setattr(params, key, data[key])
+        else:
+            bad(key, "must be a string")
     loras = data.get("loras", [])
     if not isinstance(loras, list):
         bad("loras", "must be a list of tables")
         loras = []
     for i, item in enumerate(loras, start=1):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            bad(f"loras[{i}]", "needs at least a `name`")
-            continue
-        strength = item.get("strength", 1.0)
-        triggers = item.get("triggers", [])
-        if isinstance(triggers, str):
-            triggers = [triggers]
-        if not isinstance(triggers, list) or not all(isinstance(t, str) for t in triggers):
-            bad(f"loras[{i}].triggers", f"must be a list of strings, not "
-                f"{_type_name(triggers)}")
-            triggers = [t for t in triggers if isinstance(t, str)] \
-                if isinstance(triggers, list) else []
-        if not isinstance(strength, (int, float)) or isinstance(strength, bool) \
-                or not _finite(strength):
-            bad(f"loras[{i}].strength", "must be a finite number")
-            strength = 1.0
-        params.loras.append(Lora(item["name"], float(strength), list(triggers)))
+        lora = _lora_from(item, f"loras[{i}]", bad)
+        if lora is not None:
+            params.loras.append(lora)
     return params
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and _finite(value)
+
+
+def _lora_from(item: Any, where: str, bad) -> Lora | None:
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        bad(where, "needs at least a `name`")
+        return None
+    strength = item.get("strength", 1.0)
+    triggers = item.get("triggers", [])
+    if isinstance(triggers, str):
+        triggers = [triggers]
+    if not isinstance(triggers, list) or not all(isinstance(t, str) for t in triggers):
+        bad(f"{where}.triggers", f"must be a list of strings, not {_type_name(triggers)}")
+        triggers = [t for t in triggers if isinstance(t, str)] \
+            if isinstance(triggers, list) else []
+    if not _is_number(strength):
+        bad(f"{where}.strength", "must be a finite number")
+        strength = 1.0
+    return Lora(item["name"], float(strength), list(triggers))
 
 
 def _finite(value: int | float) -> bool:
