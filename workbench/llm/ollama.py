@@ -236,28 +236,9 @@ class OllamaClient:
             stream = await self._open_chat(model, messages, format, options, think, keep_alive)
         except Exception as exc:
             raise self._translate(exc, model) from exc
-        content: list[str] = []
-        thinking: list[str] = []
         result = ChatResult(model=model, content="")
-        finished = False
         try:
-            async for part in stream:
-                if result.first_token_s is None:
-                    result.first_token_s = time.perf_counter() - started
-                message = part.message
-                if message.thinking:
-                    thinking.append(message.thinking)
-                    if on_thinking is not None:
-                        on_thinking(message.thinking)
-                if message.content:
-                    content.append(message.content)
-                    if on_token is not None:
-                        on_token(message.content)
-                if part.done:
-                    finished = True
-                    result.done_reason = part.done_reason or ""
-                    result.load_s = (part.load_duration or 0) / 1e9
-                    result.eval_count = part.eval_count or 0
+            finished = await self._read_stream(stream, result, started, on_token, on_thinking)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -267,12 +248,39 @@ class OllamaClient:
         if not finished:
             raise StreamBroken(f"the answer from {model} ended before it was finished; "
                                "nothing was changed")
-        result.content = "".join(content)
-        result.thinking = "".join(thinking)
         result.total_s = time.perf_counter() - started
         if result.done_reason == "length":
             raise AnswerCut(model, result.content)
         return result
+
+    @staticmethod
+    async def _read_stream(stream, result: ChatResult, started: float,
+                           on_token: TokenCallback | None,
+                           on_thinking: TokenCallback | None) -> bool:
+        """Fill ``result`` from the streamed parts; whether the final part arrived."""
+        content: list[str] = []
+        thinking: list[str] = []
+        finished = False
+        async for part in stream:
+            if result.first_token_s is None:
+                result.first_token_s = time.perf_counter() - started
+            message = part.message
+            if message.thinking:
+                thinking.append(message.thinking)
+                if on_thinking is not None:
+                    on_thinking(message.thinking)
+            if message.content:
+                content.append(message.content)
+                if on_token is not None:
+                    on_token(message.content)
+            if part.done:
+                finished = True
+                result.done_reason = part.done_reason or ""
+                result.load_s = (part.load_duration or 0) / 1e9
+                result.eval_count = part.eval_count or 0
+        result.content = "".join(content)
+        result.thinking = "".join(thinking)
+        return finished
 
     async def _open_chat(self, model, messages, format, options, think, keep_alive):
         kwargs: dict[str, Any] = {"stream": True}
