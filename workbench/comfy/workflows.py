@@ -100,7 +100,8 @@ def model_settings(config: Any) -> dict[str, str]:
     return dict(config.comfyui.models) if config is not None else {}
 
 
-def _listed(object_info: dict | None, node: str, name: str) -> list[str] | None:
+def input_options(object_info: dict | None, node: str, name: str) -> list[str] | None:
+    """The values a node's input offers in ``object_info`` (model files...), None if unknown."""
     try:
         section = object_info[node]["input"]
         config = section.get("required", {}).get(name) or section.get("optional", {})[name]
@@ -135,10 +136,10 @@ def choose_models(variant: str, object_info: dict | None = None,
     when ``loading = "checkpoint"``)."""
     settings = settings or {}
     loading = settings.get("loading", "auto")
-    unets = _listed(object_info, "UNETLoader", "unet_name")
-    clips = _listed(object_info, "DualCLIPLoader", "clip_name1")
-    vaes = _listed(object_info, "VAELoader", "vae_name")
-    ckpts = _listed(object_info, "CheckpointLoaderSimple", "ckpt_name")
+    unets = input_options(object_info, "UNETLoader", "unet_name")
+    clips = input_options(object_info, "DualCLIPLoader", "clip_name1")
+    vaes = input_options(object_info, "VAELoader", "vae_name")
+    ckpts = input_options(object_info, "CheckpointLoaderSimple", "ckpt_name")
     avoid = ("kontext",) if variant == "dev" else ()
     keyword = {"dev": "dev", "schnell": "schnell", "kontext": "kontext"}.get(variant, "dev")
     wanted_unet = [settings[variant]] if variant in settings else []

@@ -158,11 +158,9 @@ def _build(args: argparse.Namespace):
 
 
 async def _run(args: argparse.Namespace, config) -> int:
-    from ..library import ConflictError
     from ..runs.history import HistoryError
     from ..runs.plan import PlanError
     from ..runs.runner import NoServer, PlanRunner, RunnerOptions
-    from ..runs.saved_plans import save_plan
 
     if args.window < 1:
         err("--window must be at least 1")
@@ -172,28 +170,46 @@ async def _run(args: argparse.Namespace, config) -> int:
     except (PlanError, HistoryError) as exc:
         err(str(exc))
         return 2
-    if args.save_plan:
-        if library is None:
-            err("--save-plan: the run does not name its library; plan not saved")
-        else:
-            try:
-                save_plan(library, plan)
-                print(f"plan saved with {plan.variants[0].spec.name!r} in {library.path}",
-                      file=sys.stderr)
-            except (ConflictError, KeyError, OSError) as exc:
-                err(f"--save-plan: {exc}")
-                return 2
+    if args.save_plan and not _save_plan(plan, library):
+        return 2
     servers = [u.strip() for u in args.servers.split(",") if u.strip()] if args.servers \
         else None
-    progress = _Progress(plan.size)
     root = args.out or (existing.folder.parent if existing else
                         (args.rerun.parent if args.rerun else None))
     runner = PlanRunner(plan, config, RunnerOptions(
         servers=servers, window=args.window, root=root, base_dir=base_dir, existing=existing,
-        workflow=args.workflow, meta=meta), on_update=progress)
+        workflow=args.workflow, meta=meta), on_update=_Progress(plan.size))
     print(f"running {plan.name!r}: {plan.size} cell(s) "
           f"({' x '.join(map(str, plan.shape))}), seeds {', '.join(map(str, plan.seeds))}",
           file=sys.stderr)
+    try:
+        result = await _run_cancellable(runner)
+    except NoServer as exc:
+        err(str(exc))
+        return 3
+    return _report(plan, result, runner)
+
+
+def _save_plan(plan, library) -> bool:
+    """``--save-plan``: keep the plan with its first prompt; False when that failed."""
+    from ..library import ConflictError
+    from ..runs.saved_plans import save_plan
+
+    if library is None:
+        err("--save-plan: the run does not name its library; plan not saved")
+        return True
+    try:
+        save_plan(library, plan)
+    except (ConflictError, KeyError, OSError) as exc:
+        err(f"--save-plan: {exc}")
+        return False
+    print(f"plan saved with {plan.variants[0].spec.name!r} in {library.path}", file=sys.stderr)
+    return True
+
+
+async def _run_cancellable(runner):
+    """``runner.run()``, where the first Ctrl-C cancels the run cleanly (queued prompts
+    deleted, the running one interrupted) and a second one stops at once."""
     loop = asyncio.get_running_loop()
     cancel_task: list[asyncio.Task] = []
 
@@ -211,14 +227,15 @@ async def _run(args: argparse.Namespace, config) -> int:
         handled = False
     try:
         result = await runner.run()
-    except NoServer as exc:
-        err(str(exc))
-        return 3
     finally:
         if handled:
             loop.remove_signal_handler(signal.SIGINT)
     if cancel_task:
         await cancel_task[0]
+    return result
+
+
+def _report(plan, result, runner) -> int:
     print(result.folder)
     print(result.manifest_path)
     if runner.sheet_path is not None:
