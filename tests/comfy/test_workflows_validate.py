@@ -11,6 +11,7 @@ from tests.comfy.conftest import recorded
 from tests.fixtures import glob_at_least
 from workbench.comfy.events import parse_text
 from workbench.comfy.graph import find_roles, title_of
+from workbench.comfy.models import ModelFiles, choose_models
 from workbench.comfy.validate import (
     check_workflow,
     explain_execution_error,
@@ -18,9 +19,7 @@ from workbench.comfy.validate import (
 )
 from workbench.comfy.workflows import (
     BUILTINS,
-    ModelFiles,
     build_workflow,
-    choose_models,
     insert_loras,
     load_builtin,
     set_model_files,

@@ -107,7 +107,7 @@ async def _system(client) -> None:
 
 async def _models(client, object_info: dict, all_files: bool) -> dict[str, list[str]]:
     """Model folder -> the files the server has (printed: FLUX ones, or all)."""
-    from ..comfy.workflows import input_options
+    from ..comfy.models import input_options
     from ..textsafe import one_line
 
     installed: dict[str, list[str]] = {}
@@ -125,7 +125,8 @@ async def _models(client, object_info: dict, all_files: bool) -> dict[str, list[
 
 def _workflows(config, object_info: dict, installed: dict[str, list[str]]) -> int:
     """Which built-in workflows the server can run; 1 when one lacks a model file."""
-    from ..comfy.workflows import BUILTINS, choose_models, model_settings
+    from ..comfy.models import choose_models, model_settings
+    from ..comfy.workflows import BUILTINS
 
     print("  built-in workflows:")
     code = 0
