@@ -108,7 +108,7 @@ def _parse_seeds(text: str) -> list[int]:
 def _build(args: argparse.Namespace):
     """(plan, library, base_dir, meta, existing run) from the arguments; raises
     `PlanError`/`HistoryError` with a message for the user."""
-    from ..library import PromptLookupError, load_collection
+    from ..collection import PromptLookupError, load_collection
     from ..runs import history
     from ..runs.plan import PlanError, make_plan, parse_axis
 

@@ -127,7 +127,8 @@ def _lint_stdin(args, config, cli) -> tuple[list[dict], int]:
 
 
 def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
-    from ..library import LibraryError, library_files, load_library
+    from ..collection import library_files
+    from ..library import LibraryError, load_library
     from ..linting import config_settings
     from ..locations import libraries_dir
 

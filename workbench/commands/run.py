@@ -94,7 +94,7 @@ class _Progress:
 def _find(args: argparse.Namespace):
     """(library, spec) named on the command line (``NAME#2`` picks the second of several
     prompts with one name), or None after saying why."""
-    from ..library import PromptLookupError, load_collection
+    from ..collection import PromptLookupError, load_collection
     from ..locations import libraries_dir
 
     collection = load_collection(args.library or libraries_dir())

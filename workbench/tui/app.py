@@ -21,7 +21,8 @@ from textual.widgets import Footer, Input
 
 from .. import workspace
 from ..config import Config, ConfigError, remember
-from ..library import Collection, Library, LibraryError, read_library
+from ..collection import Collection
+from ..library import Library, LibraryError, read_library
 from ..spec import PARAM_FIELDS, PromptSpec, source_path
 from ..llm.action_names import ACTIONS
 from .screens.confirm import confirm_delete, resolve_conflict
