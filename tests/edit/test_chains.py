@@ -228,3 +228,11 @@ async def test_run_a_chain_from_a_generated_image(client, fake, tmp_path):
     again = await run_chain(client, chain, tmp_path / "again", reuse=out)
     assert [s.status for s in again.steps] == ["reused"] * 3
     assert len(fake.submitted) == 3
+
+
+def test_judging_a_chain_run_says_it_has_no_grid(tmp_path, capsys):
+    from workbench import cli
+
+    out = history.create_run(None, kind="chain", folder=tmp_path / "chain", name="c").folder
+    assert cli.main(["judge", str(out), "--no-vision"]) == 2
+    assert "chain run has no grid" in capsys.readouterr().err
