@@ -84,3 +84,26 @@ def test_the_checker_sees_lazy_and_relative_imports():
     assert "workbench.textsafe.one_line" in targets and "httpx" in targets
     lazy = PACKAGE / "runs" / "single.py"
     assert any(t.startswith("workbench.llm.gpu") for _, t in imports_of(lazy))
+
+
+def test_no_private_names_cross_module_lines():
+    """A module's private names (``_x``) stay its own: not imported by another module, and
+    not reached through another module's objects (``client._object_info``,
+    ``job._finish``, ``textual_image._terminal`` were, once)."""
+    crossing = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                parts = (node.module or "").split(".")
+                names = [a.name for a in node.names]
+                if any(p.startswith("_") for p in parts) or any(
+                        n.startswith("_") and not n.startswith("__") for n in names):
+                    crossing.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: "
+                                    f"from {node.module} import {', '.join(names)}")
+            elif isinstance(node, ast.Attribute) and node.attr in (
+                    "_object_info", "_finish", "_push", "_feed", "_terminal", "_jobs"):
+                if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                    crossing.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: "
+                                    f"{ast.unparse(node)}")
+    assert crossing == []

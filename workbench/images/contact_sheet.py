@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..compose import compose
 from ..textsafe import one_line
-from .preview import PreviewError, _flatten, _open_checked, fit
+from .preview import PreviewError, fit, flatten, open_checked
 
 Box = tuple[int, int, int, int]   # left, top, right, bottom (right/bottom exclusive)
 
@@ -250,13 +250,13 @@ def _paste(sheet: Image.Image, draw: ImageDraw.ImageDraw, source, box: Box, font
     size = box[2] - box[0]
     image = None
     if isinstance(source, Image.Image):
-        image = _flatten(source)
+        image = flatten(source)
     elif source is not None:
         try:
-            with _open_checked(Path(source)) as opened:
+            with open_checked(Path(source)) as opened:
                 opened.draft("RGB", (size, size))
                 opened.load()
-                image = _flatten(opened)
+                image = flatten(opened)
                 if image is opened:  # closing the file would drop its pixels
                     image = opened.copy()
         except PreviewError:

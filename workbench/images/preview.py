@@ -68,7 +68,8 @@ def halfblock_box(columns: int, rows: int) -> tuple[int, int]:
 
 # -- thumbnails -----------------------------------------------------------------------------------
 
-def _open_checked(path: Path) -> Image.Image:
+def open_checked(path: Path) -> Image.Image:
+    """``path`` opened with Pillow after the size caps (file bytes, then pixels) pass."""
     from ..untrusted import is_regular_file
 
     try:
@@ -93,14 +94,14 @@ def make_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
     """``path`` as an RGB image of exactly `fit` (image size, ``box``): reduced cheaply
     first (JPEG ``draft``, integer ``reduce``), then filtered; small images are enlarged
     with nearest-neighbour so pixels stay crisp."""
-    with _open_checked(Path(path)) as im:
+    with open_checked(Path(path)) as im:
         target = fit(im.size, box)
         try:
             im.draft("RGB", target)  # JPEG: decode at 1/2, 1/4, 1/8 scale; others: no-op
             factor = min(im.width // max(1, target[0]), im.height // max(1, target[1]))
             im.load()
             work = im.reduce(factor // 2) if factor >= 4 else im
-            work = _flatten(work)
+            work = flatten(work)
             if work.size[0] > target[0] or work.size[1] > target[1]:
                 work = work.resize(target, Image.Resampling.LANCZOS)
             elif work.size != target:
@@ -112,7 +113,8 @@ def make_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
     return work
 
 
-def _flatten(im: Image.Image) -> Image.Image:
+def flatten(im: Image.Image) -> Image.Image:
+    """``im`` as RGB, transparency laid on the preview background."""
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         base = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
@@ -251,7 +253,7 @@ class FastHalfcellRenderer(HalfcellRenderer):
                 gc.enable()
 
     def _render(self, image: Image.Image, resize: tuple[int, int] | None) -> list[Segment]:
-        rgb = _flatten(image)
+        rgb = flatten(image)
         if resize and rgb.size != resize:
             rgb = rgb.resize(resize, Image.Resampling.NEAREST)
         width, height = rgb.size
