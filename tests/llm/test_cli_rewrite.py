@@ -191,16 +191,18 @@ def test_fix_uses_the_linter_and_lints_the_proposal(fake, library, capsys):
 def test_fix_lints_with_the_users_and_the_librarys_settings(fake, library, tmp_path, capsys):
     """The same findings as the Problems panel: config.toml's [lint], then the library's."""
     text = LIBRARY.replace('style = "watercolor"', 'style = "watercolor, masterpiece"')
-    library.write_text('[lint]\nignore = ["word-count"]\n' + text, encoding="utf-8")
+    text = text.replace('"sitting in fresh snow"', '"sitting in fresh snow with no blur"')
+    library.write_text('[lint]\nignore = ["missing-lighting", "word-count"]\n' + text,
+                       encoding="utf-8")
     config = tmp_path / "config.toml"
     config.write_text('[lint]\nignore = ["sd-quality-tags"]\n')
-    fake.queue("A red fox sitting in fresh snow at dawn, watercolor.")
+    fake.queue("A red fox sitting in fresh, sharp snow, watercolor.")
     assert run(fake, str(library), "Fox", "--action", "fix", "--config", str(config)) == 0
     user = fake.chats[0]["messages"][1]["content"]
     problems = [line for line in user.splitlines() if line.startswith("- ")]
-    assert problems == ["- no lighting described"], user
+    assert len(problems) == 1 and "'no blur'" in problems[0], user
 
-    config.write_text('[lint]\nignore = ["sd-quality-tags", "missing-lighting"]\n')
+    config.write_text('[lint]\nignore = ["sd-quality-tags", "negation"]\n')
     assert run(fake, str(library), "Fox", "--action", "fix", "--config", str(config)) == 0
     assert "the linter found nothing to fix" in capsys.readouterr().out
     assert len(fake.chats) == 1
