@@ -226,8 +226,8 @@ async def test_theme_choice_is_remembered(make_app, isolated_home):
         from workbench.config import load_config
 
         app.theme = "textual-light"
-        await wait_until(pilot, lambda: load_config().theme == "textual-light")
-    assert load_config().theme == "textual-light"
+        await wait_until(pilot, lambda: load_config().ui.theme == "textual-light")
+    assert load_config().ui.theme == "textual-light"
 
 
 async def test_first_start_seeds_user_libraries(isolated_home):

@@ -162,6 +162,15 @@ async def test_ctrl_t_runs_an_ab_plan_into_the_grid(make_app, library_dir, isola
             assert len(server.submitted) == 8
             await wait_until(pilot, lambda: screen.run is not None)  # the run is wrapped up
             assert "8/8 cells" in str(screen.query_one("#compare-title").render())
+            # the grid's thumbnails were made as the images arrived: found ready, not made
+            from workbench.images.preview import default_cache
+            from workbench.tui.screens.compare import thumbnail_box
+
+            await app.workers.wait_for_complete()
+            cache, view = default_cache(), screen.current
+            misses = cache.misses
+            cache.get(view.image, thumbnail_box(view))
+            assert cache.misses == misses
             await pilot.press("right", "w")
             winner = screen.current.cell_id
             await workers_done(pilot, "plans")
@@ -229,7 +238,7 @@ async def test_single_view_uses_true_pixels_when_the_terminal_has_them(make_app,
 
 
 def test_detect_protocol_settings():
-    from workbench.images.preview import detect_protocol
+    from workbench.images.graphics import detect_protocol
 
     assert detect_protocol("sixel") == "sixel"
     assert detect_protocol("auto", stream=io.StringIO()) == "halfblocks"  # not a terminal

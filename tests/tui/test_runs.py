@@ -45,7 +45,11 @@ async def test_f5_runs_the_prompt_to_files_with_progress(make_app, comfy, isolat
         seeds = [n["inputs"]["seed"] for n in submitted.values() if "seed" in n["inputs"]]
         assert seeds == [1234]  # the prompt's own seed
         folder = Path(state.split(" in ", 1)[1])
-        assert list(folder.glob("*.png")) and json.loads((folder / "run.json").read_text())
+        assert list(folder.glob("cells/*.png")) and json.loads(
+            (folder / "manifest.json").read_text())["kind"] == "single"
+        from workbench.runs.history import list_runs
+
+        assert [r.folder for r in list_runs()] == [folder]  # the run history lists it
         panel.focus()
         await pilot.press("v")
         from workbench.tui.screens.image import ImageScreen
@@ -138,3 +142,28 @@ async def test_add_lora_from_the_servers_list(make_app, comfy, library_dir):
             "Amber perfume bottle").params.loras[0].name == screen.items[0]
     saved = load_library(library_dir / "studio.toml").get("Amber perfume bottle")
     assert saved.params.loras[0].name == screen.items[0]
+
+
+async def test_run_history_lists_single_runs_and_opens_them(make_app, comfy, isolated_home):
+    """F5's run is in Ctrl+P's run history like any comparison, and opens as a grid."""
+    from workbench.tui.screens.compare import CompareScreen
+    from workbench.tui.screens.history import HistoryScreen
+
+    server, url = comfy
+    app = make_app(comfyui_urls=url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        row = app.query_one(JobsPanel).rows[0]
+        await wait_for(pilot, lambda: row.finished)
+        app.action_history()
+        await pilot.pause()
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        [listed] = history.runs
+        assert listed.kind == "single" and listed.done == 1 and listed.name == app.spec.name
+        assert "1/1 cells" in str(history.query_one("#history-list").get_option_at_index(0)
+                                  .prompt)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, CompareScreen) and app.screen.plan.size == 1
+        assert app.screen.run.folder == listed.folder

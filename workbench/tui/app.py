@@ -21,7 +21,8 @@ from textual.widgets import Footer, Input
 
 from .. import workspace
 from ..config import Config, ConfigError, remember
-from ..library import Collection, Library, LibraryError, read_library
+from ..collection import Collection
+from ..library import Library, LibraryError, read_library
 from ..spec import PARAM_FIELDS, PromptSpec, source_path
 from ..llm.action_names import ACTIONS
 from .screens.confirm import confirm_delete, resolve_conflict
@@ -91,8 +92,8 @@ class WorkbenchApp(App):
         for theme in loaded.themes.values():
             self.register_theme(theme)
         self._theme_failures = loaded.failures
-        if config.theme in self.available_themes:
-            self.theme = config.theme
+        if config.ui.theme in self.available_themes:
+            self.theme = config.ui.theme
 
     # -- terminal safety: outside text never reaches the terminal raw ------------------------
     _safety = TerminalSafety()
@@ -217,13 +218,10 @@ class WorkbenchApp(App):
         spec, library = self.spec, self.library
         diagnostics = []
         if spec is not None and library is not None:
-            from ..lint import library_lint_table, lint, settings_for
+            from ..linting import lint_in_library
 
-            context = {s.name: s for lib in self.collection.libraries for s in lib.prompts}
-            context.update({s.name: s for s in library.prompts})
-            diagnostics = lint(spec, settings=settings_for(
-                self.config.raw, library_lint_table(library.data)),
-                context=context, base_dir=library.path.parent)
+            diagnostics = lint_in_library(spec, self.config, library,
+                                          self.collection.libraries)
         self.diagnostics = diagnostics
         spans: dict[str, list[tuple[int, int, str]]] = {}
         for d in diagnostics:
@@ -550,13 +548,13 @@ class WorkbenchApp(App):
 
     def start_plan(self, plan, library: Library, prompt_name: str) -> None:
         """Open the compare screen on ``plan`` and run it on the configured servers."""
-        from ..runs.runner import PlanRunner
+        from ..runs.runner import PlanRunner, RunnerOptions
         from .screens.compare import CompareScreen
 
         screen = CompareScreen(plan, library=library, prompt_name=prompt_name)
-        screen.runner = PlanRunner(plan, self.config, base_dir=library.path.parent,
-                                   on_update=screen.update_cell,
-                                   thumb_box=None)  # the grid makes its own previews
+        screen.runner = PlanRunner(plan, self.config,
+                                   RunnerOptions(base_dir=library.path.parent),
+                                   on_update=screen.update_cell)
         self.push_screen(screen)
         self._run_plan(screen)
 
@@ -621,7 +619,7 @@ class WorkbenchApp(App):
             self.notify(f"Added {name} at strength 1; put its trigger words in the LoRAs "
                         "field after a second colon (file:0.8:trigger)", markup=False)
 
-        self.push_screen(PickScreen(f"LoRAs on {self.config.comfyui_url}", load), add)
+        self.push_screen(PickScreen(f"LoRAs on {self.config.comfyui.url}", load), add)
 
     def action_history(self) -> None:
         from .screens.history import HistoryScreen
@@ -639,6 +637,15 @@ class WorkbenchApp(App):
         except HistoryError as exc:
             self.notify(str(exc), title="Cannot open the run", severity="error",
                         markup=False)
+            return
+        if run.plan is None:  # a chain: its last image (its strip is the chain view, Ctrl+P)
+            from .screens.image import ImageScreen
+
+            images = [p for cid in run.results for p in run.image_paths(cid)]
+            if not images:
+                self.notify(f"{run.folder}: no image yet", severity="warning", markup=False)
+                return
+            self.push_screen(ImageScreen(images[-1], run.title))
             return
         self.push_screen(CompareScreen(run.plan, run=run))
 
@@ -661,16 +668,15 @@ class WorkbenchApp(App):
         if action == "describe" and spec.source_image and library is not None:
             source = source_path(spec.source_image, library.path.parent)
         self.push_screen(AssistScreen(action, spec, self.config, model=model, source=source,
-                                      diagnostics=self.diagnostic_messages(spec)),
+                                      diagnostics=self.diagnostic_messages(spec, library)),
                          lambda new: new is not None and self._accept(library, spec, new))
 
-    def diagnostic_messages(self, spec: PromptSpec) -> list[str]:
-        """What the linter says about ``spec`` (for the "fix" action)."""
-        try:
-            from ..lint import lint
-        except ImportError:  # pragma: no cover - linter not installed in this build
-            return []
-        return [d.message for d in lint(spec)]
+    def diagnostic_messages(self, spec: PromptSpec, library: Library | None) -> list[str]:
+        """What the linter says about ``spec`` (for the "fix" action): the same settings
+        and context as the Problems panel."""
+        from ..linting import lint_messages
+
+        return lint_messages(spec, self.config, library, self.collection.libraries)
 
     def _accept(self, library: Library, spec: PromptSpec, new: PromptSpec) -> None:
         self._undo.append((spec, spec.copy()))
@@ -709,9 +715,9 @@ class WorkbenchApp(App):
 
     # -- theme ---------------------------------------------------------------------------------
     def _remember_theme(self, theme) -> None:
-        if theme.name == self.config.theme:
+        if theme.name == self.config.ui.theme:
             return
-        self.config.theme = theme.name
+        self.config.ui.theme = theme.name
         try:
             remember(self.config, "ui", "theme", theme.name)
         except (ConfigError, OSError) as exc:
@@ -730,7 +736,7 @@ class WorkbenchApp(App):
         yield SystemCommand("Delete prompt", "Delete the selected prompt, after asking (F8)",
                             self.action_delete)
         yield SystemCommand("Run on ComfyUI", "Run the selected prompt on "
-                            f"{self.config.comfyui_url} (F5)", self.action_run)
+                            f"{self.config.comfyui.url} (F5)", self.action_run)
         yield SystemCommand("Cancel run", "Interrupt the running job, or take it off the "
                             "server's queue", self.action_cancel_run)
         yield SystemCommand("Compare A/B", "Fixed-seed comparison of this prompt with "
@@ -789,13 +795,13 @@ def plan_summary(run) -> str:
 
 
 def run_app(config: Config, path: Path | None) -> int:
-    from ..images.preview import PreviewError, detect_protocol
+    from ..images.graphics import GraphicsError, detect_protocol
 
     try:  # terminal graphics are detected by asking the terminal: before Textual starts
-        config.image_protocol = detect_protocol(config.image_protocol)
-    except PreviewError as exc:
+        config.runtime.image_protocol = detect_protocol(config.ui.image_protocol)
+    except GraphicsError as exc:
         config.problems.append(str(exc))
-        config.image_protocol = "halfblocks"
+        config.runtime.image_protocol = "halfblocks"
     app = WorkbenchApp(config, path)
     app.run()
     return app.return_code or 0
