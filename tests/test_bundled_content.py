@@ -283,8 +283,8 @@ async def test_textual_applies_every_bundled_theme():
         for theme in themes:
             app.theme = theme.name
             box = app.query_one("#box")
-            await wait_until(pilot, lambda: box.styles.background.hex.lower()
-                             == theme.surface.lower())
+            await wait_until(pilot, lambda box=box, theme=theme:
+                             box.styles.background.hex.lower() == theme.surface.lower())
             assert app.current_theme.name == theme.name
             assert box.styles.background.hex.lower() == theme.surface.lower()
             assert box.styles.color.hex.lower() == theme.foreground.lower()

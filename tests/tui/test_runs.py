@@ -154,16 +154,14 @@ async def test_run_history_lists_single_runs_and_opens_them(make_app, comfy, iso
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
         row = app.query_one(JobsPanel).rows[0]
-        await wait_for(pilot, lambda: row.finished)
+        await wait_until(pilot, lambda: row.finished)
         app.action_history()
-        await pilot.pause()
-        history = app.screen
-        assert isinstance(history, HistoryScreen)
+        history = await screen_is(pilot, HistoryScreen)
         [listed] = history.runs
         assert listed.kind == "single" and listed.done == 1 and listed.name == app.spec.name
         assert "1/1 cells" in str(history.query_one("#history-list").get_option_at_index(0)
                                   .prompt)
         await pilot.press("enter")
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, CompareScreen) and app.screen.plan.size == 1
+        await screen_is(pilot, CompareScreen)
+        assert app.screen.plan.size == 1
         assert app.screen.run.folder == listed.folder
