@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..textsafe import one_line
 from .events import (
     Event,
     Executed,
@@ -239,8 +240,9 @@ class Job:
 
 
 def result_from_history(job: Job, entry: dict) -> JobResult:
-    """A job's result from its /history entry (outputs in node order)."""
-    status = entry.get("status") or {}
+    """A job's result from its /history entry (outputs in node order); parts of an odd
+    entry that are not what ComfyUI writes are passed over."""
+    status = entry.get("status") if isinstance(entry.get("status"), dict) else {}
     events = events_from_history(entry)
     error = next((e for e in events if isinstance(e, ExecutionError)), None)
     interrupted = next((e for e in events if isinstance(e, ExecutionInterrupted)), None)
@@ -249,16 +251,17 @@ def result_from_history(job: Job, entry: dict) -> JobResult:
     ended = next((e.timestamp / 1000 for e in events
                   if isinstance(e, (ExecutionSuccess,)) and e.timestamp), None)
     images: list[ImageRef] = []
-    for node_id, output in (entry.get("outputs") or {}).items():
-        if isinstance(output, dict):
-            for item in output.get("images") or []:
-                if isinstance(item, dict):
-                    images.append(ImageRef.from_dict(item, str(node_id)))
+    outputs = entry.get("outputs") if isinstance(entry.get("outputs"), dict) else {}
+    for node_id, output in outputs.items():
+        found = output.get("images") if isinstance(output, dict) else None
+        for item in found if isinstance(found, list) else []:
+            if isinstance(item, dict):
+                images.append(ImageRef.from_dict(item, one_line(node_id)))
     if error is not None:
         verdict = "error"
     elif interrupted is not None:
         verdict = "interrupted"
-    elif status.get("status_str") == "success" or status.get("completed"):
+    elif status.get("status_str") == "success" or status.get("completed") is True:
         verdict = "success"
     else:
         verdict = "error"
