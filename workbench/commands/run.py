@@ -135,7 +135,7 @@ async def _recover(config, client) -> None:
     """Collect what an earlier session left on this server (printed like our own)."""
     from ..comfy.client import client_from_config
     from ..runs.journal import Journal
-    from ..runs.recovery import owned_by_live_session, recover
+    from ..runs.recovery import RECOVERY_TIMEOUT, owned_by_live_session, recover
 
     journal = Journal()
     left = [e for e in journal.unfinished(client.base_url) if not owned_by_live_session(e)]
@@ -146,7 +146,8 @@ async def _recover(config, client) -> None:
     def make(server: str, client_id: str):
         return client_from_config(config, server, client_id=client_id)
 
-    for found in await recover(journal, make, wait=True):
+    for found in await recover(journal, make, servers=[config.comfyui.url], wait=True,
+                               timeout=RECOVERY_TIMEOUT):
         for image in found.images:
             print(image)
         for problem in found.problems:

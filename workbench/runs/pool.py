@@ -76,7 +76,7 @@ class ServerPool:
         clients = [self.make_client(url) for url in self.urls]
         results = await asyncio.gather(*(_hello(c) for c in clients), return_exceptions=True)
         problems = []
-        for url, client, result in zip(self.urls, clients, results):
+        for client, result in zip(clients, results):
             if isinstance(result, BaseException):
                 problems.append(one_line(str(result)) or type(result).__name__)
                 await client.close()

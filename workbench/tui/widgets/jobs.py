@@ -93,13 +93,14 @@ class JobsPanel(VerticalScroll, can_focus=True):
         """Prompts an earlier session left on ``server``: recorded in their run folders."""
         from ...comfy.client import client_from_config
         from ...runs.journal import Journal
-        from ...runs.recovery import owned_by_live_session, recover
+        from ...runs.recovery import RECOVERY_TIMEOUT, owned_by_live_session, recover
 
         journal = Journal()
         if not any(not owned_by_live_session(e) for e in journal.unfinished(server)):
             return
         found = await recover(journal, lambda url, cid: client_from_config(
-            self.config, url, client_id=cid), wait=True)
+            self.config, url, client_id=cid), servers=[self.config.comfyui.url], wait=True,
+            timeout=RECOVERY_TIMEOUT)
         if found:
             self.app.notify(f"{len(found)} prompt(s) left by an earlier session were "
                             "collected into their run folders (Ctrl+P: Run history)",
