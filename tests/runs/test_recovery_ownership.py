@@ -142,8 +142,10 @@ def test_owner_is_pid_and_start_time():
 
 # -- several recovered prompts each keep their record -------------------------------------------
 
-async def leave_behind(fake, tmp_path, journal, seeds, *, done_first=False):
-    """A session that submitted ``seeds`` into one plan run and was killed."""
+async def leave_behind(fake, tmp_path, journal, seeds):
+    """A session that submitted ``seeds`` into one plan run and was killed (the fake is
+    stalled meanwhile, so nothing finishes before the "kill"; resume it after)."""
+    fake.stall()
     runs = RunService(Config(), journal=journal)
     plan = make_plan([PromptSpec("fox", subject="a red fox")], seeds)
     run = history.create_run(plan, root=tmp_path / "runs")
@@ -170,6 +172,7 @@ async def test_recovered_prompts_of_an_unreadable_run_each_keep_their_record(fak
     journal = Journal(tmp_path / "journal.jsonl")
     run, plan = await leave_behind(fake, tmp_path, journal, [1, 2, 3])
     run.manifest_path.write_text("{ broken", encoding="utf-8")
+    fake.resume()
     found = await asyncio.wait_for(recover(journal, make, servers=[fake.url],
                                            is_live=lambda e: False), 30)
     assert len(found) == 3
@@ -184,6 +187,7 @@ async def test_recovered_prompts_of_an_unreadable_run_each_keep_their_record(fak
 async def test_a_cell_done_meanwhile_is_not_overwritten(fake, tmp_path):
     journal = Journal(tmp_path / "journal.jsonl")
     run, plan = await leave_behind(fake, tmp_path, journal, [1])
+    fake.resume()
     cell = plan.cells()[0]
     history.record_cell(run, cell, [b"\x89PNG\r\n\x1a\nkept"], None, prompt_id="resumed")
     [item] = await asyncio.wait_for(recover(journal, make, servers=[fake.url],
@@ -201,9 +205,7 @@ async def test_recovery_waits_only_on_the_named_servers_and_not_forever(fake, tm
     await other.start()
     try:
         journal = Journal(tmp_path / "journal.jsonl")
-        other.stall()
         await leave_behind(other, tmp_path, journal, [5])
-        fake.stall()
         await leave_behind(fake, tmp_path, journal, [6])
         made = []
 
@@ -229,6 +231,7 @@ async def test_recovery_waits_only_on_the_named_servers_and_not_forever(fake, tm
 async def test_recovery_survives_a_server_that_answers_garbage(fake, tmp_path):
     journal = Journal(tmp_path / "journal.jsonl")
     await leave_behind(fake, tmp_path, journal, [1])
+    fake.resume()
     fake.faults.set("GET /prompt", faults.html())
     assert await asyncio.wait_for(recover(journal, make, servers=[fake.url],
                                           is_live=lambda e: False), 30) == []
