@@ -83,6 +83,41 @@ async def test_download_deadline_grows_with_the_size_but_ends(fake):
         await client.close()
 
 
+async def test_a_job_whose_history_never_answers_still_ends(fake):
+    """The socket missed the end and /history never answers: the job ends as an error
+    naming the request (after a few checks), it does not wait forever."""
+    fake.step_delay = 0.05
+    fake.drop_ws_after_steps = 1
+    client = ComfyClient(fake.url, timeout=0.5, poll_interval=0.1, quiet_after=0.3,
+                         backoff=(1.5, 1.5))
+    await client.connect()
+    try:
+        fake.faults.set("GET /history/*", faults.slow_loris(interval=0.1))
+        fake.faults.set("GET /queue", faults.slow_loris(interval=0.1))
+        job = await client.submit(small_t2i())
+        result = await job.wait(LIMIT)
+        assert result.status == "error"
+        assert "could not learn how prompt" in result.message
+        assert "did not finish answering GET /" in result.message
+    finally:
+        await client.close()
+
+
+async def test_a_job_that_ended_keeps_the_sockets_verdict_when_history_fails(fake):
+    fake.step_delay = 0.1
+    fake.drop_ws_after_steps = 1
+    client = ComfyClient(fake.url, timeout=0.5, poll_interval=0.1, backoff=(0.05, 0.05))
+    await client.connect()
+    try:
+        fake.faults.set("GET /history/*", faults.html())
+        job = await client.submit(small_t2i())
+        result = await job.wait(LIMIT)
+        assert result.status == "success" and not result.from_history
+        assert [i.filename for i in result.images] == ["flux_dev_00001_.png"]
+    finally:
+        await client.close()
+
+
 # -- item 14/18: answers that are not what ComfyUI sends --------------------------------------
 
 @pytest.mark.parametrize("fault, words", [

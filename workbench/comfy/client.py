@@ -56,6 +56,8 @@ __all__ = ["AuthRequired", "BadAnswer", "ComfyClient", "ComfyError", "DownloadTo
            "client_from_config", "parse_auth_header", "result_from_history"]
 
 DEFAULT_MAX_DOWNLOAD = 256 * 1024 * 1024
+#: A job is given up when the server (still connected) fails this many checks in a row.
+MAX_FAILED_CHECKS = 3
 
 
 class ComfyClient(HttpSide, SocketFeed):
@@ -325,8 +327,10 @@ class ComfyClient(HttpSide, SocketFeed):
                 if job.prompt_id in queue or job.state == "submitting":
                     return
                 entry = (await self.history(job.prompt_id)).get(job.prompt_id)
-        except ComfyError:
-            return  # the server is away; the socket loop keeps trying
+        except ComfyError as exc:
+            self._check_failed(job, exc)
+            return
+        job.failed_checks = 0
         if entry is not None and not isinstance(entry, dict):
             return  # not a history entry: asked again later
         if entry is None:
@@ -339,6 +343,21 @@ class ComfyClient(HttpSide, SocketFeed):
                                   finished_at=time.time()))
             return
         job.settle(result_from_history(job, entry))
+
+
+    def _check_failed(self, job: Job, exc: ComfyError) -> None:
+        """/history or /queue did not answer about ``job``: an ended job keeps what the
+        socket told; a server that is there but keeps failing to say ends the job as an
+        error (never a wait without end); a server that is away is waited for."""
+        if job.fallback is not None:
+            job.settle(job.fallback)
+            return
+        job.failed_checks += 1
+        if self.connected and job.failed_checks >= MAX_FAILED_CHECKS:
+            job.settle(JobResult(job.prompt_id, "error", message=(
+                f"could not learn how prompt {job.prompt_id} ended: {exc}"),
+                submitted_at=job.submitted_at, started_at=job.started_at,
+                finished_at=time.time()))
 
 
 def parse_auth_header(value: str) -> dict[str, str]:

@@ -103,6 +103,9 @@ class Job:
         self.last_event_at = time.monotonic()
         self.gap = False               # the socket dropped while this job was in flight
         self.result: JobResult | None = None
+        #: The socket's verdict, used when /history (asked after a gap) does not answer.
+        self.fallback: JobResult | None = None
+        self.failed_checks = 0         # /history checks in a row the server did not answer
         self._outcome: Event | None = None
         self._events: asyncio.Queue = asyncio.Queue()
         self._done = asyncio.get_running_loop().create_future()
@@ -223,6 +226,7 @@ class Job:
             started_at=self.started_at, finished_at=time.time())
         if self.gap and status == "success":
             # Some `executed` messages may have been lost: take the outputs from /history.
+            self.fallback = result
             self.client.spawn(self.client.check_job(self))
             return
         self.settle(result)

@@ -5,7 +5,9 @@ pipe them.  Prompts an earlier session left on the server are collected first (s
 `workbench.runs.recovery`).  With ``--image`` the prompt runs as img2img on that source.
 The run gets a run folder like any other (`workbench.runs.history`), so the TUI's run
 history lists it.  Exit codes: 0 images saved, 1 the job failed, 2 the prompt, workflow
-or source image is wrong, 3 the server cannot be reached.
+or source image is wrong (or the server wants credentials: COMFYUI_AUTH_HEADER), 3 the
+server cannot be reached.  A server that answers with an error, something that is not
+ComfyUI's answer, or too slowly is a failed job (1), said in words.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from . import UNREACHABLE, add_run_options, connected_client, err
+from . import add_run_options, comfy_exit_code, connected_client, err
 
 HELP = "run a prompt from a library on ComfyUI and save the images"
 
@@ -164,13 +166,14 @@ def _report(outcome) -> int:
         err(str(problem))
     total = record.timings.get("total_s")
     took = f" in {total:.1f} s" if total else ""
-    print(f"{outcome.result.status}{took}: {len(record.images)} image(s) in "
+    status = outcome.result.status if outcome.ok else record.status   # "success" or why not
+    print(f"{status}{took}: {len(record.images)} image(s) in "
           f"{outcome.run.folder}", file=sys.stderr)
     return 0 if outcome.ok else 1
 
 
 async def _run(args: argparse.Namespace, config) -> int:
-    from ..comfy.client import Unreachable
+    from ..comfy.client import ComfyError
     from ..comfy.graph import RoleError, WorkflowFormatError
     from ..comfy.validate import InvalidWorkflow
     from ..comfy.workflows import WorkflowError
@@ -187,8 +190,8 @@ async def _run(args: argparse.Namespace, config) -> int:
         err(str(exc))
         return 2
     client = await connected_client(config)
-    if client is None:
-        return UNREACHABLE
+    if isinstance(client, int):
+        return client
     try:
         await _recover(config, client)
         return _report(await _run_one(args, config, client, library, spec, source))
@@ -196,9 +199,12 @@ async def _run(args: argparse.Namespace, config) -> int:
             HistoryError) as exc:
         err(str(exc))
         return 2
-    except Unreachable as exc:
+    except ComfyError as exc:   # unreachable, credentials, HTTP errors, odd answers, timeouts
         err(str(exc))
-        return UNREACHABLE
+        return comfy_exit_code(exc)
+    except OSError as exc:
+        err(f"could not write the run: {exc}")
+        return 1
     finally:
         await client.close()
 
