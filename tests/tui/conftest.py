@@ -22,3 +22,12 @@ def make_app(library_dir):
         return WorkbenchApp(load_config(env={}, overrides=overrides), path or library_dir)
 
     return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tokenizers_loaded():
+    """The composed pane counts exactly once the tokenizers are in memory (the app loads
+    them in a thread); load them up front so every screen test sees the same counts."""
+    from workbench import tokens
+
+    tokens.preload()

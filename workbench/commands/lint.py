@@ -21,6 +21,7 @@ HELP = "check prompts for FLUX pitfalls (text or JSON; --fix applies safe fixes)
 FAIL_ON = ("info", "warning", "error")
 _HEADER = re.compile(r"^[ \t]*\[\[[ \t]*prompts[ \t]*\]\]", re.M)
 _KEY = re.compile(r"^[ \t]*([A-Za-z_]+)[ \t]*=", re.M)
+_NEWLINE = re.compile("\n")
 
 
 EPILOG = """\
@@ -29,6 +30,11 @@ exit status:
   1  a problem at or above --fail-on
   2  usage error, unknown rule name, or a file that cannot be read or parsed
      (printed as file:line:col: message)
+
+stdin:
+  --stdin lints one raw prompt per line for --model (default dev). With --model kontext
+  every line is an edit instruction (as if applied to an image); add --t2i when the lines
+  are Kontext text-to-image prompts.
 
 output:
   text: FILE:LINE: PROMPT: FIELD[START:END] CODE SEVERITY MESSAGE (RULE), with [*] when
@@ -65,7 +71,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stdin", action="store_true",
                         help="lint raw prompt texts from standard input, one per line")
     parser.add_argument("--model", choices=("dev", "schnell", "kontext"), default="dev",
-                        help="model to lint --stdin prompts for (default: dev)")
+                        help="model to lint --stdin prompts for (default: dev); with kontext "
+                             "every line is an edit instruction")
+    parser.add_argument("--t2i", action="store_true",
+                        help="with --stdin --model kontext: the lines are text-to-image "
+                             "prompts, not edit instructions")
     parser.add_argument("--vram", type=float, metavar="GB",
                         help="check sizes against a GPU with this much VRAM")
     parser.add_argument("--stats", action="store_true",
@@ -89,6 +99,9 @@ def run(args: argparse.Namespace, config) -> int:
     if args.stdin:
         if args.paths or args.fix:
             print("workbench lint: --stdin takes no PATH and no --fix", file=sys.stderr)
+            return 2
+        if args.t2i and args.model != "kontext":
+            print("workbench lint: --t2i only applies to --model kontext", file=sys.stderr)
             return 2
         rows, status = _lint_stdin(args, config, cli)
     else:
@@ -116,18 +129,28 @@ def _lint_stdin(args, config, cli) -> tuple[list[dict], int]:
     for problem in settings.problems:
         print(f"workbench lint: {problem}", file=sys.stderr)
     rows = []
+    # Kontext lines are edit instructions for an image (unless --t2i says otherwise)
+    edit = args.model == "kontext" and not args.t2i
     for number, line in enumerate(sys.stdin, start=1):
         line = line.rstrip("\r\n")
         if not line.strip():
             continue
         spec = PromptSpec(name=f"line {number}", model=args.model, raw=line)
-        for d in lint(spec, settings=settings, server_vram_gb=args.vram):
+        for d in lint(spec, settings=settings, server_vram_gb=args.vram, edit=edit):
             rows.append(_row("-", number, d, line=number))
     return rows, 0
 
 
+def _read_only_loader():
+    """How `workbench lint` reads a library: read-only and fast (tomllib, plain values); a
+    --fix save parses the comment-keeping document from the same bytes when it needs it."""
+    from ..library import read_library
+
+    return read_library
+
+
 def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
-    from ..library import LibraryError, library_files, load_library
+    from ..library import LibraryError, library_files
     from ..lint import settings_for
     from ..locations import libraries_dir
 
@@ -143,9 +166,10 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
         files.extend(library_files(path))
     started = time.perf_counter()
     libraries = []
+    load = _read_only_loader()
     for file in files:
         try:
-            libraries.append(load_library(file))
+            libraries.append(load(file))
         except LibraryError as exc:
             print(printable(str(exc)), file=sys.stderr)
             status = 2
@@ -153,8 +177,8 @@ def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
     base = settings_for(getattr(config, "raw", None) or {})
     for problem in base.problems:
         print(f"workbench lint: {problem}", file=sys.stderr)
-    # The parsed documents outlive the linting: keep the collector from re-walking their
-    # millions of tomlkit objects while linting allocates (a big win on large libraries).
+    # The loaded libraries outlive the linting: keep the collector from re-walking their
+    # objects while linting allocates (a win on large libraries).
     gc.freeze()
     try:
         return _lint_libraries(args, cli, libraries, base, load_time, len(files), status)
@@ -224,7 +248,7 @@ def _field_lines(library) -> dict[tuple[int, str | None], int]:
         text = library.path.read_text(encoding="utf-8")
     except OSError:
         return {}
-    newlines = [i for i, c in enumerate(text) if c == "\n"] if "\n" in text else []
+    newlines = [m.start() for m in _NEWLINE.finditer(text)]
 
     def line_of(offset: int) -> int:
         return bisect_left(newlines, offset) + 1

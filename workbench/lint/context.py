@@ -4,7 +4,8 @@ Rules read the spec through this object: the user's fields with their own offset
 composed text, the effective parameters, and what the caller knows about the world (the
 other prompts of the library, the A/B partner, the server's VRAM).  What every lint needs
 is computed up front (plain attributes are cheaper to read than lazy properties); per-field
-derived data (lower case, word sets, quoted spans) is cached on first use.
+derived data (lower case, word sets, quoted spans) and exact token counts are computed on
+first use only.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ from typing import Mapping
 
 from ..compose import compose
 from ..spec import TEXT_FIELDS, PromptSpec, effective_params, source_path
-from .textutil import WORD, estimate_tokens, quoted_spans
+from .textutil import estimate_tokens, find_words, quoted_spans, word_count
 
 
 class LintContext:
     __slots__ = ("spec", "server_vram_gb", "compare_with", "context", "base_dir", "params",
                  "is_raw", "is_edit", "is_img2img", "user_fields", "prose_fields", "whole",
-                 "whole_words", "_composed", "_tokens", "_quotes", "_lower", "_words")
+                 "whole_words", "memo", "_composed", "_tokens", "_quotes", "_lower", "_words")
 
     def __init__(self, spec: PromptSpec, *, server_vram_gb: float | None = None,
                  compare_with: PromptSpec | None = None,
                  context: Mapping[str, PromptSpec] | None = None,
-                 base_dir: Path | None = None) -> None:
+                 base_dir: Path | None = None, edit: bool | None = None) -> None:
         self.spec = spec
         self.server_vram_gb = server_vram_gb
         self.compare_with = compare_with
@@ -34,8 +35,10 @@ class LintContext:
         self.params = effective_params(spec)
         self.is_raw = spec.is_raw
         #: A Kontext edit: an instruction applied to an image, not a scene description.
-        self.is_edit = spec.model == "kontext" and bool(spec.source_image.strip()
-                                                        or spec.follows.strip())
+        if edit is None:
+            edit = spec.model == "kontext" and bool(spec.source_image.strip()
+                                                     or spec.follows.strip())
+        self.is_edit = edit
         self.is_img2img = spec.model in ("dev", "schnell") and bool(spec.source_image.strip())
         #: (field, text) for every non-empty field the composer reads.
         if self.is_raw:
@@ -50,8 +53,11 @@ class LintContext:
         #: (field, text) for rules about the prompt as a whole: the raw text in raw mode (so
         #: spans land in what the user typed), the composed text otherwise.
         self.whole = ("raw", spec.raw) if self.is_raw else ("composed", self.composed)
-        self.whole_words = len(self.whole[1].split())
-        self._tokens: int | None = None
+        #: Words as a reader counts them (Chinese and Japanese by characters).
+        self.whole_words = word_count(self.whole[1])
+        self._tokens = None
+        #: Whole-prompt facts several rules ask for (content words, language...), by name.
+        self.memo: dict[str, object] = {}
         self._quotes: dict[str, list[tuple[int, int]]] = {}
         self._lower: dict[str, str] = {}
         self._words: dict[str, frozenset[str]] = {}
@@ -63,11 +69,25 @@ class LintContext:
         return self._composed
 
     @property
-    def whole_tokens(self) -> int:
-        """Estimated T5 tokens of the whole prompt (see `textutil.estimate_tokens`)."""
+    def tokens(self):
+        """Exact T5/CLIP-L counts of the composed text (`workbench.tokens.TokenCount`), or
+        None when the tokenizers cannot be loaded.  Tokenised on first use, cached per text:
+        rules ask only when a count can matter."""
         if self._tokens is None:
-            self._tokens = estimate_tokens(self.whole[1])
-        return self._tokens
+            from ..tokens import TokenizerUnavailable, count
+
+            try:
+                self._tokens = count(self.composed)
+            except TokenizerUnavailable:
+                self._tokens = False
+        return self._tokens or None
+
+    @property
+    def whole_tokens(self) -> int:
+        """T5 tokens of the whole prompt: exact when the tokenizer is available, otherwise
+        estimated (see `textutil.estimate_tokens`)."""
+        counted = self.tokens
+        return counted.t5 if counted is not None else estimate_tokens(self.composed)
 
     def lower(self, field: str, text: str) -> str:
         """A field's text lower-cased; cached per field."""
@@ -80,14 +100,20 @@ class LintContext:
         """The lower-case words of a field, as a set (prefilters: is any hint word here?)."""
         value = self._words.get(field)
         if value is None:
-            value = self._words[field] = frozenset(WORD.findall(self.lower(field, text)))
+            value = self._words[field] = frozenset(find_words(self.lower(field, text)))
         return value
 
     def quotes(self, field: str, text: str) -> list[tuple[int, int]]:
-        """Quoted spans (quotes included) in one field; cached per field."""
+        """Quoted spans (quotes included) in one field that can be text in the image; cached
+        per field.  Quotes around a whole field are not (quote-misuse reports those), so
+        what they wrap is linted like any other text."""
         spans = self._quotes.get(field)
         if spans is None:
-            spans = self._quotes[field] = quoted_spans(text)
+            spans = quoted_spans(text)
+            if spans and len(spans) == 1 and not text[:spans[0][0]].strip() \
+                    and not text[spans[0][1]:].strip():
+                spans = []
+            self._quotes[field] = spans
         return spans
 
     def resolve(self, path: str) -> Path:

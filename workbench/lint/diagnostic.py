@@ -45,10 +45,16 @@ class Fix:
     description: str
     edits: tuple[Edit, ...]
     safe: bool = False
+    #: LoRAs to attach to the prompt, as ``(file name, strength)`` (an A1111 ``<lora:...>``
+    #: tag moved out of the text into the prompt's ``loras`` list).
+    add_loras: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"description": self.description, "safe": self.safe,
-                "edits": [edit.to_dict() for edit in self.edits]}
+        data: dict[str, Any] = {"description": self.description, "safe": self.safe,
+                                "edits": [edit.to_dict() for edit in self.edits]}
+        if self.add_loras:
+            data["add_loras"] = [{"name": n, "strength": s} for n, s in self.add_loras]
+        return data
 
 
 @dataclass(frozen=True, slots=True)

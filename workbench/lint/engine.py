@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from ..compose import compose
-from ..spec import TEXT_FIELDS, PromptSpec
+from ..spec import TEXT_FIELDS, Lora, PromptSpec
 from . import rules as _rules  # noqa: F401  (registers every rule family)
 from .context import LintContext
 from .diagnostic import Diagnostic, Edit
@@ -34,21 +34,21 @@ _SPEC_STR = (*TEXT_FIELDS, "raw", "notes", "source_image", "follows", "name")
 def lint(spec: PromptSpec, *, settings: LintSettings | None = None,
          server_vram_gb: float | None = None, compare_with: PromptSpec | None = None,
          context: Mapping[str, PromptSpec] | None = None,
-         base_dir: Path | None = None) -> list[Diagnostic]:
+         base_dir: Path | None = None, edit: bool | None = None) -> list[Diagnostic]:
     """Every diagnostic for ``spec``, sorted by field (editor order), then position.
 
     ``server_vram_gb``: what the connected ComfyUI reports (None: no server known).
     ``compare_with``: the other side of an A/B.  ``context``: the library's prompts by
     name, for Kontext edit chains (``follows``).  ``base_dir``: folder that relative
-    ``source_image`` paths are relative to (the library's folder).
+    ``source_image`` paths are relative to (the library's folder).  ``edit``: lint the text
+    as a Kontext edit instruction (True) or a text-to-image prompt (False); None decides
+    from the spec (Kontext with a source image or a ``follows``).
     """
     ctx = LintContext(spec, server_vram_gb=server_vram_gb, compare_with=compare_with,
-                      context=context, base_dir=base_dir)
+                      context=context, base_dir=base_dir, edit=edit)
     found: list[Diagnostic] = []
     overrides = settings.severity if settings is not None else {}
-    for entry in RULES.values():
-        if settings is not None and not settings.enabled(entry.slug):
-            continue
+    for entry in _active(settings):
         if entry.when is not None and not entry.when(ctx):
             continue
         for hit in entry.check(ctx):
@@ -60,6 +60,23 @@ def lint(spec: PromptSpec, *, settings: LintSettings | None = None,
                 action=hit.action, source=entry.source))
     found.sort(key=lambda d: (_ORDER.get(d.field, len(_ORDER)), d.start, d.end, d.code))
     return found
+
+
+_ACTIVE: dict[tuple, tuple[Rule, ...]] = {}
+
+
+def _active(settings: LintSettings | None) -> tuple[Rule, ...]:
+    """The rules ``settings`` enables, worked out once per selection (a library lint asks
+    for the same one for every prompt)."""
+    key = (None, frozenset()) if settings is None else (settings.select, settings.ignore)
+    rules = _ACTIVE.get(key)
+    if rules is None:
+        rules = tuple(r for r in RULES.values()
+                      if settings is None or settings.enabled(r.slug))
+        if len(_ACTIVE) > 64:
+            _ACTIVE.clear()
+        _ACTIVE[key] = rules
+    return rules
 
 
 def by_field(diagnostics: Iterable[Diagnostic]) -> dict[str, list[Diagnostic]]:
@@ -117,6 +134,15 @@ def apply_fixes(spec: PromptSpec, diagnostics: Iterable[Diagnostic], *,
         for edit in fix.edits:
             edits.setdefault(edit.field, []).append(edit)
     new = spec.copy()
+    for diagnostic in diagnostics:
+        fix = diagnostic.fix
+        if fix is None or not fix.add_loras or (safe_only and not fix.safe):
+            continue
+        have = {lora.name for lora in new.params.loras}
+        for name, strength in fix.add_loras:
+            if name not in have:
+                new.params.loras.append(Lora(name=name, strength=strength))
+                have.add(name)
     for field, items in edits.items():
         text = field_text(new, field)
         chosen: list[Edit] = []

@@ -6,11 +6,24 @@ All regexes are compiled at import; every helper is linear in the text it reads.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .diagnostic import Edit
 
 #: A word: letters/digits, with inner apostrophes or hyphens ("don't", "close-up").
 WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+#: The same for ASCII text, about twice as fast (most prompts are ASCII).
+_WORD_ASCII = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
+
+
+def find_words(text: str) -> list[str]:
+    """`WORD`'s matches, with the fast pattern when the text is ASCII."""
+    return (_WORD_ASCII if text.isascii() else WORD).findall(text)
+
+
+def iter_words(text: str):
+    """`WORD`'s match objects, with the fast pattern when the text is ASCII."""
+    return (_WORD_ASCII if text.isascii() else WORD).finditer(text)
 
 # Double, curly and guillemet quotes anywhere; single quotes only when they stand apart
 # from letters, so apostrophes ("don't", "dogs' toys") are not taken for quotes.
@@ -23,10 +36,11 @@ _QUOTED = re.compile(
 _QUOTE_CHAR = re.compile("[\"“«„'‘]")
 
 
-def quoted_spans(text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=4096)
+def quoted_spans(text: str) -> tuple[tuple[int, int], ...]:
     if not _QUOTE_CHAR.search(text):
-        return []
-    return [m.span() for m in _QUOTED.finditer(text)]
+        return ()
+    return tuple(m.span() for m in _QUOTED.finditer(text))
 
 
 def inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -61,17 +75,176 @@ def removal(field: str, text: str, start: int, end: int) -> Edit:
 def trimmed(text: str, start: int = 0, end: int | None = None) -> tuple[int, int]:
     """``(start, end)`` narrowed past surrounding whitespace and separators."""
     end = len(text) if end is None else end
-    while start < end and (text[start].isspace() or text[start] in ",;"):
+    while start < end and (text[start].isspace() or text[start] in _TRIM):
         start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;"):
+    while end > start and (text[end - 1].isspace() or text[end - 1] in _TRIM):
         end -= 1
     return start, end
+
+
+_TRIM = ",;，、；"
+
+# -- removals that leave nothing behind ---------------------------------------------------------
+
+_BLEMISHES = (
+    re.compile(r"[,;，、][ \t]*[,;，、]"),                       # doubled separator
+    re.compile(r"[(\[{][ \t,;]|[ \t,;][)\]}]"),                 # space or comma inside a bracket
+    re.compile(r"\(\s*\)|\[\s*\]|\{\s*\}"),                     # empty brackets
+    re.compile(r"[^\S\n]{2,}"),                                # a run of spaces
+    re.compile(r"^[ \t]*[,;，、]|[,;，、][ \t]*$", re.M),        # dangling separator
+)
+_OPENERS, _CLOSERS = "([{", ")]}"
+
+
+@lru_cache(maxsize=1024)
+def blemishes(text: str) -> tuple[int, ...]:
+    """What a careless edit leaves behind, by kind: doubled separators, spaces or commas
+    inside brackets, empty brackets, runs of spaces, dangling separators; and how
+    unbalanced the brackets are."""
+    balance = sum(abs(text.count(o) - text.count(c)) for o, c in zip(_OPENERS, _CLOSERS))
+    return (*(len(p.findall(text)) for p in _BLEMISHES), balance)
+
+
+def clean_edit(field: str, text: str, start: int, end: int, replacement: str = "") -> Edit | None:
+    """An edit replacing ``text[start:end]`` (usually with nothing) that takes one
+    neighbouring separator with it so no orphan is left: no doubled or dangling comma, no
+    space inside a bracket, no empty brackets, brackets as balanced as before.  None when
+    every way of doing it leaves a blemish (the caller then offers no safe fix)."""
+    before = blemishes(text)
+    after_sep = _SEP_AFTER.match(text, end)
+    before_sep = _SEP_BEFORE.search(text, max(0, start - 12), start)
+    candidates = []
+    if after_sep and after_sep.end() > end:
+        candidates.append((start, after_sep.end()))
+    if before_sep is not None and before_sep.start() < start:
+        candidates.append((before_sep.start(), end))
+    if after_sep and before_sep is not None:
+        candidates.append((before_sep.start(), after_sep.end()))
+    candidates.append((start, end))
+    for s, e in candidates:
+        for glue in ((replacement,) if replacement else ("", " ")):
+            new = text[:s] + glue + text[e:]
+            if glue == " " and (s == 0 or e == len(text)):
+                continue
+            if not glue and 0 < s and e < len(text) and text[s - 1].isalnum() \
+                    and text[e].isalnum():
+                continue  # would glue two words together
+            if has_words(new) and no_worse(before, blemishes(new)):
+                return Edit(field, s, e, glue)
+    return None
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text`` still says something: a letter (digits alone are weights)."""
+    return any(c.isalpha() for c in text)
+
+
+def no_worse(before: tuple[int, ...], after: tuple[int, ...]) -> bool:
+    return all(a <= b for a, b in zip(after, before))
 
 
 def alternation(phrases: list[str] | tuple[str, ...]) -> str:
     """A regex alternation of literal phrases, longest first, spaces matching any spacing."""
     ordered = sorted(set(phrases), key=len, reverse=True)
     return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
+
+
+# -- words, scripts and comma-separated fragments ---------------------------------------------
+
+#: Han ideographs and Japanese kana: scripts written without spaces between words.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+
+
+@lru_cache(maxsize=4096)
+def word_count(text: str) -> int:
+    """Words as a reader counts them: Latin-script words (``close-up`` is one, ``1girl,solo``
+    two), Hangul words by their spaces, and Chinese/Japanese (no spaces) at about two
+    characters a word."""
+    if text.isascii():
+        return len(_WORD_ASCII.findall(text))
+    count = 0
+    for word in WORD.findall(text):
+        cjk = len(_CJK.findall(word))
+        if not cjk:
+            count += 1
+        else:
+            rest = len(word) - cjk
+            count += (cjk + 1) // 2 + (1 if rest else 0)
+    return count
+
+
+#: What separates the items of a comma list: commas (also full-width and ideographic),
+#: semicolons, new lines, A1111's BREAK, and sentence ends.
+_FRAGMENT_SEP = re.compile(r"[,;\n，、；]|\bBREAK\b|[.。!?！？](?=\s|$)")
+_ARTICLES = frozenset(("a", "an", "the"))
+_BRACKETS = re.compile(r"[()\[\]{}]|:\s*-?\d+(?:\.\d+)?(?=\s*[)\]])")
+_LORA_TAG = re.compile(r"<(?:lora|lyco|hypernet):[^<>\n]*>", re.I)
+
+
+def iter_fragments(text: str, mask: re.Pattern | None = None):
+    """`fragments`, one at a time (for callers that stop early)."""
+    pos = 0
+    for m in _FRAGMENT_SEP.finditer(text):
+        out: list = []
+        _add_fragment(text, pos, m.start(), out, mask)
+        pos = m.end()
+        yield from out
+    out = []
+    _add_fragment(text, pos, len(text), out, mask)
+    yield from out
+
+
+@lru_cache(maxsize=4096)
+def fragments(text: str, mask: re.Pattern | None = None) -> tuple[tuple[int, int, int], ...]:
+    """``(start, end, words)`` for every non-empty comma-separated item of ``text`` (spans
+    trimmed of spaces); ``words`` leaves out articles, weight brackets and numbers, and
+    counts a ``<lora:...>`` tag as one word.  Words matching ``mask`` (quality tags) are
+    not counted either: an item made only of them counts as one word."""
+    out = []
+    pos = 0
+    for m in _FRAGMENT_SEP.finditer(text):
+        _add_fragment(text, pos, m.start(), out, mask)
+        pos = m.end()
+    _add_fragment(text, pos, len(text), out, mask)
+    return tuple(out)
+
+
+def _add_fragment(text: str, start: int, end: int, out: list, mask) -> None:
+    start, end = trimmed(text, start, end)
+    if end <= start:
+        return
+    piece = text[start:end]
+    loras = len(_LORA_TAG.findall(piece)) if "<" in piece else 0
+    if loras:
+        piece = _LORA_TAG.sub(" ", piece)
+    masked = 0
+    if mask is not None:
+        piece, masked = mask.subn(" ", piece)
+    if "(" in piece or "[" in piece or "{" in piece:
+        piece = _BRACKETS.sub(" ", piece)
+    words = sum(1 for w in find_words(piece) if w.lower() not in _ARTICLES
+                and not w.isdigit())
+    if words or loras or masked:
+        out.append((start, end, words + loras or 1))
+
+
+def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None
+            ) -> tuple[int, int, int]:
+    """The longest run of consecutive short comma items (``longest`` words or fewer):
+    ``(run length, start, end)``."""
+    best = (0, 0, 0)
+    run = 0
+    run_start = 0
+    for start, end, words in fragments(text, mask):
+        if words <= longest:
+            if run == 0:
+                run_start = start
+            run += 1
+            if run > best[0]:
+                best = (run, run_start, end)
+        else:
+            run = 0
+    return best
 
 
 _ALPHA = re.compile(r"[A-Za-z]+")
@@ -88,3 +261,11 @@ def estimate_tokens(text: str) -> int:
     extra = sum((len(word) - 6) // 4 for word in _LONG.findall(text))
     return (1 + len(_ALPHA.findall(text)) + extra + len(_DIGITS.findall(text))
             + len(_OTHER.findall(text)))
+
+
+#: Textual-inversion names people paste from SD prompts (mostly meant for the negative).
+KNOWN_EMBEDDINGS = ("EasyNegative", "EasyNegativeV2", "badhandv4", "bad-hands-5",
+                    "bad_prompt_version2", "bad_prompt", "ng_deepnegative_v1_75t",
+                    "BadDream", "UnrealisticDream", "verybadimagenegative_v1.3",
+                    "FastNegativeV2", "negative_hand-neg", "bad-artist", "bad-artist-anime",
+                    "bad-picture-chill-75v", "CyberRealistic_Negative")

@@ -46,7 +46,7 @@ _TEXT_VERB = re.compile(r"\b(?:change|replace|edit|rewrite|update|swap|translate
 _TRANSFORM = re.compile(r"\btransform(?:s|ed)?\b", re.I)
 _PRESERVE = re.compile(r"\b(?:keep|keeping|kept|maintain|maintaining|preserve|preserving|"
                        r"retain|retaining|same|unchanged|intact|untouched|as\s+it\s+is|"
-                       r"identical)\b", re.I)
+                       r"identical|without\s+(?:chang|alter|affect|modify)\w*)\b", re.I)
 _SENSITIVE = re.compile(
     r"\b(?:background|backdrop|setting|scene|surroundings|environment|location|"
     r"clothes|clothing|outfit|shirt|dress|jacket|coat|suit|uniform|costume|"
@@ -59,14 +59,40 @@ def _instruction_fields(ctx):
     return ctx.prose_fields if ctx.is_edit else []
 
 
+#: An edit with nothing to change it to: "Change the background", "Replace the sky."
+_OBJECT_WORD = r"(?!(?:to|into|with|for|as|from|by|in)\b)[\w'-]+"
+_TARGETLESS = re.compile(
+    rf"\s*(?:please\s+)?(?:change|replace|alter|modify|swap|update|edit|redo)\s+"
+    rf"(?:the\s+|this\s+|that\s+|her\s+|his\s+|their\s+|its\s+)?(?:{_OBJECT_WORD}\s+){{0,2}}?"
+    rf"{_OBJECT_WORD}\s*[.!]?\s*\Z", re.I)
+#: "... in a different outfit", "... into another pose": a target that names nothing.
+_UNSPECIFIED = re.compile(r"\b(?:a|an|some)\s+(?:different|another|new|other)\s+([\w-]+)"
+                          r"\s*[.!]?\s*\Z|\bput\s+(?:this|the\s+same|the)\s+person\s+in\s+"
+                          r"(?:a|an)\s+[\w\s-]+?\s+(?:film|movie|scene|setting)\s*[.!]?\s*\Z",
+                          re.I)
+#: After "it": a whole-image target (a style, a medium, a time of day), so "it" is the image.
+_IMAGE_TARGET = re.compile(
+    r"\s*(?:look\s+like|into|to|as)?\s*(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|"
+    r"cartoon|photo|photograph|painting|drawing|illustration|anime|manga|watercolou?r|"
+    r"render|comic|pixel\s+art|3d|claymation|night|nighttime|night-time|daytime|day|"
+    r"winter|summer|autumn|spring|sunset|black\s+and\s+white|monochrome|sepia)\b", re.I)
+
+
+def _first_preserve(text: str) -> int:
+    m = _PRESERVE.search(text)
+    return m.start() if m else len(text)
+
+
 @rule("kontext-instruction", "FX301", "warning",
       when=lambda ctx: ctx.is_edit, family="kontext", fix="unsafe",
-      summary="vague, bundled, pronoun-only, unquoted text edit, or bare \"transform\"",
+      summary="vague, bundled, targetless, pronoun-only or unquoted text edit",
       rationale="Kontext edits what the instruction names and nothing else: be specific "
-                "(\"make it better\" says nothing), make one change per edit, name the "
-                "person (\"the woman with short black hair\", not \"her\"), quote text "
-                "changes (Replace 'old' with 'new'), and say \"change the style to ...\" "
-                "rather than \"transform\", which invites a complete change.",
+                "(\"make it better\" says nothing), say what to change it to (\"change the "
+                "background to a beach\", not \"change the background\"), make one change "
+                "per edit, name the person (\"the woman with short black hair\", not "
+                "\"her\"; an info, since Kontext usually finds the only person), and quote "
+                "the new text (Change the text on the sign to \"WELCOME\"; Replace 'old' "
+                "with 'new' is best).",
       source=f"{KONTEXT_GUIDE}; Kontext announcement (seed 001) examples")
 def kontext_instruction(ctx):
     for field, text in _instruction_fields(ctx):
@@ -76,8 +102,24 @@ def kontext_instruction(ctx):
             yield Hit(field, *m.span(), f"{m.group()!r} is too vague for an edit",
                       suggestion="say exactly what changes: \"change the sky to a warm "
                                  "orange sunset\"")
-        verbs = [m for m in _CHANGE_VERB.finditer(text)
+        if not vague:
+            m = _TARGETLESS.match(text)
+            if m and not quotes:
+                yield Hit(field, *m.span(), "says what to change but not what to change it to",
+                          suggestion="add the target: \"... to a quiet beach at sunset\"")
+            else:
+                m = _UNSPECIFIED.search(text)
+                if m:
+                    yield Hit(field, *m.span(), "the new look is not described",
+                              suggestion="describe it: \"... in a navy linen suit\"")
+        # separate changes before the first "while keeping ..." (what follows it is detail)
+        limit = _first_preserve(text)
+        verbs = [m for m in _CHANGE_VERB.finditer(text, 0, limit)
                  if not (quotes and inside(quotes, *m.span(1)))]
+        # "remove X, replace it with Y" is one replacement, not two changes
+        verbs = [m for i, m in enumerate(verbs)
+                 if not (i and m.group(1).lower() == "replace"
+                         and verbs[i - 1].group(1).lower() in ("remove", "delete", "erase"))]
         if len(verbs) >= 2:
             yield Hit(field, verbs[1].start(1), verbs[-1].end(1),
                       f"{len(verbs)} changes in one edit; Kontext does best with one at a "
@@ -87,35 +129,71 @@ def kontext_instruction(ctx):
             if not (quotes and inside(quotes, *m.span())):
                 yield Hit(field, *m.span(),
                           f"{m.group()!r} does not say who; Kontext may pick the wrong person",
-                          suggestion="name them: \"the woman with short black hair\"")
+                          suggestion="name them: \"the woman with short black hair\"",
+                          severity="info")
         m = _IT.search(text)
-        if m and not _THING.search(text, 0, m.start()) and not inside(vague, *m.span()):
+        if m and not _THING.search(text, 0, m.start()) and not inside(vague, *m.span()) \
+                and not _IMAGE_TARGET.match(text, m.end()):
             it = m.end() - 2
             yield Hit(field, it, m.end(), "\"it\" does not say what to change",
                       suggestion="name the object: \"the red car\"")
-        if _TEXT_EDIT.search(text) and _TEXT_VERB.search(text) and len(quotes) < 2:
+        if _TEXT_EDIT.search(text) and _TEXT_VERB.search(text) and not quotes:
             m = _TEXT_EDIT.search(text)
-            yield Hit(field, *m.span(), "a text edit without the old and new text quoted",
-                      suggestion="write: Replace 'OLD TEXT' with 'NEW TEXT'")
-        if not _PRESERVE.search(text):
-            for m in _TRANSFORM.finditer(text):
-                yield Hit(field, *m.span(), "a bare \"transform\" invites a complete change",
-                          fix=Fix("write \"change\"",
-                                  (Edit(field, *m.span(), _cased("change", m.group())),)),
-                          suggestion="say \"change the style to ... while keeping ...\"")
+            yield Hit(field, *m.span(), "a text edit without the new text in quotes",
+                      suggestion="write: Replace 'OLD TEXT' with 'NEW TEXT' (or at least "
+                                 "quote the new text)")
 
 
 def _cased(word: str, like: str) -> str:
     return word.capitalize() if like[:1].isupper() else word
 
 
+#: What kind of change needs a "keep ..." clause, and the clause that fits it.
+_STYLE_REFERENCE = re.compile(r"\s*(?:using|in|with)\s+(?:this|the\s+(?:same|reference))\s+"
+                              r"(?:style|image)\b", re.I)
+_KINDS = (
+    ("background", re.compile(
+        r"\b(?:change|replace|swap|alter|set|make|transform|turn)\s+(?:the\s+|its\s+)?"
+        r"(?:[\w'-]+\s+)?(?:background|backdrop|setting|surroundings|environment|location|"
+        r"scenery)\b|\b(?:new|different)\s+(?:background|backdrop|setting|location)\b|"
+        r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b", re.I),
+     "while keeping the subject in the exact same position, scale and pose"),
+    ("identity", re.compile(
+        r"\b(?:put|place|move)\s+(?:him|her|them|the\s+(?:person|man|woman|girl|boy|people|"
+        r"couple|child)|this\s+(?:person|man|woman))\s+(?:on|in|at|into|inside)\b|"
+        r"\b(?:clothes|clothing|outfit|shirt|dress|jacket|coat|suit|uniform|costume|"
+        r"hair|hairstyle|haircut|afro|beard|makeup|glasses)\b|"
+        r"\bgive\s+(?:him|her|them|the\s+\w+)\s+(?:a|an)\b", re.I),
+     "while preserving the person's facial features, expression and pose"),
+    ("style", re.compile(
+        r"\b(?:in\s+the\s+style\s+of|reimagine\w*|look\s+like\s+(?:it|they|he|she)\s+"
+        r"(?:was|were)\s+(?:drawn|painted)|(?:into|to|as)\s+(?:an?\s+)?(?:[\w'-]+\s+){0,3}?"
+        r"(?:style|sketch|cartoon|photo|photograph|painting|drawing|illustration|anime|"
+        r"watercolou?r|render|comic|pixel\s+art|black\s+and\s+white|monochrome|sepia|"
+        r"gr[ae]yscale)(?:\s+(?:painting|style|illustration|drawing|art))?|(?:make|turn)\s+(?:it|this|the\s+image|the\s+"
+        r"photo)\s+(?:into\s+)?(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|cartoon|photo|"
+        r"photograph|painting|drawing|illustration|anime|watercolou?r|render|comic))\b",
+        re.I), "while maintaining the original composition and subject positions"),
+    ("time", re.compile(
+        r"\b(?:make|turn|change|transform|convert)\s+(?:it|this|the\s+(?:image|scene|photo|"
+        r"picture))?\s*(?:in)?to\s+(?:a\s+)?(?:night|nighttime|night-time|daytime|day|dusk|"
+        r"dawn|sunset|winter|summer|autumn|fall|spring)\b|"
+        r"\bmake\s+it\s+(?:night|nighttime|daytime|winter|summer|autumn|spring|snowy|rainy)\b",
+        re.I), "while maintaining the exact composition and the image's style"),
+    ("transform", re.compile(r"\btransform(?:s|ed|ing)?\b", re.I),
+     "while keeping everything else in the image unchanged"),
+)
+
+
 @rule("kontext-preserve", "FX302", "info",
-      when=lambda ctx: ctx.is_edit, family="kontext",
-      summary="identity- or composition-sensitive edit without a \"keep ... the same\" clause",
-      rationale="Changing the background, clothes or style can drift the person's face, "
-                "pose and framing. Say what must stay: \"while keeping the same facial "
-                "features, pose and composition\".",
-      source=f"{KONTEXT_GUIDE}; seed 001/004: character consistency across edits")
+      when=lambda ctx: ctx.is_edit, family="kontext", fix="unsafe",
+      summary="background, identity, style or \"transform\" edit without saying what to keep",
+      rationale="Changing the background, clothes, hair or style, or asking to "
+                "\"transform\", can drift the person's face, pose and framing. Say what "
+                "must stay: a background swap keeps the subject's position, scale and pose; "
+                "an identity edit keeps the face; a style change keeps the composition.",
+      source=f"{KONTEXT_GUIDE}; BFL Kontext guide: explicit preservation, \"change\" rather "
+             "than \"transform\"; seed 001/004: character consistency across edits")
 def kontext_preserve(ctx):
     if not ctx.is_edit:
         return
@@ -123,11 +201,22 @@ def kontext_preserve(ctx):
     if any(_PRESERVE.search(text) for _, text in fields):
         return
     for field, text in fields:
-        m = _SENSITIVE.search(text)
-        if m:
+        if _STYLE_REFERENCE.match(text):
+            continue
+        for kind, pattern, clause in _KINDS:
+            m = pattern.search(text)
+            if not m:
+                continue
+            end = len(text.rstrip())
+            tail = text[end - 1:end] if text[end - 1:end] in ".!" else ""
+            insert_at = end - len(tail)
+            fix = Fix(f"add \"{clause}\"", (Edit(field, insert_at, insert_at, f" {clause}"),))
+            what = {"background": "the background", "identity": "the person",
+                    "style": "the style", "time": "the time of day or season",
+                    "transform": "the image (\"transform\")"}[kind]
             yield Hit(field, *m.span(),
-                      f"changing the {m.group().lower()} without saying what to keep",
-                      suggestion="add \"while keeping the same face, pose and composition\"")
+                      f"changing {what} without saying what to keep", fix=fix,
+                      suggestion=f"add \"{clause}\"")
             return
 
 

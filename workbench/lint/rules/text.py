@@ -9,12 +9,19 @@ BFL's prompting guide it cites (30–80 words, T5 encoder).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
+from ...tokens import T5_BUDGET, t5_cut
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import WORD, alternation, inside, removal, trimmed
+from ..textutil import (KNOWN_EMBEDDINGS, WORD, alternation, find_words, iter_fragments,
+                        iter_words, clean_edit, fragments, inside, quoted_spans,
+                        tag_run, trimmed, word_count)
 
 GUIDE = "FLUX guide (seed 000)"
+#: Pure functions of one text are cached: a library repeats its styles and camera notes, and
+#: the editor re-lints the same fields on every key.
+TEXT_CACHE = 4096
 GUIDE_MISTAKES = "FLUX guide (seed 000), \"Avoiding common mistakes\""
 
 # -- weight-syntax ---------------------------------------------------------------------------
@@ -22,10 +29,14 @@ GUIDE_MISTAKES = "FLUX guide (seed 000), \"Avoiding common mistakes\""
 _WEIGHT = re.compile(
     r"\(+\s*([^()\n]*?)\s*:\s*-?\d+(?:\.\d+)?\s*\)+"   # (word:1.4), ((word:1.2))
     r"|\({2,}([^()\n]*)\){2,}"                          # ((word))
-    r"|\[+([^\[\]\n]*)\]+"                              # [word]
-    r"|\{+([^{}\n]*)\}+"                                # {word}
+    r"|\[+([^\[\]\n]*)\]+"                              # [word], [a:b:0.5]
+    r"|\{+([^{}|\n]*)\}+"                                # {word} ({a|b} is choice syntax)
     r"|(?<=\S)\s*::\s*-?\d*\.?\d+|(?<=\S)\s*::(?!:)"  # word::2 (Midjourney)
 )
+#: `_WEIGHT` without its "::" forms (the groups keep their numbers).
+_WEIGHT_BRACKETS = re.compile(_WEIGHT.pattern.rsplit("|(?<=", 1)[0].rsplit("|(?<=", 1)[0])
+#: A1111 prompt editing / scheduling: [from:to:0.5], [word:0.5]: no single "inner words".
+_SCHEDULE = re.compile(r"\[[^\[\]\n]*:\s*-?\d*\.?\d+\s*\]")
 
 
 def unweight(text: str) -> str:
@@ -38,26 +49,59 @@ def unweight(text: str) -> str:
     return text
 
 
-@rule("weight-syntax", "FX101", "error", family="text", fix="safe",
+@rule("weight-syntax", "FX101", "warning", family="text", fix="safe",
       summary="Stable Diffusion / Midjourney weighting: (word:1.4), ((word)), [word], "
               "{word}, word::2",
-      rationale="FLUX has no prompt weighting: the brackets and numbers are read as text "
-                "and can leak into the image. Say it in words instead: \"with emphasis "
-                "on ...\", \"especially ...\".",
+      rationale="FLUX was not trained with prompt weights (BFL: weighting is not supported). "
+                "ComfyUI does read (word:1.2) and ((word)) and scales those tokens' T5 and "
+                "CLIP embeddings, so the effect is unpredictable; [word], {word} and "
+                "word::2 it does not parse at all, and the brackets reach the encoders as "
+                "text. Say it in words instead: \"with emphasis on ...\", \"especially "
+                "...\".",
       source=f"{GUIDE_MISTAKES}: weights like \"(beautiful:1.5)\" work in Stable "
-             "Diffusion, not in FLUX")
+             "Diffusion, not in FLUX; ComfyUI comfy/sd1_clip.py token_weights (parentheses "
+             "only) and ClipTokenWeightEncoder, used for FLUX's T5 in comfy/text_encoders/"
+             "flux.py")
 def weight_syntax(ctx):
     for field, text in ctx.prose_fields:
-        if not any(c in text for c in "([{:"):
+        if "::" in text:
+            pattern = _WEIGHT
+        elif "(" in text or "[" in text or "{" in text:
+            pattern = _WEIGHT_BRACKETS
+        else:
             continue
-        for m in _WEIGHT.finditer(text):
+        for m in pattern.finditer(text):
+            raw = m.group()
             inner = unweight(next((g for g in m.groups() if g is not None), ""))
             words = inner.strip()
-            yield Hit(field, m.start(), m.end(),
-                      f"weight syntax {m.group().strip()!r} means nothing to FLUX",
-                      fix=Fix(f"drop the weighting, keep {words!r}" if words
-                              else "drop the weighting", (Edit(field, *m.span(), inner),),
-                              safe=True),
+            parsed = raw.lstrip().startswith("(")
+            if _SCHEDULE.fullmatch(raw.strip()):
+                yield Hit(field, m.start(), m.end(),
+                          f"A1111 prompt editing {raw.strip()!r} is not understood by "
+                          "ComfyUI; FLUX reads the brackets and numbers as text",
+                          suggestion="write the version you want in words")
+                continue
+            if words or not raw.strip()[:1] in "([{":
+                if not inner and 0 < m.start() and m.end() < len(text) \
+                        and text[m.start() - 1].isalnum() and text[m.end()].isalnum():
+                    inner = " "
+                # keep words apart: "a(b:1.2)c" becomes "a b c", not "abc"
+                if inner and m.start() > 0 and text[m.start() - 1].isalnum() \
+                        and inner[0].isalnum():
+                    inner = " " + inner
+                if inner and m.end() < len(text) and text[m.end()].isalnum() \
+                        and inner[-1].isalnum():
+                    inner += " "
+                fix = Fix(f"drop the weighting, keep {words!r}" if words else
+                          "drop the weighting", (Edit(field, m.start(), m.end(), inner),),
+                          safe=True)
+            else:
+                edit = clean_edit(field, text, m.start(), m.end())
+                fix = Fix("remove the empty weighting", (edit,), safe=True) if edit else None
+            what = ("ComfyUI scales these tokens, but FLUX was not trained with weights"
+                    if parsed else "ComfyUI does not parse this; FLUX reads it as text")
+            yield Hit(field, m.start(), m.end(), f"weight syntax {raw.strip()!r}: {what}",
+                      fix=fix,
                       suggestion=f"write \"with emphasis on {words}\" if it matters"
                       if words else "")
 
@@ -70,11 +114,13 @@ WHITE_BG_RE = _WHITE_BG
 WHITE_FIX = "clean white seamless backdrop"
 
 
-@rule("white-background", "FX102", "warning", family="text", fix="safe",
+@rule("white-background", "FX102", "info", family="text", fix="safe",
+      when=lambda ctx: ctx.spec.model == "dev",
       summary="\"white background\" on FLUX.1 dev",
       rationale="On FLUX.1 [dev] the phrase \"white background\" often gives blurry "
-                "results; users report the same in the FLUX repository's issues. Write "
-                f"\"{WHITE_FIX}\" or leave the background out.",
+                "results; users report the same in the FLUX repository's issues. It is a "
+                "quirk of dev, not a mistake (BFL's own product prompts use it), so this is "
+                f"advice: \"{WHITE_FIX}\" avoids it.",
       source=f"{GUIDE_MISTAKES}; black-forest-labs/flux issues")
 def white_background(ctx):
     if ctx.spec.model != "dev":
@@ -98,39 +144,41 @@ _FUNCTION_WORDS = frozenset(
     "a an the of with in on at by for from to into onto over under above below behind "
     "beside near through across against and while is are was were be being as its his "
     "her their that which who whose this these those it he she they".split())
+#: A run of this many short comma items is a keyword list, even inside prose.
+TAG_RUN = 5
 
 
+@lru_cache(maxsize=TEXT_CACHE)
 def keyword_soup(text: str) -> tuple[int, int] | None:
-    """The span of a comma-separated keyword list in ``text``, or None for prose."""
-    if text.count(",") < 4:
+    """The span of the longest run of short comma-separated items (at most three words each,
+    articles and weights not counted, ``<lora:...>`` tags counted), or None when there is
+    no run of `TAG_RUN` or more.  Full-width commas, new lines and BREAK separate too."""
+    if text.count(",") + text.count(";") + text.count("，") + text.count("、") \
+            + text.count("\n") + text.count("BREAK") + text.count(". ") < TAG_RUN - 1:
         return None
-    segments = [s for s in re.split(r"[,;\n]", text) if s.strip()]
-    if len(segments) < 5:
+    run, start, end = tag_run(text, mask=_QUALITY if _quality_hint(text) else None)
+    if run < TAG_RUN:
         return None
-    short = sum(1 for s in segments if len(s.split()) <= 3)
-    words = [w.lower() for w in WORD.findall(text)]
-    if not words or short / len(segments) < 0.75:
-        return None
-    function = sum(1 for w in words if w in _FUNCTION_WORDS)
-    if function / len(words) >= 0.15:
-        return None
-    return trimmed(text)
+    return start, end
 
 
 @rule("keyword-list", "FX103", "warning", family="text",
+      when=lambda ctx: not ctx.is_edit,
       summary="comma-separated keyword soup instead of sentences",
       rationale="FLUX's T5 encoder understands sentences; a heap of keywords loses the "
                 "relations between things (what is where, what does what). Describe the "
-                "scene in natural language.",
+                "scene in natural language (a tag list with one sentence appended is still "
+                "a tag list).",
       source=f"{GUIDE_MISTAKES}: \"beach, sunrise, sun, welcome sign, green, bright "
-             "colours\" vs a sentence")
+             "colours\" vs a sentence; BFL prompting guide: prose over keyword lists")
 def keyword_list(ctx):
     if ctx.is_edit:
         return
     for field, text in ctx.prose_fields:
         span = keyword_soup(text)
         if span:
-            yield Hit(field, *span, "this reads as a keyword list; FLUX follows sentences",
+            run = tag_run(text, mask=_QUALITY if _quality_hint(text) else None)[0]
+            yield Hit(field, *span, f"{run} keywords in a row; FLUX follows sentences",
                       suggestion="rewrite as one or two sentences: subject and action "
                                  "first, then style, setting and light",
                       action="rewrite")
@@ -140,8 +188,12 @@ def keyword_list(ctx):
 
 _NEGATION = re.compile(
     r"\b(?:no|without|not|avoid(?:ing)?|don['’]?t|do\s+not|never|free\s+of|lacking)\b"
-    r"(?!\s+(?:only|longer|matter|doubt|one\s+else)\b)"
+    r"(?!\s+(?:only|longer|matter|doubt|one\s+else)\b|[\s-]+ending\b)"
     r"(?:[ \t]+(?:any\s+|a\s+|an\s+|the\s+)?([^\W_][\w\-]*))?", re.I)
+#: In an edit, "without changing ...", "don't alter ..." say what to keep: not a negation.
+_PRESERVING = re.compile(
+    r"(?:without|not|never|don['’]?t|do\s+not)\s+(?:any\s+)?(?:chang|alter|affect|modify|"
+    r"touch|mov|los|disturb|distort|shift|edit|replac|remov)\w*", re.I)
 
 _NEGATION_HINTS = frozenset(("no", "without", "not", "avoid", "avoiding", "don't", "don’t",
                              "dont", "do", "never", "free", "lacking"))
@@ -155,6 +207,8 @@ POSITIVE = {
     "distortion": "natural proportions", "distorted": "natural proportions",
     "makeup": "bare-faced", "cars": "car-free", "color": "black and white",
     "colors": "black and white", "colour": "black and white", "colours": "black and white",
+    "glasses": "bare eyes", "hat": "bare head", "blemishes": "clear skin",
+    "buildings": "untouched nature", "text": "blank", "logo": "unbranded",
 }
 
 
@@ -162,9 +216,10 @@ POSITIVE = {
       summary="\"no X\", \"without X\", \"not X\", \"avoid X\", \"don't ...\"",
       rationale="FLUX has no negative prompt at its guidance-distilled settings, and naming "
                 "X puts X in the prompt: \"no blur\" invites blur. Describe what you want "
-                "instead (\"sharp, in focus\").",
+                "instead (\"sharp, in focus\"). In Kontext edits, \"without changing "
+                "anything else\" says what to keep and is fine.",
       source=f"{GUIDE_MISTAKES}: do not describe what you want to avoid; BFL prompting "
-             "guide")
+             "guide: FLUX does not support negative prompts")
 def negation(ctx):
     for field, text in ctx.prose_fields:
         if _NEGATION_HINTS.isdisjoint(ctx.words(field, text)):
@@ -172,6 +227,8 @@ def negation(ctx):
         quotes = ctx.quotes(field, text)
         for m in _NEGATION.finditer(text):
             if quotes and inside(quotes, *m.span()):
+                continue
+            if ctx.is_edit and _PRESERVING.match(text, m.start()):
                 continue
             what = (m.group(1) or "").lower()
             positive = POSITIVE.get(what)
@@ -187,82 +244,199 @@ def negation(ctx):
 # -- quote-misuse -----------------------------------------------------------------------------
 
 _TEXT_CUE = re.compile(
-    r"\b(?:says?|saying|reads?|text|texts|written|writing|writes|words?|lettering|"
-    r"letters?|typography|typed|font|logo|title[ds]?|label(?:l?ed)?|labels|caption(?:ed)?|"
-    r"headline|heading|slogan|tagline|banner|signs?|signage|poster|inscription|inscribed|"
-    r"engraved|printed|print|spell(?:ed|s|ing)?|named|menu|cover|neon|quote|message|"
-    r"replace|change|rename|rewrite|stamped|embroidered|graffiti|chalk|handwritten|"
-    r"marquee|plaque|badge)\b", re.I)
+    r"\b(?:says?|saying|reads?|read|reading|text|texts|written|writing|writes|words?|"
+    r"lettering|letters?|typography|typed|typeface|font|fonts|serif|sans-serif|caps|"
+    r"small\s+caps|logo|logotype|wordmark|title[ds]?|subtitle[ds]?|subtext|label(?:l?ed)?|"
+    r"labels|caption(?:ed)?|headline|heading|subheading|slogan|tagline|banner|signs?|"
+    r"signage|poster|inscription|inscribed|engraved|printed|print|spell(?:ed|s|ing)?|"
+    r"spelling\s+out|named|menu|cover|neon|quote|quoted|message|callout|call-out|date|"
+    r"dates|price|masthead|byline|copy|feature|speech\s+bubble|bubble|placard|sticker|"
+    r"stamp|stamped|replace|change|rename|rewrite|embroidered|graffiti|chalk|handwritten|"
+    r"hand-painted|marquee|plaque|badge|display(?:ed|s|ing)?)\b", re.I)
+#: Chinese and Japanese "reading / the words / title ..." (no word boundaries in CJK).
+_TEXT_CUE_CJK = re.compile("写着|写有|写道|字样|文字|标题|标语|题字|書かれた|書いてある|文字|看板|タイトル")
 
 
 @rule("quote-misuse", "FX105", "warning", family="text", fix="unsafe",
       summary="quotes used for emphasis, not for text that must appear in the image",
       rationale="FLUX renders quoted words as text in the image. Quotes around a word for "
-                "emphasis can print it on a surface; keep quotes for signs, titles and "
-                "labels, and say so (\"a sign that reads ...\").",
+                "emphasis (or around the whole prompt) can print it on a surface; keep "
+                "quotes for signs, titles, headlines, dates and labels, and say so (\"a sign "
+                "that reads ...\").",
       source=f"{GUIDE_MISTAKES}: quotes are for text that must appear in the image, not "
-             "for emphasis")
+             "for emphasis; BFL typography guide")
 def quote_misuse(ctx):
     for field, text in ctx.prose_fields:
-        for start, end in ctx.quotes(field, text):
+        for start, end in quoted_spans(text):
             window = text[max(0, start - 60):start] + " " + text[end:end + 25]
-            if _TEXT_CUE.search(window):
+            if _TEXT_CUE.search(window) or (not window.isascii()
+                                            and _TEXT_CUE_CJK.search(window)):
                 continue
+            whole = text[:start].strip() == "" and text[end:].strip() == ""
             yield Hit(field, start, end,
-                      f"{text[start:end]} is quoted but nothing says it is text in the "
-                      "image",
+                      "the whole prompt is in quotes: FLUX may print it as text" if whole
+                      else f"{text[start:end]} is quoted but nothing says it is text in "
+                           "the image",
                       fix=Fix("remove the quote marks",
                               (Edit(field, start, start + 1, ""), Edit(field, end - 1, end, ""))),
                       suggestion="for in-image text, say where it appears: "
-                                 f"a sign that reads {text[start:end]}")
+                                 f"a sign that reads {text[start:end]}" if not whole else
+                                 "remove the quotes around the prompt")
 
 
 # -- sd-quality-tags --------------------------------------------------------------------------
 
 QUALITY_TAGS = (
     "masterpiece", "best quality", "high quality", "highest quality", "top quality",
-    "ultra high quality", "amazing quality", "8k", "8k uhd", "4k", "4k uhd", "uhd",
-    "highres", "high res", "absurdres", "ultra detailed", "ultra-detailed",
-    "extremely detailed", "hyperdetailed", "hyper detailed", "hyper-detailed",
-    "trending on artstation", "artstation", "award winning", "award-winning",
-    "octane render", "unreal engine", "unreal engine 5", "masterwork",
-    "intricate details", "worst quality", "low quality", "normal quality", "lowres",
-    "ultra realistic 8k", "cgsociety", "deviantart",
+    "ultra high quality", "amazing quality", "8k uhd", "4k uhd", "uhd", "full hd", "fhd",
+    "hd", "hdr", "highres", "high res", "hi res", "ultra highres", "absurdres",
+    "ultra detailed", "ultra-detailed", "extremely detailed", "hyperdetailed",
+    "hyper detailed", "hyper-detailed", "highly detailed", "high detail", "insane details",
+    "insanely detailed", "intricate details", "ultra realistic", "ultra-realistic",
+    "ultra realistic 8k", "raw photo", "trending on artstation", "trending on art station",
+    "artstation trending", "trending on cgsociety", "featured on cgsociety",
+    "trending on deviantart", "featured on artstation", "on artstation", "on deviantart",
+    "artstation", "cgsociety", "deviantart", "award winning", "award-winning",
+    "award winning photography", "award-winning photography", "award winning photo",
+    "octane render", "octane", "unreal engine", "unreal engine 5", "masterwork",
+    "worst quality", "low quality", "normal quality", "lowres",
 )
-_QUALITY = re.compile(rf"(?<![\w-])(?:{alternation(QUALITY_TAGS)})(?![\w-])", re.I)
+_QUALITY = re.compile(rf"(?<![\w-])(?:(?:4|8|16|32)\s?k(?:\s?uhd)?|"
+                      rf"{alternation(QUALITY_TAGS)})(?![\w-])", re.I)
 QUALITY_RE = _QUALITY
 #: First words of the tags: a field without any of them cannot contain a tag.
-_QUALITY_HINTS = frozenset(WORD.findall(tag)[0] for tag in QUALITY_TAGS) | frozenset(
-    tag.split()[0].split("-")[0] for tag in QUALITY_TAGS)
+_QUALITY_HINTS = (frozenset(WORD.findall(tag)[0] for tag in QUALITY_TAGS)
+                  | frozenset(tag.split()[0].split("-")[0] for tag in QUALITY_TAGS)
+                  | frozenset(("4k", "8k", "16k", "32k", "4", "8", "16", "32", "on")))
+#: A tag wrapped in its own weight brackets: "(masterpiece:1.2)", "((best quality))".
+_WRAPPED = re.compile(r"\(+\s*$")
+_UNWRAP_TAIL = re.compile(r"\s*(?::\s*-?\d+(?:\.\d+)?)?\s*\)+")
+
+
+def _quality_hint(text: str) -> bool:
+    """Whether ``text`` may hold a quality tag (a word-set test, much cheaper than the
+    tag regex)."""
+    return not _QUALITY_HINTS.isdisjoint(find_words(text.lower()))
+
+
+#: Every tag as a tuple of lower-case words, and the longest tag in words.
+_TAG_WORDS = frozenset(tuple(find_words(tag)) for tag in QUALITY_TAGS) | frozenset(
+    (f"{n}k",) for n in (4, 8, 16, 32)) | frozenset(
+    ((f"{n}k", "uhd") for n in (4, 8, 16, 32))) | frozenset(
+    ((str(n), "k") for n in (4, 8, 16, 32)))
+_TAG_LONGEST = max(len(t) for t in _TAG_WORDS)
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def quality_tag_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """The quality tags of ``text`` as whole units (with their own weight brackets): the
+    longest run of words that is a tag, words matched case-insensitively."""
+    words = list(iter_words(text))
+    if not words or _QUALITY_HINTS.isdisjoint(w.group().lower() for w in words):
+        return ()
+    lowered = [w.group().lower() for w in words]
+    spans = []
+    i = 0
+    while i < len(words):
+        if lowered[i] not in _QUALITY_HINTS:
+            i += 1
+            continue
+        for size in range(min(_TAG_LONGEST, len(words) - i), 0, -1):
+            gram = tuple(lowered[i:i + size])
+            if gram in _TAG_WORDS and _spaced(text, words[i:i + size]):
+                break
+        else:
+            i += 1
+            continue
+        start, end = words[i].start(), words[i + size - 1].end()
+        i += size
+        opening = _WRAPPED.search(text, max(0, start - 4), start)
+        if opening is not None:
+            closing = _UNWRAP_TAIL.match(text, end)
+            if closing is not None and closing.group().count(")") >= \
+                    opening.group().count("("):
+                start, end = opening.start(), closing.end()
+        spans.append((start, end))
+    return tuple(spans)
+
+
+def _spaced(text: str, words: list) -> bool:
+    """Words of one tag are separated by spaces only ("best quality", not "best, quality")."""
+    return all(text[a.end():b.start()].isspace() or (a.group()[-1].isdigit()
+                                                     and not text[a.end():b.start()])
+               for a, b in zip(words, words[1:]))
 
 
 @rule("sd-quality-tags", "FX106", "warning", family="text", fix="safe",
-      summary="\"masterpiece\", \"best quality\", \"8k\", \"trending on artstation\"...",
+      summary="\"masterpiece\", \"best quality\", \"8k\", \"HDR\", \"trending on "
+              "artstation\"...",
       rationale="Quality tags are Stable Diffusion folklore; FLUX was not trained to "
                 "respond to them, so they only dilute the prompt and push the subject "
                 "later. Describe the look you want instead (light, lens, materials).",
-      source=f"{GUIDE}: write natural language without special keywords; getimg.ai FLUX "
-             "prompt guide")
+      source=f"{GUIDE}: write natural language without special keywords; BFL prompting "
+             "guide (keyword lists with \"8k, detailed\" are less effective)")
 def sd_quality_tags(ctx):
     for field, text in ctx.prose_fields:
         if _QUALITY_HINTS.isdisjoint(ctx.words(field, text)):
             continue
-        quotes = None
-        for m in _QUALITY.finditer(text):
-            if quotes is None:
-                quotes = ctx.quotes(field, text)
-            if quotes and inside(quotes, *m.span()):
+        quotes = ctx.quotes(field, text)
+        spans = [s for s in quality_tag_spans(text) if not (quotes and inside(quotes, *s))]
+        if not spans:
+            continue
+        # removing every tag must leave a prompt: otherwise offer no unattended fix
+        rest = text
+        for start, end in reversed(spans):
+            rest = rest[:start] + " " + rest[end:]
+        keep = bool(_LETTER.search(_SYNTAX_NOISE.sub(" ", rest)))
+        items = fragments(text) if keep else []
+        for start, end in spans:
+            tag = text[start:end]
+            # unattended only at the edge of its comma item: taking a tag out of the middle
+            # of a phrase ("by masterpiece Rutkowski") would make a new phrase
+            edge = any(s <= start and end <= e and (not text[s:start].strip(" ([{")
+                                                     or not text[end:e].strip(" )]}"))
+                       for s, e, _ in items)
+            edit = clean_edit(field, text, start, end) if keep else None
+            if edit is not None and not edge:
+                yield Hit(field, start, end,
+                          f"{tag!r} is a Stable Diffusion quality tag; FLUX ignores it",
+                          fix=Fix(f"remove {tag!r}", (edit,)))
                 continue
-            yield Hit(field, m.start(), m.end(),
-                      f"{m.group()!r} is a Stable Diffusion quality tag; FLUX ignores it",
-                      fix=Fix(f"remove {m.group()!r}", (removal(field, text, *m.span()),),
-                              safe=True))
+            yield Hit(field, start, end,
+                      f"{tag!r} is a Stable Diffusion quality tag; FLUX ignores it",
+                      fix=Fix(f"remove {tag!r}", (edit,), safe=True) if edit else None,
+                      suggestion="" if edit else "describe the look instead (light, lens, "
+                                                  "materials)")
 
 
 # -- non-english ------------------------------------------------------------------------------
 
 _LETTER = re.compile(r"[^\W\d_]")
 _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F\u1E00-\u1EFF]")
+_SCRIPTS = (
+    (re.compile(r"[\u3040-\u30ff]"), "Japanese"),
+    (re.compile(r"[\uac00-\ud7af\u1100-\u11ff]"), "Korean"),
+    (re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]"), "Chinese"),
+    (re.compile(r"[\u0400-\u04ff]"), "Russian or another Cyrillic-script language"),
+    (re.compile(r"[\u0370-\u03ff]"), "Greek"),
+    (re.compile(r"[\u0600-\u06ff]"), "Arabic"),
+    (re.compile(r"[\u0590-\u05ff]"), "Hebrew"),
+    (re.compile(r"[\u0900-\u097f]"), "Hindi (Devanagari)"),
+    (re.compile(r"[\u0e00-\u0e7f]"), "Thai"),
+)
+#: Function words that are not English, by Latin-script language.
+_FOREIGN_WORDS = {
+    "Spanish": frozenset("el la los las del y una unos unas que por para es muy sobre entre "
+                         "su sus al".split()),
+    "French": frozenset("le la les des du et avec une un que pour dans sur est très aux au "
+                        "ses sous".split()),
+    "German": frozenset("der das und mit ein eine einem einer im auf für von zu ist sehr "
+                        "dem den des".split()),
+    "Italian": frozenset("il lo la gli di con una che nel nella sul della molto".split()),
+    "Portuguese": frozenset("os um uma que para na em muito sobre dos das da".split()),
+}
+_ENGLISH = _FUNCTION_WORDS | frozenset("with of and".split())
+_ANY_FOREIGN = frozenset().union(*_FOREIGN_WORDS.values()) - _ENGLISH
 
 
 def non_latin_share(text: str) -> tuple[int, float]:
@@ -273,59 +447,134 @@ def non_latin_share(text: str) -> tuple[int, float]:
     return other, other / letters
 
 
+@lru_cache(maxsize=TEXT_CACHE)
+def language_of(text: str) -> str | None:
+    """The language ``text`` is mostly written in when that is not English, else None."""
+    if not text.isascii():
+        other, share = non_latin_share(text)
+        if other >= 3 and share > 0.5:
+            counts = [(len(pattern.findall(text)), name) for pattern, name in _SCRIPTS]
+            # Japanese mixes kana with kanji: any kana at all makes it Japanese
+            if counts[0][0]:
+                return "Japanese"
+            best = max(counts)
+            return best[1] if best[0] else "a non-Latin script"
+    words = [w.lower() for w in WORD.findall(text)]
+    if len(words) < 4:
+        return None
+    english = sum(1 for w in words if w in _ENGLISH)
+    for name, vocab in _FOREIGN_WORDS.items():
+        hits = sum(1 for w in words if w in vocab and w not in _ENGLISH)
+        if hits >= 3 and hits >= 2 * english and hits / len(words) >= 0.2:
+            return name
+    return None
+
+
 @rule("non-english", "FX107", "warning", family="text",
-      summary="mostly non-English text (Russian, Chinese...)",
-      rationale="FLUX's T5 text encoder was trained on English first; other scripts are "
-                "understood poorly or not at all. Write the prompt in English (in-image text "
-                "in quotes may stay in any language).",
+      summary="the prompt is not in English (Chinese, Russian, Spanish...)",
+      rationale="FLUX's T5 text encoder was trained on English text; other languages are "
+                "understood poorly or not at all (most CJK characters are unknown tokens). "
+                "Translate the prompt to English (the translate action, F9, keeps in-image "
+                "text in quotes as it is).",
       source="FLUX guide (seed 000): FLUX uses a T5-XXL encoder (t5xxl_fp16); seed 002: "
              "\"English for prompts is right for ComfyUI\"")
 def non_english(ctx):
     for field, text in ctx.prose_fields:
-        if text.isascii():
+        words = ctx.words(field, text)
+        if text.isascii() and (len(words) < 4 or not _may_be_foreign(words)):
             continue
         quotes = ctx.quotes(field, text)
         probe = text
         for start, end in reversed(quotes):
             probe = probe[:start] + probe[end:]
-        other, share = non_latin_share(probe)
-        if other >= 3 and share > 0.5:
+        language = language_of(probe)
+        if language:
             yield Hit(field, *trimmed(text),
-                      f"{share:.0%} of the letters are not English; FLUX reads English best",
-                      suggestion="translate it to English", action="translate")
+                      f"written in {language}; FLUX's T5 encoder reads English",
+                      suggestion="translate it to English: F9, then Translate (in-image "
+                                 "text in quotes stays as it is)", action="translate")
 
 
 # -- prompt-length / word-count -----------------------------------------------------------------
 
-TOKEN_BUDGET = {"dev": 512, "schnell": 256, "kontext": 512}
+TOKEN_BUDGET = T5_BUDGET
 MIN_WORDS = 5
-WORD_RANGE = (30, 80)
+#: BFL's current guidance (docs.bfl.ai, "Building a Good Prompt"): short 10–30 words, medium
+#: 30–80, long 80–300+ for complex scenes.  Only past the long range is length worth a word.
+WORD_RANGE = (10, 300)
 
 
 def mostly_foreign(ctx) -> bool:
-    """Most letters of the whole prompt are not Latin: English-vocabulary rules stay quiet
-    (non-english already says what matters)."""
-    text = ctx.whole[1]
-    return not text.isascii() and non_latin_share(text)[1] > 0.5  # ascii: no scan at all
+    """Most of the prompt is not English: English-vocabulary rules stay quiet (non-english
+    already says what matters)."""
+    found = ctx.memo.get("foreign")
+    if found is None:
+        field, text = ctx.whole
+        if text.isascii():
+            found = ctx.whole_words >= 4 and _may_be_foreign(ctx.words(field, text)) \
+                and language_of(text) is not None
+        else:
+            found = non_latin_share(text)[1] > 0.5
+        ctx.memo["foreign"] = found
+    return found
+
+
+def _may_be_foreign(words: frozenset[str]) -> bool:
+    """Cheap test before `language_of`: at least three foreign function words."""
+    return len(words & _ANY_FOREIGN) >= 3 or (len(words & _ANY_FOREIGN) >= 1
+                                               and len(words) < 12)
+
+
+def content_words(ctx) -> int:
+    """Words that describe something: quality tags, weights, LoRA tags, BREAK and the other
+    options of a {a|b} choice left out (only prompts that have any of those pay for it)."""
+    found = ctx.memo.get("content")
+    if found is None:
+        field, text = ctx.whole
+        found = ctx.whole_words
+        if _has_syntax(text) or not _QUALITY_HINTS.isdisjoint(ctx.words(field, text)):
+            found = _content_words_of(text)
+        ctx.memo["content"] = found
+    return found
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def _content_words_of(text: str) -> int:
+    for start, end in reversed(quality_tag_spans(text)):
+        text = text[:start] + " " + text[end:]
+    return word_count(_SYNTAX_NOISE.sub(" ", text))
+
+
+_WEIGHT_NUMBER = re.compile(r":\s*-?\d")
+
+
+def _has_syntax(text: str) -> bool:
+    return ("<" in text or "|" in text or "BREAK" in text or "embedding" in text
+            or "::" in text or (":" in text and _WEIGHT_NUMBER.search(text) is not None))
+
+
+_SYNTAX_NOISE = re.compile(r"<[^<>\n]*>|\bBREAK\b|\bembedding:|:\s*-?\d+(?:\.\d+)?\s*\)|"
+                           r"\|[^{}|\n]*(?=[|}])|::\s*-?\d*\.?\d*|(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 
 
 def too_short(ctx) -> bool:
-    return not ctx.is_edit and ctx.whole_words < MIN_WORDS
+    return not ctx.is_edit and content_words(ctx) < MIN_WORDS
 
 
 def too_long(ctx) -> bool:
     budget = TOKEN_BUDGET.get(ctx.spec.model, 512)
-    # every token takes at least one character: short texts need no estimate at all
-    return len(ctx.whole[1]) + 1 > budget and ctx.whole_tokens > budget
+    # a T5 token covers at least one character: short texts need no tokenising at all
+    return len(ctx.composed) + 1 > budget and ctx.whole_tokens > budget
 
 
 @rule("prompt-length", "FX108", "warning", family="text",
-      summary="over the T5 token budget (dev 512, schnell 256), or too short to steer",
-      rationale="FLUX's T5 encoder reads at most 512 tokens on dev and 256 on schnell; "
-                "words past the budget are cut off. A prompt of a few words leaves "
-                "everything to chance. (Token counts are an estimate.)",
-      source="FLUX guide (seed 000): no sequence-length limit on dev vs schnell; BFL "
-             "prompting guide; ComfyUI FLUX tutorial (T5-XXL)")
+      summary="over the T5 token budget (dev/Kontext 512, schnell 256), or too short to steer",
+      rationale="FLUX's T5 encoder reads at most 512 tokens on dev and Kontext and 256 on "
+                "schnell; words past the budget are cut off (counted exactly with the T5 "
+                "tokenizer). A text-to-image prompt of a few words leaves everything to "
+                "chance.",
+      source="FLUX guide (seed 000); BFL prompting guide; ComfyUI FLUX text encoders "
+             "(comfy/text_encoders/flux.py, T5-XXL)")
 def prompt_length(ctx):
     field, text = ctx.whole
     if not text.strip():
@@ -334,32 +583,46 @@ def prompt_length(ctx):
     budget = TOKEN_BUDGET.get(ctx.spec.model, 512)
     if too_long(ctx):
         tokens = ctx.whole_tokens
-        yield Hit(field, *trimmed(text),
-                  f"about {tokens} tokens (estimate), over {ctx.spec.model}'s {budget}-token "
-                  "T5 budget; the end is cut off", suggestion="tighten it: keep the subject, "
-                  "style, setting and light", action="rewrite")
+        exact = ctx.tokens is not None
+        start, end = trimmed(text)
+        cut = t5_cut(text, budget) if exact else None
+        if cut is not None and start < cut < end:
+            start = cut
+        yield Hit(field, start, end,
+                  f"{tokens} T5 tokens{'' if exact else ' (estimate)'}, over "
+                  f"{ctx.spec.model}'s {budget}: " + ("the marked end is cut off"
+                                                     if cut else "the end is cut off"),
+                  suggestion="tighten it: keep the subject, style, setting and light",
+                  action="rewrite")
     elif too_short(ctx):
-        words = ctx.whole_words
+        words = content_words(ctx)
         yield Hit(field, *trimmed(text),
-                  f"only {words} word{'s' if words != 1 else ''}: too short to steer FLUX",
+                  f"only {words} descriptive word{'s' if words != 1 else ''}: too short "
+                  "to steer FLUX",
                   suggestion="say what the subject does, the style, the setting and the "
                              "light")
 
 
 @rule("word-count", "FX112", "info", family="text",
-      summary="outside roughly 30–80 words",
-      rationale="BFL recommends prompts of roughly 30–80 words: shorter leaves the look to "
-                "chance, longer dilutes the early words FLUX weighs most.",
-      source="BFL prompting guide (docs.bfl.ai, cited as [11] in seed 000)")
-def word_count(ctx):
-    if ctx.is_edit or too_short(ctx) or too_long(ctx) or mostly_foreign(ctx):
-        return  # prompt-length / non-english already say it
-    field, text = ctx.whole
+      when=lambda ctx: ctx.whole_words > WORD_RANGE[1],
+      summary="longer than BFL's longest recommended range (over 300 words)",
+      rationale="BFL's current guidance: 10–30 words for quick concepts, 30–80 for most "
+                "scenes, 80–300 for complex multi-subject scenes. Past that, the early "
+                "words FLUX weighs most are diluted; the hard limit is the T5 budget "
+                "(prompt-length).",
+      source="BFL prompting guide, \"Building a Good Prompt\" (docs.bfl.ai): prompt "
+             "length table")
+def word_count_rule(ctx):
     words = ctx.whole_words
     low, high = WORD_RANGE
-    if words < low or words > high:
-        yield Hit(field, *trimmed(text),
-                  f"{words} words; about {low}–{high} works best for FLUX")
+    if words <= high or ctx.is_edit or too_short(ctx) or mostly_foreign(ctx):
+        return
+    if too_long(ctx):
+        return  # prompt-length already says it when the budget is blown
+    field, text = ctx.whole
+    yield Hit(field, *trimmed(text),
+              f"{words} words: longer than BFL's 80–{high} range for complex scenes",
+              suggestion="cut what does not change the image")
 
 
 # -- subject-late -----------------------------------------------------------------------------
@@ -380,23 +643,42 @@ perspective overhead aerial eye level format grain grainy noir vintage retro ana
 editorial fashion commercial professional polaroid minimalist minimal epic beautiful
 stunning gorgeous shot hdr uhd highres glow glowing haze hazy fog misty mood tonal matte
 glossy cinematographic anamorphic widescreen look feel vibe sunlight sunset sunrise dusk
-dawn twilight overcast
+dawn twilight overcast highly cg mystical mesmerizing ethereal dreamy dreamlike magical
+amazing lifelike award winning pencil portrait fantasy impressionist expressive expressionist
+surreal surrealist abstract lofi cyberpunk steampunk gothic baroque renaissance
 """.split())
 _LEAD_STOP = _FUNCTION_WORDS | {"on", "shot", "using", "very", "extremely", "super", "s"}
-_BACKGROUND_FIRST = re.compile(r"\s*(?:in\s+the\s+background|the\s+background|background\s*:"
-                               r"|in\s+the\s+distance)\b[^.,;:]*[.,;:]?", re.I)
+_BACKGROUND_FIRST = re.compile(
+    r"\s*(?:in\s+the\s+background|the\s+background|background\s*:|in\s+the\s+distance|"
+    r"(?:(?:a|an|the)\s+)?(?:[\w'-]+\s+){0,4}?(?:background|backdrop)(?=\s+(?:with|where|"
+    r"in\s+which|of|at|under|behind)\b))\b", re.I)
+_CLAUSE_END = re.compile(r"[^.,;:\n]*[.,;:\n]?")
+_STYLE_FIRST = re.compile(
+    r"\s*(?:in\s+the\s+(?:style|manner)\s+of|in\s+the\s+vein\s+of|style\s+of|inspired\s+by|"
+    r"[àa]\s+la)\s+[^,.;:\n]+[,.;:\n]", re.I)
+#: Leading comma items that are quality, medium or style tags, not a subject.
+_STYLE_ITEM = re.compile(
+    r"(?:[\w'-]+\s+){0,3}(?:style|art\s+style|aesthetic)|(?:inspired\s+by|in\s+the\s+style\s+"
+    r"of|style\s+of|art\s+by)\s+.+|by\s+(?:[A-Z][\w'’.-]*\s*){1,4}", re.I)
+#: Numbers that are camera or quality settings ("35mm", "8k", "f", "1.4"), not "1girl".
+_MEASURE = re.compile(r"\d+(?:mm|k|s|x|px|p|fps|mp|d)?|f\d+")
 LATE_AFTER_WORDS = 6
+PREAMBLE_ITEMS = 3
 
 
+@lru_cache(maxsize=TEXT_CACHE)
 def subject_start(text: str) -> tuple[int, int, int] | None:
     """(offset of the first word that is not style vocabulary, style words before it, end of
-    the last style word before it); None when every word is style vocabulary."""
+    the last style word before it); None when every word is style vocabulary.  Words of
+    quality tags ("full HD", "trending on artstation") count as style."""
     styles = last_end = 0
-    for m in WORD.finditer(text):
+    tags = quality_tag_spans(text)
+    for m in iter_words(text):
         word = m.group().lower()
-        if word in _LEAD_STOP:
+        if word in _LEAD_STOP or m.group() == "BREAK":
             continue
-        if word in _STYLE_WORDS or any(c.isdigit() for c in word):
+        if word in _STYLE_WORDS or _MEASURE.fullmatch(word) or (
+                tags and any(s <= m.start() < e for s, e in tags)):
             styles += 1
             last_end = m.end()
             continue
@@ -404,11 +686,62 @@ def subject_start(text: str) -> tuple[int, int, int] | None:
     return None
 
 
+def _is_style_item(text: str, start: int, end: int) -> bool:
+    item = text[start:end]
+    words = [w.lower() for w in find_words(item)]
+    if all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in words):
+        return True  # the common case, decided on a word set
+    if not _QUALITY_HINTS.isdisjoint(words):
+        masked = item
+        for s, e in reversed(quality_tag_spans(item)):
+            masked = masked[:s] + " " + masked[e:]
+        rest = [w.lower() for w in find_words(masked)]
+        if all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in rest):
+            return True
+    if words and (words[-1] in ("style", "aesthetic")
+                  or words[0] in ("by", "inspired", "in", "style", "art", "à", "a")):
+        m = _STYLE_ITEM.fullmatch(item)
+        return bool(m) and not (item[:2].lower() == "by" and not item[3:4].isupper())
+    return False
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def tag_preamble(text: str) -> tuple[int, int, int] | None:
+    """``(items, end of the preamble, start of the subject item)`` when the prompt opens with
+    `PREAMBLE_ITEMS` or more quality/style items before anything else."""
+    count = 0
+    last_end = 0
+    for start, end, _words in iter_fragments(text):
+        if not _is_style_item(text, start, end):
+            if count >= PREAMBLE_ITEMS:
+                return count, last_end, start
+            return None
+        count += 1
+        last_end = end
+    return None  # nothing but style: no subject at all
+
+
+def _window_note(ctx, offset: int) -> str:
+    """" (past CLIP-L's 77-token window)" when the subject starts where CLIP-L no longer
+    reads; asked only once a late subject was found (tokenising costs)."""
+    if not ctx.is_raw or offset < 60:
+        return ""
+    counted = ctx.tokens
+    cut = counted.clip_cut if counted is not None else None
+    if cut is None or ctx.spec.raw != ctx.composed:
+        return ""
+    return ", past CLIP-L's 77-token window" if offset >= cut else ""
+
+
 @rule("subject-late", "FX109", "warning", family="text",
       summary="the main subject is not near the start",
       rationale="FLUX pays most attention to what comes first. Open with the subject (and "
-                "what it does), then style, setting and light.",
-      source=f"{GUIDE}, \"Word order and prioritising elements\"; BFL prompting guide")
+                "what it does), then style, setting and light: a prompt that opens with the "
+                "background, a style reference (\"In the style of X, ...\") or a preamble of "
+                "quality tags makes the subject an afterthought (and CLIP-L's pooled vector "
+                "sees only the first 77 tokens).",
+      source=f"{GUIDE}, \"Word order and prioritising elements\"; BFL prompting guide: "
+             "\"A forest background ... where a knight stands\" is less effective")
 def subject_late(ctx):
     if ctx.is_edit:
         return
@@ -420,74 +753,183 @@ def subject_late(ctx):
                       suggestion="put the main subject in the subject field")
         return
     text = ctx.spec.raw
-    if len(text.split()) < MIN_WORDS:
+    if ctx.whole_words < MIN_WORDS:
         return
-    m = _BACKGROUND_FIRST.match(text)
-    if m and m.end() < len(text.rstrip()):
-        yield Hit("raw", *trimmed(text, 0, m.end()),
-                  "the prompt opens with the background; the subject comes later",
-                  suggestion="start with the main subject, then describe the background")
+    for pattern, what in ((_BACKGROUND_FIRST, "the background"),
+                          (_STYLE_FIRST, "a style reference")):
+        m = pattern.match(text)
+        if m and WORD.search(text, m.end()):
+            end = _CLAUSE_END.match(text, m.end()).end() if what == "the background" \
+                else m.end()
+            yield Hit("raw", *trimmed(text, 0, end),
+                      f"the prompt opens with {what}; the subject comes later"
+                      + _window_note(ctx, m.end()),
+                      suggestion="start with the main subject, then the "
+                                 + ("background" if what == "the background" else "style"))
+            return
+    preamble = tag_preamble(text) if (any(c in text for c in ",;，、\n") or "BREAK" in text
+                                      or ". " in text) else None
+    if preamble is not None:
+        items, end, subject = preamble
+        yield Hit("raw", *trimmed(text, 0, end),
+                  f"{items} quality and style tags before the subject"
+                  + _window_note(ctx, subject),
+                  suggestion="move the subject to the front; style goes after it (and "
+                             "quality tags can go)")
         return
     found = subject_start(text)
     if found is not None and found[1] >= LATE_AFTER_WORDS:
         yield Hit("raw", *trimmed(text, 0, found[2]),
-                  f"{found[1]} words of style and camera before the subject",
+                  f"{found[1]} words of style and camera before the subject"
+                  + _window_note(ctx, found[0]),
                   suggestion="move the subject to the front; style and camera go after it")
 
 
 # -- style-name-only --------------------------------------------------------------------------
 
 KNOWN_ARTISTS = (
-    "greg rutkowski", "alphonse mucha", "artgerm", "wlop", "van gogh", "vincent van gogh",
-    "picasso", "pablo picasso", "monet", "claude monet", "rembrandt", "salvador dali",
-    "dali", "hayao miyazaki", "studio ghibli", "ghibli", "makoto shinkai", "beeple",
-    "james gurney", "thomas kinkade", "frida kahlo", "klimt", "gustav klimt",
-    "hokusai", "banksy", "andy warhol", "warhol", "edward hopper", "wes anderson",
-    "tim burton", "h.r. giger", "hr giger", "giger", "moebius", "ansel adams",
-    "annie leibovitz", "diane arbus", "norman rockwell", "zdzislaw beksinski",
-    "beksinski", "simon stalenhag", "ilya kuvshinov", "loish", "rossdraws", "sakimichan",
-    "caravaggio", "vermeer", "da vinci", "leonardo da vinci", "michelangelo", "turner",
+    "greg rutkowski", "alphonse mucha", "artgerm", "stanley artgerm", "stanley artgerm lau",
+    "wlop", "van gogh", "vincent van gogh", "picasso", "pablo picasso", "monet",
+    "claude monet", "rembrandt", "salvador dali", "dali", "hayao miyazaki", "studio ghibli",
+    "ghibli", "makoto shinkai", "beeple", "james gurney", "thomas kinkade", "frida kahlo",
+    "klimt", "gustav klimt", "hokusai", "banksy", "andy warhol", "warhol", "edward hopper",
+    "wes anderson", "tim burton", "h.r. giger", "hr giger", "giger", "moebius",
+    "ansel adams", "annie leibovitz", "diane arbus", "norman rockwell", "zdzislaw beksinski",
+    "zdzisław beksiński", "beksinski", "beksiński", "simon stalenhag", "simon stålenhag",
+    "ilya kuvshinov", "loish", "rossdraws", "sakimichan", "caravaggio", "vermeer",
+    "johannes vermeer", "da vinci", "leonardo da vinci", "michelangelo", "turner",
     "j.m.w. turner", "magritte", "rene magritte", "kandinsky", "mondrian", "basquiat",
     "yoshitaka amano", "craig mullins", "syd mead", "ralph mcquarrie", "tim walker",
+    "range murata", "tom bagshaw", "ruan jia", "kentaro miura", "fenghua zhong",
+    "arthur rackham", "john bauer", "brian froud", "krenz cushart", "artem demura",
+    "james jean", "go nagai", "mark brooks", "brad kunkle", "peter mohrbacher",
+    "charlie bowater", "alena aenami", "andreas rocha", "albert bierstadt", "john singer sargent",
+    "jean-auguste-dominique ingres", "ingres", "takato yamamoto", "francis bacon",
+    "katsuhiro otomo", "yoji shinkawa", "gaston bussiere", "donato giancola",
+    "lois van baarle", "magali villeneuve", "jeremy lipking", "bob ross", "mario testino",
 )
+#: What a few famous styles look like, for a suggestion that fits the name.
+TRAITS = {
+    "van gogh": "thick swirling impasto brush strokes and bold complementary colours",
+    "monet": "soft broken brushwork, dappled light and pastel impressionist colour",
+    "picasso": "fractured geometric cubist planes and flattened perspective",
+    "rembrandt": "deep chiaroscuro, warm earthy browns and a single soft light",
+    "vermeer": "quiet window light, luminous pearly tones and fine detail",
+    "caravaggio": "stark chiaroscuro with figures emerging from darkness",
+    "mucha": "art nouveau flowing lines, ornate floral frames and muted pastels",
+    "klimt": "gold leaf, flat ornamental patterns and mosaic textures",
+    "hokusai": "ukiyo-e woodblock print, bold outlines and flat Prussian blue",
+    "ghibli": "soft hand-painted backgrounds, gentle pastel skies and warm light",
+    "miyazaki": "soft hand-painted backgrounds, gentle pastel skies and warm light",
+    "shinkai": "hyper-detailed anime skies, lens flares and saturated twilight",
+    "rutkowski": "painterly fantasy concept art with dramatic lighting",
+    "artgerm": "glossy polished digital portrait painting with smooth skin shading",
+    "hopper": "stark raking light, empty urban spaces and muted flat colour",
+    "beksinski": "dystopian surreal decay, bone-like forms and muted sepia haze",
+    "beksiński": "dystopian surreal decay, bone-like forms and muted sepia haze",
+    "warhol": "flat silkscreen pop art with bold repeated colour blocks",
+    "dali": "melting surreal dreamscapes with long shadows",
+    "giger": "biomechanical monochrome forms, ribbed metal and bone",
+    "ansel adams": "high-contrast black and white with deep tones",
+    "moebius": "clean ligne-claire line art and flat airy colour",
+    "wes anderson": "symmetrical centred framing and pastel palettes",
+    "rackham": "muted ink-and-watercolour with gnarled trees and delicate line",
+    "kuvshinov": "soft anime portrait painting with pastel shading",
+}
 _PARTICLE = r"(?:van|von|de|da|di|del|der|la|le|du)"
-_NAME = rf"(?:[A-Z][\w'’.\-]+|{_PARTICLE})(?:\s+(?:[A-Z][\w'’.\-]+|{_PARTICLE})){{0,3}}"
+_NAME = (rf"(?:(?!BREAK\b)[A-Z][\w'’.\-]+|{_PARTICLE})"
+         rf"(?:\s+(?:(?!BREAK\b)[A-Z][\w'’.\-]+|{_PARTICLE})){{0,3}}")
 _BY_NAME = re.compile(rf"\b(?:[Ii]n\s+the\s+style\s+of|[Ss]tyle\s+of|[Ii]nspired\s+by|by|"
-                      rf"[àa]\s+la)\s+({_NAME})")
-_ARTIST_HINTS = frozenset(WORD.findall(name)[0] for name in KNOWN_ARTISTS)
+                      rf"[àa]\s+la)\s+(?!BREAK\b)({_NAME})")
+#: Lower-case names after an art word: "art by artgerm and greg rutkowski", "painting by
+#: greg rutkowski", "by mr jack on deviantart".
+_ART_BY = re.compile(r"\b(?:art|artwork|painting|painted|illustration|illustrated|drawing|"
+                     r"drawn|sketch|render|photo|photograph|design|concept\s+art)\s+by\s+"
+                     r"(?!BREAK\b)([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})\b")
+_BY_ON_SITE = re.compile(r"\bby\s+(?!BREAK\b)([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})\s+on\s+"
+                         r"(?:deviantart|artstation|pixiv|behance|instagram)\b", re.I)
+_ARTIST_HINTS = frozenset(WORD.findall(name)[0] for name in KNOWN_ARTISTS) | frozenset(
+    ("beksiński", "zdzisław", "stålenhag"))
 _KNOWN = re.compile(rf"(?<![\w-])(?:{alternation(KNOWN_ARTISTS)})(?![\w-])", re.I)
-_DESCRIBED = re.compile(r"\s*(?:,\s*)?(?:with|featuring|using|showing|known\s+for|"
-                        r"characteri[sz]ed\s+by|marked\s+by|full\s+of|in\s+which|where|"
-                        r"[—–:(-])", re.I)
+_DESCRIBED = re.compile(r"\s*(?:['’]s\s+\w+\s+)?(?:,\s*)?(?:with|featuring|using|showing|"
+                        r"known\s+for|characteri[sz]ed\s+by|marked\s+by|full\s+of|in\s+which|"
+                        r"where|inspired|[—–:(-])", re.I)
+#: Words that describe how a style looks (not just that it is "detailed" or "bright").
+_TRAIT_WORDS = re.compile(
+    r"\b(?:brush\s*strokes?|brushwork|brushed|impasto|linework|line\s+work|lines|line\s+art|"
+    r"palette|tones|shading|cel[\s-]shad\w*|cross-hatch\w*|hatching|swirl\w*|textures?|"
+    r"washes|halftone|geometric|gold\s+leaf|woodblock|flat\s+colou?rs?|chiaroscuro|"
+    r"ornate|ornamental|art\s+nouveau|cubis\w*|surreal\w*|pastel|sepia|monochrome|"
+    r"black\s+and\s+white)\b", re.I)
+#: Movements and schools: names of looks FLUX knows, not artists to describe.
+_MOVEMENTS = re.compile(r"(?:Art\s+Deco|Art\s+Nouveau|Bauhaus|Baroque|Rococo|Renaissance|"
+                        r"Impressionism|Expressionism|Cubism|Surrealism|Pop\s+Art|Ukiyo-e|"
+                        r"Art\s+Brut|Memphis|Brutalism|Minimalism|Vaporwave|Synthwave)(?:\s+"
+                        r"(?:style|art))?", re.I)
+_EMBEDDING_NAMES = frozenset(n.lower() for n in KNOWN_EMBEDDINGS)
 _STYLE_PREFIX = re.compile(r"^\s*(?:(?:in\s+the\s+)?style\s+of|by|inspired\s+by|[àa]\s+la)\s+",
                            re.I)
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[;\n]")
 
 
 def _named_only(text: str, end: int) -> bool:
     """True when nothing after the name (in its sentence) describes the style's traits."""
     rest = text[end:]
-    if not rest.strip() or rest.lstrip()[:1] in ".;!?":
+    stop = _SENTENCE_END.search(rest)
+    clause = rest[:stop.start()] if stop else rest
+    if not clause.strip():
         return True
-    if _DESCRIBED.match(rest):
+    if _DESCRIBED.match(clause) or _TRAIT_WORDS.search(clause):
         return False
-    return rest.lstrip()[:1] == ","
+    return True
+
+
+def _a_name(name: str) -> bool:
+    """Whether capitalised words can be a person's name: not a movement ("Art Deco"), not
+    syntax ("BREAK"), not an embedding or a quality tag."""
+    if _MOVEMENTS.fullmatch(name):
+        return False
+    return not any(w == "BREAK" or w.lower() in _EMBEDDING_NAMES or _QUALITY.fullmatch(w)
+                   for w in name.split())
+
+
+def _fold(name: str) -> str:
+    return name.lower().replace("’", "'")
+
+
+def _traits_for(name: str) -> str:
+    folded = _fold(name)
+    for key, traits in TRAITS.items():
+        if key in folded:
+            return traits
+    return ""
+
+
+def _suggest(names: str) -> str:
+    traits = _traits_for(names)
+    if traits:
+        return f"add what it looks like: \"... with {traits}\""
+    return (f"describe what {names.strip()}'s work looks like: medium, brushwork or line, "
+            "palette, light")
 
 
 @rule("style-name-only", "FX110", "warning", family="text",
-      summary="style given only as an artist's name",
+      summary="style given only as an artist's name (or a list of them)",
       rationale="FLUX follows a style better when you describe its traits (\"abstract "
                 "geometric shapes in bright neon colours\") than when you only name an "
-                "artist (\"Picasso\"); name and traits together work best.",
-      source=f"{GUIDE}, \"Using artistic references and styles\"")
+                "artist (\"Picasso\"), and a list of names after \"by\" mostly adds noise; "
+                "name and traits together work best.",
+      source=f"{GUIDE}, \"Using artistic references and styles\"; BFL prompting guide "
+             "(\"Ansel Adams inspired black and white with deep tones\")")
 def style_name_only(ctx):
     for field, text in ctx.prose_fields:
         if field == "style":
             bare = _STYLE_PREFIX.sub("", text).strip().rstrip(".")
             bare = re.sub(r"\s+style$", "", bare, flags=re.I)
-            if bare and (re.fullmatch(_NAME, bare) or _KNOWN.fullmatch(bare)):
+            if bare and (_KNOWN.fullmatch(bare)
+                         or (" " in bare and re.fullmatch(_NAME, bare) and _a_name(bare))):
                 yield Hit(field, *trimmed(text), f"the style is only a name ({bare!r})",
-                          suggestion=f"describe what {bare}'s work looks like: brushwork, "
-                                     "palette, shapes, light")
+                          suggestion=_suggest(bare))
                 continue
         spans: list[tuple[int, int]] = []
         words = ctx.words(field, text)
@@ -495,63 +937,146 @@ def style_name_only(ctx):
         known = not _ARTIST_HINTS.isdisjoint(words)
         if not (by or known):
             continue
+        tags = quality_tag_spans(text) if by else []
         for m in _BY_NAME.finditer(text) if by else ():
             name_start, name_end = m.span(1)
+            if any(s < name_end and name_start < e for s, e in tags) \
+                    or text[name_start:name_end].lower() in _EMBEDDING_NAMES:
+                continue  # "by HDR", "by EasyNegative": not a name
             while name_end > name_start and text[name_end - 1] == ".":
                 name_end -= 1
-            if text[name_start].isupper() and _named_only(text, name_end):
-                spans.append((m.start(), name_end))
-        for m in _KNOWN.finditer(text) if known else ():
-            if not any(s <= m.start() < e for s, e in spans) and _named_only(text, m.end()):
-                spans.append(m.span())
-        quotes = ctx.quotes(field, text) if spans else []
-        for start, end in sorted(spans):
-            if quotes and inside(quotes, start, end):
+            name = text[name_start:name_end]
+            if not text[name_start].isupper() or not _a_name(name):
                 continue
+            if " " not in name and not m.group().lower().startswith("by") \
+                    and not _KNOWN.fullmatch(name):
+                continue  # "in the style of WordArt": a look, not necessarily an artist
+            if _named_only(text, name_end):
+                spans.append((m.start(), name_end))
+        for pattern in (_ART_BY, _BY_ON_SITE) if by else ():
+            for m in pattern.finditer(text):
+                if any(s <= m.start(1) < e for s, e in spans):
+                    continue
+                if any(s < m.end(1) and m.start(1) < e for s, e in tags):
+                    continue  # "by masterpiece", "by trending on artstation": not a name
+                if _named_only(text, m.end(1)):
+                    spans.append((m.start(), m.end(1)))
+        for m in _KNOWN.finditer(text) if known else ():
+            if any(s <= m.start() < e for s, e in spans):
+                continue
+            if _named_only(text, m.end()):
+                spans.append(m.span())
+        if not spans:
+            continue
+        quotes = ctx.quotes(field, text)
+        spans = [s for s in sorted(spans) if not (quotes and inside(quotes, *s))]
+        # a list of names ("by A, B and C") is one finding, not one per name
+        merged: list[list[int]] = []
+        for start, end in spans:
+            if merged and re.fullmatch(r"[\s,]*(?:and\s+|&\s*)?[\s,]*",
+                                       text[merged[-1][1]:start]):
+                merged[-1][1] = end
+            else:
+                merged.append([start, end])
+        for start, end in merged:
             yield Hit(field, start, end,
                       f"{text[start:end]!r} names a style without describing it",
-                      suggestion="add the traits: \"... with visible brush strokes and "
-                                 "swirling skies\"")
+                      suggestion=_suggest(text[start:end]))
 
 
 # -- missing-lighting -------------------------------------------------------------------------
 
-LIGHT_WORDS = frozenset("""
-light lights lighting lit sunlight sunlit moonlight moonlit lamplight candlelight candlelit
-firelight daylight backlit backlight backlighting rim glow glowing glows shadow shadows
-shade shaded illuminated illumination sunset sunrise dawn dusk twilight overcast sunny
-sunshine neon lantern lanterns softbox flash spotlight spotlit chiaroscuro luminous bright
-brightly dim dimly dark darkness night noon midday silhouette silhouetted reflection
-reflections highlight highlights lamp lamps candle candles fire haze fog foggy misty sun
-moon stars starry cloudy storm stormy rays ray beam beams radiant gleam gleaming lamplit
-glare glint sunbeam sunbeams moonbeam hazy
+#: Words that describe light (its source, quality, direction or time of day).  Colours
+#: ("bright blue", "light orange", "dark house"), make-up ("eye shadow") and things that
+#: merely exist (a moon, a fire, mist) are not light.
+_LIGHT = re.compile(
+    r"\b(?:light(?:s|ing|ed)?|lit|sunlight|sunlit|moonlight|moonlit|lamplight|lamplit|"
+    r"candlelight|candlelit|firelight|daylight|starlight|torchlight|backlit|backlight\w*|"
+    r"rim\s*light\w*|underlit|glow(?:s|ing)?|glowed|shadows?|shade[ds]?|illuminat\w*|"
+    r"luminous|luminescent|radiant|sunset|sunrise|dawn|dusk|twilight|golden\s+hour|"
+    r"blue\s+hour|overcast|sunny|sunshine|sunbeams?|moonbeams?|god\s*rays|rays|beams?|"
+    r"noon|midday|night|nighttime|night-time|neon|lanterns?|lamps?|candles?|softbox|"
+    r"flash|spotlight|spotlit|chiaroscuro|silhouette[ds]?|reflections?|gleam\w*|glint\w*|"
+    r"glare|high[\s-]key|low[\s-]key|subsurface\s+scattering|volumetric|catchlights?|"
+    r"dim|dimly|bathed|rembrandt\s+lighting)\b", re.I)
+_NOT_LIGHT = re.compile(
+    r"\b(?:light\s+(?:blue|green|red|pink|orange|yellow|purple|violet|brown|grey|gray|"
+    r"beige|cream|tan|skin|hair|weight|wood|fabric|blonde|colou?r\w*)|eye\s*shadows?|"
+    r"healthy\s+glow|skin\s+glow|drop\s+shadows?|playful\s+shadows?|lamp\s*post)\b", re.I)
+_LIGHT_HINTS = re.compile(r"(?i)light|lit|glow|shad|sun|dawn|dusk|twilight|hour|overcast|"
+                          r"ray|beam|noon|midday|night|neon|lantern|lamp|candle|softbox|"
+                          r"flash|chiaroscuro|silhouette|reflect|gleam|glint|glare|key|"
+                          r"scatter|volumetric|dim|bathed|illumin|lumin|radian")
+#: Flat graphic design needs no light: a poster, a logo, a t-shirt print.
+_GRAPHIC = re.compile(r"\b(?:poster|logo|typography|lettering|wordmark|icon|sticker|"
+                      r"t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
+                      r"vector|letterhead|screenprint|wordart|clip\s*art|clipart|book\s+cover|"
+                      r"album\s+cover|cover\s+design|business\s+card)\b", re.I)
+_PHOTOGRAPHIC = re.compile(r"\b(?:photo\w*|shot\s+on|lens|camera|dslr|film\s+still)\b", re.I)
+MIN_LIGHTING_WORDS = 10
+
+
+#: Single words that always describe light, and words that do so only in context.
+_LIGHT_SURE = frozenset("""
+lighting lighted lit sunlight sunlit moonlight moonlit lamplight lamplit candlelight
+candlelit firelight daylight starlight torchlight backlit backlight backlighting underlit
+glowed illuminated illuminating illumination illuminations luminous luminescent radiant
+sunset sunsets sunrise dawn dusk twilight overcast sunny sunshine sunbeam sunbeams moonbeam
+moonbeams rays beam beams noon midday night nighttime night-time neon lantern lanterns
+lamps candle candles softbox flash spotlight spotlit chiaroscuro silhouette silhouetted
+silhouettes reflection reflections gleam gleaming gleams glint glinting glints glare
+volumetric catchlight catchlights dim dimly bathed shade shaded shades high-key low-key
+rim-lit
 """.split())
-_LIGHT_PHRASES = ("golden hour", "blue hour")
+_LIGHT_MAYBE = frozenset("light lights glow glowing glows shadow shadows lamp".split())
+_LIGHT_PHRASES = ("golden hour", "blue hour", "god rays", "rim light", "high key", "low key",
+                  "subsurface scattering")
 
 
-def mentions_lighting(ctx) -> bool:
-    # The composer only adds connecting words, so the fields' own word sets (already built
-    # by other rules) answer for the composed text too.
-    fields = ctx.user_fields
-    if any(not LIGHT_WORDS.isdisjoint(ctx.words(f, t)) for f, t in fields):
+@lru_cache(maxsize=TEXT_CACHE)
+def mentions_lighting(text: str) -> bool:
+    lower = text.lower()
+    words = set(find_words(lower))
+    if not _LIGHT_SURE.isdisjoint(words) or any(p in lower for p in _LIGHT_PHRASES):
         return True
-    return any(phrase in ctx.lower(f, t) for f, t in fields for phrase in _LIGHT_PHRASES)
+    if _LIGHT_MAYBE.isdisjoint(words):
+        return False
+    masked = _NOT_LIGHT.sub(" ", text) if _NOT_LIGHT.search(text) else text
+    return bool(_LIGHT.search(masked))
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def is_graphic_design(text: str) -> bool:
+    opening = " ".join(text.split()[:7])
+    return bool(_GRAPHIC.search(opening)) and not _PHOTOGRAPHIC.search(text)
 
 
 @rule("missing-lighting", "FX111", "info", family="text",
+      when=lambda ctx: not ctx.is_edit and ctx.whole_words >= MIN_LIGHTING_WORDS,
       summary="no lighting described",
       rationale="Lighting has the single greatest impact on how a FLUX image looks; say "
-                "what the light is (soft golden light, hard side light, overcast...).",
-      source="BFL prompting guide; FLUX guide (seed 000): FLUX is especially sensitive to "
-             "lighting details")
+                "what the light is (soft golden light, hard side light, overcast...). "
+                "Colours (\"bright blue\", \"dark gradient\") are not light. Quick concepts "
+                "under ten words and flat graphic design are left alone.",
+      source="BFL prompting guide: \"Always specify lighting - it has the single greatest "
+             "impact\"; FLUX guide (seed 000)")
 def missing_lighting(ctx):
-    if ctx.is_edit or too_short(ctx) or mostly_foreign(ctx):
+    if ctx.is_edit or ctx.whole_words < MIN_LIGHTING_WORDS or mostly_foreign(ctx):
         return
-    field, text = ctx.whole
-    if not mentions_lighting(ctx):
-        yield Hit(field, *trimmed(text), "no lighting described",
-                  suggestion="add the light: \"in soft golden evening light\", "
-                             "\"lit by a single window\"")
+    text = ctx.composed
+    fields = ctx.user_fields
+    # the composer only adds connecting words: the fields' word sets (already built for
+    # other rules) answer the common case without reading the text again
+    if any(not _LIGHT_SURE.isdisjoint(ctx.words(f, t)) for f, t in fields):
+        return
+    if mentions_lighting(text) or content_words(ctx) < MIN_LIGHTING_WORDS:
+        return
+    if is_graphic_design(text):
+        return
+    field, whole = ctx.whole
+    yield Hit(field, *trimmed(whole), "no lighting described",
+              suggestion="add the light: \"in soft golden evening light\", "
+                         "\"lit by a single window\"")
 
 
 # -- text-unquoted ----------------------------------------------------------------------------
@@ -563,6 +1088,32 @@ _NOT_TEXT = frozenset("with as by in on at for from and or a an like well aloud 
                        "through out over under quietly".split())
 _UPPER_RUN = re.compile(r"[A-Z0-9][A-Z0-9'’&!\-]*(?:[ \t]+[A-Z0-9][A-Z0-9'’&!\-]*)*")
 _UNTIL_PUNCT = re.compile(r"[^.,;:!?\"“”«»\n]+")
+
+
+#: Words that say the prompt is about lettering; with one of them, a run of capitalised words
+#: ("A poster with HELLO WORLD in bold letters") is text to print.
+_TYPE_CUES = frozenset("letters lettering font typeface typography text sign poster banner "
+                       "headline title logo wordmark written printed painted neon".split())
+_CAPS_RUN = re.compile(r"(?<![\w\"'“‘«])[A-Z][A-Z0-9'’&!\-]+(?:[ \t]+[A-Z0-9][A-Z0-9'’&!\-]*)+"
+                       r"(?![\w\"'”’»])")
+#: Capitalised words that are not text to print.
+_NOT_PRINTED = frozenset("BREAK HDR HD UHD FHD RAW CG DSLR NYC USA UK EU LED LCD RGB CGI 3D "
+                         "2D TV DJ AI".split())
+
+
+def _caps_unquoted(ctx, field, text):
+    quotes = ctx.quotes(field, text)
+    for m in _CAPS_RUN.finditer(text):
+        run = m.group().split()
+        if len([w for w in run if w not in _NOT_PRINTED and len(w) > 1]) < 2:
+            continue
+        if quotes and inside(quotes, *m.span()):
+            continue
+        words_in = m.group()
+        yield Hit(field, m.start(), m.end(), f"in-image text {words_in!r} is not in quotes",
+                  fix=Fix(f"quote it: \"{words_in}\"",
+                          (Edit(field, m.start(), m.start(), '"'), Edit(field, m.end(), m.end(), '"'))),
+                  suggestion="put the exact words in double quotes")
 
 
 _TITLE_SMALL = frozenset("of the and a an in on to for at de la von van".split())
@@ -589,6 +1140,7 @@ def _title_end(tokens: list[re.Match]) -> int:
 
 
 @rule("text-unquoted", "FX113", "warning", family="text", fix="unsafe",
+      when=lambda ctx: not ctx.is_edit,
       summary="text meant to appear in the image is not in quotes",
       rationale="FLUX spells in-image text best when it is in double quotes: \"a sign that "
                 "reads \\\"OPEN\\\"\". Unquoted, the words are read as description and come out "
@@ -600,6 +1152,11 @@ def text_unquoted(ctx):
         return
     for field, text in ctx.prose_fields:
         words = ctx.words(field, text)
+        done: list[tuple[int, int]] = []
+        if not _TYPE_CUES.isdisjoint(words):
+            for hit in _caps_unquoted(ctx, field, text):
+                done.append((hit.start, hit.end))
+                yield hit
         if not ({"says", "reads", "spells", "text", "word", "words", "titled", "entitled",
                  "labeled", "labelled", "captioned"} & words):
             continue
@@ -625,7 +1182,7 @@ def text_unquoted(ctx):
             if text[end:end + 1] == "%":
                 end += 1
             start, end = trimmed(text, start, end)
-            if end <= start:
+            if end <= start or any(s < end and start < e for s, e in done):
                 continue
             words_in = text[start:end]
             yield Hit(field, start, end, f"in-image text {words_in!r} is not in quotes",

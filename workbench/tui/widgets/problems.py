@@ -103,6 +103,11 @@ class ProblemsPanel(OptionList):  # noqa: D101
 
     def action_fix(self) -> None:
         current = self.current
+        if current is not None and current.fix is None and current.action \
+                and hasattr(self.app, "action_assist"):
+            # the fix for this one is an LLM action (translate, rewrite): offer it
+            self.app.action_assist(current.action)
+            return
         if current is None or current.fix is None:
             self.app.notify("This problem has no automatic fix", severity="warning")
             return

@@ -1,0 +1,221 @@
+"""The twelve kinds of wrong judgement from issue 11, one test each (the examples are made
+up in the issue's spirit; the public corpus in test_corpus.py measures the rest)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from workbench.cli import main
+from workbench.lint import RULES, apply_fixes, fix_all, lint
+
+from .conftest import make, pointed
+
+
+def rules_of(spec, **kw) -> set[str]:
+    return {d.rule for d in lint(spec, **kw)}
+
+
+def edit(raw: str):
+    return make(model="kontext", source_image="x.png", raw=raw)
+
+
+def only(spec, rule):
+    return [d for d in lint(spec, edit=True if spec.model == "kontext" else None)
+            if d.rule == rule]
+
+
+# 1. Kontext instructions through --stdin --model kontext are edits
+def test_stdin_kontext_lines_are_edit_instructions(capsys, monkeypatch):
+    lines = "Replace 'joy' with 'BFL'\nMake it better\nPut him on a beach\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(lines))
+    code = main(["lint", "--stdin", "--model", "kontext", "--format", "json"])
+    rows = json.loads(capsys.readouterr().out)
+    by_line: dict[int, set[str]] = {}
+    for row in rows:
+        by_line.setdefault(row["prompt"], set()).add(row["rule"])
+    assert 1 not in by_line  # the ideal text edit: nothing to say
+    assert by_line[2] == {"kontext-instruction"}
+    assert by_line[3] == {"kontext-instruction", "kontext-preserve"}
+    assert not {"missing-lighting", "prompt-length", "word-count"} & set().union(*by_line.values())
+    assert code == 0
+
+
+def test_stdin_kontext_t2i_lines_are_prompts(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("a red car\n"))
+    main(["lint", "--stdin", "--model", "kontext", "--t2i", "--format", "json"])
+    assert "prompt-length" in {r["rule"] for r in json.loads(capsys.readouterr().out)}
+    monkeypatch.setattr("sys.stdin", io.StringIO("a red car\n"))
+    assert main(["lint", "--stdin", "--t2i"]) == 2  # --t2i only means something for kontext
+
+
+# 2. tag soup with one sentence appended, full-width commas, lora tags count
+def test_tag_soup_with_a_sentence_appended():
+    spec = make(raw="portrait, 1girl, solo, long hair, masterpiece, best quality. The girl "
+                    "smiles.")
+    [d] = only(spec, "keyword-list")
+    assert pointed(spec, d).startswith("portrait, 1girl")
+    assert "keyword-list" in rules_of(make(raw="一只猫，窗台，雪，夜晚，灯光，温暖的光"))
+    assert "keyword-list" in rules_of(make(raw="a knight, <lora:armour:0.8>, castle, dusk, "
+                                               "(fog:1.2), rain"))
+    assert "keyword-list" not in rules_of(make(raw="A woman with red hair playing chess in the "
+                                                   "park, a bomb going off in the background"))
+
+
+# 3. subject-late openers
+def test_openers_that_push_the_subject_back():
+    for raw, span in [
+        ("A misty forest background where a knight stands, soft light", "A misty forest "
+         "background where a knight stands"),
+        ("In the style of Moebius, clean lines, a cat on a rooftop", "In the style of Moebius"),
+        ("CG, masterpiece, best quality, solo, a girl reading under a lamp", "CG, masterpiece, "
+         "best quality"),
+    ]:
+        spec = make(raw=raw)
+        [d] = only(spec, "subject-late")
+        assert pointed(spec, d) == span
+    assert "subject-late" not in rules_of(make(raw="A cinematic long shot with the camera half "
+                                                   "underwater, showing a whale diving"))
+
+
+# 4. light words must describe light
+def test_colours_and_makeup_are_not_light():
+    spec = make(raw="A bright blue bird on the roof of a dark house, a girl with light orange "
+                    "hair and green eye shadow waving at it")
+    assert "missing-lighting" in rules_of(spec)
+    spec = make(raw="A girl with light orange hair waving at a bird on a roof, lit by the "
+                    "low evening sun")
+    assert "missing-lighting" not in rules_of(spec)
+
+
+# 5. CJK text: counted sensibly, the language named, translate offered
+def test_cjk_prompts():
+    spec = make(raw="一只橘猫坐在木窗台上，窗外下着雪，温暖的灯光")
+    found = lint(spec)
+    assert {d.rule for d in found} == {"non-english"}  # not "only 1 word: too short"
+    [d] = found
+    assert "Chinese" in d.message and d.action == "translate" and "F9" in d.suggestion
+    assert "Japanese" in lint(make(raw="桜の花びらが舞う春の公園"))[0].message
+    assert "Spanish" in lint(make(raw="Un gato naranja sentado en la ventana de una casa "
+                                      "con la nieve"))[0].message
+
+
+# 6. word-count follows BFL's current bands
+def test_long_good_prompts_are_not_nagged():
+    sentence = ("A weathered fisherman in a navy sweater coils rope on the deck of a green "
+                "boat while gulls circle in the warm evening light above the harbour. ")
+    spec = make(raw=sentence * 5)  # 130 words
+    assert "word-count" not in rules_of(spec)
+    assert "word-count" in rules_of(make(raw=sentence * 12))  # 312 words, under 512 tokens
+
+
+# 7. typography cues keep quotes legitimate
+def test_typography_is_in_image_text():
+    spec = make(raw='A poster with the headline "DESIGN SUMMIT", the subtitle "Innovation '
+                    'Meets Creativity", the date "MARCH 15-17" in small caps, a \'15 tips\' '
+                    'callout and a banner "SALE", lit by studio lights')
+    assert "quote-misuse" not in rules_of(spec)
+    assert "quote-misuse" in rules_of(make(raw='A "cozy" cabin in the woods at dusk'))
+    wrapped = make(raw="“A portrait of a cyborg, concept art, highly detailed illustration.”")
+    assert {"quote-misuse", "sd-quality-tags"} <= rules_of(wrapped)
+
+
+# 8. Kontext rules
+def test_kontext_instruction_judgement():
+    assert not only(edit('Change the text on the sign to "WELCOME"'), "kontext-instruction")
+    assert not only(edit("Replace 'joy' with 'BFL'"), "kontext-instruction")
+    for raw in ("Change the background", "Put the same person in a different outfit",
+                "put this person in an action film"):
+        [d] = only(edit(raw), "kontext-instruction")
+        assert "to" in d.suggestion or "describe" in d.suggestion
+    [d] = only(edit("Put him on a beach"), "kontext-instruction")
+    assert d.severity == "info"  # a lone "him" is advice, not an error
+
+
+def test_kontext_preserve_fits_the_edit():
+    cases = {
+        "Put him on a beach": "facial features",
+        "Give the person an afro": "facial features",
+        "Change the background to a beach": "position, scale and pose",
+        "Change the style to watercolour": "composition",
+        "Transform the car into a taxi": "unchanged",
+    }
+    for raw, clause in cases.items():
+        [d] = only(edit(raw), "kontext-preserve")
+        assert clause in d.suggestion, (raw, d.suggestion)
+        fixed = apply_fixes(edit(raw), [d])
+        assert clause in fixed.raw and not only(fixed, "kontext-preserve")
+    assert not only(edit("Using this style, a bunny and a cat have a tea party"),
+                    "kontext-preserve")
+    assert not only(edit("Change the background to a beach while keeping the person in the "
+                         "same position"), "kontext-preserve")
+
+
+def test_negation_is_quiet_on_preservation_clauses():
+    for raw in ("Change the shirt to red without changing anything else",
+                "Make the sky pink, while keeping the rest, don't alter the face"):
+        assert "negation" not in rules_of(edit(raw))
+    assert "negation" in rules_of(make(raw="A beach at dawn without people"))
+
+
+# 9. honest explanations
+def test_weight_syntax_is_an_honest_warning():
+    rule = RULES["weight-syntax"]
+    assert rule.severity == "warning"
+    assert "ComfyUI does read" in rule.rationale and "not supported" in rule.rationale
+    assert "leak" not in rule.rationale
+    [parsed] = lint(make(raw="A cat with (green eyes:1.3) on a sofa at dusk, soft light"))
+    assert "ComfyUI scales" in parsed.message
+    [literal] = [d for d in lint(make(raw="a vase of [red] roses on a table at dusk"))
+                 if d.rule == "weight-syntax"]
+    assert "does not parse" in literal.message
+
+
+def test_style_suggestions_fit_the_style():
+    [gogh] = only(make(subject="a fox", style="Van Gogh"), "style-name-only")
+    assert "swirling" in gogh.suggestion
+    [hopper] = only(make(raw="A diner at night in the style of Edward Hopper."),
+                    "style-name-only")
+    assert "swirling" not in hopper.suggestion and "light" in hopper.suggestion
+    [unknown] = only(make(raw="A harbour at dusk, by Anna Example."), "style-name-only")
+    assert "Anna Example" in unknown.suggestion and "swirling" not in unknown.suggestion
+
+
+# 10. safe fixes remove whole units (the property test is in test_safe_fixes.py)
+def test_safe_fixes_remove_whole_units():
+    spec = make(raw="A dragon, trending on ArtStation, Intricate scales, 4K,8K,16K")
+    once = apply_fixes(spec, lint(spec), safe_only=True)
+    assert once.raw == "A dragon, Intricate scales, 16K"  # the overlapping one waits a round
+    assert fix_all(spec)[0].raw == "A dragon, Intricate scales"
+
+
+# 11. A1111 syntax
+def test_lora_tag_moves_into_the_loras_list():
+    spec = make(raw="A knight at dusk in warm light <lora:film_grain:0.7>, castle behind")
+    [d] = only(spec, "lora-tag")
+    assert not d.fix.safe  # an SD LoRA would break a FLUX run: the user decides
+    fixed = apply_fixes(spec, [d])
+    assert "<lora" not in fixed.raw
+    assert [(l.name, l.strength) for l in fixed.params.loras] == [("film_grain.safetensors", 0.7)]
+    assert d.fix.to_dict()["add_loras"] == [{"name": "film_grain.safetensors",
+                                             "strength": 0.7}]
+
+
+def test_break_embedding_and_choices():
+    spec = make(raw="A fox on a log BREAK soft blue light falls through the pines")
+    fixed = apply_fixes(spec, only(spec, "break-keyword"), safe_only=True)
+    assert fixed.raw == "A fox on a log, soft blue light falls through the pines"
+    assert "embedding-name" in rules_of(make(raw="red embedding:cat on a sofa at dusk"))
+    [d] = only(make(raw="a {red|blue|green} kite over a beach at noon"), "choice-syntax")
+    assert "A/B" in d.suggestion and "weight-syntax" not in rules_of(
+        make(raw="a {red|blue|green} kite over a beach at noon"))
+
+
+# 12. more quality tags, artist lists
+def test_more_quality_tags_and_artist_lists():
+    for tag in ("full HD", "HD", "HDR", "high detail", "insane details", "ultra realistic",
+                "award-winning", "trending on cgsociety", "8 k"):
+        assert "sd-quality-tags" in rules_of(make(raw=f"A lighthouse on a cliff at dusk, {tag}"))
+    spec = make(raw="A knight in a forest, by greg rutkowski, craig mullins and ruan jia")
+    [d] = only(spec, "style-name-only")
+    assert "ruan jia" in pointed(spec, d)

@@ -1,0 +1,157 @@
+"""A1111 / Civitai prompt syntax that FLUX-in-ComfyUI does not understand (codes FX114-117).
+
+Prompts copied from Automatic1111, Forge or Civitai carry syntax that their UI interprets
+and ComfyUI's CLIPTextEncode does not: ``<lora:name:0.8>`` tags, ``BREAK``, textual
+inversion names, and ``{a|b|c}`` choices (which ComfyUI's *web UI* expands before queueing,
+but the workbench talks to the API, which sends the text as it is).  Sources: ComfyUI's
+README (prompt syntax: ``(word:1.2)``, ``{day|night}`` in the frontend, ``embedding:name``)
+and ComfyUI_examples (LoRAs are loaded by a LoraLoader node, not by the prompt).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..diagnostic import Edit, Fix
+from ..registry import Hit, rule
+from ..textutil import (KNOWN_EMBEDDINGS, WORD, blemishes, clean_edit, has_words, inside,
+                        no_worse)
+
+COMFY = "ComfyUI README, prompt syntax; ComfyUI_examples (lora, textual_inversion_embeddings)"
+
+_LORA = re.compile(r"<\s*(lora|lyco|hypernet)\s*:\s*([^:<>\n]+?)\s*(?::\s*(-?\d*\.?\d+)\s*)?"
+                   r"(?::[^<>\n]*)?>", re.I)
+
+
+def _lora_file(name: str) -> str:
+    name = name.strip()
+    return name if re.search(r"\.(?:safetensors|ckpt|pt|bin)$", name, re.I) \
+        else f"{name}.safetensors"
+
+
+@rule("lora-tag", "FX114", "warning", family="syntax", fix="unsafe",
+      summary="A1111 <lora:name:0.8> tag in the prompt text",
+      rationale="ComfyUI does not load LoRAs from the prompt: the tag is sent to the text "
+                "encoders as words and the LoRA is never applied. Attach the LoRA to the "
+                "prompt instead (its `loras` list, which the workbench wires into a "
+                "LoraLoader), and check it was trained for FLUX: SD 1.5/SDXL LoRAs do not "
+                "fit FLUX.",
+      source=COMFY)
+def lora_tag(ctx):
+    for field, text in ctx.user_fields:
+        if "<" not in text:
+            continue
+        for m in _LORA.finditer(text):
+            kind, name, weight = m.group(1).lower(), m.group(2), m.group(3)
+            strength = float(weight) if weight else 1.0
+            edit = clean_edit(field, text, *m.span())
+            if kind == "lora" and edit is not None:
+                fix = Fix(f"move {name.strip()!r} into this prompt's LoRAs (strength "
+                          f"{strength:g})", (edit,),
+                          add_loras=((_lora_file(name), strength),))
+            else:
+                fix = Fix(f"remove {m.group()!r}", (edit,)) if edit else None
+            yield Hit(field, *m.span(),
+                      f"{m.group()!r} is A1111 syntax; ComfyUI sends it to FLUX as text",
+                      fix=fix,
+                      suggestion="if it is a FLUX LoRA, attach it to the prompt (the fix, "
+                                 "or \"Add LoRA from the server\" in the command palette)")
+
+
+_BREAK = re.compile(r"(?:[^\S\n]*\n?[^\S\n]*\bBREAK\b)+[^\S\n]*\n?[^\S\n]*")
+
+
+@rule("break-keyword", "FX115", "warning", family="syntax", fix="safe",
+      summary="A1111 BREAK in the prompt",
+      rationale="BREAK tells Automatic1111 to start a new 77-token CLIP chunk; ComfyUI's "
+                "text encoder has no such keyword, so FLUX reads the word \"BREAK\" as part "
+                "of the description. Use a full stop or a new sentence.",
+      source=COMFY)
+def break_keyword(ctx):
+    for field, text in ctx.user_fields:
+        if "BREAK" not in text:
+            continue
+        quotes = ctx.quotes(field, text)
+        for m in _BREAK.finditer(text):
+            start, end = m.span()
+            if quotes and inside(quotes, start, end):
+                continue
+            fix = _break_fix(field, text, start, end)
+            word = text.find("BREAK", start, end)
+            yield Hit(field, word, word + 5,
+                      "BREAK is A1111 syntax; FLUX reads it as a word", fix=fix)
+
+
+def _break_fix(field: str, text: str, start: int, end: int) -> Fix:
+    """Replace a BREAK (and the space around it) with the separator that fits: a comma
+    between two phrases, a space after a full stop or before a comma, nothing at an end;
+    safe only when that leaves no doubled or dangling separator."""
+    before, after = text[:start].rstrip(), text[end:].lstrip()
+    if not before or not after:
+        glues = ("",)
+    elif before[-1] in ".,;:!?，、" or after[0] in ",;.，、":
+        glues = (" ", "")
+    else:
+        glues = (", ", " ")
+    old = blemishes(text)
+    for glue in glues:
+        new = text[:start] + glue + text[end:]
+        if has_words(new) and no_worse(old, blemishes(new)):
+            return Fix("replace BREAK with a separator", (Edit(field, start, end, glue),),
+                       safe=True)
+    return Fix("remove BREAK", (Edit(field, start, end, glues[0]),))
+
+
+_EMBEDDING_HINTS = frozenset(WORD.findall(n.lower())[0] for n in KNOWN_EMBEDDINGS)
+_EMBEDDING = re.compile(r"\bembedding:\s*([\w.\-]+)|(?<![\w-])(" + "|".join(
+    re.escape(n) for n in KNOWN_EMBEDDINGS) + r")(?![\w-])", re.I)
+
+
+@rule("embedding-name", "FX116", "warning", family="syntax", fix="unsafe",
+      summary="textual-inversion embedding (embedding:name, EasyNegative...) in the prompt",
+      rationale="Textual-inversion embeddings are trained for Stable Diffusion's CLIP "
+                "encoders. FLUX follows its T5 encoder, which has no such embedding (ComfyUI "
+                "drops it there), so at most it nudges CLIP-L's pooled vector; most of these "
+                "names were meant for an SD negative prompt, which FLUX does not use. "
+                "Describe the concept in words.",
+      source=COMFY)
+def embedding_name(ctx):
+    for field, text in ctx.user_fields:
+        if "embedding" not in text and _EMBEDDING_HINTS.isdisjoint(ctx.words(field, text)):
+            continue
+        quotes = ctx.quotes(field, text)
+        for m in _EMBEDDING.finditer(text):
+            if quotes and inside(quotes, *m.span()):
+                continue
+            name = m.group(1) or m.group(2)
+            edit = clean_edit(field, text, *m.span())
+            yield Hit(field, *m.span(),
+                      f"{m.group()!r} is a Stable Diffusion textual inversion; FLUX's T5 "
+                      "encoder cannot use it",
+                      fix=Fix(f"remove {name!r}", (edit,)) if edit else None,
+                      suggestion="describe what the embedding stood for in words")
+
+
+_CHOICE = re.compile(r"\{([^{}\n]*\|[^{}\n]*)\}")
+
+
+@rule("choice-syntax", "FX117", "warning", family="syntax", fix="unsafe",
+      summary="{a|b|c} random-choice syntax",
+      rationale="ComfyUI's web UI replaces {a|b|c} with one option when you queue, but the "
+                "workbench queues through the API, which sends the braces and bars to FLUX "
+                "as text. Pick one option, or compare the options as an A/B axis.",
+      source=COMFY)
+def choice_syntax(ctx):
+    for field, text in ctx.user_fields:
+        if "|" not in text or "{" not in text:
+            continue
+        for m in _CHOICE.finditer(text):
+            options = [o.strip() for o in m.group(1).split("|")]
+            first = options[0]
+            yield Hit(field, *m.span(),
+                      f"{m.group()!r} is expanded by ComfyUI's web UI only; the API sends it "
+                      "as text",
+                      fix=Fix(f"use the first option, {first!r}",
+                              (Edit(field, *m.span(), first),)) if first else None,
+                      suggestion="or compare the options as an A/B axis: "
+                                 + " vs ".join(repr(o) for o in options if o))
