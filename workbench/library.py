@@ -28,12 +28,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
-
-import tomlkit
-from tomlkit.exceptions import ParseError
-from tomlkit.items import AoT, Table
-from tomlkit.toml_document import TOMLDocument
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .atomic import check_writable, write_atomic, write_target
 from .spec import MAX_SEED, PARAM_FIELDS, VARIANTS, Lora, Params, PromptSpec
@@ -43,6 +38,11 @@ try:  # the same parser as tomllib, compiled: about three times faster on big li
     import tomli as tomllib
 except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is its twin
     import tomllib  # type: ignore[no-redef]
+
+if TYPE_CHECKING:  # tomlkit is imported when a document is needed (a save), not at start
+    from tomlkit.exceptions import ParseError
+    from tomlkit.items import Table
+    from tomlkit.toml_document import TOMLDocument
 
 FORMAT_VERSION = 1
 
@@ -147,6 +147,8 @@ class Library:
 
     def attach_document(self, doc: TOMLDocument) -> None:
         """Use ``doc`` (parsed from this library's text, e.g. in a worker thread)."""
+        from tomlkit.items import AoT
+
         if self._doc is not None:
             return
         prompts = doc.get("prompts")
@@ -254,10 +256,15 @@ class Library:
         return target
 
     def _tables_in_doc(self) -> list[Table]:
+        from tomlkit.items import AoT
+
         prompts = self.doc.get("prompts")
         return list(prompts) if isinstance(prompts, AoT) else []
 
     def _sync_document(self) -> None:
+        import tomlkit
+        from tomlkit.items import AoT
+
         doc = self.doc
         for entry in self.entries:
             if entry.table is None:
@@ -291,6 +298,8 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def new_library(path: Path, title: str = "") -> Library:
+    import tomlkit
+
     doc = tomlkit.document()
     doc.add(tomlkit.comment("FLUX Prompt Workbench library. Comments and unknown keys are kept."))
     doc.add("format", FORMAT_VERSION)
@@ -362,6 +371,9 @@ def load_library(path: Path) -> Library:
 def parse_document(path: Path, text: str) -> TOMLDocument:
     """tomlkit's document of ``text`` (already accepted by tomllib); `LibraryError` if
     tomlkit disagrees."""
+    import tomlkit
+    from tomlkit.exceptions import ParseError
+
     try:
         return tomlkit.parse(text)
     except ParseError as exc:
@@ -726,6 +738,8 @@ def _write_fields(table: Table, spec: PromptSpec, saved: PromptSpec | None) -> N
 def _set_key(table: Table, key: str, value: Any) -> None:
     """Set ``key``, placing a new key after its neighbour in `PROMPT_KEYS` order (or after
     the last key) rather than after trailing comments that belong to the next table."""
+    from tomlkit.items import AoT, Table
+
     if key in table or not table:
         table[key] = value
         return
@@ -748,6 +762,8 @@ def _set_key(table: Table, key: str, value: Any) -> None:
 
 
 def _toml_value(key: str, value: Any) -> Any:
+    import tomlkit
+
     if isinstance(value, str) and "\n" in value:
         return tomlkit.string(value, multiline=True)
     if key == "loras":

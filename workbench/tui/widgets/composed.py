@@ -30,9 +30,13 @@ class ComposedPane(Static):
         self._shown: tuple[PromptSpec | None, list | None] = (None, None)
 
     def on_mount(self) -> None:
-        if not tokens.loaded():  # half a second of loading: never on the UI thread
-            self.run_worker(self._load_tokenizers, thread=True, group="tokenizers",
-                            exit_on_error=False)
+        if not tokens.loaded():  # after the first frame: it holds the GIL for a while
+            self.call_after_refresh(self._start_loading)
+
+    def _start_loading(self) -> None:
+        # half a second of loading: never on the UI thread
+        self.run_worker(self._load_tokenizers, thread=True, group="tokenizers",
+                        exit_on_error=False)
 
     def _load_tokenizers(self) -> None:
         try:
