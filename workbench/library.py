@@ -112,6 +112,7 @@ class Library:
         self.data: dict[str, Any] = data if data is not None else (
             doc.unwrap() if doc is not None else {})
         self._loaded_count = sum(1 for e in self.entries if e.origin is not None)
+        self._written: list[tuple[Entry, PromptSpec]] = []
 
     def __repr__(self) -> str:
         return f"Library({str(self.path)!r}, {len(self.entries)} prompts)"
@@ -238,10 +239,14 @@ class Library:
         return True
 
     def mark_saved(self, data: bytes) -> None:
-        """Record that ``data`` (this library's `encoded` text) is now the file."""
+        """Record that ``data`` (this library's `encoded` text) is now the file: each
+        prompt written into it is saved as it was written (an edit made since, say on the
+        UI thread while a worker saved, stays unsaved), the others as they were."""
         self.digest = _digest(data)
+        for entry, written in self._written:
+            entry.saved = written
+        self._written = []
         for index, entry in enumerate(self.entries):
-            entry.saved = entry.spec.copy()
             entry.origin = index
         self._loaded_count = len(self.entries)
 
@@ -266,12 +271,18 @@ class Library:
         from tomlkit.items import AoT
 
         doc = self.doc
+        written = []  # (entry, the copy of its spec that was written), for `mark_saved`
         for entry in self.entries:
             if entry.table is None:
                 entry.table = tomlkit.table()
-                _write_fields(entry.table, entry.spec, None)
+                copy = entry.spec.copy()
+                _write_fields(entry.table, copy, None)
+                written.append((entry, copy))
             elif entry.saved != entry.spec:
-                _write_fields(entry.table, entry.spec, entry.saved)
+                copy = entry.spec.copy()
+                _write_fields(entry.table, copy, entry.saved)
+                written.append((entry, copy))
+        self._written = written
         wanted = [entry.table for entry in self.entries]
         present = self._tables_in_doc()
         if len(present) == len(wanted) and all(a is b for a, b in zip(present, wanted)):

@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.lazy import Lazy
 from textual.message import Message
+from textual.reactive import reactive
 from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, TextArea
@@ -100,6 +101,22 @@ class ImagePathSuggester(Suggester):
         return next((c for c in found if c.startswith(value) and c != value), None)
 
 
+class CompactInput(Input):
+    """A compact input (no border, one line) that is compact from the start.
+
+    Textual's inputs start wide and add their ``-textual-compact`` class when ``compact``
+    is set, and ``-valid`` on their first value: each class added restyles the input and
+    its parts (a millisecond apiece, a score of times before the first frame).  Here both
+    are there from construction, so nothing changes later."""
+
+    compact = reactive(True, toggle_class="-textual-compact")
+
+    def __init__(self, *args, **kwargs) -> None:
+        classes = kwargs.pop("classes", None) or ""
+        super().__init__(*args, compact=True, classes=f"-textual-compact -valid {classes}",
+                         **kwargs)
+
+
 def _make_input(form: FieldForm) -> Widget:
     widget_id = f"f-{form.key}"
     if form.kind == "choice":
@@ -109,7 +126,7 @@ def _make_input(form: FieldForm) -> Widget:
         widget = TextArea(id=widget_id, soft_wrap=True, show_line_numbers=False,
                           compact=True, tab_behavior="focus")
     else:
-        widget = Input(placeholder=form.help, id=widget_id, compact=True,
+        widget = CompactInput(placeholder=form.help, id=widget_id,
                        select_on_focus=False, highlighter=SpanHighlighter(),
                        suggester=ImagePathSuggester() if form.key == "source_image" else None)
     widget.tooltip = form.help
