@@ -5,7 +5,8 @@ Each run is a fresh interpreter (so imports are paid) that starts the app headle
 120x40; when the app first writes a frame to the terminal (`App._display`) it reports the
 time since the parent launched it and exits on the spot (interpreter teardown is not
 start-up; the CPU time the process used until then is printed too, a steadier figure when
-other work shares the machine).  Three apps, run interleaved so a change in the machine's load hits all alike:
+other work shares the machine).  Three apps, run interleaved so that a change in the
+machine's load hits all alike:
 
 - ``bare``: a Textual app with a Static and a Footer;
 - ``workbench``: `WorkbenchApp` on the bundled sample libraries (the target's figure);

@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from workbench import workspace
 from workbench.library import read_library
-from workbench.tui.app import PromptsByName
+from workbench.linting import PromptsByName
 from workbench.tui.widgets.browser import PromptList, _Row
 
 

@@ -12,25 +12,26 @@ tile as it lands.
 
 Half-blocks (``▄`` with the upper pixel as background and the lower as foreground) work in
 every colour terminal; rich-pixels draws them.  Where the terminal speaks a graphics
-protocol (kitty's, or sixel), textual-image draws real pixels; `detect_protocol` asks
-textual-image which one, unless the ``[ui] image_protocol`` setting forces one.
+protocol (kitty's, or sixel), textual-image draws real pixels (`graphics`, the one module
+that talks to textual-image).
 
-Pillow and rich-pixels are imported on first use: the TUI imports this module at start
-(to detect the protocol) and must not pay for them before its first frame.
+Pillow and rich-pixels are imported on first use: importing this module costs nothing
+before the TUI's first frame.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING
 
 from .. import locations
+from .graphics import cell_pixels, true_pixel_renderable
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from rich.text import Text
     from rich_pixels import Pixels
 
-PROTOCOLS: tuple[str, ...] = ("auto", "halfblocks", "kitty", "sixel")
 #: Thumbnails kept decoded in memory (each at most a pane's pixels: ~100x100 for half-blocks).
 MEMORY_ITEMS = 48
 #: Half-block drawings kept in memory, in cells (~0.6 kB each: a 100x50 pane is 5,000).
@@ -73,7 +73,8 @@ def halfblock_box(columns: int, rows: int) -> tuple[int, int]:
 
 # -- thumbnails -----------------------------------------------------------------------------------
 
-def _open_checked(path: Path) -> Image.Image:
+def open_checked(path: Path) -> Image.Image:
+    """``path`` opened with Pillow after the size caps (file bytes, then pixels) pass."""
     from PIL import Image
 
     from ..untrusted import is_regular_file
@@ -103,14 +104,14 @@ def make_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
     with nearest-neighbour so pixels stay crisp."""
     from PIL import Image
 
-    with _open_checked(Path(path)) as im:
+    with open_checked(Path(path)) as im:
         target = fit(im.size, box)
         try:
             im.draft("RGB", target)  # JPEG: decode at 1/2, 1/4, 1/8 scale; others: no-op
             factor = min(im.width // max(1, target[0]), im.height // max(1, target[1]))
             im.load()
             work = im.reduce(factor // 2) if factor >= 4 else im
-            work = _flatten(work)
+            work = flatten(work)
             if work.size[0] > target[0] or work.size[1] > target[1]:
                 work = work.resize(target, Image.Resampling.LANCZOS)
             elif work.size != target:
@@ -122,7 +123,8 @@ def make_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
     return work
 
 
-def _flatten(im: Image.Image) -> Image.Image:
+def flatten(im: Image.Image) -> Image.Image:
+    """``im`` as RGB, transparency laid on the preview background."""
     from PIL import Image
 
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
@@ -255,12 +257,6 @@ class ThumbnailCache:
             file.unlink(missing_ok=True)
         return len(extra)
 
-    def clear_memory(self) -> None:
-        with self._lock:
-            self._memory.clear()
-            self._pictures.clear()
-            self._picture_cells = 0
-
     @property
     def memory_size(self) -> int:
         return len(self._memory)
@@ -321,7 +317,7 @@ def halfblock_segments(image: Image.Image) -> list[Segment]:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _halfblock_segments(_flatten(image))
+        return _halfblock_segments(flatten(image))
     finally:
         if enabled:
             gc.enable()
@@ -383,72 +379,12 @@ def halfblock_renderable(image: Image.Image) -> Pixels:
     return Pixels.from_segments(halfblock_segments(image))
 
 
-# -- protocol detection ----------------------------------------------------------------------------
-
-_detected: str | None = None
-
-
-def detect_protocol(setting: str = "auto", *, stream: Any = None) -> str:
-    """``"halfblocks"``, ``"kitty"`` or ``"sixel"``.  A setting other than ``auto`` wins;
-    ``auto`` gives half-blocks when output isn't a terminal, else asks textual-image (which
-    queries the terminal with escape sequences: call this before Textual starts, it can't
-    read the answer afterwards).  The answer is remembered for the process."""
-    global _detected
-    setting = (setting or "auto").strip().lower()
-    if setting in ("halfblocks", "kitty", "sixel"):
-        return setting
-    if setting != "auto":
-        raise PreviewError(f"image_protocol {setting!r} is not one of {', '.join(PROTOCOLS)}")
-    stream = stream if stream is not None else sys.__stdout__
-    try:
-        tty = bool(stream) and stream.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    if not tty:
-        return "halfblocks"
-    if _detected is None:
-        try:
-            from textual_image import renderable as ti
-            from textual_image.renderable import sixel, tgp
-
-            _detected = ("sixel" if ti.Image is sixel.Image else
-                         "kitty" if ti.Image is tgp.Image else "halfblocks")
-        except Exception:  # noqa: BLE001 - a terminal that answers oddly is just not graphic
-            _detected = "halfblocks"
-    return _detected
-
-
-def true_pixel_renderable(image: Image.Image, columns: int, rows: int,
-                          protocol: str) -> RenderableType:
-    """textual-image's renderable for ``protocol`` (``kitty`` or ``sixel``), drawing
-    ``image`` in ``columns`` x ``rows`` cells.  (In a Textual app use textual-image's
-    widgets, ``textual_image.widget.TGPImage`` / ``SixelImage``, with the same image.)"""
-    if protocol == "kitty":
-        from textual_image.renderable.tgp import Image as Renderable
-    elif protocol == "sixel":
-        from textual_image.renderable.sixel import Image as Renderable
-    else:
-        raise PreviewError(f"{protocol!r} is not a true-pixel protocol")
-    return Renderable(image, width=columns, height=rows)
-
-
-def cell_pixels() -> tuple[int, int]:
-    """Pixels per terminal cell (textual-image's measurement; 10x20 when unknown)."""
-    try:
-        from textual_image._terminal import get_cell_size
-
-        size = get_cell_size()
-        return (size.width or 10, size.height or 20)
-    except Exception:  # noqa: BLE001
-        return (10, 20)
-
-
 # -- panes and grids -------------------------------------------------------------------------------
 
 def preview(path: Path | str, columns: int, rows: int, *, protocol: str = "halfblocks",
             cache: ThumbnailCache | None = None) -> RenderableType:
     """A renderable showing the image at ``path`` fitted into ``columns`` x ``rows`` cells
-    (aspect ratio kept).  ``protocol`` is a `detect_protocol` answer."""
+    (aspect ratio kept).  ``protocol`` is a `graphics.detect_protocol` answer."""
     cache = cache or default_cache()
     if protocol == "halfblocks":
         return cache.halfblocks(Path(path), halfblock_box(columns, rows))

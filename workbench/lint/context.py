@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Mapping
 
 from ..compose import compose
-from ..spec import TEXT_FIELDS, PromptSpec, effective_params, source_path
+from ..presets import effective_params
+from ..spec import TEXT_FIELDS, PromptSpec, source_path
 from .textutil import estimate_tokens, find_words, quoted_spans, word_count
 
 

@@ -22,7 +22,8 @@ from textual.geometry import Size
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from ...library import Collection, Library
+from ...collection import Collection
+from ...library import Library
 from ...spec import PromptSpec
 from ...textsafe import sanitize
 from .editor import CompactInput
