@@ -43,6 +43,7 @@ def test_the_tui_and_the_libraries_load_without_heavy_imports(tmp_path):
     assert loaded_after(body, tmp_path) == []
 
 
-def test_the_preview_module_loads_pillow_when_a_picture_is_made(tmp_path):
-    assert loaded_after("import workbench.images.preview as p\n"
-                        "p.detect_protocol('auto')", tmp_path) == []
+def test_the_protocol_check_and_the_preview_module_load_no_pillow(tmp_path):
+    assert loaded_after("import workbench.images.preview\n"
+                        "from workbench.images.graphics import detect_protocol\n"
+                        "detect_protocol('auto')", tmp_path) == []
