@@ -72,8 +72,13 @@ def main() -> None:
 
     from rich.console import Console
 
-    from workbench.images.preview import (ThumbnailCache, default_cache, grid, preview,
-                                          submit_preview)
+    from workbench.images.preview import (
+        ThumbnailCache,
+        default_cache,
+        grid,
+        preview,
+        submit_preview,
+    )
 
     print("making 216 test images (1024x1024 PNG)...", file=sys.stderr)
     images = make_images(tmp / "img", 216)

@@ -267,7 +267,7 @@ class ThumbnailCache:
         return self._picture_cells
 
 
-# -- the decoding pool ------------------------------------------------------------------------------
+# -- the decoding pool -----------------------------------------------------------------------------
 
 _POOL_PREFIX = "wb-preview"
 _pool: ThreadPoolExecutor | None = None
