@@ -225,9 +225,8 @@ class Library:
         return True
 
     def mark_saved(self, data: bytes) -> None:
-        """Record that ``data`` (this library's `encoded` text) is now the file: each
-        prompt written into it is saved as it was written (an edit made since, say on the
-        UI thread while a worker saved, stays unsaved), the others as they were."""
+        """Record that ``data`` (`encoded`) is now the file: each prompt written is saved as
+        written (an edit made since, as a worker thread saved, stays unsaved)."""
         self.digest = _digest(data)
         for entry, written in self._written:
             entry.saved = written
@@ -259,14 +258,10 @@ class Library:
         doc = self.doc
         written = []  # (entry, the copy of its spec that was written), for `mark_saved`
         for entry in self.entries:
-            if entry.table is None:
-                entry.table = tomlkit.table()
-                copy = entry.spec.copy()
-                _write_fields(entry.table, copy, None)
-                written.append((entry, copy))
-            elif entry.saved != entry.spec:
-                copy = entry.spec.copy()
-                _write_fields(entry.table, copy, entry.saved)
+            if entry.table is None or entry.saved != entry.spec:
+                copy, new = entry.spec.copy(), entry.table is None
+                entry.table = tomlkit.table() if new else entry.table
+                _write_fields(entry.table, copy, None if new else entry.saved)
                 written.append((entry, copy))
         self._written = written
         wanted = [entry.table for entry in self.entries]
