@@ -117,11 +117,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, XDG_CONFIG_HOME=f"{home}/c", XDG_DATA_HOME=f"{home}/d",
                    XDG_STATE_HOME=f"{home}/s", XDG_CACHE_HOME=f"{home}/x")
+        # Bytecode is read and written only under a private folder: warmed by the first
+        # runs, or (--no-pyc) left empty so every module is compiled on every start,
+        # whatever __pycache__ folders the checkout has.
+        env["PYTHONPYCACHEPREFIX"] = f"{home}/pyc"
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         if args.no_pyc:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
-        else:
-            env["PYTHONPYCACHEPREFIX"] = f"{home}/pyc"
         # Real files, not `-c`: Textual resolves CSS_PATH relative to the app's source file.
         scripts = {}
         for name, code in APPS.items():
