@@ -33,6 +33,13 @@ def add_run_options(parser: argparse.ArgumentParser, *, out: str,
                                  "configured ones)")
 
 
+def add_prompt_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``run`` and ``edit``: ``--no-recover`` (and more as they come)."""
+    parser.add_argument("--no-recover", action="store_true",
+                        help="do not wait for prompts an earlier session left on the server "
+                             "(they stay in the journal; a later run collects them)")
+
+
 def err(message: str) -> None:
     """One ``workbench: ...`` line on stderr (progress and problems; stdout stays data)."""
     from ..textsafe import printable
