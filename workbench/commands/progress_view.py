@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -49,7 +50,7 @@ class _Tracked:
     model: JobProgress
     task: TaskID | None = None
     key: tuple = ()
-    printed_at: float = field(default_factory=time.monotonic)
+    printed_at: float = 0.0
     done: bool = False
 
 
@@ -57,13 +58,18 @@ class ProgressView:
     """What the prompts of one verb are doing, on stderr (see the module)."""
 
     def __init__(self, stream: Any = None, *, known: Timings | None = None,
-                 live: bool | None = None, tick: float = 0.25) -> None:
+                 live: bool | None = None, tick: float = 0.25, heartbeat: float = HEARTBEAT,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        self.console = Console(file=self.stream, highlight=False, soft_wrap=False)
+        self.console = Console(file=self.stream, highlight=False, soft_wrap=False,
+                               force_terminal=True if live else None)
         self.live = self.console.is_terminal if live is None else live
         self.known = known if known is not None else Timings()
         self.tick = tick
+        self.heartbeat = heartbeat
+        self.clock = clock
         self.cancelling = False
+        self.compact = False
         self._tracked: dict[str, _Tracked] = {}
         self._bars: Progress | None = None
         self._ticker: asyncio.Task | None = None
@@ -79,11 +85,13 @@ class ProgressView:
 
     def start(self) -> None:
         if self.live and self._bars is None:
-            width = max(24, min(52, self.console.width - 50))
+            self.compact = self.console.width < 110
+            bar, timing = (12, 24) if self.compact else (24, 34)
+            width = max(24, min(60, self.console.width - bar - timing - 5))
             self._bars = Progress(
                 _Mark(), TextColumn("{task.description}", markup=False, table_column=Column(
                     width=width, no_wrap=True, overflow="ellipsis")),
-                BarColumn(bar_width=24), TextColumn("{task.fields[timing]}", markup=False),
+                BarColumn(bar_width=bar), TextColumn("{task.fields[timing]}", markup=False),
                 console=self.console, redirect_stdout=sys.stdout.isatty(),
                 redirect_stderr=True, refresh_per_second=8)
             self._bars.start()
@@ -106,7 +114,12 @@ class ProgressView:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.tick)
-            self._render_all(heartbeat=True)
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Timers and bars brought up to now (the ticker calls it while the server is
+        silent); piped, a silent node gets a line every ``heartbeat`` seconds."""
+        self._render_all(heartbeat=True)
 
     # -- what happens --------------------------------------------------------------------------
 
@@ -114,8 +127,9 @@ class ProgressView:
         """Follow ``job`` (a `comfy.job.Job`) from now on, under ``name`` when several run."""
         tracked = self._tracked.get(job.prompt_id)
         if tracked is None:
-            model = JobProgress(job.workflow, known=self.known)
-            tracked = self._tracked[job.prompt_id] = _Tracked(one_line(name), model)
+            model = JobProgress(job.workflow, known=self.known, clock=self.clock)
+            tracked = self._tracked[job.prompt_id] = _Tracked(one_line(name), model,
+                                                              printed_at=self.clock())
             if self._bars is not None:
                 tracked.task = self._bars.add_task("", total=1.0, timing="")
             self._render(tracked)
@@ -176,7 +190,7 @@ class ProgressView:
         if self._bars is not None and tracked.task is not None:
             prefix = f"{tracked.name}: " if tracked.name else ""
             self._bars.update(tracked.task, description=prefix + self._status(snap),
-                              completed=snap.fraction, timing=snap.timing(),
+                              completed=snap.fraction, timing=snap.timing(self.compact),
                               mark=_MARKS.get(snap.outcome, "✗") if snap.state == "done"
                               else "")
             return
@@ -188,11 +202,11 @@ class ProgressView:
         elif step and _worth_a_line(snap):
             self._line(tracked, f"{self._status(snap)}  {snap.timing()}")
         elif heartbeat and snap.silent and \
-                time.monotonic() - tracked.printed_at >= HEARTBEAT:
+                self.clock() - tracked.printed_at >= self.heartbeat:
             self._line(tracked, self._status(snap))
 
     def _line(self, tracked: _Tracked, text: str) -> None:
-        tracked.printed_at = time.monotonic()
+        tracked.printed_at = self.clock()
         self.note(f"{tracked.name}: {text}" if tracked.name else text)
 
 

@@ -130,9 +130,12 @@ class Snapshot:
             text += f" · “{self.title}”"
         return text
 
-    def timing(self) -> str:
-        """``23% · 0:07 elapsed · ETA 0:23`` (no ETA while none is known)."""
-        text = f"{int(self.fraction * 100)}% · {clock(self.elapsed)} elapsed"
+    def timing(self, compact: bool = False) -> str:
+        """``23% · 0:07 elapsed · ETA 0:23`` (no ETA while none is known); ``compact``
+        leaves out the word "elapsed" (narrow terminals)."""
+        text = f"{int(self.fraction * 100)}% · {clock(self.elapsed)}"
+        if not compact:
+            text += " elapsed"
         if self.eta is not None and self.state == "running":
             text += f" · ETA {clock(self.eta)}"
         return text
