@@ -73,6 +73,9 @@ def _source(args: argparse.Namespace, library, spec):
         path = source_path(spec.source_image, library.path.parent)
         if not path.is_file():
             raise ValueError(f"prompt {spec.name!r}: source image {path} does not exist")
+    if args.keep_size:
+        spec = spec.copy()
+        spec.params.keep_size = True
     if args.denoise is not None:
         if not 0.0 < args.denoise <= 1.0:
             raise ValueError(f"--denoise {args.denoise:g} is outside 0-1 (0.65-0.7 keeps the "

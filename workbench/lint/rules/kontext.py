@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ...presets import KONTEXT_SIZES, nearest_kontext_size
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
 from ..textutil import inside
@@ -218,18 +219,6 @@ def kontext_preserve(ctx):
                       f"changing {what} without saying what to keep", fix=fix,
                       suggestion=f"add \"{clause}\"")
             return
-
-
-KONTEXT_SIZES: tuple[tuple[int, int], ...] = (
-    (672, 1568), (688, 1504), (720, 1456), (752, 1392), (800, 1328), (832, 1248),
-    (880, 1184), (944, 1104), (1024, 1024), (1104, 944), (1184, 880), (1248, 832),
-    (1328, 800), (1392, 752), (1456, 720), (1504, 688), (1568, 672),
-)
-
-
-def nearest_kontext_size(width: int, height: int) -> tuple[int, int]:
-    aspect = width / height
-    return min(KONTEXT_SIZES, key=lambda s: abs(s[0] / s[1] - aspect))
 
 
 @rule("kontext-size", "FX303", "warning",
