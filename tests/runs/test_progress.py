@@ -19,7 +19,7 @@ from workbench.runs.progress import (
     ENCODE,
     LOAD,
     SAMPLE,
-    JobProgress,
+    PromptProgress,
     Timings,
     clock,
     phase_of,
@@ -44,7 +44,7 @@ def loaders(workflow: dict) -> list[str]:
     return [nid for nid, node in workflow.items() if phase_of(node["class_type"]) == LOAD]
 
 
-def run_to_sampler(progress: JobProgress, t: Clock, *, load_s: float = 20.0,
+def run_to_sampler(progress: PromptProgress, t: Clock, *, load_s: float = 20.0,
                    encode_s: float = 5.0) -> None:
     workflow = progress.workflow
     progress.feed(ExecutionStart())
@@ -68,7 +68,7 @@ def test_phases_from_class_types():
 
 def test_step_7_of_30_draws_23_percent_not_the_share_of_nodes():
     t = Clock()
-    progress = JobProgress(dev_workflow(30), clock=t)
+    progress = PromptProgress(dev_workflow(30), clock=t)
     run_to_sampler(progress, t)
     for step in range(1, 8):
         progress.feed(Progress(node="8", value=step, max=30))
@@ -81,7 +81,7 @@ def test_step_7_of_30_draws_23_percent_not_the_share_of_nodes():
 
 def test_silent_text_encode_shows_its_label_title_and_timer():
     t = Clock()
-    progress = JobProgress(dev_workflow(), clock=t)
+    progress = PromptProgress(dev_workflow(), clock=t)
     progress.feed(ExecutionStart())
     progress.feed(Executing(node="4"))
     t.now += 12.4
@@ -94,7 +94,7 @@ def test_silent_text_encode_shows_its_label_title_and_timer():
 
 def test_a_sampler_before_its_first_step_is_loading_its_model():
     t = Clock()
-    progress = JobProgress(dev_workflow(), clock=t)
+    progress = PromptProgress(dev_workflow(), clock=t)
     run_to_sampler(progress, t)
     t.now += 3
     assert progress.snapshot().status().startswith("loading model… 3 s")
@@ -102,7 +102,7 @@ def test_a_sampler_before_its_first_step_is_loading_its_model():
 
 def test_eta_comes_from_the_observed_step_rate():
     t = Clock()
-    progress = JobProgress(dev_workflow(30), clock=t)
+    progress = PromptProgress(dev_workflow(30), clock=t)
     run_to_sampler(progress, t)
     started = t.now
     for step in range(1, 11):     # 2 s a step
@@ -119,7 +119,7 @@ def test_eta_comes_from_the_observed_step_rate():
 def test_known_timings_weigh_silent_nodes_and_give_an_eta_before_sampling():
     known = Timings(step=1.0, phases={LOAD: 10.0, ENCODE: 5.0, DECODE: 2.0})
     t = Clock()
-    progress = JobProgress(dev_workflow(30), known=known, clock=t)
+    progress = PromptProgress(dev_workflow(30), known=known, clock=t)
     progress.feed(ExecutionStart())
     # 3 loaders x 10 s + encode 5 s + 30 steps + decode 2 s = 67 s of work
     assert progress.eta() == pytest.approx(67.0)
@@ -134,7 +134,7 @@ def test_cached_nodes_weigh_nothing():
     known = Timings(step=1.0, phases={LOAD: 10.0, ENCODE: 5.0, DECODE: 2.0})
     t = Clock()
     workflow = dev_workflow(30)
-    progress = JobProgress(workflow, known=known, clock=t)
+    progress = PromptProgress(workflow, known=known, clock=t)
     progress.feed(ExecutionStart())
     progress.feed(ExecutionCached(nodes=[*loaders(workflow), "4"]))
     progress.feed(Executing(node="8"))
@@ -145,7 +145,7 @@ def test_cached_nodes_weigh_nothing():
 
 def test_timings_measured_on_one_prompt_feed_the_next():
     t = Clock()
-    first = JobProgress(dev_workflow(4), clock=t)
+    first = PromptProgress(dev_workflow(4), clock=t)
     run_to_sampler(first, t, load_s=8.0, encode_s=3.0)
     for step in range(1, 5):
         first.feed(Progress(node="8", value=step, max=4))
@@ -165,7 +165,7 @@ def test_timings_measured_on_one_prompt_feed_the_next():
 
 def test_interrupted_prompt_reads_cancelled_and_keeps_its_fraction():
     t = Clock()
-    progress = JobProgress(dev_workflow(10), clock=t)
+    progress = PromptProgress(dev_workflow(10), clock=t)
     run_to_sampler(progress, t)
     for step in range(1, 4):
         progress.feed(Progress(node="8", value=step, max=10))
@@ -178,7 +178,7 @@ def test_interrupted_prompt_reads_cancelled_and_keeps_its_fraction():
 
 def test_queued_prompt_counts_its_wait():
     t = Clock()
-    progress = JobProgress(dev_workflow(), clock=t)
+    progress = PromptProgress(dev_workflow(), clock=t)
     t.now += 4
     snap = progress.snapshot()
     assert snap.label == "queued" and snap.elapsed == pytest.approx(4)
@@ -190,7 +190,7 @@ def test_steps_of_a_custom_sampler_come_from_its_scheduler():
     workflow["30"] = {"class_type": "BasicScheduler", "inputs": {"steps": 20}}
     workflow["31"] = {"class_type": "SamplerCustomAdvanced", "inputs": {"sigmas": ["30", 0]}}
     del workflow["8"]
-    progress = JobProgress(workflow, clock=t)
+    progress = PromptProgress(workflow, clock=t)
     progress.feed(Executing(node="31"))
     progress.feed(Progress(node="31", value=5, max=20))
     assert progress.fraction() == pytest.approx(0.25)

@@ -1,8 +1,9 @@
 """``workbench doctor``: can the workbench use the configured ComfyUI server(s)?
 
-Reach (HTTP and WebSocket), version, devices and VRAM (RAM for a CPU device), the FLUX model files installed in
-each folder, and for every built-in workflow which files it would load and whether they
-are there.  Exit codes: 0 all good, 1 reachable but something is missing, 3 unreachable.
+Reach (HTTP and WebSocket), version, devices and VRAM (RAM for a CPU device), the FLUX
+model files installed in each folder, and for every built-in workflow which files it would
+load and whether they are there.  Exit codes: 0 all good, 1 reachable but something is
+missing, 3 unreachable.
 """
 
 from __future__ import annotations

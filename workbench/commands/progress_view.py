@@ -34,7 +34,7 @@ from ..comfy.events import (
 from ..comfy.events import (
     Progress as StepEvent,
 )
-from ..runs.progress import SAMPLE, SILENT, JobProgress, Snapshot, Timings
+from ..runs.progress import SAMPLE, SILENT, PromptProgress, Snapshot, Timings
 from ..textsafe import one_line
 
 #: Phases that get a plain line when a node of theirs starts (quick glue nodes do not; the
@@ -47,7 +47,7 @@ HEARTBEAT = 10.0
 @dataclass
 class _Tracked:
     name: str
-    model: JobProgress
+    model: PromptProgress
     task: TaskID | None = None
     key: tuple = ()
     printed_at: float = 0.0
@@ -123,11 +123,11 @@ class ProgressView:
 
     # -- what happens --------------------------------------------------------------------------
 
-    def track(self, job: Any, name: str = "") -> JobProgress:
+    def track(self, job: Any, name: str = "") -> PromptProgress:
         """Follow ``job`` (a `comfy.job.Job`) from now on, under ``name`` when several run."""
         tracked = self._tracked.get(job.prompt_id)
         if tracked is None:
-            model = JobProgress(job.workflow, known=self.known, clock=self.clock)
+            model = PromptProgress(job.workflow, known=self.known, clock=self.clock)
             tracked = self._tracked[job.prompt_id] = _Tracked(one_line(name), model,
                                                               printed_at=self.clock())
             if self._bars is not None:

@@ -1,7 +1,7 @@
 """How far a prompt is, told honestly: sampling steps, silent nodes, elapsed time, ETA.
 
 ComfyUI only talks while a sampler steps; a model load, a text encode or a VAE pass is
-silent for as long as it takes (25-170 s on a slow box).  `JobProgress` follows one
+silent for as long as it takes (25-170 s on a slow box).  `PromptProgress` follows one
 prompt's events and gives a `Snapshot` that every face renders the same way (the CLI's bar
 or plain lines, the TUI's Runs panel):
 
@@ -120,22 +120,23 @@ class Snapshot:
         """A node is running that sends nothing while it works (a timer shows it lives)."""
         return self.state == "running" and (self.phase != SAMPLE or not self.step)
 
-    def status(self) -> str:
+    def status(self, title: bool = True) -> str:
         """The label, the node's title and, for a silent node, its timer:
-        ``encoding text… 12 s · “Positive Prompt”``."""
+        ``encoding text… 12 s · “Positive Prompt”`` (``title=False``: the title only
+        while a silent node runs, for narrow places)."""
         text = self.label
         if self.silent and self.node_elapsed >= 1:
             text += f" {clock(self.node_elapsed)}"
-        if self.title and self.state == "running":
+        if self.title and self.state == "running" and (title or self.silent):
             text += f" · “{self.title}”"
         return text
 
-    def timing(self, compact: bool = False) -> str:
+    def timing(self, compact: bool = False, percent: bool = True) -> str:
         """``23% · 0:07 elapsed · ETA 0:23`` (no ETA while none is known); ``compact``
-        leaves out the word "elapsed" (narrow terminals)."""
-        text = f"{int(self.fraction * 100)}% · {clock(self.elapsed)}"
-        if not compact:
-            text += " elapsed"
+        leaves out the word "elapsed" (narrow places), ``percent=False`` the percentage
+        (beside a bar that shows it)."""
+        text = f"{int(self.fraction * 100)}% · " if percent else ""
+        text += clock(self.elapsed) + ("" if compact else " elapsed")
         if self.eta is not None and self.state == "running":
             text += f" · ETA {clock(self.eta)}"
         return text
@@ -168,7 +169,7 @@ def workflow_steps(workflow: dict, node_id: str) -> int:
     return steps if isinstance(steps, int) and steps > 0 else 0
 
 
-class JobProgress:
+class PromptProgress:
     """One prompt's progress from its events (feed them in arrival order)."""
 
     def __init__(self, workflow: dict | None = None, *, known: Timings | None = None,
