@@ -89,3 +89,32 @@ def test_second_ctrl_c_leaves_at_once_and_the_next_run_collects_the_prompt(
     assert f"collecting 1 prompt(s) an earlier session left on {server.url}" in err
     assert f"{left.prompt_id}: “fox” of " in err
     assert Journal().unfinished() == []
+
+
+def test_ctrl_c_while_collecting_cancels_what_an_earlier_session_left(threaded_fake,
+                                                                      tmp_path):
+    server = threaded_fake(encode_delay=1.0)
+    library = write_library(tmp_path, FOX)
+    with Verb(*run_args(library, server.url)) as verb:     # the earlier session, killed
+        verb.wait_for("encoding text…")
+        server.fake.stall()             # the server holds it before its next node
+        verb.proc.kill()
+        verb.proc.wait(10)
+    [left] = Journal().unfinished()
+    with Verb(*run_args(library, server.url)) as verb:
+        verb.wait_for(f"{left.prompt_id}: “fox” of ")
+        verb.proc.send_signal(signal.SIGINT)
+        verb.wait_for("cancelling:")
+        deadline = time.monotonic() + 30
+        while not server.fake._running.interrupted:    # the interrupt reached the server
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        server.loop.call_soon_threadsafe(server.fake.resume)   # next node: interrupted
+        code, out, err = verb.finish()
+    assert code == 130, err
+    assert "nothing of this run is left queued or running" in err
+    assert server.fake._running is None and server.fake.queue_remaining == 0
+    assert len(server.fake.submitted) == 1           # its own prompt was never sent
+    assert Journal().unfinished() == []
+    [old] = history.load_run(Path(left.run_dir)).results.values()
+    assert old.status == "cancelled"

@@ -55,7 +55,7 @@ class VerbSession:
 
     async def farewell(self) -> int:
         """After a cancel: what the server still holds of this run, said; exit 130."""
-        held = await self.scope.on_server()
+        held = await self.scope.on_server(self.client)
         where = self.client.base_url
         if held:
             err(f"cancelled; still on {where}: {', '.join(held)} (the next run collects "

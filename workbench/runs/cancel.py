@@ -6,8 +6,8 @@ sent (`check` raises `Cancelled` before the POST).  `cancel()` deletes the scope
 prompts from the server's queue and interrupts the running one (`comfy.job.Job.cancel`);
 the interrupted prompts then end as their server says (a real ComfyUI stops a running
 prompt only between nodes or at a sampler step, so a long text encode finishes first).
-`left()` says what is still unfinished; `on_server()` asks the servers what is still
-queued or running of it.  ``workbench run``/``edit`` (Ctrl+C), recovery and the TUI's
+`left()` says what is still unfinished; `on_server(client)` asks a server what it still
+holds of it.  ``workbench run``/``edit`` (Ctrl+C), recovery and the TUI's
 cancel share it; the plan runner has its own (`runner.PlanRunner.cancel`), with a pool.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ..comfy.client import ComfyError, Job
+from ..comfy.client import ComfyClient, ComfyError, Job
 
 
 class Cancelled(Exception):
@@ -60,17 +60,17 @@ class CancelScope:
         return [f"{job.prompt_id} {job.state} on {job.client.base_url}"
                 for job in self.unfinished()]
 
-    async def on_server(self) -> list[str]:
-        """The scope's prompts the servers still hold, queued or running (asked now)."""
+    async def on_server(self, *clients: ComfyClient) -> list[str]:
+        """The scope's prompts the servers still hold, queued or running, asked now over
+        ``clients`` (live ones: a re-attached job's own client may be closed by now)."""
         found = []
-        clients = {id(job.client): job.client for job in self.jobs}
-        for client in clients.values():
+        for client in clients:
             try:
                 queue = await client.queue()
             except ComfyError:
                 continue
             found += [job.prompt_id for job in self.jobs
-                      if job.client is client and job.prompt_id in queue]
+                      if job.client.base_url == client.base_url and job.prompt_id in queue]
         return found
 
 
