@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 from tests.fixtures import recorded
 from workbench.comfy.events import Executing, ExecutionStart, Progress
+from workbench.comfy.progress import PromptProgress
 from workbench.commands.progress_view import ProgressView
 
 
@@ -20,10 +21,20 @@ class Clock:
         return self.now
 
 
-def job(steps: int = 30) -> SimpleNamespace:
+class Job(SimpleNamespace):
+    """What the view reads of a `comfy.job.Job`: its id, workflow and progress, which the
+    job feeds before the view hears of an event (as `Job.feed` does)."""
+
+
+def job(t: Clock, steps: int = 30) -> Job:
     workflow = recorded("workflow_flux_dev_t2i.json")
     workflow["8"]["inputs"]["steps"] = steps
-    return SimpleNamespace(prompt_id="p1", workflow=workflow)
+    return Job(prompt_id="p1", workflow=workflow, progress=PromptProgress(workflow, clock=t))
+
+
+def feed(view: ProgressView, prompt: Job, event) -> None:
+    prompt.progress.feed(event)
+    view.on_event(prompt, event)
 
 
 def plain(text: str) -> str:
@@ -31,11 +42,12 @@ def plain(text: str) -> str:
 
 
 async def test_piped_lines_name_the_silent_node_and_keep_saying_it_lives():
-    out, t, prompt = io.StringIO(), Clock(), job()
+    out, t = io.StringIO(), Clock()
+    prompt = job(t)
     view = ProgressView(out, live=False, clock=t, heartbeat=10)
     view.track(prompt)
     for event in (ExecutionStart(), Executing(node="4")):
-        view.on_event(prompt, event)
+        feed(view, prompt, event)
     t.now += 4
     view.refresh()            # not yet a heartbeat
     t.now += 7
@@ -46,11 +58,12 @@ async def test_piped_lines_name_the_silent_node_and_keep_saying_it_lives():
 
 
 async def test_piped_steps_are_sparse_and_weighted_by_steps():
-    out, t, prompt = io.StringIO(), Clock(), job(30)
+    out, t = io.StringIO(), Clock()
+    prompt = job(t, 30)
     view = ProgressView(out, live=False, clock=t)
-    view.on_event(prompt, Executing(node="8"))
+    feed(view, prompt, Executing(node="8"))
     for step in range(1, 31):
-        view.on_event(prompt, Progress(node="8", value=step, max=30))
+        feed(view, prompt, Progress(node="8", value=step, max=30))
         t.now += 1
     steps = [line for line in out.getvalue().splitlines() if "step" in line]
     assert [line.split(" · ")[0] for line in steps] == [
@@ -59,12 +72,13 @@ async def test_piped_steps_are_sparse_and_weighted_by_steps():
 
 
 async def test_terminal_bar_shows_the_timer_of_a_silent_node():
-    out, t, prompt = io.StringIO(), Clock(), job()
+    out, t = io.StringIO(), Clock()
+    prompt = job(t)
     view = ProgressView(out, live=True, clock=t)
     view.console.width = 120
     view.start()
     view.track(prompt)
-    view.on_event(prompt, Executing(node="4"))
+    feed(view, prompt, Executing(node="4"))
     t.now += 12
     await view.stop()
     text = plain(out.getvalue())
@@ -73,12 +87,13 @@ async def test_terminal_bar_shows_the_timer_of_a_silent_node():
 
 
 async def test_terminal_bar_at_step_7_of_30_is_a_quarter_full():
-    out, t, prompt = io.StringIO(), Clock(), job(30)
+    out, t = io.StringIO(), Clock()
+    prompt = job(t, 30)
     view = ProgressView(out, live=True, clock=t)
     view.start()
-    view.on_event(prompt, Executing(node="8"))
+    feed(view, prompt, Executing(node="8"))
     for step in range(1, 8):
-        view.on_event(prompt, Progress(node="8", value=step, max=30))
+        feed(view, prompt, Progress(node="8", value=step, max=30))
         t.now += 2
     await view.stop()
     last = plain(out.getvalue()).splitlines()[-1]
@@ -88,10 +103,11 @@ async def test_terminal_bar_at_step_7_of_30_is_a_quarter_full():
 
 
 async def test_a_cancelled_prompt_reads_cancelled():
-    out, t, prompt = io.StringIO(), Clock(), job()
+    out, t = io.StringIO(), Clock()
+    prompt = job(t)
     view = ProgressView(out, live=True, clock=t)
     view.start()
-    view.on_event(prompt, Executing(node="4"))
+    feed(view, prompt, Executing(node="4"))
     view.cancelling = True
     view.refresh()
     view.end("p1", "interrupted")

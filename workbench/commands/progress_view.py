@@ -1,7 +1,7 @@
 """Prompt progress on stderr for the headless verbs: a Rich bar on a terminal, plain lines
 when piped.
 
-Both render the core's progress model (`workbench.runs.progress`): the bar is sampling
+Both render the core's progress model (`workbench.comfy.progress`): the bar is sampling
 steps (23 % at ``step 7/30``), a silent node says what it does (``encoding text… 12 s ·
 “Positive Prompt”``) with a timer that keeps ticking while the server sends nothing, and
 the elapsed time and ETA come from the observed step rate.  Piped, a line is written when
@@ -34,7 +34,7 @@ from ..comfy.events import (
 from ..comfy.events import (
     Progress as StepEvent,
 )
-from ..runs.progress import SAMPLE, SILENT, PromptProgress, Snapshot, Timings
+from ..comfy.progress import SAMPLE, SILENT, PromptProgress, Snapshot, Timings
 from ..textsafe import one_line
 
 #: Phases that get a plain line when a node of theirs starts (quick glue nodes do not; the
@@ -127,7 +127,8 @@ class ProgressView:
         """Follow ``job`` (a `comfy.job.Job`) from now on, under ``name`` when several run."""
         tracked = self._tracked.get(job.prompt_id)
         if tracked is None:
-            model = PromptProgress(job.workflow, known=self.known, clock=self.clock)
+            model: PromptProgress = job.progress   # fed by the job itself
+            model.known = self.known
             tracked = self._tracked[job.prompt_id] = _Tracked(one_line(name), model,
                                                               printed_at=self.clock())
             if self._bars is not None:
@@ -136,12 +137,12 @@ class ProgressView:
         return tracked.model
 
     def on_event(self, job: Any, event: Event) -> None:
-        """The ``on_event`` callback of a job (`runs.single.RunService`)."""
+        """The ``on_event`` callback of a job (`runs.single.RunService`); the job has fed
+        the event to its ``progress`` already."""
         tracked = self._tracked.get(job.prompt_id)
         if tracked is None:
             self.track(job)
             tracked = self._tracked[job.prompt_id]
-        tracked.model.feed(event)
         if isinstance(event, (Disconnected, Reconnected, Lost)):
             self.note({Disconnected: "connection to ComfyUI lost; reconnecting…",
                        Reconnected: "connection to ComfyUI restored"}.get(

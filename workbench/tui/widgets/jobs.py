@@ -3,7 +3,7 @@
 The panel owns the session's `ComfyClient` (connected on the first run, never at start-up);
 the work itself is the one run service (`workbench.runs.single.RunService.run_single`),
 the same the headless ``workbench run`` uses: upload retry, journal, recorded run folder.
-A row renders the core's progress model (`workbench.runs.progress`), the same numbers as
+A row renders the core's progress model (`workbench.comfy.progress`), the same numbers as
 the CLI: sampling steps, the running node's title, a timer through silent nodes, elapsed
 time and ETA; a ticker keeps the timers going while the server says nothing.  Prompts an
 earlier session left on the server are collected on the first connection, each in a row
@@ -24,7 +24,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, ProgressBar
 
 from ...library import Library
-from ...runs.progress import Timings
+from ...comfy.progress import Timings
 from ...spec import PromptSpec, source_path
 from ...textsafe import one_line, sanitize
 
@@ -36,7 +36,7 @@ class JobRow(Horizontal):
         super().__init__(classes="job-row")
         self.title = title
         self.job = None
-        self.progress = None      # runs.progress.PromptProgress once the job is known
+        self.progress = None      # the job's comfy.progress.PromptProgress
         self.cancel_asked = False
         self.finished = False
         self.images: list[Path] = []
@@ -54,13 +54,13 @@ class JobRow(Horizontal):
             for bar in self.query(ProgressBar):
                 bar.update(progress=fraction)
 
-    def follow(self, job, timings) -> None:
-        """Render ``job``'s progress from now on (its events and the panel's ticker)."""
-        from ...runs.progress import PromptProgress
-
-        if self.job is not job or self.progress is None:
+    def follow(self, job, timings: Timings) -> None:
+        """Render ``job``'s progress from now on (its events and the panel's ticker),
+        weighed with what the session measured so far."""
+        if self.job is not job:
             self.job = job
-            self.progress = PromptProgress(job.workflow, known=timings)
+            self.progress = job.progress
+            self.progress.known = timings
 
     def show_progress(self) -> None:
         if self.progress is None or self.finished:
@@ -94,7 +94,6 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
     def _on_event(self, row: JobRow, job, event) -> None:
         row.follow(job, self.timings)
-        row.progress.feed(event)
         row.show_progress()
 
     @property

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..comfy.events import (
+from .events import (
     Event,
     Executing,
     ExecutionCached,

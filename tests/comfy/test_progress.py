@@ -1,4 +1,4 @@
-"""The progress model (`workbench.runs.progress`): steps, silent nodes, elapsed, ETA — on
+"""The progress model (`workbench.comfy.progress`): steps, silent nodes, elapsed, ETA — on
 the recorded FLUX dev workflow with a hand-driven clock (milliseconds to run)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from workbench.comfy.events import (
     ExecutionSuccess,
     Progress,
 )
-from workbench.runs.progress import (
+from workbench.comfy.progress import (
     DECODE,
     ENCODE,
     LOAD,
@@ -198,3 +198,22 @@ def test_steps_of_a_custom_sampler_come_from_its_scheduler():
 
 def test_clock_format():
     assert [clock(s) for s in (0, 7.9, 65, 3725)] == ["0 s", "7 s", "1:05", "1:02:05"]
+
+
+async def test_a_jobs_fraction_is_its_sampling_steps(client):
+    """What the A/B grid and the chain view draw (`Job.fraction`), on the real client."""
+    from tests.comfy.conftest import small_t2i
+
+    workflow = small_t2i(seed=11, text="a fox, measured")
+    workflow["8"]["inputs"]["steps"] = 10
+    seen: list[tuple[int, float]] = []
+
+    def on_event(job, event) -> None:
+        if isinstance(event, Progress):
+            seen.append((event.value, job.fraction))
+
+    job = await client.submit(workflow, on_event=on_event)
+    result = await job.wait(20)
+    assert result.ok and len(seen) == 10
+    assert all(fraction == pytest.approx(step / 10) for step, fraction in seen), seen
+    assert job.fraction == 1.0 and job.progress.snapshot().label == "done"
