@@ -35,40 +35,107 @@ SUBJECTS = ["an old fisherman with a white beard", "a red fox curled up in the s
 ACTIONS = ["mending a green net on a wooden pier", "asleep at the edge of a pine forest",
            "playing alone on an empty stage", "standing on a marble counter",
            "sweeping its beam across a stormy sea", "pouring water into a black bowl"]
+STYLES = ["", "", "watercolour with soft washes", "in the style of Hokusai",
+          "cinematic film still", "flat vector illustration"]
 CONTEXTS = ["soft golden morning light", "a single warm spotlight from above",
             "grey overcast light and wet cobblestones", "late afternoon sun, long shadows",
             "no blur, white background", "masterpiece, best quality, 8k"]
+BACKGROUNDS = ["", "", "", "a harbour town at dusk", "snow-covered pines"]
 CAMERAS = ["documentary photograph, 35mm lens", "macro photograph, shallow depth of field",
            "(cinematic:1.3) wide angle", "close-up portrait, 85mm lens"]
 
+#: Details that make every prompt's text its own: 30 x 20 x 24 = 14,400 distinct phrases, so
+#: no per-text cache gets a free hit (a real library repeats styles, not whole prompts).
+ADJECTIVES = ["weathered", "tiny", "gleaming", "faded", "ornate", "chipped", "mossy", "rusty",
+              "polished", "cracked", "striped", "woven", "frosted", "dented", "painted",
+              "carved", "folded", "battered", "glazed", "knitted", "hammered", "tattered",
+              "lacquered", "speckled", "braided", "scuffed", "embroidered", "tarnished",
+              "quilted", "etched"]
+COLOURS = ["red", "teal", "ochre", "ivory", "cobalt", "olive", "crimson", "amber", "slate",
+           "coral", "mustard", "plum", "sage", "rust", "navy", "lilac", "copper", "charcoal",
+           "saffron", "turquoise"]
+THINGS = ["teapot", "bicycle", "umbrella", "lantern", "suitcase", "kite", "violin", "compass",
+          "typewriter", "birdcage", "rowboat", "scarf", "clock", "satchel", "telescope",
+          "kettle", "mailbox", "hat", "flag", "crate", "bench", "vase", "anchor", "globe"]
+PLACES = ["on the windowsill", "beside the door", "in the corner", "on a shelf",
+          "at the water's edge", "near the stairs", "under a tree", "on the table"]
+CORPUS = REPO / "tests" / "lint" / "corpus"
+
+
+def detail(i: int) -> str:
+    """A phrase no other index below 14,400 gets."""
+    a, c = len(ADJECTIVES), len(COLOURS)
+    return f"{ADJECTIVES[i % a]} {COLOURS[(i // a) % c]} {THINGS[(i // (a * c)) % len(THINGS)]}"
+
+
+def corpus_prompts() -> tuple[list[dict], list[dict]]:
+    """The lint corpus (prompts people published): text-to-image ones and Kontext edits."""
+    import tomllib
+
+    entries = [e for name in ("prompts.toml", "heldout.toml")
+               for e in tomllib.loads((CORPUS / name).read_text("utf-8"))["prompt"]]
+    return [e for e in entries if not e.get("edit")], [e for e in entries if e.get("edit")]
+
+
+def with_detail(text: str, i: int, rng: random.Random) -> str:
+    """``text`` with `detail(i)` worked in: as one more tag in a comma list, or as a clause
+    of the first sentence."""
+    phrase = detail(i)
+    if text.count(",") >= 4 and ". " not in text:
+        items = text.split(",")
+        items.insert(rng.randrange(1, len(items) + 1), f" {phrase}")
+        return ",".join(items)
+    head, sep, tail = text.partition(". ")
+    head = head.rstrip()
+    stop = head[-1] if head[-1:] in ".!" else ""
+    head = head[:-1] if stop else head
+    article = "an" if phrase[0] in "aeiou" else "a"
+    return f"{head}, with {article} {phrase} {rng.choice(PLACES)}{stop}{sep}{tail}"
+
 
 def toml_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + escaped.replace("\t", "\\t").replace("\r", "\\r") + '"'
 
 
 def generated_library(count: int, seed: int = 7) -> str:
+    """A library of ``count`` realistic prompts with distinct texts: 40 % structured fields,
+    45 % raw prompts people published (BFL examples, pasted SD tag lists, CJK...), 15 %
+    Kontext edit instructions, each with its own detail; settings vary as in real use."""
     rng = random.Random(seed)
+    t2i, edits = corpus_prompts()
     lines = ["format = 1", 'title = "Bench"', ""]
     for i in range(count):
         lines.append("[[prompts]]")
         lines.append(f'name = "Prompt {i}"')
-        model = rng.choice(["dev", "dev", "dev", "schnell", "kontext"])
-        if model != "dev":
-            lines.append(f'model = "{model}"')
-        if model == "kontext" and rng.random() < 0.5:
-            edit = rng.choice(["Make it better.", "Change the background to a beach",
-                               "Add a hat to the cat"])
+        roll = rng.random()
+        if roll < 0.15:
+            lines.append('model = "kontext"')
+            edit = with_detail(rng.choice(edits)["text"], i, rng)
             lines.append(f"raw = {toml_string(edit)}")
-            lines.append('source_image = "missing.png"')
-        elif rng.random() < 0.4:
-            text = f"{rng.choice(SUBJECTS)} {rng.choice(ACTIONS)}, {rng.choice(CONTEXTS)}. " \
-                   f"{rng.choice(CAMERAS)}."
-            lines.append(f"raw = {toml_string(text[0].upper() + text[1:])}")
+            lines.append(f'source_image = "photos/shot_{i % 50}.png"')
+        elif roll < 0.60:
+            model = rng.choice(["dev", "dev", "dev", "schnell"])
+            if model != "dev":
+                lines.append(f'model = "{model}"')
+            text = with_detail(rng.choice(t2i)["text"], i, rng)
+            lines.append(f"raw = {toml_string(text)}")
         else:
-            lines.append(f"subject = {toml_string(rng.choice(SUBJECTS))}")
+            model = rng.choice(["dev", "dev", "dev", "schnell"])
+            if model != "dev":
+                lines.append(f'model = "{model}"')
+            subject = f"{rng.choice(SUBJECTS)} beside the {detail(i)}"
+            lines.append(f"subject = {toml_string(subject)}")
             lines.append(f"action = {toml_string(rng.choice(ACTIONS))}")
+            for key, pool in (("style", STYLES), ("background", BACKGROUNDS)):
+                value = rng.choice(pool)
+                if value:
+                    lines.append(f"{key} = {toml_string(value)}")
             lines.append(f"context = {toml_string(rng.choice(CONTEXTS))}")
             lines.append(f"camera = {toml_string(rng.choice(CAMERAS))}")
+        if rng.random() < 0.1:
+            lines.append('loras = [{ name = "film_grain.safetensors", strength = 0.8, '
+                         'triggers = ["kodak portra"] }]')
         if rng.random() < 0.3:
             lines.append(f"steps = {rng.choice([8, 28, 60])}")
         if rng.random() < 0.2:
