@@ -94,8 +94,14 @@ def with_detail(text: str, i: int, rng: random.Random) -> str:
 
 
 def toml_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return '"' + escaped.replace("\t", "\\t").replace("\r", "\\r") + '"'
+    """``text`` as a TOML basic string (control characters escaped)."""
+    if text.isprintable():
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + "".join(_ESCAPES.get(c) or (f"\\u{ord(c):04x}" if ord(c) < 32 or c == "\x7f"
+                                             else c) for c in text) + '"'
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
 def generated_library(count: int, seed: int = 7) -> str:

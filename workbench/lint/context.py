@@ -3,9 +3,10 @@
 Rules read the spec through this object: the user's fields with their own offsets, the
 composed text, the effective parameters, and what the caller knows about the world (the
 other prompts of the library, the A/B partner, the server's VRAM).  What every lint needs
-is computed up front (plain attributes are cheaper to read than lazy properties); per-field
-derived data (lower case, word sets, quoted spans) and exact token counts are computed on
-first use only.
+is computed up front, once, and shared by all rules: the text, whether it is ASCII, and its
+lower-case words (which also decide which rules run at all, see `registry`).  Per-field
+data (lower case, word sets, quoted spans), the effective parameters and exact token
+counts are computed on first use only.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from pathlib import Path
 from typing import Mapping
 
 from ..compose import compose
-from ..spec import TEXT_FIELDS, PromptSpec, effective_params, source_path
-from .textutil import estimate_tokens, find_words, quoted_spans, word_count
+from ..spec import (TEXT_FIELDS, VARIANT_DEFAULTS, Params, PromptSpec, effective_params,
+                    source_path)
+from .textutil import WORD, estimate_tokens, find_words, quoted_spans, word_count, _WORD_ASCII
 
 
 class LintContext:
-    __slots__ = ("spec", "server_vram_gb", "compare_with", "context", "base_dir", "params",
+    __slots__ = ("spec", "server_vram_gb", "compare_with", "context", "base_dir", "_params",
                  "is_raw", "is_edit", "is_img2img", "user_fields", "prose_fields", "whole",
-                 "whole_words", "memo", "_composed", "_tokens", "_quotes", "_lower", "_words")
+                 "whole_words", "text", "ascii", "all_words", "memo", "_composed", "_tokens",
+                 "_quotes", "_lower", "_words")
 
     def __init__(self, spec: PromptSpec, *, server_vram_gb: float | None = None,
                  compare_with: PromptSpec | None = None,
@@ -32,35 +35,68 @@ class LintContext:
         self.compare_with = compare_with
         self.context = context
         self.base_dir = base_dir
-        self.params = effective_params(spec)
-        self.is_raw = spec.is_raw
+        self._params: Params | None = None
+        raw = spec.raw
+        self.is_raw = is_raw = bool(raw) and not raw.isspace()
         #: A Kontext edit: an instruction applied to an image, not a scene description.
         if edit is None:
             edit = spec.model == "kontext" and bool(spec.source_image.strip()
                                                      or spec.follows.strip())
         self.is_edit = edit
         self.is_img2img = spec.model in ("dev", "schnell") and bool(spec.source_image.strip())
-        #: (field, text) for every non-empty field the composer reads.
-        if self.is_raw:
-            self.user_fields = [("raw", spec.raw)]
-        else:
-            self.user_fields = [(name, getattr(spec, name)) for name in TEXT_FIELDS
-                                if getattr(spec, name).strip()]
-        #: `user_fields` without ``text``: that field is words to print in the image, not a
-        #: description, so prose rules leave it alone.
-        self.prose_fields = [(n, t) for n, t in self.user_fields if n != "text"]
-        self._composed: str | None = None
-        #: (field, text) for rules about the prompt as a whole: the raw text in raw mode (so
-        #: spans land in what the user typed), the composed text otherwise.
-        self.whole = ("raw", spec.raw) if self.is_raw else ("composed", self.composed)
-        #: Words as a reader counts them (Chinese and Japanese by characters).
-        self.whole_words = word_count(self.whole[1])
-        self._tokens = None
-        #: Whole-prompt facts several rules ask for (content words, language...), by name.
         self.memo: dict[str, object] = {}
+        self._tokens = None
         self._quotes: dict[str, list[tuple[int, int]]] = {}
+        if is_raw:
+            #: (field, text) for every non-empty field the composer reads.
+            self.user_fields = [("raw", raw)]
+            #: `user_fields` without ``text``: that field is words to print in the image, not
+            #: a description, so prose rules leave it alone.
+            self.prose_fields = self.user_fields
+            self._composed: str | None = None
+            #: (field, text) for rules about the prompt as a whole: the raw text in raw mode
+            #: (so spans land in what the user typed), the composed text otherwise.
+            self.whole = ("raw", raw)
+            #: All the text any rule reads (the fields and the composed prompt).
+            self.text = text = raw
+        else:
+            values = spec.__dict__
+            self.user_fields = [(name, values[name]) for name in TEXT_FIELDS
+                                if values[name] and not values[name].isspace()]
+            self.prose_fields = [(n, t) for n, t in self.user_fields if n != "text"]
+            self._composed = composed = compose(spec)
+            self.whole = ("composed", composed)
+            # the composer capitalises, trims and drops control characters: rule triggers
+            # are looked up in what the user typed as well as in what FLUX will read
+            self.text = text = "\n".join([*(t for _, t in self.user_fields), composed])
+        lower = text.lower()
+        self.ascii = ascii_text = text.isascii()
+        words = (_WORD_ASCII if ascii_text else WORD).findall(lower)
+        #: The lower-case words of all of it: what rule triggers are looked up in.
+        self.all_words = frozenset(words)
+        whole = self.whole[1]
+        #: Words as a reader counts them (Chinese and Japanese by characters).
+        self.whole_words = len(words) if ascii_text and is_raw else word_count(whole)
         self._lower: dict[str, str] = {}
         self._words: dict[str, frozenset[str]] = {}
+        if is_raw:
+            self._lower["raw"] = lower
+            self._words["raw"] = self.all_words
+
+    @property
+    def params(self) -> Params:
+        """The parameters a run would use (`spec.effective_params`); a spec that sets none
+        shares its variant's defaults."""
+        params = self._params
+        if params is None:
+            params = self._params = _effective(self.spec)
+        return params
+
+    def sets(self, *names: str) -> bool:
+        """Whether the spec sets one of these parameters itself (or a preset may): a rule
+        about them cannot fault a variant's own defaults, so it need not run."""
+        params = self.spec.params
+        return params.preset is not None or any(getattr(params, n) is not None for n in names)
 
     @property
     def composed(self) -> str:
@@ -118,3 +154,26 @@ class LintContext:
 
     def resolve(self, path: str) -> Path:
         return source_path(path, self.base_dir)
+
+
+def _sets_params(params: Params) -> bool:
+    values = params.__dict__
+    return any(values[name] is not None for name in _OPTIONAL) or bool(
+        params.negative or params.loras)
+
+
+_OPTIONAL = ("seed", "steps", "guidance", "width", "height", "sampler", "scheduler",
+             "denoise", "cfg", "preset")
+#: Effective parameters of specs that set none, by (variant, img2img): shared, read-only.
+_DEFAULTS: dict[tuple[str, bool], Params] = {}
+
+
+def _effective(spec: PromptSpec) -> Params:
+    params = spec.params
+    if spec.model in VARIANT_DEFAULTS and not _sets_params(params):
+        key = (spec.model, bool(spec.source_image))
+        shared = _DEFAULTS.get(key)
+        if shared is None:
+            shared = _DEFAULTS[key] = effective_params(spec)
+        return shared
+    return effective_params(spec)

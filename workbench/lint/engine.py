@@ -48,35 +48,76 @@ def lint(spec: PromptSpec, *, settings: LintSettings | None = None,
                       context=context, base_dir=base_dir, edit=edit)
     found: list[Diagnostic] = []
     overrides = settings.severity if settings is not None else {}
-    for entry in _active(settings):
+    for entry in _plan(settings).rules_for(ctx):
         if entry.when is not None and not entry.when(ctx):
             continue
         for hit in entry.check(ctx):
             found.append(Diagnostic(
-                rule=entry.slug, code=entry.code,
-                severity=overrides.get(entry.slug) or hit.severity or entry.severity,
-                message=hit.message, rationale=entry.rationale, field=hit.field,
-                start=hit.start, end=hit.end, fix=hit.fix, suggestion=hit.suggestion,
-                action=hit.action, source=entry.source))
-    found.sort(key=lambda d: (_ORDER.get(d.field, len(_ORDER)), d.start, d.end, d.code))
+                entry.slug, entry.code,
+                overrides.get(entry.slug) or hit.severity or entry.severity,
+                hit.message, entry.rationale, hit.field, hit.start, hit.end, hit.fix,
+                hit.suggestion, hit.action, entry.source))
+    if len(found) > 1:
+        found.sort(key=_sort_key)
     return found
 
 
-_ACTIVE: dict[tuple, tuple[Rule, ...]] = {}
+def _sort_key(d: Diagnostic) -> tuple:
+    return (_ORDER.get(d.field, len(_ORDER)), d.start, d.end, d.code)
 
 
-def _active(settings: LintSettings | None) -> tuple[Rule, ...]:
-    """The rules ``settings`` enables, worked out once per selection (a library lint asks
-    for the same one for every prompt)."""
+class _Plan:
+    """Which of the enabled rules to call for a prompt, from its triggers (see `registry`):
+    one set intersection with the prompt's words instead of a question to every rule."""
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.order = {rule.slug: i for i, rule in enumerate(rules)}
+        self.always = [rule for rule in rules if not rule.triggered]
+        self.by_word: dict[str, list[Rule]] = {}
+        self.marks: list[tuple[str, Rule]] = []
+        self.unicode = [rule for rule in rules if rule.unicode]
+        self.fields = [rule for rule in rules if rule.fields]
+        for rule in rules:
+            for word in rule.words:
+                self.by_word.setdefault(word, []).append(rule)
+            self.marks.extend((mark, rule) for mark in rule.marks)
+
+    def rules_for(self, ctx: LintContext) -> list[Rule]:
+        chosen = {rule.slug: rule for rule in self.always}
+        for word in self.by_word.keys() & ctx.all_words:
+            for rule in self.by_word[word]:
+                chosen[rule.slug] = rule
+        text = ctx.text
+        for mark, rule in self.marks:
+            if mark in text:
+                chosen[rule.slug] = rule
+        if not ctx.ascii:
+            for rule in self.unicode:
+                chosen[rule.slug] = rule
+        if not ctx.is_raw:
+            filled = {name for name, _ in ctx.user_fields}
+            for rule in self.fields:
+                if not filled.isdisjoint(rule.fields):
+                    chosen[rule.slug] = rule
+        order = self.order
+        return sorted(chosen.values(), key=lambda rule: order[rule.slug])
+
+
+_PLANS: dict[tuple, _Plan] = {}
+
+
+def _plan(settings: LintSettings | None) -> _Plan:
+    """The plan for the rules ``settings`` enables, worked out once per selection (a
+    library lint asks for the same one for every prompt)."""
     key = (None, frozenset()) if settings is None else (settings.select, settings.ignore)
-    rules = _ACTIVE.get(key)
-    if rules is None:
+    plan = _PLANS.get(key)
+    if plan is None:
         rules = tuple(r for r in RULES.values()
                       if settings is None or settings.enabled(r.slug))
-        if len(_ACTIVE) > 64:
-            _ACTIVE.clear()
-        _ACTIVE[key] = rules
-    return rules
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        plan = _PLANS[key] = _Plan(rules)
+    return plan
 
 
 def by_field(diagnostics: Iterable[Diagnostic]) -> dict[str, list[Diagnostic]]:

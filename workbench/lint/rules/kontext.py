@@ -233,7 +233,9 @@ def nearest_kontext_size(width: int, height: int) -> tuple[int, int]:
 
 
 @rule("kontext-size", "FX303", "warning",
-      when=lambda ctx: ctx.spec.model == "kontext", family="kontext", fix="unsafe",
+      when=lambda ctx: ctx.spec.model == "kontext" and ctx.sets("width", "height"),
+      family="kontext",
+      fix="unsafe",
       summary="Kontext run at a size off its preferred ~1 MP list",
       rationale="Kontext was trained on a fixed list of ~1 MP sizes from 672x1568 to "
                 "1568x672 (ComfyUI's FluxKontextImageScale snaps to it); other sizes "

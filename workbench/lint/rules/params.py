@@ -56,6 +56,7 @@ GUIDANCE_WEAK, GUIDANCE_HARSH = 1.5, 5.0
 
 
 @rule("guidance-range", "FX202", "warning", family="params", fix="safe",
+      when=lambda ctx: ctx.sets("guidance"),
       summary="dev guidance outside 2.0–3.5; guidance set on schnell",
       rationale="FLUX works best at low guidance: 2.0–3.5 (2.7–3.0 for photoreal). Below "
                 "1.5 results are weak; above 5 they get over-cooked, lose detail and show "
@@ -86,6 +87,7 @@ def guidance_range(ctx):
 
 
 @rule("cfg-above-one", "FX203", "warning", family="params", fix="unsafe",
+      when=lambda ctx: ctx.sets("cfg"),
       summary="sampler cfg above 1 with FLUX dev/schnell",
       rationale="FLUX dev and schnell are guidance-distilled: a sampler cfg above 1 blurs "
                 "and doubles the time (every step runs twice). Keep cfg at 1 and set "
@@ -104,6 +106,7 @@ STEPS = {"dev": (20, 50), "kontext": (20, 50), "schnell": (1, 4)}
 
 
 @rule("steps-range", "FX204", "warning", family="params", fix="unsafe",
+      when=lambda ctx: ctx.sets("steps"),
       summary="dev below 20 steps (grid artifacts) or above 50; schnell above 4",
       rationale="FLUX.1 dev needs at least 20–30 steps; at 5–15 grid patterns and "
                 "pixelation appear in smooth areas, and past 50 steps only time grows. "
@@ -137,6 +140,7 @@ def _round16(value: int) -> int:
 
 
 @rule("resolution", "FX205", "warning", family="params", fix="safe",
+      when=lambda ctx: ctx.sets("width", "height"),
       summary="width/height not multiples of 16, above ~2 MP or below ~0.25 MP, extreme "
               "aspect ratio",
       rationale="FLUX works on 16-pixel patches (8x VAE, 2x2 packing): other sizes are "
@@ -194,6 +198,7 @@ def estimate_vram_gb(width: int, height: int) -> float:
 
 
 @rule("vram-estimate", "FX206", "warning", family="params",
+      when=lambda ctx: ctx.sets("width", "height") or ctx.server_vram_gb is not None,
       summary="estimated VRAM for the size is above what the ComfyUI server has",
       rationale="VRAM grows with resolution: ~4 GB at 512px, ~8 GB at 1024², ~12 GB at "
                 "1080p, ~16 GB at 1440p, 24 GB+ at 4K. Over the card's memory ComfyUI "

@@ -29,7 +29,7 @@ def _lora_file(name: str) -> str:
         else f"{name}.safetensors"
 
 
-@rule("lora-tag", "FX114", "warning", family="syntax", fix="unsafe",
+@rule("lora-tag", "FX114", "warning", family="syntax", fix="unsafe", marks=("<",),
       summary="A1111 <lora:name:0.8> tag in the prompt text",
       rationale="ComfyUI does not load LoRAs from the prompt: the tag is sent to the text "
                 "encoders as words and the LoRA is never applied. Attach the LoRA to the "
@@ -61,7 +61,7 @@ def lora_tag(ctx):
 _BREAK = re.compile(r"(?:[^\S\n]*\n?[^\S\n]*\bBREAK\b)+[^\S\n]*\n?[^\S\n]*")
 
 
-@rule("break-keyword", "FX115", "warning", family="syntax", fix="safe",
+@rule("break-keyword", "FX115", "warning", family="syntax", fix="safe", marks=("BREAK",),
       summary="A1111 BREAK in the prompt",
       rationale="BREAK tells Automatic1111 to start a new 77-token CLIP chunk; ComfyUI's "
                 "text encoder has no such keyword, so FLUX reads the word \"BREAK\" as part "
@@ -108,6 +108,7 @@ _EMBEDDING = re.compile(r"\bembedding:\s*([\w.\-]+)|(?<![\w-])(" + "|".join(
 
 
 @rule("embedding-name", "FX116", "warning", family="syntax", fix="unsafe",
+      marks=("embedding",), words=_EMBEDDING_HINTS,
       summary="textual-inversion embedding (embedding:name, EasyNegative...) in the prompt",
       rationale="Textual-inversion embeddings are trained for Stable Diffusion's CLIP "
                 "encoders. FLUX follows its T5 encoder, which has no such embedding (ComfyUI "
@@ -135,7 +136,7 @@ def embedding_name(ctx):
 _CHOICE = re.compile(r"\{([^{}\n]*\|[^{}\n]*)\}")
 
 
-@rule("choice-syntax", "FX117", "warning", family="syntax", fix="unsafe",
+@rule("choice-syntax", "FX117", "warning", family="syntax", fix="unsafe", marks=("|",),
       summary="{a|b|c} random-choice syntax",
       rationale="ComfyUI's web UI replaces {a|b|c} with one option when you queue, but the "
                 "workbench queues through the API, which sends the braces and bars to FLUX "

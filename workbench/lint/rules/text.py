@@ -50,6 +50,7 @@ def unweight(text: str) -> str:
 
 
 @rule("weight-syntax", "FX101", "warning", family="text", fix="safe",
+      marks=("(", "[", "{", "::"),
       summary="Stable Diffusion / Midjourney weighting: (word:1.4), ((word)), [word], "
               "{word}, word::2",
       rationale="FLUX was not trained with prompt weights (BFL: weighting is not supported). "
@@ -115,7 +116,7 @@ WHITE_FIX = "clean white seamless backdrop"
 
 
 @rule("white-background", "FX102", "info", family="text", fix="safe",
-      when=lambda ctx: ctx.spec.model == "dev",
+      when=lambda ctx: ctx.spec.model == "dev", marks=("hite", "HITE"),
       summary="\"white background\" on FLUX.1 dev",
       rationale="On FLUX.1 [dev] the phrase \"white background\" often gives blurry "
                 "results; users report the same in the FLUX repository's issues. It is a "
@@ -212,7 +213,7 @@ POSITIVE = {
 }
 
 
-@rule("negation", "FX104", "warning", family="text", fix="unsafe",
+@rule("negation", "FX104", "warning", family="text", fix="unsafe", words=_NEGATION_HINTS,
       summary="\"no X\", \"without X\", \"not X\", \"avoid X\", \"don't ...\"",
       rationale="FLUX has no negative prompt at its guidance-distilled settings, and naming "
                 "X puts X in the prompt: \"no blur\" invites blur. Describe what you want "
@@ -258,6 +259,7 @@ _TEXT_CUE_CJK = re.compile("写着|写有|写道|字样|文字|标题|标语|题
 
 
 @rule("quote-misuse", "FX105", "warning", family="text", fix="unsafe",
+      marks=('"', "“", "«", "„", "'", "‘"),
       summary="quotes used for emphasis, not for text that must appear in the image",
       rationale="FLUX renders quoted words as text in the image. Quotes around a word for "
                 "emphasis (or around the whole prompt) can print it on a surface; keep "
@@ -308,6 +310,12 @@ QUALITY_RE = _QUALITY
 _QUALITY_HINTS = (frozenset(WORD.findall(tag)[0] for tag in QUALITY_TAGS)
                   | frozenset(tag.split()[0].split("-")[0] for tag in QUALITY_TAGS)
                   | frozenset(("4k", "8k", "16k", "32k", "4", "8", "16", "32", "on")))
+#: One word of every tag, the rarest in ordinary prose (a tag needs all of its words, so a
+#: prompt with none of these has no tag): "quality", not "best"; "artstation", not "on".
+_COMMON = frozenset(("on", "best", "high", "highest", "top", "ultra", "amazing", "full", "hi",
+                     "extremely", "hyper", "highly", "insane", "insanely", "intricate", "photo",
+                     "photography", "trending", "featured", "winning", "render", "engine",
+                     "worst", "low", "normal", "4", "5", "8", "16", "32"))
 #: A tag wrapped in its own weight brackets: "(masterpiece:1.2)", "((best quality))".
 _WRAPPED = re.compile(r"\(+\s*$")
 _UNWRAP_TAIL = re.compile(r"\s*(?::\s*-?\d+(?:\.\d+)?)?\s*\)+")
@@ -325,6 +333,8 @@ _TAG_WORDS = frozenset(tuple(find_words(tag)) for tag in QUALITY_TAGS) | frozens
     ((f"{n}k", "uhd") for n in (4, 8, 16, 32))) | frozenset(
     ((str(n), "k") for n in (4, 8, 16, 32)))
 _TAG_LONGEST = max(len(t) for t in _TAG_WORDS)
+_QUALITY_TRIGGERS = frozenset(
+    next((w for w in reversed(tag) if w not in _COMMON), tag[-1]) for tag in _TAG_WORDS)
 
 
 @lru_cache(maxsize=TEXT_CACHE)
@@ -368,6 +378,7 @@ def _spaced(text: str, words: list) -> bool:
 
 
 @rule("sd-quality-tags", "FX106", "warning", family="text", fix="safe",
+      words=_QUALITY_TRIGGERS,
       summary="\"masterpiece\", \"best quality\", \"8k\", \"HDR\", \"trending on "
               "artstation\"...",
       rationale="Quality tags are Stable Diffusion folklore; FLUX was not trained to "
@@ -470,7 +481,7 @@ def language_of(text: str) -> str | None:
     return None
 
 
-@rule("non-english", "FX107", "warning", family="text",
+@rule("non-english", "FX107", "warning", family="text", words=_ANY_FOREIGN, unicode=True,
       summary="the prompt is not in English (Chinese, Russian, Spanish...)",
       rationale="FLUX's T5 text encoder was trained on English text; other languages are "
                 "understood poorly or not at all (most CJK characters are unknown tokens). "
@@ -734,6 +745,7 @@ def _window_note(ctx, offset: int) -> str:
 
 
 @rule("subject-late", "FX109", "warning", family="text",
+      when=lambda ctx: not ctx.is_edit and (ctx.is_raw or not ctx.spec.subject.strip()),
       summary="the main subject is not near the start",
       rationale="FLUX pays most attention to what comes first. Open with the subject (and "
                 "what it does), then style, setting and light: a prompt that opens with the "
@@ -914,6 +926,7 @@ def _suggest(names: str) -> str:
 
 
 @rule("style-name-only", "FX110", "warning", family="text",
+      words=_ARTIST_HINTS | {"by", "style", "la"}, fields=("style",),
       summary="style given only as an artist's name (or a list of them)",
       rationale="FLUX follows a style better when you describe its traits (\"abstract "
                 "geometric shapes in bright neon colours\") than when you only name an "
@@ -1116,6 +1129,9 @@ def _caps_unquoted(ctx, field, text):
                   suggestion="put the exact words in double quotes")
 
 
+#: Words that introduce in-image text ("a sign that reads ...", "titled ...").
+_INTRO_WORDS = frozenset(("says", "reads", "spells", "text", "word", "words", "titled",
+                          "entitled", "labeled", "labelled", "captioned"))
 _TITLE_SMALL = frozenset("of the and a an in on to for at de la von van".split())
 
 
@@ -1140,7 +1156,7 @@ def _title_end(tokens: list[re.Match]) -> int:
 
 
 @rule("text-unquoted", "FX113", "warning", family="text", fix="unsafe",
-      when=lambda ctx: not ctx.is_edit,
+      when=lambda ctx: not ctx.is_edit, words=_TYPE_CUES | _INTRO_WORDS,
       summary="text meant to appear in the image is not in quotes",
       rationale="FLUX spells in-image text best when it is in double quotes: \"a sign that "
                 "reads \\\"OPEN\\\"\". Unquoted, the words are read as description and come out "
@@ -1157,8 +1173,7 @@ def text_unquoted(ctx):
             for hit in _caps_unquoted(ctx, field, text):
                 done.append((hit.start, hit.end))
                 yield hit
-        if not ({"says", "reads", "spells", "text", "word", "words", "titled", "entitled",
-                 "labeled", "labelled", "captioned"} & words):
+        if _INTRO_WORDS.isdisjoint(words):
             continue
         for m in _TEXT_INTRO.finditer(text):
             start = m.end()
