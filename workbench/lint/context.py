@@ -23,7 +23,7 @@ from .textutil import WORD, estimate_tokens, find_words, quoted_spans, word_coun
 class LintContext:
     __slots__ = ("spec", "server_vram_gb", "compare_with", "context", "base_dir", "_params",
                  "is_raw", "is_edit", "is_img2img", "user_fields", "prose_fields", "whole",
-                 "whole_words", "text", "ascii", "all_words", "memo", "_composed", "_tokens",
+                 "whole_words", "text", "ascii", "all_words", "memo", "_composed", "_tokens", "_t5",
                  "_quotes", "_lower", "_words")
 
     def __init__(self, spec: PromptSpec, *, server_vram_gb: float | None = None,
@@ -46,6 +46,7 @@ class LintContext:
         self.is_img2img = spec.model in ("dev", "schnell") and bool(spec.source_image.strip())
         self.memo: dict[str, object] = {}
         self._tokens = None
+        self._t5: int | bool | None = None
         self._quotes: dict[str, list[tuple[int, int]]] = {}
         if is_raw:
             #: (field, text) for every non-empty field the composer reads.
@@ -119,11 +120,24 @@ class LintContext:
         return self._tokens or None
 
     @property
+    def t5_tokens(self) -> int | None:
+        """Exact T5 tokens of the composed text, or None when the T5 tokenizer cannot be
+        loaded (T5 only: CLIP-L is loaded when a rule asks for `tokens`)."""
+        if self._t5 is None:
+            from ..tokens import TokenizerUnavailable, t5_count
+
+            try:
+                self._t5 = t5_count(self.composed)
+            except TokenizerUnavailable:
+                self._t5 = False
+        return self._t5 if self._t5 is not False else None
+
+    @property
     def whole_tokens(self) -> int:
         """T5 tokens of the whole prompt: exact when the tokenizer is available, otherwise
         estimated (see `textutil.estimate_tokens`)."""
-        counted = self.tokens
-        return counted.t5 if counted is not None else estimate_tokens(self.composed)
+        counted = self.t5_tokens
+        return counted if counted is not None else estimate_tokens(self.composed)
 
     def lower(self, field: str, text: str) -> str:
         """A field's text lower-cased; cached per field."""

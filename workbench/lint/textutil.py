@@ -185,13 +185,13 @@ def iter_fragments(text: str, mask: re.Pattern | None = None):
     """`fragments`, one at a time (for callers that stop early)."""
     pos = 0
     for m in _FRAGMENT_SEP.finditer(text):
-        out: list = []
-        _add_fragment(text, pos, m.start(), out, mask)
+        found = _fragment(text, pos, m.start(), mask)
         pos = m.end()
-        yield from out
-    out = []
-    _add_fragment(text, pos, len(text), out, mask)
-    yield from out
+        if found is not None:
+            yield found
+    found = _fragment(text, pos, len(text), mask)
+    if found is not None:
+        yield found
 
 
 @lru_cache(maxsize=4096)
@@ -200,20 +200,21 @@ def fragments(text: str, mask: re.Pattern | None = None) -> tuple[tuple[int, int
     trimmed of spaces); ``words`` leaves out articles, weight brackets and numbers, and
     counts a ``<lora:...>`` tag as one word.  Words matching ``mask`` (quality tags) are
     not counted either: an item made only of them counts as one word."""
-    out = []
-    pos = 0
-    for m in _FRAGMENT_SEP.finditer(text):
-        _add_fragment(text, pos, m.start(), out, mask)
-        pos = m.end()
-    _add_fragment(text, pos, len(text), out, mask)
-    return tuple(out)
+    return tuple(iter_fragments(text, mask))
 
 
-def _add_fragment(text: str, start: int, end: int, out: list, mask) -> None:
+def _fragment(text: str, start: int, end: int, mask) -> tuple[int, int, int] | None:
+    words = _piece_words(text[start:end], mask)
+    if not words:
+        return None
     start, end = trimmed(text, start, end)
-    if end <= start:
-        return
-    piece = text[start:end]
+    return start, end, words
+
+
+def _piece_words(piece: str, mask) -> int:
+    """The words an item counts for (see `fragments`), 0 for an item that counts as nothing
+    (only spaces, brackets, articles or numbers).  Leading and trailing spaces and separators
+    change nothing here, so items need not be trimmed to be counted."""
     loras = len(_LORA_TAG.findall(piece)) if "<" in piece else 0
     if loras:
         piece = _LORA_TAG.sub(" ", piece)
@@ -222,10 +223,15 @@ def _add_fragment(text: str, start: int, end: int, out: list, mask) -> None:
         piece, masked = mask.subn(" ", piece)
     if "(" in piece or "[" in piece or "{" in piece:
         piece = _BRACKETS.sub(" ", piece)
-    words = sum(1 for w in find_words(piece) if w.lower() not in _ARTICLES
-                and not w.isdigit())
+    found = find_words(piece)
+    words = len(found)
+    if words:
+        for w in found:
+            if w.isdigit() or (len(w) <= 3 and w.lower() in _ARTICLES):
+                words -= 1
     if words or loras or masked:
-        out.append((start, end, words + loras or 1))
+        return words + loras or 1
+    return 0
 
 
 def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None
@@ -235,7 +241,14 @@ def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None
     best = (0, 0, 0)
     run = 0
     run_start = 0
-    for start, end, words in fragments(text, mask):
+    pos = 0
+    for m in (*_FRAGMENT_SEP.finditer(text), None):
+        start, end = pos, (m.start() if m is not None else len(text))
+        if m is not None:
+            pos = m.end()
+        words = _piece_words(text[start:end], mask)
+        if not words:
+            continue  # an empty item neither breaks a run nor extends it
         if words <= longest:
             if run == 0:
                 run_start = start
@@ -244,6 +257,9 @@ def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None
                 best = (run, run_start, end)
         else:
             run = 0
+    if best[0]:
+        # spans as `fragments` gives them: trimmed of spaces and separators
+        best = (best[0], trimmed(text, best[1], best[2])[0], trimmed(text, best[1], best[2])[1])
     return best
 
 
