@@ -71,36 +71,39 @@ class _Plan:
     one set intersection with the prompt's words instead of a question to every rule."""
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
-        self.order = {rule.slug: i for i, rule in enumerate(rules)}
-        self.always = [rule for rule in rules if not rule.triggered]
-        self.by_word: dict[str, list[Rule]] = {}
-        self.marks: list[tuple[str, Rule]] = []
-        self.unicode = [rule for rule in rules if rule.unicode]
-        self.fields = [rule for rule in rules if rule.fields]
-        for rule in rules:
+        self.rules = rules
+        self.always = frozenset(i for i, rule in enumerate(rules) if not rule.triggered)
+        by_word: dict[str, list[int]] = {}
+        marks: dict[str, list[int]] = {}
+        for i, rule in enumerate(rules):
             for word in rule.words:
-                self.by_word.setdefault(word, []).append(rule)
-            self.marks.extend((mark, rule) for mark in rule.marks)
+                by_word.setdefault(word, []).append(i)
+            for mark in rule.marks:
+                marks.setdefault(mark, []).append(i)
+        self.by_word = {word: tuple(found) for word, found in by_word.items()}
+        self.marks = tuple((mark, tuple(found)) for mark, found in marks.items())
+        self.unicode = tuple(i for i, rule in enumerate(rules) if rule.unicode)
+        self.fields = tuple((frozenset(rule.fields), i) for i, rule in enumerate(rules)
+                            if rule.fields)
 
     def rules_for(self, ctx: LintContext) -> list[Rule]:
-        chosen = {rule.slug: rule for rule in self.always}
-        for word in self.by_word.keys() & ctx.all_words:
-            for rule in self.by_word[word]:
-                chosen[rule.slug] = rule
+        chosen = set(self.always)
+        by_word = self.by_word
+        for word in by_word.keys() & ctx.all_words:
+            chosen.update(by_word[word])
         text = ctx.text
-        for mark, rule in self.marks:
+        for mark, found in self.marks:
             if mark in text:
-                chosen[rule.slug] = rule
+                chosen.update(found)
         if not ctx.ascii:
-            for rule in self.unicode:
-                chosen[rule.slug] = rule
-        if not ctx.is_raw:
+            chosen.update(self.unicode)
+        if self.fields and not ctx.is_raw:
             filled = {name for name, _ in ctx.user_fields}
-            for rule in self.fields:
-                if not filled.isdisjoint(rule.fields):
-                    chosen[rule.slug] = rule
-        order = self.order
-        return sorted(chosen.values(), key=lambda rule: order[rule.slug])
+            for names, i in self.fields:
+                if not names.isdisjoint(filled):
+                    chosen.add(i)
+        rules = self.rules
+        return [rules[i] for i in sorted(chosen)]
 
 
 _PLANS: dict[tuple, _Plan] = {}

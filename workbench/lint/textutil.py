@@ -6,6 +6,7 @@ All regexes are compiled at import; every helper is linear in the text it reads.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from functools import lru_cache
 
 from .diagnostic import Edit
@@ -201,6 +202,30 @@ def fragments(text: str, mask: re.Pattern | None = None) -> tuple[tuple[int, int
     counts a ``<lora:...>`` tag as one word.  Words matching ``mask`` (quality tags) are
     not counted either: an item made only of them counts as one word."""
     return tuple(iter_fragments(text, mask))
+
+
+@lru_cache(maxsize=1024)
+def _separators(text: str) -> tuple[list[int], list[int]]:
+    """Where the item separators of ``text`` start and end (see `fragments`)."""
+    starts, ends = [], []
+    for m in _FRAGMENT_SEP.finditer(text):
+        starts.append(m.start())
+        ends.append(m.end())
+    return starts, ends
+
+
+def item_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of the comma item (as `fragments` trims it) that holds ``text[start:end]``,
+    which must contain a word; None when the span crosses a separator."""
+    starts, ends = _separators(text)
+    i = bisect_right(starts, start)  # separators starting at or before ``start``
+    if i and ends[i - 1] > start:
+        return None  # ``start`` is inside a separator
+    item_start = ends[i - 1] if i else 0
+    item_end = starts[i] if i < len(starts) else len(text)
+    if end > item_end:
+        return None
+    return trimmed(text, item_start, item_end)
 
 
 def _fragment(text: str, start: int, end: int, mask) -> tuple[int, int, int] | None:

@@ -15,7 +15,7 @@ from ...tokens import T5_BUDGET, t5_cut
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
 from ..textutil import (KNOWN_EMBEDDINGS, WORD, alternation, estimate_tokens, find_words,
-                        iter_fragments,
+                        item_span, iter_fragments,
                         iter_words, clean_edit, fragments, inside, quoted_spans,
                         tag_run, trimmed, word_count)
 
@@ -405,14 +405,13 @@ def sd_quality_tags(ctx):
         for start, end in reversed(spans):
             rest = rest[:start] + " " + rest[end:]
         keep = bool(_LETTER.search(_SYNTAX_NOISE.sub(" ", rest)))
-        items = fragments(text) if keep else []
         for start, end in spans:
             tag = text[start:end]
             # unattended only at the edge of its comma item: taking a tag out of the middle
             # of a phrase ("by masterpiece Rutkowski") would make a new phrase
-            edge = any(s <= start and end <= e and (not text[s:start].strip(" ([{")
-                                                     or not text[end:e].strip(" )]}"))
-                       for s, e, _ in items)
+            item = item_span(text, start, end) if keep else None
+            edge = item is not None and (not text[item[0]:start].strip(" ([{")
+                                         or not text[end:item[1]].strip(" )]}"))
             edit = clean_edit(field, text, start, end) if keep else None
             if edit is not None and not edge:
                 yield Hit(field, start, end,
@@ -549,7 +548,8 @@ def content_words(ctx) -> int:
     if found is None:
         field, text = ctx.whole
         found = ctx.whole_words
-        if _has_syntax(text) or not _QUALITY_HINTS.isdisjoint(ctx.words(field, text)):
+        if _has_syntax(text) or (not _QUALITY_HINTS.isdisjoint(ctx.all_words)
+                                 and not _QUALITY_HINTS.isdisjoint(ctx.words(field, text))):
             found = _content_words_of(text)
         ctx.memo["content"] = found
     return found
@@ -557,9 +557,15 @@ def content_words(ctx) -> int:
 
 @lru_cache(maxsize=TEXT_CACHE)
 def _content_words_of(text: str) -> int:
-    for start, end in reversed(quality_tag_spans(text)):
+    spans = quality_tag_spans(text)
+    if not spans and not _has_syntax(text) and not _DIGIT.search(text):
+        return word_count(text)  # nothing to leave out (the common case)
+    for start, end in reversed(spans):
         text = text[:start] + " " + text[end:]
     return word_count(_SYNTAX_NOISE.sub(" ", text))
+
+
+_DIGIT = re.compile(r"\d")
 
 
 _WEIGHT_NUMBER = re.compile(r":\s*-?\d")
@@ -774,7 +780,7 @@ def subject_late(ctx):
     if ctx.is_edit:
         return
     if not ctx.is_raw:
-        if not ctx.spec.subject.strip() and ctx.user_fields and not too_short(ctx):
+        if not ctx.spec.subject.strip() and ctx.user_fields:
             first = ctx.user_fields[0][0]
             yield Hit("subject", 0, 0,
                       f"no subject: the prompt opens with the {first} field",
