@@ -48,6 +48,8 @@ class LintContext:
         self._tokens = None
         self._t5: int | bool | None = None
         self._quotes: dict[str, list[tuple[int, int]]] = {}
+        self._lower: dict[str, str] = {}
+        self._words: dict[str, frozenset[str]] = {}
         if is_raw:
             #: (field, text) for every non-empty field the composer reads.
             self.user_fields = [("raw", raw)]
@@ -59,7 +61,14 @@ class LintContext:
             #: (so spans land in what the user typed), the composed text otherwise.
             self.whole = ("raw", raw)
             #: All the text any rule reads (the fields and the composed prompt).
-            self.text = text = raw
+            self.text = raw
+            self.ascii = raw.isascii()
+            self._lower["raw"] = lower = raw.lower()
+            words = (_WORD_ASCII if self.ascii else WORD).findall(lower)
+            #: The lower-case words of all of it: what rule triggers are looked up in.
+            self.all_words = self._words["raw"] = frozenset(words)
+            #: Words as a reader counts them (Chinese and Japanese by characters).
+            self.whole_words = len(words) if self.ascii else word_count(raw)
         else:
             values = spec.__dict__
             self.user_fields = [(name, values[name]) for name in TEXT_FIELDS
@@ -69,20 +78,14 @@ class LintContext:
             self.whole = ("composed", composed)
             # the composer capitalises, trims and drops control characters: rule triggers
             # are looked up in what the user typed as well as in what FLUX will read
-            self.text = text = "\n".join([*(t for _, t in self.user_fields), composed])
-        lower = text.lower()
-        self.ascii = ascii_text = text.isascii()
-        words = (_WORD_ASCII if ascii_text else WORD).findall(lower)
-        #: The lower-case words of all of it: what rule triggers are looked up in.
-        self.all_words = frozenset(words)
-        whole = self.whole[1]
-        #: Words as a reader counts them (Chinese and Japanese by characters).
-        self.whole_words = len(words) if ascii_text and is_raw else word_count(whole)
-        self._lower: dict[str, str] = {}
-        self._words: dict[str, frozenset[str]] = {}
-        if is_raw:
-            self._lower["raw"] = lower
-            self._words["raw"] = self.all_words
+            typed = "\n".join([t for _, t in self.user_fields])
+            self.text = f"{typed}\n{composed}"
+            self.ascii = typed.isascii() and composed.isascii()
+            self._lower["composed"] = lower = composed.lower()
+            words = (_WORD_ASCII if composed.isascii() else WORD).findall(lower)
+            self._words["composed"] = frozenset(words)
+            self.all_words = self._words["composed"].union(find_words(typed.lower()))
+            self.whole_words = len(words) if composed.isascii() else word_count(composed)
 
     @property
     def params(self) -> Params:

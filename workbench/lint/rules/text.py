@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ...tokens import T5_BUDGET, t5_cut
+from ...tokens import CLIP_WINDOW, T5_BUDGET, t5_cut
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
 from ..textutil import (KNOWN_EMBEDDINGS, WORD, alternation, estimate_tokens, find_words,
@@ -558,14 +558,15 @@ def content_words(ctx) -> int:
 @lru_cache(maxsize=TEXT_CACHE)
 def _content_words_of(text: str) -> int:
     spans = quality_tag_spans(text)
-    if not spans and not _has_syntax(text) and not _DIGIT.search(text):
+    if not spans and not _has_syntax(text) and not _NUMBER.search(text):
         return word_count(text)  # nothing to leave out (the common case)
     for start, end in reversed(spans):
         text = text[:start] + " " + text[end:]
     return word_count(_SYNTAX_NOISE.sub(" ", text))
 
 
-_DIGIT = re.compile(r"\d")
+#: `_SYNTAX_NOISE`'s last part: the only one that can match in text without syntax.
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 
 
 _WEIGHT_NUMBER = re.compile(r":\s*-?\d")
@@ -759,6 +760,8 @@ def _window_note(ctx, offset: int) -> str:
     reads; asked only once a late subject was found (tokenising costs)."""
     if not ctx.is_raw or offset < 60:
         return ""
+    if estimate_tokens(ctx.spec.raw[:offset]) * ESTIMATE_MARGIN < CLIP_WINDOW - 2:
+        return ""  # far inside the window (CLIP-L is not loaded for that)
     counted = ctx.tokens
     cut = counted.clip_cut if counted is not None else None
     if cut is None or ctx.spec.raw != ctx.composed:
