@@ -14,7 +14,7 @@ from functools import lru_cache
 from ...tokens import CLIP_WINDOW, T5_BUDGET, t5_cut
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import (KNOWN_EMBEDDINGS, WORD, alternation, estimate_tokens, find_words,
+from ..textutil import (KNOWN_EMBEDDINGS, WORD, Caseless, alternation, estimate_tokens, find_words,
                         item_span, iter_fragments,
                         iter_words, clean_edit, fragments, inside, quoted_spans,
                         tag_run, trimmed, word_count)
@@ -250,7 +250,7 @@ def negation(ctx):
 
 # -- quote-misuse -----------------------------------------------------------------------------
 
-_TEXT_CUE = re.compile(
+_TEXT_CUE = Caseless(
     r"\b(?:says?|saying|reads?|read|reading|text|texts|written|writing|writes|words?|"
     r"lettering|letters?|typography|typed|typeface|font|fonts|serif|sans-serif|caps|"
     r"small\s+caps|logo|logotype|wordmark|title[ds]?|subtitle[ds]?|subtext|label(?:l?ed)?|"
@@ -259,7 +259,7 @@ _TEXT_CUE = re.compile(
     r"spelling\s+out|named|menu|cover|neon|quote|quoted|message|callout|call-out|date|"
     r"dates|price|masthead|byline|copy|feature|speech\s+bubble|bubble|placard|sticker|"
     r"stamp|stamped|replace|change|rename|rewrite|embroidered|graffiti|chalk|handwritten|"
-    r"hand-painted|marquee|plaque|badge|display(?:ed|s|ing)?)\b", re.I)
+    r"hand-painted|marquee|plaque|badge|display(?:ed|s|ing)?)\b")
 #: Chinese and Japanese "reading / the words / title ..." (no word boundaries in CJK).
 _TEXT_CUE_CJK = re.compile("写着|写有|写道|字样|文字|标题|标语|题字|書かれた|書いてある|文字|看板|タイトル")
 
@@ -309,8 +309,8 @@ QUALITY_TAGS = (
     "octane render", "octane", "unreal engine", "unreal engine 5", "masterwork",
     "worst quality", "low quality", "normal quality", "lowres",
 )
-_QUALITY = re.compile(rf"(?<![\w-])(?:(?:4|8|16|32)\s?k(?:\s?uhd)?|"
-                      rf"{alternation(QUALITY_TAGS)})(?![\w-])", re.I)
+_QUALITY = Caseless(rf"(?<![\w-])(?:(?:4|8|16|32)\s?k(?:\s?uhd)?|"
+                    rf"{alternation(QUALITY_TAGS)})(?![\w-])")
 QUALITY_RE = _QUALITY
 #: First words of the tags: a field without any of them cannot contain a tag.
 _QUALITY_HINTS = (frozenset(WORD.findall(tag)[0] for tag in QUALITY_TAGS)
@@ -343,12 +343,23 @@ _QUALITY_TRIGGERS = frozenset(
     next((w for w in reversed(tag) if w not in _COMMON), tag[-1]) for tag in _TAG_WORDS)
 
 
-@lru_cache(maxsize=TEXT_CACHE)
 def quality_tag_spans(text: str) -> tuple[tuple[int, int], ...]:
     """The quality tags of ``text`` as whole units (with their own weight brackets): the
     longest run of words that is a tag, words matched case-insensitively."""
     if _QUALITY_TRIGGERS.isdisjoint(find_words(text.lower())):
         return ()  # no tag has all its words here (most prompts)
+    return _tag_spans(text)
+
+
+def field_tags(ctx, field: str, text: str) -> tuple[tuple[int, int], ...]:
+    """`quality_tag_spans` of one field, the word test done on the words the context has."""
+    if _QUALITY_TRIGGERS.isdisjoint(ctx.words(field, text)):
+        return ()
+    return _tag_spans(text)
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def _tag_spans(text: str) -> tuple[tuple[int, int], ...]:
     words = list(iter_words(text))
     lowered = [w.group().lower() for w in words]
     spans = []
@@ -397,7 +408,7 @@ def sd_quality_tags(ctx):
         if _QUALITY_TRIGGERS.isdisjoint(ctx.words(field, text)):
             continue
         quotes = ctx.quotes(field, text)
-        spans = [s for s in quality_tag_spans(text) if not (quotes and inside(quotes, *s))]
+        spans = [s for s in _tag_spans(text) if not (quotes and inside(quotes, *s))]
         if not spans:
             continue
         # removing every tag must leave a prompt: otherwise offer no unattended fix
@@ -548,19 +559,20 @@ def content_words(ctx) -> int:
     if found is None:
         field, text = ctx.whole
         found = ctx.whole_words
-        if _has_syntax(text) or (not _QUALITY_HINTS.isdisjoint(ctx.all_words)
-                                 and not _QUALITY_HINTS.isdisjoint(ctx.words(field, text))):
-            found = _content_words_of(text)
+        words = ctx.words(field, text)
+        syntax = _has_syntax(text)
+        if syntax or not _QUALITY_HINTS.isdisjoint(words):
+            tags = not _QUALITY_TRIGGERS.isdisjoint(words)
+            # without tags or syntax, only bare numbers can be left out
+            if tags or syntax or _NUMBER.search(text):
+                found = _content_words_of(text)
         ctx.memo["content"] = found
     return found
 
 
 @lru_cache(maxsize=TEXT_CACHE)
 def _content_words_of(text: str) -> int:
-    spans = quality_tag_spans(text)
-    if not spans and not _has_syntax(text) and not _NUMBER.search(text):
-        return word_count(text)  # nothing to leave out (the common case)
-    for start, end in reversed(spans):
+    for start, end in reversed(quality_tag_spans(text)):
         text = text[:start] + " " + text[end:]
     return word_count(_SYNTAX_NOISE.sub(" ", text))
 
@@ -682,14 +694,14 @@ amazing lifelike award winning pencil portrait fantasy impressionist expressive 
 surreal surrealist abstract lofi cyberpunk steampunk gothic baroque renaissance
 """.split())
 _LEAD_STOP = _FUNCTION_WORDS | {"on", "shot", "using", "very", "extremely", "super", "s"}
-_BACKGROUND_FIRST = re.compile(
+_BACKGROUND_FIRST = Caseless(
     r"\s*(?:in\s+the\s+background|the\s+background|background\s*:|in\s+the\s+distance|"
     r"(?:(?:a|an|the)\s+)?(?:[\w'-]+\s+){0,4}?(?:background|backdrop)(?=\s+(?:with|where|"
-    r"in\s+which|of|at|under|behind)\b))\b", re.I)
+    r"in\s+which|of|at|under|behind)\b))\b")
 _CLAUSE_END = re.compile(r"[^.,;:\n]*[.,;:\n]?")
-_STYLE_FIRST = re.compile(
+_STYLE_FIRST = Caseless(
     r"\s*(?:in\s+the\s+(?:style|manner)\s+of|in\s+the\s+vein\s+of|style\s+of|inspired\s+by|"
-    r"[àa]\s+la)\s+[^,.;:\n]+[,.;:\n]", re.I)
+    r"[àa]\s+la)\s+[^,.;:\n]+[,.;:\n]")
 #: Leading comma items that are quality, medium or style tags, not a subject.
 _STYLE_ITEM = re.compile(
     r"(?:[\w'-]+\s+){0,3}(?:style|art\s+style|aesthetic)|(?:inspired\s+by|in\s+the\s+style\s+"
@@ -706,11 +718,13 @@ def subject_start(text: str) -> tuple[int, int, int] | None:
     the last style word before it); None when every word is style vocabulary.  Words of
     quality tags ("full HD", "trending on artstation") count as style."""
     styles = last_end = 0
-    tags = quality_tag_spans(text)
+    tags = None  # looked for only if a word is not style vocabulary (most openers are)
     for m in iter_words(text):
         word = m.group().lower()
         if word in _LEAD_STOP or m.group() == "BREAK":
             continue
+        if not (word in _STYLE_WORDS or _MEASURE.fullmatch(word)) and tags is None:
+            tags = quality_tag_spans(text)
         if word in _STYLE_WORDS or _MEASURE.fullmatch(word) or (
                 tags and any(s <= m.start() < e for s, e in tags)):
             styles += 1
@@ -725,9 +739,9 @@ def _is_style_item(text: str, start: int, end: int) -> bool:
     words = [w.lower() for w in find_words(item)]
     if all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in words):
         return True  # the common case, decided on a word set
-    if not _QUALITY_HINTS.isdisjoint(words):
+    if not _QUALITY_TRIGGERS.isdisjoint(words):
         masked = item
-        for s, e in reversed(quality_tag_spans(item)):
+        for s, e in reversed(_tag_spans(item)):
             masked = masked[:s] + " " + masked[e:]
         rest = [w.lower() for w in find_words(masked)]
         if all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in rest):
@@ -887,17 +901,17 @@ _BY_ON_SITE = re.compile(r"\bby\s+(?!BREAK\b)([a-z][\w'’.\-]*(?:\s+[a-z][\w'�
                          r"(?:deviantart|artstation|pixiv|behance|instagram)\b", re.I)
 _ARTIST_HINTS = frozenset(WORD.findall(name)[0] for name in KNOWN_ARTISTS) | frozenset(
     ("beksiński", "zdzisław", "stålenhag"))
-_KNOWN = re.compile(rf"(?<![\w-])(?:{alternation(KNOWN_ARTISTS)})(?![\w-])", re.I)
-_DESCRIBED = re.compile(r"\s*(?:['’]s\s+\w+\s+)?(?:,\s*)?(?:with|featuring|using|showing|"
-                        r"known\s+for|characteri[sz]ed\s+by|marked\s+by|full\s+of|in\s+which|"
-                        r"where|inspired|[—–:(-])", re.I)
+_KNOWN = Caseless(rf"(?<![\w-])(?:{alternation(KNOWN_ARTISTS)})(?![\w-])")
+_DESCRIBED = Caseless(r"\s*(?:['’]s\s+\w+\s+)?(?:,\s*)?(?:with|featuring|using|showing|"
+                      r"known\s+for|characteri[sz]ed\s+by|marked\s+by|full\s+of|in\s+which|"
+                      r"where|inspired|[—–:(-])")
 #: Words that describe how a style looks (not just that it is "detailed" or "bright").
-_TRAIT_WORDS = re.compile(
+_TRAIT_WORDS = Caseless(
     r"\b(?:brush\s*strokes?|brushwork|brushed|impasto|linework|line\s+work|lines|line\s+art|"
     r"palette|tones|shading|cel[\s-]shad\w*|cross-hatch\w*|hatching|swirl\w*|textures?|"
     r"washes|halftone|geometric|gold\s+leaf|woodblock|flat\s+colou?rs?|chiaroscuro|"
     r"ornate|ornamental|art\s+nouveau|cubis\w*|surreal\w*|pastel|sepia|monochrome|"
-    r"black\s+and\s+white)\b", re.I)
+    r"black\s+and\s+white)\b")
 #: Movements and schools: names of looks FLUX knows, not artists to describe.
 _MOVEMENTS = re.compile(r"(?:Art\s+Deco|Art\s+Nouveau|Bauhaus|Baroque|Rococo|Renaissance|"
                         r"Impressionism|Expressionism|Cubism|Surrealism|Pop\s+Art|Ukiyo-e|"
@@ -975,7 +989,7 @@ def style_name_only(ctx):
         known = not _ARTIST_HINTS.isdisjoint(words)
         if not (by or known):
             continue
-        tags = quality_tag_spans(text) if by else []
+        tags = field_tags(ctx, field, text) if by else []
         for m in _BY_NAME.finditer(text) if by else ():
             name_start, name_end = m.span(1)
             if any(s < name_end and name_start < e for s, e in tags) \
@@ -1027,7 +1041,7 @@ def style_name_only(ctx):
 #: Words that describe light (its source, quality, direction or time of day).  Colours
 #: ("bright blue", "light orange", "dark house"), make-up ("eye shadow") and things that
 #: merely exist (a moon, a fire, mist) are not light.
-_LIGHT = re.compile(
+_LIGHT = Caseless(
     r"\b(?:light(?:s|ing|ed)?|lit|sunlight|sunlit|moonlight|moonlit|lamplight|lamplit|"
     r"candlelight|candlelit|firelight|daylight|starlight|torchlight|backlit|backlight\w*|"
     r"rim\s*light\w*|underlit|glow(?:s|ing)?|glowed|shadows?|shade[ds]?|illuminat\w*|"
@@ -1036,21 +1050,21 @@ _LIGHT = re.compile(
     r"noon|midday|night|nighttime|night-time|neon|lanterns?|lamps?|candles?|softbox|"
     r"flash|spotlight|spotlit|chiaroscuro|silhouette[ds]?|reflections?|gleam\w*|glint\w*|"
     r"glare|high[\s-]key|low[\s-]key|subsurface\s+scattering|volumetric|catchlights?|"
-    r"dim|dimly|bathed|rembrandt\s+lighting)\b", re.I)
-_NOT_LIGHT = re.compile(
+    r"dim|dimly|bathed|rembrandt\s+lighting)\b")
+_NOT_LIGHT = Caseless(
     r"\b(?:light\s+(?:blue|green|red|pink|orange|yellow|purple|violet|brown|grey|gray|"
     r"beige|cream|tan|skin|hair|weight|wood|fabric|blonde|colou?r\w*)|eye\s*shadows?|"
-    r"healthy\s+glow|skin\s+glow|drop\s+shadows?|playful\s+shadows?|lamp\s*post)\b", re.I)
+    r"healthy\s+glow|skin\s+glow|drop\s+shadows?|playful\s+shadows?|lamp\s*post)\b")
 _LIGHT_HINTS = re.compile(r"(?i)light|lit|glow|shad|sun|dawn|dusk|twilight|hour|overcast|"
                           r"ray|beam|noon|midday|night|neon|lantern|lamp|candle|softbox|"
                           r"flash|chiaroscuro|silhouette|reflect|gleam|glint|glare|key|"
                           r"scatter|volumetric|dim|bathed|illumin|lumin|radian")
 #: Flat graphic design needs no light: a poster, a logo, a t-shirt print.
-_GRAPHIC = re.compile(r"\b(?:poster|logo|typography|lettering|wordmark|icon|sticker|"
-                      r"t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
-                      r"vector|letterhead|screenprint|wordart|clip\s*art|clipart|book\s+cover|"
-                      r"album\s+cover|cover\s+design|business\s+card)\b", re.I)
-_PHOTOGRAPHIC = re.compile(r"\b(?:photo\w*|shot\s+on|lens|camera|dslr|film\s+still)\b", re.I)
+_GRAPHIC = Caseless(r"\b(?:poster|logo|typography|lettering|wordmark|icon|sticker|"
+                    r"t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
+                    r"vector|letterhead|screenprint|wordart|clip\s*art|clipart|book\s+cover|"
+                    r"album\s+cover|cover\s+design|business\s+card)\b")
+_PHOTOGRAPHIC = Caseless(r"\b(?:photo\w*|shot\s+on|lens|camera|dslr|film\s+still)\b")
 MIN_LIGHTING_WORDS = 10
 
 
