@@ -11,6 +11,7 @@ counts are computed on first use only.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
@@ -153,7 +154,7 @@ class LintContext:
         """The lower-case words of a field, as a set (prefilters: is any hint word here?)."""
         value = self._words.get(field)
         if value is None:
-            value = self._words[field] = frozenset(find_words(self.lower(field, text)))
+            value = self._words[field] = _field_words(text)
         return value
 
     def quotes(self, field: str, text: str) -> list[tuple[int, int]]:
@@ -171,6 +172,13 @@ class LintContext:
 
     def resolve(self, path: str) -> Path:
         return source_path(path, self.base_dir)
+
+
+@lru_cache(maxsize=4096)
+def _field_words(text: str) -> frozenset[str]:
+    """A field's lower-case words; cached by text, since a library repeats its styles,
+    settings and camera notes from prompt to prompt."""
+    return frozenset(find_words(text.lower()))
 
 
 def _sets_params(params: Params) -> bool:

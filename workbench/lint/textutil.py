@@ -325,15 +325,21 @@ def _piece_words(piece: str, mask) -> int:
     return 0
 
 
-def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None
+def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None, need: int = 0
             ) -> tuple[int, int, int]:
     """The longest run of consecutive short comma items (``longest`` words or fewer):
-    ``(run length, start, end)``."""
+    ``(run length, start, end)``.  With ``need``, gives up (returning a shorter run) as soon
+    as too few items are left for a run of ``need``: most prose has no run at all."""
     best = (0, 0, 0)
     run = 0
     run_start = 0
     pos = 0
-    for m in (*_FRAGMENT_SEP.finditer(text), None):
+    separators = (*_FRAGMENT_SEP.finditer(text), None)
+    left = len(separators)
+    for m in separators:
+        if best[0] < need and run + left < need:
+            break
+        left -= 1
         start, end = pos, (m.start() if m is not None else len(text))
         if m is not None:
             pos = m.end()

@@ -159,7 +159,7 @@ def keyword_soup(text: str) -> tuple[int, int, int] | None:
     if text.count(",") + text.count(";") + text.count("，") + text.count("、") \
             + text.count("\n") + text.count("BREAK") + text.count(". ") < TAG_RUN - 1:
         return None
-    found = tag_run(text, mask=_quality_mask(text))
+    found = tag_run(text, mask=_quality_mask(text), need=TAG_RUN)
     return found if found[0] >= TAG_RUN else None
 
 
@@ -565,14 +565,14 @@ def content_words(ctx) -> int:
             tags = not _QUALITY_TRIGGERS.isdisjoint(words)
             # without tags or syntax, only bare numbers can be left out
             if tags or syntax or _NUMBER.search(text):
-                found = _content_words_of(text)
+                found = _content_words_of(text, tags)
         ctx.memo["content"] = found
     return found
 
 
 @lru_cache(maxsize=TEXT_CACHE)
-def _content_words_of(text: str) -> int:
-    for start, end in reversed(quality_tag_spans(text)):
+def _content_words_of(text: str, tags: bool) -> int:
+    for start, end in reversed(_tag_spans(text) if tags else ()):
         text = text[:start] + " " + text[end:]
     return word_count(_SYNTAX_NOISE.sub(" ", text))
 
