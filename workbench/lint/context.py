@@ -97,11 +97,13 @@ class LintContext:
             params = self._params = _effective(self.spec)
         return params
 
-    def sets(self, *names: str) -> bool:
-        """Whether the spec sets one of these parameters itself (or a preset may): a rule
-        about them cannot fault a variant's own defaults, so it need not run."""
-        params = self.spec.params
-        return params.preset is not None or any(getattr(params, n) is not None for n in names)
+    def param(self, name: str):
+        """One effective parameter: the spec's own value when it sets one (that is what
+        `params` would hold), else from the preset or the variant's defaults."""
+        value = getattr(self.spec.params, name)
+        if value is None or value == "":
+            return getattr(self.params, name)
+        return value
 
     @property
     def composed(self) -> str:

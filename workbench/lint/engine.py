@@ -85,6 +85,12 @@ class _Plan:
         self.unicode = tuple(i for i, rule in enumerate(rules) if rule.unicode)
         self.fields = tuple((frozenset(rule.fields), i) for i, rule in enumerate(rules)
                             if rule.fields)
+        by_param: dict[str, list[int]] = {}
+        for i, rule in enumerate(rules):
+            for name in rule.params:
+                by_param.setdefault(name, []).append(i)
+        self.by_param = {name: tuple(found) for name, found in by_param.items()}
+        self.any_param = tuple(sorted({i for found in by_param.values() for i in found}))
 
     def rules_for(self, ctx: LintContext) -> list[Rule]:
         chosen = set(self.always)
@@ -102,6 +108,16 @@ class _Plan:
             for names, i in self.fields:
                 if not names.isdisjoint(filled):
                     chosen.add(i)
+        if self.by_param:
+            values = ctx.spec.params.__dict__
+            if values["preset"] is not None:
+                chosen.update(self.any_param)  # a preset may set anything
+            else:
+                for name, found in self.by_param.items():
+                    if values.get(name) is not None:
+                        chosen.update(found)
+            if ctx.server_vram_gb is not None:
+                chosen.update(self.by_param.get("server_vram_gb", ()))
         rules = self.rules
         return [rules[i] for i in sorted(chosen)]
 

@@ -56,11 +56,15 @@ class Rule:
     marks: tuple[str, ...] = ()  # a substring of the prompt's text
     unicode: bool = False  # the text is not plain ASCII
     fields: tuple[str, ...] = ()  # one of these structured fields is filled in
+    #: a generation parameter the spec sets itself (or a preset, which may set any), or
+    #: "server_vram_gb" when the caller knows the server's VRAM: rules about parameters
+    #: cannot fault a variant's own defaults
+    params: tuple[str, ...] = ()
 
     @property
     def triggered(self) -> bool:
         """Whether the rule runs only on a trigger (else on every prompt)."""
-        return bool(self.words or self.marks or self.unicode or self.fields)
+        return bool(self.words or self.marks or self.unicode or self.fields or self.params)
 
     def to_dict(self) -> dict[str, str]:  # noqa: D102
         return {"code": self.code, "rule": self.slug, "severity": self.severity,
@@ -77,7 +81,7 @@ def rule(slug: str, code: str, severity: str, *, family: str, summary: str, rati
          source: str, fix: str = "",
          when: Callable[["LintContext"], bool] | None = None,
          words: Iterable[str] = (), marks: Iterable[str] = (), unicode: bool = False,
-         fields: Iterable[str] = ()) -> Callable[[Check], Check]:
+         fields: Iterable[str] = (), params: Iterable[str] = ()) -> Callable[[Check], Check]:
     if severity not in SEVERITIES:
         raise ValueError(f"{slug}: unknown severity {severity!r}")
 
@@ -85,7 +89,7 @@ def rule(slug: str, code: str, severity: str, *, family: str, summary: str, rati
         if slug in RULES or code in _BY_CODE:
             raise ValueError(f"rule {slug} / {code} registered twice")
         entry = Rule(slug, code, severity, family, summary, rationale, source, check, fix, when,
-                     frozenset(words), tuple(marks), unicode, tuple(fields))
+                     frozenset(words), tuple(marks), unicode, tuple(fields), tuple(params))
         RULES[slug] = entry
         _BY_CODE[code] = entry
         return check

@@ -233,7 +233,7 @@ def nearest_kontext_size(width: int, height: int) -> tuple[int, int]:
 
 
 @rule("kontext-size", "FX303", "warning",
-      when=lambda ctx: ctx.spec.model == "kontext" and ctx.sets("width", "height"),
+      when=lambda ctx: ctx.spec.model == "kontext", params=("width", "height"),
       family="kontext",
       fix="unsafe",
       summary="Kontext run at a size off its preferred ~1 MP list",
@@ -245,7 +245,7 @@ def nearest_kontext_size(width: int, height: int) -> tuple[int, int]:
 def kontext_size(ctx):
     if ctx.spec.model != "kontext":
         return
-    width, height = ctx.params.width, ctx.params.height
+    width, height = ctx.param("width"), ctx.param("height")
     if not width or not height or width <= 0 or height <= 0 or (width, height) in KONTEXT_SIZES:
         return
     w, h = nearest_kontext_size(width, height)
