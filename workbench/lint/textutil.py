@@ -191,7 +191,11 @@ class Caseless:
     def _pick(self, text: str) -> tuple[re.Pattern, str]:
         return (self._ascii, text.lower()) if text.isascii() else (self._other, text)
 
-    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize):
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize, *,
+               lower: str | None = None):
+        """``lower``: ``text.lower()``, when the caller has it already."""
+        if lower is not None and text.isascii():
+            return self._ascii.search(lower, pos, endpos)
         pattern, text = self._pick(text)
         return pattern.search(text, pos, endpos)
 

@@ -1088,12 +1088,16 @@ _LIGHT_PHRASES = ("golden hour", "blue hour", "god rays", "rim light", "high key
 @lru_cache(maxsize=TEXT_CACHE)
 def mentions_lighting(text: str) -> bool:
     lower = text.lower()
-    words = set(find_words(lower))
+    return _mentions_lighting(text, lower, frozenset(find_words(lower)))
+
+
+def _mentions_lighting(text: str, lower: str, words: frozenset[str]) -> bool:
+    """`mentions_lighting`, given the text's lower case and words."""
     if not _LIGHT_SURE.isdisjoint(words) or any(p in lower for p in _LIGHT_PHRASES):
         return True
     if _LIGHT_MAYBE.isdisjoint(words):
         return False
-    masked = _NOT_LIGHT.sub(" ", text) if _NOT_LIGHT.search(text) else text
+    masked = _NOT_LIGHT.sub(" ", text) if _NOT_LIGHT.search(text, lower=lower) else text
     return bool(_LIGHT.search(masked))
 
 
@@ -1120,7 +1124,12 @@ def missing_lighting(ctx):
     if not _LIGHT_SURE.isdisjoint(ctx.all_words) or mostly_foreign(ctx):
         return
     text = ctx.composed
-    if mentions_lighting(text) or content_words(ctx) < MIN_LIGHTING_WORDS:
+    if ctx.is_raw and text != ctx.spec.raw:
+        lit = mentions_lighting(text)  # the composer dropped control characters
+    else:
+        field = ctx.whole[0]
+        lit = _mentions_lighting(text, ctx.lower(field, text), ctx.words(field, text))
+    if lit or content_words(ctx) < MIN_LIGHTING_WORDS:
         return
     if is_graphic_design(text):
         return
