@@ -13,7 +13,7 @@ few rules, and asking each rule to find that out for itself was most of lint's t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from .diagnostic import SEVERITIES, Fix
 
@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     from .context import LintContext
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """What a rule function yields; the engine adds the rule's identity and severity."""
 
     field: str

@@ -193,10 +193,10 @@ def keyword_list(ctx):
 
 # -- negation ---------------------------------------------------------------------------------
 
-_NEGATION = re.compile(
+_NEGATION = Caseless(
     r"\b(?:no|without|not|avoid(?:ing)?|don['’]?t|do\s+not|never|free\s+of|lacking)\b"
     r"(?!\s+(?:only|longer|matter|doubt|one\s+else)\b|[\s-]+ending\b)"
-    r"(?:[ \t]+(?:any\s+|a\s+|an\s+|the\s+)?([^\W_][\w\-]*))?", re.I)
+    r"(?:[ \t]+(?:any\s+|a\s+|an\s+|the\s+)?([^\W_][\w\-]*))?")
 #: In an edit, "without changing ...", "don't alter ..." say what to keep: not a negation.
 _PRESERVING = re.compile(
     r"(?:without|not|never|don['’]?t|do\s+not)\s+(?:any\s+)?(?:chang|alter|affect|modify|"
@@ -242,7 +242,7 @@ def negation(ctx):
             fix = Fix(f"write {positive!r}", (Edit(field, *m.span(), positive),)) \
                 if positive else None
             yield Hit(field, m.start(), m.end(),
-                      f"{m.group()!r} names what you don't want; FLUX may draw it",
+                      f"{text[m.start():m.end()]!r} names what you don't want; FLUX may draw it",
                       fix=fix,
                       suggestion=f"describe the positive: {positive!r}" if positive else
                       "describe what should be there instead")
