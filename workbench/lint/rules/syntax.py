@@ -14,8 +14,7 @@ import re
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import (KNOWN_EMBEDDINGS, WORD, blemishes, clean_edit, has_words, inside,
-                        no_worse)
+from ..textutil import KNOWN_EMBEDDINGS, WORD, clean_edit, edit_is_clean, has_words, inside
 
 COMFY = "ComfyUI README, prompt syntax; ComfyUI_examples (lora, textual_inversion_embeddings)"
 
@@ -93,10 +92,9 @@ def _break_fix(field: str, text: str, start: int, end: int) -> Fix:
         glues = (" ", "")
     else:
         glues = (", ", " ")
-    old = blemishes(text)
     for glue in glues:
         new = text[:start] + glue + text[end:]
-        if has_words(new) and no_worse(old, blemishes(new)):
+        if has_words(new) and edit_is_clean(text, start, end, glue):
             return Fix("replace BREAK with a separator", (Edit(field, start, end, glue),),
                        safe=True)
     return Fix("remove BREAK", (Edit(field, start, end, glues[0]),))
