@@ -11,6 +11,7 @@ counts are computed on first use only.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
@@ -173,7 +174,14 @@ class LintContext:
         return spans
 
     def resolve(self, path: str) -> Path:
-        return source_path(path, self.base_dir)
+        return _resolve(path, self.base_dir, os.environ.get("HOME"))
+
+
+@lru_cache(maxsize=1024)
+def _resolve(path: str, base_dir: Path | None, home: str | None) -> Path:
+    """`spec.source_path`, cached: a library's edits share a few folders of images, and
+    building paths costs more than the rest of their checks (``home``: ``~`` depends on it)."""
+    return source_path(path, base_dir)
 
 
 @lru_cache(maxsize=4096)

@@ -100,7 +100,7 @@ def source_image_missing(ctx):
     if not path.strip():
         return
     resolved = ctx.resolve(path.strip())
-    if source_size(ctx) is None:
+    if image_size(resolved) is None:
         why = ("contains a NUL byte" if "\0" in path else
                "is not a readable image" if resolved.is_file() else
                "is not a regular file" if resolved.exists() else "does not exist")
