@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The normal suite must pass every time: property tests use a fixed sequence of examples
+# (what they found once stays found).  `HYPOTHESIS_PROFILE=explore uv run pytest` searches
+# afresh with random examples, to find new failures on purpose.
+settings.register_profile("default", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)
@@ -19,8 +28,8 @@ def isolated_home(tmp_path_factory, monkeypatch):
     for var in ("COMFYUI_URL", "COMFYUI_AUTH_HEADER", "OLLAMA_HOST", "NO_COLOR"):
         monkeypatch.delenv(var, raising=False)
     # Image jobs would ask a real local Ollama to unload its models (llm.gpu): not in tests,
-    # unless a test says an LLM ran (gpu.note_llm_used) against its own fake.
-    from workbench.llm import gpu
+    # unless a test's own LLM use (against its fake) says a model is loaded.
+    from workbench.llm.gpu import GpuSharing
 
-    monkeypatch.setitem(gpu._state, "llm_used", False)
+    monkeypatch.setattr(GpuSharing, "ASSUME_USED", False)
     return home

@@ -267,6 +267,8 @@ async def test_textual_applies_every_bundled_theme():
     from textual.theme import Theme
     from textual.widgets import Static
 
+    from tests.tui.helpers import wait_until
+
     class Probe(App):
         CSS = "#box { background: $surface; color: $foreground; border: solid $border; }"
 
@@ -280,8 +282,9 @@ async def test_textual_applies_every_bundled_theme():
             app.register_theme(theme)
         for theme in themes:
             app.theme = theme.name
-            await pilot.pause()
             box = app.query_one("#box")
+            await wait_until(pilot, lambda box=box, theme=theme:
+                             box.styles.background.hex.lower() == theme.surface.lower())
             assert app.current_theme.name == theme.name
             assert box.styles.background.hex.lower() == theme.surface.lower()
             assert box.styles.color.hex.lower() == theme.foreground.lower()

@@ -197,6 +197,25 @@ def add_to_library(library, chain: EditChain) -> list[PromptSpec]:
     return added
 
 
+def add_wish(library, chain: EditChain, at: str, instructions: Iterable[str]
+             ) -> list[PromptSpec]:
+    """A wish turned into single-change edits (by the local model) joins ``library`` as a
+    branch after the step ``at``: each instruction one step following the one before.
+    Returns the new steps (saving is the caller's call); raises `ChainError` when the
+    wish gave no instruction."""
+    chain_now, taken = chain, [s.name for s in library.prompts]
+    for n, instruction in enumerate(instructions):
+        chain_now = branch(chain_now, at if n == 0 else -1, instruction, taken=taken)
+        taken.append(chain_now.steps[-1].name)
+    new_steps = chain_now.steps[chain_now.index(at) + 1:]
+    if not new_steps:
+        raise ChainError("the wish gave no edit instruction")
+    after = library.get(at)
+    for spec in new_steps:
+        after = library.add(spec, after=after)
+    return new_steps
+
+
 def resolve_source(chain: EditChain, base: Path | None = None) -> Path:
     """The first step's source image as a path (relative ones against ``base``, usually
     the library file's folder)."""

@@ -27,8 +27,9 @@ configuration:
     COMFYUI_URL          ComfyUI server(s), comma-separated (default http://127.0.0.1:8188)
     COMFYUI_AUTH_HEADER  extra header for a server behind a proxy ("Name: value")
     OLLAMA_HOST          Ollama server (default 127.0.0.1:11434)
-  The config file has sections [comfyui] urls/auth_header/verify_tls, [ollama]
-  host/model/vision_model, [ui] theme/image_protocol and [defaults] preset.
+  The config file has sections [comfyui] urls/auth_header/verify_tls/models, [ollama]
+  host/model/vision_model/unload_before_jobs, [ui] theme/image_protocol, [defaults]
+  preset, [lint] ignore/select/severity and [keys] (action = key).
 
 libraries:
   Without PATH the TUI opens your libraries folder (created on first start with copies of

@@ -92,37 +92,48 @@ def set_field(spec: PromptSpec, key: str, text: str) -> str | None:
     return None
 
 
+def _int(form: FieldForm, stripped: str) -> int | None:
+    if not stripped:
+        return None
+    try:
+        value = int(stripped.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{stripped!r} is not a whole number") from None
+    low, high = (0, MAX_SEED) if form.key == "seed" else (-2**31, 2**31 - 1)
+    if not low <= value <= high:
+        raise ValueError(f"must be from {low} to {high}")
+    return value
+
+
+def _float(form: FieldForm, stripped: str) -> float | None:
+    if not stripped:
+        return None
+    try:
+        value = float(stripped)
+    except ValueError:
+        raise ValueError(f"{stripped!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _choice(form: FieldForm, stripped: str) -> str:
+    if stripped not in VARIANTS:
+        raise ValueError(f"must be one of {', '.join(VARIANTS)}")
+    return stripped
+
+
+_BY_KIND = {"int": _int, "float": _float, "choice": _choice}
+
+
 def _parse(form: FieldForm, text: str):
     stripped = text.strip()
-    if form.kind == "int":
-        if not stripped:
-            return None
-        try:
-            value = int(stripped.replace("_", ""))
-        except ValueError:
-            raise ValueError(f"{stripped!r} is not a whole number") from None
-        low, high = (0, MAX_SEED) if form.key == "seed" else (-2**31, 2**31 - 1)
-        if not low <= value <= high:
-            raise ValueError(f"must be from {low} to {high}")
-        return value
-    if form.kind == "float":
-        if not stripped:
-            return None
-        try:
-            value = float(stripped)
-        except ValueError:
-            raise ValueError(f"{stripped!r} is not a number") from None
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
+    if form.kind in _BY_KIND:
+        return _BY_KIND[form.kind](form, stripped)
     if form.kind == "tags":
         return [t.strip().lstrip("#") for t in text.split(",") if t.strip().lstrip("#")]
     if form.kind == "loras":
         return parse_loras(text)
-    if form.kind == "choice":
-        if stripped not in VARIANTS:
-            raise ValueError(f"must be one of {', '.join(VARIANTS)}")
-        return stripped
     if form.key == "name":
         if not stripped:
             raise ValueError("a prompt needs a name")

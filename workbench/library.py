@@ -24,11 +24,9 @@ previous version, and refuse to clobber a file that changed on disk since it was
 from __future__ import annotations
 
 import hashlib
-import math
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import ParseError
@@ -36,7 +34,9 @@ from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
 
 from .atomic import check_writable, write_atomic, write_target
-from .spec import MAX_SEED, PARAM_FIELDS, VARIANTS, Lora, Params, PromptSpec
+from .spec import PromptSpec
+from .specdata import PROMPT_KEYS, shown, spec_from_table, spec_values
+from .tomlpos import PromptLocator, decode_problem, key_position
 from .untrusted import read_regular
 
 try:  # the same parser as tomllib, compiled: about three times faster on big libraries
@@ -45,17 +45,6 @@ except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is its 
     import tomllib  # type: ignore[no-redef]
 
 FORMAT_VERSION = 1
-
-#: Key order for prompts the workbench writes itself (hand-written order is kept as is).
-SPEC_KEYS: tuple[str, ...] = (
-    "name", "model", "tags", "subject", "action", "style", "context", "foreground",
-    "midground", "background", "text", "camera", "raw", "source_image", "follows", "notes",
-)
-PROMPT_KEYS: tuple[str, ...] = SPEC_KEYS + PARAM_FIELDS
-_INT_PARAMS = {"seed", "steps", "width", "height"}
-_FLOAT_PARAMS = {"guidance", "denoise", "cfg"}
-_STR_PARAMS = {"sampler", "scheduler", "preset"}
-
 
 class LibraryError(Exception):
     """A problem with one library file, phrased as ``file:line:col: what is wrong``."""
@@ -70,9 +59,6 @@ class LibraryError(Exception):
 class ConflictError(LibraryError):
     """The file changed on disk since it was loaded; saving would throw those changes away."""
 
-
-class PromptLookupError(LookupError):
-    """No prompt, or more than one, answers to a name; the message lists what there is."""
 
 
 @dataclass
@@ -322,30 +308,30 @@ def read_library(path: Path) -> Library:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _toml_error(path, text, exc) from None
+        raise LibraryError(path, *decode_problem(text, exc)) from None
     except RecursionError:  # pragma: no cover - tomllib nests iteratively on 3.11
         raise LibraryError(path, "nested too deeply") from None
     library = Library(path, data=data, text=text, bom=bom, digest=_digest(raw))
     version = data.get("format", FORMAT_VERSION)
     if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
-        library.problems.append(f"{path}: format = {_shown(version)} is newer than this "
+        library.problems.append(f"{path}: format = {shown(version)} is newer than this "
                                 f"workbench understands ({FORMAT_VERSION}); unknown parts "
                                 "are kept")
     prompts = data.get("prompts", [])
     if not isinstance(prompts, list) or not all(isinstance(p, dict) for p in prompts):
         raise LibraryError(path, "`prompts` must be an array of tables ([[prompts]])",
-                           *_key_position(text, "prompts"))
-    locate = _Locator(path, text)
+                           *key_position(text, "prompts"))
+    locate = PromptLocator(path, text)
     first: dict[str, int] = {}
     for index, table in enumerate(prompts):
-        where = _Where(locate, index)
+        where = locate.prompt(index)
         spec = spec_from_table(table, where, library.problems,
                                fallback_name=f"prompt {index + 1}")
         if spec.name in first:
             library.problems.append(
-                f"{where.at('name')}: the name {_shown(spec.name)} is also used by prompt "
+                f"{where.at('name')}: the name {shown(spec.name)} is also used by prompt "
                 f"{first[spec.name] + 1}; `workbench run` and `ab` ask which one is meant "
-                f"({_shown(spec.name + '#1')}, {_shown(spec.name + '#2')}...): rename one")
+                f"({shown(spec.name + '#1')}, {shown(spec.name + '#2')}...): rename one")
         first.setdefault(spec.name, index)
         library.entries.append(Entry(spec, None, spec.copy(), index))
     library._loaded_count = len(library.entries)
@@ -371,101 +357,6 @@ def parse_document(path: Path, text: str) -> TOMLDocument:
         raise LibraryError(path, f"cannot be kept for editing: {exc}") from exc
 
 
-_TOML_POSITION = re.compile(r"^(?P<message>.*?) \(at (?:line (?P<line>\d+), column "
-                            r"(?P<col>\d+)|end of document)\)$", re.S)
-_DECLARED_TWICE = re.compile(r"^Cannot declare \((?P<keys>.*)\) twice$")
-
-
-def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> LibraryError:
-    """tomllib's error as ``file:line:col: message``, duplicate keys named."""
-    found = _TOML_POSITION.match(str(exc))
-    if not found:  # pragma: no cover - every tomllib message carries a position
-        return LibraryError(path, str(exc))
-    message = getattr(exc, "msg", None) or found["message"]
-    if getattr(exc, "lineno", None):
-        line, col = exc.lineno, exc.colno
-    elif found["line"] is None:
-        lines = text.split("\n")
-        line, col = len(lines), len(lines[-1]) + 1
-    else:
-        line, col = int(found["line"]), int(found["col"])
-    source_line = text.split("\n")[line - 1] if line <= text.count("\n") + 1 else ""
-    if message == "Cannot overwrite a value":
-        key = re.match(r"\s*((?:[^=\s\"']|\"[^\"]*\"|'[^']*')+(?:\s*\.\s*(?:[^=\s\"']|\"[^\"]*\""
-                       r"|'[^']*')+)*)\s*=", source_line)
-        if key:
-            col = key.start(1) + 1
-            message = (f"duplicate key: `{key.group(1)}` is already set in this table (a "
-                       "TOML key may appear only once)")
-        else:
-            message = "duplicate key: this value is already set (a TOML key may appear once)"
-    elif _DECLARED_TWICE.match(message):
-        keys = _DECLARED_TWICE.match(message)["keys"]
-        name = ".".join(part.strip().strip("'\"") for part in keys.split(",") if part.strip())
-        col = len(source_line) - len(source_line.lstrip()) + 1
-        message = f"duplicate table: [{name}] is declared twice"
-    elif message == "Invalid statement" and line == 1 and text.startswith("\ufeff"):
-        message = "a second byte order mark (BOM) at the start; remove it"
-    return LibraryError(path, message, line, col)
-
-
-def _key_position(text: str, key: str) -> tuple[int | None, int | None]:
-    found = re.search(rf"^[ \t]*(\[\[?[ \t]*)?{re.escape(key)}\b", text, re.M)
-    if not found:
-        return None, None
-    return text.count("\n", 0, found.start()) + 1, found.start(0) - text.rfind(
-        "\n", 0, found.start()) + (len(found.group(0)) - len(found.group(0).lstrip()))
-
-
-class _Locator:
-    """Line numbers of ``[[prompts]]`` headers and their keys, found only when a problem
-    needs one (a regular expression pass; comments and strings may rarely fool it)."""
-
-    _HEADER = re.compile(r"^[ \t]*\[\[[ \t]*prompts[ \t]*\]\]", re.M)
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path, self.text = path, text
-        self._headers: list[int] | None = None
-
-    def position(self, index: int, key: str | None) -> tuple[int, int] | None:
-        if self._headers is None:
-            self._headers = [m.start() for m in self._HEADER.finditer(self.text)]
-        if index >= len(self._headers):
-            return None
-        start = self._headers[index]
-        end = self._headers[index + 1] if index + 1 < len(self._headers) else len(self.text)
-        offset = start
-        if key is not None:
-            found = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=", re.M).search(
-                self.text, start, end)
-            if found:
-                offset = found.start() + len(found.group(0)) - len(found.group(0).lstrip())
-        line = self.text.count("\n", 0, offset) + 1
-        return line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
-
-
-class _Where:
-    """How a prompt's problems are located: ``file:line:col: prompt N`` (found lazily)."""
-
-    def __init__(self, locate: _Locator, index: int) -> None:
-        self.locate, self.index = locate, index
-
-    def at(self, key: str | None) -> str:
-        found = self.locate.position(self.index, key.split("[")[0].split(".")[0]
-                                     if key else None)
-        place = f"{self.locate.path}:{found[0]}:{found[1]}" if found else str(self.locate.path)
-        return f"{place}: prompt {self.index + 1}"
-
-    def __str__(self) -> str:
-        return self.at(None)
-
-
-def _shown(value: Any) -> str:
-    """A value quoted for a message: repr escapes control and bidi characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _parse_message(exc: ParseError) -> str:
     # tomlkit appends " at line L col C" to its messages; we put the position in front.
     message = str(exc)
@@ -479,232 +370,6 @@ def _ends_with_blank_line(table: Table) -> bool:
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-@dataclass
-class Collection:
-    """A set of libraries opened together, and the files that could not be opened."""
-
-    root: Path
-    libraries: list[Library] = field(default_factory=list)
-    errors: list[LibraryError] = field(default_factory=list)
-
-    @property
-    def problems(self) -> list[str]:
-        return [str(e) for e in self.errors] + [p for lib in self.libraries for p in lib.problems]
-
-    def named(self, name: str) -> list[tuple[Library, PromptSpec]]:
-        """Every prompt called ``name``, in collection order."""
-        return [(library, spec) for library in self.libraries for spec in library.prompts
-                if spec.name == name]
-
-    def find(self, name: str) -> tuple[Library, PromptSpec] | None:
-        """The prompt called ``name`` (the first, if several are), or ``NAME#N``: the Nth
-        prompt called NAME."""
-        found = self.named(name)
-        if found:
-            return found[0]
-        picked = _ORDINAL.match(name)
-        if picked:
-            found = self.named(picked["name"])
-            number = int(picked["n"])
-            if 1 <= number <= len(found):
-                return found[number - 1]
-        return None
-
-    def resolve(self, name: str) -> tuple[Library, PromptSpec]:
-        """The one prompt ``name`` means; raises `PromptLookupError` when there is none
-        (with the names that come close) or several (listed as ``NAME#N``)."""
-        found = self.named(name)
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            listed = "; ".join(f"{printable_name(name)}#{i} ({library.path.name})"
-                               for i, (library, _) in enumerate(found, start=1))
-            raise PromptLookupError(f"{len(found)} prompts are named "
-                                    f"{printable_name(name)!r}: {listed}; give "
-                                    f"'{printable_name(name)}#N' to pick one")
-        picked = self.find(name)
-        if picked is not None:
-            return picked
-        names = [s.name for lib in self.libraries for s in lib.prompts]
-        ordinal = _ORDINAL.match(name)
-        wanted = (ordinal["name"] if ordinal else name).lower()
-        close = list(dict.fromkeys(n for n in names if wanted in n.lower()))[:8]
-        raise PromptLookupError(
-            f"no prompt named {printable_name(name)!r} in {printable_name(str(self.root))}"
-            + (f"; did you mean: {', '.join(printable_name(n) for n in close)}"
-               if close else ""))
-
-
-_ORDINAL = re.compile(r"^(?P<name>.+)#(?P<n>\d{1,6})$", re.S)
-
-
-def printable_name(text: str) -> str:
-    """A name or path for a message: one line, nothing a terminal would act on."""
-    from .textsafe import one_line
-
-    return one_line(text)
-
-
-def library_files(root: Path) -> list[Path]:
-    root = Path(root)
-    if root.is_file():
-        return [root]
-    return sorted(p for p in root.rglob("*.toml")
-                  if not any(part.startswith(".") for part in p.relative_to(root).parts))
-
-
-def load_collection(root: Path) -> Collection:
-    """Every library under ``root`` (a file or a folder), read for display
-    (`read_library`); broken files are reported, not fatal."""
-    collection = Collection(Path(root))
-    if not Path(root).exists():
-        collection.errors.append(LibraryError(Path(root), "no such file or folder"))
-        return collection
-    for path in library_files(root):
-        try:
-            collection.libraries.append(read_library(path))
-        except LibraryError as exc:
-            collection.errors.append(exc)
-    return collection
-
-
-# -- spec <-> table -------------------------------------------------------------------------
-
-def spec_from_table(data: dict[str, Any], where: Any, problems: list[str], *,
-                    fallback_name: str | None = None) -> PromptSpec:
-    """Build a spec from a prompt table's plain values, noting (not raising) bad values.
-
-    ``data`` may hold anything (a TOML file, a PNG's JSON): a value of the wrong type or
-    out of range is reported in ``problems`` and ignored.  ``where`` names the prompt in
-    those messages: a string, or an object whose ``at(key)`` gives ``file:line:col: ...``.
-    """
-    locate = getattr(where, "at", None)
-
-    def bad(key: str, why: str) -> None:
-        place = locate(key) if locate is not None else str(where)
-        problems.append(f"{place}: `{key}` {why}; it is ignored (and kept in the file)")
-
-    if not isinstance(data, dict):
-        problems.append(f"{where}: a prompt must be a table, not {_type_name(data)}; "
-                        "it is ignored")
-        data = {}
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
-        name = fallback_name or str(where).rsplit(": ", 1)[-1]
-        if "name" in data:
-            bad("name", "must be a non-empty string")
-    spec = PromptSpec(name=name)
-    model = data.get("model", "dev")
-    if isinstance(model, str) and model in VARIANTS:
-        spec.model = model
-    else:
-        bad("model", f"is {_shown(model)}, not one of {', '.join(VARIANTS)}")
-    for key in SPEC_KEYS[3:]:
-        if key in data:
-            value = data[key]
-            if isinstance(value, str):
-                setattr(spec, key, value)
-            else:
-                bad(key, f"must be a string, not {_type_name(value)}")
-    tags = data.get("tags", [])
-    if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
-        spec.tags = list(tags)
-    else:
-        bad("tags", "must be a list of strings")
-    spec.params = _params_from(data, bad)
-    return spec
-
-
-def _type_name(value: Any) -> str:
-    names = {bool: "true/false", int: "a number", float: "a number", str: "a string",
-             list: "a list", dict: "a table"}
-    return names.get(type(value), f"a {type(value).__name__}")
-
-
-#: Whole-number parameters and the values they may take.
-_INT_RANGES = {"seed": (0, MAX_SEED), "steps": (-2**31, 2**31 - 1),
-               "width": (-2**31, 2**31 - 1), "height": (-2**31, 2**31 - 1)}
-
-
-def _params_from(data: dict[str, Any], bad) -> Params:
-    params = Params()
-    for key in _INT_PARAMS:
-        if key in data:
-            value = data[key]
-            low, high = _INT_RANGES[key]
-            if not isinstance(value, int) or isinstance(value, bool):
-                bad(key, "must be a whole number")
-            elif not low <= value <= high:
-                bad(key, f"is out of range (it must be from {low} to {high})")
-            else:
-                setattr(params, key, value)
-    for key in _FLOAT_PARAMS:
-        if key in data:
-            value = data[key]
-            if isinstance(value, (int, float)) and not isinstance(value, bool) \
-                    and _finite(value):
-                setattr(params, key, float(value))
-            else:
-                bad(key, "must be a finite number")
-    for key in _STR_PARAMS | {"negative"}:
-        if key in data:
-            if isinstance(data[key], str):
-                setattr(params, key, data[key])
-            else:
-                bad(key, "must be a string")
-    loras = data.get("loras", [])
-    if not isinstance(loras, list):
-        bad("loras", "must be a list of tables")
-        loras = []
-    for i, item in enumerate(loras, start=1):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            bad(f"loras[{i}]", "needs at least a `name`")
-            continue
-        strength = item.get("strength", 1.0)
-        triggers = item.get("triggers", [])
-        if isinstance(triggers, str):
-            triggers = [triggers]
-        if not isinstance(triggers, list) or not all(isinstance(t, str) for t in triggers):
-            bad(f"loras[{i}].triggers", f"must be a list of strings, not "
-                f"{_type_name(triggers)}")
-            triggers = [t for t in triggers if isinstance(t, str)] \
-                if isinstance(triggers, list) else []
-        if not isinstance(strength, (int, float)) or isinstance(strength, bool) \
-                or not _finite(strength):
-            bad(f"loras[{i}].strength", "must be a finite number")
-            strength = 1.0
-        params.loras.append(Lora(item["name"], float(strength), list(triggers)))
-    return params
-
-
-def _finite(value: int | float) -> bool:
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float
-        return False
-
-
-def spec_values(spec: PromptSpec) -> dict[str, Any]:
-    """The spec as TOML values, in `PROMPT_KEYS` order; empty/unset fields map to None."""
-    values: dict[str, Any] = {"name": spec.name, "model": spec.model,
-                              "tags": list(spec.tags) or None}
-    for key in SPEC_KEYS[3:]:
-        values[key] = getattr(spec, key) or None
-    for key in PARAM_FIELDS:
-        value = getattr(spec.params, key)
-        if key == "loras":
-            value = [_lora_value(lora) for lora in value] or None
-        values[key] = value if value not in ("", None) else None
-    return values
-
-
-def _lora_value(lora: Lora) -> dict[str, Any]:
-    value: dict[str, Any] = {"name": lora.name, "strength": lora.strength}
-    if lora.triggers:
-        value["triggers"] = list(lora.triggers)
-    return value
 
 
 def _write_fields(table: Table, spec: PromptSpec, saved: PromptSpec | None) -> None:
@@ -748,7 +413,8 @@ def _set_key(table: Table, key: str, value: Any) -> None:
 
 
 def _toml_value(key: str, value: Any) -> Any:
-    if isinstance(value, str) and "\n" in value:
+    if isinstance(value, str) and "\n" in value and "\r" not in value:
+        # (TOML readers may turn a multi-line string's CR LF into LF: keep those escaped)
         return tomlkit.string(value, multiline=True)
     if key == "loras":
         array = tomlkit.array()
@@ -759,9 +425,3 @@ def _toml_value(key: str, value: Any) -> Any:
             array.append(inline)
         return array
     return value
-
-
-def iter_specs(collection: Collection) -> Iterable[tuple[Library, PromptSpec]]:
-    for library in collection.libraries:
-        for spec in library.prompts:
-            yield library, spec

@@ -53,21 +53,20 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP, appauthor=False))
 
 
-def _bundled(name: str) -> Path:
-    # In a checkout (uv run, editable install) the folders sit beside the package; a wheel
-    # carries them inside it (see pyproject's force-include).
-    for candidate in (PACKAGE_DIR.parent / name, PACKAGE_DIR / "_bundled" / name):
-        if candidate.is_dir():
-            return candidate
-    return PACKAGE_DIR.parent / name
+def bundled(name: str) -> Path:
+    """The bundled ``prompts`` or ``themes`` folder, wherever the workbench runs from: an
+    installed wheel carries them inside the package (``workbench/_bundled/<name>``, see
+    pyproject's force-include); a checkout or editable install has them beside it."""
+    inside = PACKAGE_DIR / "_bundled" / name
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / name
 
 
 def bundled_prompts_dir() -> Path:
-    return _bundled("prompts")
+    return bundled("prompts")
 
 
 def bundled_themes_dir() -> Path:
-    return _bundled("themes")
+    return bundled("themes")
 
 
 def all_locations() -> dict[str, Path]:

@@ -1,20 +1,29 @@
 """Named parameter presets and FLUX-friendly sizes for common aspect ratios.
 
 Presets are TOML data (bundled ``presets.toml``, overridable by the user's), never code, so
-users can add their own.  Precedence when a run resolves its parameters: the prompt's own
-values, then its preset, then the model variant's defaults (see `spec.effective_params`).
+users can add their own.  Precedence when a run resolves its parameters (`effective_params`):
+the prompt's own values, then its preset (else the ``[defaults] preset`` of config.toml, when
+it suits the prompt's model), then the model variant's defaults.
 """
 
 from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
 from . import locations
-from .spec import VARIANTS
+from .spec import (
+    IMG2IMG_DENOISE,
+    PARAM_FIELDS,
+    VARIANT_DEFAULTS,
+    VARIANTS,
+    Params,
+    PromptSpec,
+    is_img2img,
+)
 
 BUNDLED = Path(__file__).with_name("presets.toml")
 PRESET_KEYS = {"steps": int, "guidance": float, "cfg": float, "width": int, "height": int,
@@ -39,11 +48,24 @@ class Preset:
 
 @dataclass
 class Presets:
+    """The presets known, and ``default``: the one used by prompts that name none."""
+
     presets: dict[str, Preset] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    default: str = ""
 
     def get(self, name: str | None) -> Preset | None:
         return self.presets.get(name) if name else None
+
+    def for_spec(self, spec: PromptSpec) -> Preset | None:
+        """The preset in effect for ``spec``: its own, else the default one when that is
+        for any model or for the spec's (a schnell default never reaches a dev prompt)."""
+        if spec.params.preset:
+            return self.get(spec.params.preset)
+        preset = self.get(self.default)
+        if preset is not None and preset.model not in (None, spec.model):
+            return None
+        return preset
 
 
 def _parse(path: Path, presets: Presets) -> None:
@@ -92,6 +114,38 @@ def load_presets(user_file: Path | None = None) -> Presets:
 def default_presets() -> Presets:
     """The bundled and user presets, read once per process."""
     return load_presets()
+
+
+def presets_for(config) -> Presets:
+    """The bundled and user presets with ``config``'s ``[defaults] preset`` as the default."""
+    default = getattr(getattr(config, "defaults", None), "preset", "") or ""
+    presets = default_presets()
+    return replace(presets, default=default) if default else presets
+
+
+def effective_params(spec: PromptSpec, presets: Presets | None = None) -> Params:
+    """The parameters a run would use: the spec's own, then its preset's (`Presets.for_spec`;
+    ``presets`` defaults to the bundled and user ones), then its variant's defaults."""
+    defaults = VARIANT_DEFAULTS.get(spec.model, VARIANT_DEFAULTS["dev"])
+    preset = (presets or default_presets()).for_spec(spec)
+    preset_values = preset.values if preset is not None else {}
+    merged = {}
+    for name in PARAM_FIELDS:
+        value = getattr(spec.params, name)
+        if value in (None, ""):
+            value = preset_values.get(name, getattr(defaults, name))
+            if name == "denoise" and "denoise" not in preset_values and is_img2img(spec):
+                value = IMG2IMG_DENOISE
+        merged[name] = value
+    merged["loras"] = list(spec.params.loras)
+    merged["negative"] = spec.params.negative
+    return Params(**merged)
+
+
+def preset_values(spec: PromptSpec, presets: Presets | None = None) -> dict:
+    """What the preset in effect for ``spec`` sets ({} when none)."""
+    preset = (presets or default_presets()).for_spec(spec)
+    return dict(preset.values) if preset is not None else {}
 
 
 def snap16(value: float) -> int:

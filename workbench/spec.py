@@ -3,7 +3,7 @@
 Everything downstream (composer, linter, workflows, runs) reads a `PromptSpec`; nothing here
 knows about TOML, Textual or ComfyUI, so the model stays cheap to build in bulk and easy to
 test.  Optional generation parameters are ``None`` when the user left them to the model
-variant's defaults (see `effective_params`).
+variant's defaults (see `presets.effective_params`).
 """
 
 from __future__ import annotations
@@ -139,27 +139,3 @@ IMG2IMG_DENOISE = 0.7
 
 def is_img2img(spec: PromptSpec) -> bool:
     return bool(spec.source_image) and spec.model != "kontext"
-
-
-def effective_params(spec: PromptSpec, presets=None) -> Params:
-    """The parameters a run would use: the spec's own, then its preset's (``presets``:
-    a `workbench.presets.Presets`, the bundled and user ones by default), then its
-    variant's defaults."""
-    defaults = VARIANT_DEFAULTS.get(spec.model, VARIANT_DEFAULTS["dev"])
-    preset_values: dict = {}
-    if spec.params.preset:
-        from .presets import default_presets
-
-        preset = (presets or default_presets()).get(spec.params.preset)
-        preset_values = preset.values if preset is not None else {}
-    merged = {}
-    for name in PARAM_FIELDS:
-        value = getattr(spec.params, name)
-        if value in (None, ""):
-            value = preset_values.get(name, getattr(defaults, name))
-            if name == "denoise" and "denoise" not in preset_values and is_img2img(spec):
-                value = IMG2IMG_DENOISE
-        merged[name] = value
-    merged["loras"] = list(spec.params.loras)
-    merged["negative"] = spec.params.negative
-    return Params(**merged)

@@ -55,8 +55,7 @@ def _load_clip():
         with _lock:
             if _clip is None:
                 try:
-                    from tokenizers import Regex, Tokenizer, decoders, normalizers
-                    from tokenizers import pre_tokenizers
+                    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers
                     from tokenizers.models import BPE
 
                     vocab = json.loads((DATA / "clip_l" / "vocab.json").read_text("utf-8"))

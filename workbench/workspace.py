@@ -16,8 +16,8 @@ from pathlib import Path
 
 from . import locations
 from .atomic import ReadOnlyFile, write_atomic
-from .library import (Collection, ConflictError, Entry, Library, LibraryError,
-                      load_collection, new_library)
+from .collection import Collection, load_collection
+from .library import ConflictError, Entry, Library, LibraryError, new_library
 
 
 def seed_user_libraries(target: Path | None = None) -> Path:

@@ -25,8 +25,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.comfy.conftest import small_t2i  # noqa: E402
 from tests.fakes.comfy_server import FakeComfy  # noqa: E402
 from workbench.comfy.client import ComfyClient  # noqa: E402
-from workbench.comfy.jobs import run_job  # noqa: E402
-from workbench.comfy.journal import Journal  # noqa: E402
+from workbench.config import Config  # noqa: E402
+from workbench.runs import history  # noqa: E402
+from workbench.runs.journal import Journal  # noqa: E402
+from workbench.runs.plan import make_plan  # noqa: E402
+from workbench.runs.single import RunService  # noqa: E402
+from workbench.spec import PromptSpec  # noqa: E402
+
+
+def job_runner(folder: Path, window: int, jobs: int):
+    """``one(client, index)``: a job through the run service into a plan's cell."""
+    service = RunService(Config(), journal=Journal(folder / f"journal-{window}.jsonl"))
+    plan = make_plan([PromptSpec("bench", subject="a fox")], list(range(jobs)))
+    recorder = service.recorder(history.create_run(plan, root=folder / f"w{window}"))
+    cells = plan.cells()
+
+    async def one(client, index: int) -> None:
+        outcome = await service.execute(client, small_t2i(seed=index + 100 * window),
+                                        cells[index], recorder, seed=index)
+        assert outcome.ok, outcome.record
+
+    return one
 
 STEPS = 10
 #: The job time is the sampler's alone: no silent loader / encoder / VAE time on top.
@@ -36,17 +55,14 @@ SILENT_NODES_OFF = ["--load-delay", "0", "--encode-delay", "0", "--vae-delay", "
 
 async def feed(url: str, jobs: int, window: int, folder: Path) -> float:
     """Run ``jobs`` jobs through the client with ``window`` in flight; the wall time."""
-    journal = Journal(folder / f"journal-{window}.jsonl")
+    run_one = job_runner(folder, window, jobs)
     gate = asyncio.Semaphore(window)
     async with ComfyClient(url) as client:
         await (await client.submit(small_t2i(seed=10_000 + window))).wait()  # warm cache
 
         async def one(index: int) -> None:
             async with gate:
-                outcome = await run_job(client, small_t2i(seed=index + 100 * window),
-                                        folder / f"w{window}-{index}", seed=index,
-                                        journal=journal)
-                assert outcome.record.ok, outcome.record
+                await run_one(client, index)
 
         start = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(jobs)))
@@ -79,7 +95,7 @@ def bench_separate_process(jobs: int, job_time: float, window: int, folder: Path
 async def bench(jobs: int, job_time: float, window: int, folder: Path) -> tuple[float, float]:
     fake = FakeComfy(step_delay=job_time / STEPS, default_steps=STEPS, **NO_NODE_DELAYS)
     await fake.start()
-    journal = Journal(folder / f"journal-{window}.jsonl")
+    run_one = job_runner(folder / "same-loop", window, jobs)
     gate = asyncio.Semaphore(window)
     try:
         async with ComfyClient(fake.url) as client:
@@ -87,10 +103,7 @@ async def bench(jobs: int, job_time: float, window: int, folder: Path) -> tuple[
 
             async def one(index: int) -> None:
                 async with gate:
-                    outcome = await run_job(client, small_t2i(seed=index + 100 * window),
-                                            folder / f"w{window}-{index}", seed=index,
-                                            journal=journal)
-                    assert outcome.record.ok, outcome.record
+                    await run_one(client, index)
 
             fake.busy_seconds = 0.0
             start = time.perf_counter()

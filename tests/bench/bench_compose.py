@@ -1,4 +1,7 @@
-"""Compose time for 10,000 specs (target < 0.2 s).  Run: ``uv run python tests/bench/bench_compose.py``."""
+"""Compose time for 10,000 specs (target < 0.2 s).
+
+Run: ``uv run python tests/bench/bench_compose.py``.
+"""
 
 from __future__ import annotations
 

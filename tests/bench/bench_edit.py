@@ -25,10 +25,12 @@ from PIL import Image  # noqa: E402
 
 from tests.fakes.comfy_server import FakeComfy, decompression_bomb_png  # noqa: E402
 from workbench.chains import new_chain  # noqa: E402
-from workbench.comfy.chain_run import run_chain  # noqa: E402
 from workbench.comfy.client import ComfyClient  # noqa: E402
-from workbench.comfy.uploads import UploadCache  # noqa: E402
+from workbench.config import Config  # noqa: E402
 from workbench.images.source import SourceImageError, load_source  # noqa: E402
+from workbench.runs.chain import run_chain  # noqa: E402
+from workbench.runs.single import RunService  # noqa: E402
+from workbench.runs.uploads import UploadCache  # noqa: E402
 
 
 def _photo(size, fmt, orientation=None) -> bytes:
@@ -74,8 +76,8 @@ async def bench_chain(folder: Path, steps: int = 6) -> None:
                           seed=1)
         async with ComfyClient(fake.url, poll_interval=0.2) as client:
             start = time.perf_counter()
-            run = await run_chain(client, chain, folder / "out",
-                                  cache=UploadCache(folder / "uploads.json"))
+            service = RunService(Config(), uploads=UploadCache(folder / "uploads.json"))
+            run = await run_chain(service, client, chain, folder / "out")
             wall = time.perf_counter() - start
         server = fake.busy_seconds
         print(f"chain of {steps} Kontext steps on the fake: {wall:.2f} s wall, "

@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from workbench.runs.plan import cache_cost, make_plan, order_for_cache, parse_axis  # noqa: E402
+from workbench.runs.order import cache_cost, order_for_cache  # noqa: E402
+from workbench.runs.plan import make_plan, parse_axis  # noqa: E402
 from workbench.spec import Lora, Params, PromptSpec  # noqa: E402
 
 LORA = "ep-sketch-flux.safetensors"   # a LoRA the recorded server has
@@ -49,17 +50,19 @@ async def on_the_fake(order, folder: Path) -> tuple[int, int, int]:
     """(model switches, text encodes, jobs) the strict fake counted for this order."""
     from tests.fakes.comfy_server import FakeComfy
     from workbench.comfy.client import ComfyClient
-    from workbench.comfy.journal import Journal
-    from workbench.config import Config
-    from workbench.runs.runner import PlanRunner
+    from workbench.config import ComfyUISettings, Config
+    from workbench.runs.journal import Journal
+    from workbench.runs.runner import PlanRunner, RunnerOptions
+    from workbench.runs.single import RunService
 
     fake = FakeComfy(default_steps=1, load_delay=0, encode_delay=0, vae_delay=0)
     await fake.start()
     try:
-        run = await PlanRunner(mixed_plan(), Config(comfyui_urls=[fake.url]), root=folder,
-                               journal=Journal(folder / "journal.jsonl"), sheet=False,
-                               client_factory=lambda url: ComfyClient(url, poll_interval=0.5),
-                               order=order).run()
+        config = Config(comfyui=ComfyUISettings(urls=[fake.url]))
+        run = await PlanRunner(mixed_plan(), config, RunnerOptions(
+            root=folder, sheet=False, order=order,
+            client_factory=lambda url: ComfyClient(url, poll_interval=0.5)),
+            service=RunService(config, journal=Journal(folder / "journal.jsonl"))).run()
         failed = [r for r in run.results.values() if r.status != "done"]
         assert not failed, failed[:1]
         return fake.model_switches, fake.text_encodes, len(fake.submitted)

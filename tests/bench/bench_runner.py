@@ -32,10 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.fakes.comfy_server import FakeComfy  # noqa: E402
 from workbench.comfy.client import ComfyClient  # noqa: E402
-from workbench.comfy.journal import Journal  # noqa: E402
-from workbench.config import Config  # noqa: E402
+from workbench.config import ComfyUISettings, Config  # noqa: E402
+from workbench.runs.journal import Journal  # noqa: E402
 from workbench.runs.plan import make_plan, parse_axis  # noqa: E402
-from workbench.runs.runner import PlanRunner  # noqa: E402
+from workbench.runs.runner import PlanRunner, RunnerOptions  # noqa: E402
+from workbench.runs.single import RunService  # noqa: E402
 from workbench.spec import Lora, Params, PromptSpec  # noqa: E402
 
 STEPS = 10
@@ -73,9 +74,10 @@ def quick_client(url: str) -> ComfyClient:
 
 
 async def timed_run(plan, urls: list[str], folder: Path, **kw) -> tuple[float, PlanRunner]:
-    runner = PlanRunner(plan, Config(comfyui_urls=urls), root=folder / "runs",
-                        journal=Journal(folder / "journal.jsonl"),
-                        client_factory=quick_client, **kw)
+    config = Config(comfyui=ComfyUISettings(urls=urls))
+    runner = PlanRunner(plan, config, RunnerOptions(root=folder / "runs",
+                                                    client_factory=quick_client, **kw),
+                        service=RunService(config, journal=Journal(folder / "journal.jsonl")))
     start = time.perf_counter()
     await runner.run()
     return time.perf_counter() - start, runner
@@ -152,10 +154,11 @@ async def count(make, cache: str, order: str, folder: Path) -> tuple[int, int, i
     fake = FakeComfy(cache=cache)
     await fake.start()
     try:
-        run = await PlanRunner(make(), Config(comfyui_urls=[fake.url]), root=folder,
-                               journal=Journal(folder / f"j-{order}.jsonl"),
-                               client_factory=quick_client, sheet=False,
-                               order=interleaved if order == "interleaved" else order).run()
+        config = Config(comfyui=ComfyUISettings(urls=[fake.url]))
+        run = await PlanRunner(make(), config, RunnerOptions(
+            root=folder, client_factory=quick_client, sheet=False,
+            order=interleaved if order == "interleaved" else order),
+            service=RunService(config, journal=Journal(folder / f"j-{order}.jsonl"))).run()
         assert all(r.status == "done" for r in run.results.values()), run.results
         return fake.model_switches, fake.model_loads, fake.text_encodes, len(fake.submitted)
     finally:

@@ -2,7 +2,8 @@
 
 Each run is a fresh interpreter (so imports are paid) that starts the app headless; when
 the app first writes a frame to the terminal (`App._display`) it reports the time since
-the parent launched it and exits on the spot (interpreter teardown is not start-up).  Prints the medians and their ratio
+the parent launched it and exits on the spot (interpreter teardown is not start-up).
+Prints the medians and their ratio
 (target: workbench / bare <= 1.5).  Run: ``uv run python tests/bench/bench_startup.py``.
 """
 

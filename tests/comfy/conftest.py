@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures import COMFY as RECORDED, recorded
 from tests.fakes.comfy_server import FakeComfy
+from tests.fixtures import recorded
 from workbench.comfy.client import ComfyClient
+
 
 @pytest.fixture
 def object_info():

@@ -11,6 +11,7 @@ from PIL import Image
 from tests.comfy.conftest import recorded, write_library
 from tests.fakes.comfy_server import recorded_models, render_png
 from workbench import cli
+from workbench.runs import history
 
 FOX = '''[[prompts]]
 name = "fox"
@@ -34,15 +35,17 @@ def test_run_saves_images_and_prints_their_paths(threaded_fake, tmp_path, capsys
     assert code == 0, captured.err
     [line] = captured.out.splitlines()
     path = Path(line)
-    assert path.parent == out and path.exists()
+    assert path.parent == out / "cells" and path.exists()
     image = Image.open(path)
     assert image.size == (48, 32)
     prompt = json.loads(image.info["prompt"])
     assert prompt["4"]["inputs"]["text"] == "A red fox. Photo."
     assert prompt["8"]["inputs"]["seed"] == 42
     assert "step 3/3" in captured.err and "success" in captured.err
-    record = json.loads((out / "run.json").read_text())
-    assert record["meta"]["prompt"] == "fox" and record["meta"]["workflow"] == "flux-dev"
+    run = history.load_run(out)
+    assert run.kind == "single" and run.meta["prompt"] == "fox"
+    assert run.meta["workflow"] == "flux-dev" and run.results["v0-s42"].seed == 42
+    assert [summary.folder for summary in history.list_runs(tmp_path)] == [out]
 
 
 def test_run_same_seed_same_image_and_seed_flag(threaded_fake, tmp_path, capsys):
@@ -169,7 +172,7 @@ def test_doctor_unreachable(capsys):
 
 
 def test_run_first_settles_what_an_earlier_session_left(threaded_fake, tmp_path, capsys):
-    from workbench.comfy.journal import Journal, JournalEntry
+    from workbench.runs.journal import Journal, JournalEntry
 
     server = threaded_fake()
     journal = Journal()
@@ -182,6 +185,24 @@ def test_run_first_settles_what_an_earlier_session_left(threaded_fake, tmp_path,
     assert code == 0, captured.err
     assert "earlier session" in captured.err
     assert "earlier prompt forgotten-prompt" in captured.err and "restarted" in captured.err
-    assert json.loads((tmp_path / "old-run" / "run.json").read_text())["status"] == "lost"
+    [left] = history.load_run(tmp_path / "old-run").results.values()
+    assert left.status == "error" and "restarted" in left.error
     assert journal.unfinished() == []
     assert len(captured.out.splitlines()) == 1
+
+
+def test_a_png_made_by_run_imports_back_as_the_same_spec(threaded_fake, tmp_path, capsys):
+    """The image carries the spec itself (not the composed text under `text`)."""
+    from workbench.library import load_library
+
+    server = threaded_fake()
+    library = write_library(tmp_path, FOX)
+    assert cli.main(["run", "fox", "--library", str(library), "--out", str(tmp_path / "o"),
+                     "--comfyui-url", server.url]) == 0
+    png = capsys.readouterr().out.strip()
+    target = tmp_path / "back.toml"
+    assert cli.main(["import", png, "--library", str(target)]) == 0
+    [back] = load_library(target).prompts
+    original = load_library(library).get("fox")
+    assert (back.subject, back.style, back.text, back.raw) == ("a red fox", "photo", "", "")
+    assert back.params == original.params

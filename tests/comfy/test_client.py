@@ -12,7 +12,14 @@ from tests.comfy.conftest import recorded, small_t2i
 from tests.fakes.comfy_server import FakeComfy
 from workbench.comfy.client import ComfyClient, ServerRejected, Unreachable
 from workbench.comfy.events import (
-    Disconnected, ExecutionCached, ExecutionStart, ExecutionSuccess, Executing, Lost, Preview, Progress,
+    Disconnected,
+    Executing,
+    ExecutionCached,
+    ExecutionStart,
+    ExecutionSuccess,
+    Lost,
+    Preview,
+    Progress,
     Reconnected,
 )
 

@@ -8,12 +8,22 @@ import struct
 
 import pytest
 
+from tests.comfy.conftest import recorded, small_t2i
 from tests.fixtures import glob_at_least
-from tests.comfy.conftest import RECORDED, recorded, small_t2i
 from workbench.comfy.client import ComfyClient, ComfyError, parse_auth_header
 from workbench.comfy.events import (
-    Executed, ExecutionCached, ExecutionError, ExecutionInterrupted, Executing, Preview,
-    Progress, ProgressState, Status, Unknown, parse_binary, parse_text,
+    Executed,
+    Executing,
+    ExecutionCached,
+    ExecutionError,
+    ExecutionInterrupted,
+    Preview,
+    Progress,
+    ProgressState,
+    Status,
+    Unknown,
+    parse_binary,
+    parse_text,
 )
 
 SEQUENCES = [p.name for p in glob_at_least("ws_sequence_*.json", 11)]

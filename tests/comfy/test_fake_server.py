@@ -11,10 +11,10 @@ import pytest
 import websockets
 from PIL import Image
 
-from tests.fixtures import glob_at_least
-from tests.comfy.conftest import RECORDED, recorded, small_t2i
+from tests.comfy.conftest import recorded, small_t2i
 from tests.fakes.comfy.recordings import first_session_models
 from tests.fakes.comfy_server import render_png
+from tests.fixtures import glob_at_least
 
 ERROR_FILES = [p.name for p in glob_at_least("error_*.json", 18)]
 
@@ -198,7 +198,7 @@ async def test_other_clients_see_only_broadcasts(fake):
             while True:
                 try:
                     kinds.append(json.loads(await asyncio.wait_for(ws.recv(), 0.2))["type"])
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     return kinds
 
         seen_by_owner, seen_by_observer = await drain(owner), await drain(observer)

@@ -8,8 +8,13 @@ import pytest
 
 from tests.comfy.conftest import recorded
 from workbench.comfy.graph import (
-    RoleError, WorkflowFormatError, apply_values, find_roles, load_overrides,
-    load_workflow_file, sidecar_path,
+    RoleError,
+    WorkflowFormatError,
+    apply_values,
+    find_roles,
+    load_overrides,
+    load_workflow_file,
+    sidecar_path,
 )
 from workbench.comfy.workflows import build_workflow
 from workbench.spec import Lora, Params, PromptSpec

@@ -7,16 +7,23 @@ import copy
 import httpx
 import pytest
 
+from tests.comfy.conftest import recorded
 from tests.fixtures import glob_at_least
-from tests.comfy.conftest import RECORDED, recorded
 from workbench.comfy.events import parse_text
 from workbench.comfy.graph import find_roles, title_of
+from workbench.comfy.models import ModelFiles, choose_models
 from workbench.comfy.validate import (
-    check_workflow, explain_execution_error, explain_rejection,
+    check_workflow,
+    explain_execution_error,
+    explain_rejection,
 )
 from workbench.comfy.workflows import (
-    BUILTINS, ModelFiles, build_workflow, choose_models, insert_loras, load_builtin,
-    set_model_files, to_checkpoint,
+    BUILTINS,
+    build_workflow,
+    insert_loras,
+    load_builtin,
+    set_model_files,
+    to_checkpoint,
 )
 from workbench.spec import Lora, Params, PromptSpec
 

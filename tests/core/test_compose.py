@@ -38,7 +38,8 @@ def test_only_some_layers():
 
 
 def test_raw_mode_ignores_structured_fields_and_cleans_whitespace():
-    spec = PromptSpec(name="x", subject="ignored", raw="  Make the car red\n while keeping\tthe rest. ")
+    spec = PromptSpec(name="x", subject="ignored",
+                      raw="  Make the car red\n while keeping\tthe rest. ")
     assert compose(spec) == "Make the car red while keeping the rest."
 
 

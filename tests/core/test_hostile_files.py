@@ -10,8 +10,8 @@ import threading
 import pytest
 
 from workbench import cli
-from workbench.library import (LibraryError, PromptLookupError, load_collection,
-                               load_library, read_library)
+from workbench.collection import PromptLookupError, load_collection
+from workbench.library import LibraryError, load_library, read_library
 from workbench.spec import MAX_SEED
 
 GOOD = 'format = 1\n\n[[prompts]]\nname = "Owl"\nsubject = "a snowy owl"\n'

@@ -7,8 +7,13 @@ import json
 
 import pytest
 
-from tests.hostile import (HOSTILE, HOSTILE_FILE, assert_terminal_safe, broken_hostile_file,
-                           hostile_library)
+from tests.hostile import (
+    HOSTILE,
+    HOSTILE_FILE,
+    assert_terminal_safe,
+    broken_hostile_file,
+    hostile_library,
+)
 from workbench import cli
 from workbench.textsafe import dumps_json, for_markup, sanitize
 
@@ -59,9 +64,9 @@ def test_did_you_mean_and_load_errors(hostile_folder, capsys, verb):
 
 
 def test_import_prints_safe_names(tmp_path, capsys):
+    from tests.fixtures import COMFY_PNG
     from workbench.images.pngmeta import embed_spec
     from workbench.spec import PromptSpec
-    from tests.fixtures import COMFY_PNG
 
     png = tmp_path / f"{HOSTILE_FILE}.png"
     png.write_bytes(embed_spec((COMFY_PNG / "saveimage_flux_t2i_tiny_random_weights.png")

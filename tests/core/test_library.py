@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from workbench.atomic import backup_path
-from workbench.library import (ConflictError, LibraryError, load_collection, load_library,
-                               new_library)
+from workbench.collection import load_collection
+from workbench.library import ConflictError, LibraryError, load_library, new_library
 from workbench.spec import Lora, PromptSpec
 
 HAND_WRITTEN = '''\

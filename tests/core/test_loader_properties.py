@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from workbench.compose import compose
-from workbench.library import (PROMPT_KEYS, LibraryError, load_library, read_library,
-                               spec_from_table)
+from workbench.library import PROMPT_KEYS, LibraryError, load_library, read_library, spec_from_table
 from workbench.lint import fix_all, lint
 
 SETTINGS = settings(max_examples=120, deadline=None,

@@ -1,7 +1,7 @@
 import pytest
 
-from workbench.presets import ASPECTS, aspect_size, load_presets
-from workbench.spec import Params, PromptSpec, effective_params
+from workbench.presets import ASPECTS, aspect_size, effective_params, load_presets
+from workbench.spec import Params, PromptSpec
 
 
 def test_bundled_presets_load_cleanly():

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.comfy.conftest import client, fake, object_info, threaded_fake  # noqa: F401
-from workbench.comfy.uploads import UploadCache
+from workbench.runs.uploads import UploadCache
 
 
 def make_image(path: Path, size=(40, 24), *, fmt: str = "PNG", color=(200, 40, 40),

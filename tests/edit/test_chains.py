@@ -19,11 +19,28 @@ from workbench.chains import (
     new_chain,
     resolve_source,
 )
-from workbench.comfy.chain_run import load_manifest, run_chain
+from workbench.config import Config
 from workbench.library import load_library, new_library
+from workbench.runs import history
+from workbench.runs.chain import run_chain as run_chain_with
+from workbench.runs.single import RunService
+from workbench.runs.uploads import UploadCache
 from workbench.spec import Params, PromptSpec
 
 EDITS = ["Make the sky purple", "Add a red hat to the cat", "Turn it into a watercolor"]
+
+
+async def run_chain(client, chain, out, *, cache=None, **kw):
+    """`run_chain` through a run service of its own (upload cache beside ``out``)."""
+    cache = cache or UploadCache(out.parent / "uploads.json")
+    return await run_chain_with(RunService(Config(), uploads=cache), client, chain, out, **kw)
+
+
+def steps_of(folder):
+    """The chain run's steps as recorded in its manifest, in order."""
+    run = history.load_run(folder)
+    assert run.kind == "chain" and run.plan is None
+    return run, list(run.results.values())
 
 
 def test_new_chain_is_kontext_specs_linked_by_follows(tmp_path):
@@ -128,18 +145,19 @@ async def test_three_step_chain_then_a_branch(client, fake, tmp_path, cache):
         assert uploaded == run.image_path(step).read_bytes()
     assert len(uploads(fake)) == 3
 
-    manifest = load_manifest(out)
-    assert manifest["kind"] == "kontext-chain" and manifest["server"] == fake.url
-    assert manifest["source"]["sha256"] == _sha(source) and manifest["ok"] is True
-    steps = manifest["steps"]
-    assert [s["instruction"] for s in steps] == EDITS
-    assert [s["seed"] for s in steps] == [11, 11, 11]
-    assert [s["follows"] for s in steps] == ["", "edit 1", "edit 2"]
-    assert steps[1]["input_sha256"] == _sha(out / steps[0]["image"])
+    recorded, steps = steps_of(out)
+    assert recorded.meta["server"] == fake.url and recorded.status == "finished"
+    assert recorded.meta["source"]["sha256"] == _sha(source) and recorded.meta["ok"] is True
+    assert [s.text for s in steps] == EDITS
+    assert [s.seed for s in steps] == [11, 11, 11]
+    assert [s.step["follows"] for s in steps] == ["", "edit 1", "edit 2"]
+    assert steps[1].step["input_sha256"] == _sha(out / steps[0].images[0])
+    assert [s.label for s in steps][0] == "1. Make the sky purple"
     for s in steps:
-        assert (out / s["image"]).is_file() and s["timings"]["total_s"] >= 0
-        workflow = json.loads((out / s["workflow"]).read_text())
-        assert workflow["4"]["inputs"]["text"] == s["instruction"]
+        assert (out / s.images[0]).is_file() and s.timings["total_s"] >= 0
+        workflow = json.loads((out / s.workflow).read_text())
+        assert workflow["4"]["inputs"]["text"] == s.text
+    assert [r.name for r in history.list_runs(tmp_path)] == ["edit 1 … edit 3"]
 
     # branch from step 2: steps 1-2 are reused, only the new edit runs, and step 2's
     # image (already uploaded as step 3's input) is not uploaded again
@@ -152,7 +170,7 @@ async def test_three_step_chain_then_a_branch(client, fake, tmp_path, cache):
     assert last["4"]["inputs"]["text"] == "Give the cat sunglasses"
     assert last["20"]["inputs"]["image"] == sent[2]["20"]["inputs"]["image"]
     assert (fork_out / forked.steps[1].image).read_bytes() == run.image_path(2).read_bytes()
-    assert load_manifest(fork_out)["steps"][2]["follows"] == "edit 2"
+    assert steps_of(fork_out)[1][2].step["follows"] == "edit 2"
 
 
 async def test_a_failing_step_stops_the_chain(client, fake, tmp_path, cache):
@@ -161,15 +179,15 @@ async def test_a_failing_step_stops_the_chain(client, fake, tmp_path, cache):
                           tmp_path / "out", cache=cache)
     assert not run.ok and len(run.steps) == 1
     assert run.steps[0].status == "error" and run.steps[0].message
-    manifest = load_manifest(tmp_path / "out")
-    assert manifest["ok"] is False and len(manifest["steps"]) == 1
+    recorded, steps = steps_of(tmp_path / "out")
+    assert recorded.meta["ok"] is False and len(steps) == 1 and steps[0].status == "error"
     assert len(fake.submitted) == 1
 
 
 async def test_random_seeds_are_recorded(client, fake, tmp_path, cache):
     run = await run_chain(client, new_chain(make_image(tmp_path / "c.png"), EDITS[:2]),
                           tmp_path / "out", cache=cache)
-    seeds = [s["seed"] for s in load_manifest(tmp_path / "out")["steps"]]
+    seeds = [s.seed for s in steps_of(tmp_path / "out")[1]]
     assert all(isinstance(s, int) for s in seeds)
     assert [b["prompt"]["8"]["inputs"]["seed"] for b in fake.submitted] == seeds
     assert run.ok
@@ -191,7 +209,6 @@ def test_a_chain_can_start_from_a_text_to_image_prompt():
 
 async def test_run_a_chain_from_a_generated_image(client, fake, tmp_path):
     from workbench.chains import EditChain, edit_step
-    from workbench.comfy.chain_run import run_chain
     from workbench.images.source import load_source
     from workbench.spec import PromptSpec
 
@@ -211,3 +228,11 @@ async def test_run_a_chain_from_a_generated_image(client, fake, tmp_path):
     again = await run_chain(client, chain, tmp_path / "again", reuse=out)
     assert [s.status for s in again.steps] == ["reused"] * 3
     assert len(fake.submitted) == 3
+
+
+def test_judging_a_chain_run_says_it_has_no_grid(tmp_path, capsys):
+    from workbench import cli
+
+    out = history.create_run(None, kind="chain", folder=tmp_path / "chain", name="c").folder
+    assert cli.main(["judge", str(out), "--no-vision"]) == 2
+    assert "chain run has no grid" in capsys.readouterr().err

@@ -57,16 +57,18 @@ def test_edit_chain_writes_every_step_and_its_manifest(threaded_fake, tmp_path, 
     images = [Path(line) for line in captured.out.splitlines()]
     assert len(images) == 3 and all(p.is_file() and p.is_relative_to(out) for p in images)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert [s["instruction"] for s in manifest["steps"]] == [
+    assert manifest["kind"] == "chain"
+    steps = list(manifest["cells"].values())
+    assert [s["text"] for s in steps] == [
         "Make the sky purple", "Add a red hat", "Turn it into a watercolor"]
-    assert [s["seed"] for s in manifest["steps"]] == [21, 21, 21]
-    assert [out / s["image"] for s in manifest["steps"]] == images
-    for step in manifest["steps"]:
+    assert [s["seed"] for s in steps] == [21, 21, 21]
+    assert [out / s["images"][0] for s in steps] == images
+    for step in steps:
         assert (out / step["workflow"]).is_file()
     assert [b["prompt"]["8"]["inputs"]["seed"] for b in server.fake.submitted] == [21] * 3
     assert "step 3/3: Turn it into a watercolor" in captured.err
     saved = chain_to(load_library(library).prompts, "edit 3")
-    assert saved.instructions == [s["instruction"] for s in manifest["steps"]]
+    assert saved.instructions == [s["text"] for s in steps]
     assert saved.source_image == str(source.resolve())
     assert [s.params.seed for s in saved.steps] == [21, 21, 21]
 
@@ -115,8 +117,10 @@ def test_run_image_flag_runs_img2img(threaded_fake, tmp_path, capsys):
     assert prompt["21"]["class_type"] == "ImageScale"
     assert (prompt["21"]["inputs"]["width"], prompt["21"]["inputs"]["height"]) == (96, 64)
     assert prompt["8"]["inputs"]["denoise"] == 0.7 and prompt["8"]["inputs"]["seed"] == 6
-    record = json.loads((tmp_path / "o" / "run.json").read_text())
-    assert record["seed"] == 6 and record["meta"]["source"]["size"] == [101, 67]
+    from workbench.runs.history import load_run
+
+    run = load_run(tmp_path / "o")
+    assert run.results["v0-s6"].seed == 6 and run.meta["source"]["size"] == [101, 67]
     assert "101x67" in captured.err  # the snapping is said, not silent
 
     code = cli.main(["run", "repaint", "--library", str(library), "--image", str(source),

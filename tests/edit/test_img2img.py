@@ -7,11 +7,13 @@ import io
 from PIL import Image
 
 from tests.edit.conftest import make_image, uploads
-from workbench.comfy.jobs import InvalidWorkflow, prepare, run_job
 from workbench.comfy.loras import server_loras
-from workbench.comfy.uploads import UploadCache, ensure_uploaded, with_source
+from workbench.comfy.validate import InvalidWorkflow
+from workbench.config import Config
 from workbench.images.source import load_source
 from workbench.loras import missing_triggers, with_triggers
+from workbench.runs.single import RunService
+from workbench.runs.uploads import UploadCache, ensure_uploaded
 from workbench.spec import Lora, Params, PromptSpec
 
 LORA = "ep-sketch-flux.safetensors"   # one the recorded server has
@@ -26,11 +28,20 @@ def _by_class(workflow: dict, class_type: str) -> list[dict]:
     return [n for n in workflow.values() if n["class_type"] == class_type]
 
 
+def _service(tmp_path, cache=None) -> RunService:
+    return RunService(Config(), uploads=cache or UploadCache(tmp_path / "uploads.json"))
+
+
+async def prepare(client, spec, *, source=None, upload_cache=None, fit_1mp=False):
+    return await _service(None, upload_cache).prepare(
+        client, spec, images={"source": source} if source else None, fit_1mp=fit_1mp)
+
+
 async def _run(client, fake, tmp_path, spec, source=None, cache=None):
-    built = await prepare(client, spec, source=source, upload_cache=cache)
-    outcome = await run_job(client, built.workflow, tmp_path / "run", seed=built.seed)
-    assert outcome.record.ok, outcome.problems
-    return built, fake.submitted[-1]["prompt"], outcome
+    outcome = await _service(tmp_path, cache).run_single(
+        client, spec, root=tmp_path / "runs", images={"source": source} if source else None)
+    assert outcome.ok, outcome.problems
+    return outcome.built, fake.submitted[-1]["prompt"], outcome
 
 
 async def test_img2img_follows_the_source_size_with_denoise_07(client, fake, tmp_path, cache):
@@ -87,7 +98,7 @@ async def test_exif_rotated_source_is_sent_upright(client, fake, tmp_path, cache
     received = fake._files[("input", "", name)].data
     assert Image.open(io.BytesIO(received)).size == (30, 50)
     # the output follows the graph: the upright source scaled to 32x48, as a real server
-    assert (outcome.record.images[0].width, outcome.record.images[0].height) == (32, 48)
+    assert Image.open(outcome.images[0]).size == (32, 48)
 
 
 async def test_one_upload_per_content_hash(client, fake, tmp_path, cache):
@@ -121,34 +132,31 @@ async def test_server_refusing_the_image_triggers_one_reupload(client, fake, tmp
     await ensure_uploaded(client, source, cache=cache)
     await client.object_info()  # cached with the file listed
     del fake._files[("input", "", "s.png")]
-    attempts: list[str] = []
-
-    async def attempt(name):
-        attempts.append(name)
-        built = await prepare(client, _spec(seed=1), source=source, source_name=name)
-        return await run_job(client, built.workflow, tmp_path / "r", seed=1)
-
-    outcome = await with_source(client, source, attempt, cache=cache)
-    assert outcome.record.ok
-    assert attempts == ["s.png", "s.png"] and len(uploads(fake)) == 2
+    outcome = await _service(tmp_path, cache).run_single(
+        client, _spec(seed=1), root=tmp_path / "runs", images={"source": source})
+    assert outcome.ok and len(uploads(fake)) == 2
     refused = [b for b in fake.submitted if b["prompt"]["20"]["inputs"]["image"] == "s.png"]
     assert len(refused) == 2  # the first was refused by the server, the second ran
+    assert len(history_runs(tmp_path)) == 1   # one run folder for both attempts
+
+
+def history_runs(tmp_path):
+    from workbench.runs.history import list_runs
+
+    return list_runs(tmp_path / "runs")
 
 
 async def test_other_refusals_are_not_retried(client, fake, tmp_path, cache):
     source = load_source(make_image(tmp_path / "s.png", (32, 32)))
     spec = _spec(seed=1, loras=[Lora("missing.safetensors")])
-
-    async def attempt(name):
-        return await prepare(client, spec, source=source, source_name=name)
-
     try:
-        await with_source(client, source, attempt, cache=cache)
+        await _service(tmp_path, cache).run_single(client, spec, root=tmp_path / "runs",
+                                                   images={"source": source})
     except InvalidWorkflow as exc:
         assert "missing.safetensors" in str(exc)
     else:
         raise AssertionError("a missing LoRA must be refused")
-    assert len(uploads(fake)) == 1
+    assert len(uploads(fake)) == 1 and fake.submitted == []
 
 
 def test_trigger_words_go_in_front_when_missing():
@@ -191,7 +199,7 @@ async def test_server_loras_for_a_picker(client, fake):
     fake.models["loras"] = ["b.safetensors", "A.safetensors", LORA]
     assert await server_loras(client) == ["A.safetensors", "b.safetensors", LORA]
     fake.models.pop("loras")  # /models/loras unknown: LoraLoader's list instead
-    client._object_info = None
+    await client.object_info(refresh=True)
     assert await server_loras(client) == []
 
 

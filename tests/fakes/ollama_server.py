@@ -2,7 +2,7 @@
 
 It runs in-process on a real 127.0.0.1 port and answers the endpoints the workbench uses
 (/api/version, /api/tags, /api/show, /api/ps, /api/chat, /api/generate) in the shapes of
-``../shared/ollama/README.md``, so the real `ollama` client is exercised end to end.
+``tests/fixtures/ollama/README.md``, so the real `ollama` client is exercised end to end.
 
 Tests script the answers: queue `Reply` objects (or plain strings) on ``fake.replies``, or
 set ``fake.responder`` to a function of the request body; otherwise a canned, plausible

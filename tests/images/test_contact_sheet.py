@@ -1,7 +1,14 @@
 from PIL import Image
 
-from workbench.images.contact_sheet import (BACKGROUND, CELL_BACKGROUND, plan_grid, plan_sheet,
-                                            render_sheet, save_sheet, word_changes)
+from workbench.images.contact_sheet import (
+    BACKGROUND,
+    CELL_BACKGROUND,
+    plan_grid,
+    plan_sheet,
+    render_sheet,
+    save_sheet,
+    word_changes,
+)
 from workbench.runs.plan import make_axis, make_plan
 from workbench.spec import PromptSpec
 

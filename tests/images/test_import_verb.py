@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+from tests.fixtures import COMFY_PNG as PNG_DIR
 from workbench import locations
 from workbench.cli import main
 from workbench.compose import compose
@@ -9,9 +10,8 @@ from workbench.images.pngmeta import embed_spec
 from workbench.library import load_library
 from workbench.spec import Params, PromptSpec
 
-from tests.fixtures import COMFY_PNG as PNG_DIR
-
 from ..conftest import REPO
+
 TINY = PNG_DIR / "saveimage_flux_t2i_tiny_random_weights.png"
 EXTRA = PNG_DIR / "saveimage_model_free_extra_pnginfo.png"
 

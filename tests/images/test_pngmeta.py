@@ -8,8 +8,15 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from tests.fixtures import COMFY, COMFY_PNG
-from workbench.images.pngmeta import (PngMetaError, embed_spec, iter_chunks, read_png_metadata,
-                                      recover_settings, spec_from_metadata, write_spec_into)
+from workbench.images.pngmeta import (
+    PngMetaError,
+    embed_spec,
+    iter_chunks,
+    read_png_metadata,
+    recover_settings,
+    spec_from_metadata,
+    write_spec_into,
+)
 from workbench.spec import Lora, Params, PromptSpec
 
 PNG_DIR = COMFY_PNG
@@ -126,3 +133,13 @@ def test_guards_refuse_bombs_and_garbage(tmp_path):
         read_png_metadata(tmp_path / "missing.png")
     with pytest.raises(PngMetaError, match="truncated"):
         embed_spec(make_png()[:40], PromptSpec("x"))
+
+
+def test_legacy_run_chunks_read_as_the_prompt_text_not_the_in_image_text():
+    from workbench.images.pngmeta import spec_from_chunk, workbench_chunk
+
+    legacy = {"name": "Fox", "model": "dev", "seed": 4, "text": "A red fox asleep."}
+    spec = spec_from_chunk(legacy)
+    assert (spec.raw, spec.text, spec.params.seed) == ("A red fox asleep.", "", 4)
+    own = PromptSpec("Sign", text="OPEN", params=Params(seed=4))
+    assert spec_from_chunk(workbench_chunk(own, cell="v0-s4")) == own

@@ -8,9 +8,16 @@ from rich.console import Console
 
 from workbench import locations
 from workbench.images import preview as pv
-from workbench.images.preview import (PreviewError, ThumbnailCache, default_cache,
-                                      detect_protocol, fit, grid, halfblock_renderable,
-                                      preview)
+from workbench.images.graphics import GraphicsError, cell_pixels, detect_protocol
+from workbench.images.preview import (
+    PreviewError,
+    ThumbnailCache,
+    default_cache,
+    fit,
+    grid,
+    halfblock_renderable,
+    preview,
+)
 
 
 def save(path, size, colour=(200, 30, 30), mode="RGB"):
@@ -125,8 +132,22 @@ def test_protocol_setting_forces_and_non_terminals_get_halfblocks():
     assert detect_protocol("halfblocks", stream=FakeStream(True)) == "halfblocks"
     assert detect_protocol("auto", stream=FakeStream(False)) == "halfblocks"
     assert detect_protocol("auto", stream=None) == "halfblocks"  # pytest captures stdout
-    with pytest.raises(PreviewError, match="image_protocol"):
+    with pytest.raises(GraphicsError, match="image_protocol"):
         detect_protocol("iterm")
+
+
+def test_cell_size_from_the_terminal_or_the_environment(monkeypatch):
+    from workbench.images import graphics
+
+    monkeypatch.setattr(graphics, "_winsize", lambda stream: (40, 120, 1200, 800))
+    assert cell_pixels(FakeStream(True)) == (10, 20)
+    monkeypatch.setattr(graphics, "_winsize", lambda stream: (40, 100, 900, 1000))
+    assert cell_pixels(FakeStream(True)) == (9, 25)
+    monkeypatch.setenv("TEXTUAL_CELL_WIDTH", "7")
+    monkeypatch.setenv("TEXTUAL_CELL_HEIGHT", "15")
+    assert cell_pixels(FakeStream(False)) == (7, 15)      # not a terminal: the environment
+    monkeypatch.delenv("TEXTUAL_CELL_WIDTH")
+    assert cell_pixels(FakeStream(False)) == (10, 20)
 
 
 def test_true_pixel_renderables_come_from_textual_image(tmp_path):

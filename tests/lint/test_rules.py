@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from workbench.lint import RULES, apply_fixes, lint
+from workbench.spec import PromptSpec
 
 from .conftest import make, pointed
 
@@ -399,3 +400,9 @@ def test_a_file_that_is_not_an_image_is_reported(tmp_path):
     [d] = [d for d in lint(make(raw=FISHERMAN, source_image=str(bad), denoise=0.7))
            if d.rule == "source-image-missing"]
     assert "not a readable image" in d.message
+
+
+def test_a_source_path_too_long_for_the_file_system_is_reported_not_raised():
+    spec = PromptSpec(name="p", model="kontext", subject="a cat", source_image="x" * 5000)
+    [d] = [d for d in lint(spec) if d.rule == "source-image-missing"]
+    assert "cannot be read" in d.message and "name too long" in d.message.lower()

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tests.fakes.ollama_server import Reply
-from workbench.llm.actions import (DECOMPOSE_SCHEMA, KONTEXT_SCHEMA, InvalidAnswer,
-                                   clean_answer, parse_instructions)
+from workbench.llm.actions import DECOMPOSE_SCHEMA, KONTEXT_SCHEMA
+from workbench.llm.answers import InvalidAnswer, clean_answer, parse_instructions
 from workbench.llm.ollama import LLMError, NoVision
 from workbench.spec import TEXT_FIELDS, PromptSpec
 

@@ -176,37 +176,33 @@ def test_a_file_changed_during_the_request_is_not_overwritten(fake, library, cap
     assert library.read_text(encoding="utf-8") == theirs
 
 
-class StandInLinter:
-    """Stands in for `workbench.lint` (built in parallel): ``lint(spec)`` -> diagnostics
-    with ``.message``; flags the word "masterpiece" wherever it appears."""
-
-    class Diagnostic:
-        def __init__(self, message: str) -> None:
-            self.message = message
-
-    @classmethod
-    def lint(cls, spec):
-        from workbench.compose import compose
-
-        return [cls.Diagnostic("'masterpiece' is a booster FLUX ignores")
-                for _ in range(compose(spec).lower().count("masterpiece"))]
-
-
-def test_fix_uses_the_linter_and_lints_the_proposal(fake, library, capsys, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "workbench.lint", StandInLinter)
+def test_fix_uses_the_linter_and_lints_the_proposal(fake, library, capsys):
     text = LIBRARY.replace('style = "watercolor"', 'style = "watercolor, masterpiece"')
     library.write_text(text, encoding="utf-8")
     fake.queue("A red fox sitting in fresh snow, watercolor, masterpiece.")
     assert run(fake, str(library), "Fox", "--action", "fix") == 0
     user = fake.chats[0]["messages"][1]["content"]
-    assert "- 'masterpiece' is a booster FLUX ignores" in user
+    assert "'masterpiece' is a Stable Diffusion quality tag" in user
     out = capsys.readouterr().out
-    assert "lint: 'masterpiece' is a booster FLUX ignores" in out  # the proposal still has it
+    assert "lint: 'masterpiece' is a Stable Diffusion quality tag" in out  # still there
     assert library.read_text(encoding="utf-8") == text
 
-    library.write_text(LIBRARY, encoding="utf-8")
-    assert run(fake, str(library), "Fox", "--action", "fix") == 0
+
+def test_fix_lints_with_the_users_and_the_librarys_settings(fake, library, tmp_path, capsys):
+    """The same findings as the Problems panel: config.toml's [lint], then the library's."""
+    text = LIBRARY.replace('style = "watercolor"', 'style = "watercolor, masterpiece"')
+    text = text.replace('"sitting in fresh snow"', '"sitting in fresh snow with no blur"')
+    library.write_text('[lint]\nignore = ["missing-lighting", "word-count"]\n' + text,
+                       encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text('[lint]\nignore = ["sd-quality-tags"]\n')
+    fake.queue("A red fox sitting in fresh, sharp snow, watercolor.")
+    assert run(fake, str(library), "Fox", "--action", "fix", "--config", str(config)) == 0
+    user = fake.chats[0]["messages"][1]["content"]
+    problems = [line for line in user.splitlines() if line.startswith("- ")]
+    assert len(problems) == 1 and "'no blur'" in problems[0], user
+
+    config.write_text('[lint]\nignore = ["sd-quality-tags", "negation"]\n')
+    assert run(fake, str(library), "Fox", "--action", "fix", "--config", str(config)) == 0
     assert "the linter found nothing to fix" in capsys.readouterr().out
     assert len(fake.chats) == 1

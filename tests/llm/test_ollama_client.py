@@ -8,9 +8,17 @@ import pytest
 
 from tests.fakes.ollama_server import FakeOllama, Reply
 from workbench.config import load_config
-from workbench.llm.ollama import (AnswerCut, LLMError, ModelMissing, NotReachable, OllamaClient,
-                                  OutOfMemory, StreamBroken, TimedOut, same_host,
-                                  unload_before_jobs)
+from workbench.llm.gpu import same_host, unload_before_jobs
+from workbench.llm.ollama import (
+    AnswerCut,
+    LLMError,
+    ModelMissing,
+    NotReachable,
+    OllamaClient,
+    OutOfMemory,
+    StreamBroken,
+    TimedOut,
+)
 
 USER = [{"role": "user", "content": "a fox"}]
 
@@ -169,31 +177,35 @@ async def test_a_stream_that_ends_without_done_is_not_an_answer(fake, client):
 
 async def test_image_jobs_unload_ollama_models_on_a_shared_gpu(fake, tmp_path):
     """Before FLUX jobs, Ollama's loaded models are unloaded (keep_alive 0), once until
-    the LLM is used again; nothing happens when the setting is off."""
+    the LLM is used again (the session's clients say so); nothing happens when off."""
     from workbench.config import load_config
-    from workbench.llm import gpu
+    from workbench.llm.gpu import GpuSharing, sharing_for
 
     config = load_config(tmp_path / "none.toml", env={"OLLAMA_HOST": fake.host,
                                                        "COMFYUI_URL": "http://127.0.0.1:8188"})
-    gpu.note_llm_used()
-    async with OllamaClient(fake.host) as client:
+    gpu = sharing_for(config)
+    assert gpu is sharing_for(config) and isinstance(gpu, GpuSharing)
+    async with OllamaClient.from_config(config) as client:
         await client.chat("gemma3:4b", [{"role": "user", "content": "hi"}])
+    assert gpu.llm_used  # the session's client told it
     loaded = await OllamaClient(fake.host).loaded_models()
     assert loaded  # the fake now has gemma3:4b loaded
-    assert await gpu.release_for_images(config) == loaded
+    assert await gpu.release_for_images() == loaded
     unloads = [b for b in fake.seen("/api/generate") if b.get("keep_alive") == 0]
     assert [u["model"] for u in unloads] == loaded
-    assert await gpu.release_for_images(config) == []  # not used since: nothing asked
+    assert await gpu.release_for_images() == []  # not used since: nothing asked
     assert len(fake.seen("/api/generate")) == len(unloads)
-    config.raw["ollama"] = {"unload_before_jobs": False}
-    gpu.note_llm_used()
-    assert await gpu.release_for_images(config) == []
+    config.ollama.unload_before_jobs = False
+    off = GpuSharing.from_config(config)
+    off.note_llm_used()
+    assert await off.release_for_images() == []
 
 
 async def test_release_is_silent_when_ollama_is_not_running(closed_port, tmp_path):
     from workbench.config import load_config
-    from workbench.llm import gpu
+    from workbench.llm.gpu import GpuSharing
 
     config = load_config(tmp_path / "none.toml", env={"OLLAMA_HOST": f"127.0.0.1:{closed_port}"})
+    gpu = GpuSharing.from_config(config)
     gpu.note_llm_used()
-    assert await gpu.release_for_images(config) == []
+    assert await gpu.release_for_images() == []

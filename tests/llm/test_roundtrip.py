@@ -8,8 +8,8 @@ import json
 import pytest
 
 from workbench import locations
+from workbench.collection import load_collection
 from workbench.compose import clean, compose
-from workbench.library import load_collection
 from workbench.spec import TEXT_FIELDS, PromptSpec
 
 AWKWARD = [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.comfy.conftest import threaded_fake, write_library  # noqa: F401 (fixture)
+from tests.comfy.conftest import write_library
 from workbench import cli
 from workbench.library import load_library
 from workbench.runs import history

@@ -1,13 +1,21 @@
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
 
 from workbench import locations
-from workbench.runs.history import (HistoryError, create_run, list_runs, load_run, mark_winner,
-                                    record_cell, record_cell_error, set_status)
+from workbench.runs.history import (
+    HistoryError,
+    create_run,
+    list_runs,
+    load_run,
+    mark_winner,
+    record_cell,
+    record_cell_error,
+    set_status,
+)
 from workbench.runs.plan import make_axis, make_plan
 from workbench.spec import PromptSpec
 
@@ -26,7 +34,7 @@ def plan():
 
 
 def test_manifest_round_trip(plan):
-    when = datetime(2026, 11, 23, 14, 5, 1, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 23, 14, 5, 1, tzinfo=UTC)
     run = create_run(plan, meta={"library": "fox.toml"}, now=when)
     assert run.folder.parent == locations.runs_dir()
     assert run.folder.name == "20261123-140501-fox-vs-owl"
@@ -60,9 +68,9 @@ def test_manifest_round_trip(plan):
 
 
 def test_list_runs_newest_first_and_skips_junk(plan, tmp_path):
-    first = create_run(plan, now=datetime(2026, 1, 1, tzinfo=timezone.utc))
-    second = create_run(plan, now=datetime(2026, 1, 2, tzinfo=timezone.utc))
-    same_second = create_run(plan, now=datetime(2026, 1, 2, tzinfo=timezone.utc))
+    first = create_run(plan, now=datetime(2026, 1, 1, tzinfo=UTC))
+    second = create_run(plan, now=datetime(2026, 1, 2, tzinfo=UTC))
+    same_second = create_run(plan, now=datetime(2026, 1, 2, tzinfo=UTC))
     assert same_second.folder.name.endswith("-2")
     (locations.runs_dir() / "not-a-run").mkdir()
     broken = locations.runs_dir() / "broken"

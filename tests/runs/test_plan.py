@@ -6,8 +6,15 @@ from itertools import product
 import pytest
 import tomlkit
 
-from workbench.runs.plan import (Axis, PlanError, cache_cost, group_by_model, make_axis,
-                                 make_plan, order_for_cache, parse_axis, plan_from_dict)
+from workbench.runs.order import cache_cost, group_by_model, order_for_cache
+from workbench.runs.plan import (
+    Axis,
+    PlanError,
+    make_axis,
+    make_plan,
+    parse_axis,
+    plan_from_dict,
+)
 from workbench.spec import Lora, Params, PromptSpec
 
 SPEC_FIELDS = [f.name for f in fields(PromptSpec) if f.name != "params"]

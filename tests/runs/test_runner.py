@@ -13,12 +13,15 @@ from PIL import Image
 
 from tests.fakes.comfy_server import FakeComfy
 from workbench.comfy.client import ComfyClient
-from workbench.comfy.journal import Journal
-from workbench.config import Config
+from workbench.config import ComfyUISettings, Config
 from workbench.images.pngmeta import read_png_metadata
 from workbench.runs import history
+from workbench.runs.journal import Journal
 from workbench.runs.plan import make_axis, make_plan
-from workbench.runs.runner import CONTACT_SHEET, CellUpdate, NoServer, PlanRunner
+from workbench.runs.pool import Health
+from workbench.runs.runner import CONTACT_SHEET, CellUpdate, NoServer, PlanRunner, RunnerOptions
+from workbench.runs.single import RunService
+from workbench.runs.uploads import UploadCache
 from workbench.spec import Lora, Params, PromptSpec
 
 
@@ -51,10 +54,20 @@ def quick_client(url: str) -> ComfyClient:
     return ComfyClient(url, poll_interval=0.2, backoff=(0.05, 0.3))
 
 
-def runner(plan, urls, tmp_path, **kw) -> PlanRunner:
-    kw.setdefault("client_factory", quick_client)
-    kw.setdefault("journal", Journal(tmp_path / "journal.jsonl"))
-    return PlanRunner(plan, Config(comfyui_urls=list(urls)), root=tmp_path / "runs", **kw)
+def runner(plan, urls, tmp_path, *, on_update=None, journal=None, upload_cache=None,
+           server_grace=None, health_interval=None, **options) -> PlanRunner:
+    config = Config(comfyui=ComfyUISettings(urls=list(urls)))
+    service = RunService(config, journal=journal or Journal(tmp_path / "journal.jsonl"),
+                         uploads=upload_cache or UploadCache(tmp_path / "uploads.json"))
+    health = Health()
+    if server_grace is not None:
+        health.grace = server_grace
+    if health_interval is not None:
+        health.interval = health_interval
+    options.setdefault("client_factory", quick_client)
+    return PlanRunner(plan, config, RunnerOptions(root=tmp_path / "runs", health=health,
+                                                  **options),
+                      service=service, on_update=on_update)
 
 
 def manifest(run) -> dict:
@@ -111,19 +124,11 @@ async def test_2x3x2_plan_fills_every_cell_once(fakes, tmp_path):
     assert pool.sheet_path == run.folder / CONTACT_SHEET and sheet.width > 256
     # nothing left open in the journal
     assert Journal(tmp_path / "journal.jsonl").unfinished() == []
-    # thumbnails were made as the images arrived, so previews find them on disk
-    from workbench.images.preview import default_cache
-
-    cache = default_cache()
-    assert len(list(cache.folder.glob("*/*.png"))) == 12
-    misses = cache.misses
-    cache.get(run.image_paths("v0-s1-guidance=2.5")[0], (256, 256))
-    assert cache.misses == misses                     # found ready, not made now
 
 
 async def test_winner_and_rerun_reproduce_the_images(fakes, tmp_path):
     from workbench.library import load_library
-    from workbench.runs.saved_plans import load_plans
+    from workbench.runs.saved_plans import load_plans, set_winner
 
     fake = await fakes()
     library_file = tmp_path / "lib.toml"
@@ -131,7 +136,8 @@ async def test_winner_and_rerun_reproduce_the_images(fakes, tmp_path):
     plan = make_plan([FOX, FOX_B], seeds=[5, 6])
     pool = runner(plan, [fake.url], tmp_path)
     first = await pool.run()
-    pool.mark_winner("v1-s6", "snowier", library=load_library(library_file))
+    set_winner(first.plan, "v1-s6", note="snowier", run=first,
+               library=load_library(library_file))
     [saved], _ = load_plans(load_library(library_file), "fox")
     assert saved.is_winner("v1-s6") and saved.seeds == [5, 6]
     loaded = history.load_run(first.folder)
@@ -249,7 +255,7 @@ async def test_restarted_server_forgets_jobs_which_are_run_again(fakes, tmp_path
 
 
 async def test_source_image_uploaded_once_per_server(fakes, tmp_path):
-    from workbench.comfy.uploads import UploadCache
+    from workbench.runs.uploads import UploadCache
 
     fake = await fakes()
     library_dir = tmp_path / "lib"
@@ -287,9 +293,7 @@ async def test_spec_embedded_when_the_server_png_lacks_it(tmp_path):
 
 
 async def test_resume_adopts_prompts_a_crashed_session_left(fakes, tmp_path):
-    from workbench.comfy.jobs import prepare
-    from workbench.comfy.journal import JournalEntry
-    from workbench.runs.runner import RECOVERED
+    from workbench.runs.journal import JournalEntry
 
     fake = await fakes()
     plan = make_plan([FOX, FOX_B], seeds=[1, 2])
@@ -299,18 +303,17 @@ async def test_resume_adopts_prompts_a_crashed_session_left(fakes, tmp_path):
     left: dict[str, str] = {}
     async with quick_client(fake.url) as old:     # the session that "crashed"
         for cell in plan.cells()[:2]:
-            built = await prepare(old, cell.spec, config=Config(), seed=cell.seed)
+            built = await RunService(Config()).prepare(old, cell.spec, seed=cell.seed)
             job = await old.submit(built.workflow)
             journal.submitting(JournalEntry(job.prompt_id, old.base_url, old.client_id,
-                                            str(crashed.folder / RECOVERED), built.workflow,
+                                            str(crashed.folder), built.workflow,
                                             cell.seed, {"run": str(crashed.folder),
                                                         "cell": cell.id}))
             journal.queued(job.prompt_id, job.number)
             left[cell.id] = job.prompt_id
     fake.resume()
     pool = runner(plan, [fake.url], tmp_path, existing=history.load_run(crashed.folder),
-                  journal=journal)
-    pool.adopt_poll = 0.05
+                  journal=journal, adopt_poll=0.05)
     run = await asyncio.wait_for(pool.run(), 20)
     assert run.folder == crashed.folder
     assert all(r.status == "done" for r in run.results.values()) and len(run.results) == 4

@@ -8,7 +8,10 @@ from textual.widgets import Input, OptionList
 
 from workbench import workspace
 from workbench.library import load_library
+from workbench.tui.app import LINT_DELAY
 from workbench.tui.screens.confirm import ChoiceScreen
+
+from .helpers import editor_ready, run_command, screen_is, status_text, wait_until
 
 
 async def test_typing_updates_composed_pane_and_saves(make_app, library_dir):
@@ -22,7 +25,8 @@ async def test_typing_updates_composed_pane_and_saves(make_app, library_dir):
             "An amber glass perfume bottle with a brushed brass cap and a silk ribbon "
             "standing on a slab of wet black slate.")
         assert "22 words" not in app.composed.border_subtitle
-        await pilot.pause(0.9)  # autosave delay is 0.6 s
+        # saved by the autosave timer alone (no quit, no F6)
+        await wait_until(pilot, lambda: "silk ribbon" in (library_dir / "studio.toml").read_text())
         data = tomllib.loads((library_dir / "studio.toml").read_text())
         assert data["prompts"][0]["subject"].endswith("and a silk ribbon")
         text = (library_dir / "studio.toml").read_text()
@@ -32,6 +36,7 @@ async def test_typing_updates_composed_pane_and_saves(make_app, library_dir):
 async def test_layers_and_text_fields(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
+        await editor_ready(pilot, app)  # "text" is below the fold: mounted after a frame
         app.editor.widget_for("foreground").focus()
         await pilot.press(*"scattered rose petals")
         assert ("In the foreground, scattered rose petals; in the background, smooth charcoal "
@@ -46,16 +51,66 @@ async def test_layers_and_text_fields(make_app, library_dir):
 async def test_invalid_number_is_marked_and_not_saved(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()  # the generation fields mount right after the first frame
+        await editor_ready(pilot, app)  # the generation fields mount after the first frame
         steps = app.editor.widget_for("steps")
         assert steps.placeholder.startswith("28 (default)") and steps.value == "28"
         steps.focus()
         await pilot.press("end", "backspace", "backspace", *"3x")
-        assert steps.has_class("-invalid")
-        assert "not a whole number" in str(app.query_one("#status").render())
+        assert steps.has_class("-unparsed")
+        assert "not a whole number" in status_text(app)
         assert app.spec.params.steps == 3  # the last value that parsed
+        # The lint that follows each keystroke (and a save) must not hide the error.
+        app.run_lint()
+        app.flush_saves()
+        assert app.diagnostics and "not a whole number" in status_text(app)
         await pilot.press("backspace", "0")
-        assert not steps.has_class("-invalid") and app.spec.params.steps == 30
+        assert not steps.has_class("-unparsed") and app.spec.params.steps == 30
+        app.run_lint()
+        assert "not a whole number" not in status_text(app)
+    assert load_library(library_dir / "studio.toml").get(
+        "Amber perfume bottle").params.steps == 30
+
+
+async def test_a_parse_error_stays_until_that_field_parses(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await editor_ready(pilot, app)
+        steps = app.editor.widget_for("steps")
+        steps.focus()
+        await pilot.press("end", *"x")
+        app.editor.widget_for("subject").focus()
+        await pilot.press("end", *" again")  # a good edit elsewhere, then its lint
+        app.run_lint()
+        assert "not a whole number" in status_text(app) and steps.has_class("-unparsed")
+        await pilot.press("escape", "down")  # another prompt: the unparsed text is not kept
+        await wait_until(pilot, lambda: app.spec.name == "Lisbon poster")
+        app.run_lint()
+        assert "not a whole number" not in status_text(app)
+
+
+async def test_quitting_right_after_a_keystroke_is_clean(make_app, library_dir):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.editor.widget_for("subject").focus()
+        await pilot.press("end", "!")  # a lint is now due in LINT_DELAY
+        await app.action_quit()
+    # run_test re-raises anything the app raised while shutting down; a lint that is
+    # still due must not look for the editor once it is gone.
+    app.run_lint()
+    assert load_library(library_dir / "studio.toml").get(
+        "Amber perfume bottle").subject.endswith("!")
+
+
+async def test_a_pending_lint_dies_with_the_editor(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.editor.widget_for("subject").focus()
+        await pilot.press("end", "!")  # a lint is now due in LINT_DELAY
+        await app.screen_stack[0].query_one("#main").remove()  # as when the app closes
+        app.run_lint()  # what the timer calls: it must not look for the editor
+        # The timer itself went with the editor: nothing fires once its delay has passed
+        # (a lint that ran would fail the test when run_test re-raises it).
+        await pilot.pause(LINT_DELAY * 3)
 
 
 async def test_new_duplicate_rename_delete(make_app, library_dir):
@@ -69,9 +124,9 @@ async def test_new_duplicate_rename_delete(make_app, library_dir):
         await pilot.press("f3")
         assert app.spec.name == "Untitled"
         await pilot.press("f8")
-        assert isinstance(app.screen, ChoiceScreen)
+        await screen_is(pilot, ChoiceScreen)
         await pilot.press("y")
-        await pilot.pause()
+        await wait_until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
         await pilot.press("f6")
     names = [s.name for s in load_library(library_dir / "studio.toml").prompts]
     assert names == ["Amber perfume bottle", "Bottle v2", "Lisbon poster", "Quick sketch"]
@@ -80,7 +135,10 @@ async def test_new_duplicate_rename_delete(make_app, library_dir):
 async def test_delete_can_be_cancelled(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f8", "n")
+        await pilot.press("f8")
+        await screen_is(pilot, ChoiceScreen)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
         assert app.spec.name == "Amber perfume bottle"
     assert len(load_library(library_dir / "studio.toml").prompts) == 3
 
@@ -107,16 +165,17 @@ async def test_conflict_on_disk_is_not_clobbered(make_app, library_dir):
         path.write_text(path.read_text().replace("Lisbon poster", "Porto poster"))
         app.editor.widget_for("context").focus()
         await pilot.press("end", *" at night")
-        await pilot.pause(0.9)
+        app.flush_saves()  # what the autosave timer does
+        await pilot.pause()
         assert not isinstance(app.screen, ChoiceScreen)  # no question pops up mid-typing
         assert "conflict" in str(app.query_one("#status").render())
         assert app.spec.context.endswith("at night")
         assert "Porto poster" in path.read_text()  # theirs is untouched
         assert "at night" in workspace.recovery_path(app.library).read_text()
         await pilot.press("f6")
-        assert isinstance(app.screen, ChoiceScreen)
+        await screen_is(pilot, ChoiceScreen)
         await pilot.press("k")  # keep both
-        await pilot.pause()
+        await wait_until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
         mine = library_dir / "studio.mine.toml"
         assert "at night" in mine.read_text()
         assert app.collection.libraries[0].get("Porto poster") is not None  # reloaded theirs
@@ -130,9 +189,11 @@ async def test_conflict_overwrite(make_app, library_dir):
         path.write_text(path.read_text().replace("Lisbon poster", "Porto poster"))
         app.editor.widget_for("context").focus()
         await pilot.press("end", *" at night")
-        await pilot.pause(0.9)
-        await pilot.press("f6", "o")
-        await pilot.pause()
+        app.flush_saves()  # what the autosave timer does: a conflict
+        await pilot.press("f6")
+        await screen_is(pilot, ChoiceScreen)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
     text = path.read_text()
     assert "at night" in text and "Lisbon poster" in text
 
@@ -162,10 +223,11 @@ async def test_malformed_library_is_reported_and_others_open(make_app, library_d
 async def test_theme_choice_is_remembered(make_app, isolated_home):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
+        from workbench.config import load_config
+
         app.theme = "textual-light"
-        await pilot.pause()
-    from workbench.config import load_config
-    assert load_config().theme == "textual-light"
+        await wait_until(pilot, lambda: load_config().ui.theme == "textual-light")
+    assert load_config().ui.theme == "textual-light"
 
 
 async def test_first_start_seeds_user_libraries(isolated_home):
@@ -184,12 +246,11 @@ async def test_empty_parameters_show_the_variant_default(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+f", *"@schnell", "enter")
-        await pilot.pause()
+        await editor_ready(pilot, app)
         assert app.spec.name == "Quick sketch"
         assert app.editor.widget_for("steps").placeholder.startswith("4 (default)")
         app.editor.widget_for("model").value = "dev"
-        await pilot.pause()
-        assert app.spec.model == "dev"
+        await wait_until(pilot, lambda: app.spec.model == "dev")
         assert app.editor.widget_for("steps").placeholder.startswith("28 (default)")
 
 
@@ -205,15 +266,9 @@ async def test_bundled_themes_are_registered_and_no_color_is_honoured(make_app, 
 async def test_palette_sets_preset_and_aspect_size(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+p", *"Size: 16:9 HD")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await run_command(pilot, "Size: 16:9 HD")
         assert (app.spec.params.width, app.spec.params.height) == (1920, 1088)
-        await pilot.press("ctrl+p", *"Preset: quality")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await run_command(pilot, "Preset: quality")
         assert app.spec.params.preset == "quality"
         assert app.editor.widget_for("preset").value == "quality"
     saved = load_library(library_dir / "studio.toml").get("Amber perfume bottle")
@@ -228,14 +283,14 @@ async def test_source_image_path_completes_relative_to_the_library(make_app, lib
     (library_dir / "sources" / "notes.txt").write_text("not an image")
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()  # below-the-fold fields mount right after the first frame
+        await editor_ready(pilot, app)  # below-the-fold fields mount after the first frame
         field = app.editor.widget_for("source_image")
         field.focus()
         await pilot.press(*"sou")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: field._suggestion == "sources/")
         await pilot.press("right")  # accept "sources/"
         await pilot.press("p")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: field._suggestion == "sources/portrait.png")
         await pilot.press("right")
         assert field.value == "sources/portrait.png"
         assert app.spec.source_image == "sources/portrait.png"

@@ -9,7 +9,17 @@ import pytest
 
 from tests.fakes.ollama_server import FakeOllama, Reply
 from workbench.library import load_library
-from workbench.tui.screens.assist import AssistScreen, word_diff
+from workbench.tui.screens.assist import ActionMenu, AssistScreen, word_diff
+
+from .helpers import screen_is, wait_until
+
+
+async def assist(pilot, downs: int = 0) -> AssistScreen:
+    """F9, then the action ``downs`` rows below the first (rewrite) in the menu."""
+    await pilot.press("f9")
+    await screen_is(pilot, ActionMenu)
+    await pilot.press(*["down"] * downs, "enter")
+    return await screen_is(pilot, AssistScreen)
 
 REWRITE = ("An amber glass perfume bottle with a brushed brass cap stands on wet black "
            "slate, lit by a soft diffused key light and a thin rim light.")
@@ -21,25 +31,14 @@ async def fake():
         yield server
 
 
-async def wait_for(pilot, condition, timeout=5.0):
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
-
-
 async def test_rewrite_streams_then_accept_and_undo(make_app, library_dir, fake):
     fake.queue(Reply(REWRITE, chunk_delay=0.01))
     path = library_dir / "studio.toml"
     app = make_app(ollama_host=fake.host)
     async with app.run_test(size=(120, 40)) as pilot:
         original = app.composed.text
-        await pilot.press("f9")
-        await pilot.press("enter")  # first action: rewrite
-        screen = app.screen
-        assert isinstance(screen, AssistScreen)
-        await wait_for(pilot, lambda: screen.proposal is not None)
+        screen = await assist(pilot)  # first action: rewrite
+        await wait_until(pilot, lambda: screen.proposal is not None)
         sent = fake.chats[-1]
         assert sent["model"] == "gemma3:4b"
         assert original in json.dumps(sent["messages"][-1]["content"])
@@ -50,7 +49,7 @@ async def test_rewrite_streams_then_accept_and_undo(make_app, library_dir, fake)
         before = path.read_text()
         await pilot.press("a")
         assert app.spec.raw == REWRITE and app.composed.text == REWRITE
-        await pilot.pause(0.9)
+        app.flush_saves()
         assert load_library(path).get("Amber perfume bottle").raw == REWRITE
         assert before != path.read_text()
         await pilot.press("f12")
@@ -63,13 +62,13 @@ async def test_escape_mid_stream_changes_nothing(make_app, library_dir, fake):
     before = path.read_bytes()
     app = make_app(ollama_host=fake.host)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f9", "enter")
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.streamed != "")
+        screen = await assist(pilot)
+        await wait_until(pilot, lambda: screen.streamed != "")
         await pilot.press("escape")
         assert not isinstance(app.screen, AssistScreen)
         assert app.spec.raw == ""
-        await pilot.pause(0.9)
+        app.flush_saves()  # nothing to save: the file is untouched
+        assert path.read_bytes() == before
     assert path.read_bytes() == before
 
 
@@ -79,10 +78,9 @@ async def test_ollama_not_running_says_how_to_fix(make_app, library_dir):
         port = sock.getsockname()[1]
     app = make_app(ollama_host=f"127.0.0.1:{port}")
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f9", "enter")
-        screen = app.screen
+        screen = await assist(pilot)
         status = screen.query_one("#assist-status")
-        await wait_for(pilot, lambda: "not reachable" in str(status.render()), timeout=10)
+        await wait_until(pilot, lambda: "not reachable" in str(status.render()))
         text = str(status.render())
         assert "ollama serve" in text and "OLLAMA_HOST" in text
         await pilot.press("a")  # nothing to accept
@@ -94,9 +92,9 @@ async def test_ollama_not_running_says_how_to_fix(make_app, library_dir):
 async def test_missing_model_says_ollama_pull(make_app, fake):
     app = make_app(ollama_host=fake.host, ollama_model="llama9:1b")
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f9", "enter")
-        status = app.screen.query_one("#assist-status")
-        await wait_for(pilot, lambda: "ollama pull llama9:1b" in str(status.render()))
+        screen = await assist(pilot)
+        status = screen.query_one("#assist-status")
+        await wait_until(pilot, lambda: "ollama pull llama9:1b" in str(status.render()))
 
 
 async def test_decompose_accepts_only_picked_fields(make_app, fake):
@@ -107,9 +105,9 @@ async def test_decompose_accepts_only_picked_fields(make_app, fake):
     app = make_app(ollama_host=fake.host)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+f", *"@schnell", "enter")
-        await pilot.press("f9", "down", "down", "down", "down", "enter")  # decompose
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.proposal is not None)
+        await wait_until(pilot, lambda: app.spec.name == "Quick sketch")
+        screen = await assist(pilot, downs=4)  # decompose
+        await wait_until(pilot, lambda: screen.proposal is not None)
         picks = screen.query_one("#field-picks")
         assert set(picks.selected) == {"subject", "action", "style"}
         picks.deselect("style")
@@ -123,9 +121,8 @@ async def test_model_output_markup_and_escapes_are_shown_literally(make_app, fak
     fake.queue("A [bold]red[/bold] fox \x1b[2J in snow.")
     app = make_app(ollama_host=fake.host)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f9", "enter")
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.proposal is not None)
+        screen = await assist(pilot)
+        await wait_until(pilot, lambda: screen.proposal is not None)
         rendered = str(screen.query_one("#new-text").render())
         assert "[bold]red[/bold]" in rendered and "\x1b" not in rendered
 
@@ -141,9 +138,8 @@ async def test_prompt_actions_are_off_while_the_assist_screen_is_up(make_app, fa
     fake.queue(Reply(REWRITE, chunk_delay=0.01))
     app = make_app(ollama_host=fake.host)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f9", "enter")
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.proposal is not None)
+        screen = await assist(pilot)
+        await wait_until(pilot, lambda: screen.proposal is not None)
         await pilot.press("f3", "f8")  # would add / delete a prompt under the screen
         assert app.screen is screen
         assert [s.name for s in app.library.prompts] == [
@@ -155,15 +151,15 @@ async def test_model_picker_lists_installed_models_and_is_used(make_app, fake):
     app = make_app(ollama_host=fake.host)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f9")
-        select = app.screen.query_one("#model")
-        await wait_for(pilot, lambda: len(select._options) > 1)
+        select = (await screen_is(pilot, ActionMenu)).query_one("#model")
+        await wait_until(pilot, lambda: len(select._options) > 1)
         names = [value for _, value in select._options]
         assert {"gemma3:4b", "llava:7b", "qwen3:4b"} <= set(names)
         select.value = "llava:7b"
         app.screen.query_one("#actions").focus()
         await pilot.press("enter")
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.proposal is not None)
+        screen = await screen_is(pilot, AssistScreen)
+        await wait_until(pilot, lambda: screen.proposal is not None)
         assert fake.chats[-1]["model"] == "llava:7b"
 
 
@@ -171,8 +167,8 @@ async def test_menu_says_when_the_default_model_is_not_pulled(make_app, fake):
     app = make_app(ollama_host=fake.host, ollama_model="mistral:7b")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f9")
-        note = app.screen.query_one("#model-note")
-        await wait_for(pilot, lambda: "ollama pull mistral:7b" in str(note.render()))
+        note = (await screen_is(pilot, ActionMenu)).query_one("#model-note")
+        await wait_until(pilot, lambda: "ollama pull mistral:7b" in str(note.render()))
 
 
 async def test_fix_action_sends_lint_findings_and_lints_the_proposal(make_app, fake):
@@ -180,13 +176,13 @@ async def test_fix_action_sends_lint_findings_and_lints_the_proposal(make_app, f
     app = make_app(ollama_host=fake.host)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+f", *"@schnell", "enter")
+        await wait_until(pilot, lambda: app.spec.name == "Quick sketch")
         app.editor.widget_for("raw").focus()
         await pilot.press("end", *" ((sharp))")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: "weight-syntax" in [d.rule for d in app.diagnostics])
         app.editor.widget_for("name").focus()
-        await pilot.press("f9", "down", "enter")  # fix
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.proposal is not None)
+        screen = await assist(pilot, downs=1)  # fix
+        await wait_until(pilot, lambda: screen.proposal is not None)
         sent = json.dumps(fake.chats[-1]["messages"])
         assert "weight syntax" in sent
         status = str(screen.query_one("#assist-status").render())
@@ -202,8 +198,8 @@ async def test_describe_the_source_image_with_a_vision_model(make_app, library_d
     async with app.run_test(size=(120, 40)) as pilot:
         app.spec.source_image = "red.png"
         app.action_assist("describe", "llava:7b")
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.proposal is not None)
+        screen = await screen_is(pilot, AssistScreen)
+        await wait_until(pilot, lambda: screen.proposal is not None)
         sent = fake.chats[-1]
         assert sent["model"] == "llava:7b" and sent["messages"][-1]["images"]
         await pilot.press("a")
@@ -218,7 +214,7 @@ async def test_describe_with_a_text_only_model_is_refused_plainly(make_app, libr
     async with app.run_test(size=(120, 40)) as pilot:
         app.spec.source_image = "dark.png"
         app.action_assist("describe", "llama3.2:3b")
-        await pilot.pause()
+        await screen_is(pilot, AssistScreen)
         status = app.screen.query_one("#assist-status")
-        await wait_for(pilot, lambda: "vision" in str(status.render()))
+        await wait_until(pilot, lambda: "vision" in str(status.render()))
         assert not fake.chats

@@ -7,7 +7,9 @@ from PIL import Image
 
 from tests.fakes.comfy_server import FakeComfy
 from workbench.library import load_library
-from workbench.tui.screens.chain import ChainScreen
+from workbench.tui.screens.chain import ChainScreen, InstructionInput
+
+from .helpers import screen_is, wait_until, workers_done
 
 CHAIN = '''\
 format = 1
@@ -54,20 +56,11 @@ async def comfy():
         await server.stop()
 
 
-async def wait_for(pilot, condition, timeout=15.0):
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
-
-
 async def open_chain(app, pilot):
     app.browser.option_list.highlighted = 3  # "edit 3" (row 0 is the library header)
-    await pilot.pause()
+    await wait_until(pilot, lambda: app.spec.name == "edit 3")
     app.action_chain()
-    await pilot.pause(0.3)
-    return app.screen
+    return await screen_is(pilot, ChainScreen)
 
 
 async def test_run_the_chain_and_branch(make_app, chain_library, comfy):
@@ -79,22 +72,24 @@ async def test_run_the_chain_and_branch(make_app, chain_library, comfy):
         assert [v.label[:2] for v in screen.views] == ["so", "1.", "2.", "3."]
         assert screen.views[0].image is not None and screen.views[1].image is None
         await pilot.press("r")
-        await wait_for(pilot, lambda: all(v.image is not None for v in screen.views[1:]))
+        await wait_until(pilot, lambda: all(v.image is not None for v in screen.views[1:]))
         assert len(server.submitted) == 3
         # each step edits the previous result: three different images
         assert len({v.image.read_bytes() for v in screen.views[1:]}) == 3
         await pilot.press("left", "b")  # branch after edit 2
+        await screen_is(pilot, InstructionInput)
         await pilot.press(*"Make the hat blue", "enter")
-        await pilot.pause(0.3)
-        branched = app.screen
-        assert isinstance(branched, ChainScreen) and branched is not screen
+        await wait_until(pilot, lambda: app.screen is not screen)
+        branched = await screen_is(pilot, ChainScreen)
+        assert branched is not screen
         assert branched.chain.names == ["edit 1", "edit 2", branched.chain.names[-1]]
         assert branched.views[1].image is not None  # shared steps already made
         await pilot.press("r")
-        await wait_for(pilot, lambda: branched.views[3].image is not None)
+        await wait_until(pilot, lambda: branched.views[3].image is not None)
         assert len(server.submitted) == 4  # only the new step ran
         await pilot.press("escape")
-        await pilot.pause(0.9)
+        app.flush_saves()
+        assert "Make the hat blue" in chain_library.read_text()
     saved = load_library(chain_library)
     new = [s for s in saved.prompts if s.raw == "Make the hat blue"]
     assert len(new) == 1 and new[0].follows == "edit 2"
@@ -104,7 +99,7 @@ async def test_not_a_chain_is_explained(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         app.action_chain()
-        await pilot.pause()
+        await wait_until(pilot, lambda: app._notifications)
         assert not isinstance(app.screen, ChainScreen)
         assert any("Kontext" in n.message for n in app._notifications)
 
@@ -114,7 +109,7 @@ def test_chain_snapshot(snap_compare, make_app, chain_library):
 
     async def run_before(pilot):
         await open_chain(app, pilot)
-        await pilot.pause(0.5)
+        await workers_done(pilot)  # the source image's preview is drawn in a thread
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
@@ -132,14 +127,12 @@ async def test_bundled_chain_generates_its_source_then_edits(make_app, tmp_path,
         names = [s.name for s in app.library.prompts]
         tip = [s for s in app.library.prompts if s.model == "kontext" and s.follows][-1]
         app.browser.option_list.highlighted = names.index(tip.name) + 1
-        await pilot.pause()
+        await wait_until(pilot, lambda: app.spec is tip)
         app.action_chain()
-        await pilot.pause(0.3)
-        screen = app.screen
-        assert isinstance(screen, ChainScreen)
+        screen = await screen_is(pilot, ChainScreen)
         assert screen.views[0].label.startswith("source: ") and screen.views[0].image is None
         await pilot.press("r")
-        await wait_for(pilot, lambda: all(v.image is not None for v in screen.views))
+        await wait_until(pilot, lambda: all(v.image is not None for v in screen.views))
         assert len(server.submitted) == 4  # the poster, then three edits
         kinds = [{n["class_type"] for n in job["prompt"].values()} for job in server.submitted]
         assert "ReferenceLatent" not in kinds[0]
@@ -161,13 +154,11 @@ async def test_a_wish_becomes_single_change_edits_and_the_source_is_described(
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await open_chain(app, pilot)
             await pilot.press("left", "k")  # after edit 2
+            await screen_is(pilot, InstructionInput)
             await pilot.press(*"blue hat and snow", "enter")
-            for _ in range(100):
-                if app.screen is not screen and isinstance(app.screen, ChainScreen):
-                    break
-                await pilot.pause(0.05)
-            new = app.screen
-            assert isinstance(new, ChainScreen)
+            await wait_until(pilot, lambda: app.screen is not screen
+                             and isinstance(app.screen, ChainScreen))
+            new = await screen_is(pilot, ChainScreen)
             assert new.chain.instructions[-2:] == [
                 "Make the hat blue while keeping the cat the same",
                 "Add falling snow while keeping the room the same"]
@@ -175,12 +166,9 @@ async def test_a_wish_becomes_single_change_edits_and_the_source_is_described(
             assert "blue hat and snow" in json.dumps(ollama.chats[0]["messages"])
             await pilot.press("d")
             status = new.query_one("#chain-status")
-            for _ in range(100):
-                if "blue square" in str(status.render()):
-                    break
-                await pilot.pause(0.05)
+            await wait_until(pilot, lambda: "blue square" in str(status.render()))
             assert "A blue square photo." in str(status.render())
             assert ollama.chats[-1]["messages"][-1]["images"]
-            await pilot.pause(0.9)
+            app.flush_saves()
     saved = load_library(chain_library)
     assert [s.follows for s in saved.prompts if "falling snow" in s.raw] != []

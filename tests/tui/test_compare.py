@@ -14,6 +14,8 @@ from workbench.spec import PromptSpec
 from workbench.tui.screens.compare import CompareScreen, progress_text
 from workbench.tui.screens.single_view import SingleView, crop_box
 
+from .helpers import screen_is, wait_until, workers_done
+
 COLOURS = {0: (200, 40, 40), 1: (40, 160, 60)}  # variant A red, B green
 
 
@@ -49,7 +51,8 @@ def compare_app(make_app, run):
 
     async def open_compare(pilot):
         app.push_screen(CompareScreen(run.plan, run=run))
-        await pilot.pause(0.5)
+        await screen_is(pilot, CompareScreen)
+        await workers_done(pilot)  # the cells' pictures are drawn in threads
 
     return app, open_compare
 
@@ -65,7 +68,6 @@ async def test_grid_shows_images_labels_and_missing_cells(make_app, recorded_run
         assert screen.grid.column_labels == ["seed 11", "seed 22"]
         views = [[screen.cells[c] for c in row] for row in screen.grid.cells]
         assert views[1][1].image is None and "waiting" in str(views[1][1].render())
-        await pilot.pause(0.5)
         # the red cell renders red half-blocks
         strip = views[0][0].render_line(views[0][0].size.height // 2)
         colours = {seg.style.bgcolor.triplet for seg in strip if seg.style and seg.style.bgcolor}
@@ -82,8 +84,7 @@ async def test_moving_opening_flipping_and_marking_a_winner(make_app, recorded_r
         assert (screen.row, screen.col) == (1, 0)
         assert "B · seed 11" in str(screen.query_one("#compare-status").render())
         await pilot.press("up", "enter")
-        single = app.screen
-        assert isinstance(single, SingleView)
+        single = await screen_is(pilot, SingleView)
         first = single.cell_id
         await pilot.press("plus", "plus")
         assert single.zoom == 2.0
@@ -92,7 +93,7 @@ async def test_moving_opening_flipping_and_marking_a_winner(make_app, recorded_r
         await pilot.press("w")
         assert screen.plan.is_winner(single.cell_id)
         await pilot.press("escape")
-        assert app.screen is screen
+        await wait_until(pilot, lambda: app.screen is screen)
         assert screen.cells[single.cell_id].has_class("-winner")
     again = load_run(recorded_run.folder)
     assert [w.cell for w in again.plan.winners] == [single.cell_id]
@@ -146,26 +147,33 @@ async def test_ctrl_t_runs_an_ab_plan_into_the_grid(make_app, library_dir, isola
     try:
         app = make_app(comfyui_urls=url)
         async with app.run_test(size=(120, 40)) as pilot:
+            from workbench.tui.screens.plan_setup import PlanSetup
+
             await pilot.press("ctrl+t")
-            await pilot.pause()
+            await screen_is(pilot, PlanSetup)
             app.screen.query_one("#plan-seeds").value = "5, 6"
             app.screen.query_one("#plan-axis").value = "guidance=2.5,3.5"
             app.screen.query_one("#plan-seeds").focus()
             await pilot.press("enter")
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, CompareScreen)
+            screen = await screen_is(pilot, CompareScreen)
             assert screen.plan.size == 8  # A, B x 2 seeds x 2 guidance values
-            for _ in range(400):
-                if all(v.image is not None for v in screen.cells.values()):
-                    break
-                await pilot.pause(0.05)
-            assert all(v.image is not None for v in screen.cells.values())
+            await wait_until(pilot, lambda: all(v.image is not None
+                                                for v in screen.cells.values()))
             assert len(server.submitted) == 8
+            await wait_until(pilot, lambda: screen.run is not None)  # the run is wrapped up
             assert "8/8 cells" in str(screen.query_one("#compare-title").render())
+            # the grid's thumbnails were made as the images arrived: found ready, not made
+            from workbench.images.preview import default_cache
+            from workbench.tui.screens.compare import thumbnail_box
+
+            await app.workers.wait_for_complete()
+            cache, view = default_cache(), screen.current
+            misses = cache.misses
+            cache.get(view.image, thumbnail_box(view))
+            assert cache.misses == misses
             await pilot.press("right", "w")
             winner = screen.current.cell_id
-            await pilot.pause(0.5)
+            await workers_done(pilot, "plans")
             run_folder = screen.run.folder
         manifest = load_run(run_folder)
         assert [w.cell for w in manifest.plan.winners] == [winner]
@@ -193,22 +201,16 @@ async def test_final_on_dev_reruns_the_same_seeds_on_dev(make_app, library_dir, 
             sketch = app.spec
             plan = make_plan([sketch], seeds=[3, 4], name="sketch draft")
             app.start_plan(plan, app.library, sketch.name)
-            await pilot.pause()
-            draft = app.screen
-            for _ in range(200):
-                if all(v.image is not None for v in draft.cells.values()):
-                    break
-                await pilot.pause(0.05)
+            draft = await screen_is(pilot, CompareScreen)
+            await wait_until(pilot, lambda: all(v.image is not None
+                                                for v in draft.cells.values()))
             await pilot.press("f")
-            await pilot.pause()
-            final = app.screen
-            assert isinstance(final, CompareScreen) and final is not draft
+            await wait_until(pilot, lambda: app.screen is not draft)
+            final = await screen_is(pilot, CompareScreen)
             assert final.plan.seeds == [3, 4]
             assert all(v.spec.model == "dev" for v in final.plan.variants)
-            for _ in range(200):
-                if all(v.image is not None for v in final.cells.values()):
-                    break
-                await pilot.pause(0.05)
+            await wait_until(pilot, lambda: all(v.image is not None
+                                                for v in final.cells.values()))
             loaders = [n["inputs"].get("unet_name") for job in server.submitted[-2:]
                        for n in job["prompt"].values() if n["class_type"] == "UNETLoader"]
             assert loaders and all("dev" in name for name in loaders)
@@ -222,28 +224,21 @@ async def test_single_view_uses_true_pixels_when_the_terminal_has_them(make_app,
     app = make_app(image_protocol="kitty")
     async with app.run_test(size=(120, 40)) as pilot:
         app.push_screen(CompareScreen(recorded_run.plan, run=recorded_run))
-        await pilot.pause(0.3)
-        await pilot.press("enter", "plus")
-        single = app.screen
-        assert isinstance(single, SingleView)
+        await screen_is(pilot, CompareScreen)
+        await pilot.press("enter")
+        single = await screen_is(pilot, SingleView)
+        await pilot.press("plus")
         pixels = single.query_one("#single-pixels")
         assert isinstance(pixels, TGPImage)
-        for _ in range(40):
-            if pixels.image is not None and pixels.image.size == (42, 42):
-                break
-            await pilot.pause(0.05)
-        assert pixels.image.size == (42, 42)  # the 64 px image at zoom 1.5
+        await wait_until(pilot, lambda: pixels.image is not None
+                         and pixels.image.size == (42, 42))  # the 64 px image at zoom 1.5
         assert pixels.image.getpixel((0, 0)) == (200, 40, 40)  # centred: no corner
         await pilot.press("left", "left", "up", "up")  # pan to the top-left corner
-        for _ in range(40):
-            if pixels.image.getpixel((0, 0)) == (255, 255, 255):
-                break
-            await pilot.pause(0.05)
-        assert pixels.image.getpixel((0, 0)) == (255, 255, 255)  # the marked corner
+        await wait_until(pilot, lambda: pixels.image.getpixel((0, 0)) == (255, 255, 255))
 
 
 def test_detect_protocol_settings():
-    from workbench.images.preview import detect_protocol
+    from workbench.images.graphics import detect_protocol
 
     assert detect_protocol("sixel") == "sixel"
     assert detect_protocol("auto", stream=io.StringIO()) == "halfblocks"  # not a terminal

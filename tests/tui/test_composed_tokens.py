@@ -6,11 +6,13 @@ from __future__ import annotations
 from workbench import tokens
 from workbench.tui.widgets.composed import CLIP_MARK
 
+from .helpers import wait_until
+
 
 async def test_footer_shows_exact_counts(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await wait_until(pilot, lambda: "T5 " in app.composed.border_subtitle)
         text = app.composed.text
         counted = tokens.count(text)
         subtitle = app.composed.border_subtitle
@@ -25,7 +27,7 @@ async def test_the_clip_window_end_is_marked(make_app):
                "carrying a brass lantern that throws warm light on the curved walls. ") * 3
         app.spec.raw = raw
         app.composed.show(app.spec)
-        await pilot.pause()
+        await wait_until(pilot, lambda: CLIP_MARK in app.composed.border_subtitle)
         counted = tokens.count(app.composed.text)
         assert counted.clip > 77 and counted.clip_cut is not None
         rendered = app.composed.render()

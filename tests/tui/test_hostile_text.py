@@ -14,6 +14,8 @@ from tests.hostile import (HOSTILE, assert_terminal_safe, broken_hostile_file,
 from workbench import workspace
 from workbench.tui.screens.confirm import ChoiceScreen
 
+from .helpers import screen_is
+
 
 def terminal_output(app) -> str:
     """What Textual would write to the terminal for a full redraw of the top screen."""
@@ -51,8 +53,8 @@ async def test_hostile_library_reaches_the_screen_sanitised(make_app, hostile_di
             app.editor.scroll_home(animate=False)
             await pilot.press("down")
         await pilot.press("f8")  # the delete question names the prompt
-        await pilot.pause()
-        assert isinstance(app.screen, ChoiceScreen)
+        await screen_is(pilot, ChoiceScreen)
+        await pilot.pause()  # drawn
         assert_terminal_safe(terminal_output(app), "delete dialog")
         await pilot.press("n")
 

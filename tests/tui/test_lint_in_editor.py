@@ -5,6 +5,12 @@ from __future__ import annotations
 from workbench.library import load_library
 from workbench.tui.widgets.problems import ProblemsPanel
 
+from .helpers import run_command, status_text, wait_until
+
+
+def rules(app) -> list[str]:
+    return [d.rule for d in app.diagnostics]
+
 
 async def test_typing_a_pitfall_flags_it_and_the_fix_cleans_it(make_app, library_dir):
     app = make_app()
@@ -14,29 +20,29 @@ async def test_typing_a_pitfall_flags_it_and_the_fix_cleans_it(make_app, library
         style = app.editor.widget_for("style")
         style.focus()
         await pilot.press("end", *", masterpiece")
-        await pilot.pause(0.3)
-        rules = [d.rule for d in app.diagnostics]
-        assert "sd-quality-tags" in rules
+        await wait_until(pilot, lambda: "sd-quality-tags" in rules(app))  # after the debounce
+        found_rules = rules(app)
         found = next(d for d in app.diagnostics if d.rule == "sd-quality-tags")
         assert found.field == "style"
         assert style.value[found.start:found.end] == "masterpiece"
         assert any(s[:2] == (found.start, found.end) for s in style.highlighter.spans)
         assert panel.display
-        row = str(panel.get_option_at_index(rules.index("sd-quality-tags")).prompt)
+        row = str(panel.get_option_at_index(found_rules.index("sd-quality-tags")).prompt)
         assert "masterpiece" in row and row.startswith("W style:")
-        assert "warning" in str(app.query_one("#status").render())
+        assert "warning" in status_text(app)
         await pilot.press("ctrl+l")
         assert app.focused is panel
-        panel.highlighted = rules.index("sd-quality-tags")
+        panel.highlighted = found_rules.index("sd-quality-tags")
         await pilot.press("f")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: "sd-quality-tags" not in rules(app))
         assert "masterpiece" not in app.spec.style
         assert "masterpiece" not in app.composed.text
-        assert "sd-quality-tags" not in [d.rule for d in app.diagnostics]
         assert style.value == app.spec.style
         await pilot.press("f12")
         assert "masterpiece" in app.spec.style
-        await pilot.pause(0.9)
+        app.flush_saves()
+        assert "masterpiece" in load_library(library_dir / "studio.toml").get(
+            "Amber perfume bottle").style
     assert "masterpiece" in load_library(library_dir / "studio.toml").get(
         "Amber perfume bottle").style
 
@@ -47,8 +53,8 @@ async def test_enter_on_a_problem_jumps_to_its_span(make_app):
         subject = app.editor.widget_for("subject")
         subject.focus()
         await pilot.press("home", *"((shiny)) ")
-        await pilot.pause(0.3)
-        index = [d.rule for d in app.diagnostics].index("weight-syntax")
+        await wait_until(pilot, lambda: "weight-syntax" in rules(app))
+        index = rules(app).index("weight-syntax")
         await pilot.press("ctrl+l")
         app.query_one(ProblemsPanel).highlighted = index
         await pilot.press("enter")
@@ -62,10 +68,8 @@ async def test_fix_all_safe_fixes_from_the_palette(make_app):
     async with app.run_test(size=(120, 40)) as pilot:
         app.editor.widget_for("style").focus()
         await pilot.press("end", *", best quality, (glossy:1.3)")
-        await pilot.pause(0.3)
-        await pilot.press("ctrl+p", *"Apply all safe fixes")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: {"sd-quality-tags", "weight-syntax"} <= set(rules(app)))
+        await run_command(pilot, "Apply all safe fixes")
         assert "best quality" not in app.spec.style and ":1.3" not in app.spec.style
-        assert {"sd-quality-tags", "weight-syntax"}.isdisjoint(d.rule for d in app.diagnostics)
+        await wait_until(pilot, lambda: {"sd-quality-tags", "weight-syntax"}.isdisjoint(
+            rules(app)))

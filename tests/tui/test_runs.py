@@ -11,6 +11,8 @@ import pytest
 from tests.fakes.comfy_server import FakeComfy
 from workbench.tui.widgets.jobs import JobRow, JobsPanel
 
+from .helpers import screen_is, wait_until
+
 
 @pytest.fixture
 async def comfy():
@@ -22,14 +24,6 @@ async def comfy():
         await server.stop()
 
 
-async def wait_for(pilot, condition, timeout=10.0):
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
-
-
 async def test_f5_runs_the_prompt_to_files_with_progress(make_app, comfy, isolated_home):
     server, url = comfy
     app = make_app(comfyui_urls=url)
@@ -39,8 +33,8 @@ async def test_f5_runs_the_prompt_to_files_with_progress(make_app, comfy, isolat
         assert panel.display
         row = panel.rows[0]
         seen: list[str] = []
-        await wait_for(pilot, lambda: seen.append(str(row.query_one(".job-state").render()))
-                       or row.finished)
+        await wait_until(pilot, lambda: seen.append(str(row.query_one(".job-state").render()))
+                         or row.finished)
         state = str(row.query_one(".job-state").render())
         assert state.startswith("done: 1 image(s) in"), state
         assert any(s.startswith("step ") for s in seen)
@@ -51,15 +45,19 @@ async def test_f5_runs_the_prompt_to_files_with_progress(make_app, comfy, isolat
         seeds = [n["inputs"]["seed"] for n in submitted.values() if "seed" in n["inputs"]]
         assert seeds == [1234]  # the prompt's own seed
         folder = Path(state.split(" in ", 1)[1])
-        assert list(folder.glob("*.png")) and json.loads((folder / "run.json").read_text())
+        assert list(folder.glob("cells/*.png")) and json.loads(
+            (folder / "manifest.json").read_text())["kind"] == "single"
+        from workbench.runs.history import list_runs
+
+        assert [r.folder for r in list_runs()] == [folder]  # the run history lists it
         panel.focus()
         await pilot.press("v")
         from workbench.tui.screens.image import ImageScreen
 
-        assert isinstance(app.screen, ImageScreen) and app.screen.path == row.images[0]
-        await pilot.pause(0.3)
-        assert "▄" in "".join(s.text for s in app.screen.query_one("#single-image")
-                              .render_line(5))
+        viewer = await screen_is(pilot, ImageScreen)
+        assert viewer.path == row.images[0]
+        image = viewer.query_one("#single-image")
+        await wait_until(pilot, lambda: "▄" in "".join(s.text for s in image.render_line(5)))
 
 
 async def test_unreachable_server_says_how_to_fix(make_app):
@@ -70,7 +68,7 @@ async def test_unreachable_server_says_how_to_fix(make_app):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
         row = app.query_one(JobsPanel).rows[0]
-        await wait_for(pilot, lambda: row.finished)
+        await wait_until(pilot, lambda: row.finished)
         state = str(row.query_one(".job-state").render())
         assert state.startswith("failed:") and f"127.0.0.1:{port}" in state
         assert "COMFYUI_URL" in state
@@ -86,10 +84,10 @@ async def test_cancel_interrupts_the_running_job(make_app, isolated_home):
             await pilot.press("f5")
             panel = app.query_one(JobsPanel)
             row: JobRow = panel.rows[0]
-            await wait_for(pilot, lambda: "step" in str(row.query_one(".job-state").render()))
+            await wait_until(pilot, lambda: "step" in str(row.query_one(".job-state").render()))
             panel.focus()
             await pilot.press("c")
-            await wait_for(pilot, lambda: row.finished)
+            await wait_until(pilot, lambda: row.finished)
             state = str(row.query_one(".job-state").render())
             assert state.startswith("failed:") and "interrupt" in state.lower()
     finally:
@@ -106,20 +104,19 @@ async def test_queue_view_lists_and_removes_waiting_prompts(make_app, isolated_h
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("f5", "down", "f5")  # two jobs: one runs, one waits
             panel = app.query_one(JobsPanel)
-            await wait_for(pilot, lambda: len(panel.rows) == 2 and all(
+            await wait_until(pilot, lambda: len(panel.rows) == 2 and all(
                 r.job is not None for r in panel.rows))
             app.action_queue()
-            screen = app.screen
-            assert isinstance(screen, QueueScreen)
-            await wait_for(pilot, lambda: len(screen.entries) == 2)
+            screen = await screen_is(pilot, QueueScreen)
+            await wait_until(pilot, lambda: len(screen.entries) == 2)
             listing = screen.query_one("#queue-list")
             assert "running" in str(listing.get_option_at_index(0).prompt)
             assert "Lisbon poster" in str(listing.get_option_at_index(1).prompt)
             listing.highlighted = 1
             await pilot.press("d")
-            await wait_for(pilot, lambda: len(screen.entries) == 1)
+            await wait_until(pilot, lambda: len(screen.entries) == 1)
             await pilot.press("i")
-            await wait_for(pilot, lambda: all(r.finished for r in panel.rows))
+            await wait_until(pilot, lambda: all(r.finished for r in panel.rows))
             states = [str(r.query_one(".job-state").render()) for r in panel.rows]
             assert all(s.startswith("failed:") for s in states), states
     finally:
@@ -134,13 +131,37 @@ async def test_add_lora_from_the_servers_list(make_app, comfy, library_dir):
     app = make_app(comfyui_urls=url)
     async with app.run_test(size=(120, 40)) as pilot:
         app.action_add_lora()
-        screen = app.screen
-        assert isinstance(screen, PickScreen)
-        await wait_for(pilot, lambda: screen.items)
+        screen = await screen_is(pilot, PickScreen)
+        await wait_until(pilot, lambda: screen.items)
         assert "ep-sketch-flux.safetensors" in screen.items
         await pilot.press("enter")
-        await pilot.pause()
+        await wait_until(pilot, lambda: app.spec.params.loras)
         assert [l.name for l in app.spec.params.loras] == [screen.items[0]]
-        await pilot.pause(0.9)
+        app.flush_saves()
+        assert load_library(library_dir / "studio.toml").get(
+            "Amber perfume bottle").params.loras[0].name == screen.items[0]
     saved = load_library(library_dir / "studio.toml").get("Amber perfume bottle")
     assert saved.params.loras[0].name == screen.items[0]
+
+
+async def test_run_history_lists_single_runs_and_opens_them(make_app, comfy, isolated_home):
+    """F5's run is in Ctrl+P's run history like any comparison, and opens as a grid."""
+    from workbench.tui.screens.compare import CompareScreen
+    from workbench.tui.screens.history import HistoryScreen
+
+    server, url = comfy
+    app = make_app(comfyui_urls=url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        row = app.query_one(JobsPanel).rows[0]
+        await wait_until(pilot, lambda: row.finished)
+        app.action_history()
+        history = await screen_is(pilot, HistoryScreen)
+        [listed] = history.runs
+        assert listed.kind == "single" and listed.done == 1 and listed.name == app.spec.name
+        assert "1/1 cells" in str(history.query_one("#history-list").get_option_at_index(0)
+                                  .prompt)
+        await pilot.press("enter")
+        await screen_is(pilot, CompareScreen)
+        assert app.screen.plan.size == 1
+        assert app.screen.run.folder == listed.folder

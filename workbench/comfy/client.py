@@ -20,26 +20,27 @@ of jobs in flight on several servers (`submit`, `Job.wait`, `Job.cancel`,
 from __future__ import annotations
 
 import asyncio
-import json
-import random
-import ssl
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import websockets
-from websockets.asyncio.client import connect as ws_connect
 
 from ..textsafe import one_line
 from .events import (
-    Disconnected, Event, Executed, ExecutionCached, FeatureFlags, ExecutionError, ExecutionInterrupted, ExecutionStart,
-    ExecutionSuccess, Executing, ImageRef, Lost, Preview, Progress, ProgressState,
-    Reconnected, Status, events_from_history, parse_binary, parse_text,
+    Event,
+    ImageRef,
+    Lost,
 )
+from .job import Job, JobResult, QueueState, result_from_history
+from .live import SocketFeed
+
+__all__ = ["ComfyClient", "ComfyError", "DownloadTooLarge", "Job", "JobResult", "QueueState",
+           "ServerRejected", "Unreachable", "client_from_config", "parse_auth_header",
+           "result_from_history"]
 
 DEFAULT_MAX_DOWNLOAD = 256 * 1024 * 1024
 
@@ -82,199 +83,7 @@ class DownloadTooLarge(ComfyError):
     pass
 
 
-@dataclass
-class JobResult:
-    """How a job ended.  ``status``: success, error, interrupted, cancelled (removed from
-    the queue), lost (the server forgot it) or detached (this client closed first)."""
-
-    prompt_id: str
-    status: str
-    images: list[ImageRef] = field(default_factory=list)
-    error: ExecutionError | None = None
-    interrupted: ExecutionInterrupted | None = None
-    message: str = ""
-    cached_nodes: list[str] = field(default_factory=list)
-    submitted_at: float = 0.0
-    started_at: float | None = None
-    finished_at: float = 0.0
-    from_history: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "success"
-
-    def timings(self) -> dict[str, float | None]:
-        queued = (self.started_at - self.submitted_at) if self.started_at else None
-        running = (self.finished_at - self.started_at) if self.started_at else None
-        return {"submitted_at": self.submitted_at, "started_at": self.started_at,
-                "finished_at": self.finished_at, "queued_s": queued, "running_s": running,
-                "total_s": self.finished_at - self.submitted_at if self.submitted_at else None}
-
-
-@dataclass
-class QueueState:
-    running: list[str]
-    pending: list[str]
-
-    def __len__(self) -> int:
-        return len(self.running) + len(self.pending)
-
-    def __contains__(self, prompt_id: object) -> bool:
-        return prompt_id in self.running or prompt_id in self.pending
-
-
-_END = object()
-
-
-class Job:
-    """One submitted prompt, followed live.  Read ``state``, ``node``, ``step``, ``steps``,
-    ``fraction``; await `wait()`; iterate `events()`; `cancel()` it."""
-
-    def __init__(self, client: ComfyClient, prompt_id: str, workflow: dict | None) -> None:
-        self.client = client
-        self.prompt_id = prompt_id
-        self.workflow = workflow or {}
-        self.number: float | None = None
-        self.node_errors: dict = {}
-        self.state = "submitting"      # submitting, queued, running, done
-        self.node: str | None = None
-        self.step = 0
-        self.steps = 0
-        self.cached: list[str] = []
-        self.finished_nodes: set[str] = set()
-        self.latest_preview: Preview | None = None
-        self.images: list[ImageRef] = []
-        self.submitted_at = time.time()
-        self.started_at: float | None = None
-        self.last_event_at = time.monotonic()
-        self.gap = False               # the socket dropped while this job was in flight
-        self.result: JobResult | None = None
-        self._outcome: Event | None = None
-        self._events: asyncio.Queue = asyncio.Queue()
-        self._done = asyncio.get_running_loop().create_future()
-        self.on_event: Callable[[Job, Event], None] | None = None
-
-    def __repr__(self) -> str:
-        return f"<Job {self.prompt_id} {self.state} node={self.node} {self.step}/{self.steps}>"
-
-    @property
-    def done(self) -> bool:
-        return self.result is not None
-
-    @property
-    def fraction(self) -> float:
-        """0..1: nodes finished (cached count as finished) plus the running sampler's share."""
-        total = max(1, len(self.workflow))
-        if self.done:
-            return 1.0
-        finished = len(self.finished_nodes | set(self.cached))
-        part = (self.step / self.steps) if self.steps else 0.0
-        return min(1.0, (finished + part) / total)
-
-    async def wait(self, timeout: float | None = None) -> JobResult:
-        return await asyncio.wait_for(asyncio.shield(self._done), timeout)
-
-    async def events(self) -> AsyncIterator[Event]:
-        """Every event for this job, in arrival order, ending when the job ends."""
-        while True:
-            item = await self._events.get()
-            if item is _END:
-                return
-            yield item
-
-    async def cancel(self) -> None:
-        """Delete the job from the queue if it waits, interrupt it if it runs.  A waiting
-        job ends as ``cancelled`` at once; a running one ends ``interrupted`` when the
-        server says so."""
-        if self.done:
-            return
-        pid = self.prompt_id
-        await self.client.delete_from_queue([pid])  # harmless if it already runs
-        queue = await self.client.queue()
-        if pid in queue.running:
-            await self.client.interrupt(pid)
-        elif pid not in queue.pending and not self.done:
-            entry = (await self.client.history(pid)).get(pid)
-            if entry is not None:   # it finished meanwhile
-                self._finish(result_from_history(self, entry))
-            else:
-                self._finish(JobResult(pid, "cancelled", message="removed from the queue",
-                                       submitted_at=self.submitted_at,
-                                       finished_at=time.time()))
-
-    # -- fed by the client --------------------------------------------------------------
-
-    def _feed(self, event: Event) -> None:
-        self.last_event_at = time.monotonic()
-        if isinstance(event, ExecutionStart):
-            self.state = "running"
-            self.started_at = time.time()
-        elif isinstance(event, ExecutionCached):
-            self.cached = list(event.nodes)
-        elif isinstance(event, Executing):
-            if event.node is None:
-                self._push(event)
-                self._finish_from_outcome()
-                return
-            self.state = "running"
-            if self.node and self.node != event.node:
-                self.finished_nodes.add(self.node)
-            self.node = event.node
-            self.step = self.steps = 0
-        elif isinstance(event, Progress):
-            self.step, self.steps = event.value, event.max
-        elif isinstance(event, ProgressState):
-            self.finished_nodes |= {n for n, s in event.nodes.items() if s.state == "finished"}
-        elif isinstance(event, Preview):
-            self.latest_preview = event
-        elif isinstance(event, Executed):
-            for image in event.images:
-                if image not in self.images:
-                    self.images.append(image)
-        elif isinstance(event, (ExecutionSuccess, ExecutionError, ExecutionInterrupted)):
-            self._outcome = event
-        self._push(event)
-
-    def _push(self, event: Event) -> None:
-        self._events.put_nowait(event)
-        if self.on_event is not None:
-            try:
-                self.on_event(self, event)
-            except Exception:  # a display callback must never break the job
-                pass
-
-    def _finish_from_outcome(self) -> None:
-        outcome = self._outcome
-        if outcome is None:
-            # End marker without a verdict (socket gap): let /history decide.
-            self.client.spawn(self.client.check_job(self))
-            return
-        status = {ExecutionSuccess: "success", ExecutionError: "error",
-                  ExecutionInterrupted: "interrupted"}[type(outcome)]
-        result = JobResult(
-            self.prompt_id, status, list(self.images),
-            error=outcome if isinstance(outcome, ExecutionError) else None,
-            interrupted=outcome if isinstance(outcome, ExecutionInterrupted) else None,
-            cached_nodes=list(self.cached), submitted_at=self.submitted_at,
-            started_at=self.started_at, finished_at=time.time())
-        if self.gap and status == "success":
-            # Some `executed` messages may have been lost: take the outputs from /history.
-            self.client.spawn(self.client.check_job(self))
-            return
-        self._finish(result)
-
-    def _finish(self, result: JobResult) -> None:
-        if self.result is not None:
-            return
-        self.result = result
-        self.state = "done"
-        self.client._jobs.pop(self.prompt_id, None)
-        self._events.put_nowait(_END)
-        if not self._done.done():
-            self._done.set_result(result)
-
-
-class ComfyClient:
+class ComfyClient(SocketFeed):
     """A connection to one ComfyUI server.  Use as ``async with ComfyClient(url) as c``."""
 
     def __init__(self, base_url: str, *, auth_header: str = "", verify_tls: bool = True,
@@ -328,7 +137,7 @@ class ComfyClient:
                            asyncio.create_task(self._watchdog())]
         try:
             await asyncio.wait_for(self._connected.wait(), ws_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             # HTTP works but the socket does not (a proxy?): jobs are followed by polling.
             pass
 
@@ -348,7 +157,7 @@ class ComfyClient:
         the server; a journal lets the next session collect them)."""
         self._closing = True
         for job in list(self._jobs.values()):
-            job._finish(JobResult(job.prompt_id, "detached", message="the client was closed "
+            job.settle(JobResult(job.prompt_id, "detached", message="the client was closed "
                                   "before the prompt finished; it may still run on the server",
                                   submitted_at=job.submitted_at, started_at=job.started_at,
                                   finished_at=time.time()))
@@ -396,6 +205,12 @@ class ComfyClient:
     async def system_stats(self) -> dict:
         return await self.get_json("system_stats")
 
+    @property
+    def known_object_info(self) -> dict | None:
+        """The node schemas fetched so far (None until `object_info` ran), for explaining
+        a refusal without another request."""
+        return self._object_info
+
     async def object_info(self, node: str | None = None, *, refresh: bool = False) -> dict:
         """Node schemas; the full set is fetched once and kept."""
         if node is not None:
@@ -440,9 +255,6 @@ class ComfyClient:
 
     async def delete_from_queue(self, prompt_ids: list[str]) -> None:
         await self._post("queue", {"delete": list(prompt_ids)})
-
-    async def clear_queue(self) -> None:
-        await self._post("queue", {"clear": True})
 
     async def upload_image(self, source: Path | bytes, name: str | None = None, *,
                            overwrite: bool = False, subfolder: str = "",
@@ -493,6 +305,10 @@ class ComfyClient:
                              f"{one_line(str(exc))}") from exc
 
     # -- jobs ---------------------------------------------------------------------------
+
+    def forget(self, job: Job) -> None:
+        """Stop following ``job`` (it has ended)."""
+        self._jobs.pop(job.prompt_id, None)
 
     @property
     def jobs(self) -> list[Job]:
@@ -565,138 +381,12 @@ class ComfyClient:
             event = Lost(job.prompt_id, reason=f"ComfyUI at {self.base_url} no longer knows "
                          f"prompt {job.prompt_id}: the server was probably restarted or its "
                          "queue cleared, so this job will not finish")
-            job._push(event)
-            job._finish(JobResult(job.prompt_id, "lost", message=event.reason,
+            job.publish(event)
+            job.settle(JobResult(job.prompt_id, "lost", message=event.reason,
                                   submitted_at=job.submitted_at, started_at=job.started_at,
                                   finished_at=time.time()))
             return
-        job._finish(result_from_history(job, entry))
-
-    # -- the socket ---------------------------------------------------------------------
-
-    def _ssl(self) -> ssl.SSLContext | None:
-        if not self.ws_url.startswith("wss:"):
-            return None
-        context = ssl.create_default_context()
-        if not self.verify_tls:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
-
-    async def _ws_loop(self) -> None:
-        attempt = 0
-        ever = False
-        while not self._closing:
-            try:
-                async with ws_connect(self.ws_url, additional_headers=self.headers,
-                                      ssl=self._ssl(), max_size=64 * 1024 * 1024,
-                                      open_timeout=10, ping_interval=20,
-                                      ping_timeout=60) as ws:
-                    await ws.send(json.dumps({"type": "feature_flags",
-                                              "data": {"supports_preview_metadata": True}}))
-                    async for frame in ws:
-                        if not self._connected.is_set():
-                            # The server greets with a `status` only once it has filed
-                            # the socket under our client id: before that, messages for a
-                            # prompt submitted now could go nowhere.
-                            self._connected.set()
-                            if ever:
-                                self.reconnects += 1
-                                for job in list(self._jobs.values()):
-                                    job._push(Reconnected(job.prompt_id, attempt=attempt))
-                                    self.spawn(self.check_job(job))
-                            ever = True
-                            attempt = 0
-                        self._dispatch(frame)
-            except asyncio.CancelledError:
-                raise
-            except (OSError, websockets.exceptions.WebSocketException,
-                    asyncio.TimeoutError) as exc:
-                self.last_ws_error = one_line(str(exc)) or type(exc).__name__
-            was_connected = self._connected.is_set()
-            self._connected.clear()
-            for job in list(self._jobs.values()):
-                job.gap = True
-                if was_connected and not self._closing:
-                    job._push(Disconnected(job.prompt_id, reason=self.last_ws_error
-                                           or "the server closed the connection"))
-            if self._closing:
-                return
-            attempt += 1
-            low, high = self.backoff
-            delay = min(high, low * 2 ** min(attempt - 1, 16))
-            await asyncio.sleep(delay * (0.75 + random.random() / 2))
-
-    def _dispatch(self, frame: str | bytes) -> None:
-        if isinstance(frame, bytes):
-            event: Event | None = parse_binary(frame)
-            if event is None:
-                return
-            if event.prompt_id is None:
-                event.prompt_id = self._running_pid
-        else:
-            event = parse_text(frame)
-            if isinstance(event, Status):
-                self.queue_remaining = event.queue_remaining
-                return
-            if isinstance(event, ExecutionStart):
-                self._running_pid = event.prompt_id
-            elif isinstance(event, Executing):
-                if event.prompt_id is None:       # sent on reconnect: the running node
-                    event.prompt_id = self._running_pid
-                elif event.node is None:
-                    if event.prompt_id == self._running_pid:
-                        self._running_pid = None
-                else:
-                    self._running_pid = event.prompt_id
-            elif isinstance(event, FeatureFlags):
-                self.supports_preview_metadata = bool(event.flags.get("supports_preview_metadata"))
-                return
-        job = self._jobs.get(event.prompt_id or "")
-        if job is not None:
-            job._feed(event)
-
-    async def _watchdog(self) -> None:
-        """Check quiet or unfollowed jobs against the server every ``poll_interval``."""
-        while not self._closing:
-            await asyncio.sleep(self.poll_interval)
-            now = time.monotonic()
-            for job in list(self._jobs.values()):
-                if job.state == "submitting":
-                    continue
-                if not self.connected or now - job.last_event_at > self.quiet_after:
-                    job.last_event_at = now
-                    await self.check_job(job)
-
-
-def result_from_history(job: Job, entry: dict) -> JobResult:
-    """A job's result from its /history entry (outputs in node order)."""
-    status = entry.get("status") or {}
-    events = events_from_history(entry)
-    error = next((e for e in events if isinstance(e, ExecutionError)), None)
-    interrupted = next((e for e in events if isinstance(e, ExecutionInterrupted)), None)
-    cached = next((e.nodes for e in events if isinstance(e, ExecutionCached)), [])
-    started = next((e.timestamp / 1000 for e in events if isinstance(e, ExecutionStart)), None)
-    ended = next((e.timestamp / 1000 for e in events
-                  if isinstance(e, (ExecutionSuccess,)) and e.timestamp), None)
-    images: list[ImageRef] = []
-    for node_id, output in (entry.get("outputs") or {}).items():
-        if isinstance(output, dict):
-            for item in output.get("images") or []:
-                if isinstance(item, dict):
-                    images.append(ImageRef.from_dict(item, str(node_id)))
-    if error is not None:
-        verdict = "error"
-    elif interrupted is not None:
-        verdict = "interrupted"
-    elif status.get("status_str") == "success" or status.get("completed"):
-        verdict = "success"
-    else:
-        verdict = "error"
-    return JobResult(job.prompt_id, verdict, images, error=error, interrupted=interrupted,
-                     cached_nodes=list(cached), submitted_at=job.submitted_at,
-                     started_at=job.started_at or started,
-                     finished_at=ended or time.time(), from_history=True)
+        job.settle(result_from_history(job, entry))
 
 
 def parse_auth_header(value: str) -> dict[str, str]:
@@ -712,5 +402,5 @@ def parse_auth_header(value: str) -> dict[str, str]:
 
 def client_from_config(config: Any, url: str | None = None, **kwargs: Any) -> ComfyClient:
     """A client for ``url`` (default: the first configured server) with the config's auth/TLS."""
-    return ComfyClient(url or config.comfyui_url, auth_header=config.comfyui_auth_header,
-                       verify_tls=config.comfyui_verify_tls, **kwargs)
+    return ComfyClient(url or config.comfyui.url, auth_header=config.comfyui.auth_header,
+                       verify_tls=config.comfyui.verify_tls, **kwargs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,11 +152,60 @@ class Lost(Event):
     reason: str = ""
 
 
-TERMINAL = (ExecutionSuccess, ExecutionError, ExecutionInterrupted)
 
 
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _status(pid, data: dict) -> Event:
+    info = (data.get("status") or {}).get("exec_info") or {}
+    return Status(pid, int(info.get("queue_remaining", 0)), _str_or_none(data.get("sid")))
+
+
+def _progress_state(pid, data: dict) -> Event:
+    nodes = {str(k): NodeState(float(v.get("value") or 0), float(v.get("max") or 0),
+                               str(v.get("state", "")))
+             for k, v in (data.get("nodes") or {}).items() if isinstance(v, dict)}
+    return ProgressState(pid, nodes)
+
+
+def _executed(pid, data: dict) -> Event:
+    node = str(data.get("node", ""))
+    output = data.get("output") or {}
+    images = [ImageRef.from_dict(i, node) for i in output.get("images") or []
+              if isinstance(i, dict)]
+    return Executed(pid, node, images, output)
+
+
+def _execution_error(pid, data: dict) -> Event:
+    return ExecutionError(pid, str(data.get("node_id", "")), str(data.get("node_type", "")),
+                          str(data.get("exception_type", "")),
+                          str(data.get("exception_message", "")),
+                          [str(t) for t in data.get("traceback") or []],
+                          [str(n) for n in data.get("executed") or []])
+
+
+#: message type -> (prompt id, data) -> event
+_PARSERS: dict[str, Callable[[str | None, dict], Event]] = {
+    "status": _status,
+    "feature_flags": lambda pid, data: FeatureFlags(pid, dict(data)),
+    "execution_start": lambda pid, data: ExecutionStart(pid, int(data.get("timestamp") or 0)),
+    "execution_cached": lambda pid, data: ExecutionCached(
+        pid, [str(n) for n in data.get("nodes") or []]),
+    "executing": lambda pid, data: Executing(pid, _str_or_none(data.get("node"))),
+    "progress": lambda pid, data: Progress(pid, _str_or_none(data.get("node")),
+                                           int(data.get("value") or 0),
+                                           int(data.get("max") or 0)),
+    "progress_state": _progress_state,
+    "executed": _executed,
+    "execution_success": lambda pid, data: ExecutionSuccess(
+        pid, int(data.get("timestamp") or 0)),
+    "execution_error": _execution_error,
+    "execution_interrupted": lambda pid, data: ExecutionInterrupted(
+        pid, str(data.get("node_id", "")), str(data.get("node_type", "")),
+        [str(n) for n in data.get("executed") or []]),
+}
 
 
 def parse_text(raw: str | dict) -> Event:
@@ -169,47 +219,13 @@ def parse_text(raw: str | dict) -> Event:
     except (ValueError, KeyError, TypeError):
         return Unknown(type="malformed", data=raw)
     pid = _str_or_none(data.get("prompt_id"))
+    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        return Unknown(pid, type=str(kind), data=data)
     try:
-        if kind == "status":
-            info = (data.get("status") or {}).get("exec_info") or {}
-            return Status(pid, int(info.get("queue_remaining", 0)), _str_or_none(data.get("sid")))
-        if kind == "feature_flags":
-            return FeatureFlags(pid, dict(data))
-        if kind == "execution_start":
-            return ExecutionStart(pid, int(data.get("timestamp") or 0))
-        if kind == "execution_cached":
-            return ExecutionCached(pid, [str(n) for n in data.get("nodes") or []])
-        if kind == "executing":
-            return Executing(pid, _str_or_none(data.get("node")))
-        if kind == "progress":
-            return Progress(pid, _str_or_none(data.get("node")), int(data.get("value") or 0),
-                            int(data.get("max") or 0))
-        if kind == "progress_state":
-            nodes = {str(k): NodeState(float(v.get("value") or 0), float(v.get("max") or 0),
-                                       str(v.get("state", "")))
-                     for k, v in (data.get("nodes") or {}).items() if isinstance(v, dict)}
-            return ProgressState(pid, nodes)
-        if kind == "executed":
-            node = str(data.get("node", ""))
-            output = data.get("output") or {}
-            images = [ImageRef.from_dict(i, node) for i in output.get("images") or []
-                      if isinstance(i, dict)]
-            return Executed(pid, node, images, output)
-        if kind == "execution_success":
-            return ExecutionSuccess(pid, int(data.get("timestamp") or 0))
-        if kind == "execution_error":
-            return ExecutionError(pid, str(data.get("node_id", "")), str(data.get("node_type", "")),
-                                  str(data.get("exception_type", "")),
-                                  str(data.get("exception_message", "")),
-                                  [str(t) for t in data.get("traceback") or []],
-                                  [str(n) for n in data.get("executed") or []])
-        if kind == "execution_interrupted":
-            return ExecutionInterrupted(pid, str(data.get("node_id", "")),
-                                        str(data.get("node_type", "")),
-                                        [str(n) for n in data.get("executed") or []])
+        return parser(pid, data)
     except (TypeError, ValueError, AttributeError):
         return Unknown(type=str(kind), data=data)
-    return Unknown(pid, type=str(kind), data=data)
 
 
 def parse_binary(frame: bytes) -> Preview | None:

@@ -31,7 +31,6 @@ from ..untrusted import read_json_file
 SAMPLERS = ("KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced")
 LATENT_SOURCES = ("EmptySD3LatentImage", "EmptyLatentImage", "EmptyHunyuanLatentImage")
 LORA_LOADERS = ("LoraLoaderModelOnly", "LoraLoader")
-MODEL_LOADERS = ("UNETLoader", "CheckpointLoaderSimple", "UnetLoaderGGUF")
 #: Inputs never followed when tracing conditioning back to its text.
 _NOT_CONDITIONING = {"model", "clip", "vae", "latent", "latent_image", "pixels", "image",
                      "control_net", "style_model", "clip_vision_output", "mask", "samples"}
@@ -273,99 +272,114 @@ class _Finder:
     def find(self) -> Roles:
         wf, roles = self.wf, self.roles
         roles.outputs = _outputs(wf)
-        upstream_of_outputs: list[str] = []
+        feeding: list[str] = []   # nodes upstream of an output
         for out in roles.outputs:
-            upstream_of_outputs += [n for n in _upstream(wf, out) if n not in upstream_of_outputs]
+            feeding += [n for n in _upstream(wf, out) if n not in feeding]
         samplers = sorted((n for n in wf if wf[n]["class_type"] in SAMPLERS),
-                          key=lambda n: (n not in upstream_of_outputs, _node_key(n)))
-        for sampler in samplers[:1]:
-            kind = wf[sampler]["class_type"]
-            title = f"{kind} {sampler}"
-            positive_src = negative_src = None
-            if kind == "SamplerCustomAdvanced":
-                guider = _linked(wf, sampler, "guider")
-                if guider:
-                    positive_src = _linked(wf, guider, "conditioning") or \
-                        _linked(wf, guider, "positive") or _linked(wf, guider, "cond1")
-                    negative_src = _linked(wf, guider, "negative")
-                    self.set("cfg", self.value_slot(guider, ("cfg",)), f"on the guider of {title}")
-                noise = _linked(wf, sampler, "noise")
-                if noise:
-                    self.set("seed", self.value_slot(noise, ("noise_seed", "seed")),
-                             f"{title} noise")
-                sigmas = _linked(wf, sampler, "sigmas")
-                if sigmas:
-                    self.set("steps", self.value_slot(sigmas, ("steps",)), f"{title} sigmas")
-                    self.set("scheduler", self.value_slot(sigmas, ("scheduler",)),
-                             f"{title} sigmas")
-                    self.set("denoise", self.value_slot(sigmas, ("denoise",)), f"{title} sigmas")
-                picker = _linked(wf, sampler, "sampler")
-                if picker:
-                    self.set("sampler", self.value_slot(picker, ("sampler_name",)), title)
-            else:
-                positive_src = _linked(wf, sampler, "positive")
-                negative_src = _linked(wf, sampler, "negative")
-                self.set("seed", self.value_slot(sampler, ("seed", "noise_seed")), title)
-                self.set("steps", self.value_slot(sampler, ("steps",)), title)
-                self.set("cfg", self.value_slot(sampler, ("cfg",)), title)
-                self.set("sampler", self.value_slot(sampler, ("sampler_name",)), title)
-                self.set("scheduler", self.value_slot(sampler, ("scheduler",)), title)
-                self.set("denoise", self.value_slot(sampler, ("denoise",)), title)
-                sigmas = _linked(wf, sampler, "sigmas")
-                if sigmas:
-                    self.set("steps", self.value_slot(sigmas, ("steps",)), f"{title} sigmas")
-            if positive_src:
-                text, extra, guidance = self.text_of(positive_src, _link_index(
-                    wf, sampler, "positive"))
-                self.set("positive", text, f"followed from the positive input of {title}")
-                if extra:
-                    roles.also.setdefault("positive", []).extend(extra)
-                if guidance:
-                    self.set("guidance", self.value_slot(guidance, ("guidance",)),
-                             "on the positive conditioning path")
-            if negative_src:
-                text, _, _ = self.text_of(negative_src, _link_index(wf, sampler, "negative"))
-                if text is not None and text != roles.positive:
-                    self.set("negative", text, f"followed from the negative input of {title}")
-            latent = _linked(wf, sampler, "latent_image")
-            for nid in _upstream(wf, latent) if latent else []:
-                if wf[nid]["class_type"] in LATENT_SOURCES or (
-                        "Latent" in wf[nid]["class_type"]
-                        and {"width", "height"} <= set(wf[nid].get("inputs") or {})):
-                    self.set("width", self.value_slot(nid, ("width",)), "the empty latent")
-                    self.set("height", self.value_slot(nid, ("height",)), "the empty latent")
-                    break
+                          key=lambda n: (n not in feeding, _node_key(n)))
+        if samplers:
+            self._from_sampler(samplers[0])
         if roles.guidance is None:
             for nid in sorted(wf, key=_node_key):
                 if wf[nid]["class_type"] == "FluxGuidance":
                     self.set("guidance", self.value_slot(nid, ("guidance",)), "FluxGuidance")
                     break
         for nid in sorted(wf, key=_node_key):
-            kind = wf[nid]["class_type"]
-            if kind == "ModelSamplingFlux" and roles.width is not None:
-                for role in ("width", "height"):
-                    slot = self.value_slot(nid, (role,))
-                    if slot:
-                        roles.also.setdefault(role, []).append(slot)
-            if kind in ("LoadImage", "LoadImageOutput") and nid in upstream_of_outputs:
-                self.set("source_image", self.slot(nid, "image"), "LoadImage feeding the output")
-            if kind in LORA_LOADERS:
-                roles.loras.append(nid)
-            if kind == "RandomNoise":
-                self.set("seed", self.value_slot(nid, ("noise_seed",)), "RandomNoise")
-            if kind in LATENT_SOURCES:
-                self.set("width", self.value_slot(nid, ("width",)), kind)
-                self.set("height", self.value_slot(nid, ("height",)), kind)
-        if roles.positive is None:  # last resort: the title says so
-            for nid in sorted(wf, key=_node_key):
-                title = title_of(wf, nid).lower()
-                if "negative" in title:
-                    continue
-                if "positive" in title or "prompt" in title:
-                    self.set("positive", self.value_slot(nid, _ROLE_INPUTS["positive"]),
-                             "by its title")
+            self._by_class(nid, feeding)
+        if roles.positive is None:
+            self._positive_by_title()
         roles.loras = _lora_chain_order(wf, roles.loras)
         return roles
+
+    def _from_sampler(self, sampler: str) -> None:
+        """The roles the sampler's inputs lead to: its settings, the prompt texts along its
+        conditioning, the size at its latent."""
+        wf = self.wf
+        title = f"{wf[sampler]['class_type']} {sampler}"
+        if wf[sampler]["class_type"] == "SamplerCustomAdvanced":
+            positive, negative = self._custom_sampler(sampler, title)
+        else:
+            positive, negative = _linked(wf, sampler, "positive"), _linked(wf, sampler,
+                                                                           "negative")
+            for role, names in (("seed", ("seed", "noise_seed")), ("steps", ("steps",)),
+                                ("cfg", ("cfg",)), ("sampler", ("sampler_name",)),
+                                ("scheduler", ("scheduler",)), ("denoise", ("denoise",))):
+                self.set(role, self.value_slot(sampler, names), title)
+            sigmas = _linked(wf, sampler, "sigmas")
+            if sigmas:
+                self.set("steps", self.value_slot(sigmas, ("steps",)), f"{title} sigmas")
+        if positive:
+            self._positive(positive, _link_index(wf, sampler, "positive"), title)
+        if negative:
+            text, _, _ = self.text_of(negative, _link_index(wf, sampler, "negative"))
+            if text is not None and text != self.roles.positive:
+                self.set("negative", text, f"followed from the negative input of {title}")
+        latent = _linked(wf, sampler, "latent_image")
+        for nid in _upstream(wf, latent) if latent else []:
+            kind = wf[nid]["class_type"]
+            if kind in LATENT_SOURCES or ("Latent" in kind and {"width", "height"} <= set(
+                    wf[nid].get("inputs") or {})):
+                self.set("width", self.value_slot(nid, ("width",)), "the empty latent")
+                self.set("height", self.value_slot(nid, ("height",)), "the empty latent")
+                break
+
+    def _custom_sampler(self, sampler: str, title: str) -> tuple[str | None, str | None]:
+        """SamplerCustomAdvanced: settings sit on its guider, noise, sigmas and sampler
+        nodes; returns where its (positive, negative) conditioning comes from."""
+        wf = self.wf
+        positive = negative = None
+        guider = _linked(wf, sampler, "guider")
+        if guider:
+            positive = _linked(wf, guider, "conditioning") or \
+                _linked(wf, guider, "positive") or _linked(wf, guider, "cond1")
+            negative = _linked(wf, guider, "negative")
+            self.set("cfg", self.value_slot(guider, ("cfg",)), f"on the guider of {title}")
+        noise = _linked(wf, sampler, "noise")
+        if noise:
+            self.set("seed", self.value_slot(noise, ("noise_seed", "seed")), f"{title} noise")
+        sigmas = _linked(wf, sampler, "sigmas")
+        if sigmas:
+            for role in ("steps", "scheduler", "denoise"):
+                self.set(role, self.value_slot(sigmas, (role,)), f"{title} sigmas")
+        picker = _linked(wf, sampler, "sampler")
+        if picker:
+            self.set("sampler", self.value_slot(picker, ("sampler_name",)), title)
+        return positive, negative
+
+    def _positive(self, source: str, index: int, title: str) -> None:
+        text, extra, guidance = self.text_of(source, index)
+        self.set("positive", text, f"followed from the positive input of {title}")
+        if extra:
+            self.roles.also.setdefault("positive", []).extend(extra)
+        if guidance:
+            self.set("guidance", self.value_slot(guidance, ("guidance",)),
+                     "on the positive conditioning path")
+
+    def _by_class(self, nid: str, feeding: list[str]) -> None:
+        """Roles a node holds by what it is (loaders, noise, latent sources)."""
+        roles, kind = self.roles, self.wf[nid]["class_type"]
+        if kind == "ModelSamplingFlux" and roles.width is not None:
+            for role in ("width", "height"):
+                slot = self.value_slot(nid, (role,))
+                if slot:
+                    roles.also.setdefault(role, []).append(slot)
+        if kind in ("LoadImage", "LoadImageOutput") and nid in feeding:
+            self.set("source_image", self.slot(nid, "image"), "LoadImage feeding the output")
+        if kind in LORA_LOADERS:
+            roles.loras.append(nid)
+        if kind == "RandomNoise":
+            self.set("seed", self.value_slot(nid, ("noise_seed",)), "RandomNoise")
+        if kind in LATENT_SOURCES:
+            self.set("width", self.value_slot(nid, ("width",)), kind)
+            self.set("height", self.value_slot(nid, ("height",)), kind)
+
+    def _positive_by_title(self) -> None:
+        """The last resort: a node whose title says it holds the prompt."""
+        for nid in sorted(self.wf, key=_node_key):
+            title = title_of(self.wf, nid).lower()
+            if "negative" not in title and ("positive" in title or "prompt" in title):
+                self.set("positive", self.value_slot(nid, _ROLE_INPUTS["positive"]),
+                         "by its title")
 
 
 def _lora_chain_order(workflow: dict, loras: list[str]) -> list[str]:

@@ -12,10 +12,12 @@ names the node id and its title, and all server text passes through `textsafe.on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..textsafe import one_line
+from .client import ComfyError
 from .events import ExecutionError, ExecutionInterrupted
 from .graph import is_link, title_of
 
@@ -55,6 +57,15 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+class InvalidWorkflow(ComfyError):
+    """The workflow would be (or was) refused; ``problems`` say where and why."""
+
+    def __init__(self, problems: list[Problem], where: str = "") -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"the workflow{where} cannot run on this server:\n{lines}")
+
+
 def _short(value: Any, limit: int = 120) -> str:
     text = one_line(str(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -83,68 +94,101 @@ def _options(config: Any, object_info: dict | None, class_type: str, name: str) 
     return None
 
 
+@dataclass
+class _Error:
+    """One server error entry, with what its wording needs."""
+
+    kind: str
+    name: str
+    details: Any
+    received: Any
+    config: Any
+    limits: dict
+    extra: dict
+    class_type: str
+    workflow: dict
+    object_info: dict | None
+    message: str
+
+    @property
+    def wanted(self) -> str:
+        return self.config[0] if isinstance(self.config, list) and self.config else "value"
+
+
+def _not_in_list(e: _Error) -> str:
+    options = _options(e.config, e.object_info, e.class_type, e.name) or []
+    folder = MODEL_FOLDERS.get((e.class_type, e.name))
+    if folder:
+        return (f"{_short(e.name)} {_short(e.received)!r} is not installed in "
+                f"models/{folder} on the server; {_files(options)}")
+    if e.class_type == "LoadImage":
+        return (f"image {_short(e.received)!r} is not in the server's input folder "
+                "(upload it first)")
+    return f"{_short(e.name)} {_short(e.received)!r} is not one of: " + \
+        ", ".join(_short(o, 40) for o in options[:_MAX_SHOWN])
+
+
+def _type_mismatch(e: _Error) -> str:
+    source = str((e.extra.get("linked_node") or ["?"])[0])
+    wanted = e.wanted if e.wanted != "value" else "?"
+    return (f"input {_short(e.name)} is connected to node {_short(source)} "
+            f"“{_short(title_of(e.workflow, source), 60)}”, which gives "
+            f"{_short(e.extra.get('received_type', '?'))}, but it needs {_short(wanted)}")
+
+
+def _custom_check(e: _Error) -> str:
+    if e.class_type == "LoadImage":
+        return (f"{_short(e.details)} (the image is not in the server's input folder; "
+                "upload it first)")
+    return f"rejected by the node's own check: {_short(e.details)}"
+
+
+#: error type -> its wording
+_WORDING: dict[str, Callable[[_Error], str]] = {
+    "required_input_missing": lambda e: f"required input {_short(e.name or e.details)} "
+                                        "is missing",
+    "value_not_in_list": _not_in_list,
+    "value_smaller_than_min": lambda e: f"{_short(e.name or e.details)} = "
+                                        f"{_short(e.received)} is below the minimum "
+                                        f"{_short(e.limits.get('min', '?'))}",
+    "value_bigger_than_max": lambda e: f"{_short(e.name or e.details)} = "
+                                       f"{_short(e.received)} is above the maximum "
+                                       f"{_short(e.limits.get('max', '?'))}",
+    "invalid_input_type": lambda e: f"{_short(e.name)} = {_short(e.received)!r} is not a "
+                                    f"valid {_short(e.wanted)}",
+    "return_type_mismatch": _type_mismatch,
+    "exception_during_inner_validation": lambda e: "a link of this node points to a node or "
+                                                   "output that does not exist "
+                                                   f"({_short(e.details)})",
+    "exception_during_validation": lambda e: "could not be validated: a link points to a "
+                                             f"missing node ({_short(e.details)})",
+    "custom_validation_failed": _custom_check,
+    "unknown_node_type": lambda e: f"node type {_short(e.class_type)} is not installed on "
+                                   "the server (a custom node? install it, or export the "
+                                   "workflow again)",
+    "bad_link": lambda e: _short(e.details, 200),
+}
+
+
 def explain_error(error: dict, node_id: str, class_type: str, workflow: dict,
                   object_info: dict | None = None) -> Problem:
     """One entry of ``node_errors[...]["errors"]`` in words."""
     kind = str(error.get("type", ""))
     extra = error.get("extra_info") if isinstance(error.get("extra_info"), dict) else {}
-    name = str(extra.get("input_name", "") or "")
-    details = error.get("details", "")
-    received = extra.get("received_value")
     config = extra.get("input_config")
     limits = config[1] if isinstance(config, list) and len(config) > 1 and \
         isinstance(config[1], dict) else {}
-    if kind == "required_input_missing":
-        message = f"required input {_short(name or details)} is missing"
-    elif kind == "value_not_in_list":
-        options = _options(config, object_info, class_type, name) or []
-        folder = MODEL_FOLDERS.get((class_type, name))
-        if folder:
-            message = (f"{_short(name)} {_short(received)!r} is not installed in "
-                       f"models/{folder} on the server; {_files(options)}")
-        elif class_type == "LoadImage":
-            message = (f"image {_short(received)!r} is not in the server's input folder "
-                       "(upload it first)")
-        else:
-            message = f"{_short(name)} {_short(received)!r} is not one of: " + \
-                ", ".join(_short(o, 40) for o in options[:_MAX_SHOWN])
-    elif kind == "value_smaller_than_min":
-        message = f"{_short(name or details)} = {_short(received)} is below the minimum " \
-                  f"{_short(limits.get('min', '?'))}"
-    elif kind == "value_bigger_than_max":
-        message = f"{_short(name or details)} = {_short(received)} is above the maximum " \
-                  f"{_short(limits.get('max', '?'))}"
-    elif kind == "invalid_input_type":
-        wanted = config[0] if isinstance(config, list) and config else "value"
-        message = f"{_short(name)} = {_short(received)!r} is not a valid {_short(wanted)}"
-    elif kind == "return_type_mismatch":
-        linked = extra.get("linked_node") or ["?"]
-        source = str(linked[0])
-        wanted = config[0] if isinstance(config, list) and config else "?"
-        message = (f"input {_short(name)} is connected to node {_short(source)} "
-                   f"“{_short(title_of(workflow, source), 60)}”, which gives "
-                   f"{_short(extra.get('received_type', '?'))}, but it needs {_short(wanted)}")
-    elif kind == "exception_during_inner_validation":
-        message = (f"a link of this node points to a node or output that does not exist "
-                   f"({_short(details)})")
-    elif kind == "exception_during_validation":
-        message = f"could not be validated: a link points to a missing node ({_short(details)})"
-    elif kind == "custom_validation_failed":
-        if class_type == "LoadImage":
-            message = (f"{_short(details)} (the image is not in the server's input folder; "
-                       "upload it first)")
-        else:
-            message = f"rejected by the node's own check: {_short(details)}"
-    elif kind == "unknown_node_type":
-        message = (f"node type {_short(class_type)} is not installed on the server "
-                   "(a custom node? install it, or export the workflow again)")
-    elif kind == "bad_link":
-        message = _short(details, 200)
+    entry = _Error(kind, str(extra.get("input_name", "") or ""), error.get("details", ""),
+                   extra.get("received_value"), config, limits, extra, str(class_type),
+                   workflow, object_info, str(error.get("message", kind)))
+    wording = _WORDING.get(kind)
+    if wording is not None:
+        message = wording(entry)
     else:
-        message = f"{_short(error.get('message', kind))}" + \
-            (f": {_short(details)}" if details else "")
+        message = _short(entry.message) + (f": {_short(entry.details)}"
+                                           if entry.details else "")
     return Problem(str(node_id), title_of(workflow, str(node_id)) if str(node_id) in workflow
-                   else "", str(class_type), message, name)
+                   else "", str(class_type), message, entry.name)
 
 
 def explain_node_errors(node_errors: dict, workflow: dict,
@@ -222,86 +266,101 @@ def check_workflow(workflow: dict, object_info: dict, *,
                    uploaded: set[str] | frozenset[str] = frozenset()) -> list[Problem]:
     """What the server would refuse in ``workflow``, as problems (empty: it would pass).
     ``uploaded`` names input images that will be there by the time it runs."""
-    node_errors: dict[str, dict] = {}
-
-    def add(node_id: str, error: dict) -> None:
-        node = workflow.get(node_id) or {}
-        entry = node_errors.setdefault(node_id, {"errors": [], "dependent_outputs": [],
-                                                 "class_type": node.get("class_type", "")})
-        entry["errors"].append(error)
-
+    checker = _Checker(workflow, object_info, uploaded)
     has_output = False
     for node_id, node in workflow.items():
         class_type = node.get("class_type")
         if class_type not in object_info:
-            add(node_id, {"type": "unknown_node_type"})
+            checker.add(node_id, {"type": "unknown_node_type"})
             continue
         schema = object_info[class_type]
         has_output = has_output or bool(schema.get("output_node"))
+        checker.check_node(node_id, node, schema)
+    problems = explain_node_errors(checker.node_errors, workflow, object_info)
+    if not has_output:
+        problems.append(Problem("", "", "", "the workflow has no output node (add a SaveImage "
+                                "or PreviewImage)"))
+    return problems
+
+
+class _Checker:
+    """Collects what the server would say, in its own ``node_errors`` shape."""
+
+    def __init__(self, workflow: dict, object_info: dict, uploaded) -> None:
+        self.workflow, self.object_info, self.uploaded = workflow, object_info, uploaded
+        self.node_errors: dict[str, dict] = {}
+
+    def add(self, node_id: str, error: dict) -> None:
+        node = self.workflow.get(node_id) or {}
+        entry = self.node_errors.setdefault(node_id, {
+            "errors": [], "dependent_outputs": [], "class_type": node.get("class_type", "")})
+        entry["errors"].append(error)
+
+    def check_node(self, node_id: str, node: dict, schema: dict) -> None:
         inputs = node.get("inputs") or {}
         required = schema.get("input", {}).get("required", {})
         optional = schema.get("input", {}).get("optional", {})
         for name in list(required) + [o for o in optional if o in inputs]:
             config = required.get(name) or optional[name]
-            kind = config[0]
-            limits = config[1] if len(config) > 1 and isinstance(config[1], dict) else {}
             if name not in inputs:
-                add(node_id, {"type": "required_input_missing", "details": name,
-                              "extra_info": {"input_name": name}})
-                continue
-            value = inputs[name]
-            if is_link(value):
-                source, index = value
-                if source not in workflow:
-                    add(node_id, {"type": "bad_link", "details":
-                                  f"input {name} links to node {source}, which is not in the "
-                                  "workflow", "extra_info": {"input_name": name}})
-                    continue
-                source_type = workflow[source].get("class_type")
-                outputs = object_info.get(source_type, {}).get("output")
-                if outputs is None:
-                    continue
-                if not 0 <= index < len(outputs):
-                    add(node_id, {"type": "bad_link", "details":
-                                  f"input {name} uses output {index} of node {source}, which "
-                                  f"has only {len(outputs)}", "extra_info": {"input_name": name}})
-                    continue
-                received = outputs[index]
-                if isinstance(kind, str) and kind not in ("COMBO", "*") and received != "*" \
-                        and not set(str(received).split(",")) & set(kind.split(",")):
-                    add(node_id, {"type": "return_type_mismatch", "extra_info": {
-                        "input_name": name, "input_config": config, "received_type": received,
-                        "linked_node": value}})
-                continue
-            if class_type == "LoadImage" and name == "image":
-                options = _options(config, None, class_type, name) or []
-                if value not in options and value not in uploaded:
-                    add(node_id, {"type": "value_not_in_list", "extra_info": {
-                        "input_name": name, "input_config": config, "received_value": value}})
-                continue
-            if isinstance(kind, str) and kind in ("INT", "FLOAT", "BOOLEAN", "STRING"):
-                try:
-                    converted = _convert(kind, value)
-                except (TypeError, ValueError):
-                    add(node_id, {"type": "invalid_input_type", "extra_info": {
-                        "input_name": name, "input_config": config, "received_value": value}})
-                    continue
-                if kind in ("INT", "FLOAT"):
-                    if "min" in limits and converted < limits["min"]:
-                        add(node_id, {"type": "value_smaller_than_min", "extra_info": {
-                            "input_name": name, "input_config": config,
-                            "received_value": converted}})
-                    if "max" in limits and converted > limits["max"]:
-                        add(node_id, {"type": "value_bigger_than_max", "extra_info": {
-                            "input_name": name, "input_config": config,
-                            "received_value": converted}})
+                self.add(node_id, {"type": "required_input_missing", "details": name,
+                                   "extra_info": {"input_name": name}})
+            elif is_link(inputs[name]):
+                self.check_link(node_id, name, config, inputs[name])
             else:
-                options = _options(config, None, class_type, name)
-                if options is not None and value not in options:
-                    add(node_id, {"type": "value_not_in_list", "extra_info": {
-                        "input_name": name, "input_config": config, "received_value": value}})
-    problems = explain_node_errors(node_errors, workflow, object_info)
-    if not has_output:
-        problems.append(Problem("", "", "", "the workflow has no output node (add a SaveImage "
-                                "or PreviewImage)"))
-    return problems
+                self.check_value(node_id, node.get("class_type"), name, config, inputs[name])
+
+    def check_link(self, node_id: str, name: str, config: list, value: list) -> None:
+        source, index = value
+        if source not in self.workflow:
+            self.add(node_id, {"type": "bad_link", "details": f"input {name} links to node "
+                               f"{source}, which is not in the workflow",
+                               "extra_info": {"input_name": name}})
+            return
+        source_type = self.workflow[source].get("class_type")
+        outputs = self.object_info.get(source_type, {}).get("output")
+        if outputs is None:
+            return
+        if not 0 <= index < len(outputs):
+            self.add(node_id, {"type": "bad_link", "details": f"input {name} uses output "
+                               f"{index} of node {source}, which has only {len(outputs)}",
+                               "extra_info": {"input_name": name}})
+            return
+        kind, received = config[0], outputs[index]
+        if isinstance(kind, str) and kind not in ("COMBO", "*") and received != "*" \
+                and not set(str(received).split(",")) & set(kind.split(",")):
+            self.add(node_id, {"type": "return_type_mismatch", "extra_info": {
+                "input_name": name, "input_config": config, "received_type": received,
+                "linked_node": value}})
+
+    def check_value(self, node_id: str, class_type: str, name: str, config: list,
+                    value: Any) -> None:
+        kind = config[0]
+        extra = {"input_name": name, "input_config": config, "received_value": value}
+        if class_type == "LoadImage" and name == "image":
+            options = _options(config, None, class_type, name) or []
+            if value not in options and value not in self.uploaded:
+                self.add(node_id, {"type": "value_not_in_list", "extra_info": extra})
+        elif isinstance(kind, str) and kind in ("INT", "FLOAT", "BOOLEAN", "STRING"):
+            self.check_number(node_id, name, config, value)
+        else:
+            options = _options(config, None, class_type, name)
+            if options is not None and value not in options:
+                self.add(node_id, {"type": "value_not_in_list", "extra_info": extra})
+
+    def check_number(self, node_id: str, name: str, config: list, value: Any) -> None:
+        kind = config[0]
+        limits = config[1] if len(config) > 1 and isinstance(config[1], dict) else {}
+        try:
+            converted = _convert(kind, value)
+        except (TypeError, ValueError):
+            self.add(node_id, {"type": "invalid_input_type", "extra_info": {
+                "input_name": name, "input_config": config, "received_value": value}})
+            return
+        if kind not in ("INT", "FLOAT"):
+            return
+        extra = {"input_name": name, "input_config": config, "received_value": converted}
+        if "min" in limits and converted < limits["min"]:
+            self.add(node_id, {"type": "value_smaller_than_min", "extra_info": extra})
+        if "max" in limits and converted > limits["max"]:
+            self.add(node_id, {"type": "value_bigger_than_max", "extra_info": dict(extra)})

@@ -23,9 +23,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..spec import IMG2IMG_DENOISE, VARIANT_DEFAULTS, Params, PromptSpec, effective_params
-from .graph import Roles, apply_values, check_api_format, find_roles, is_link, load_overrides
-from .graph import load_workflow_file
+from ..presets import Presets, effective_params, preset_values, presets_for
+from ..spec import IMG2IMG_DENOISE, VARIANT_DEFAULTS, Params, PromptSpec
+from .graph import (
+    Roles,
+    apply_values,
+    check_api_format,
+    find_roles,
+    is_link,
+    load_overrides,
+    load_workflow_file,
+)
+from .models import ModelFiles, choose_models, model_settings
 
 #: name -> (file, variant it is for, needs a source image, one-line description)
 BUILTINS: dict[str, tuple[str, str, bool, str]] = {
@@ -38,23 +47,8 @@ BUILTINS: dict[str, tuple[str, str, bool, str]] = {
     "flux-kontext": ("flux-kontext.json", "kontext", True, "FLUX Kontext edit of a source image"),
 }
 
-UNET_DEFAULTS = {"dev": "flux1-dev.safetensors", "schnell": "flux1-schnell.safetensors",
-                 "kontext": "flux1-kontext-dev.safetensors"}
-CHECKPOINT_DEFAULTS = {"dev": "flux1-dev-fp8.safetensors",
-                       "schnell": "flux1-schnell-fp8.safetensors",
-                       "kontext": "flux1-kontext-dev-fp8.safetensors"}
-CLIP_L_DEFAULTS = ("clip_l.safetensors",)
-T5_DEFAULTS = ("t5xxl_fp16.safetensors", "t5xxl_fp8_e4m3fn.safetensors",
-               "t5xxl_fp8_e4m3fn_scaled.safetensors")
-VAE_DEFAULTS = ("ae.safetensors", "flux_vae.safetensors", "ae.sft")
-
-
 class WorkflowError(ValueError):
     pass
-
-
-def builtin_names() -> list[str]:
-    return list(BUILTINS)
 
 
 def load_builtin(name: str) -> dict:
@@ -71,92 +65,6 @@ def default_workflow_for(spec: PromptSpec) -> str:
     if spec.model == "schnell":
         return "flux-schnell"
     return "flux-dev-img2img" if spec.source_image else "flux-dev"
-
-
-@dataclass
-class ModelFiles:
-    """The files a FLUX workflow loads; ``checkpoint`` set means single-file loading."""
-
-    unet: str = UNET_DEFAULTS["dev"]
-    clip_l: str = CLIP_L_DEFAULTS[0]
-    t5xxl: str = T5_DEFAULTS[0]
-    vae: str = VAE_DEFAULTS[0]
-    checkpoint: str | None = None
-
-    def needed(self) -> dict[str, str]:
-        """folder -> file, for doctor and for messages."""
-        if self.checkpoint:
-            return {"checkpoints": self.checkpoint}
-        return {"diffusion_models": self.unet, "text_encoders (clip_l)": self.clip_l,
-                "text_encoders (t5xxl)": self.t5xxl, "vae": self.vae}
-
-
-def model_settings(config: Any) -> dict[str, str]:
-    raw = getattr(config, "raw", {}) or {}
-    section = (raw.get("comfyui") or {}).get("models") or {}
-    return {str(k): str(v) for k, v in section.items() if isinstance(v, str)}
-
-
-def _listed(object_info: dict | None, node: str, name: str) -> list[str] | None:
-    try:
-        section = object_info[node]["input"]
-        config = section.get("required", {}).get(name) or section.get("optional", {})[name]
-    except (KeyError, TypeError):
-        return None
-    kind = config[0]
-    if isinstance(kind, list):
-        return [str(x) for x in kind]
-    if kind == "COMBO" and len(config) > 1 and "options" in config[1]:
-        return [str(x) for x in config[1]["options"]]
-    return None
-
-
-def _pick(candidates: list[str], installed: list[str] | None, fuzzy: tuple[str, ...] = (),
-          avoid: tuple[str, ...] = ()) -> str | None:
-    if installed is None:
-        return candidates[0] if candidates else None
-    for name in candidates:
-        if name in installed:
-            return name
-    for name in installed:
-        low = name.lower()
-        if fuzzy and all(word in low for word in fuzzy) and not any(a in low for a in avoid):
-            return name
-    return None
-
-
-def choose_models(variant: str, object_info: dict | None = None,
-                  settings: dict[str, str] | None = None) -> ModelFiles:
-    """The files for ``variant``: configured names first, then the common ones, then the
-    server's own files that look right; checkpoint loading when that is all there is (or
-    when ``loading = "checkpoint"``)."""
-    settings = settings or {}
-    loading = settings.get("loading", "auto")
-    unets = _listed(object_info, "UNETLoader", "unet_name")
-    clips = _listed(object_info, "DualCLIPLoader", "clip_name1")
-    vaes = _listed(object_info, "VAELoader", "vae_name")
-    ckpts = _listed(object_info, "CheckpointLoaderSimple", "ckpt_name")
-    avoid = ("kontext",) if variant == "dev" else ()
-    keyword = {"dev": "dev", "schnell": "schnell", "kontext": "kontext"}.get(variant, "dev")
-    wanted_unet = [settings[variant]] if variant in settings else []
-    unet = _pick(wanted_unet + [UNET_DEFAULTS.get(variant, UNET_DEFAULTS["dev"])], unets,
-                 ("flux", keyword), avoid)
-    wanted_ckpt = [settings[f"checkpoint_{variant}"]] if f"checkpoint_{variant}" in settings \
-        else []
-    ckpt = _pick(wanted_ckpt + [CHECKPOINT_DEFAULTS.get(variant, CHECKPOINT_DEFAULTS["dev"])],
-                 ckpts, ("flux", keyword), avoid)
-    files = ModelFiles(
-        unet=unet or (wanted_unet or [UNET_DEFAULTS.get(variant, UNET_DEFAULTS["dev"])])[0],
-        clip_l=_pick(([settings["clip_l"]] if "clip_l" in settings else [])
-                     + list(CLIP_L_DEFAULTS), clips, ("clip_l",)) or CLIP_L_DEFAULTS[0],
-        t5xxl=_pick(([settings["t5xxl"]] if "t5xxl" in settings else [])
-                    + list(T5_DEFAULTS), clips, ("t5xxl",)) or T5_DEFAULTS[0],
-        vae=_pick(([settings["vae"]] if "vae" in settings else []) + list(VAE_DEFAULTS),
-                  [v for v in vaes if v != "pixel_space"] if vaes is not None else None,
-                  ("ae",)) or VAE_DEFAULTS[0])
-    if loading == "checkpoint" or (loading == "auto" and unet is None and ckpt is not None):
-        files.checkpoint = ckpt or (wanted_ckpt or [CHECKPOINT_DEFAULTS.get(variant)])[0]
-    return files
 
 
 def set_model_files(workflow: dict, files: ModelFiles) -> dict:
@@ -272,36 +180,28 @@ def set_source_size(workflow: dict, roles: Roles, width: int, height: int) -> di
     return result
 
 
-def img2img_denoise(spec: PromptSpec, params: Params) -> float:
+def img2img_denoise(spec: PromptSpec, params: Params, presets: Presets | None = None) -> float:
     """The prompt's denoise, else its preset's, else a caller's non-default one, else 0.7.
 
     (`effective_params` gives 0.7 too when the spec names its source image; this also
     covers a source given at run time, ``workbench run --image``.)"""
     if spec.params.denoise is not None:
         return float(spec.params.denoise)
-    if spec.params.preset:
-        from ..presets import default_presets
-
-        preset = default_presets().get(spec.params.preset)
-        if preset is not None and "denoise" in preset.values:
-            return float(preset.values["denoise"])
+    from_preset = preset_values(spec, presets).get("denoise")
+    if from_preset is not None:
+        return float(from_preset)
     default = VARIANT_DEFAULTS.get(spec.model, VARIANT_DEFAULTS["dev"]).denoise
     if params.denoise is not None and params.denoise != default:
         return float(params.denoise)
     return IMG2IMG_DENOISE
 
 
-def requested_size(spec: PromptSpec) -> tuple[int | None, int | None]:
+def requested_size(spec: PromptSpec, presets: Presets | None = None
+                   ) -> tuple[int | None, int | None]:
     """The size the prompt (or its preset) asks for; ``None`` where neither does."""
-    preset_values: dict = {}
-    if spec.params.preset:
-        from ..presets import default_presets
-
-        preset = default_presets().get(spec.params.preset)
-        preset_values = preset.values if preset is not None else {}
-    width = spec.params.width if spec.params.width is not None else preset_values.get("width")
-    height = spec.params.height if spec.params.height is not None \
-        else preset_values.get("height")
+    values = preset_values(spec, presets)
+    width = spec.params.width if spec.params.width is not None else values.get("width")
+    height = spec.params.height if spec.params.height is not None else values.get("height")
     return width, height
 
 
@@ -334,13 +234,32 @@ def resolve_workflow(choice: str | None, spec: PromptSpec) -> tuple[str, dict, d
                         + ", ".join(BUILTINS))
 
 
+@dataclass
+class _Draft:
+    """A workflow being built: its name, graph, roles and what was noticed on the way."""
+
+    name: str
+    base: dict
+    overrides: dict
+    roles: Roles | None = None
+    models: ModelFiles | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def builtin(self) -> bool:
+        return self.name in BUILTINS
+
+    def find_roles(self) -> None:
+        self.roles = find_roles(self.base, self.overrides)
+
+
 def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
                    workflow: str | dict | None = None, overrides: dict | None = None,
                    object_info: dict | None = None, config: Any = None,
                    source_image: str | None = None, seed: int | None = None,
                    rng: random.Random | None = None,
                    source_size: tuple[int, int] | None = None,
-                   fit_1mp: bool = False) -> BuiltWorkflow:
+                   fit_1mp: bool = False, presets: Presets | None = None) -> BuiltWorkflow:
     """The workflow to submit for ``spec``: ``text`` (the composed prompt) and the effective
     ``params`` written into the roles of a built-in (by name) or the user's own workflow
     (a dict, or a path / name via `resolve_workflow`).  ``source_image`` is the server-side
@@ -350,73 +269,98 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
     ``source_size`` (the checked source's size) decides the output size (snapped to 16, or
     about 1 MP with ``fit_1mp``; a differing requested size becomes a note) and denoise
     defaults to `IMG2IMG_DENOISE`."""
-    from ..images.source import plan_img2img_size
     from ..loras import with_triggers
 
     params_given = params is not None
-    params = params or effective_params(spec)
-    notes: list[str] = []
-    text = with_triggers(text, params.loras)
-    if isinstance(workflow, dict):
-        name, base = "custom", check_api_format(workflow)
-    else:
-        name, base, sidecar = resolve_workflow(workflow, spec)
-        overrides = {**sidecar, **(overrides or {})}
-    builtin = name in BUILTINS
-    models = None
-    if builtin:
-        variant = BUILTINS[name][1]
-        models = choose_models(variant, object_info, model_settings(config))
-        base = set_model_files(base, models)
-    roles = find_roles(base, overrides)
-    loras = [(lora.name, lora.strength) for lora in params.loras]
-    if loras:
-        if roles.loras and not builtin:
-            for nid, (lname, strength) in zip(roles.loras, loras):
-                base[nid]["inputs"]["lora_name"] = lname
-                for key in ("strength_model", "strength_clip"):
-                    if key in base[nid]["inputs"]:
-                        base[nid]["inputs"][key] = float(strength)
-            extra = loras[len(roles.loras):]
-            if extra:
-                notes.append(f"{len(extra)} LoRA(s) beyond the workflow's own loaders were "
-                             "not added")
-        else:
-            base = insert_loras(base, loras)
-            roles = find_roles(base, overrides)
+    presets = presets if presets is not None else presets_for(config)
+    params = params or effective_params(spec, presets)
+    draft = _draft(spec, workflow, overrides, object_info, config)
+    _add_loras(draft, [(lora.name, lora.strength) for lora in params.loras])
     if seed is None:
         seed = params.seed
     if seed is None:
         seed = (rng or random.SystemRandom()).randrange(0, 2 ** 50)
     # Built-ins take the variant's defaults; a user's own workflow keeps its own settings
     # unless the prompt (or the caller's ``params``) sets them.
-    chosen = params if (builtin or params_given) else spec.params
+    chosen = params if (draft.builtin or params_given) else spec.params
     values: dict[str, Any] = {
-        "positive": text, "seed": int(seed), "steps": chosen.steps,
-        "guidance": chosen.guidance, "width": chosen.width, "height": chosen.height,
-        "sampler": chosen.sampler, "scheduler": chosen.scheduler, "cfg": chosen.cfg,
-        "negative": chosen.negative or None, "source_image": source_image,
+        "positive": with_triggers(text, params.loras), "seed": int(seed),
+        "steps": chosen.steps, "guidance": chosen.guidance, "width": chosen.width,
+        "height": chosen.height, "sampler": chosen.sampler, "scheduler": chosen.scheduler,
+        "cfg": chosen.cfg, "negative": chosen.negative or None, "source_image": source_image,
         "denoise": chosen.denoise if (chosen.denoise is not None and (
-            spec.params.denoise is not None or params_given or roles.source_image is None))
-        else None,
+            spec.params.denoise is not None or params_given
+            or draft.roles.source_image is None)) else None,
     }
-    if is_img2img(base, roles, spec) and source_image is not None:
-        if builtin or spec.params.denoise is not None or params_given:
-            values["denoise"] = img2img_denoise(spec, params)
+    if is_img2img(draft.base, draft.roles, spec) and source_image is not None:
+        if draft.builtin or spec.params.denoise is not None or params_given:
+            values["denoise"] = img2img_denoise(spec, params, presets)
         if source_size is not None:
-            plan = plan_img2img_size(source_size, requested_size(spec), fit_1mp=fit_1mp)
-            notes.extend(plan.notes)
-            base = set_source_size(base, roles, plan.width, plan.height)
-            roles = find_roles(base, overrides)
-            values["width"], values["height"] = plan.width, plan.height
+            _fit_source(draft, values, spec, presets, source_size, fit_1mp)
+    _check_roles(draft, spec, params, source_image)
+    built = apply_values(draft.base, draft.roles, values)
+    return BuiltWorkflow(built, int(seed), draft.name, draft.roles,
+                         {k: v for k, v in values.items() if v is not None}, draft.models,
+                         draft.notes)
+
+
+def _draft(spec: PromptSpec, workflow: str | dict | None, overrides: dict | None,
+           object_info: dict | None, config: Any) -> _Draft:
+    """The base graph (a built-in with the model files the server has, or the user's)."""
+    if isinstance(workflow, dict):
+        draft = _Draft("custom", check_api_format(workflow), dict(overrides or {}))
+    else:
+        name, base, sidecar = resolve_workflow(workflow, spec)
+        draft = _Draft(name, base, {**sidecar, **(overrides or {})})
+    if draft.builtin:
+        draft.models = choose_models(BUILTINS[draft.name][1], object_info,
+                                     model_settings(config))
+        draft.base = set_model_files(draft.base, draft.models)
+    draft.find_roles()
+    return draft
+
+
+def _add_loras(draft: _Draft, loras: list[tuple[str, float]]) -> None:
+    """The prompt's LoRAs: into a user workflow's own loaders, else chained in."""
+    if not loras:
+        return
+    if draft.roles.loras and not draft.builtin:
+        for nid, (name, strength) in zip(draft.roles.loras, loras):
+            inputs = draft.base[nid]["inputs"]
+            inputs["lora_name"] = name
+            for key in ("strength_model", "strength_clip"):
+                if key in inputs:
+                    inputs[key] = float(strength)
+        extra = loras[len(draft.roles.loras):]
+        if extra:
+            draft.notes.append(f"{len(extra)} LoRA(s) beyond the workflow's own loaders were "
+                               "not added")
+        return
+    draft.base = insert_loras(draft.base, loras)
+    draft.find_roles()
+
+
+def _fit_source(draft: _Draft, values: dict, spec: PromptSpec, presets: Presets,
+                source_size: tuple[int, int], fit_1mp: bool) -> None:
+    """img2img: the output follows the source's size (snapped; requests become notes)."""
+    from ..images.source import plan_img2img_size
+
+    plan = plan_img2img_size(source_size, requested_size(spec, presets), fit_1mp=fit_1mp)
+    draft.notes.extend(plan.notes)
+    draft.base = set_source_size(draft.base, draft.roles, plan.width, plan.height)
+    draft.find_roles()
+    values["width"], values["height"] = plan.width, plan.height
+
+
+def _check_roles(draft: _Draft, spec: PromptSpec, params: Params,
+                 source_image: str | None) -> None:
+    roles, name = draft.roles, draft.name
     if roles.positive is None:
         raise WorkflowError(f"cannot find where the prompt text goes in {name}; give the "
                             "text node a title and name it in the sidecar "
                             "(<workflow>.roles.toml: [roles] positive = \"Title\")")
-    if source_image is None and roles.source_image is not None and builtin and BUILTINS[name][2]:
+    if source_image is None and roles.source_image is not None and draft.builtin \
+            and BUILTINS[name][2]:
         raise WorkflowError(f"{name} needs a source image (set source_image on the prompt)")
     if roles.guidance is None and params.guidance is not None and spec.model != "schnell":
-        notes.append("the workflow has no guidance input; guidance was not applied")
-    built = apply_values(base, roles, values)
-    return BuiltWorkflow(built, int(seed), name, roles,
-                         {k: v for k, v in values.items() if v is not None}, models, notes)
+        draft.notes.append("the workflow has no guidance input; guidance was not applied")

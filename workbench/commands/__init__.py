@@ -3,12 +3,34 @@
 Each module defines ``HELP`` (one line), ``add_arguments(parser)`` and
 ``run(args, config) -> int`` (exit status: 0 ok, 1 problems found, 2 usage or file
 errors).  Modules import heavy dependencies inside ``run`` so ``--help`` stays instant.
+Options several verbs share (`add_run_options`) are defined here once.
 """
 
+import argparse
 import sys
+from pathlib import Path
 
 #: Exit status when no ComfyUI server answers (run, edit, ab, doctor).
 UNREACHABLE = 3
+
+WORKFLOW_HELP = ("built-in workflow (flux-dev, flux-dev-advanced, flux-schnell, "
+                 "flux-dev-img2img, flux-kontext) or an API-format JSON file")
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, out: str,
+                    workflow: str = "default: chosen from the prompt's model",
+                    seed: str | None = "default: the prompt's, or random",
+                    servers: bool = False) -> None:
+    """The options of verbs that run prompts on ComfyUI: ``--workflow``, ``--seed``,
+    ``--out`` (what the folder is differs per verb: ``out`` says) and ``--servers``."""
+    parser.add_argument("--workflow", metavar="NAME|FILE", help=f"{WORKFLOW_HELP} ({workflow})")
+    if seed is not None:
+        parser.add_argument("--seed", type=int, metavar="N", help=f"seed ({seed})")
+    parser.add_argument("--out", type=Path, metavar="DIR", help=out)
+    if servers:
+        parser.add_argument("--servers", metavar="URL,URL",
+                            help="ComfyUI servers to spread the work over (default: the "
+                                 "configured ones)")
 
 
 def err(message: str) -> None:

@@ -19,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import err
+from . import add_run_options, err
 
 HELP = "compare prompts at fixed seeds (and sweeps) on ComfyUI; writes a contact sheet"
 
@@ -51,15 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sweep axis, repeatable: guidance, steps, sampler, scheduler, "
                              "model (dev/schnell/kontext), size (1024x768) or "
                              "lora:<file>=0.5,1.0")
-    parser.add_argument("--servers", metavar="URL,URL",
-                        help="ComfyUI servers to spread the cells over (default: the "
-                             "configured ones)")
-    parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="folder in which the run's own folder is made (default: the "
-                             "runs folder)")
-    parser.add_argument("--workflow", metavar="NAME|FILE",
-                        help="built-in workflow or API-format JSON file (default: chosen "
-                             "from each prompt's model)")
+    add_run_options(parser, out="folder in which the run's own folder is made (default: "
+                                 "the runs folder)",
+                    workflow="default: chosen from each prompt's model", seed=None,
+                    servers=True)
     parser.add_argument("--window", type=int, default=2, metavar="N",
                         help="prompts kept in flight per server (default 2)")
     parser.add_argument("--name", help="name of the plan (default: the prompts' names)")
@@ -113,7 +108,7 @@ def _parse_seeds(text: str) -> list[int]:
 def _build(args: argparse.Namespace):
     """(plan, library, base_dir, meta, existing run) from the arguments; raises
     `PlanError`/`HistoryError` with a message for the user."""
-    from ..library import PromptLookupError, load_collection
+    from ..collection import PromptLookupError, load_collection
     from ..runs import history
     from ..runs.plan import PlanError, make_plan, parse_axis
 
@@ -163,11 +158,9 @@ def _build(args: argparse.Namespace):
 
 
 async def _run(args: argparse.Namespace, config) -> int:
-    from ..library import ConflictError
     from ..runs.history import HistoryError
     from ..runs.plan import PlanError
-    from ..runs.runner import PlanRunner, NoServer
-    from ..runs.saved_plans import save_plan
+    from ..runs.runner import NoServer, PlanRunner, RunnerOptions
 
     if args.window < 1:
         err("--window must be at least 1")
@@ -177,28 +170,46 @@ async def _run(args: argparse.Namespace, config) -> int:
     except (PlanError, HistoryError) as exc:
         err(str(exc))
         return 2
-    if args.save_plan:
-        if library is None:
-            err("--save-plan: the run does not name its library; plan not saved")
-        else:
-            try:
-                save_plan(library, plan)
-                print(f"plan saved with {plan.variants[0].spec.name!r} in {library.path}",
-                      file=sys.stderr)
-            except (ConflictError, KeyError, OSError) as exc:
-                err(f"--save-plan: {exc}")
-                return 2
+    if args.save_plan and not _save_plan(plan, library):
+        return 2
     servers = [u.strip() for u in args.servers.split(",") if u.strip()] if args.servers \
         else None
-    progress = _Progress(plan.size)
     root = args.out or (existing.folder.parent if existing else
                         (args.rerun.parent if args.rerun else None))
-    runner = PlanRunner(plan, config, servers=servers, window=args.window, root=root,
-                        base_dir=base_dir, on_update=progress, existing=existing,
-                        workflow=args.workflow, meta=meta)
+    runner = PlanRunner(plan, config, RunnerOptions(
+        servers=servers, window=args.window, root=root, base_dir=base_dir, existing=existing,
+        workflow=args.workflow, meta=meta), on_update=_Progress(plan.size))
     print(f"running {plan.name!r}: {plan.size} cell(s) "
           f"({' x '.join(map(str, plan.shape))}), seeds {', '.join(map(str, plan.seeds))}",
           file=sys.stderr)
+    try:
+        result = await _run_cancellable(runner)
+    except NoServer as exc:
+        err(str(exc))
+        return 3
+    return _report(plan, result, runner)
+
+
+def _save_plan(plan, library) -> bool:
+    """``--save-plan``: keep the plan with its first prompt; False when that failed."""
+    from ..library import ConflictError
+    from ..runs.saved_plans import save_plan
+
+    if library is None:
+        err("--save-plan: the run does not name its library; plan not saved")
+        return True
+    try:
+        save_plan(library, plan)
+    except (ConflictError, KeyError, OSError) as exc:
+        err(f"--save-plan: {exc}")
+        return False
+    print(f"plan saved with {plan.variants[0].spec.name!r} in {library.path}", file=sys.stderr)
+    return True
+
+
+async def _run_cancellable(runner):
+    """``runner.run()``, where the first Ctrl-C cancels the run cleanly (queued prompts
+    deleted, the running one interrupted) and a second one stops at once."""
     loop = asyncio.get_running_loop()
     cancel_task: list[asyncio.Task] = []
 
@@ -216,14 +227,15 @@ async def _run(args: argparse.Namespace, config) -> int:
         handled = False
     try:
         result = await runner.run()
-    except NoServer as exc:
-        err(str(exc))
-        return 3
     finally:
         if handled:
             loop.remove_signal_handler(signal.SIGINT)
     if cancel_task:
         await cancel_task[0]
+    return result
+
+
+def _report(plan, result, runner) -> int:
     print(result.folder)
     print(result.manifest_path)
     if runner.sheet_path is not None:

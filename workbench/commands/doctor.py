@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 
 HELP = "check the ComfyUI server: reach, version, VRAM, FLUX model files"
 
@@ -27,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config) -> int:
-    codes = [asyncio.run(_check(url, args, config)) for url in config.comfyui_urls]
+    codes = [asyncio.run(_check(url, args, config)) for url in config.comfyui.urls]
     return max(codes) if codes else 3
 
 
@@ -48,76 +47,100 @@ def _is_flux(name: str, folder: str) -> bool:
 
 
 async def _check(url: str, args: argparse.Namespace, config) -> int:
-    from ..comfy.client import ComfyError, Unreachable, client_from_config
-    from ..comfy.workflows import BUILTINS, choose_models, model_settings, _listed
-    from ..textsafe import one_line
+    from ..comfy.client import ComfyError, client_from_config
 
-    out = sys.stdout
-    print(f"ComfyUI at {url}", file=out)
+    print(f"ComfyUI at {url}")
     try:
         client = client_from_config(config, url)
     except ComfyError as exc:
-        print(f"  ✗ {exc}", file=out)
+        print(f"  ✗ {exc}")
         return 3
     try:
-        try:
-            await client.connect(ws_timeout=5)
-        except Unreachable as exc:
-            print(f"  ✗ not reachable: {one_line(exc.reason)}", file=out)
-            print("    Start ComfyUI (or the SSH tunnel to it), or point the workbench at it:\n"
-                  "      COMFYUI_URL=http://host:8188 workbench doctor\n"
-                  "      workbench doctor --comfyui-url http://host:8188\n"
-                  f"      or [comfyui] urls = [\"http://host:8188\"] in {config.path}",
-                  file=out)
+        if not await _connect(client, config):
             return 3
-        except ComfyError as exc:
-            print(f"  ✗ answers, but not like ComfyUI: {one_line(str(exc))}", file=out)
-            return 3
-        code = 0
-        print("  ✓ reachable over HTTP", file=out)
-        if client.connected:
-            print("  ✓ WebSocket open (live progress)", file=out)
-        else:
-            print(f"  ✗ WebSocket failed ({one_line(client.last_ws_error) or 'timeout'}); "
-                  "jobs will be followed by polling", file=out)
-        stats = await client.system_stats()
-        system = stats.get("system") or {}
-        print(f"  version: ComfyUI {one_line(str(system.get('comfyui_version', '?')))}, "
-              f"Python {one_line(str(system.get('python_version', '?')).split()[0])}, "
-              f"PyTorch {one_line(str(system.get('pytorch_version', '?')))}", file=out)
-        for device in stats.get("devices") or []:
-            print(f"  device: {one_line(str(device.get('name', '?')))} "
-                  f"({one_line(str(device.get('type', '?')))}), VRAM "
-                  f"{_gb(device.get('vram_free'))} free of {_gb(device.get('vram_total'))}",
-                  file=out)
+        await _system(client)
         object_info = await client.object_info()
-        installed: dict[str, list[str]] = {}
-        for folder in FOLDERS:
-            files = await client.models(folder)
-            if files is None:
-                node, name = _FALLBACK[folder]
-                files = [f for f in (_listed(object_info, node, name) or [])
-                         if f != "pixel_space"]
-            installed[folder] = files
-            shown = files if args.all_files else [f for f in files if _is_flux(f, folder)]
-            print(f"  {folder}: " + (", ".join(one_line(f) for f in shown) or "(none)"),
-                  file=out)
-        print("  built-in workflows:", file=out)
-        settings = model_settings(config)
-        for name, (_, variant, _, description) in BUILTINS.items():
-            models = choose_models(variant, object_info, settings)
-            missing = []
-            for label, file in models.needed().items():
-                folder = label.split(" ")[0]
-                if file not in installed.get(folder, []):
-                    missing.append(f"{file} (models/{folder})")
-            mark = "✓" if not missing else "✗"
-            mode = "checkpoint" if models.checkpoint else "split files"
-            line = f"    {mark} {name}: {mode}: " + ", ".join(models.needed().values())
-            if missing:
-                line += "; missing: " + ", ".join(missing)
-                code = 1
-            print(line, file=out)
-        return code
+        installed = await _models(client, object_info, args.all_files)
+        return _workflows(config, object_info, installed)
     finally:
         await client.close()
+
+
+async def _connect(client, config) -> bool:
+    from ..comfy.client import ComfyError, Unreachable
+    from ..textsafe import one_line
+
+    try:
+        await client.connect(ws_timeout=5)
+    except Unreachable as exc:
+        print(f"  ✗ not reachable: {one_line(exc.reason)}")
+        print("    Start ComfyUI (or the SSH tunnel to it), or point the workbench at it:\n"
+              "      COMFYUI_URL=http://host:8188 workbench doctor\n"
+              "      workbench doctor --comfyui-url http://host:8188\n"
+              f"      or [comfyui] urls = [\"http://host:8188\"] in {config.path}")
+        return False
+    except ComfyError as exc:
+        print(f"  ✗ answers, but not like ComfyUI: {one_line(str(exc))}")
+        return False
+    print("  ✓ reachable over HTTP")
+    if client.connected:
+        print("  ✓ WebSocket open (live progress)")
+    else:
+        print(f"  ✗ WebSocket failed ({one_line(client.last_ws_error) or 'timeout'}); "
+              "jobs will be followed by polling")
+    return True
+
+
+async def _system(client) -> None:
+    from ..textsafe import one_line
+
+    stats = await client.system_stats()
+    system = stats.get("system") or {}
+    print(f"  version: ComfyUI {one_line(str(system.get('comfyui_version', '?')))}, "
+          f"Python {one_line(str(system.get('python_version', '?')).split()[0])}, "
+          f"PyTorch {one_line(str(system.get('pytorch_version', '?')))}")
+    for device in stats.get("devices") or []:
+        print(f"  device: {one_line(str(device.get('name', '?')))} "
+              f"({one_line(str(device.get('type', '?')))}), VRAM "
+              f"{_gb(device.get('vram_free'))} free of {_gb(device.get('vram_total'))}")
+
+
+async def _models(client, object_info: dict, all_files: bool) -> dict[str, list[str]]:
+    """Model folder -> the files the server has (printed: FLUX ones, or all)."""
+    from ..comfy.models import input_options
+    from ..textsafe import one_line
+
+    installed: dict[str, list[str]] = {}
+    for folder in FOLDERS:
+        files = await client.models(folder)
+        if files is None:
+            node, name = _FALLBACK[folder]
+            files = [f for f in (input_options(object_info, node, name) or [])
+                     if f != "pixel_space"]
+        installed[folder] = files
+        shown = files if all_files else [f for f in files if _is_flux(f, folder)]
+        print(f"  {folder}: " + (", ".join(one_line(f) for f in shown) or "(none)"))
+    return installed
+
+
+def _workflows(config, object_info: dict, installed: dict[str, list[str]]) -> int:
+    """Which built-in workflows the server can run; 1 when one lacks a model file."""
+    from ..comfy.models import choose_models, model_settings
+    from ..comfy.workflows import BUILTINS
+
+    print("  built-in workflows:")
+    code = 0
+    settings = model_settings(config)
+    for name, (_, variant, _, _description) in BUILTINS.items():
+        models = choose_models(variant, object_info, settings)
+        missing = [f"{file} (models/{label.split(' ')[0]})"
+                   for label, file in models.needed().items()
+                   if file not in installed.get(label.split(" ")[0], [])]
+        mode = "checkpoint" if models.checkpoint else "split files"
+        line = f"    {'✗' if missing else '✓'} {name}: {mode}: " + \
+            ", ".join(models.needed().values())
+        if missing:
+            line += "; missing: " + ", ".join(missing)
+            code = 1
+        print(line)
+    return code

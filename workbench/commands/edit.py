@@ -14,7 +14,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from . import UNREACHABLE, connected_client, err
+from . import UNREACHABLE, add_run_options, connected_client, err
 
 HELP = "edit an image with FLUX Kontext, one instruction after another"
 EPILOG = """\
@@ -39,14 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              'background unchanged"')
     parser.add_argument("--then", action="append", default=[], metavar="INSTRUCTION",
                         help="a further edit of the previous result (repeatable)")
-    parser.add_argument("--seed", type=int, metavar="N",
-                        help="seed for every step (default: a random one, saved)")
-    parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="folder for the steps and manifest.json (default: a new "
-                             "folder under runs/)")
-    parser.add_argument("--workflow", metavar="NAME|FILE",
-                        help="Kontext workflow: built-in flux-kontext (default) or an "
-                             "API-format JSON file")
+    add_run_options(parser, out="the chain's run folder (default: a new folder under runs/)",
+                    workflow="a Kontext one; default: flux-kontext",
+                    seed="for every step; default: a random one per step, saved")
     parser.add_argument("--name", default="edit", metavar="NAME",
                         help="name the steps NAME 1, NAME 2... (default: edit)")
     parser.add_argument("--save", type=Path, metavar="LIBRARY",
@@ -61,42 +56,70 @@ def run(args: argparse.Namespace, config) -> int:
 
 
 
-async def _run(args: argparse.Namespace, config) -> int:
-    from ..chains import ChainError, add_to_library, new_chain
-    from ..comfy.chain_run import run_chain
-    from ..comfy.client import Unreachable
-    from ..comfy.graph import RoleError, WorkflowFormatError
-    from ..comfy.jobs import InvalidWorkflow
-    from ..comfy.journal import Journal
-    from ..comfy.results import run_folder
-    from ..comfy.workflows import WorkflowError
+def _plan(args: argparse.Namespace):
+    """(source, chain, library to save into or None); raises ValueError with the message."""
+    from ..chains import ChainError, new_chain
     from ..images.source import SourceImageError, load_source
     from ..library import LibraryError, load_library, new_library
-    from ..locations import runs_dir
-    from ..textsafe import one_line
 
     try:
         source = load_source(args.image)
-    except SourceImageError as exc:
-        err(str(exc))
-        return 2
-    library = None
-    try:
+        library = None
         if args.save is not None:
             library = load_library(args.save) if args.save.exists() else new_library(args.save)
         taken = [s.name for s in library.prompts] if library is not None else []
-        chain = new_chain(source.path.resolve(), [args.instruction, *args.then], name=args.name,
-                          seed=args.seed, taken=taken)
-    except (ChainError, LibraryError) as exc:
+        chain = new_chain(source.path.resolve(), [args.instruction, *args.then],
+                          name=args.name, seed=args.seed, taken=taken)
+    except (SourceImageError, ChainError, LibraryError) as exc:
+        raise ValueError(str(exc)) from None
+    return source, chain, library
+
+
+async def _run(args: argparse.Namespace, config) -> int:
+    from ..comfy.client import Unreachable
+    from ..comfy.graph import RoleError, WorkflowFormatError
+    from ..comfy.validate import InvalidWorkflow
+    from ..comfy.workflows import WorkflowError
+    from ..images.source import SourceImageError
+    from ..runs.history import HistoryError
+
+    try:
+        source, chain, library = _plan(args)
+    except ValueError as exc:
         err(str(exc))
         return 2
     for warning in chain.warnings():
         err(f"warning: {warning}")
-
     client = await connected_client(config)
     if client is None:
         return UNREACHABLE
-    out = args.out or run_folder(runs_dir(), f"{args.name} {args.instruction}")
+    try:
+        chain_run = await _run_chain(args, config, client, chain, source)
+    except (SourceImageError, InvalidWorkflow, WorkflowError, WorkflowFormatError, RoleError,
+            HistoryError) as exc:
+        err(str(exc))
+        return 2
+    except Unreachable as exc:
+        err(str(exc))
+        return UNREACHABLE
+    finally:
+        await client.close()
+    if library is not None and not _save(args, library, chain, chain_run):
+        return 1
+    total = len(chain.steps)
+    done = sum(1 for step in chain_run.steps if step.ok)
+    print(f"{done}/{total} step(s) done in {chain_run.finished - chain_run.started:.1f} s; "
+          f"manifest {chain_run.manifest_path}", file=sys.stderr)
+    return 0 if chain_run.ok and done == total else 1
+
+
+async def _run_chain(args: argparse.Namespace, config, client, chain, source):
+    from ..runs.chain import run_chain
+    from ..runs.history import new_run_folder
+    from ..runs.single import RunService
+    from ..textsafe import one_line
+
+    out = args.out or new_run_folder(None, f"{args.name} {args.instruction}")
     total = len(chain.steps)
 
     def on_step(index, spec, result) -> None:
@@ -111,32 +134,23 @@ async def _run(args: argparse.Namespace, config) -> int:
         else:
             err(f"step {index} {result.status}: {one_line(result.message)}")
 
+    return await run_chain(RunService.for_session(config), client, chain, Path(out),
+                           source_path=source.path, seed=args.seed, workflow=args.workflow,
+                           reuse=args.reuse, on_step=on_step)
+
+
+def _save(args: argparse.Namespace, library, chain, chain_run) -> bool:
+    """Keep the chain's steps in the ``--save`` library, each with the seed it ran with."""
+    from ..chains import ChainError, add_to_library
+    from ..library import LibraryError
+
+    for step, result in zip(chain.steps, chain_run.steps):
+        step.params.seed = result.seed  # the seed is always explicit and saved
     try:
-        chain_run = await run_chain(client, chain, Path(out), source_path=source.path,
-                                    seed=args.seed, workflow=args.workflow, config=config,
-                                    journal=Journal(), reuse=args.reuse, on_step=on_step)
-    except SourceImageError as exc:
-        err(str(exc))
-        return 2
-    except (InvalidWorkflow, WorkflowError, WorkflowFormatError, RoleError) as exc:
-        err(str(exc))
-        return 2
-    except Unreachable as exc:
-        err(str(exc))
-        return 3
-    finally:
-        await client.close()
-    if library is not None:
-        for step, result in zip(chain.steps, chain_run.steps):
-            step.params.seed = result.seed  # the seed is always explicit and saved
-        try:
-            add_to_library(library, chain)
-            library.save()
-        except (ChainError, LibraryError, OSError) as exc:
-            err(f"could not save the chain in {args.save}: {exc}")
-            return 1
-        print(f"saved {total} step(s) in {library.path}", file=sys.stderr)
-    done = sum(1 for step in chain_run.steps if step.ok)
-    print(f"{done}/{total} step(s) done in {chain_run.finished - chain_run.started:.1f} s; "
-          f"manifest {chain_run.manifest_path}", file=sys.stderr)
-    return 0 if chain_run.ok and done == total else 1
+        add_to_library(library, chain)
+        library.save()
+    except (ChainError, LibraryError, OSError) as exc:
+        err(f"could not save the chain in {args.save}: {exc}")
+        return False
+    print(f"saved {len(chain.steps)} step(s) in {library.path}", file=sys.stderr)
+    return True

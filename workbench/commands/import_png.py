@@ -40,12 +40,9 @@ def _unique_file(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path
 
 
 def run(args: argparse.Namespace, config) -> int:
-    from ..atomic import check_writable, write_atomic, write_target
-    from ..images.pngmeta import PngMetaError, read_png_metadata, spec_from_metadata
     from ..library import LibraryError, load_library, new_library
     from ..locations import libraries_dir
-    from ..runs.history import slug
-    from ..textsafe import dumps_json, one_line, printable
+    from ..textsafe import one_line, printable
 
     target = args.library or libraries_dir() / "imported.toml"
     try:
@@ -53,11 +50,27 @@ def run(args: argparse.Namespace, config) -> int:
     except LibraryError as exc:
         print(f"workbench: {printable(str(exc))}", file=sys.stderr)
         return 2
+    imported, failed = _read_images(args.images, library, target)
+    if not imported:
+        return 2
+    if not _save(library, target, imported):
+        return 2
+    for spec, _, _, image in imported:
+        print(_summary(image, spec))
+    print(f"saved {len(imported)} prompt(s) to {one_line(str(target))}")
+    return 2 if failed else 0
+
+
+def _read_images(images: list[Path], library, target: Path):
+    """([(spec, files to write, extra table keys, image)], whether one failed): each image
+    becomes a prompt of ``library``; its ComfyUI graphs go in a folder beside it."""
+    from ..images.pngmeta import PngMetaError, read_png_metadata, spec_from_metadata
+    from ..runs.history import slug
+    from ..textsafe import one_line
+
     folder = target.parent / f"{target.stem}.workflows"
-    failed = False
-    imported = []   # (spec, files to write, extra keys)
-    taken: set[Path] = set()
-    for image in args.images:
+    imported, failed, taken = [], False, set()
+    for image in images:
         try:
             meta = read_png_metadata(image)
             spec, problems = spec_from_metadata(meta, image.stem)
@@ -70,17 +83,22 @@ def run(args: argparse.Namespace, config) -> int:
         spec = library.add(spec)
         files, keys = [], {"imported_from": str(image.resolve())}
         stem = slug(spec.name, 60)
-        if meta.prompt is not None:
-            path = _unique_file(folder, stem, ".api.json", taken)
-            files.append((path, meta.prompt))
-            keys["comfyui_workflow"] = path.relative_to(target.parent).as_posix()
-        if meta.workflow is not None:
-            path = _unique_file(folder, stem, ".ui.json", taken)
-            files.append((path, meta.workflow))
-            keys["comfyui_graph"] = path.relative_to(target.parent).as_posix()
+        for graph, suffix, key in ((meta.prompt, ".api.json", "comfyui_workflow"),
+                                   (meta.workflow, ".ui.json", "comfyui_graph")):
+            if graph is not None:
+                path = _unique_file(folder, stem, suffix, taken)
+                files.append((path, graph))
+                keys[key] = path.relative_to(target.parent).as_posix()
         imported.append((spec, files, keys, image))
-    if not imported:
-        return 2
+    return imported, failed
+
+
+def _save(library, target: Path, imported) -> bool:
+    """Write the graphs, then the library with each new prompt's extra keys."""
+    from ..atomic import check_writable, write_atomic, write_target
+    from ..library import LibraryError
+    from ..textsafe import dumps_json, one_line
+
     try:
         check_writable(write_target(target))  # a read-only library: write nothing at all
         for _, files, _, _ in imported:
@@ -89,22 +107,24 @@ def run(args: argparse.Namespace, config) -> int:
         library.render()  # gives the new prompts their tables
         tables = {id(entry.spec): entry.table for entry in library.entries}
         for spec, _, keys, _ in imported:
-            table = tables[id(spec)]
             for key, value in keys.items():
-                table[key] = value
+                tables[id(spec)][key] = value
         library.save()
     except (LibraryError, OSError) as exc:
         print(f"workbench: {one_line(str(target))}: cannot save: {one_line(str(exc))}",
               file=sys.stderr)
-        return 2
-    for spec, _, _, image in imported:
-        p = spec.params
-        details = ", ".join(x for x in (
-            f"seed {p.seed}" if p.seed is not None else "",
-            f"{p.steps} steps" if p.steps is not None else "",
-            f"{p.width}x{p.height}" if p.width and p.height else "",
-            f"guidance {p.guidance:g}" if p.guidance is not None else "",
-            spec.model) if x)
-        print(f"{one_line(str(image))}\t-> {one_line(spec.name)}\t({details})")
-    print(f"saved {len(imported)} prompt(s) to {one_line(str(target))}")
-    return 2 if failed else 0
+        return False
+    return True
+
+
+def _summary(image: Path, spec) -> str:
+    from ..textsafe import one_line
+
+    p = spec.params
+    details = ", ".join(x for x in (
+        f"seed {p.seed}" if p.seed is not None else "",
+        f"{p.steps} steps" if p.steps is not None else "",
+        f"{p.width}x{p.height}" if p.width and p.height else "",
+        f"guidance {p.guidance:g}" if p.guidance is not None else "",
+        spec.model) if x)
+    return f"{one_line(str(image))}\t-> {one_line(spec.name)}\t({details})"

@@ -116,9 +116,9 @@ def run(args: argparse.Namespace, config) -> int:
 
 
 def _config_settings(config, cli):
-    from ..lint import settings_for
+    from ..linting import config_settings
 
-    return settings_for(getattr(config, "raw", None) or {}, None, cli)
+    return config_settings(config, cli)
 
 
 class Found(NamedTuple):
@@ -160,8 +160,9 @@ def _read_only_loader():
 
 
 def _lint_paths(args, config, cli) -> tuple[list[Found], int]:
-    from ..library import LibraryError, library_files
-    from ..lint import settings_for
+    from ..collection import library_files
+    from ..library import LibraryError
+    from ..linting import config_settings
     from ..locations import libraries_dir
 
     status = 0
@@ -184,7 +185,7 @@ def _lint_paths(args, config, cli) -> tuple[list[Found], int]:
             print(printable(str(exc)), file=sys.stderr)
             status = 2
     load_time = time.perf_counter() - started
-    base = settings_for(getattr(config, "raw", None) or {})
+    base = config_settings(config)
     for problem in base.problems:
         print(f"workbench lint: {problem}", file=sys.stderr)
     # The loaded libraries outlive the linting: keep the collector from re-walking their

@@ -16,8 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config) -> int:
+    from ..collection import load_collection
     from ..compose import compose
-    from ..library import load_collection
     from ..locations import libraries_dir
     from ..textsafe import dumps_json, one_line, printable
 

@@ -2,9 +2,10 @@
 
 Progress goes to stderr, the saved image paths to stdout (one per line) so scripts can
 pipe them.  Prompts an earlier session left on the server are collected first (see
-`workbench.comfy.journal`).  With ``--image`` the prompt runs as img2img on that source.
-Exit codes: 0 images saved, 1 the job failed, 2 the prompt, workflow or source image is
-wrong, 3 the server cannot be reached.
+`workbench.runs.recovery`).  With ``--image`` the prompt runs as img2img on that source.
+The run gets a run folder like any other (`workbench.runs.history`), so the TUI's run
+history lists it.  Exit codes: 0 images saved, 1 the job failed, 2 the prompt, workflow
+or source image is wrong, 3 the server cannot be reached.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from . import UNREACHABLE, connected_client, err
+from . import UNREACHABLE, add_run_options, connected_client, err
 
 HELP = "run a prompt from a library on ComfyUI and save the images"
 
@@ -23,14 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prompt", metavar="PROMPT", help="name of the prompt in the library")
     parser.add_argument("--library", type=Path, metavar="L",
                         help="library file or folder (default: your libraries)")
-    parser.add_argument("--workflow", metavar="NAME|FILE",
-                        help="built-in workflow (flux-dev, flux-dev-advanced, flux-schnell, "
-                             "flux-dev-img2img, flux-kontext) or an API-format JSON file "
-                             "(default: chosen from the prompt's model)")
-    parser.add_argument("--seed", type=int, metavar="N", help="seed (default: the prompt's, "
-                        "or random)")
-    parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="folder for the images (default: a new folder under runs/)")
+    add_run_options(parser, out="folder for the run (default: a new folder under runs/)")
     parser.add_argument("--image", type=Path, metavar="FILE",
                         help="img2img from this source image (PNG, JPEG or WEBP, at most "
                              "4096x4096); the output follows its size, snapped to 16")
@@ -48,37 +42,13 @@ def run(args: argparse.Namespace, config) -> int:
 class _Progress:
     """Progress lines on stderr: one rewritten line on a terminal, sparse lines otherwise."""
 
-    def __init__(self, workflow: dict) -> None:
-        self.workflow = workflow
+    def __init__(self) -> None:
+        self.workflow: dict = {}
         self.tty = sys.stderr.isatty()
         self.last = ""
 
     def __call__(self, job, event) -> None:
-        from ..comfy.events import (
-            Disconnected, ExecutionCached, ExecutionStart, Executing, Lost, Progress,
-            Reconnected,
-        )
-        from ..comfy.graph import title_of
-        from ..textsafe import one_line
-
-        line = ""
-        if isinstance(event, ExecutionStart):
-            line = "started"
-        elif isinstance(event, ExecutionCached) and event.nodes:
-            line = f"{len(event.nodes)} node(s) cached"
-        elif isinstance(event, Executing) and event.node:
-            line = f"node {event.node} “{one_line(title_of(self.workflow, event.node))}”"
-        elif isinstance(event, Progress) and event.max:
-            line = f"step {event.value}/{event.max}  {int(job.fraction * 100)}%"
-            if not self.tty and event.value not in (1, event.max) and \
-                    event.value % max(1, event.max // 4):
-                return
-        elif isinstance(event, Disconnected):
-            line = "connection to ComfyUI lost; reconnecting…"
-        elif isinstance(event, Reconnected):
-            line = "connection to ComfyUI restored"
-        elif isinstance(event, Lost):
-            line = one_line(event.reason)
+        line = self._line(job, event)
         if not line or line == self.last:
             return
         self.last = line
@@ -88,133 +58,176 @@ class _Progress:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
+    def _line(self, job, event) -> str:
+        from ..comfy.events import (
+            Disconnected,
+            Executing,
+            ExecutionCached,
+            ExecutionStart,
+            Lost,
+            Progress,
+            Reconnected,
+        )
+        from ..comfy.graph import title_of
+        from ..textsafe import one_line
+
+        if isinstance(event, Progress) and event.max:
+            sparse = not self.tty and event.value not in (1, event.max) and \
+                event.value % max(1, event.max // 4)
+            return "" if sparse else \
+                f"step {event.value}/{event.max}  {int(job.fraction * 100)}%"
+        if isinstance(event, Executing) and event.node:
+            return f"node {event.node} “{one_line(title_of(self.workflow, event.node))}”"
+        if isinstance(event, ExecutionCached) and event.nodes:
+            return f"{len(event.nodes)} node(s) cached"
+        if isinstance(event, Lost):
+            return one_line(event.reason)
+        return {ExecutionStart: "started",
+                Disconnected: "connection to ComfyUI lost; reconnecting…",
+                Reconnected: "connection to ComfyUI restored"}.get(type(event), "")
+
     def done(self) -> None:
         if self.tty and self.last:
             sys.stderr.write("\n")
 
 
-
-
-async def _run(args: argparse.Namespace, config) -> int:
-    from ..comfy.client import ComfyClient, Unreachable, client_from_config
-    from ..comfy.graph import RoleError, WorkflowFormatError
-    from ..comfy.jobs import InvalidWorkflow, prepare, recover, run_job
-    from ..comfy.journal import Journal
-    from ..comfy.results import run_folder
-    from ..comfy.uploads import with_source
-    from ..comfy.workflows import BUILTINS, WorkflowError
-    from ..images.source import SourceImageError, load_source
-    from ..library import PromptLookupError, load_collection
-    from ..spec import source_path as spec_source_path
-    from ..locations import libraries_dir, runs_dir
+def _find(args: argparse.Namespace):
+    """(library, spec) named on the command line (``NAME#2`` picks the second of several
+    prompts with one name), or None after saying why."""
+    from ..collection import PromptLookupError, load_collection
+    from ..locations import libraries_dir
 
     collection = load_collection(args.library or libraries_dir())
     for problem in collection.problems:
         err(problem)
-    try:  # NAME#2 picks the second of several prompts with one name
-        library, spec = collection.resolve(args.prompt)
+    try:
+        return collection.resolve(args.prompt)
     except PromptLookupError as exc:
         err(str(exc))
-        return 2
-    source_path = None
+        return None
+
+
+def _source(args: argparse.Namespace, library, spec):
+    """(spec as it will run, its checked source image or None); raises ValueError with the
+    message when the source or ``--denoise`` is wrong."""
+    from ..images.source import load_source
+    from ..spec import source_path
+
+    path = None
     if args.image is not None:
-        source_path = Path(args.image).expanduser()
+        path = Path(args.image).expanduser()
         if spec.model != "kontext":
-            spec = spec.copy(source_image=str(source_path))
+            spec = spec.copy(source_image=str(path))
     elif spec.source_image:
-        source_path = spec_source_path(spec.source_image, library.path.parent)
-        if not source_path.is_file():
-            err(f"prompt {spec.name!r}: source image {source_path} does not exist")
-            return 2
+        path = source_path(spec.source_image, library.path.parent)
+        if not path.is_file():
+            raise ValueError(f"prompt {spec.name!r}: source image {path} does not exist")
     if args.denoise is not None:
         if not 0.0 < args.denoise <= 1.0:
-            err(f"--denoise {args.denoise:g} is outside 0-1 (0.65-0.7 keeps the source's "
-                 "composition, 0.8-0.9 changes colours)")
-            return 2
+            raise ValueError(f"--denoise {args.denoise:g} is outside 0-1 (0.65-0.7 keeps the "
+                             "source's composition, 0.8-0.9 changes colours)")
         spec = spec.copy()
         spec.params.denoise = args.denoise
-    source = None
-    if source_path is not None:
-        try:
-            source = load_source(source_path)
-        except SourceImageError as exc:
-            err(str(exc))
-            return 2
+    return spec, (load_source(path) if path is not None else None)
 
+
+async def _recover(config, client) -> None:
+    """Collect what an earlier session left on this server (printed like our own)."""
+    from ..comfy.client import client_from_config
+    from ..runs.journal import Journal
+    from ..runs.recovery import owned_by_live_session, recover
+
+    journal = Journal()
+    left = [e for e in journal.unfinished(client.base_url) if not owned_by_live_session(e)]
+    if not left:
+        return
+    print("collecting prompts left running by an earlier session…", file=sys.stderr)
+
+    def make(server: str, client_id: str):
+        return client_from_config(config, server, client_id=client_id)
+
+    for found in await recover(journal, make, wait=True):
+        for image in found.images:
+            print(image)
+        for problem in found.problems:
+            err(f"earlier prompt {found.entry.prompt_id}: {problem}")
+
+
+def _report(outcome) -> int:
+    record = outcome.record
+    for image in outcome.images:
+        print(image)
+    for refused in record.refused:
+        err(f"refused {refused['server_filename']!r}: {refused['reason']}")
+    for problem in outcome.problems:
+        err(str(problem))
+    total = record.timings.get("total_s")
+    took = f" in {total:.1f} s" if total else ""
+    print(f"{outcome.result.status}{took}: {len(record.images)} image(s) in "
+          f"{outcome.run.folder}", file=sys.stderr)
+    return 0 if outcome.ok else 1
+
+
+async def _run(args: argparse.Namespace, config) -> int:
+    from ..comfy.client import Unreachable
+    from ..comfy.graph import RoleError, WorkflowFormatError
+    from ..comfy.validate import InvalidWorkflow
+    from ..comfy.workflows import WorkflowError
+    from ..images.source import SourceImageError
+    from ..runs.history import HistoryError
+
+    found = _find(args)
+    if found is None:
+        return 2
+    library, spec = found
+    try:
+        spec, source = _source(args, library, spec)
+    except (ValueError, SourceImageError) as exc:
+        err(str(exc))
+        return 2
     client = await connected_client(config)
     if client is None:
         return UNREACHABLE
-    journal = Journal()
     try:
-        if journal.unfinished(client.base_url):
-            print("collecting prompts left running by an earlier session…", file=sys.stderr)
-
-            def make(server: str, client_id: str) -> ComfyClient:
-                return client_from_config(config, server, client_id=client_id)
-
-            for outcome in await recover(journal, make, wait=True):
-                for image in outcome.record.images:
-                    print(image.path)
-                for problem in outcome.problems:
-                    err(f"earlier prompt {outcome.result.prompt_id}: {problem}")
-        folder: list[Path] = []  # made once, even if the source must be uploaded again
-
-        async def attempt(source_name: str | None):
-            built = await prepare(client, spec, workflow=args.workflow, config=config,
-                                  seed=args.seed, source=source, source_name=source_name,
-                                  fit_1mp=args.megapixel)
-            if built.name not in BUILTINS:
-                print(f"workflow {built.name}:", file=sys.stderr)
-                for line in built.roles.describe():
-                    print(f"  {line}", file=sys.stderr)
-            for note in built.notes:
-                err(f"note: {note}")
-            if not folder:
-                folder.append(Path(args.out or run_folder(runs_dir(), spec.name)))
-            progress = _Progress(built.workflow)
-            print(f"running {spec.name!r} with {built.name}, seed {built.seed} on "
-                  f"{client.base_url}", file=sys.stderr)
-            meta = {"prompt": spec.name, "library": str(library.path),
-                    "workflow": built.name, "values": built.values}
-            if source is not None:
-                meta["source"] = {"path": str(source.path), "sha256": source.sha256,
-                                  "size": list(source.size), "server_name": source_name}
-            try:
-                return await run_job(
-                    client, built.workflow, folder[0], seed=built.seed, journal=journal,
-                    meta=meta,
-                    extra_pnginfo={"workbench": {"name": spec.name, "model": spec.model,
-                                                 "seed": built.seed,
-                                                 "text": built.values.get("positive", "")}},
-                    on_event=progress)
-            finally:
-                progress.done()
-
-        try:
-            if source is not None:
-                outcome = await with_source(client, source, attempt)
-            else:
-                outcome = await attempt(None)
-        except InvalidWorkflow as exc:
-            err(str(exc))
-            return 2
-        except (WorkflowError, WorkflowFormatError, RoleError) as exc:
-            err(str(exc))
-            return 2
-        except Unreachable as exc:
-            err(str(exc))
-            return 3
-        record = outcome.record
-        for image in record.images:
-            print(image.path)
-        for refused in record.refused:
-            err(f"refused {refused['server_filename']!r}: {refused['reason']}")
-        for problem in outcome.problems:
-            err(str(problem))
-        timings = record.timings
-        took = f" in {timings['total_s']:.1f} s" if timings.get("total_s") else ""
-        print(f"{record.status}{took}: {len(record.images)} image(s) in {record.run_dir}",
-              file=sys.stderr)
-        return 0 if record.ok else 1
+        await _recover(config, client)
+        return _report(await _run_one(args, config, client, library, spec, source))
+    except (InvalidWorkflow, WorkflowError, WorkflowFormatError, RoleError,
+            HistoryError) as exc:
+        err(str(exc))
+        return 2
+    except Unreachable as exc:
+        err(str(exc))
+        return UNREACHABLE
     finally:
         await client.close()
+
+
+async def _run_one(args: argparse.Namespace, config, client, library, spec, source):
+    from ..comfy.workflows import BUILTINS
+    from ..runs.single import RunService
+
+    progress = _Progress()
+    meta = {"prompt": spec.name, "library": str(library.path), "command": "run"}
+    if source is not None:
+        meta["source"] = {"path": str(source.path), "sha256": source.sha256,
+                          "size": list(source.size)}
+
+    def built(workflow) -> None:
+        if workflow.name not in BUILTINS:
+            print(f"workflow {workflow.name}:", file=sys.stderr)
+            for line in workflow.roles.describe():
+                print(f"  {line}", file=sys.stderr)
+        for note in workflow.notes:
+            err(f"note: {note}")
+        progress.workflow = workflow.workflow
+        print(f"running {spec.name!r} with {workflow.name}, seed {workflow.seed} on "
+              f"{client.base_url}", file=sys.stderr)
+
+    service = RunService.for_session(config)
+    try:
+        return await service.run_single(
+            client, spec, seed=args.seed, folder=args.out, meta=meta, workflow=args.workflow,
+            images={"source": source} if source is not None else None,
+            fit_1mp=args.megapixel, on_built=built, on_event=progress)
+    finally:
+        progress.done()

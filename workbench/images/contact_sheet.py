@@ -10,16 +10,17 @@ went, for tests and for anything that maps a click back to a cell.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
 from ..compose import compose
 from ..textsafe import one_line
-from .preview import PreviewError, _flatten, _open_checked, fit
+from .preview import PreviewError, fit, flatten, open_checked
 
 Box = tuple[int, int, int, int]   # left, top, right, bottom (right/bottom exclusive)
 
@@ -27,7 +28,6 @@ BACKGROUND = (255, 255, 255)
 CELL_BACKGROUND = (232, 232, 232)
 INK = (20, 20, 20)
 MUTED = (110, 110, 110)
-MISSING = (200, 200, 200)
 
 
 @dataclass
@@ -125,6 +125,33 @@ def word_changes(base: str, other: str) -> str:
     return " ".join(out)
 
 
+@dataclass
+class _Frame:
+    """Where things go on a sheet: fonts, measures, and the wrapped label lines."""
+
+    font: Any
+    small: Any
+    cell: int
+    gap: int
+    margin: int
+    header_w: int
+    width: int = 0
+    top: int = 0          # the column headers' top
+    grid_top: int = 0
+    grid_left: int = 0
+    col_lines: list = field(default_factory=list)
+    row_lines: list = field(default_factory=list)
+    note_lines: list = field(default_factory=list)
+
+    @property
+    def line_h(self) -> int:
+        return _line_height(self.font)
+
+    @property
+    def small_h(self) -> int:
+        return _line_height(self.small)
+
+
 def render_sheet(images: Sequence[Sequence[Image.Image | Path | str | None]],
                  row_labels: Sequence[str], column_labels: Sequence[str], *,
                  title: str = "", notes: Sequence[str] = (), cell_size: int = 256,
@@ -136,84 +163,100 @@ def render_sheet(images: Sequence[Sequence[Image.Image | Path | str | None]],
     columns = max((len(r) for r in images), default=0)
     if rows == 0 or columns == 0:
         raise ValueError("a contact sheet needs at least one image cell")
-    font, small = _font(font_size), _font(max(8, font_size - 2))
-    line_h, small_h = _line_height(font), _line_height(small)
+    frame = _frame(rows, columns, row_labels, column_labels, title, notes, cell_size,
+                   font_size, row_header_width, gap, margin)
+    footer_h = len(frame.note_lines) * frame.small_h + 8 if frame.note_lines else 0
+    grid_h = rows * cell_size + (rows - 1) * gap
+    height = frame.grid_top + grid_h + (gap + footer_h if footer_h else 0) + margin
+    sheet = Image.new("RGB", (frame.width, height), BACKGROUND)
+    draw = ImageDraw.Draw(sheet)
+    title_box = None
+    if title:
+        title_box = (margin, margin, frame.width - margin, frame.top)
+        draw.text((margin, margin), wrap(label_text(title), frame.font,
+                                         frame.width - 2 * margin, 1)[0],
+                  fill=INK, font=frame.font)
+    col_boxes = _draw_columns(draw, frame, columns)
+    row_boxes, cell_boxes, image_boxes = _draw_rows(sheet, draw, frame, images, columns)
+    footer_box = None
+    if frame.note_lines:
+        y0 = frame.grid_top + grid_h + gap
+        footer_box = (margin, y0, frame.width - margin, y0 + footer_h)
+        for i, line in enumerate(frame.note_lines):
+            draw.text((margin, y0 + i * frame.small_h), line, fill=MUTED, font=frame.small)
+    layout = SheetLayout((frame.width, height), cell_boxes, image_boxes, title_box, col_boxes,
+                         row_boxes, footer_box)
+    return sheet, layout
+
+
+def _frame(rows: int, columns: int, row_labels, column_labels, title: str, notes,
+           cell_size: int, font_size: int, row_header_width: int | None, gap: int,
+           margin: int) -> _Frame:
     header_w = row_header_width if row_header_width is not None else max(
         120, min(320, cell_size))
-    grid_w = columns * cell_size + (columns - 1) * gap
-    width = margin * 2 + header_w + gap + grid_w
-
-    col_lines = [wrap(label_text(label), font, cell_size, 3) for label in column_labels]
-    col_header_h = max((len(lines) for lines in col_lines), default=1) * line_h + 4
-    title_h = line_h + 8 if title else 0
-    row_lines = [wrap(label_text(label), font, header_w - 4, max(1, cell_size // line_h))
-                 for label in row_labels]
-    note_lines = [line for note in notes for line in wrap(label_text(note), small,
-                                                          width - 2 * margin, MAX_NOTE_LINES)]
+    frame = _Frame(_font(font_size), _font(max(8, font_size - 2)), cell_size, gap, margin,
+                   header_w)
+    frame.width = margin * 2 + header_w + gap + columns * cell_size + (columns - 1) * gap
+    frame.col_lines = [wrap(label_text(label), frame.font, cell_size, 3)
+                       for label in column_labels]
+    frame.row_lines = [wrap(label_text(label), frame.font, header_w - 4,
+                            max(1, cell_size // frame.line_h)) for label in row_labels]
+    note_lines = [line for note in notes for line in wrap(
+        label_text(note), frame.small, frame.width - 2 * margin, MAX_NOTE_LINES)]
     if len(note_lines) > MAX_FOOTER_LINES:
         note_lines = note_lines[:MAX_FOOTER_LINES - 1] + [
             "… (every prompt in full is in the run's manifest)"]
-    footer_h = len(note_lines) * small_h + 8 if note_lines else 0
+    frame.note_lines = note_lines
+    col_header_h = max((len(lines) for lines in frame.col_lines), default=1) \
+        * frame.line_h + 4
+    frame.top = margin + (frame.line_h + 8 if title else 0)
+    frame.grid_top = frame.top + col_header_h + gap
+    frame.grid_left = margin + header_w + gap
+    return frame
 
-    top = margin + title_h
-    grid_top = top + col_header_h + gap
-    grid_h = rows * cell_size + (rows - 1) * gap
-    height = grid_top + grid_h + (gap + footer_h if footer_h else 0) + margin
-    sheet = Image.new("RGB", (width, height), BACKGROUND)
-    draw = ImageDraw.Draw(sheet)
 
-    title_box = None
-    if title:
-        title_box = (margin, margin, width - margin, margin + title_h)
-        draw.text((margin, margin), wrap(label_text(title), font, width - 2 * margin, 1)[0],
-                  fill=INK, font=font)
-    grid_left = margin + header_w + gap
-    col_boxes = []
+def _draw_columns(draw: ImageDraw.ImageDraw, frame: _Frame, columns: int) -> list[Box]:
+    boxes = []
     for c in range(columns):
-        left = grid_left + c * (cell_size + gap)
-        box = (left, top, left + cell_size, top + col_header_h)
-        col_boxes.append(box)
-        for i, line in enumerate(col_lines[c] if c < len(col_lines) else []):
-            draw.text((left, top + i * line_h), line, fill=INK, font=font)
+        left = frame.grid_left + c * (frame.cell + frame.gap)
+        boxes.append((left, frame.top, left + frame.cell, frame.grid_top - frame.gap))
+        for i, line in enumerate(frame.col_lines[c] if c < len(frame.col_lines) else []):
+            draw.text((left, frame.top + i * frame.line_h), line, fill=INK, font=frame.font)
+    return boxes
+
+
+def _draw_rows(sheet: Image.Image, draw: ImageDraw.ImageDraw, frame: _Frame, images,
+               columns: int) -> tuple[list[Box], list[list[Box]], list[list[Box | None]]]:
     row_boxes, cell_boxes, image_boxes = [], [], []
-    for r in range(rows):
-        y = grid_top + r * (cell_size + gap)
-        row_box = (margin, y, margin + header_w, y + cell_size)
-        row_boxes.append(row_box)
-        for i, line in enumerate(row_lines[r] if r < len(row_lines) else []):
-            draw.text((margin, y + i * line_h), line, fill=INK, font=font)
+    for r, row in enumerate(images):
+        y = frame.grid_top + r * (frame.cell + frame.gap)
+        row_boxes.append((frame.margin, y, frame.margin + frame.header_w, y + frame.cell))
+        for i, line in enumerate(frame.row_lines[r] if r < len(frame.row_lines) else []):
+            draw.text((frame.margin, y + i * frame.line_h), line, fill=INK, font=frame.font)
         cell_row, image_row = [], []
         for c in range(columns):
-            x = grid_left + c * (cell_size + gap)
-            box = (x, y, x + cell_size, y + cell_size)
+            x = frame.grid_left + c * (frame.cell + frame.gap)
+            box = (x, y, x + frame.cell, y + frame.cell)
             cell_row.append(box)
             draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=CELL_BACKGROUND)
-            source = images[r][c] if c < len(images[r]) else None
-            image_row.append(_paste(sheet, draw, source, box, small))
+            source = row[c] if c < len(row) else None
+            image_row.append(_paste(sheet, draw, source, box, frame.small))
         cell_boxes.append(cell_row)
         image_boxes.append(image_row)
-    footer_box = None
-    if note_lines:
-        y0 = grid_top + grid_h + gap
-        footer_box = (margin, y0, width - margin, y0 + footer_h)
-        for i, line in enumerate(note_lines):
-            draw.text((margin, y0 + i * small_h), line, fill=MUTED, font=small)
-    layout = SheetLayout((width, height), cell_boxes, image_boxes, title_box, col_boxes,
-                         row_boxes, footer_box)
-    return sheet, layout
+    return row_boxes, cell_boxes, image_boxes
 
 
 def _paste(sheet: Image.Image, draw: ImageDraw.ImageDraw, source, box: Box, font) -> Box | None:
     size = box[2] - box[0]
     image = None
     if isinstance(source, Image.Image):
-        image = _flatten(source)
+        image = flatten(source)
     elif source is not None:
         try:
-            with _open_checked(Path(source)) as opened:
+            with open_checked(Path(source)) as opened:
                 opened.draft("RGB", (size, size))
                 opened.load()
-                image = _flatten(opened)
+                image = flatten(opened)
                 if image is opened:  # closing the file would drop its pixels
                     image = opened.copy()
         except PreviewError:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import struct
 import zlib
@@ -25,17 +24,21 @@ from typing import Any
 
 from PIL import Image
 
-from ..spec import MAX_SEED, Lora, Params, PromptSpec
+from ..spec import Lora, Params, PromptSpec
+from ..specdata import spec_from_table, spec_to_dict
 from ..untrusted import JsonError, loads_json, open_regular
+from .workflow_settings import Recovered, recover_settings
 
 #: Refuse files and images bigger than this before decoding anything.
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_PIXELS = 8192 * 8192
 WORKBENCH_CHUNK = "workbench"
+#: Version of the ``workbench`` chunk `workbench_chunk` writes (kept as ``_format``).
+CHUNK_FORMAT = 1
+#: What early versions of ``workbench run`` wrote instead of the spec: its composed text.
+_LEGACY_KEYS = frozenset({"name", "model", "seed", "text", "chain_step"})
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-SAMPLERS = ("KSampler", "KSamplerAdvanced", "SamplerCustomAdvanced", "SamplerCustom")
-OUTPUTS = ("SaveImage", "PreviewImage", "SaveAnimatedWEBP", "SaveAnimatedPNG", "Image Save")
 
 
 class PngMetaError(Exception):
@@ -53,40 +56,6 @@ class PngMetadata:
     workflow: dict[str, Any] | None = None     # ComfyUI editor (UI) graph
     workbench: dict[str, Any] | None = None    # our spec
     problems: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Recovered:
-    """Settings read back from an API workflow; ``None`` where the workflow doesn't say."""
-
-    text: str | None = None
-    negative: str | None = None
-    seed: int | None = None
-    steps: int | None = None
-    guidance: float | None = None
-    cfg: float | None = None
-    sampler: str | None = None
-    scheduler: str | None = None
-    width: int | None = None
-    height: int | None = None
-    denoise: float | None = None
-    batch_size: int | None = None
-    models: list[str] = field(default_factory=list)      # diffusion model / checkpoint files
-    encoders: list[str] = field(default_factory=list)    # text encoder files
-    vae: str | None = None
-    loras: list[Lora] = field(default_factory=list)
-    source_image: str | None = None
-    kontext: bool = False
-    sampler_node: str | None = None
-
-    @property
-    def variant(self) -> str:
-        names = " ".join(self.models).lower()
-        if self.kontext or "kontext" in names:
-            return "kontext"
-        if "schnell" in names:
-            return "schnell"
-        return "dev"
 
 
 # -- reading chunks ------------------------------------------------------------------------------
@@ -143,203 +112,6 @@ def _json_chunk(raw: str, key: str, problems: list[str]) -> dict[str, Any] | Non
     return value
 
 
-# -- reading an API workflow ----------------------------------------------------------------------
-
-def _is_link(value: Any) -> bool:
-    return (isinstance(value, list) and len(value) == 2 and isinstance(value[0], (str, int))
-            and isinstance(value[1], int) and not isinstance(value[1], bool))
-
-
-class _Graph:
-    def __init__(self, api: dict[str, Any]) -> None:
-        self.nodes = {str(k): v for k, v in api.items()
-                      if isinstance(v, dict) and isinstance(v.get("inputs", {}), dict)}
-
-    def cls(self, node_id: str | None) -> str:
-        node = self.nodes.get(node_id or "")
-        return str(node.get("class_type", "")) if node else ""
-
-    def inputs(self, node_id: str | None) -> dict[str, Any]:
-        node = self.nodes.get(node_id or "")
-        return node.get("inputs", {}) or {} if node else {}
-
-    def link(self, node_id: str | None, name: str) -> str | None:
-        value = self.inputs(node_id).get(name)
-        return str(value[0]) if _is_link(value) else None
-
-    def value(self, node_id: str | None, name: str, depth: int = 0) -> Any:
-        """An input's literal value, following a link to a primitive/string node."""
-        value = self.inputs(node_id).get(name)
-        if not _is_link(value):
-            return value
-        if depth > 8:
-            return None
-        source = str(value[0])
-        for key in ("value", "text", "string", "seed", "noise_seed", "int", "float"):
-            if key in self.inputs(source):
-                return self.value(source, key, depth + 1)
-        return None
-
-    def upstream(self, start: str | None, through: tuple[str, ...], limit: int = 64):
-        """Yield node ids walking back from ``start`` along the first input named in
-        ``through`` each node has (a chain: model <- lora <- loader)."""
-        seen = set()
-        node = start
-        while node is not None and node not in seen and len(seen) < limit:
-            seen.add(node)
-            yield node
-            node = next((self.link(node, n) for n in through if self.link(node, n)), None)
-
-
-def _number(value: Any, kind: type) -> Any:
-    """``value`` as an int or a finite float; None when it isn't one (or is absurd)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str) and len(value) > 40:
-        return None
-    try:
-        number = float(value) if kind is float else int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if kind is float and not math.isfinite(number):
-        return None
-    if kind is int and not -MAX_SEED <= number <= MAX_SEED:
-        return None
-    return number
-
-
-def _find_sampler(graph: _Graph) -> str | None:
-    """The sampler that feeds an output node (the first found walking back), else any."""
-    outputs = [n for n in graph.nodes if graph.cls(n) in OUTPUTS] or list(graph.nodes)
-    for out in outputs:
-        queue, seen = [out], set()
-        while queue:
-            node = queue.pop(0)
-            if node in seen:
-                continue
-            seen.add(node)
-            if graph.cls(node) in SAMPLERS:
-                return node
-            queue.extend(str(v[0]) for v in graph.inputs(node).values() if _is_link(v))
-    return next((n for n in graph.nodes if graph.cls(n) in SAMPLERS), None)
-
-
-_CONDITIONING_INPUTS = ("conditioning", "conditioning_to", "conditioning_1", "positive")
-
-
-def _read_conditioning(graph: _Graph, start: str | None, rec: Recovered | None) -> str | None:
-    """The text at the end of a conditioning chain; notes FluxGuidance / ReferenceLatent."""
-    for node in graph.upstream(start, _CONDITIONING_INPUTS):
-        cls = graph.cls(node)
-        if cls == "ConditioningZeroOut":
-            return ""
-        if rec is not None and cls == "FluxGuidance" and rec.guidance is None:
-            rec.guidance = _number(graph.value(node, "guidance"), float)
-        if rec is not None and cls == "ReferenceLatent":
-            rec.kontext = True
-        if cls == "CLIPTextEncodeFlux":
-            if rec is not None and rec.guidance is None:
-                rec.guidance = _number(graph.value(node, "guidance"), float)
-            t5, clip_l = graph.value(node, "t5xxl"), graph.value(node, "clip_l")
-            return next((t for t in (t5, clip_l) if isinstance(t, str)), None)
-        text = graph.value(node, "text")
-        if isinstance(text, str):
-            return text
-    return None
-
-
-def _read_model(graph: _Graph, start: str | None, rec: Recovered) -> None:
-    loras = []
-    for node in graph.upstream(start, ("model",)):
-        cls, inputs = graph.cls(node), graph.inputs(node)
-        if "lora_name" in inputs:
-            strength = _number(graph.value(node, "strength_model"), float)
-            loras.append(Lora(str(graph.value(node, "lora_name")),
-                              strength if strength is not None else 1.0))
-        for key in ("unet_name", "ckpt_name", "model_name"):
-            name = graph.value(node, key)
-            if isinstance(name, str) and name not in rec.models:
-                rec.models.append(name)
-        if cls == "CheckpointLoaderSimple":
-            break
-    rec.loras = list(reversed(loras))  # loader order, nearest the base model first
-
-
-def _read_latent(graph: _Graph, start: str | None, rec: Recovered) -> None:
-    for node in graph.upstream(start, ("latent_image", "samples", "latent", "pixels",
-                                       "image")):
-        inputs = graph.inputs(node)
-        if graph.cls(node) == "LoadImage" and isinstance(inputs.get("image"), str):
-            rec.source_image = inputs["image"]
-            return
-        if "width" in inputs and "height" in inputs and rec.width is None \
-                and graph.cls(node) != "ModelSamplingFlux":
-            rec.width = _number(graph.value(node, "width"), int)
-            rec.height = _number(graph.value(node, "height"), int)
-            rec.batch_size = _number(graph.value(node, "batch_size"), int)
-
-
-def recover_settings(api: dict[str, Any]) -> Recovered:
-    """Prompt text, seed and parameters from a ComfyUI API workflow, found by following
-    the sampler's links (KSampler / KSamplerAdvanced / SamplerCustom(Advanced))."""
-    graph = _Graph(api)
-    rec = Recovered()
-    sampler = _find_sampler(graph)
-    rec.sampler_node = sampler
-    for node in graph.nodes:
-        cls = graph.cls(node)
-        if cls in ("DualCLIPLoader", "CLIPLoader", "TripleCLIPLoader"):
-            rec.encoders += [v for k, v in sorted(graph.inputs(node).items())
-                             if k.startswith("clip_name") and isinstance(v, str)]
-        elif cls == "VAELoader" and isinstance(graph.inputs(node).get("vae_name"), str):
-            rec.vae = graph.inputs(node)["vae_name"]
-    if sampler is None:
-        return rec
-    cls = graph.cls(sampler)
-    model_from, positive, negative = (graph.link(sampler, "model"),
-                                      graph.link(sampler, "positive"),
-                                      graph.link(sampler, "negative"))
-    if cls in ("KSampler", "KSamplerAdvanced", "SamplerCustom"):
-        seed_key = "seed" if cls == "KSampler" else "noise_seed"
-        rec.seed = _number(graph.value(sampler, seed_key), int)
-        rec.steps = _number(graph.value(sampler, "steps"), int)
-        rec.cfg = _number(graph.value(sampler, "cfg"), float)
-        rec.sampler = graph.value(sampler, "sampler_name")
-        rec.scheduler = graph.value(sampler, "scheduler")
-        rec.denoise = _number(graph.value(sampler, "denoise"), float)
-    if cls in ("SamplerCustomAdvanced", "SamplerCustom"):
-        noise = graph.link(sampler, "noise")
-        if noise and rec.seed is None:
-            rec.seed = _number(graph.value(noise, "noise_seed"), int)
-        guider = graph.link(sampler, "guider")
-        if guider:
-            model_from = graph.link(guider, "model") or model_from
-            positive = graph.link(guider, "conditioning") or graph.link(guider, "positive")
-            negative = graph.link(guider, "negative") or negative
-            if rec.cfg is None:
-                rec.cfg = _number(graph.value(guider, "cfg"), float)
-        select = graph.link(sampler, "sampler")
-        if select and rec.sampler is None:
-            rec.sampler = graph.value(select, "sampler_name")
-        sigmas = graph.link(sampler, "sigmas")
-        if sigmas:
-            rec.scheduler = rec.scheduler or graph.value(sigmas, "scheduler")
-            rec.steps = rec.steps or _number(graph.value(sigmas, "steps"), int)
-            if rec.denoise is None:
-                rec.denoise = _number(graph.value(sigmas, "denoise"), float)
-            model_from = model_from or graph.link(sigmas, "model")
-    rec.text = _read_conditioning(graph, positive, rec)
-    if negative:
-        rec.negative = _read_conditioning(graph, negative, None)
-    _read_model(graph, model_from, rec)
-    _read_latent(graph, graph.link(sampler, "latent_image"), rec)
-    if not isinstance(rec.sampler, str):
-        rec.sampler = None
-    if not isinstance(rec.scheduler, str):
-        rec.scheduler = None
-    return rec
-
-
 # -- building a spec ----------------------------------------------------------------------------
 
 def spec_from_recovered(rec: Recovered, name: str, notes: str = "") -> PromptSpec:
@@ -347,7 +119,7 @@ def spec_from_recovered(rec: Recovered, name: str, notes: str = "") -> PromptSpe
     params = Params(seed=rec.seed, steps=rec.steps, guidance=rec.guidance, width=rec.width,
                     height=rec.height, sampler=rec.sampler, scheduler=rec.scheduler,
                     denoise=rec.denoise, cfg=rec.cfg, negative=rec.negative or "",
-                    loras=[Lora(l.name, l.strength) for l in rec.loras])
+                    loras=[Lora(lora.name, lora.strength) for lora in rec.loras])
     spec = PromptSpec(name=name, model=rec.variant, raw=rec.text or "",
                       source_image=rec.source_image or "", params=params)
     files = []
@@ -365,13 +137,10 @@ def spec_from_metadata(meta: PngMetadata, name: str) -> tuple[PromptSpec, list[s
     """The best spec the metadata gives: our own ``workbench`` chunk when present (it is
     the spec itself), else one recovered from the ComfyUI ``prompt`` chunk.  Returns the
     spec and the problems met.  Raises `PngMetaError` when there is nothing to recover."""
-    from ..library import spec_from_table
-
     problems = list(meta.problems)
     if meta.workbench is not None:
-        data = {k: v for k, v in meta.workbench.items() if not k.startswith("_")}
-        data.setdefault("name", name)
-        spec = spec_from_table(data, f"{meta.path}: workbench chunk", problems)
+        spec = spec_from_chunk(meta.workbench, name, f"{meta.path}: workbench chunk",
+                               problems)
         return spec, problems
     if meta.prompt is None:
         raise PngMetaError(f"{meta.path}: no ComfyUI workflow or workbench spec in this image"
@@ -389,13 +158,34 @@ def spec_from_metadata(meta: PngMetadata, name: str) -> tuple[PromptSpec, list[s
 
 def workbench_chunk(spec: PromptSpec, **extra: Any) -> dict[str, Any]:
     """What the workbench stores in a PNG (and sends as ``extra_pnginfo["workbench"]``):
-    the spec in library keys, plus ``extra`` (e.g. ``run=``, ``cell=``) under ``_``-keys
-    that readers of the spec ignore."""
-    from ..runs.plan import spec_to_dict
-
+    the spec in library keys, plus ``extra`` (e.g. ``run=``, ``cell=``) and the chunk's
+    format under ``_``-keys that readers of the spec ignore.  Every run writes this, so
+    `spec_from_chunk` gives the spec back."""
     data = spec_to_dict(spec)
     data.update({f"_{k}": v for k, v in extra.items()})
+    data["_format"] = CHUNK_FORMAT
     return data
+
+
+def spec_from_chunk(chunk: dict[str, Any], name: str = "", where: str = "workbench chunk",
+                    problems: list[str] | None = None) -> PromptSpec:
+    """The spec a ``workbench`` chunk holds (bad values noted in ``problems``).
+
+    Chunks from early ``workbench run``/chain versions held the composed prompt as
+    ``text`` (not the in-image text); they come back as a raw-text prompt."""
+    problems = problems if problems is not None else []
+    if _is_legacy(chunk):
+        data = {"name": chunk.get("name"), "model": chunk.get("model", "dev"),
+                "raw": chunk.get("text"), "seed": chunk.get("seed")}
+        data = {k: v for k, v in data.items() if v is not None}
+    else:
+        data = {k: v for k, v in chunk.items() if not k.startswith("_")}
+    data.setdefault("name", name or "imported")
+    return spec_from_table(data, where, problems)
+
+
+def _is_legacy(chunk: dict[str, Any]) -> bool:
+    return "_format" not in chunk and "text" in chunk and set(chunk) <= _LEGACY_KEYS
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -464,4 +254,5 @@ def write_spec_into(path: str | Path, spec: PromptSpec, **extra: Any) -> None:
 
 __all__ = ["MAX_FILE_BYTES", "MAX_PIXELS", "PngMetaError", "PngMetadata", "Recovered",
            "embed_spec", "embed_text", "iter_chunks", "read_png_metadata", "recover_settings",
-           "spec_from_metadata", "spec_from_recovered", "workbench_chunk", "write_spec_into"]
+           "spec_from_chunk", "spec_from_metadata", "spec_from_recovered", "workbench_chunk",
+           "write_spec_into"]

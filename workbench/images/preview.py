@@ -9,8 +9,8 @@ flat however many images go by.
 
 Half-blocks (``▄`` with the upper pixel as background and the lower as foreground) work in
 every colour terminal; rich-pixels draws them.  Where the terminal speaks a graphics
-protocol (kitty's, or sixel), textual-image draws real pixels; `detect_protocol` asks
-textual-image which one, unless the ``[ui] image_protocol`` setting forces one.
+protocol (kitty's, or sixel), textual-image draws real pixels (`graphics`, the one module
+that talks to textual-image).
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
 
 from PIL import Image
 from rich.color import Color, ColorType
@@ -35,9 +34,9 @@ from rich.text import Text
 from rich_pixels import HalfcellRenderer, Pixels
 
 from .. import locations
+from .graphics import cell_pixels, true_pixel_renderable
 from .pngmeta import MAX_FILE_BYTES, MAX_PIXELS
 
-PROTOCOLS: tuple[str, ...] = ("auto", "halfblocks", "kitty", "sixel")
 #: Thumbnails kept decoded in memory (each at most a pane's pixels: ~100x100 for half-blocks).
 MEMORY_ITEMS = 48
 #: Thumbnails kept on disk before the oldest are pruned.
@@ -69,7 +68,8 @@ def halfblock_box(columns: int, rows: int) -> tuple[int, int]:
 
 # -- thumbnails -----------------------------------------------------------------------------------
 
-def _open_checked(path: Path) -> Image.Image:
+def open_checked(path: Path) -> Image.Image:
+    """``path`` opened with Pillow after the size caps (file bytes, then pixels) pass."""
     from ..untrusted import is_regular_file
 
     try:
@@ -94,14 +94,14 @@ def make_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
     """``path`` as an RGB image of exactly `fit` (image size, ``box``): reduced cheaply
     first (JPEG ``draft``, integer ``reduce``), then filtered; small images are enlarged
     with nearest-neighbour so pixels stay crisp."""
-    with _open_checked(Path(path)) as im:
+    with open_checked(Path(path)) as im:
         target = fit(im.size, box)
         try:
             im.draft("RGB", target)  # JPEG: decode at 1/2, 1/4, 1/8 scale; others: no-op
             factor = min(im.width // max(1, target[0]), im.height // max(1, target[1]))
             im.load()
             work = im.reduce(factor // 2) if factor >= 4 else im
-            work = _flatten(work)
+            work = flatten(work)
             if work.size[0] > target[0] or work.size[1] > target[1]:
                 work = work.resize(target, Image.Resampling.LANCZOS)
             elif work.size != target:
@@ -113,7 +113,8 @@ def make_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
     return work
 
 
-def _flatten(im: Image.Image) -> Image.Image:
+def flatten(im: Image.Image) -> Image.Image:
+    """``im`` as RGB, transparency laid on the preview background."""
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         base = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
@@ -217,10 +218,6 @@ class ThumbnailCache:
             file.unlink(missing_ok=True)
         return len(extra)
 
-    def clear_memory(self) -> None:
-        with self._lock:
-            self._memory.clear()
-
     @property
     def memory_size(self) -> int:
         return len(self._memory)
@@ -256,7 +253,7 @@ class FastHalfcellRenderer(HalfcellRenderer):
                 gc.enable()
 
     def _render(self, image: Image.Image, resize: tuple[int, int] | None) -> list[Segment]:
-        rgb = _flatten(image)
+        rgb = flatten(image)
         if resize and rgb.size != resize:
             rgb = rgb.resize(resize, Image.Resampling.NEAREST)
         width, height = rgb.size
@@ -314,66 +311,6 @@ _RENDERER = FastHalfcellRenderer()
 def halfblock_renderable(image: Image.Image) -> Pixels:
     """An already-sized image as half-blocks (one cell per column, two rows per cell)."""
     return Pixels.from_image(image, renderer=_RENDERER)
-
-
-# -- protocol detection ----------------------------------------------------------------------------
-
-_detected: str | None = None
-
-
-def detect_protocol(setting: str = "auto", *, stream: Any = None) -> str:
-    """``"halfblocks"``, ``"kitty"`` or ``"sixel"``.  A setting other than ``auto`` wins;
-    ``auto`` gives half-blocks when output isn't a terminal, else asks textual-image (which
-    queries the terminal with escape sequences: call this before Textual starts, it can't
-    read the answer afterwards).  The answer is remembered for the process."""
-    global _detected
-    setting = (setting or "auto").strip().lower()
-    if setting in ("halfblocks", "kitty", "sixel"):
-        return setting
-    if setting != "auto":
-        raise PreviewError(f"image_protocol {setting!r} is not one of {', '.join(PROTOCOLS)}")
-    stream = stream if stream is not None else sys.__stdout__
-    try:
-        tty = bool(stream) and stream.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    if not tty:
-        return "halfblocks"
-    if _detected is None:
-        try:
-            from textual_image import renderable as ti
-            from textual_image.renderable import sixel, tgp
-
-            _detected = ("sixel" if ti.Image is sixel.Image else
-                         "kitty" if ti.Image is tgp.Image else "halfblocks")
-        except Exception:  # noqa: BLE001 - a terminal that answers oddly is just not graphic
-            _detected = "halfblocks"
-    return _detected
-
-
-def true_pixel_renderable(image: Image.Image, columns: int, rows: int,
-                          protocol: str) -> RenderableType:
-    """textual-image's renderable for ``protocol`` (``kitty`` or ``sixel``), drawing
-    ``image`` in ``columns`` x ``rows`` cells.  (In a Textual app use textual-image's
-    widgets, ``textual_image.widget.TGPImage`` / ``SixelImage``, with the same image.)"""
-    if protocol == "kitty":
-        from textual_image.renderable.tgp import Image as Renderable
-    elif protocol == "sixel":
-        from textual_image.renderable.sixel import Image as Renderable
-    else:
-        raise PreviewError(f"{protocol!r} is not a true-pixel protocol")
-    return Renderable(image, width=columns, height=rows)
-
-
-def cell_pixels() -> tuple[int, int]:
-    """Pixels per terminal cell (textual-image's measurement; 10x20 when unknown)."""
-    try:
-        from textual_image._terminal import get_cell_size
-
-        size = get_cell_size()
-        return (size.width or 10, size.height or 20)
-    except Exception:  # noqa: BLE001
-        return (10, 20)
 
 
 # -- panes and grids -------------------------------------------------------------------------------

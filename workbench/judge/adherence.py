@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..llm.actions import InvalidAnswer, clean_answer, strip_escapes
+from ..llm.answers import InvalidAnswer, clean_answer, strip_escapes
 from ..llm.ollama import AnswerCut, LLMError, OllamaClient, TimedOut
 from ..textsafe import one_line
 from .cache import VerdictCache

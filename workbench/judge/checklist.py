@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from ..compose import clean, compose
 from ..fields import FORM_BY_KEY
-from ..llm.actions import quoted_text as quoted_parts
+from ..llm.answers import quoted_text as quoted_parts
 from ..spec import TEXT_FIELDS, PromptSpec
 
 #: Bump when the question sent to the model changes (it invalidates cached answers).

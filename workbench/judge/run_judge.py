@@ -343,6 +343,9 @@ async def judge_run(folder: Path, config, *, model: str = "", vision: bool = Tru
     anything wrong with Ollama or a picture is recorded, not raised.
     ``on_progress(done, total, cell_id)`` after each picture."""
     run = history.load_run(Path(folder))
+    if run.plan is None:
+        raise history.HistoryError(f"{folder}: a Kontext chain run has no grid of cells to "
+                                   "judge (judge a comparison or a single run)")
     async with RunJudge(run, config, model=model, vision=vision, client=client,
                         cache=cache) as judge:
         cells = judge.judgeable()

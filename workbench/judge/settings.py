@@ -25,9 +25,8 @@ class JudgeSettings:
     def from_config(cls, config, *, model: str = "") -> JudgeSettings:
         from ..llm.gpu import unload_before_jobs
 
-        vision = model or getattr(config, "ollama_vision_model", "") or \
-            getattr(config, "ollama_model", "")
-        return cls(config.ollama_host, vision, bool(unload_before_jobs(config)))
+        vision = model or config.ollama.vision_model or config.ollama.model
+        return cls(config.ollama.host, vision, bool(unload_before_jobs(config)))
 
     @property
     def may_interleave(self) -> bool:
@@ -36,8 +35,10 @@ class JudgeSettings:
 
 
 async def release_gpu(config) -> list[str]:
-    """Unload Ollama's models before the next FLUX job on a shared box (the existing
-    `llm.gpu` mechanism; it does nothing when the setting is off or no LLM ran since)."""
-    from ..llm.gpu import release_for_images
+    """Unload Ollama's models before the next FLUX job on a shared box (the session's
+    `llm.gpu.GpuSharing`; it does nothing when the setting is off or no LLM ran since)."""
+    from ..llm.gpu import sharing_for
 
-    return await release_for_images(config)
+    gpu = sharing_for(config)
+    gpu.note_llm_used()   # the judge's vision model may hold memory now
+    return await gpu.release_for_images()

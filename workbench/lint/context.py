@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Mapping
 
 from ..compose import compose
-from ..spec import (TEXT_FIELDS, VARIANT_DEFAULTS, Params, PromptSpec, effective_params,
-                    source_path)
+from ..presets import effective_params
+from ..spec import TEXT_FIELDS, VARIANT_DEFAULTS, Params, PromptSpec, source_path
 from .textutil import WORD, estimate_tokens, find_words, quoted_spans, word_count, _WORD_ASCII
 
 

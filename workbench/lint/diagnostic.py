@@ -9,9 +9,8 @@ the text of one field as the user typed it (see `engine.field_text`).
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
-Severity = Literal["info", "warning", "error"]
 #: Severities from mildest to worst; the index is the rank used by thresholds.
 SEVERITIES: tuple[str, ...] = ("info", "warning", "error")
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import httpx
 import ollama
 
 from ..textsafe import one_line
-from .gpu import note_llm_used, same_host, unload_before_jobs  # noqa: F401 (re-exported)
 
 #: Reading the first token can take a minute while a big model loads; connecting can't.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=180.0, write=30.0, pool=10.0)
@@ -94,15 +94,21 @@ class OllamaClient:
     """Talks to one Ollama server.  Use as ``async with OllamaClient(host) as llm: ...``."""
 
     def __init__(self, host: str, *, timeout: httpx.Timeout | float | None = None,
-                 retry_delay: float = RETRY_DELAY) -> None:
+                 retry_delay: float = RETRY_DELAY,
+                 on_use: Callable[[], None] | None = None) -> None:
         self.host = host or "127.0.0.1:11434"
         self.retry_delay = retry_delay
+        self.on_use = on_use   # told before each chat: a model may then hold GPU memory
         self._client = ollama.AsyncClient(host=self.host, timeout=timeout or DEFAULT_TIMEOUT)
         self._capabilities: dict[str, list[str]] = {}
 
     @classmethod
     def from_config(cls, config) -> OllamaClient:
-        return cls(config.ollama_host)
+        """A client for the configured host that tells the session's GPU sharing when a
+        model is used (`llm.gpu.sharing_for`)."""
+        from .gpu import sharing_for
+
+        return cls(config.ollama.host, on_use=sharing_for(config).note_llm_used)
 
     async def close(self) -> None:
         await self._client.close()
@@ -224,33 +230,15 @@ class OllamaClient:
         Raises `AnswerCut` when the model hit its length limit, other `LLMError`s for
         server trouble.  A refused connection is retried once (nothing was sent yet)."""
         started = time.perf_counter()
-        note_llm_used()  # a model may now hold GPU memory again
+        if self.on_use is not None:
+            self.on_use()  # a model may now hold GPU memory again
         try:
             stream = await self._open_chat(model, messages, format, options, think, keep_alive)
         except Exception as exc:
             raise self._translate(exc, model) from exc
-        content: list[str] = []
-        thinking: list[str] = []
         result = ChatResult(model=model, content="")
-        finished = False
         try:
-            async for part in stream:
-                if result.first_token_s is None:
-                    result.first_token_s = time.perf_counter() - started
-                message = part.message
-                if message.thinking:
-                    thinking.append(message.thinking)
-                    if on_thinking is not None:
-                        on_thinking(message.thinking)
-                if message.content:
-                    content.append(message.content)
-                    if on_token is not None:
-                        on_token(message.content)
-                if part.done:
-                    finished = True
-                    result.done_reason = part.done_reason or ""
-                    result.load_s = (part.load_duration or 0) / 1e9
-                    result.eval_count = part.eval_count or 0
+            finished = await self._read_stream(stream, result, started, on_token, on_thinking)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -260,12 +248,39 @@ class OllamaClient:
         if not finished:
             raise StreamBroken(f"the answer from {model} ended before it was finished; "
                                "nothing was changed")
-        result.content = "".join(content)
-        result.thinking = "".join(thinking)
         result.total_s = time.perf_counter() - started
         if result.done_reason == "length":
             raise AnswerCut(model, result.content)
         return result
+
+    @staticmethod
+    async def _read_stream(stream, result: ChatResult, started: float,
+                           on_token: TokenCallback | None,
+                           on_thinking: TokenCallback | None) -> bool:
+        """Fill ``result`` from the streamed parts; whether the final part arrived."""
+        content: list[str] = []
+        thinking: list[str] = []
+        finished = False
+        async for part in stream:
+            if result.first_token_s is None:
+                result.first_token_s = time.perf_counter() - started
+            message = part.message
+            if message.thinking:
+                thinking.append(message.thinking)
+                if on_thinking is not None:
+                    on_thinking(message.thinking)
+            if message.content:
+                content.append(message.content)
+                if on_token is not None:
+                    on_token(message.content)
+            if part.done:
+                finished = True
+                result.done_reason = part.done_reason or ""
+                result.load_s = (part.load_duration or 0) / 1e9
+                result.eval_count = part.eval_count or 0
+        result.content = "".join(content)
+        result.thinking = "".join(thinking)
+        return finished
 
     async def _open_chat(self, model, messages, format, options, think, keep_alive):
         kwargs: dict[str, Any] = {"stream": True}

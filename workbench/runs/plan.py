@@ -6,9 +6,8 @@ spec is the variant's spec with exactly those values applied.  Two cells one ste
 one coordinate differ only in what that coordinate controls.  Seeds are given or drawn once
 and recorded, so re-running a saved plan submits the same jobs.
 
-Nothing here touches ComfyUI, files or Textual.  `order_for_cache` reorders cells so the
-server re-uses what it caches (model + LoRA set, then the encoded text); `cache_cost`
-counts what an order would reload and re-encode.
+Nothing here touches ComfyUI, files or Textual; `order` decides in which order the cells
+go out (what ComfyUI can re-use from its cache).
 """
 
 from __future__ import annotations
@@ -16,13 +15,14 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import product
-from typing import Any, Callable, Hashable, Iterable, Sequence
+from typing import Any
 
-from ..compose import compose
 from ..spec import VARIANTS, Lora, PromptSpec
+from ..specdata import SpecDataError, spec_from_dict, spec_to_dict
 
 PLAN_FORMAT = 1
 
@@ -58,39 +58,56 @@ class Axis:
         return f"lora {self.lora_name}" if self.lora_name is not None else self.name
 
 
+def _number(name: str, value: Any) -> float:
+    number = float(value)
+    if not math.isfinite(number) or (name == "guidance" and number < 0):
+        raise ValueError
+    return number
+
+
+def _steps(name: str, value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError
+    steps = int(value)
+    if steps < 1:
+        raise ValueError
+    return steps
+
+
+def _word(name: str, value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ValueError
+    return text
+
+
+def _model(name: str, value: Any) -> str:
+    if value not in VARIANTS:
+        raise ValueError
+    return value
+
+
+def _size(name: str, value: Any) -> str:
+    width, height = parse_size(str(value))
+    return f"{width}x{height}"
+
+
+#: axis -> its value checker (``lora:<file>`` axes check like guidance)
+_AXIS_VALUES: dict[str, Callable[[str, Any], Any]] = {
+    "guidance": _number, "steps": _steps, "sampler": _word, "scheduler": _word,
+    "model": _model, "size": _size}
+
+
 def axis_value(name: str, value: Any) -> Any:
     """``value`` checked and converted for axis ``name`` (strings from a CLI are fine)."""
+    check = _number if name.startswith(LORA_AXIS_PREFIX) else _AXIS_VALUES.get(name)
+    if check is None:
+        raise PlanError(f"unknown axis {name!r}; use one of {', '.join(AXIS_NAMES)} "
+                        f"or {LORA_AXIS_PREFIX}<lora file>")
     try:
-        if name == "guidance" or name.startswith(LORA_AXIS_PREFIX):
-            number = float(value)
-            if not math.isfinite(number):
-                raise ValueError
-            if name == "guidance" and number < 0:
-                raise ValueError
-            return number
-        if name == "steps":
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError
-            steps = int(value)
-            if steps < 1 or isinstance(value, bool):
-                raise ValueError
-            return steps
-        if name in ("sampler", "scheduler"):
-            text = str(value).strip()
-            if not text:
-                raise ValueError
-            return text
-        if name == "model":
-            if value not in VARIANTS:
-                raise ValueError
-            return value
-        if name == "size":
-            width, height = parse_size(str(value))
-            return f"{width}x{height}"
-    except (TypeError, ValueError):
+        return check(name, value)
+    except (TypeError, ValueError, OverflowError):
         raise PlanError(f"{value!r} is not a valid value for the {name} axis") from None
-    raise PlanError(f"unknown axis {name!r}; use one of {', '.join(AXIS_NAMES)} "
-                    f"or {LORA_AXIS_PREFIX}<lora file>")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -273,7 +290,7 @@ def _format_value(value: Any) -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def draw_seeds(count: int, rng: random.Random | None = None) -> list[int]:
@@ -332,109 +349,31 @@ def make_plan(specs: Sequence[PromptSpec], seeds: Sequence[int] | None = None, *
                    seed_source=source, created=created or now_iso())
 
 
+def final_on_dev(draft: RunPlan) -> RunPlan:
+    """Draft on schnell, final on dev: the same variants, seeds and axes again on FLUX.1
+    dev (a ``model`` axis is dropped; schnell's few steps are left to dev's default).
+    Raises `PlanError` when no variant is a schnell draft."""
+    if not any(v.spec.model == "schnell" for v in draft.variants):
+        raise PlanError("this comparison is not a schnell draft")
+    finals = []
+    for variant in draft.variants:
+        spec = variant.spec.copy()
+        if spec.model == "schnell":
+            spec.model = "dev"
+            if spec.params.steps is not None and spec.params.steps <= 4:
+                spec.params.steps = None  # schnell's few steps would ruin dev
+        finals.append(spec)
+    return make_plan(finals, draft.seeds, axes=[a for a in draft.axes if a.name != "model"],
+                     labels=[v.label for v in draft.variants],
+                     name=f"{draft.name} (final on dev)")
+
+
 def _default_name(specs: Sequence[PromptSpec]) -> str:
     names = list(dict.fromkeys(s.name for s in specs))
     return " vs ".join(names) if len(names) <= 3 else f"{names[0]} and {len(names) - 1} more"
 
 
-# -- cache-friendly ordering ----------------------------------------------------------------
-
-def model_key(cell: Cell) -> tuple:
-    """What ComfyUI must (re)load for a cell: the model variant and the LoRA set with its
-    strengths (a different strength re-patches the model)."""
-    loras = tuple(sorted((l.name, l.strength) for l in cell.spec.params.loras))
-    return (cell.spec.model, loras)
-
-
-def text_key(cell: Cell) -> tuple:
-    """What the text encoder sees: the composed prompt and the negative text.  (This
-    assumes every model variant uses the same text encoder files; a runner that knows the
-    actual workflows can pass its own keys, e.g. the loader and CLIPTextEncode inputs.)"""
-    return (compose(cell.spec), cell.spec.params.negative)
-
-
-KeyFn = Callable[[Cell], Hashable]
-
-
-def order_for_cache(cells: Sequence[Cell], *, model_key: KeyFn = model_key,
-                    text_key: KeyFn = text_key) -> list[Cell]:
-    """``cells`` reordered so jobs sharing a model + LoRA set run together and, within
-    that, jobs sharing the prompt text run together.  Groups keep their first-appearance
-    order and cells keep plan order inside a group, except that a model group starts with
-    the text the previous group ended on (that encoding is still cached)."""
-    by_model: dict[Hashable, dict[Hashable, list[Cell]]] = {}
-    for cell in cells:
-        by_model.setdefault(model_key(cell), {}).setdefault(text_key(cell), []).append(cell)
-    ordered: list[Cell] = []
-    last_text: Hashable = object()
-    for groups in by_model.values():
-        keys = list(groups)
-        if last_text in groups:
-            keys.remove(last_text)
-            keys.insert(0, last_text)
-        for key in keys:
-            ordered.extend(groups[key])
-        last_text = keys[-1]
-    return ordered
-
-
-def group_by_model(cells: Sequence[Cell], *, model_key: KeyFn = model_key
-                   ) -> list[list[Cell]]:
-    """Consecutive runs of cells sharing a model + LoRA set (apply to `order_for_cache`'s
-    result): the units a runner can hand to one server so it loads the model once."""
-    groups: list[list[Cell]] = []
-    last = object()
-    for cell in cells:
-        key = model_key(cell)
-        if key != last:
-            groups.append([])
-            last = key
-        groups[-1].append(cell)
-    return groups
-
-
-@dataclass(frozen=True)
-class CacheCost:
-    """Model loads and text encodings a submission order costs (the first ones included)."""
-
-    model_loads: int
-    text_encodes: int
-
-
-def cache_cost(cells: Sequence[Cell], *, model_key: KeyFn = model_key,
-               text_key: KeyFn = text_key) -> CacheCost:
-    """Count, for jobs run in this order on one server that caches only the previous job's
-    node outputs, how often the model + LoRA set changes and how often the text does."""
-    loads = encodes = 0
-    last_model = last_text = None
-    for cell in cells:
-        mk, tk = model_key(cell), text_key(cell)
-        if mk != last_model:
-            loads += 1
-        if tk != last_text:
-            encodes += 1
-        last_model, last_text = mk, tk
-    return CacheCost(loads, encodes)
-
-
 # -- plain data (JSON / TOML) ---------------------------------------------------------------
-
-def spec_to_dict(spec: PromptSpec) -> dict[str, Any]:
-    """The spec as library-format keys with unset values left out (TOML has no null)."""
-    from ..library import spec_values
-
-    return {k: v for k, v in spec_values(spec).items() if v is not None}
-
-
-def spec_from_dict(data: dict[str, Any], where: str = "plan") -> PromptSpec:
-    from ..library import spec_from_table
-
-    problems: list[str] = []
-    spec = spec_from_table(dict(data), where, problems)
-    if problems:
-        raise PlanError("; ".join(problems))
-    return spec
-
 
 def plan_to_dict(plan: RunPlan) -> dict[str, Any]:
     """The plan as JSON/TOML-able plain data: no None anywhere, lists of tables."""
@@ -464,31 +403,46 @@ def plan_from_dict(data: dict[str, Any]) -> RunPlan:
     version = data.get("format", PLAN_FORMAT)
     if not isinstance(version, int) or version > PLAN_FORMAT:
         raise PlanError(f"plan format {version!r} is newer than this workbench understands")
-    variants_data = data.get("variants")
-    if not isinstance(variants_data, list) or not variants_data:
-        raise PlanError("a plan needs a non-empty `variants` list")
-    variants = []
-    for i, item in enumerate(variants_data, start=1):
-        if not isinstance(item, dict) or not isinstance(item.get("spec"), dict):
-            raise PlanError(f"variant {i} needs a `spec` table")
-        label = item.get("label") or variant_labels(i)[-1]
-        variants.append(PlanVariant(str(label), spec_from_dict(item["spec"], f"variant {i}")))
     seeds = data.get("seeds")
     if not isinstance(seeds, list) or not seeds or not all(
             isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise PlanError("a plan needs `seeds`, a list of whole numbers")
+    return RunPlan(variants=_variants_from(data.get("variants")), seeds=list(seeds),
+                   axes=_axes_from(data.get("axes")), name=str(data.get("name", "")),
+                   seed_source=str(data.get("seed_source", "given")),
+                   created=str(data.get("created", "")),
+                   winners=_winners_from(data.get("winners")))
+
+
+def _variants_from(items: Any) -> list[PlanVariant]:
+    if not isinstance(items, list) or not items:
+        raise PlanError("a plan needs a non-empty `variants` list")
+    variants = []
+    for i, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("spec"), dict):
+            raise PlanError(f"variant {i} needs a `spec` table")
+        try:
+            spec = spec_from_dict(item["spec"], f"variant {i}")
+        except SpecDataError as exc:
+            raise PlanError(str(exc)) from None
+        variants.append(PlanVariant(str(item.get("label") or variant_labels(i)[-1]), spec))
+    return variants
+
+
+def _axes_from(items: Any) -> list[Axis]:
     axes = []
-    for item in data.get("axes", []) or []:
+    for item in items or []:
         if not isinstance(item, dict) or "name" not in item or not isinstance(
                 item.get("values"), list):
             raise PlanError("each axis needs a `name` and a `values` list")
         axes.append(make_axis(str(item["name"]), item["values"]))
+    return axes
+
+
+def _winners_from(items: Any) -> list[Winner]:
     winners = []
-    for item in data.get("winners", []) or []:
+    for item in items or []:
         if not isinstance(item, dict) or not isinstance(item.get("cell"), str):
             raise PlanError("each winner needs a `cell` id")
         winners.append(Winner(item["cell"], str(item.get("note", "")), str(item.get("at", ""))))
-    return RunPlan(variants=variants, seeds=list(seeds), axes=axes,
-                   name=str(data.get("name", "")), seed_source=str(data.get("seed_source",
-                                                                            "given")),
-                   created=str(data.get("created", "")), winners=winners)
+    return winners

@@ -41,7 +41,8 @@ import tomlkit
 
 from ..atomic import write_atomic
 from ..library import ConflictError, Library
-from .plan import PlanError, RunPlan, plan_from_dict
+from .history import save_manifest
+from .plan import PlanError, RunPlan, Winner, plan_from_dict
 
 PLANS_KEY = "plans"
 
@@ -99,3 +100,21 @@ def _write(library: Library) -> None:
     data = library.render().encode("utf-8")
     write_atomic(library.path, data, backup=True)
     library.digest = hashlib.sha256(data).hexdigest()
+
+
+def set_winner(plan: RunPlan, cell_id: str, winner: bool = True, *, note: str = "",
+               run=None, library: Library | None = None,
+               prompt_name: str | None = None) -> Winner | None:
+    """Mark (or, with ``winner=False``, unmark) ``cell_id`` a winner and keep the choice
+    where it belongs: the run's manifest (``run``, a `history.Run` of this plan) and, given
+    the `Library` the plan came from, the plan saved with its prompt.  Returns the
+    `Winner` (None when unmarked).  Disk or conflict errors propagate after the plan in
+    memory has changed, so the caller can say the choice was not saved."""
+    marked = plan.mark_winner(cell_id, note) if winner else None
+    if not winner:
+        plan.unmark_winner(cell_id)
+    if run is not None:
+        save_manifest(run)
+    if library is not None:
+        save_plan(library, plan, prompt_name)
+    return marked

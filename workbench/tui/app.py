@@ -21,7 +21,8 @@ from textual.widgets import Footer, Input
 
 from .. import workspace
 from ..config import Config, ConfigError, remember
-from ..library import Collection, Library, LibraryError, read_library
+from ..collection import Collection
+from ..library import Library, LibraryError, read_library
 from ..spec import PARAM_FIELDS, PromptSpec, source_path
 from ..llm.action_names import ACTIONS
 from .screens.confirm import confirm_delete, resolve_conflict
@@ -82,13 +83,17 @@ class WorkbenchApp(App):
         self._undo: list[tuple[PromptSpec, PromptSpec]] = []  # (spec, its content before)
         self._lint_timer: Timer | None = None
         self._lint_ready = False  # the first lint waits until after the first frame
+        # The main screen's widgets (set in compose): lint and status updates touch them.
+        self._editor: SpecEditor | None = None
+        self._status: StatusBar | None = None
+        self._main_widgets: list = []
         self.diagnostics: list = []
         loaded = load_themes()
         for theme in loaded.themes.values():
             self.register_theme(theme)
         self._theme_failures = loaded.failures
-        if config.theme in self.available_themes:
-            self.theme = config.theme
+        if config.ui.theme in self.available_themes:
+            self.theme = config.ui.theme
 
     # -- terminal safety: outside text never reaches the terminal raw ------------------------
     _safety = TerminalSafety()
@@ -111,13 +116,18 @@ class WorkbenchApp(App):
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
-            yield PromptBrowser(self.collection, id="browser")
+            browser = PromptBrowser(self.collection, id="browser")
+            yield browser
             with Vertical(id="work"):
-                yield SpecEditor(id="editor")
-                yield ComposedPane(id="composed")
-                yield ProblemsPanel(id="problems")
+                self._editor = SpecEditor(id="editor")
+                composed, problems = ComposedPane(id="composed"), ProblemsPanel(id="problems")
+                yield self._editor
+                yield composed
+                yield problems
                 yield JobsPanel(self.config, id="jobs")
-        yield StatusBar(id="status")
+        self._status = StatusBar(id="status")
+        yield self._status
+        self._main_widgets = [browser, self._editor, composed, problems, self._status]
         yield Footer(compact=True)
 
     @property
@@ -192,22 +202,26 @@ class WorkbenchApp(App):
     def _schedule_lint(self) -> None:
         if self._lint_timer is not None:
             self._lint_timer.stop()
-        self._lint_timer = self.set_timer(LINT_DELAY, self.run_lint)
+        # The editor owns the timer: it stops when the editor goes (quit right after a
+        # keystroke), so a late lint never looks for widgets that are gone.
+        self._lint_timer = self.editor.set_timer(LINT_DELAY, self.run_lint)
+
+    def _main_widgets_gone(self) -> bool:
+        """True once the app is closing (and before it has composed): a late timer or
+        message must not look for the editor then.  (Cheap: runs on every keystroke.)"""
+        return not self._main_widgets or not all(map(self.is_mounted, self._main_widgets))
 
     def run_lint(self) -> None:
         self._lint_timer = None
-        if not self.screen_stack or not self.screen_stack[0].query(SpecEditor):
-            return  # shutting down: a timer fired after the widgets went
+        if self._main_widgets_gone():  # shutting down
+            return
         spec, library = self.spec, self.library
         diagnostics = []
         if spec is not None and library is not None:
-            from ..lint import library_lint_table, lint, settings_for
+            from ..linting import lint_in_library
 
-            context = {s.name: s for lib in self.collection.libraries for s in lib.prompts}
-            context.update({s.name: s for s in library.prompts})
-            diagnostics = lint(spec, settings=settings_for(
-                self.config.raw, library_lint_table(library.data)),
-                context=context, base_dir=library.path.parent)
+            diagnostics = lint_in_library(spec, self.config, library,
+                                          self.collection.libraries)
         self.diagnostics = diagnostics
         spans: dict[str, list[tuple[int, int, str]]] = {}
         for d in diagnostics:
@@ -275,22 +289,25 @@ class WorkbenchApp(App):
 
     @on(SpecEditor.Edited)
     def _edited(self, event: SpecEditor.Edited) -> None:
+        if self._main_widgets_gone():  # the last keystroke's message, after the app closed
+            return
         self.composed.show(event.spec)
         self._schedule_lint()
         if event.key == "name":
             self.browser.relabel(event.spec)
-        if event.error:
-            self._update_status(event.error, "warn")
-            return
-        if self.library is not None:
+        if not event.error and self.library is not None:
             self._schedule_save(self.library)
         self._update_status()
 
     def _update_status(self, detail: str = "", level: str = "ok") -> None:
-        found = self.screen_stack[0].query(StatusBar) if self.screen_stack else None
-        if not found:  # shutting down (an autosave timer can fire after the widgets went)
+        if self._main_widgets_gone():  # an autosave timer can fire after the widgets went
             return
-        status = found.first()
+        status = self._status
+        # A field that does not parse is named until it is fixed: the lint summary that
+        # follows each keystroke must not hide it.
+        parse_error = self._editor.parse_error
+        if not detail and parse_error:
+            detail, level = parse_error, "warn"
         library = self.library
         if library is None:
             status.set_state("no library", "", detail or "F3 creates a prompt", level)
@@ -531,13 +548,13 @@ class WorkbenchApp(App):
 
     def start_plan(self, plan, library: Library, prompt_name: str) -> None:
         """Open the compare screen on ``plan`` and run it on the configured servers."""
-        from ..runs.runner import PlanRunner
+        from ..runs.runner import PlanRunner, RunnerOptions
         from .screens.compare import CompareScreen
 
         screen = CompareScreen(plan, library=library, prompt_name=prompt_name)
-        screen.runner = PlanRunner(plan, self.config, base_dir=library.path.parent,
-                                   on_update=screen.update_cell,
-                                   thumb_box=None)  # the grid makes its own previews
+        screen.runner = PlanRunner(plan, self.config,
+                                   RunnerOptions(base_dir=library.path.parent),
+                                   on_update=screen.update_cell)
         self.push_screen(screen)
         self._run_plan(screen)
 
@@ -602,7 +619,7 @@ class WorkbenchApp(App):
             self.notify(f"Added {name} at strength 1; put its trigger words in the LoRAs "
                         "field after a second colon (file:0.8:trigger)", markup=False)
 
-        self.push_screen(PickScreen(f"LoRAs on {self.config.comfyui_url}", load), add)
+        self.push_screen(PickScreen(f"LoRAs on {self.config.comfyui.url}", load), add)
 
     def action_history(self) -> None:
         from .screens.history import HistoryScreen
@@ -620,6 +637,15 @@ class WorkbenchApp(App):
         except HistoryError as exc:
             self.notify(str(exc), title="Cannot open the run", severity="error",
                         markup=False)
+            return
+        if run.plan is None:  # a chain: its last image (its strip is the chain view, Ctrl+P)
+            from .screens.image import ImageScreen
+
+            images = [p for cid in run.results for p in run.image_paths(cid)]
+            if not images:
+                self.notify(f"{run.folder}: no image yet", severity="warning", markup=False)
+                return
+            self.push_screen(ImageScreen(images[-1], run.title))
             return
         self.push_screen(CompareScreen(run.plan, run=run))
 
@@ -642,16 +668,15 @@ class WorkbenchApp(App):
         if action == "describe" and spec.source_image and library is not None:
             source = source_path(spec.source_image, library.path.parent)
         self.push_screen(AssistScreen(action, spec, self.config, model=model, source=source,
-                                      diagnostics=self.diagnostic_messages(spec)),
+                                      diagnostics=self.diagnostic_messages(spec, library)),
                          lambda new: new is not None and self._accept(library, spec, new))
 
-    def diagnostic_messages(self, spec: PromptSpec) -> list[str]:
-        """What the linter says about ``spec`` (for the "fix" action)."""
-        try:
-            from ..lint import lint
-        except ImportError:  # pragma: no cover - linter not installed in this build
-            return []
-        return [d.message for d in lint(spec)]
+    def diagnostic_messages(self, spec: PromptSpec, library: Library | None) -> list[str]:
+        """What the linter says about ``spec`` (for the "fix" action): the same settings
+        and context as the Problems panel."""
+        from ..linting import lint_messages
+
+        return lint_messages(spec, self.config, library, self.collection.libraries)
 
     def _accept(self, library: Library, spec: PromptSpec, new: PromptSpec) -> None:
         self._undo.append((spec, spec.copy()))
@@ -690,9 +715,9 @@ class WorkbenchApp(App):
 
     # -- theme ---------------------------------------------------------------------------------
     def _remember_theme(self, theme) -> None:
-        if theme.name == self.config.theme:
+        if theme.name == self.config.ui.theme:
             return
-        self.config.theme = theme.name
+        self.config.ui.theme = theme.name
         try:
             remember(self.config, "ui", "theme", theme.name)
         except (ConfigError, OSError) as exc:
@@ -711,7 +736,7 @@ class WorkbenchApp(App):
         yield SystemCommand("Delete prompt", "Delete the selected prompt, after asking (F8)",
                             self.action_delete)
         yield SystemCommand("Run on ComfyUI", "Run the selected prompt on "
-                            f"{self.config.comfyui_url} (F5)", self.action_run)
+                            f"{self.config.comfyui.url} (F5)", self.action_run)
         yield SystemCommand("Cancel run", "Interrupt the running job, or take it off the "
                             "server's queue", self.action_cancel_run)
         yield SystemCommand("Compare A/B", "Fixed-seed comparison of this prompt with "
@@ -770,13 +795,13 @@ def plan_summary(run) -> str:
 
 
 def run_app(config: Config, path: Path | None) -> int:
-    from ..images.preview import PreviewError, detect_protocol
+    from ..images.graphics import GraphicsError, detect_protocol
 
     try:  # terminal graphics are detected by asking the terminal: before Textual starts
-        config.image_protocol = detect_protocol(config.image_protocol)
-    except PreviewError as exc:
+        config.runtime.image_protocol = detect_protocol(config.ui.image_protocol)
+    except GraphicsError as exc:
         config.problems.append(str(exc))
-        config.image_protocol = "halfblocks"
+        config.runtime.image_protocol = "halfblocks"
     app = WorkbenchApp(config, path)
     app.run()
     return app.return_code or 0

@@ -99,12 +99,21 @@ def source_image_missing(ctx):
     path = ctx.spec.source_image
     if not path.strip():
         return
+    if source_size(ctx) is None:
+        yield Hit("source_image", 0, len(path),
+                  f"source image {path.strip()!r} {_why_unreadable(ctx, path)}")
+
+
+def _why_unreadable(ctx, path: str) -> str:
+    """Why ``path`` gives no image: the file system's own answer, never an exception."""
+    if "\0" in path:
+        return "contains a NUL byte"
     resolved = ctx.resolve(path.strip())
-    if image_size(resolved) is None:
-        why = ("contains a NUL byte" if "\0" in path else
-               "is not a readable image" if resolved.is_file() else
-               "is not a regular file" if resolved.exists() else "does not exist")
-        yield Hit("source_image", 0, len(path), f"source image {path.strip()!r} {why}")
+    try:
+        return ("is not a readable image" if resolved.is_file() else
+                "is not a regular file" if resolved.exists() else "does not exist")
+    except OSError as exc:  # a name too long for the file system, a loop of links...
+        return f"cannot be read ({exc.strerror or exc})"
 
 
 @rule("img2img-size", "FX402", "warning",

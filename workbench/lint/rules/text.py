@@ -900,7 +900,8 @@ _BY_NAME = re.compile(rf"\b(?:[Ii]n\s+the\s+style\s+of|[Ss]tyle\s+of|[Ii]nspired
 _ART_BY = re.compile(r"\b(?:art|artwork|painting|painted|illustration|illustrated|drawing|"
                      r"drawn|sketch|render|photo|photograph|design|concept\s+art)\s+by\s+"
                      r"(?!BREAK\b)([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})\b")
-_BY_ON_SITE = re.compile(r"\bby\s+(?!BREAK\b)([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})\s+on\s+"
+#: "by a knight on deviantart" (an article) describes a subject, not an artist.
+_BY_ON_SITE = re.compile(r"\bby\s+(?!BREAK\b|(?:a|an|the)\s)([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})\s+on\s+"
                          r"(?:deviantart|artstation|pixiv|behance|instagram)\b", re.I)
 _ARTIST_HINTS = frozenset(WORD.findall(name)[0] for name in KNOWN_ARTISTS) | frozenset(
     ("beksiński", "zdzisław", "stålenhag"))

@@ -45,8 +45,8 @@ class ActionMenu(ModalScreen[tuple[str, str] | None]):
                                for name, help in ACTIONS.items()], id="actions")
             with Horizontal(id="model-row"):
                 yield Static("Model ", classes="field-label")
-                yield Select([(self.config.ollama_model, self.config.ollama_model)],
-                             value=self.config.ollama_model, allow_blank=False, compact=True,
+                yield Select([(self.config.ollama.model, self.config.ollama.model)],
+                             value=self.config.ollama.model, allow_blank=False, compact=True,
                              id="model")
             yield Static("", id="model-note")
 
@@ -62,7 +62,7 @@ class ActionMenu(ModalScreen[tuple[str, str] | None]):
         except LLMError as exc:
             note.update(Text(str(exc)))
             return
-        wanted = self.config.ollama_model
+        wanted = self.config.ollama.model
         select = self.query_one("#model", Select)
         select.set_options([(n, n) for n in dict.fromkeys([wanted, *names])])
         select.value = wanted
@@ -104,8 +104,8 @@ class AssistScreen(Screen[PromptSpec | None]):
         super().__init__()
         self.action, self.spec, self.config = action, spec, config
         self.source = source  # the image to describe
-        self.model = model or (config.ollama_vision_model if action == "describe"
-                               else config.ollama_model)
+        self.model = model or (config.ollama.vision_model if action == "describe"
+                               else config.ollama.model)
         self.diagnostics = diagnostics or []
         self.original = compose(spec)
         self.proposal: Proposal | None = None

@@ -18,55 +18,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
-from ...chains import ChainError, EditChain, branch, chain_to, resolve_source
+from ...chains import ChainError, add_wish, branch, chain_to, resolve_source
 from ...library import Library
 from ...textsafe import one_line
 from .compare import CellView
-
-
-def chains_root() -> Path:
-    from ...locations import runs_dir
-
-    return runs_dir() / "chains"
-
-
-def chain_folder(chain: EditChain) -> Path:
-    """Where a chain's steps are written: one folder per chain tip (branches get their own)."""
-    from ...runs.history import slug
-
-    return chains_root() / slug(f"{chain.steps[0].name}-{chain.steps[-1].name}")
-
-
-def made_steps(chain: EditChain) -> dict[str, tuple[Path, dict]]:
-    """Steps of ``chain`` already made in any chain folder (a branch shares its parent's
-    steps): step name -> (folder, manifest entry), matched on name and instruction."""
-    from ...comfy.chain_run import load_manifest
-
-    from ...compose import compose
-
-    wanted = {(spec.name, spec.raw) for spec in chain.steps}
-    if chain.origin is not None:
-        wanted.add((chain.origin.name, compose(chain.origin)))
-    found: dict[str, tuple[Path, dict]] = {}
-    root = chains_root()
-    folders = sorted(root.iterdir(), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
-    for folder in folders:  # oldest first: the newest result of a step wins
-        try:
-            manifest = load_manifest(folder)
-        except (OSError, ValueError):
-            continue
-        for step in manifest.get("steps", []):
-            if (step.get("name"), step.get("instruction")) in wanted and step.get("image"):
-                found[step["name"]] = (folder, step)
-    return found
-
-
-def reuse_folder(chain: EditChain) -> Path | None:
-    """The folder holding the most of this chain's steps (what `run_chain` can reuse)."""
-    counts: dict[Path, int] = {}
-    for folder, _ in made_steps(chain).values():
-        counts[folder] = counts.get(folder, 0) + 1
-    return max(counts, key=counts.get) if counts else None
 
 
 class InstructionInput(ModalScreen[str | None]):
@@ -135,15 +90,17 @@ class ChainScreen(Screen[None]):
         self._select(self.selected)
 
     def _show_results(self) -> None:
+        from ...runs.chain import made_steps
+
         made = made_steps(self.chain)
         origin = self.chain.origin
         if origin is not None and not self.chain.source_image and origin.name in made:
             folder, step = made[origin.name]
-            self.views[0].set_image(folder / step["image"])
+            self.views[0].set_image(folder / step.images[0])
         for view, spec in zip(self.views[1:], self.chain.steps):
             if spec.name in made:
                 folder, step = made[spec.name]
-                view.set_image(folder / step["image"])
+                view.set_image(folder / step.images[0])
 
     def _select(self, index: int) -> None:
         self.views[self.selected].remove_class("-selected")
@@ -172,10 +129,13 @@ class ChainScreen(Screen[None]):
 
     @work(exclusive=True, group="chain", exit_on_error=False)
     async def _run(self) -> None:
-        from ...comfy.chain_run import run_chain
         from ...comfy.client import ComfyError, client_from_config
+        from ...runs.chain import reuse_folder, run_chain
+        from ...runs.history import HistoryError, new_run_folder
+        from ...runs.single import RunService
 
-        folder = chain_folder(self.chain)
+        chain = self.chain
+        folder = new_run_folder(None, f"{chain.steps[0].name} {chain.steps[-1].name}")
         client = client_from_config(self.config)
 
         def on_step(index: int, spec, result) -> None:  # index: 1-based, like the strip
@@ -194,19 +154,19 @@ class ChainScreen(Screen[None]):
 
         try:
             await client.connect()
-            source = resolve_source(self.chain, self.library.path.parent) \
-                if self.chain.source_image else None  # else: made by the origin prompt
-            run = await run_chain(client, self.chain, folder, source_path=source,
-                                  config=self.config, reuse=reuse_folder(self.chain),
+            source = resolve_source(chain, self.library.path.parent) \
+                if chain.source_image else None  # else: made by the origin prompt
+            run = await run_chain(RunService.for_session(self.config), client, chain, folder,
+                                  source_path=source, reuse=reuse_folder(chain),
                                   on_step=on_step, on_event=on_event)
-        except (ComfyError, ChainError, OSError, ValueError) as exc:
+        except (ComfyError, ChainError, HistoryError, OSError, ValueError) as exc:
             self.notify(str(exc), title="Chain stopped", severity="error", timeout=15,
                         markup=False)
             return
         finally:
             await client.close()
         done = sum(1 for step in run.steps if step.ok)
-        self.notify(f"{done}/{len(self.chain.steps)} steps done in {folder}", markup=False)
+        self.notify(f"{done}/{len(chain.steps)} steps done in {folder}", markup=False)
 
     # -- branching -----------------------------------------------------------------------------
     def action_branch(self) -> None:
@@ -252,14 +212,12 @@ class ChainScreen(Screen[None]):
             self._select(self.selected)
             return
         at = self.chain.steps[max(0, self.selected - 1)].name
-        chain, taken = self.chain, [s.name for s in self.library.prompts]
-        for n, instruction in enumerate(proposal.instructions):
-            chain = branch(chain, at if n == 0 else -1, instruction, taken=taken)
-            taken.append(chain.steps[-1].name)
-        new_steps = chain.steps[chain.index(at) + 1:]
-        after = self.library.get(at)
-        for spec in new_steps:
-            after = self.library.add(spec, after=after)
+        try:
+            new_steps = add_wish(self.library, self.chain, at, proposal.instructions)
+        except ChainError as exc:
+            self.notify(str(exc), title="No edits proposed", severity="warning",
+                        markup=False)
+            return
         if self.on_change is not None:
             self.on_change(self.library, new_steps[-1])
         self.notify(f"{len(new_steps)} edit(s) added after “{at}”: "
@@ -281,7 +239,7 @@ class ChainScreen(Screen[None]):
         from ...llm.ollama import LLMError, OllamaClient
 
         status = self.query_one("#chain-status", Static)
-        status.update(Text(f"describing with {self.config.ollama_vision_model}…"))
+        status.update(Text(f"describing with {self.config.ollama.vision_model}…"))
         try:
             async with OllamaClient.from_config(self.config) as client:
                 proposal = await Assistant.from_config(self.config, client).describe(image)

@@ -42,6 +42,14 @@ def progress_text(state: str, fraction: float = 0.0, step: int = 0, steps: int =
     return Text(state or "waiting", style="dim italic")
 
 
+def thumbnail_box(view: Static) -> tuple[int, int]:
+    """The thumbnail size (pixels) a cell of this size shows in half-blocks."""
+    from ...images.preview import halfblock_box
+
+    width, height = view.content_size
+    return halfblock_box(max(1, width), max(1, height))
+
+
 class CellView(Static):
     """One cell: image (or progress) with its label underneath."""
 
@@ -238,6 +246,7 @@ class CompareScreen(Screen[None]):
             return
         if update.images:
             view.set_image(Path(update.images[0]))
+            self._prefetch([Path(p) for p in update.images], thumbnail_box(view))
         elif update.preview and update.state == "running":
             view.state, view.fraction, view.step, view.steps = (
                 update.state, update.fraction, update.step, update.steps)
@@ -246,6 +255,17 @@ class CompareScreen(Screen[None]):
             view.set_progress(update.state, update.fraction, update.step, update.steps,
                               update.error)
         self.refresh_title()
+
+    @work(thread=True, group="prefetch", exit_on_error=False)
+    def _prefetch(self, paths: list[Path], box: tuple[int, int]) -> None:
+        """The grid's thumbnails, made (in parallel) as images arrive and kept on disk for
+        the next time this run is opened; a failing cache is only a slower preview."""
+        from ...images.preview import default_cache
+
+        try:
+            default_cache().prefetch(paths, box)
+        except Exception:  # noqa: BLE001
+            pass
 
     # -- selection -------------------------------------------------------------------------
     @property
@@ -287,25 +307,15 @@ class CompareScreen(Screen[None]):
 
     # -- winner ----------------------------------------------------------------------------
     def action_winner(self, cell_id: str | None = None) -> None:
+        from ...runs.saved_plans import set_winner
+
         cell_id = cell_id or self.current.cell_id
-        if self.plan.is_winner(cell_id):
-            self.plan.unmark_winner(cell_id)
-        else:
-            self.plan.mark_winner(cell_id)
-        self.cells[cell_id].set_winner(self.plan.is_winner(cell_id))
-        self._persist_winners()
-
-    def _persist_winners(self) -> None:
-        from ...runs.history import save_manifest
-        from ...runs.saved_plans import save_plan
-
         try:
-            if self.run is not None:
-                save_manifest(self.run)
-            if self.library is not None:
-                save_plan(self.library, self.plan, self.prompt_name)
+            set_winner(self.plan, cell_id, not self.plan.is_winner(cell_id), run=self.run,
+                       library=self.library, prompt_name=self.prompt_name)
         except Exception as exc:  # a conflict or disk error must be seen, not swallowed
             self.notify(f"Winner not saved: {exc}", severity="error", markup=False)
+        self.cells[cell_id].set_winner(self.plan.is_winner(cell_id))
 
     # -- run control -----------------------------------------------------------------------
     async def action_cancel(self) -> None:
@@ -316,27 +326,17 @@ class CompareScreen(Screen[None]):
 
     def action_final(self) -> None:
         """Draft on schnell, final on dev: the same seeds and axes again on FLUX.1 dev."""
-        from ...runs.plan import make_plan
+        from ...runs.plan import PlanError, final_on_dev
 
-        if not any(v.spec.model == "schnell" for v in self.plan.variants):
-            self.notify("This comparison is not a schnell draft", severity="warning")
+        try:
+            plan = final_on_dev(self.plan)
+        except PlanError as exc:
+            self.notify(f"{str(exc).capitalize()}", severity="warning", markup=False)
             return
         if self.library is None:
             self.notify("Open the prompt in the editor and compare from there to run the "
                         "final", severity="warning")
             return
-        finals = []
-        for variant in self.plan.variants:
-            spec = variant.spec.copy()
-            if spec.model == "schnell":
-                spec.model = "dev"
-                if spec.params.steps is not None and spec.params.steps <= 4:
-                    spec.params.steps = None  # schnell's few steps would ruin dev
-            finals.append(spec)
-        plan = make_plan(finals, self.plan.seeds, axes=[a for a in self.plan.axes
-                                                        if a.name != "model"],
-                         labels=[v.label for v in self.plan.variants],
-                         name=f"{self.plan.name} (final on dev)")
         self.app.start_plan(plan, self.library, self.prompt_name)
 
     def action_sheet(self) -> None:

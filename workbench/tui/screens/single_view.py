@@ -53,7 +53,8 @@ class SingleView(Screen[None]):
     @property
     def protocol(self) -> str:
         """kitty or sixel: true pixels through textual-image; otherwise half-blocks."""
-        return getattr(getattr(self.app, "config", None), "image_protocol", "halfblocks")
+        config = getattr(self.app, "config", None)
+        return config.runtime.image_protocol if config is not None else "halfblocks"
 
     def compose(self) -> ComposeResult:
         if self.protocol == "kitty":
@@ -98,11 +99,11 @@ class SingleView(Screen[None]):
     def _draw(self, path: Path, width: int, height: int, zoom: float,
               center: tuple[float, float]) -> None:
         from ...images.preview import PreviewError, fit, halfblock_box, halfblock_renderable
-        from ...images.preview import _open_checked
+        from ...images.preview import open_checked
 
         try:
             if self._image_path != path:
-                with _open_checked(path) as opened:
+                with open_checked(path) as opened:
                     self._image = opened.convert("RGB")
                 self._image_path = path
             region = self._image.crop(crop_box(self._image.size, zoom, center))

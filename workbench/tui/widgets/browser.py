@@ -17,7 +17,8 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from ...library import Collection, Library
+from ...collection import Collection
+from ...library import Library
 from ...spec import PromptSpec
 from ...textsafe import sanitize
 

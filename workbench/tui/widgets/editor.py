@@ -2,7 +2,8 @@
 
 It edits the spec object it was given in place through `workbench.fields` (which owns the
 labels and parsing) and posts `SpecEditor.Edited` after each accepted change.  A value that
-does not parse (a half-typed number) is marked invalid and not applied, so nothing is lost.
+does not parse (a half-typed number) is marked invalid and not applied, so nothing is lost;
+its message stays in `parse_error` until the field parses again or another prompt is shown.
 """
 
 from __future__ import annotations
@@ -128,6 +129,16 @@ class SpecEditor(VerticalScroll):
         self.spec: PromptSpec | None = None
         self.base_dir: Path | None = None
         self._inputs: dict[str, Widget] = {}
+        self._errors: dict[str, str] = {}  # field -> why its text does not parse, latest last
+
+    @property
+    def parse_error(self) -> str | None:
+        """The latest field whose text does not parse (the status line shows it)."""
+        if not self._errors:
+            return None
+        last = next(reversed(self._errors.values()))
+        more = len(self._errors) - 1
+        return last + (f" (and {more} more invalid field{'s' * (more > 1)})" if more else "")
 
     def compose(self) -> ComposeResult:
         # Label | input grids, no container per row (start-up cost grows with the widget
@@ -160,7 +171,8 @@ class SpecEditor(VerticalScroll):
                 text = field_text(spec, form.key) if spec is not None else ""
                 # shown with control characters visible as U+FFFD (same offsets)
                 text = sanitize(text, multiline=isinstance(widget, TextArea), keep_length=True)
-                widget.remove_class("-invalid")
+                widget.remove_class("-unparsed")
+                self._errors.pop(form.key, None)
                 if isinstance(widget, Select):
                     widget.value = text or "dev"
                 elif isinstance(widget, TextArea):
@@ -190,7 +202,10 @@ class SpecEditor(VerticalScroll):
         if self.spec is None:
             return
         error = set_field(self.spec, key, text)
-        widget.set_class(error is not None, "-invalid")
+        widget.set_class(error is not None, "-unparsed")
+        self._errors.pop(key, None)
+        if error is not None:
+            self._errors[key] = error
         if key == "model":  # empty parameters now default differently
             self.fill([f for f in FORMS if f.is_param])
         self.post_message(self.Edited(self.spec, key, error))

@@ -1,8 +1,9 @@
 """Runs on ComfyUI from the editor: one row per job with its progress, cancel, results.
 
-The panel owns the session's `ComfyClient` (connected on the first run, never at start-up)
-and the run journal; the work itself is `workbench.comfy.jobs` (prepare, run_job), the
-same the headless ``workbench run`` uses.  Server text is shown escaped (`Text`, never
+The panel owns the session's `ComfyClient` (connected on the first run, never at start-up);
+the work itself is the one run service (`workbench.runs.single.RunService.run_single`),
+the same the headless ``workbench run`` uses: upload retry, journal, recorded run folder.
+Prompts an earlier session left on the server are collected on the first connection.  Server text is shown escaped (`Text`, never
 markup), and an unreachable server gets the client's own "how to fix it" message.
 """
 
@@ -52,6 +53,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
         super().__init__(**kwargs)
         self.config = config
         self._client = None
+        self._recovered = False
         self.border_title = "Runs"
         self.display = False
 
@@ -81,7 +83,27 @@ class JobsPanel(VerticalScroll, can_focus=True):
                 await self._client.close()
                 self._client = None
                 raise
+            if not self._recovered:
+                self._recovered = True
+                self._collect_leftovers(self._client.base_url)
         return self._client
+
+    @work(group="recovery", exit_on_error=False)
+    async def _collect_leftovers(self, server: str) -> None:
+        """Prompts an earlier session left on ``server``: recorded in their run folders."""
+        from ...comfy.client import client_from_config
+        from ...runs.journal import Journal
+        from ...runs.recovery import owned_by_live_session, recover
+
+        journal = Journal()
+        if not any(not owned_by_live_session(e) for e in journal.unfinished(server)):
+            return
+        found = await recover(journal, lambda url, cid: client_from_config(
+            self.config, url, client_id=cid), wait=True)
+        if found:
+            self.app.notify(f"{len(found)} prompt(s) left by an earlier session were "
+                            "collected into their run folders (Ctrl+P: Run history)",
+                            markup=False)
 
     def run_prompt(self, library: Library, spec: PromptSpec) -> None:
         row = JobRow(f"{spec.name}")
@@ -100,23 +122,24 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
     async def _run_job(self, row: JobRow, library: Library, spec: PromptSpec) -> None:
         from ...comfy.client import ComfyError
-        from ...comfy.jobs import prepare, run_job
-        from ...comfy.journal import Journal
-        from ...comfy.results import run_folder
-        from ...locations import runs_dir
+        from ...images.source import SourceImageError, load_source
+        from ...runs.history import HistoryError
+        from ...runs.single import RunService
 
         row.state("connecting…", 0.0)
         try:
             client = await self.connected()
-            source = _source_path(library, spec)
-            built = await prepare(client, spec, config=self.config, source_path=source)
-        except (ComfyError, OSError, ValueError) as exc:
+            path = _source_path(library, spec)
+            source = load_source(path) if path is not None else None
+        except (ComfyError, OSError, ValueError, SourceImageError) as exc:
             self._failed(row, str(exc))
             return
-        row.title = f"{spec.name} · seed {built.seed}"
-        row.query_one(".job-title", Label).update(Text(sanitize(row.title), no_wrap=True,
-                                                       overflow="ellipsis"))
-        row.state(f"queued on {client.base_url}", 0.0)
+
+        def built(workflow) -> None:
+            row.title = f"{spec.name} · seed {workflow.seed}"
+            row.query_one(".job-title", Label).update(Text(sanitize(row.title), no_wrap=True,
+                                                           overflow="ellipsis"))
+            row.state(f"queued on {client.base_url}", 0.0)
 
         def on_event(job, event) -> None:
             row.job = job
@@ -126,27 +149,22 @@ class JobsPanel(VerticalScroll, can_focus=True):
                 row.state(f"node {job.node}", job.fraction)
 
         try:
-            outcome = await run_job(
-                client, built.workflow, run_folder(runs_dir(), spec.name), seed=built.seed,
-                journal=Journal(), on_event=on_event,
-                on_submitted=lambda job: setattr(row, "job", job),
-                meta={"prompt": spec.name, "library": str(library.path),
-                      "workflow": built.name, "values": built.values},
-                extra_pnginfo={"workbench": {"name": spec.name, "model": spec.model,
-                                             "seed": built.seed,
-                                             "text": built.values.get("positive", "")}})
-        except (ComfyError, OSError) as exc:
+            outcome = await RunService.for_session(self.config).run_single(
+                client, spec, meta={"prompt": spec.name, "library": str(library.path)},
+                images={"source": source} if source is not None else None,
+                on_built=built, on_event=on_event,
+                on_submitted=lambda job: setattr(row, "job", job))
+        except (ComfyError, OSError, ValueError, HistoryError) as exc:
             self._failed(row, str(exc))
             return
         row.finished = True
         if outcome.problems:
             self._failed(row, "; ".join(str(p) for p in outcome.problems))
             return
-        images = outcome.record.images
-        row.images = [Path(image.path) for image in images]
-        where = Path(images[0].path).parent if images else "-"
-        row.state(f"done: {len(images)} image(s) in {where}", 1.0)
-        self.app.notify(f"{spec.name}: {len(images)} image(s) saved in {where}",
+        row.images = outcome.images
+        where = outcome.run.folder
+        row.state(f"done: {len(row.images)} image(s) in {where}", 1.0)
+        self.app.notify(f"{spec.name}: {len(row.images)} image(s) saved in {where}",
                         markup=False)
 
     def _failed(self, row: JobRow, message: str) -> None:

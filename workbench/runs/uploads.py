@@ -4,7 +4,7 @@ A source image (or a Kontext step's previous output) is uploaded under its conte
 the first time; later runs with the same bytes reuse the server-side name.  The cache is
 JSON under the user cache dir (server URL -> sha256 -> name).  It can go stale (the server's
 input folder was cleared), so a cached name is trusted only while the server's LoadImage
-list still shows it, and `with_source` uploads again when the server refuses the
+list still shows it, and the run service uploads again when the server refuses the
 LoadImage input anyway.
 """
 
@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 from .. import locations
 from ..atomic import write_atomic
-from ..untrusted import read_json_file
+from ..comfy.client import ComfyClient
 from ..images.source import SourceImage
-from .client import ComfyClient
+from ..untrusted import read_json_file
 
-T = TypeVar("T")
 _LOCK = threading.Lock()
 
 
@@ -97,23 +94,3 @@ def missing_image(problems) -> bool:
     (the local check against object_info, or the server's own "Invalid image file")."""
     return any(p.class_type in ("LoadImage", "LoadImageOutput") and p.input == "image"
                for p in problems)
-
-
-async def with_source(client: ComfyClient, source: SourceImage,
-                      attempt: Callable[[str], Awaitable[T]], *,
-                      cache: UploadCache | None = None,
-                      object_info: dict | None = None) -> T:
-    """``await attempt(name)`` with ``source`` uploaded as ``name``; if the server says the
-    file is missing (a stale cache entry), upload again and try once more."""
-    from .jobs import InvalidWorkflow
-
-    cache = cache if cache is not None else UploadCache()
-    name = await ensure_uploaded(client, source, cache=cache, object_info=object_info)
-    try:
-        return await attempt(name)
-    except InvalidWorkflow as exc:
-        if not missing_image(exc.problems):
-            raise
-    cache.forget(client.base_url, source.sha256)
-    name = await ensure_uploaded(client, source, cache=cache, force=True)
-    return await attempt(name)

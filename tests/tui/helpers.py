@@ -1,0 +1,92 @@
+"""Deterministic waits for Pilot tests: wait for a condition, never for a guessed time.
+
+A fixed ``pause(0.3)`` is both slow on an idle machine and too short on a loaded one.
+``wait_until`` lets the app run until what the test needs is true, with a monotonic
+deadline that only matters when something is really broken.
+"""
+
+from __future__ import annotations
+
+import inspect
+from time import monotonic
+from typing import Callable
+
+#: Generous: it is only reached when the condition never comes true (a real failure).
+TIMEOUT = 20.0
+_POLL = 0.02
+
+
+def _describe(condition: Callable[[], object]) -> str:
+    try:
+        return inspect.getsource(condition).strip()
+    except (OSError, TypeError):
+        return repr(condition)
+
+
+async def wait_until(pilot, condition: Callable[[], object], timeout: float = TIMEOUT,
+                     what: str | None = None) -> None:
+    """Let the app process messages until ``condition()`` is true; fail after ``timeout`` s."""
+    deadline = monotonic() + timeout
+    while not condition():
+        if monotonic() >= deadline:
+            raise AssertionError(f"not true after {timeout:g} s: {what or _describe(condition)}")
+        await pilot.pause(_POLL)
+
+
+def status_text(app) -> str:
+    """The status line as the user reads it."""
+    return str(app.screen_stack[0].query_one("#status").render())
+
+
+async def editor_ready(pilot, app) -> None:
+    """Wait until every editor field is mounted (those below the fold mount lazily)."""
+    from workbench.fields import FORMS
+
+    await wait_until(pilot, lambda: all(app.editor._widget(f.key) is not None for f in FORMS),
+                     what="all editor fields mounted")
+
+
+async def run_command(pilot, query: str) -> None:
+    """Pick a command in the palette (Ctrl+P) as a user would: query, wait for it, Enter."""
+    from textual.command import CommandList, CommandPalette
+    from textual.widgets import Input
+
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    palette = app.screen
+    assert isinstance(palette, CommandPalette)
+    # The query goes in at once: typed key by key, Textual would search once per key.
+    palette.query_one(Input).value = query
+    hits = palette.query_one(CommandList)
+
+    def found() -> bool:
+        if hits.highlighted is None:
+            return False
+        return query.lower() in str(hits.get_option_at_index(hits.highlighted).prompt).lower()
+
+    await wait_until(pilot, found, what=f"{query!r} highlighted in the command palette")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: not isinstance(app.screen, CommandPalette),
+                     what="the command palette closed")
+    await pilot.pause()  # the command's own messages
+
+
+async def screen_is(pilot, kind):
+    """Wait until a screen of type ``kind`` is on top and mounted; return it."""
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, kind) and app.screen.is_mounted,
+                     what=f"a mounted {kind.__name__} on top")
+    return app.screen
+
+
+async def workers_done(pilot, group: str | None = None) -> None:
+    """Wait until the app's background workers (of ``group``) have finished and what they
+    handed back to the app has landed: image previews, model calls, runs."""
+    app = pilot.app
+
+    def idle() -> bool:
+        return not any(not w.is_finished for w in app.workers
+                       if group is None or w.group == group)
+
+    await wait_until(pilot, idle, what=f"workers {group or ''} finished")
+    await pilot.pause()

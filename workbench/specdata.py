@@ -1,0 +1,187 @@
+"""A prompt spec as plain values: the one place specs are (de)serialised.
+
+Library tables (TOML), run plans and manifests (JSON) and the ``workbench`` chunk in a PNG
+all hold a spec the same way: library keys, unset values left out.  `spec_values` /
+`spec_to_dict` write it, `spec_from_table` / `spec_from_dict` read it back, noting bad
+values (wrong type, out of range, not finite) in words instead of raising deep inside a
+file format.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .spec import MAX_SEED, PARAM_FIELDS, VARIANTS, Lora, Params, PromptSpec
+
+
+class SpecDataError(ValueError):
+    """Values that do not make a valid spec (what is wrong, for the user)."""
+
+
+#: Key order for prompts the workbench writes itself (hand-written order is kept as is).
+SPEC_KEYS: tuple[str, ...] = (
+    "name", "model", "tags", "subject", "action", "style", "context", "foreground",
+    "midground", "background", "text", "camera", "raw", "source_image", "follows", "notes",
+)
+PROMPT_KEYS: tuple[str, ...] = SPEC_KEYS + PARAM_FIELDS
+_INT_PARAMS = {"seed", "steps", "width", "height"}
+_FLOAT_PARAMS = {"guidance", "denoise", "cfg"}
+_STR_PARAMS = {"sampler", "scheduler", "preset"}
+
+
+def shown(value: Any) -> str:
+    """A value quoted for a message: repr escapes control and bidi characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def spec_from_table(data: dict[str, Any], where: Any, problems: list[str], *,
+                    fallback_name: str | None = None) -> PromptSpec:
+    """Build a spec from a prompt table's plain values, noting (not raising) bad values.
+
+    ``data`` may hold anything (a TOML file, a PNG's JSON): a value of the wrong type or
+    out of range is reported in ``problems`` and ignored.  ``where`` names the prompt in
+    those messages: a string, or an object whose ``at(key)`` gives ``file:line:col: ...``.
+    """
+    locate = getattr(where, "at", None)
+
+    def bad(key: str, why: str) -> None:
+        place = locate(key) if locate is not None else str(where)
+        problems.append(f"{place}: `{key}` {why}; it is ignored (and kept in the file)")
+
+    if not isinstance(data, dict):
+        problems.append(f"{where}: a prompt must be a table, not {_type_name(data)}; "
+                        "it is ignored")
+        data = {}
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        name = fallback_name or str(where).rsplit(": ", 1)[-1]
+        if "name" in data:
+            bad("name", "must be a non-empty string")
+    spec = PromptSpec(name=name)
+    model = data.get("model", "dev")
+    if isinstance(model, str) and model in VARIANTS:
+        spec.model = model
+    else:
+        bad("model", f"is {shown(model)}, not one of {', '.join(VARIANTS)}")
+    for key in SPEC_KEYS[3:]:
+        if key in data:
+            value = data[key]
+            if isinstance(value, str):
+                setattr(spec, key, value)
+            else:
+                bad(key, f"must be a string, not {_type_name(value)}")
+    tags = data.get("tags", [])
+    if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+        spec.tags = list(tags)
+    else:
+        bad("tags", "must be a list of strings")
+    spec.params = _params_from(data, bad)
+    return spec
+
+
+def _type_name(value: Any) -> str:
+    names = {bool: "true/false", int: "a number", float: "a number", str: "a string",
+             list: "a list", dict: "a table"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+#: Whole-number parameters and the values they may take.
+_INT_RANGES = {"seed": (0, MAX_SEED), "steps": (-2**31, 2**31 - 1),
+               "width": (-2**31, 2**31 - 1), "height": (-2**31, 2**31 - 1)}
+
+
+def _params_from(data: dict[str, Any], bad) -> Params:
+    params = Params()
+    for key in _INT_PARAMS & set(data):
+        value, (low, high) = data[key], _INT_RANGES[key]
+        if not isinstance(value, int) or isinstance(value, bool):
+            bad(key, "must be a whole number")
+        elif not low <= value <= high:
+            bad(key, f"is out of range (it must be from {low} to {high})")
+        else:
+            setattr(params, key, value)
+    for key in _FLOAT_PARAMS & set(data):
+        if _is_number(data[key]):
+            setattr(params, key, float(data[key]))
+        else:
+            bad(key, "must be a finite number")
+    for key in (_STR_PARAMS | {"negative"}) & set(data):
+        if isinstance(data[key], str):
+            setattr(params, key, data[key])
+        else:
+            bad(key, "must be a string")
+    loras = data.get("loras", [])
+    if not isinstance(loras, list):
+        bad("loras", "must be a list of tables")
+        loras = []
+    for i, item in enumerate(loras, start=1):
+        lora = _lora_from(item, f"loras[{i}]", bad)
+        if lora is not None:
+            params.loras.append(lora)
+    return params
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and _finite(value)
+
+
+def _lora_from(item: Any, where: str, bad) -> Lora | None:
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        bad(where, "needs at least a `name`")
+        return None
+    strength = item.get("strength", 1.0)
+    triggers = item.get("triggers", [])
+    if isinstance(triggers, str):
+        triggers = [triggers]
+    if not isinstance(triggers, list) or not all(isinstance(t, str) for t in triggers):
+        bad(f"{where}.triggers", f"must be a list of strings, not {_type_name(triggers)}")
+        triggers = [t for t in triggers if isinstance(t, str)] \
+            if isinstance(triggers, list) else []
+    if not _is_number(strength):
+        bad(f"{where}.strength", "must be a finite number")
+        strength = 1.0
+    return Lora(item["name"], float(strength), list(triggers))
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def spec_values(spec: PromptSpec) -> dict[str, Any]:
+    """The spec as TOML values, in `PROMPT_KEYS` order; empty/unset fields map to None."""
+    values: dict[str, Any] = {"name": spec.name, "model": spec.model,
+                              "tags": list(spec.tags) or None}
+    for key in SPEC_KEYS[3:]:
+        values[key] = getattr(spec, key) or None
+    for key in PARAM_FIELDS:
+        value = getattr(spec.params, key)
+        if key == "loras":
+            value = [_lora_value(lora) for lora in value] or None
+        values[key] = value if value not in ("", None) else None
+    return values
+
+
+def _lora_value(lora: Lora) -> dict[str, Any]:
+    value: dict[str, Any] = {"name": lora.name, "strength": lora.strength}
+    if lora.triggers:
+        value["triggers"] = list(lora.triggers)
+    return value
+
+
+def spec_to_dict(spec: PromptSpec) -> dict[str, Any]:
+    """The spec as library-format keys with unset values left out (TOML has no null)."""
+    return {k: v for k, v in spec_values(spec).items() if v is not None}
+
+
+def spec_from_dict(data: dict[str, Any], where: str = "spec") -> PromptSpec:
+    """Inverse of `spec_to_dict`; raises `SpecDataError` naming every bad value."""
+    problems: list[str] = []
+    spec = spec_from_table(dict(data), where, problems)
+    if problems:
+        raise SpecDataError("; ".join(problems))
+    return spec
