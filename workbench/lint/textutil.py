@@ -208,6 +208,19 @@ def _trie(node: dict) -> str:
     return body if len(branches) == 1 else f"(?:{body})"
 
 
+class Lazy:
+    """A regex compiled on first use, for patterns most prompts never need: a CJK character
+    class alone takes milliseconds to compile, at every start of `workbench lint`."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._args = (pattern, flags)
+
+    def __getattr__(self, name: str):
+        value = getattr(re.compile(*self._args), name)
+        setattr(self, name, value)  # later calls find the method without coming here
+        return value
+
+
 class Caseless:
     """A case-insensitive pattern, matched fast: on ASCII text, without ``re.I`` on the
     lower-cased text (lower-casing ASCII keeps every offset, and a case-sensitive pattern
@@ -225,9 +238,9 @@ class Caseless:
             raise ValueError(f"write a Caseless pattern in lower case: {pattern[:60]!r}")
         self.pattern = pattern
         self._ascii = re.compile(pattern)
-        self._other = re.compile(pattern, re.I)
+        self._other = Lazy(pattern, re.I)  # non-ASCII text only
 
-    def _pick(self, text: str) -> tuple[re.Pattern, str]:
+    def _pick(self, text: str):
         return (self._ascii, text.lower()) if text.isascii() else (self._other, text)
 
     def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize, *,
@@ -262,7 +275,7 @@ class Caseless:
 # -- words, scripts and comma-separated fragments ---------------------------------------------
 
 #: Han ideographs and Japanese kana: scripts written without spaces between words.
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+_CJK = Lazy(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 
 
 @lru_cache(maxsize=4096)

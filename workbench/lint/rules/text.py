@@ -14,7 +14,7 @@ from functools import lru_cache
 from ...tokens import CLIP_WINDOW, T5_BUDGET, t5_cut
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import (KNOWN_EMBEDDINGS, WORD, Caseless, alternation, estimate_tokens, find_words,
+from ..textutil import (KNOWN_EMBEDDINGS, WORD, Caseless, Lazy, alternation, estimate_tokens, find_words,
                         item_span, iter_fragments,
                         iter_words, clean_edit, fragments, inside, quoted_spans,
                         tag_run, trimmed, word_count)
@@ -264,7 +264,7 @@ _TEXT_CUE = Caseless(
     r"stamp|stamped|replace|change|rename|rewrite|embroidered|graffiti|chalk|handwritten|"
     r"hand-painted|marquee|plaque|badge|display(?:ed|s|ing)?)\b")
 #: Chinese and Japanese "reading / the words / title ..." (no word boundaries in CJK).
-_TEXT_CUE_CJK = re.compile("写着|写有|写道|字样|文字|标题|标语|题字|書かれた|書いてある|文字|看板|タイトル")
+_TEXT_CUE_CJK = Lazy("写着|写有|写道|字样|文字|标题|标语|题字|書かれた|書いてある|文字|看板|タイトル")
 
 
 @rule("quote-misuse", "FX105", "warning", family="text", fix="unsafe",
@@ -444,15 +444,15 @@ def sd_quality_tags(ctx):
 _LETTER = re.compile(r"[^\W\d_]")
 _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F\u1E00-\u1EFF]")
 _SCRIPTS = (
-    (re.compile(r"[\u3040-\u30ff]"), "Japanese"),
-    (re.compile(r"[\uac00-\ud7af\u1100-\u11ff]"), "Korean"),
-    (re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]"), "Chinese"),
-    (re.compile(r"[\u0400-\u04ff]"), "Russian or another Cyrillic-script language"),
-    (re.compile(r"[\u0370-\u03ff]"), "Greek"),
-    (re.compile(r"[\u0600-\u06ff]"), "Arabic"),
-    (re.compile(r"[\u0590-\u05ff]"), "Hebrew"),
-    (re.compile(r"[\u0900-\u097f]"), "Hindi (Devanagari)"),
-    (re.compile(r"[\u0e00-\u0e7f]"), "Thai"),
+    (Lazy(r"[\u3040-\u30ff]"), "Japanese"),
+    (Lazy(r"[\uac00-\ud7af\u1100-\u11ff]"), "Korean"),
+    (Lazy(r"[\u3400-\u4dbf\u4e00-\u9fff]"), "Chinese"),
+    (Lazy(r"[\u0400-\u04ff]"), "Russian or another Cyrillic-script language"),
+    (Lazy(r"[\u0370-\u03ff]"), "Greek"),
+    (Lazy(r"[\u0600-\u06ff]"), "Arabic"),
+    (Lazy(r"[\u0590-\u05ff]"), "Hebrew"),
+    (Lazy(r"[\u0900-\u097f]"), "Hindi (Devanagari)"),
+    (Lazy(r"[\u0e00-\u0e7f]"), "Thai"),
 )
 #: Function words that are not English, by Latin-script language.
 _FOREIGN_WORDS = {
@@ -1059,10 +1059,6 @@ _NOT_LIGHT = Caseless(
     r"\b(?:light\s+(?:blue|green|red|pink|orange|yellow|purple|violet|brown|grey|gray|"
     r"beige|cream|tan|skin|hair|weight|wood|fabric|blonde|colou?r\w*)|eye\s*shadows?|"
     r"healthy\s+glow|skin\s+glow|drop\s+shadows?|playful\s+shadows?|lamp\s*post)\b")
-_LIGHT_HINTS = re.compile(r"(?i)light|lit|glow|shad|sun|dawn|dusk|twilight|hour|overcast|"
-                          r"ray|beam|noon|midday|night|neon|lantern|lamp|candle|softbox|"
-                          r"flash|chiaroscuro|silhouette|reflect|gleam|glint|glare|key|"
-                          r"scatter|volumetric|dim|bathed|illumin|lumin|radian")
 #: Flat graphic design needs no light: a poster, a logo, a t-shirt print.
 _GRAPHIC = Caseless(r"\b(?:poster|logo|typography|lettering|wordmark|icon|sticker|"
                     r"t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
