@@ -86,7 +86,11 @@ class LintContext:
             self._lower["composed"] = lower = composed.lower()
             words = (_WORD_ASCII if composed.isascii() else WORD).findall(lower)
             self._words["composed"] = frozenset(words)
-            self.all_words = self._words["composed"].union(find_words(typed.lower()))
+            typed_words = []
+            for name, field_text in self.user_fields:  # fields repeat: cached by text
+                self._words[name] = found = _field_words(field_text)
+                typed_words.append(found)
+            self.all_words = self._words["composed"].union(*typed_words)
             self.whole_words = len(words) if composed.isascii() else word_count(composed)
 
     @property
