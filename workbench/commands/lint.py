@@ -241,7 +241,8 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
                 # a read-only library says so (and exits 2); nothing is written
                 print(printable(f"{file}: not saved: {exc}"), file=sys.stderr)
                 status = 2
-        lines = _field_lines(library) if any(r[1] for r in results) else {}
+        pointed = {d.field for _, diagnostics in results for d in diagnostics}
+        lines = _field_lines(library, pointed) if pointed else {}
         path = str(file)
         for index, (spec, diagnostics) in enumerate(results):
             for d in diagnostics:
@@ -254,17 +255,20 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
     return rows, status
 
 
-def _field_lines(library) -> dict[tuple[int, str | None], int]:
-    """1-based line numbers of each prompt's table header and of its keys, by position:
-    one pass over the file, lines counted between matches."""
+def _field_lines(library, keys: set[str]) -> dict[tuple[int, str | None], int]:
+    """1-based line numbers of each prompt's table header and of its ``keys`` (the fields
+    diagnostics point at), by position: one pass over the file, lines counted between
+    matches."""
     try:
         text = library.path.read_text(encoding="utf-8")
     except OSError:
         return {}
+    names = "|".join(re.escape(key) for key in sorted(keys, key=len, reverse=True))
+    pattern = re.compile(_HEADER_OR_KEY.pattern.replace("[A-Za-z_]+", names), re.M)
     lines: dict[tuple[int, str | None], int] = {}
     index = -1
     line, pos = 1, 0
-    for m in _HEADER_OR_KEY.finditer(text):
+    for m in pattern.finditer(text):
         key = m.group(1)
         if key is None:
             index += 1
