@@ -316,7 +316,7 @@ def _print(rows: list[Found], form: str) -> None:
             prompt = f" {safe(row.prompt)}:"
         fixable = " [*]" if d.fix and d.fix.safe else ""
         out.append(f"{where}:{prompt} {safe(d.field)}[{d.start}:{d.end}] {d.code} "
-                   f"{d.severity} {one_line(d.message)} ({d.rule}){fixable}")
+                   f"{d.severity} {safe(d.message)} ({d.rule}){fixable}")
     if out:
         print("\n".join(out))
 
