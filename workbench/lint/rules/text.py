@@ -14,10 +14,9 @@ from functools import lru_cache
 from ...tokens import CLIP_WINDOW, T5_BUDGET, t5_cut
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import (KNOWN_EMBEDDINGS, WORD, Caseless, Lazy, alternation, estimate_tokens, find_words,
-                        item_span, iter_fragments,
-                        iter_words, clean_edit, fragments, inside, quoted_spans,
-                        tag_run, trimmed, word_count)
+from ..textutil import (KNOWN_EMBEDDINGS, WORD, Caseless, Lazy, alternation, clean_edit,
+                        estimate_tokens, find_words, inside, item_span, iter_fragments,
+                        iter_words, quoted_spans, tag_run, trimmed, word_count)
 
 GUIDE = "FLUX guide (seed 000)"
 #: Pure functions of one text are cached: a library repeats its styles and camera notes, and
