@@ -576,11 +576,14 @@ def content_words(ctx) -> int:
 def _content_words_of(text: str, tags: bool) -> int:
     for start, end in reversed(_tag_spans(text) if tags else ()):
         text = text[:start] + " " + text[end:]
-    return word_count(_SYNTAX_NOISE.sub(" ", text))
+    # without syntax, the numbers are all `_SYNTAX_NOISE` can find
+    return word_count((_SYNTAX_NOISE if _has_syntax(text) else _NUMBER).sub(" ", text))
 
 
 #: `_SYNTAX_NOISE`'s last part: the only one that can match in text without syntax.
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+#: (Written to start with a digit, the "not after a word" test just after it, so the regex
+#: engine can skip to the next digit: several times faster than a leading lookbehind.)
+_NUMBER = re.compile(r"\d(?<![\w.]\d)\d*(?:\.\d+)?(?![\w.])")
 
 
 _WEIGHT_NUMBER = re.compile(r":\s*-?\d")
@@ -591,8 +594,10 @@ def _has_syntax(text: str) -> bool:
             or "::" in text or (":" in text and _WEIGHT_NUMBER.search(text) is not None))
 
 
-_SYNTAX_NOISE = re.compile(r"<[^<>\n]*>|\bBREAK\b|\bembedding:|:\s*-?\d+(?:\.\d+)?\s*\)|"
-                           r"\|[^{}|\n]*(?=[|}])|::\s*-?\d*\.?\d*|(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+#: (Each part starts with a character, not a test, for the same reason as `_NUMBER`:
+#: "B(?<!\wB)REAK" is "\bBREAK".)
+_SYNTAX_NOISE = re.compile(r"<[^<>\n]*>|B(?<!\wB)REAK\b|e(?<!\we)mbedding:|:\s*-?\d+(?:\.\d+)?\s*\)|"
+                           r"\|[^{}|\n]*(?=[|}])|::\s*-?\d*\.?\d*|" + _NUMBER.pattern)
 
 
 def too_short(ctx) -> bool:
