@@ -251,7 +251,10 @@ class Caseless:
         pattern, text = self._pick(text)
         return pattern.search(text, pos, endpos)
 
-    def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize):
+    def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize, *,
+              lower: str | None = None):
+        if lower is not None and text.isascii():
+            return self._ascii.match(lower, pos, endpos)
         pattern, text = self._pick(text)
         return pattern.match(text, pos, endpos)
 

@@ -150,25 +150,20 @@ TAG_RUN = 5
 
 
 @lru_cache(maxsize=TEXT_CACHE)
-def keyword_soup(text: str, hint: bool | None = None) -> tuple[int, int, int] | None:
+def keyword_soup(text: str, mask: Caseless | bool | None = True
+                 ) -> tuple[int, int, int] | None:
     """``(items, start, end)`` of the longest run of short comma-separated items (at most
     three words each, articles and weights not counted, ``<lora:...>`` tags counted), or
     None when there is no run of `TAG_RUN` or more.  Full-width commas, new lines and BREAK
-    separate too.  ``hint``: whether ``text`` has a word that can start a quality tag, when
-    the caller knows (None: find out)."""
+    separate too.  ``mask``: the quality-tag pattern to leave out of the counts, None when
+    the caller knows there is no tag, True to find out."""
     if text.count(",") + text.count(";") + text.count("，") + text.count("、") \
             + text.count("\n") + text.count("BREAK") + text.count(". ") < TAG_RUN - 1:
         return None
-    found = tag_run(text, mask=_quality_mask(text, hint), need=TAG_RUN)
+    if mask is True:
+        mask = _QUALITY if _quality_hint(text) and _QUALITY.search(text) else None
+    found = tag_run(text, mask=mask, need=TAG_RUN)
     return found if found[0] >= TAG_RUN else None
-
-
-def _quality_mask(text: str, hint: bool | None = None) -> re.Pattern | None:
-    """`_QUALITY` when quality tags may be in ``text`` and leaving them out can change a
-    count; None when masking would change nothing (a cheap word test, then one search)."""
-    if hint is None:
-        hint = _quality_hint(text)
-    return _QUALITY if hint and _QUALITY.search(text) else None
 
 
 @rule("keyword-list", "FX103", "warning", family="text",
@@ -184,7 +179,11 @@ def keyword_list(ctx):
     if ctx.is_edit:
         return
     for field, text in ctx.prose_fields:
-        found = keyword_soup(text, not _QUALITY_HINTS.isdisjoint(ctx.words(field, text)))
+        mask = None
+        if not _QUALITY_HINTS.isdisjoint(ctx.words(field, text)) \
+                and _QUALITY.search(text, lower=ctx.lower(field, text)):
+            mask = _QUALITY  # counting leaves quality tags out
+        found = keyword_soup(text, mask)
         if found:
             run, start, end = found
             yield Hit(field, start, end, f"{run} keywords in a row; FLUX follows sentences",
@@ -813,9 +812,10 @@ def subject_late(ctx):
     text = ctx.spec.raw
     if ctx.whole_words < MIN_WORDS:
         return
+    lower = ctx.lower("raw", text)
     for pattern, what in ((_BACKGROUND_FIRST, "the background"),
                           (_STYLE_FIRST, "a style reference")):
-        m = pattern.match(text)
+        m = pattern.match(text, lower=lower)
         if m and WORD.search(text, m.end()):
             end = _CLAUSE_END.match(text, m.end()).end() if what == "the background" \
                 else m.end()
