@@ -19,7 +19,7 @@ from typing import Mapping
 from ..compose import compose
 from ..presets import effective_params
 from ..spec import TEXT_FIELDS, VARIANT_DEFAULTS, Params, PromptSpec, source_path
-from .textutil import WORD, estimate_tokens, find_words, quoted_spans, word_count, _WORD_ASCII
+from .textutil import estimate_tokens, find_words, quoted_spans, word_count
 
 
 class LintContext:
@@ -66,7 +66,7 @@ class LintContext:
             self.text = raw
             self.ascii = raw.isascii()
             self._lower["raw"] = lower = raw.lower()
-            words = (_WORD_ASCII if self.ascii else WORD).findall(lower)
+            words = find_words(lower)
             #: The lower-case words of all of it: what rule triggers are looked up in.
             self.all_words = self._words["raw"] = frozenset(words)
             #: Words as a reader counts them (Chinese and Japanese by characters).
@@ -84,7 +84,7 @@ class LintContext:
             self.text = f"{typed}\n{composed}"
             self.ascii = typed.isascii() and composed.isascii()
             self._lower["composed"] = lower = composed.lower()
-            words = (_WORD_ASCII if composed.isascii() else WORD).findall(lower)
+            words = find_words(lower)
             self._words["composed"] = frozenset(words)
             typed_words = []
             for name, field_text in self.user_fields:  # fields repeat: cached by text
