@@ -222,7 +222,9 @@ def kontext_preserve(ctx):
 
 
 @rule("kontext-size", "FX303", "warning",
-      when=lambda ctx: ctx.spec.model == "kontext", family="kontext", fix="unsafe",
+      when=lambda ctx: ctx.spec.model == "kontext", params=("width", "height"),
+      family="kontext",
+      fix="unsafe",
       summary="Kontext run at a size off its preferred ~1 MP list",
       rationale="Kontext was trained on a fixed list of ~1 MP sizes from 672x1568 to "
                 "1568x672 (ComfyUI's FluxKontextImageScale snaps to it); other sizes "
@@ -232,7 +234,7 @@ def kontext_preserve(ctx):
 def kontext_size(ctx):
     if ctx.spec.model != "kontext":
         return
-    width, height = ctx.params.width, ctx.params.height
+    width, height = ctx.param("width"), ctx.param("height")
     if not width or not height or width <= 0 or height <= 0 or (width, height) in KONTEXT_SIZES:
         return
     w, h = nearest_kontext_size(width, height)
