@@ -11,7 +11,8 @@ from PIL import Image
 from workbench.runs.history import create_run, load_run, record_cell
 from workbench.runs.plan import make_plan
 from workbench.spec import PromptSpec
-from workbench.tui.screens.compare import CompareScreen, progress_text
+from workbench.tui.screens.compare import CompareScreen
+from workbench.tui.widgets.cell import progress_text
 from workbench.tui.screens.single_view import SingleView, crop_box
 
 from .helpers import screen_is, wait_until, workers_done
@@ -164,7 +165,7 @@ async def test_ctrl_t_runs_an_ab_plan_into_the_grid(make_app, library_dir, isola
             assert "8/8 cells" in str(screen.query_one("#compare-title").render())
             # the grid's thumbnails were made as the images arrived: found ready, not made
             from workbench.images.preview import default_cache
-            from workbench.tui.screens.compare import thumbnail_box
+            from workbench.tui.widgets.cell import thumbnail_box
 
             await app.workers.wait_for_complete()
             cache, view = default_cache(), screen.current
@@ -198,9 +199,9 @@ async def test_final_on_dev_reruns_the_same_seeds_on_dev(make_app, library_dir, 
         app = make_app(comfyui_urls=url)
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("ctrl+f", *"@schnell", "enter")
-            sketch = app.spec
+            sketch = app.editor_screen.spec
             plan = make_plan([sketch], seeds=[3, 4], name="sketch draft")
-            app.start_plan(plan, app.library, sketch.name)
+            app.editor_screen.compare(plan, app.editor_screen.library, sketch.name)
             draft = await screen_is(pilot, CompareScreen)
             await wait_until(pilot, lambda: all(v.image is not None
                                                 for v in draft.cells.values()))

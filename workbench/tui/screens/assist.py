@@ -14,7 +14,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, OptionList, Select, SelectionList, Static
@@ -26,13 +25,14 @@ from ...llm.actions import Assistant, Proposal
 from ...llm.ollama import LLMError, OllamaClient
 from ...spec import TEXT_FIELDS, PromptSpec
 from ...textsafe import printable, sanitize
+from ..actions import bindings
 
 
 
 class ActionMenu(ModalScreen[tuple[str, str] | None]):
     """Pick what to ask for, and which installed model to ask (listed from /api/tags)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = bindings("dialog")
 
     def __init__(self, config) -> None:
         super().__init__()
@@ -93,11 +93,7 @@ def word_diff(old: str, new: str) -> Text:
 class AssistScreen(Screen[PromptSpec | None]):
     """Streams one action's answer next to the current prompt; accept or discard."""
 
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel / discard"),
-        Binding("a", "accept", "Accept"),
-        Binding("r", "retry", "Ask again"),
-    ]
+    BINDINGS = bindings("assist")
 
     def __init__(self, action: str, spec: PromptSpec, config, *, model: str = "",
                  diagnostics: list[str] | None = None, source: Path | None = None) -> None:

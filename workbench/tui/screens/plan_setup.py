@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
@@ -12,6 +11,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from ...runs.plan import PlanError, RunPlan, make_plan, parse_axis
 from ...spec import PromptSpec
 from ...textsafe import sanitize
+from ..actions import bindings
 
 
 def parse_seeds(text: str) -> tuple[list[int] | None, int]:
@@ -38,7 +38,7 @@ def build_plan(a: PromptSpec, b: PromptSpec | None, seeds_text: str, axis_text: 
 
 
 class PlanSetup(ModalScreen[RunPlan | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = bindings("dialog")
 
     def __init__(self, spec: PromptSpec, others: list[PromptSpec]) -> None:
         super().__init__()

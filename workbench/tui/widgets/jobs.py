@@ -1,26 +1,32 @@
 """Runs on ComfyUI from the editor: one row per job with its progress, cancel, results.
 
-The panel owns the session's `ComfyClient` (connected on the first run, never at start-up);
-the work itself is the one run service (`workbench.runs.single.RunService.run_single`),
-the same the headless ``workbench run`` uses: upload retry, journal, recorded run folder.
-Prompts an earlier session left on the server are collected on the first connection.  Server text is shown escaped (`Text`, never
-markup), and an unreachable server gets the client's own "how to fix it" message.
+The work is the one run service (`workbench.runs.single.RunService.run_single`), the same
+the headless ``workbench run`` uses (upload retry, journal, recorded run folder), on the
+session's shared client (`ComfySession`, connected on the first run, never at start-up).
+The panel owns its workers; their progress comes back as `JobProgress` messages and the
+rows change only in the handler.  Server text is shown escaped (`Text`, never markup), and
+an unreachable server gets the client's own "how to fix it" message.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, ProgressBar
 
 from ...library import Library
 from ...spec import PromptSpec, source_path
 from ...textsafe import one_line, sanitize
+from ..actions import bindings
+from ..messages import JobCallbacks, JobProgress
+
+if TYPE_CHECKING:
+    from ...runs.session import ComfySession
 
 
 class JobRow(Horizontal):
@@ -28,7 +34,7 @@ class JobRow(Horizontal):
 
     def __init__(self, title: str) -> None:
         super().__init__(classes="job-row")
-        self.title = title
+        self.title = self.prompt_name = title
         self.job = None
         self.finished = False
         self.images: list[Path] = []
@@ -39,6 +45,11 @@ class JobRow(Horizontal):
         yield ProgressBar(total=1.0, show_eta=False, show_percentage=True, classes="job-bar")
         yield Label("", classes="job-state")
 
+    def set_title(self, title: str) -> None:
+        self.title = title
+        self.query_one(".job-title", Label).update(Text(sanitize(title), no_wrap=True,
+                                                        overflow="ellipsis"))
+
     def state(self, text: str, fraction: float | None = None) -> None:
         self.query_one(".job-state", Label).update(Text(one_line(text)))
         if fraction is not None:
@@ -46,126 +57,97 @@ class JobRow(Horizontal):
 
 
 class JobsPanel(VerticalScroll, can_focus=True):
-    BINDINGS = [Binding("v", "view", "View image"), Binding("c", "cancel", "Cancel job"),
-                Binding("x", "clear", "Clear done")]
+    BINDINGS = bindings("jobs")
 
-    def __init__(self, config, **kwargs) -> None:
+    def __init__(self, config, session: ComfySession, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.config = config
-        self._client = None
-        self._recovered = False
+        self.config, self.session = config, session
         self.border_title = "Runs"
         self.display = False
+        self._rows: dict[str, JobRow] = {}
 
     @property
     def rows(self) -> list[JobRow]:
         return list(self.query(JobRow))
 
-    def job_names(self) -> dict[str, str]:
-        """Prompt id -> row title, for the jobs this session submitted."""
-        return {r.job.prompt_id: r.title for r in self.rows if r.job is not None}
-
-    def job_for(self, prompt_id: str):
-        return next((r.job for r in self.rows if r.job is not None and not r.finished
-                     and r.job.prompt_id == prompt_id), None)
-
-    async def connected(self):
-        """The session's client, connecting (again) when needed."""
-        from ...comfy.client import client_from_config
-
-        if self._client is None or not self._client.connected:
-            if self._client is not None:
-                await self._client.close()
-            self._client = client_from_config(self.config)
-            try:
-                await self._client.connect()
-            except Exception:
-                await self._client.close()
-                self._client = None
-                raise
-            if not self._recovered:
-                self._recovered = True
-                self._collect_leftovers(self._client.base_url)
-        return self._client
-
-    @work(group="recovery", exit_on_error=False)
-    async def _collect_leftovers(self, server: str) -> None:
-        """Prompts an earlier session left on ``server``: recorded in their run folders."""
-        from ...comfy.client import client_from_config
-        from ...runs.journal import Journal
-        from ...runs.recovery import owned_by_live_session, recover
-
-        journal = Journal()
-        if not any(not owned_by_live_session(e) for e in journal.unfinished(server)):
-            return
-        found = await recover(journal, lambda url, cid: client_from_config(
-            self.config, url, client_id=cid), wait=True)
-        if found:
-            self.app.notify(f"{len(found)} prompt(s) left by an earlier session were "
-                            "collected into their run folders (Ctrl+P: Run history)",
-                            markup=False)
-
     def run_prompt(self, library: Library, spec: PromptSpec) -> None:
         row = JobRow(f"{spec.name}")
+        key = f"job{len(self._rows)}"
+        self._rows[key] = row
         self.display = True
         self.mount(row)
         self.scroll_end(animate=False)
-        self._run(row, library, spec.copy())
+        self._run(key, library, spec.copy())
 
     @work(group="comfy", exit_on_error=False)
-    async def _run(self, row: JobRow, library: Library, spec: PromptSpec) -> None:
+    async def _run(self, key: str, library: Library, spec: PromptSpec) -> None:
         try:
-            await self._run_job(row, library, spec)
+            await self._run_job(key, library, spec)
         except Exception as exc:  # a bug must not take the editor (and unsaved work) down
-            self._failed(row, f"unexpected error: {exc!r}")
+            self.post_message(JobProgress(key, f"unexpected error: {exc!r}", outcome="failed"))
             raise
 
-    async def _run_job(self, row: JobRow, library: Library, spec: PromptSpec) -> None:
+    async def _run_job(self, key: str, library: Library, spec: PromptSpec) -> None:
+        """The one run service, its callbacks posted to this panel as `JobProgress`."""
         from ...comfy.client import ComfyError
         from ...images.source import SourceImageError, load_source
         from ...runs.history import HistoryError
         from ...runs.single import RunService
 
-        row.state("connecting…", 0.0)
+        self.post_message(JobProgress(key, "connecting…", 0.0))
         try:
-            client = await self.connected()
+            client = await self.session.client()
             path = _source_path(library, spec)
             source = load_source(path) if path is not None else None
         except (ComfyError, OSError, ValueError, SourceImageError) as exc:
-            self._failed(row, str(exc))
+            self.post_message(JobProgress(key, str(exc), outcome="failed"))
             return
+        progress = JobCallbacks(self, key, spec.name, client.base_url)
+        titles = {"title": spec.name}
 
         def built(workflow) -> None:
-            row.title = f"{spec.name} · seed {workflow.seed}"
-            row.query_one(".job-title", Label).update(Text(sanitize(row.title), no_wrap=True,
-                                                           overflow="ellipsis"))
-            row.state(f"queued on {client.base_url}", 0.0)
+            titles["title"] = f"{spec.name} · seed {workflow.seed}"
+            progress.on_built(workflow)
 
-        def on_event(job, event) -> None:
-            row.job = job
-            if job.steps:
-                row.state(f"step {job.step}/{job.steps}", job.fraction)
-            elif job.node:
-                row.state(f"node {job.node}", job.fraction)
+        def submitted(job) -> None:
+            self.session.track(job, titles["title"])
+            progress.on_submitted(job)
 
         try:
             outcome = await RunService.for_session(self.config).run_single(
                 client, spec, meta={"prompt": spec.name, "library": str(library.path)},
                 images={"source": source} if source is not None else None,
-                on_built=built, on_event=on_event,
-                on_submitted=lambda job: setattr(row, "job", job))
+                on_built=built, on_event=progress.on_event, on_submitted=submitted)
         except (ComfyError, OSError, ValueError, HistoryError) as exc:
-            self._failed(row, str(exc))
+            self.post_message(JobProgress(key, str(exc), outcome="failed"))
             return
-        row.finished = True
         if outcome.problems:
-            self._failed(row, "; ".join(str(p) for p in outcome.problems))
+            self.post_message(JobProgress(key, "; ".join(str(p) for p in outcome.problems),
+                                          outcome="failed"))
             return
-        row.images = outcome.images
-        where = outcome.run.folder
-        row.state(f"done: {len(row.images)} image(s) in {where}", 1.0)
-        self.app.notify(f"{spec.name}: {len(row.images)} image(s) saved in {where}",
-                        markup=False)
+        self.post_message(JobProgress(
+            key, f"done: {len(outcome.images)} image(s) in {outcome.run.folder}", 1.0,
+            outcome="done", images=list(outcome.images), folder=outcome.run.folder))
+
+    @on(JobProgress)
+    def _progress(self, event: JobProgress) -> None:
+        event.stop()
+        row = self._rows.get(event.key)
+        if row is None:
+            return
+        if event.title is not None:
+            row.set_title(event.title)
+        if event.job is not None:
+            row.job = event.job
+        if event.outcome == "failed":
+            self._failed(row, event.text)
+            return
+        row.finished = row.finished or event.outcome == "done"
+        row.images = event.images or row.images
+        row.state(event.text, event.fraction)
+        if event.outcome == "done":
+            self.app.notify(f"{row.name}: {len(row.images)} image(s) saved in "
+                            f"{event.text.rsplit(' in ', 1)[-1]}", markup=False)
 
     def _failed(self, row: JobRow, message: str) -> None:
         row.finished = True
@@ -194,15 +176,11 @@ class JobsPanel(VerticalScroll, can_focus=True):
         self.app.push_screen(ImageScreen(row.images[0], row.title))
 
     def action_clear(self) -> None:
-        for row in self.rows:
+        for key, row in list(self._rows.items()):
             if row.finished:
                 row.remove()
-        self.display = any(not r.finished for r in self.rows)
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+                del self._rows[key]
+        self.display = any(not r.finished for r in self._rows.values())
 
 
 def _source_path(library: Library, spec: PromptSpec) -> Path | None:
