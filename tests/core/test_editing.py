@@ -8,8 +8,7 @@ import pytest
 
 from workbench import workspace
 from workbench.collection import Collection
-from workbench.editing import (CONFLICT, NOT_SAVED, SAVED, SAVING, PromptKey, Saves, Undo,
-                               UndoError)
+from workbench.editing import CONFLICT, NOT_SAVED, SAVED, SAVING, PromptKey, Saves, Undo, UndoError
 from workbench.library import read_library
 from workbench.spec import PromptSpec
 
@@ -139,9 +138,7 @@ def test_undo_of_a_prompt_that_is_gone(collection):
 
 
 def test_prompt_keys():
-    from workbench.library import new_library
-
-    from workbench.library import Entry
+    from workbench.library import Entry, new_library
 
     library = new_library(Path("/x/lib.toml"))
     a, b = PromptSpec(name="A"), PromptSpec(name="A")   # twins, as a hand-edited file has

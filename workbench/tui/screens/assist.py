@@ -28,7 +28,6 @@ from ...textsafe import printable, sanitize
 from ..actions import bindings
 
 
-
 class ActionMenu(ModalScreen[tuple[str, str] | None]):
     """Pick what to ask for, and which installed model to ask (listed from /api/tags)."""
 

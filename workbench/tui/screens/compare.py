@@ -30,6 +30,7 @@ from ..actions import bindings
 from ..messages import CellProgress, PlanFinished, cell_updates
 from ..widgets.cell import CellView, thumbnail_box
 
+
 class CompareScreen(Screen[None]):
     BINDINGS = bindings("compare")
 
@@ -61,7 +62,7 @@ class CompareScreen(Screen[None]):
                                  classes="col-label")
                 for r, row in enumerate(self.grid.cells):
                     yield Static(Text(sanitize(self.grid.row_labels[r])), classes="row-label")
-                    for c, cell_id in enumerate(row):
+                    for cell_id in row:
                         view = CellView(cell_id, self._cell_label(cell_id))
                         self.cells[cell_id] = view
                         yield view

@@ -24,7 +24,8 @@ def parse_seeds(text: str) -> tuple[list[int] | None, int]:
     try:
         seeds = [int(w) for w in words]
     except ValueError:
-        raise PlanError(f"seeds: {text!r} is not a list of whole numbers (or 'N random')")
+        raise PlanError(f"seeds: {text!r} is not a list of whole numbers (or 'N random')") \
+            from None
     return seeds, len(seeds)
 
 

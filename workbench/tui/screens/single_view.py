@@ -88,8 +88,13 @@ class SingleView(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _draw(self, path: Path, width: int, height: int, zoom: float,
               center: tuple[float, float]) -> None:
-        from ...images.preview import PreviewError, fit, halfblock_box, halfblock_renderable
-        from ...images.preview import open_checked
+        from ...images.preview import (
+            PreviewError,
+            fit,
+            halfblock_box,
+            halfblock_renderable,
+            open_checked,
+        )
 
         try:
             if self._image_path != path:
