@@ -243,3 +243,29 @@ def test_detect_protocol_settings():
 
     assert detect_protocol("sixel") == "sixel"
     assert detect_protocol("auto", stream=io.StringIO()) == "halfblocks"  # not a terminal
+
+
+async def test_closing_a_running_comparison_lets_it_finish(make_app, isolated_home):
+    """The compare screen owns its run; Esc while it runs goes back to the editor and the
+    run goes on to its end (manifest, contact sheet, a toast), then the screen is let go."""
+    from tests.fakes.comfy_server import FakeComfy
+
+    server = FakeComfy(default_steps=4, step_delay=0.05)
+    url = await server.start()
+    try:
+        app = make_app(comfyui_urls=url)
+        async with app.run_test(size=(120, 40)) as pilot:
+            editor = app.editor_screen
+            plan = make_plan([editor.spec], seeds=[1, 2], name="left running")
+            editor.compare(plan, editor.library, editor.spec.name)
+            screen = await screen_is(pilot, CompareScreen)
+            await wait_until(pilot, lambda: screen.run is not None)  # started
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is editor)
+            await wait_until(pilot, lambda: any("left running: 2/2 cells done" in n.message
+                                                for n in app._notifications))
+            await wait_until(pilot, lambda: not screen.is_attached)
+            assert (screen.run.folder / "contact-sheet.png").is_file()
+            assert len(server.submitted) == 2
+    finally:
+        await server.stop()

@@ -165,3 +165,29 @@ async def test_run_history_lists_single_runs_and_opens_them(make_app, comfy, iso
         await screen_is(pilot, CompareScreen)
         assert app.screen.plan.size == 1
         assert app.screen.run.folder == listed.folder
+
+
+async def test_one_session_client_for_runs_queue_and_loras(make_app, comfy, isolated_home):
+    """The run panel, the queue view and the LoRA picker share the app's one ComfyUI
+    session: one WebSocket on the server, connected on first use (not at start-up)."""
+    from workbench.tui.screens.pick import PickScreen
+    from workbench.tui.screens.queue import QueueScreen
+
+    server, url = comfy
+    app = make_app(comfyui_urls=url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert server.flags == {}  # nothing before the first use
+        app.editor_screen.action_add_lora()
+        picker = await screen_is(pilot, PickScreen)
+        await wait_until(pilot, lambda: picker.items)
+        await pilot.press("escape")
+        await pilot.press("f5")
+        row = app.query_one(JobsPanel).rows[0]
+        await wait_until(pilot, lambda: row.finished)
+        app.editor_screen.action_queue()
+        queue = await screen_is(pilot, QueueScreen)
+        await wait_until(pilot, lambda: "running" in str(queue.query_one("#queue-note")
+                                                         .render()))
+        assert len(server.flags) == 1
+        [job] = server.submitted
+        assert job["client_id"] in server.flags

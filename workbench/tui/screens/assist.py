@@ -92,6 +92,7 @@ def word_diff(old: str, new: str) -> Text:
 class AssistScreen(Screen[PromptSpec | None]):
     """Streams one action's answer next to the current prompt; accept or discard."""
 
+    SCOPE = "assist"  # its actions in the action table (keys, palette, help)
     BINDINGS = bindings("assist")
 
     def __init__(self, action: str, spec: PromptSpec, config, *, model: str = "",

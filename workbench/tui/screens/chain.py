@@ -46,6 +46,7 @@ class InstructionInput(ModalScreen[str | None]):
 
 
 class ChainScreen(Screen[None]):
+    SCOPE = "chain"  # its actions in the action table (keys, palette, help)
     BINDINGS = bindings("chain")
 
     def __init__(self, library: Library, tip: str, config, session: ComfySession,

@@ -32,6 +32,7 @@ from ..widgets.cell import CellView, thumbnail_box
 
 
 class CompareScreen(Screen[None]):
+    SCOPE = "compare"  # its actions in the action table (keys, palette, help)
     BINDINGS = bindings("compare")
 
     def __init__(self, plan: RunPlan, *, run=None, library=None,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 
 class QueueScreen(ModalScreen[None]):
+    SCOPE = "queue"  # its actions in the action table (keys, palette, help)
     BINDINGS = bindings("queue")
 
     def __init__(self, session: ComfySession) -> None:

@@ -30,6 +30,7 @@ def crop_box(size: tuple[int, int], zoom: float, center: tuple[float, float]
 
 
 class SingleView(Screen[None]):
+    SCOPE = "single"  # its actions in the action table (keys, palette, help)
     BINDINGS = bindings("single")
 
     def __init__(self, compare, cell_id: str) -> None:
