@@ -148,3 +148,4 @@ def test_prompt_keys():
     collection.libraries.append(library)
     assert PromptKey.of(library, a).find(collection) == (library, a)
     assert PromptKey(Path("/x/lib.toml"), "A", 2).find(collection) is None
+

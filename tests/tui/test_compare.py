@@ -123,23 +123,6 @@ def test_compare_snapshot_80x24(snap_compare, make_app, recorded_run):
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_compare)
 
 
-def test_plan_setup_parsing():
-    from workbench.runs.plan import PlanError
-    from workbench.tui.screens.plan_setup import build_plan, parse_seeds
-
-    assert parse_seeds("1, 2,3") == ([1, 2, 3], 3)
-    assert parse_seeds("4 random") == (None, 4)
-    assert parse_seeds("") == (None, 2)
-    with pytest.raises(PlanError):
-        parse_seeds("one")
-    a, b = PromptSpec(name="a", subject="x"), PromptSpec(name="b", subject="y")
-    plan = build_plan(a, b, "7, 8", "guidance=2.5,3.5; steps=20,30")
-    assert plan.shape == (2, 2, 2, 2) and plan.size == 16
-    assert plan.name == "a vs b" and plan.seeds == [7, 8]
-    with pytest.raises(PlanError):
-        build_plan(a, b, "1", "guidance")
-
-
 async def test_ctrl_t_runs_an_ab_plan_into_the_grid(make_app, library_dir, isolated_home):
     from tests.fakes.comfy_server import FakeComfy
 

@@ -52,7 +52,7 @@ async def test_keys_table_remaps_a_key_and_everything_shows_it(library_dir):
         text = help_panel_text(app)
         assert "f10" in text and "Run the selected prompt on ComfyUI" in text
         assert "Kontext chain" in editor.HELP and "Ctrl+R" in editor.HELP
-        await pilot.press("f1")   # (toggles the panel off)
+        app.action_hide_help_panel()
         await pilot.press("ctrl+r")
         await screen_is(pilot, HistoryScreen)
 

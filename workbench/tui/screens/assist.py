@@ -192,20 +192,17 @@ class AssistScreen(Screen[PromptSpec | None]):
 
     def _lint_note(self, proposal: Proposal) -> str:
         """How the proposal fares with the linter, next to how the prompt does now."""
-        from ...lint import lint
+        from ...linting import lint_change
 
         try:
-            proposed = proposal.apply_to(self.spec)
+            change = lint_change(self.spec, proposal.apply_to(self.spec), self.config)
         except ValueError:
             return ""
-        before = {d.rule for d in lint(self.spec) if d.severity != "info"}
-        after = {d.rule for d in lint(proposed) if d.severity != "info"}
-        gone, new = sorted(before - after), sorted(after - before)
-        parts = [f"lint: {len(before)} → {len(after)} problems"]
-        if gone:
-            parts.append("fixed " + ", ".join(gone))
-        if new:
-            parts.append("new " + ", ".join(new))
+        parts = [f"lint: {len(change.before)} → {len(change.after)} problems"]
+        if change.fixed:
+            parts.append("fixed " + ", ".join(change.fixed))
+        if change.new:
+            parts.append("new " + ", ".join(change.new))
         return " ".join(parts)
 
     def _set_status(self, message: str, level: str = "ok") -> None:

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
-from ...chains import ChainError, add_wish, branch, chain_to, resolve_source
+from ...chains import ChainError, add_branch, add_wish, chain_to, resolve_source
 from ...library import Library
 from ...textsafe import one_line
 from ..actions import bindings
@@ -174,10 +174,7 @@ class ChainScreen(Screen[None]):
                              lambda text: text and self._branch(at.name, text))
 
     def _branch(self, at: str, instruction: str) -> None:
-        taken = [s.name for s in self.library.prompts]
-        new_chain = branch(self.chain, at, instruction, taken=taken)
-        spec = new_chain.steps[-1]
-        self.library.add(spec, after=self.library.get(at))
+        spec = add_branch(self.library, self.chain, at, instruction)
         if self.on_change is not None:
             self.on_change(self.library, spec)
         self.dismiss(None)

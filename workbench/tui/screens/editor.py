@@ -45,11 +45,12 @@ LINT_DELAY = 0.12  # re-lint once typing pauses: keystrokes never wait for the l
 
 
 def palette_only_help(keys: Keys | None = None) -> str:
-    """F1's help on this screen: the actions without a key of their own."""
-    lines = ["**More in the command palette (Ctrl+P)**", ""]
-    lines += [f"- **{a.name}**{' (' + key_of(a, keys) + ')' if key_of(a, keys) else ''}: "
-              f"{a.help}" for a in ACTIONS if a.scope == "editor" and not a.key]
-    return "\n".join(lines)
+    """F1's help on this screen: the actions without a key of their own (the keys panel
+    below it lists the rest)."""
+    names = [a.name + (f" ({key_of(a, keys)})" if key_of(a, keys) else "")
+             for a in ACTIONS if a.scope == "editor" and not a.key]
+    return f"**In the command palette (Ctrl+P):** {', '.join(names)}; and presets, sizes, " \
+        "the LLM actions, this prompt's fixes."
 
 
 class EditorScreen(PromptActions, RunActions, Screen[None]):
