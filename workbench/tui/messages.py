@@ -65,6 +65,24 @@ class JobProgress(Message):
                 and not self.outcome and self.title is None and self.job is None)
 
 
+@dataclass
+class StepProgress(Message):
+    """A Kontext chain's step: started, made (its image) or failed; ``index`` None is the
+    running step's sampling progress."""
+
+    index: int | None                     # 0 the source, i the i-th edit (as the strip)
+    state: str = "running"                # running | done | error
+    fraction: float = 0.0
+    step: int = 0
+    steps: int = 0
+    image: Path | None = None
+    error: str = ""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StepProgress) and self.index is None \
+            and message.index is None
+
+
 def cell_updates(target: MessagePump) -> Callable[[Any], None]:
     """A runner's ``on_update`` that posts `CellProgress` to ``target``."""
     return lambda update: target.post_message(CellProgress(update))

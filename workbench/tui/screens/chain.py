@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
@@ -22,6 +22,7 @@ from ...chains import ChainError, add_branch, add_wish, chain_to, resolve_source
 from ...library import Library
 from ...textsafe import one_line
 from ..actions import bindings
+from ..messages import StepProgress
 from ..widgets.cell import CellView
 
 if TYPE_CHECKING:
@@ -136,18 +137,18 @@ class ChainScreen(Screen[None]):
         folder = new_run_folder(None, f"{chain.steps[0].name} {chain.steps[-1].name}")
 
         def on_step(index: int, spec, result) -> None:  # index: 1-based, like the strip
-            view = self.views[index]
             if result is None:
-                view.set_progress("running", 0.0)
+                self.post_message(StepProgress(index))
             elif result.ok:
-                view.set_image(folder / result.image)
+                self.post_message(StepProgress(index, "done", image=folder / result.image))
             else:
-                view.set_progress("error", error=result.message or result.status)
+                self.post_message(StepProgress(index, "error",
+                                               error=result.message or result.status))
 
         def on_event(job, event) -> None:
-            for view in self.views:
-                if view.state == "running" and job.steps:
-                    view.set_progress("running", job.fraction, job.step, job.steps)
+            if job.steps:
+                self.post_message(StepProgress(None, "running", job.fraction, job.step,
+                                               job.steps))
 
         try:
             client = await self.session.client()   # the session's, shared: not closed here
@@ -162,6 +163,17 @@ class ChainScreen(Screen[None]):
             return
         done = sum(1 for step in run.steps if step.ok)
         self.notify(f"{done}/{len(chain.steps)} steps done in {folder}", markup=False)
+
+    @on(StepProgress)
+    def _step_progress(self, event: StepProgress) -> None:
+        if event.index is None:   # the running step's sampling
+            for view in self.views:
+                if view.state == "running":
+                    view.set_progress("running", event.fraction, event.step, event.steps)
+        elif event.image is not None:
+            self.views[event.index].set_image(event.image)
+        else:
+            self.views[event.index].set_progress(event.state, error=event.error)
 
     # -- branching -----------------------------------------------------------------------------
     def action_branch(self) -> None:
