@@ -13,6 +13,8 @@ changed on disk, a read-only file, a full disk) leaves the edits in a recovery f
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,29 +102,43 @@ CONFLICT = ("conflict: edits kept in recovery file", "error")
 NOT_SAVED = ("not saved: edits kept in recovery file", "error")
 
 
+#: A library whose last save took longer than this (thousands of prompts) is saved in a
+#: pause of typing instead (the caller's timer waits for one, up to a limit).
+SLOW_SAVE = 0.1
+
+
 class Saves:
     """Which libraries have edits to save, and what became of their last save.
 
-    The caller owns the clock: it calls `edited` on each change and `save_all` when its
-    autosave timer fires (and on quit).  A library read without its comment-preserving
-    document needs it parsed before a save; `edited` says so, the caller parses it off
-    the UI thread and hands it to `document_parsed`.
+    The caller owns the clock: it calls `edited` on each change, and when its autosave
+    timer fires either `save_all` (on quit, F6) or, to keep the UI thread free, takes
+    `begin_background` and has a thread `write` each library, then hands the result to
+    `finished`.  A library read without its comment-preserving document needs it parsed
+    before a save; `edited` says so, the caller parses it off the UI thread and hands it
+    to `document_parsed`.  One save at a time (a thread's or the UI's): `lock`.
     """
 
     def __init__(self, collection: Collection,
-                 save: Callable[..., workspace.SaveResult] = workspace.save) -> None:
+                 save: Callable[..., workspace.SaveResult] | None = None) -> None:
         self.collection = collection
-        self._save = save
+        self._save_with = save  # (default: workspace.save, looked up at each save)
+        self.lock = threading.RLock()
         self.pending: set[Path] = set()      # edited since their last save
         self.preparing: set[Path] = set()    # their document is being parsed
+        self.saving: set[Path] = set()       # a thread is writing them
         self.conflicted: set[Path] = set()   # changed on disk: the user decides (F6)
         self.failed: dict[Path, str] = {}    # why their last save failed
+        self.slow: set[Path] = set()         # their last save took over SLOW_SAVE
+        # Known to match their file (read from it, or saved since, no edits after): the
+        # status line and autosave skip comparing their prompts one by one.
+        self.clean: set[Path] = {lib.path for lib in collection.libraries if lib.digest}
 
     # -- edits ------------------------------------------------------------------------------
     def edited(self, library: Library) -> bool:
         """Note an edit; True when the caller should parse the library's document first
         (and then call `document_parsed`)."""
         self.pending.add(library.path)
+        self.clean.discard(library.path)
         if library.has_document or library.path in self.preparing:
             return False
         self.preparing.add(library.path)
@@ -140,9 +156,16 @@ class Saves:
         return library.path in self.pending
 
     def unsaved(self, library: Library) -> bool:
-        return library.path in self.pending or library.dirty
+        """Edits not on disk yet (a full comparison only for a library not known clean:
+        for 10,000 prompts it takes tens of milliseconds)."""
+        path = library.path
+        return path in self.pending or path in self.saving or (
+            path not in self.clean and library.dirty)
 
     # -- saving -----------------------------------------------------------------------------
+    def _save(self, library: Library, *, force: bool = False) -> workspace.SaveResult:
+        return (self._save_with or workspace.save)(library, force=force)
+
     def due(self, *, wait_for_documents: bool = False) -> list[Library]:
         """The libraries to save now (those whose document is being parsed can wait)."""
         return [lib for lib in self.collection.libraries
@@ -150,16 +173,57 @@ class Saves:
                 and self.unsaved(lib)]
 
     def save_all(self, *, wait_for_documents: bool = False) -> list[Notice]:
-        notices = [self.save(lib) for lib in self.due(wait_for_documents=wait_for_documents)]
+        """Save now, on this thread (quit, F6): after any save a thread is making."""
+        with self.lock:
+            notices = [self.save(lib)
+                       for lib in self.due(wait_for_documents=wait_for_documents)]
         return [n for n in notices if n is not None]
 
     def save(self, library: Library, *, force: bool = False) -> Notice | None:
-        return self.record(library, self._save(library, force=force))
+        with self.lock:
+            result = self._save(library, force=force)
+        return self.record(library, result)
+
+    # -- saving in a thread ----------------------------------------------------------------
+    def begin_background(self) -> list[Library]:
+        """The libraries an autosave thread should write now (each then `write`, then
+        `finished`); those whose document is parsed or that a thread writes wait."""
+        due = [lib for lib in self.collection.libraries
+               if lib.path not in self.preparing and lib.path not in self.saving
+               and self.unsaved(lib)]
+        for lib in due:
+            self.pending.discard(lib.path)
+            self.saving.add(lib.path)
+        return due
+
+    def write(self, library: Library) -> tuple[workspace.SaveResult, float]:
+        """Save ``library`` (in a worker thread): the result and how long it took."""
+        with self.lock:
+            started = time.monotonic()
+            try:
+                result = self._save(library)
+            except Exception as exc:  # noqa: BLE001 - said; the edits stay in memory
+                result = workspace.SaveResult("failed", f"{library.path}: not saved: {exc}")
+            return result, time.monotonic() - started
+
+    def finished(self, library: Library, result: workspace.SaveResult,
+                 seconds: float = 0.0) -> Notice | None:
+        """A thread's save is over (a library edited meanwhile stays pending)."""
+        self.saving.discard(library.path)
+        (self.slow.add if seconds > SLOW_SAVE else self.slow.discard)(library.path)
+        pending = library.path in self.pending
+        notice = self.record(library, result)
+        if pending:   # an edit made while the thread wrote stays unsaved
+            self.pending.add(library.path)
+            self.clean.discard(library.path)
+        return notice
 
     def record(self, library: Library, result: workspace.SaveResult) -> Notice | None:
         """Take in how a save went; what to tell the user, once per cause."""
         path = library.path
         self.pending.discard(path)
+        if result.status in ("saved", "unchanged"):
+            self.clean.add(path)
         if result.status == "conflict":
             # Never a question mid-typing (it would swallow keystrokes): a toast and the
             # status line, the edits in the recovery file, the question on F6.
@@ -203,8 +267,11 @@ class Saves:
                            "recovery file. Press F6 to decide.", severity="warning")], None
         notices = []
         if answer == "keep":
-            copy = library.save_copy()
-            self.collection.libraries.append(read_library(copy))
+            with self.lock:  # (renders the document a thread may be saving)
+                copy = library.save_copy()
+            kept = read_library(copy)
+            self.collection.libraries.append(kept)
+            self.clean.add(kept.path)
             workspace.discard_recovery(library)  # the copy holds the edits now
             notices.append(Notice(f"Your version was saved as {copy}"))
         try:
@@ -214,7 +281,9 @@ class Saves:
 
     def reload(self, library: Library) -> Library:
         """Read ``library`` again from disk in its place; its unsaved edits are dropped."""
-        fresh = read_library(library.path)
+        with self.lock:  # after a save a thread may be making
+            fresh = read_library(library.path)
+        self.clean.add(fresh.path)
         index = self.collection.libraries.index(library)
         self.collection.libraries[index] = fresh
         self.conflicted.discard(library.path)

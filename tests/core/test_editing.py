@@ -149,3 +149,20 @@ def test_prompt_keys():
     assert PromptKey.of(library, a).find(collection) == (library, a)
     assert PromptKey(Path("/x/lib.toml"), "A", 2).find(collection) is None
 
+
+
+def test_a_save_in_a_thread_keeps_an_edit_made_meanwhile(collection):
+    saves, library = Saves(collection), collection.libraries[0]
+    library.attach_document(library.parse_pending_document())
+    assert saves.unsaved(library) is False          # known clean: no prompt comparison
+    library.prompts[2].subject = "a barn owl"
+    saves.edited(library)
+    assert saves.begin_background() == [library]
+    assert saves.begin_background() == []           # one thread per library at a time
+    library.prompts[2].subject = "a barn owl at dusk"   # typed while the thread writes
+    saves.edited(library)
+    result, seconds = saves.write(library)
+    assert saves.finished(library, result, seconds) is None
+    assert saves.state(library) == SAVING and saves.begin_background() == [library]
+    saves.finished(library, *saves.write(library))
+    assert saves.state(library) == SAVED and "at dusk" in library.path.read_text()

@@ -3,8 +3,8 @@
 The TUI's run panel, the queue view, the LoRA picker and the chain view all ask this object
 for the client: it connects on first use (never at start-up), reconnects after a drop, and
 is closed once, when the session ends.  It also knows which prompts this session submitted
-(the queue view names ours and cancels them as jobs), and collects, once, the prompts an
-earlier session left on the server.
+(the queue view names ours and cancels them as jobs), and says when it first connects
+(the moment to collect the prompts an earlier session left on the server).
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ if TYPE_CHECKING:  # the client (httpx, websockets) loads on the first run, not 
 
 
 class ComfySession:
-    def __init__(self, config: Any,
-                 on_first_connect: Callable[[str], object] | None = None) -> None:
+    def __init__(self, config: Any) -> None:
         self.config = config
         self._client: ComfyClient | None = None
         self._lock: asyncio.Lock | None = None   # made in the event loop, on first use
-        self._first_connect = on_first_connect   # called once, with the server's URL
+        #: Called once, with the server's URL, after the first connection (the run panel
+        #: collects what an earlier session left on the server).
+        self.on_first_connect: Callable[[str], object] | None = None
         self.jobs: dict[str, tuple[str, Job]] = {}   # prompt id -> (our title, job)
 
     @property
@@ -49,8 +50,8 @@ class ComfySession:
                     await client.close()
                     raise
                 self._client = client
-                if self._first_connect is not None:
-                    first, self._first_connect = self._first_connect, None
+                if self.on_first_connect is not None:
+                    first, self.on_first_connect = self.on_first_connect, None
                     first(client.base_url)
             return self._client
 
@@ -85,17 +86,3 @@ class ComfySession:
             await self._client.close()
             self._client = None
 
-
-async def collect_leftovers(config: Any, server: str) -> int:
-    """Prompts an earlier session left on ``server``, recorded in their run folders; how
-    many were collected."""
-    from ..comfy.client import client_from_config
-    from .journal import Journal
-    from .recovery import owned_by_live_session, recover
-
-    journal = Journal()
-    if not any(not owned_by_live_session(e) for e in journal.unfinished(server)):
-        return 0
-    found = await recover(journal, lambda url, cid: client_from_config(
-        config, url, client_id=cid), wait=True)
-    return len(found)

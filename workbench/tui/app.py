@@ -10,11 +10,16 @@ the user on F6, never mid-typing.
 
 from __future__ import annotations
 
+import gc
+import sys
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import AwaitMount
@@ -34,7 +39,19 @@ from .terminal_safety import TerminalSafety
 from .themes import load_themes
 
 AUTOSAVE_DELAY = 0.6
+#: A big library (its last save was slow) is saved in a pause of typing instead: AUTOSAVE_
+#: DELAY after the last keystroke, at most SLOW_SAVE_WAIT after the first.
+SLOW_SAVE_WAIT = 5.0
 __all__ = ["AUTOSAVE_DELAY", "LINT_DELAY", "WorkbenchApp", "run_app"]
+
+
+@dataclass
+class LibrarySaved(Message):
+    """A save made in a worker thread has finished (posted by the thread: never blocks)."""
+
+    library: Library
+    result: workspace.SaveResult
+    seconds: float = 0.0
 
 
 class WorkbenchApp(App):
@@ -50,10 +67,11 @@ class WorkbenchApp(App):
         self.collection = collection or workspace.open_workspace(path)
         self.saves = Saves(self.collection)
         self.undo = Undo()
-        self.session = ComfySession(config, on_first_connect=self._collect_leftovers)
+        self.session = ComfySession(config)
         self.keys = user_keys(config.keys)
         self.set_keymap(self.keys.keymap)
         self._save_timer: Timer | None = None
+        self._first_unsaved = 0.0   # when the autosave timer was started
         self._editor_screen: EditorScreen | None = None
         loaded = load_themes()
         for theme in loaded.themes.values():
@@ -73,6 +91,26 @@ class WorkbenchApp(App):
         """The default screen: the editor (also while other screens are on top)."""
         assert self._editor_screen is not None, "the app has not started"
         return self._editor_screen
+
+    # -- start-up: nothing before the first frame that the first frame doesn't show --------
+    _gc_paused = False
+
+    def on_load(self) -> None:
+        # Worker threads (a big library's document parse and save, thumbnails, token
+        # counters) run pure Python for seconds: the UI thread gets the GIL back within a
+        # millisecond of asking, not Python's default five, at every step of a keystroke.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+        # Start-up builds tens of thousands of long-lived objects (widgets, styles, the
+        # libraries' specs); the cycle collector would walk them over and over before the
+        # first frame (a third of the work it adds).  Paused until the frame is out.
+        if gc.isenabled():
+            gc.disable()
+            self._gc_paused = True
+
+    def _resume_gc(self) -> None:
+        if self._gc_paused:
+            self._gc_paused = False
+            gc.enable()
 
     # -- terminal safety: outside text never reaches the terminal raw ------------------------
     _safety = TerminalSafety()
@@ -98,6 +136,7 @@ class WorkbenchApp(App):
         # The app is ready (for keys, for a test's pilot) once the editor screen is: as it
         # was when the editor's widgets were the app's own.
         await AwaitMount(self.editor_screen, [self.editor_screen])
+        self.call_after_refresh(self._resume_gc)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         problems = (self.collection.problems + self.config.problems + self._theme_failures
                     + self.keys.problems)
@@ -118,7 +157,14 @@ class WorkbenchApp(App):
             # in a thread (seconds for a big library), autosave when it is there
             self._prepare_document(library)
         if self._save_timer is None:
-            self._save_timer = self.set_timer(AUTOSAVE_DELAY, self._autosave)
+            self._start_save_timer()
+        elif library.path in self.saves.slow and \
+                time.monotonic() - self._first_unsaved < SLOW_SAVE_WAIT - AUTOSAVE_DELAY:
+            self._save_timer.reset()  # a big library: saved when typing pauses
+
+    def _start_save_timer(self) -> None:
+        self._first_unsaved = time.monotonic()
+        self._save_timer = self.set_timer(AUTOSAVE_DELAY, self._autosave)
 
     @work(thread=True, group="documents", exit_on_error=False)
     def _prepare_document(self, library: Library) -> None:
@@ -133,13 +179,28 @@ class WorkbenchApp(App):
 
     def _document_ready(self, library: Library, doc) -> None:
         if self.saves.document_parsed(library, doc) and self._save_timer is None:
-            self._save_timer = self.set_timer(AUTOSAVE_DELAY, self._autosave)
+            self._start_save_timer()
 
     def _autosave(self) -> None:
-        """The timer's save: a library whose document is still being parsed waits for it
-        (saving now would parse it again, on the UI thread)."""
+        """The timer's save, written in a thread (rendering a big library's document takes
+        a good part of a second: never on the UI thread while the user types).  A library
+        whose document is still being parsed waits for it."""
         self._save_timer = None
-        self.tell(self.saves.save_all(wait_for_documents=True))
+        for library in self.saves.begin_background():
+            self._save_in_thread(library)
+        self._saves_changed()
+
+    @work(thread=True, group="saves", exit_on_error=False)
+    def _save_in_thread(self, library: Library) -> None:
+        result, took = self.saves.write(library)
+        self.post_message(LibrarySaved(library, result, took))
+
+    @on(LibrarySaved)
+    def _saved_in_thread(self, event: LibrarySaved) -> None:
+        notice = self.saves.finished(event.library, event.result, event.seconds)
+        self.tell([notice] if notice else [])
+        if event.library.path in self.saves.pending and self._save_timer is None:
+            self._start_save_timer()
         self._saves_changed()
 
     def flush_saves(self) -> None:
@@ -176,22 +237,9 @@ class WorkbenchApp(App):
         self.exit()
 
     async def on_unmount(self) -> None:
+        self._resume_gc()  # (an app closed before its first frame)
         self.saves.save_all()  # widgets are gone by now: save without touching the screen
         await self.session.close()
-
-    # -- the ComfyUI session --------------------------------------------------------------------
-    def _collect_leftovers(self, server: str) -> None:
-        self._collect(server)
-
-    @work(group="recovery", exit_on_error=False)
-    async def _collect(self, server: str) -> None:
-        """Prompts an earlier session left on ``server``: recorded in their run folders."""
-        from ..runs.session import collect_leftovers
-
-        found = await collect_leftovers(self.config, server)
-        if found:
-            self.notify(f"{found} prompt(s) left by an earlier session were collected into "
-                        "their run folders (Ctrl+P: Run history)", markup=False)
 
     # -- theme -----------------------------------------------------------------------------------
     def _remember_theme(self, theme) -> None:

@@ -49,20 +49,25 @@ class PlanFinished(Message):
 
 @dataclass
 class JobProgress(Message):
-    """What one job of the run panel is doing now."""
+    """What one job of the run panel is doing now, or how it ended."""
 
     key: str                              # which job (its row)
-    text: str                             # "step 3/28", "queued on ...", "done: ..."
+    text: str = ""                        # "connecting…", an error; "": render the job
     fraction: float | None = None
     title: str | None = None              # a better title (the seed, once it is known)
-    job: Any = None                       # the server's `Job`, once submitted
-    outcome: str = ""                     # "" while running; "done" or "failed"
-    images: list[Path] = field(default_factory=list)
-    folder: Path | None = None            # the run folder, when done
+    job: Any = None                       # the server's `Job`: its progress model
+    outcome: str = ""                     # "" while it runs; "failed", or the record's
+    images: list[Path] = field(default_factory=list)   # status: "done", "cancelled"...
+    folder: Path | None = None            # the run folder, once over
+    problems: list = field(default_factory=list)
+    notify: bool = True                   # say so in a toast when it is done
 
     def can_replace(self, message: Message) -> bool:
+        """A newer progress message for the same job supersedes this one, unless this
+        one brings news (a title, an outcome, the job itself the first time)."""
         return (isinstance(message, JobProgress) and message.key == self.key
-                and not self.outcome and self.title is None and self.job is None)
+                and not self.outcome and self.title is None
+                and (self.job is None or message.job is self.job))
 
 
 @dataclass
@@ -94,20 +99,23 @@ class JobCallbacks:
 
     target: MessagePump
     key: str
-    name: str
+    title: str
     server: str = ""
 
-    def post(self, text: str, fraction: float | None = None, **more: Any) -> None:
+    def post(self, text: str = "", fraction: float | None = None, **more: Any) -> None:
         self.target.post_message(JobProgress(self.key, text, fraction, **more))
 
     def on_built(self, workflow: Any) -> None:
-        self.post(f"queued on {self.server}", 0.0, title=f"{self.name} · seed {workflow.seed}")
+        self.title = f"{self.title} · seed {workflow.seed}"
+        self.post(f"queued on {self.server}", 0.0, title=self.title)
 
     def on_submitted(self, job: Any) -> None:
-        self.post(f"queued on {self.server}", 0.0, job=job)
+        self.post(job=job)
 
     def on_event(self, job: Any, event: Any) -> None:
-        if job.steps:
-            self.post(f"step {job.step}/{job.steps}", job.fraction)
-        elif job.node:
-            self.post(f"node {job.node}", job.fraction)
+        self.post(job=job)
+
+    def settled(self, status: str, images: list[Path], folder: Path | None,
+                problems: list, *, notify: bool = True) -> None:
+        self.post(outcome=status, images=list(images), folder=folder,
+                  problems=list(problems), notify=notify)
