@@ -23,7 +23,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..presets import Presets, effective_params, preset_values, presets_for
+from ..presets import (
+    Presets,
+    effective_params,
+    nearest_kontext_size,
+    preset_values,
+    presets_for,
+)
 from ..spec import IMG2IMG_DENOISE, VARIANT_DEFAULTS, Params, PromptSpec
 from .graph import (
     Roles,
@@ -297,6 +303,8 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
             values["denoise"] = img2img_denoise(spec, params, presets)
         if source_size is not None:
             _fit_source(draft, values, spec, presets, source_size, fit_1mp)
+    elif source_image is not None and source_size is not None:
+        _kontext_size(draft, source_size, bool(params.keep_size))
     _check_roles(draft, spec, params, source_image)
     built = apply_values(draft.base, draft.roles, values)
     return BuiltWorkflow(built, int(seed), draft.name, draft.roles,
@@ -350,6 +358,45 @@ def _fit_source(draft: _Draft, values: dict, spec: PromptSpec, presets: Presets,
     draft.base = set_source_size(draft.base, draft.roles, plan.width, plan.height)
     draft.find_roles()
     values["width"], values["height"] = plan.width, plan.height
+
+
+def _kontext_size(draft: _Draft, source_size: tuple[int, int], keep: bool) -> None:
+    """A Kontext graph scales its source to the preferred ~1 MP size nearest in aspect
+    (what the model was trained on), so the result has that size; ``keep`` scales the
+    result back to the source's size.  The notes say which happened."""
+    if not any(n.get("class_type") == "FluxKontextImageScale" for n in draft.base.values()):
+        return
+    width, height = source_size
+    edit_w, edit_h = nearest_kontext_size(width, height)
+    if (edit_w, edit_h) == (width, height):
+        return
+    if keep:
+        draft.base = scale_outputs(draft.base, width, height)
+        draft.notes.append(f"Kontext edited at {edit_w}x{edit_h} (its preferred size nearest "
+                           f"the source's {width}x{height}); the result is scaled back to "
+                           f"{width}x{height} (keep_size)")
+    else:
+        draft.notes.append(f"the result is {edit_w}x{edit_h}: Kontext edits at its preferred "
+                           f"size nearest the source's {width}x{height}; keep_size = true "
+                           "(--keep-size) scales it back to the source's size")
+
+
+def scale_outputs(workflow: dict, width: int, height: int) -> dict:
+    """Every saved image scaled to ``width`` x ``height`` first: an ImageScale put between
+    each SaveImage / PreviewImage and the node that feeds it."""
+    result = copy.deepcopy(workflow)
+    for nid in [n for n, node in result.items()
+                if node.get("class_type") in ("SaveImage", "PreviewImage")]:
+        feed = result[nid].get("inputs", {}).get("images")
+        if not is_link(feed):
+            continue
+        new = _new_id(result)
+        result[new] = {"class_type": "ImageScale", "_meta": {
+            "title": f"Back to the source's size {width}x{height}"}, "inputs": {
+            "image": list(feed), "upscale_method": "lanczos", "width": int(width),
+            "height": int(height), "crop": "disabled"}}
+        result[nid]["inputs"]["images"] = [new, 0]
+    return result
 
 
 def _check_roles(draft: _Draft, spec: PromptSpec, params: Params,

@@ -1,11 +1,11 @@
 """``workbench doctor``: can the workbench use the configured ComfyUI server(s)?
 
-Reach (HTTP and WebSocket), version, devices and VRAM, the FLUX model files installed in
-each folder, and for every built-in workflow which files it would load and whether they
-are there.  Exit codes: 0 all good, 1 reachable but something is missing or answers
-wrongly (an HTTP error, an answer that is not ComfyUI's, a timeout: each check says which
-and goes on), 2 the server wants credentials, 3 unreachable.  Everything the server says
-is shown escaped; credentials in the URL never are.
+Reach (HTTP and WebSocket), version, devices and VRAM (RAM for a CPU device), the FLUX
+model files installed in each folder, and for every built-in workflow which files it would
+load and whether they are there.  Exit codes: 0 all good, 1 reachable but something is
+missing or answers wrongly (an HTTP error, an answer that is not ComfyUI's, a timeout: each
+check says which and goes on), 2 the server wants credentials, 3 unreachable.  Everything
+the server says is shown escaped; credentials in the URL never are.
 """
 
 from __future__ import annotations
@@ -135,7 +135,10 @@ async def _system(client) -> int:
     devices = stats.get("devices")
     for device in devices if isinstance(devices, list) else []:
         if isinstance(device, dict):
-            print(f"  device: {_field(device, 'name')} ({_field(device, 'type')}), VRAM "
+            kind = _field(device, "type")
+            # a CPU device reports the machine's RAM in its vram_* fields
+            memory = "RAM (CPU device)" if kind == "cpu" else "VRAM"
+            print(f"  device: {_field(device, 'name')} ({kind}), {memory} "
                   f"{_gb(device.get('vram_free'))} free of {_gb(device.get('vram_total'))}")
     return 0
 

@@ -1,26 +1,39 @@
 """Runs on ComfyUI from the editor: one row per job with its progress, cancel, results.
 
-The panel owns the session's `ComfyClient` (connected on the first run, never at start-up);
-the work itself is the one run service (`workbench.runs.single.RunService.run_single`),
-the same the headless ``workbench run`` uses: upload retry, journal, recorded run folder.
-Prompts an earlier session left on the server are collected on the first connection.  Server text is shown escaped (`Text`, never
-markup), and an unreachable server gets the client's own "how to fix it" message.
+The work is the one run service (`workbench.runs.single.RunService.run_single`), the same
+the headless ``workbench run`` uses (upload retry, journal, recorded run folder), on the
+session's shared client (`ComfySession`, connected on the first run, never at start-up).
+The panel owns its workers; what they learn comes back as `JobProgress` messages and the
+rows change in the handler.  A row renders the core's progress model
+(`workbench.comfy.progress`), the same numbers as the CLI: sampling steps, the running
+node's title, a timer through silent nodes, elapsed time and ETA; a ticker keeps the
+timers going while the server says nothing.  Prompts an earlier session left on the
+server are collected on the first connection, each in a row of its own with its live
+progress (``c`` cancels it like any job).  A cancel reads "cancelled", not a failure.
+Server text is shown escaped (`Text`, never markup), and an unreachable server gets the
+client's own "how to fix it" message.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, ProgressBar
 
+from ...comfy.progress import Timings
 from ...library import Library
 from ...spec import PromptSpec, source_path
 from ...textsafe import one_line, sanitize
+from ..actions import bindings
+from ..messages import JobCallbacks, JobProgress
+
+if TYPE_CHECKING:
+    from ...runs.session import ComfySession
 
 
 class JobRow(Horizontal):
@@ -28,8 +41,10 @@ class JobRow(Horizontal):
 
     def __init__(self, title: str) -> None:
         super().__init__(classes="job-row")
-        self.title = title
+        self.title = self.prompt_name = title
         self.job = None
+        self.progress = None      # the job's comfy.progress.PromptProgress
+        self.cancel_asked = False
         self.finished = False
         self.images: list[Path] = []
 
@@ -39,134 +54,192 @@ class JobRow(Horizontal):
         yield ProgressBar(total=1.0, show_eta=False, show_percentage=True, classes="job-bar")
         yield Label("", classes="job-state")
 
+    def set_title(self, title: str) -> None:
+        self.title = title
+        for label in self.query(".job-title").results(Label):   # none before compose
+            label.update(Text(sanitize(title), no_wrap=True, overflow="ellipsis"))
+
     def state(self, text: str, fraction: float | None = None) -> None:
-        self.query_one(".job-state", Label).update(Text(one_line(text)))
+        for label in self.query(".job-state").results(Label):   # none before compose
+            label.update(Text(one_line(text)))
         if fraction is not None:
-            self.query_one(ProgressBar).update(progress=fraction)
+            for bar in self.query(ProgressBar):
+                bar.update(progress=fraction)
+
+    def follow(self, job, timings: Timings) -> None:
+        """Render ``job``'s progress from now on (its events and the panel's ticker),
+        weighed with what the session measured so far."""
+        if self.job is not job:
+            self.job = job
+            self.progress = job.progress
+            self.progress.known = timings
+
+    def show_progress(self) -> None:
+        if self.progress is None or self.finished:
+            return
+        snap = self.progress.snapshot()
+        # a silent node's own timer says enough; while sampling: elapsed and ETA
+        times = "" if snap.silent else f" · {snap.timing(compact=True, percent=False)}"
+        self.state(snap.status(title=False) + times, snap.fraction)
 
 
 class JobsPanel(VerticalScroll, can_focus=True):
-    BINDINGS = [Binding("v", "view", "View image"), Binding("c", "cancel", "Cancel job"),
-                Binding("x", "clear", "Clear done")]
+    BINDINGS = bindings("jobs")
 
-    def __init__(self, config, **kwargs) -> None:
+    def __init__(self, config, session: ComfySession, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.config = config
-        self._client = None
-        self._recovered = False
+        self.config, self.session = config, session
+        self.timings = Timings()   # what earlier prompts of the session measured
         self.border_title = "Runs"
         self.display = False
+        self._rows: dict[str, JobRow] = {}
+
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self._tick)
+        # the first connection (anyone's) collects what an earlier session left
+        self.session.on_first_connect = self._collect_leftovers
+
+    def _tick(self) -> None:
+        """Timers of silent nodes keep counting while the server sends nothing."""
+        for row in self.rows:
+            row.show_progress()
 
     @property
     def rows(self) -> list[JobRow]:
         return list(self.query(JobRow))
 
-    def job_names(self) -> dict[str, str]:
-        """Prompt id -> row title, for the jobs this session submitted."""
-        return {r.job.prompt_id: r.title for r in self.rows if r.job is not None}
-
-    def job_for(self, prompt_id: str):
-        return next((r.job for r in self.rows if r.job is not None and not r.finished
-                     and r.job.prompt_id == prompt_id), None)
-
-    async def connected(self):
-        """The session's client, connecting (again) when needed."""
-        from ...comfy.client import client_from_config
-
-        if self._client is None or not self._client.connected:
-            if self._client is not None:
-                await self._client.close()
-            self._client = client_from_config(self.config)
-            try:
-                await self._client.connect()
-            except Exception:
-                await self._client.close()
-                self._client = None
-                raise
-            if not self._recovered:
-                self._recovered = True
-                self._collect_leftovers(self._client.base_url)
-        return self._client
-
-    @work(group="recovery", exit_on_error=False)
-    async def _collect_leftovers(self, server: str) -> None:
-        """Prompts an earlier session left on ``server``: recorded in their run folders."""
-        from ...comfy.client import client_from_config
-        from ...runs.journal import Journal
-        from ...runs.recovery import RECOVERY_TIMEOUT, owned_by_live_session, recover
-
-        journal = Journal()
-        if not any(not owned_by_live_session(e) for e in journal.unfinished(server)):
-            return
-        found = await recover(journal, lambda url, cid: client_from_config(
-            self.config, url, client_id=cid), servers=[self.config.comfyui.url], wait=True,
-            timeout=RECOVERY_TIMEOUT)
-        if found:
-            self.app.notify(f"{len(found)} prompt(s) left by an earlier session were "
-                            "collected into their run folders (Ctrl+P: Run history)",
-                            markup=False)
-
-    def run_prompt(self, library: Library, spec: PromptSpec) -> None:
-        row = JobRow(f"{spec.name}")
+    def _add_row(self, title: str) -> str:
+        key = f"job{len(self._rows)}"
+        self._rows[key] = row = JobRow(title)
         self.display = True
         self.mount(row)
         self.scroll_end(animate=False)
-        self._run(row, library, spec.copy())
+        return key
+
+    # -- our runs ---------------------------------------------------------------------------
+    def run_prompt(self, library: Library, spec: PromptSpec) -> None:
+        self._run(self._add_row(spec.name), library, spec.copy())
 
     @work(group="comfy", exit_on_error=False)
-    async def _run(self, row: JobRow, library: Library, spec: PromptSpec) -> None:
+    async def _run(self, key: str, library: Library, spec: PromptSpec) -> None:
         try:
-            await self._run_job(row, library, spec)
+            await self._run_job(key, library, spec)
         except Exception as exc:  # a bug must not take the editor (and unsaved work) down
-            self._failed(row, f"unexpected error: {exc!r}")
+            self.post_message(JobProgress(key, f"unexpected error: {exc!r}", outcome="failed"))
             raise
 
-    async def _run_job(self, row: JobRow, library: Library, spec: PromptSpec) -> None:
+    async def _run_job(self, key: str, library: Library, spec: PromptSpec) -> None:
+        """The one run service, its callbacks posted to this panel as `JobProgress`."""
         from ...comfy.client import ComfyError
         from ...images.source import SourceImageError, load_source
         from ...runs.history import HistoryError
         from ...runs.single import RunService
 
-        row.state("connecting…", 0.0)
+        self.post_message(JobProgress(key, "connecting…", 0.0))
         try:
-            client = await self.connected()
+            client = await self.session.client()
             path = _source_path(library, spec)
             source = load_source(path) if path is not None else None
         except (ComfyError, OSError, ValueError, SourceImageError) as exc:
-            self._failed(row, str(exc))
+            self.post_message(JobProgress(key, str(exc), outcome="failed"))
             return
+        progress = JobCallbacks(self, key, spec.name, client.base_url)
 
-        def built(workflow) -> None:
-            row.title = f"{spec.name} · seed {workflow.seed}"
-            row.query_one(".job-title", Label).update(Text(sanitize(row.title), no_wrap=True,
-                                                           overflow="ellipsis"))
-            row.state(f"queued on {client.base_url}", 0.0)
-
-        def on_event(job, event) -> None:
-            row.job = job
-            if job.steps:
-                row.state(f"step {job.step}/{job.steps}", job.fraction)
-            elif job.node:
-                row.state(f"node {job.node}", job.fraction)
+        def submitted(job) -> None:
+            self.session.track(job, progress.title)
+            progress.on_submitted(job)
 
         try:
             outcome = await RunService.for_session(self.config).run_single(
                 client, spec, meta={"prompt": spec.name, "library": str(library.path)},
                 images={"source": source} if source is not None else None,
-                on_built=built, on_event=on_event,
-                on_submitted=lambda job: setattr(row, "job", job))
+                on_built=progress.on_built, on_event=progress.on_event,
+                on_submitted=submitted)
         except (ComfyError, OSError, ValueError, HistoryError) as exc:
-            self._failed(row, str(exc))
+            self.post_message(JobProgress(key, str(exc), outcome="failed"))
+            return
+        progress.settled(outcome.record.status, outcome.images, outcome.run.folder,
+                         outcome.problems)
+
+    # -- what an earlier session left -------------------------------------------------------
+    @work(group="recovery", exit_on_error=False)
+    async def _collect_leftovers(self, server: str) -> None:
+        """Prompts an earlier session left on ``server``: a row each, followed live, and
+        recorded in their run folders."""
+        from ...comfy.client import client_from_config
+        from ...runs.journal import Journal
+        from ...runs.recovery import RECOVERY_TIMEOUT, owned_by_live_session, recover
+
+        journal = Journal()
+        left = {e.prompt_id: e for e in journal.unfinished(server)
+                if not owned_by_live_session(e)}
+        if not left:
+            return
+        rows: dict[str, JobCallbacks] = {}
+
+        def attached(job) -> None:
+            entry = left.get(job.prompt_id)
+            name = (entry.meta.get("spec") or {}).get("name") if entry is not None and \
+                isinstance(entry.meta.get("spec"), dict) else None
+            title = f"earlier: {name or job.prompt_id}"
+            progress = rows[job.prompt_id] = JobCallbacks(self, self._add_row(title), title)
+            progress.on_submitted(job)
+            job.on_event = progress.on_event
+
+        found = await recover(journal, lambda url, cid: client_from_config(
+            self.config, url, client_id=cid), servers=[self.config.comfyui.url], wait=True,
+            timeout=RECOVERY_TIMEOUT, on_attached=attached)
+        for item in found:
+            progress = rows.get(item.entry.prompt_id)
+            if progress is not None:
+                progress.settled(item.record.status, item.images, item.run.folder,
+                                 item.problems, notify=False)
+        if found:
+            self.app.notify(f"{len(found)} prompt(s) left by an earlier session were "
+                            "collected into their run folders (Ctrl+P: Run history)",
+                            markup=False)
+
+    # -- rows change here ---------------------------------------------------------------------
+    @on(JobProgress)
+    def _progress(self, event: JobProgress) -> None:
+        event.stop()
+        row = self._rows.get(event.key)
+        if row is None:
+            return
+        if event.title is not None:
+            row.set_title(event.title)
+        if event.job is not None:
+            row.follow(event.job, self.timings)
+        if event.outcome == "failed":
+            self._failed(row, event.text)
+        elif event.outcome:
+            self._settled(row, event)
+        elif event.text:
+            row.state(event.text, event.fraction)
+        else:
+            row.show_progress()
+
+    def _settled(self, row: JobRow, event: JobProgress) -> None:
+        """A row's job is over: done (images), cancelled (asked for: no error) or failed."""
+        status, problems = event.outcome, event.problems
+        if row.progress is not None and status == "done":
+            self.timings.learn(row.progress.timings())
+        if status == "cancelled":
+            row.finished = True
+            row.add_class("-cancelled")
+            row.state("cancelled" + (f" ({one_line(str(problems[0]))})" if problems
+                                     and not row.cancel_asked else ""))
+            return
+        if problems or status != "done":
+            self._failed(row, "; ".join(str(p) for p in problems) or status)
             return
         row.finished = True
-        if outcome.problems:
-            self._failed(row, "; ".join(str(p) for p in outcome.problems))
-            return
-        row.images = outcome.images
-        where = outcome.run.folder
-        row.state(f"done: {len(row.images)} image(s) in {where}", 1.0)
-        self.app.notify(f"{spec.name}: {len(row.images)} image(s) saved in {where}",
-                        markup=False)
+        row.images = event.images
+        where = event.folder
+        row.state(f"done: {len(row.images)} image(s){_sizes(row.images)} in {where}", 1.0)
+        if event.notify:
+            self.app.notify(f"{row.prompt_name}: {len(row.images)} image(s) saved in "
+                            f"{where}", markup=False)
 
     def _failed(self, row: JobRow, message: str) -> None:
         row.finished = True
@@ -175,13 +248,15 @@ class JobsPanel(VerticalScroll, can_focus=True):
         self.app.notify(message, title=f"Run of {row.title} failed", severity="error",
                         timeout=15, markup=False)
 
+    # -- keys ------------------------------------------------------------------------------------
     async def action_cancel(self) -> None:
         running = [r for r in self.rows if not r.finished and r.job is not None]
         if not running:
             self.app.notify("No job is running", severity="warning")
             return
         row = running[-1]
-        row.state("cancelling…")
+        row.cancel_asked = True
+        row.state("cancelling… (the server stops it after the node at work)")
         await row.job.cancel()
 
     def action_view(self) -> None:
@@ -195,15 +270,27 @@ class JobsPanel(VerticalScroll, can_focus=True):
         self.app.push_screen(ImageScreen(row.images[0], row.title))
 
     def action_clear(self) -> None:
-        for row in self.rows:
+        for key, row in list(self._rows.items()):
             if row.finished:
                 row.remove()
-        self.display = any(not r.finished for r in self.rows)
+                del self._rows[key]
+        self.display = any(not r.finished for r in self._rows.values())
 
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+
+def _sizes(images: list[Path]) -> str:
+    """`` 1184x880``: the images' sizes, from their headers."""
+    from PIL import Image
+
+    sizes = []
+    for path in images:
+        try:
+            with Image.open(path) as image:
+                size = f"{image.width}x{image.height}"
+        except OSError:
+            continue
+        if size not in sizes:
+            sizes.append(size)
+    return f" {', '.join(sizes)}" if sizes else ""
 
 
 def _source_path(library: Library, spec: PromptSpec) -> Path | None:
