@@ -125,7 +125,8 @@ class JobsPanel(VerticalScroll, can_focus=True):
         try:
             await self._run_job(key, library, spec)
         except Exception as exc:  # a bug must not take the editor (and unsaved work) down
-            self.post_message(JobProgress(key, f"unexpected error: {exc!r}", outcome="failed"))
+            self.post_message(JobProgress(
+                key, f"unexpected error ({type(exc).__name__}): {exc}", outcome="failed"))
             raise
 
     async def _run_job(self, key: str, library: Library, spec: PromptSpec) -> None:
