@@ -7,8 +7,9 @@ path per line, for scripts).  ``--rerun RUN_FOLDER`` runs a recorded plan again 
 seeds, same images); ``--resume RUN_FOLDER`` finishes a run that was interrupted, picking
 up prompts it left on a server.  Ctrl-C cancels cleanly (queued prompts are deleted).
 
-Exit codes: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors, 3 no
-server reachable, 130 cancelled with Ctrl-C.
+Exit codes: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors (or
+every server wants credentials: COMFYUI_AUTH_HEADER), 3 no server reachable, 130
+cancelled with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ examples:
   workbench ab --rerun ~/.local/share/workbench/runs/20261123-140501-fox-vs-fox-b
 
 stdout: the run folder, its manifest.json and its contact-sheet.png, one per line.
-exit status: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors,
-3 no ComfyUI server reachable, 130 cancelled.  Ctrl-C cancels the queued prompts
+exit status: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors (or
+the servers want credentials: set COMFYUI_AUTH_HEADER), 3 no ComfyUI server reachable,
+130 cancelled.  Ctrl-C cancels the queued prompts
 cleanly; a second Ctrl-C leaves at once.
 """
 
@@ -187,7 +189,7 @@ async def _run(args: argparse.Namespace, config) -> int:
         result, cancelled = await _run_cancellable(runner)
     except NoServer as exc:
         err(str(exc))
-        return 3
+        return 2 if exc.wants_credentials else 3
     code = _report(plan, result, runner)
     return CANCELLED if cancelled and code else code
 

@@ -18,13 +18,22 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..comfy.client import ComfyClient, ComfyError, Job, Unreachable
+from ..comfy.client import AuthRequired, ComfyClient, ComfyError, Job, Unreachable
 from ..textsafe import one_line, redact_url
 from .plan import Cell
 
 
 class NoServer(ComfyError):
-    """None of the configured servers answered."""
+    """None of the configured servers answered; ``causes``: each one's failure."""
+
+    def __init__(self, message: str, causes: list[BaseException] | None = None) -> None:
+        super().__init__(message)
+        self.causes = causes or []
+
+    @property
+    def wants_credentials(self) -> bool:
+        """Every server answered, asking for credentials (a settings problem)."""
+        return bool(self.causes) and all(isinstance(c, AuthRequired) for c in self.causes)
 
 
 @dataclass
@@ -75,10 +84,11 @@ class ServerPool:
             raise NoServer("no ComfyUI server configured (set COMFYUI_URL or --servers)")
         clients = [self.make_client(url) for url in self.urls]
         results = await asyncio.gather(*(_hello(c) for c in clients), return_exceptions=True)
-        problems = []
+        problems, causes = [], []
         for client, result in zip(clients, results):
             if isinstance(result, BaseException):
                 problems.append(one_line(str(result)) or type(result).__name__)
+                causes.append(result)
                 await client.close()
                 continue
             version, queued = result   # shown and recorded as the client names it (redacted)
@@ -87,7 +97,7 @@ class ServerPool:
         self.servers.sort(key=lambda s: s.queued_before)
         if not self.servers:
             raise NoServer("no ComfyUI server answered:\n" + "\n".join(
-                f"  - {p}" for p in problems))
+                f"  - {p}" for p in problems), causes)
 
     async def close(self) -> None:
         await asyncio.gather(*(s.client.close() for s in self.servers), return_exceptions=True)
