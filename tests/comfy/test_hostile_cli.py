@@ -60,7 +60,8 @@ def test_run_explains_a_broken_server(threaded_fake, tmp_path, capsys, route, fa
     assert captured.out == ""
 
 
-@pytest.mark.parametrize("route", ["GET /object_info", "POST /prompt", "GET /prompt"])
+@pytest.mark.parametrize("route", ["GET /object_info", "POST /prompt", "GET /prompt",
+                                   "GET /view"])
 def test_run_read_timeouts_name_the_server_and_request(threaded_fake, tmp_path, capsys,
                                                        route):
     server = threaded_fake(step_delay=0.05)

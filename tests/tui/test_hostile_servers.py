@@ -147,3 +147,34 @@ async def test_assist_against_a_stuck_ollama_ends_at_its_deadline(make_app, olla
         await wait_until(pilot, lambda: "did not finish answering" in str(status.render()))
         assert "within 1 s" in str(status.render())
         assert screen.proposal is None
+
+
+# -- the compare screen (an A/B plan) ----------------------------------------------------------
+
+@pytest.mark.parametrize("safety_net", [False, True])
+async def test_a_plan_on_a_hostile_server_shows_its_errors_escaped(make_app, comfy,
+                                                                   isolated_home, safety_net):
+    from workbench.tui.screens.compare import CompareScreen
+    from workbench.tui.screens.plan_setup import PlanSetup
+
+    from .helpers import screen_is
+
+    server, url = comfy
+    server.hostile_strings = server.hostile = True
+    server.broken_models = {"ae.safetensors"}
+    app = make_app(comfyui_urls=url)
+    safety(app, safety_net)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+t")
+        await screen_is(pilot, PlanSetup)
+        app.screen.query_one("#plan-seeds").value = "5"
+        app.screen.query_one("#plan-seeds").focus()
+        await pilot.press("enter")
+        screen = await screen_is(pilot, CompareScreen)
+        await wait_until(pilot, lambda: screen.run is not None)   # wrapped up
+        await pilot.pause()
+        results = screen.run.results.values()
+        assert results and all(r.status == "error" and "Evil" in r.error for r in results)
+        assert_terminal_safe(terminal_output(app), "compare grid")
+        for note in app._notifications:
+            assert_terminal_safe(note.message + note.title, "toast")

@@ -136,7 +136,7 @@ class HttpSide:
 
     def timed_out(self, what: str, seconds: float) -> TimedOut:
         return TimedOut(f"ComfyUI at {self.base_url} did not finish answering {what} within "
-                        f"{seconds:g} s; the server or the link is too slow (raise "
+                        f"{round(seconds, 1):g} s; the server or the link is too slow (raise "
                         "[comfyui] timeout in config.toml if it is only busy)")
 
     async def _request(self, method: str, path: str, *, limit: int | None = None,
