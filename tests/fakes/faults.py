@@ -148,6 +148,14 @@ async def answer(request: web.Request, fault: Fault) -> web.StreamResponse:
     response = web.StreamResponse(status=fault.status,
                                   headers={"Content-Type": fault.content_type})
     await response.prepare(request)
+    try:
+        await _stream(response, fault)
+    except ConnectionError:   # the client gave up (its deadline): what a server sees
+        pass
+    return response
+
+
+async def _stream(response: web.StreamResponse, fault: Fault) -> None:
     if fault.kind == "slow":
         loop = asyncio.get_running_loop()
         end = None if fault.seconds is None else loop.time() + fault.seconds
@@ -165,4 +173,3 @@ async def answer(request: web.Request, fault: Fault) -> web.StreamResponse:
             sent += len(chunk)
         await response.write(b'"}')
     await response.write_eof()
-    return response
