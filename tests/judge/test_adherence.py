@@ -104,7 +104,7 @@ async def test_two_bad_answers_give_a_clear_error_and_nothing_cached(ollama, jud
 
 async def test_huge_and_deep_answers_are_refused(ollama, judge):
     ollama.queue(Reply("x" * 40_000, chunks=["x" * 40_000]), "[" * 15_000 + "]" * 15_000)
-    with pytest.raises(InvalidAnswer, match="nested too deeply"):
+    with pytest.raises(InvalidAnswer, match="nested more than 6 levels deep"):
         await judge.verdict("4" * 64, CHECKLIST, encoded())
     assert "characters long" in ollama.vision_chats[1]["messages"][3]["content"]
 
