@@ -146,6 +146,29 @@ async def test_a_judged_run_shows_its_scores_when_opened(make_app, sign_run, oll
         assert len(ollama.vision_chats) == asked
 
 
+async def test_a_damaged_judge_file_is_reported_not_shown(make_app, sign_run):
+    (sign_run.folder / "judge.json").write_text('{"cells": {"v0-s11": {"adherence": "x", '
+                                                '"images": 5}}, "variants": 3',
+                                                encoding="utf-8")
+    app, open_compare = compare_app(make_app, sign_run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_compare(pilot)
+        await wait_until(pilot, lambda: any(n.title == "Judge results not shown"
+                                            for n in app._notifications))
+        assert app.screen.judgement is None
+        assert title(app.screen.cells["v0-s11"]) == ""
+        (sign_run.folder / "judge.json").write_text(
+            '{"cells": {"v0-s11": {"adherence": "x", "images": 5, "same_as_a": true}}, '
+            '"variants": 3}', encoding="utf-8")
+    app, open_compare = compare_app(make_app, sign_run)
+    async with app.run_test(size=(120, 40)) as pilot:     # valid JSON, odd values
+        await open_compare(pilot)
+        await wait_until(pilot, lambda: app.screen.judgement is not None)
+        assert title(app.screen.cells["v0-s11"]) == "- =A"
+        await pilot.press("d", "b")
+        assert "adherence -" in str(app.screen.query_one("#judge-panel").render())
+
+
 async def test_history_lists_the_judged_scores(make_app, sign_run, ollama):
     from workbench.judge import judge_run
     from workbench.tui.screens.history import HistoryScreen

@@ -11,6 +11,8 @@ walks the cells best score first, and the best cell of each column is highlighte
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
 from textual import work
 from textual.widgets import Static
@@ -80,6 +82,9 @@ class JudgeActions:
         live = self.live
         try:
             judgement = await live.finish(self.run)
+        except asyncio.CancelledError:   # the screen went away: close Ollama's client
+            await live.close()
+            raise
         except Exception as exc:  # noqa: BLE001 - a disk error must be seen, not lost
             await live.close()
             self.post_message(JudgeFinished(error=f"{type(exc).__name__}: {exc}"))
