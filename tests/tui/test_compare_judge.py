@@ -227,6 +227,34 @@ async def test_a_running_comparison_is_judged_after_its_image_jobs(make_app, oll
         await server.stop()
 
 
+async def test_a_running_comparison_is_judged_as_cells_finish_on_its_own_gpu(make_app,
+                                                                              ollama):
+    """With ``unload_before_jobs = false`` (Ollama has a GPU of its own) a done cell gets
+    its badge while the plan's other image jobs still run."""
+    from tests.fakes.comfy_server import FakeComfy
+
+    server = FakeComfy(default_steps=4, step_delay=0.3)   # ~1.2 s per cell
+    url = await server.start()
+    try:
+        app = make_app(comfyui_urls=url, ollama_host=ollama.host)
+        app.config.ollama.unload_before_jobs = False
+        async with app.run_test(size=(120, 40)) as pilot:
+            editor = app.editor_screen
+            plan = make_plan([editor.spec], seeds=[1, 2], name="judged as it goes")
+            editor.compare(plan, editor.library, editor.spec.name)
+            screen = await screen_is(pilot, CompareScreen)
+            await wait_until(pilot, lambda: screen.run is not None)
+            await pilot.press("j")
+            assert screen.live.interleave
+            await wait_until(pilot, lambda: any(title(v) for v in screen.cells.values()))
+            assert screen.running and len(ollama.vision_chats) == 1   # jobs still going
+            await wait_until(pilot, lambda: screen.judgement is not None)
+            assert set(screen.judgement["cells"]) == {"v0-s1", "v0-s2"}
+            assert len(ollama.vision_chats) == 2
+    finally:
+        await server.stop()
+
+
 def test_compare_snapshot_with_judge_badges(snap_compare, make_app, sign_run):
     """The grid with each cell's badge, the summary per variant and the checklist panel
     (judged beforehand on a fake whose answers come from a fixed table)."""
