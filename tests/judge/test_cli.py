@@ -147,6 +147,30 @@ def test_model_text_is_shown_escaped(one_cell_run, ollama_thread, capsys):
     assert "\x1b" not in raw and raw.isascii()
 
 
+def test_the_run_folder_keeps_the_judgement(one_cell_run, capsys):
+    """judge.json, a summary in the manifest (for the history) and the scores on the
+    contact sheet; a run still running keeps its manifest to its runner."""
+    from PIL import Image
+
+    from workbench.images.contact_sheet import plan_sheet
+    from workbench.runs.history import first_images, load_run, set_status
+
+    manifest = (one_cell_run / "manifest.json").read_bytes()
+    assert judge(one_cell_run, "--no-vision") == 0
+    assert (one_cell_run / "manifest.json").read_bytes() == manifest   # status: running
+    assert (one_cell_run / "judge.json").is_file()
+    set_status(load_run(one_cell_run), "finished")
+    assert judge(one_cell_run, "--no-vision") == 0
+    kept = load_run(one_cell_run).judge
+    assert kept["file"] == "judge.json" and kept["status"] == "off"
+    assert [v["label"] for v in kept["variants"]] == ["A"]
+    run = load_run(one_cell_run)
+    plain = plan_sheet(run.plan, first_images(run))[0]
+    with Image.open(one_cell_run / "contact-sheet.png") as sheet:   # a caption band more
+        assert sheet.width == plain.width and sheet.height > plain.height
+    capsys.readouterr()
+
+
 def test_not_a_run_folder(tmp_path, capsys):
     assert judge(tmp_path, "--no-vision") == 2
     assert "no manifest (not a run folder)" in capsys.readouterr().err

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.fakes.ollama_server import FakeOllama, colour_key
-from workbench.runs.history import create_run, load_run, record_cell
+from workbench.runs.history import create_run, load_run, record_cell, set_status
 from workbench.runs.plan import make_plan
 from workbench.spec import PromptSpec
 from workbench.tui.screens.compare import CompareScreen
@@ -53,6 +53,7 @@ def sign_run(tmp_path):
         colour = GREEN if cell.variant == 2 else RED
         record_cell(run, cell, [picture(colour, cell.seed)], {"1": {}},
                     server="http://127.0.0.1:8188", comfyui_version="0.3.64")
+    set_status(run, "finished")
     return load_run(run.folder)
 
 

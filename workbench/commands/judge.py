@@ -28,8 +28,9 @@ examples:
   workbench judge RUN --model gemma3:4b --format json
   workbench judge RUN --no-vision          # pixel checks only, no Ollama needed
 
-writes RUN/judge.json (see README, "Judging results").  The scores are triage, not truth:
-a small vision model can be wrong.
+writes RUN/judge.json, a summary in RUN/manifest.json (for the run history) and the
+scores under each cell of RUN/contact-sheet.png (see README, "Judging results").  The
+scores are triage, not truth: a small vision model can be wrong.
 exit status: 0 everything asked for was judged, 1 adherence was skipped or incomplete or a
 picture could not be read (the rest is still written), 2 not a readable run folder.
 """

@@ -24,12 +24,14 @@ def write_judgement(judgement) -> Path:
 
 
 def keep(judgement, run: history.Run, *, sheet: bool = True) -> Path:
-    """Write ``judge.json``, note the summary in the run's manifest and (``sheet``) redraw
-    its contact sheet with the scores; returns the judge.json path."""
+    """Write ``judge.json``, note the summary in the run's manifest (unless the run is
+    still running: its runner writes that file) and (``sheet``) redraw its contact sheet
+    with the scores; returns the judge.json path."""
     path = write_judgement(judgement)
     data = judgement.to_dict()
     run.judge = view.manifest_summary(data)
-    history.save_manifest(run)
+    if run.status != "running":   # else its runner (maybe another process) owns the file
+        history.save_manifest(run)
     if sheet and run.plan is not None:
         scored_sheet(run, data)
     return path
