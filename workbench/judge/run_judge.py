@@ -37,7 +37,7 @@ from .adherence import Verdict, VisionJudge
 from .cache import VerdictCache
 from .checklist import Checklist, build_checklist
 from .scoring import adherence_score, mean_or_none, rate_or_none
-from .settings import JudgeSettings, release_gpu
+from .settings import JudgeSettings, on_llm_use, release_gpu
 from .textcheck import TextCheck, check_text
 from .view import JUDGE_FILE
 
@@ -227,7 +227,8 @@ class RunJudge:
         self._plan_cells = {c.id: c for c in run.plan.cells()}
         self._own_client = client is None and vision
         if self._own_client:
-            client = OllamaClient(self.settings.ollama_host, timeout=None)
+            client = OllamaClient(self.settings.ollama_host, timeout=None,
+                                  on_use=on_llm_use(config))
         self.client = client
         self._judge = VisionJudge(client, self.settings.vision_model, cache=cache,
                                   deadline=self.settings.deadline) \
