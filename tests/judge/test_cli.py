@@ -180,3 +180,31 @@ def test_listed_in_help(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     assert "judge" in capsys.readouterr().out
+
+
+def test_readme_explains_the_scores_and_their_limits():
+    """The README's "Judging results" section: what each score means, where it shows,
+    that it is triage, and every option the judge verbs take."""
+    import argparse
+    import re
+
+    from workbench.commands import ab as ab_verb
+    from workbench.commands import judge as judge_verb
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Judging results", 1)[1].split("\n## ", 1)[0]
+    for words in ("Adherence", "Text", "Sharpness", "Clipped", "Same as A",
+                  "triage, not truth", "ollama pull", "judge.json", "--judge",
+                  "contact sheet", "`j`", "`d`", "`b`"):
+        assert words in section, words
+    documented = readme.split("## Command line", 1)[1]
+    for verb in (judge_verb, ab_verb):
+        parser = argparse.ArgumentParser()
+        verb.add_arguments(parser)
+        options = {o for a in parser._actions for o in a.option_strings
+                   if o.startswith("--") and o != "--help"}
+        if verb is ab_verb:
+            options = {o for o in options if "judge" in o}
+        missing = [o for o in sorted(options) if not re.search(re.escape(o) + r"\b",
+                                                                  documented)]
+        assert missing == [], missing
