@@ -147,6 +147,29 @@ async def test_a_judged_run_shows_its_scores_when_opened(make_app, sign_run, oll
         assert len(ollama.vision_chats) == asked
 
 
+async def test_the_judge_is_in_the_keymap_palette_and_help(library_dir, sign_run, ollama):
+    """From the one action table: ``[keys]`` remaps it, the palette and F1 show it."""
+    from textual.widgets import KeyPanel
+
+    from .test_keys import help_panel_text, keyed_app, palette
+
+    app = keyed_app(library_dir, '"compare.judge" = "f10"')
+    app.config.ollama.host = ollama.host
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(CompareScreen(sign_run.plan, run=sign_run, config=app.config))
+        screen = await screen_is(pilot, CompareScreen)
+        assert palette(app, screen)["Judge results"].endswith("(F10)")
+        assert "Judge details" in palette(app, screen)
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: app.screen.query(KeyPanel))
+        assert "Score each cell against its prompt" in help_panel_text(app)
+        app.action_hide_help_panel()
+        await pilot.press("j")                       # remapped: j does nothing now
+        await pilot.press("f10")
+        await wait_until(pilot, lambda: screen.judgement is not None)
+        assert len(ollama.vision_chats) == 4       # B = A: its answers from the cache
+
+
 async def test_a_damaged_judge_file_is_reported_not_shown(make_app, sign_run):
     (sign_run.folder / "judge.json").write_text('{"cells": {"v0-s11": {"adherence": "x", '
                                                 '"images": 5}}, "variants": 3',
