@@ -803,7 +803,7 @@ def subject_late(ctx):
     if ctx.is_edit:
         return
     if not ctx.is_raw:
-        if not ctx.spec.subject.strip() and ctx.user_fields and not too_short(ctx):
+        if not ctx.spec.subject.strip() and ctx.user_fields:
             first = ctx.user_fields[0][0]
             yield Hit("subject", 0, 0,
                       f"no subject: the prompt opens with the {first} field",
