@@ -8,8 +8,20 @@ import pytest
 import tomlkit
 
 from workbench.lint import (
-    FIELD_ORDER, RULES, Diagnostic, Edit, Fix, LintSettings, apply_fixes, field_text,
-    all_rules, find_rule, fix_all, library_lint_table, lint, settings_for,
+    FIELD_ORDER,
+    RULES,
+    Diagnostic,
+    Edit,
+    Fix,
+    LintSettings,
+    all_rules,
+    apply_fixes,
+    field_text,
+    find_rule,
+    fix_all,
+    library_lint_table,
+    lint,
+    settings_for,
 )
 
 from .conftest import make, pointed

@@ -12,10 +12,10 @@ field in that order; a fix that glues new phrases together ("by masterpiece, a k
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-import re
 
 from workbench.lint import SEVERITIES, apply_fixes, field_text, fix_all, lint
 from workbench.lint.textutil import blemishes

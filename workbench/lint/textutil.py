@@ -16,6 +16,8 @@ from .diagnostic import Edit
 WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 #: The same for ASCII text, about twice as fast (most prompts are ASCII).
 _WORD_ASCII = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
+#: A letter of any script.
+LETTER = re.compile(r"[^\W\d_]")
 
 
 def find_words(text: str) -> list[str]:
