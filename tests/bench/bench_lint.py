@@ -171,6 +171,20 @@ def load_line() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
 
 
+def machine_line() -> str:
+    """How fast this machine runs plain Python (CPU time of a fixed loop, best of three),
+    so that figures from different machines can be compared: the linter is pure Python,
+    and its CPU time scales with this."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for i in range(2_000_000):
+            total += i & 7
+        best = min(best, time.process_time() - started)
+    return f"machine: a 2,000,000-step Python loop takes {best * 1000:.0f} ms CPU"
+
+
 def per_prompt(path: Path) -> None:
     """Each prompt of the library linted once, as `workbench lint` does (cold caches)."""
     library = read_library(path)
@@ -284,6 +298,7 @@ def main() -> None:
                         help="another checkout to run in turn with this one")
     args = parser.parse_args()
     print(load_line())
+    print(machine_line())
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.toml"
         text = generated_library(10_000)
