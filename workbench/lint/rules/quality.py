@@ -71,6 +71,8 @@ _TAG_WORDS = frozenset(tuple(find_words(tag)) for tag in QUALITY_TAGS) | frozens
     (f"{n}k", "uhd") for n in (4, 8, 16, 32)) | frozenset(
     (str(n), "k") for n in (4, 8, 16, 32))
 _TAG_LONGEST = max(len(t) for t in _TAG_WORDS)
+#: Every word of every tag: a word outside it is never inside a tag's span.
+TAG_VOCABULARY = frozenset(word for tag in _TAG_WORDS for word in tag)
 QUALITY_TRIGGERS = frozenset(
     next((w for w in reversed(tag) if w not in _COMMON), tag[-1]) for tag in _TAG_WORDS)
 

@@ -19,7 +19,7 @@ from ..textutil import (
 )
 from .common import FUNCTION_WORDS, GUIDE, TEXT_CACHE
 from .length import ESTIMATE_MARGIN, MIN_WORDS
-from .quality import QUALITY_TRIGGERS, quality_tag_spans, tag_spans
+from .quality import QUALITY_TRIGGERS, TAG_VOCABULARY, quality_tag_spans, tag_spans
 
 _STYLE_WORDS = frozenset("""
 photo photograph photography photographic cinematic cinema film still shot shots filmed
@@ -66,15 +66,17 @@ def subject_start(text: str) -> tuple[int, int, int] | None:
     the last style word before it); None when every word is style vocabulary.  Words of
     quality tags ("full HD", "trending on artstation") count as style."""
     styles = last_end = 0
-    tags = None  # looked for only if a word is not style vocabulary (most openers are)
+    tags = None  # looked for only when a word outside it may be part of a quality tag
     for m in iter_words(text):
         word = m.group().lower()
         if word in _LEAD_STOP or m.group() == "BREAK":
             continue
-        if not (word in _STYLE_WORDS or _MEASURE.fullmatch(word)) and tags is None:
-            tags = quality_tag_spans(text)
-        if word in _STYLE_WORDS or _MEASURE.fullmatch(word) or (
-                tags and any(s <= m.start() < e for s, e in tags)):
+        style = word in _STYLE_WORDS or _MEASURE.fullmatch(word)
+        if not style and word in TAG_VOCABULARY:  # perhaps a word of a quality tag
+            if tags is None:
+                tags = quality_tag_spans(text)
+            style = any(s <= m.start() < e for s, e in tags)
+        if style:
             styles += 1
             last_end = m.end()
             continue
