@@ -292,12 +292,12 @@ def _row(found: Found) -> dict:
 
 
 def _print(rows: list[Found], form: str) -> None:
-    from ..textsafe import dumps_json, one_line
+    from ..textsafe import dumps_json_joined, one_line
 
     if form == "json":
         # one diagnostic a line, through json's C encoder (indent= takes its slow path);
         # C1 and bidi characters as \uXXXX
-        body = ",\n  ".join(dumps_json(_row(row)) for row in rows)
+        body = dumps_json_joined(map(_row, rows), ",\n  ")
         print(f"[\n  {body}\n]" if rows else "[]")
         return
     shown: dict[str, str] = {}  # paths, names and fields repeat: make each safe once
