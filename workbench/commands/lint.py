@@ -283,7 +283,8 @@ def _cache_for(args, file: Path, settings):
         return None
     from ..lint.cache import LintCache, scope_key
 
-    return LintCache(file, scope_key(settings, vram=args.vram, base_dir=file.parent))
+    scope = scope_key(settings, vram=args.vram, base_dir=file.parent)
+    return LintCache(file, scope) if scope is not None else None
 
 
 def _lint_cached(library, options, cache, tally: dict[str, int]) -> list:

@@ -11,7 +11,9 @@ findings is in its key, and a prompt whose findings depend on other prompts is n
   and the flags), ``--vram``, the library's folder, ``$HOME`` (``~`` in paths), the
   presets in effect (bundled and the user's), and the code (`code_fingerprint`);
 - a Kontext edit that ``follows`` another prompt reads the chain it is part of: it is
-  linted every time (``key`` is None).
+  linted every time (``key`` is None), and so is a prompt whose image changed a moment
+  ago, or a run while the package's code is being edited (its stat could then miss a
+  change made within the same timestamp tick, `RACY_NS`).
 
 The results live in one JSON file per library under ``cache_dir()/lint``, holding the
 entries of the last run only (so a file never outgrows its library), written atomically
@@ -23,8 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sys
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -44,7 +48,6 @@ FORMAT = 1
 MAX_BYTES = 64 * 1024 * 1024
 #: Cache files kept (one per library linted); the least recently written go first.
 MAX_FILES = 64
-_DEPTH = 8
 
 
 def lint_cache_dir() -> Path:
@@ -64,11 +67,22 @@ def _version(distribution: str) -> str:
         return "-"
 
 
+#: A file changed less than this long ago may change again within its timestamps'
+#: granularity and keep the same stat ("racily clean", as git says): what depends on it
+#: is linted afresh and not stored.
+RACY_NS = 2_000_000_000
+
+
+def _racy(stat: os.stat_result) -> bool:
+    return max(stat.st_mtime_ns, stat.st_ctime_ns) > time.time_ns() - RACY_NS
+
+
 @lru_cache(maxsize=1)
-def code_fingerprint() -> str:
+def code_fingerprint() -> str | None:
     """The code and data the findings come from: the workbench's version, the name, size
     and mtime of every file in its package (rules, composer, presets, tokenizer data), and
-    the versions of Python, Pillow (image sizes) and tokenizers (exact counts)."""
+    the versions of Python, Pillow (image sizes) and tokenizers (exact counts).  None
+    while a file of the package is being changed (see `RACY_NS`): no cache then."""
     parts = [__version__, sys.version, _version("pillow"), _version("tokenizers")]
     root = locations.PACKAGE_DIR
     for folder, subfolders, names in os.walk(root):
@@ -79,27 +93,36 @@ def code_fingerprint() -> str:
                 stat = os.stat(path)
             except OSError:
                 continue
+            if _racy(stat):
+                return None
             parts.append(f"{os.path.relpath(path, root)}:{stat.st_size}:{stat.st_mtime_ns}")
     return _digest("\n".join(parts))
 
 
-def scope_key(settings: LintSettings, *, vram: float | None, base_dir: Path) -> str:
-    """What every prompt of one library's run shares (see the module's docstring)."""
+def scope_key(settings: LintSettings, *, vram: float | None, base_dir: Path) -> str | None:
+    """What every prompt of one library's run shares (see the module's docstring); None
+    when the code is being changed (no cache then)."""
     from ..presets import default_presets
 
+    code = code_fingerprint()
+    if code is None:
+        return None
     select = None if settings.select is None else sorted(settings.select)
-    parts = (FORMAT, code_fingerprint(), select, sorted(settings.ignore),
+    parts = (FORMAT, code, select, sorted(settings.ignore),
              sorted(settings.severity.items()), repr(vram), str(base_dir),
              os.environ.get("HOME"), repr(default_presets()))
     return _digest(repr(parts))
 
 
-def file_state(path: Path) -> str:
-    """A file as the linter may see it: the path and its stat, or why stat failed."""
+def file_state(path: Path) -> str | None:
+    """A file as the linter may see it: the path and its stat, or why stat failed; None
+    when it changed too recently to tell a later change by its stat (`RACY_NS`)."""
     try:
         st = os.stat(path)
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         return f"{path}\0{type(exc).__name__}:{getattr(exc, 'errno', '')}"
+    if _racy(st):
+        return None
     return (f"{path}\0{st.st_mode}:{st.st_dev}:{st.st_ino}:{st.st_size}:"
             f"{st.st_mtime_ns}:{st.st_ctime_ns}")
 
@@ -119,15 +142,25 @@ def encode(diagnostic: Diagnostic) -> list | None:
             diagnostic.start, diagnostic.end, fix, diagnostic.suggestion, diagnostic.action]
 
 
-def _check(value: Any, kind: type) -> Any:
-    if type(value) is not kind:  # exact: True is not an int here
-        raise ValueError(f"{value!r} is not a {kind.__name__}")
+#: Offsets are string indices: a row with one beyond this is not ours.
+_MAX_OFFSET = 2**31
+
+
+def _offset(value: Any) -> int:
+    if type(value) is not int or not 0 <= value < _MAX_OFFSET:  # exact: not a bool
+        raise ValueError(f"{value!r} is not an offset")
     return value
 
 
-def _number(value: Any) -> float:
-    if type(value) not in (int, float):
-        raise ValueError(f"{value!r} is not a number")
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        raise ValueError(f"{value!r} is not a string")
+    return value
+
+
+def _strength(value: Any) -> float:
+    if type(value) not in (int, float) or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a LoRA strength")
     return value
 
 
@@ -135,24 +168,26 @@ def _decode_fix(data: Any) -> Fix | None:
     if data is None:
         return None
     description, safe, edits, loras = data
-    return Fix(description=_check(description, str), safe=_check(safe, bool),
-               edits=tuple(Edit(_check(f, str), _check(s, int), _check(e, int),
-                                _check(r, str)) for f, s, e, r in _check(edits, list)),
-               add_loras=tuple((_check(name, str), _number(strength))
-                               for name, strength in _check(loras, list)))
+    if type(safe) is not bool or type(edits) is not list or type(loras) is not list:
+        raise ValueError(f"{data!r} is not a fix")
+    return Fix(description=_text(description), safe=safe,
+               edits=tuple(Edit(_text(f), _offset(s), _offset(e), _text(r))
+                           for f, s, e, r in edits),
+               add_loras=tuple((_text(name), _strength(strength)) for name, strength in loras))
 
 
 def decode(row: Any) -> Diagnostic:
     """The diagnostic a row (`encode`) holds; ValueError, TypeError or KeyError when it is
-    not one."""
-    slug, severity, message, field, start, end, fix, suggestion, action = _check(row, list)
-    rule = RULES[_check(slug, str)]
-    if severity not in SEVERITIES:
+    not one (the file is read with `loads_json`'s ``shaped``: every value is checked)."""
+    if type(row) is not list:
+        raise ValueError(f"{row!r} is not a row")
+    slug, severity, message, field, start, end, fix, suggestion, action = row
+    rule = RULES[slug]  # a str (a key of RULES) by that
+    if severity not in SEVERITIES or type(severity) is not str:
         raise ValueError(f"unknown severity {severity!r}")
-    return Diagnostic(slug, rule.code, severity, _check(message, str), rule.rationale,
-                      _check(field, str), _check(start, int), _check(end, int),
-                      _decode_fix(fix), _check(suggestion, str), _check(action, str),
-                      rule.source)
+    return Diagnostic(slug, rule.code, severity, _text(message), rule.rationale,
+                      _text(field), _offset(start), _offset(end), _decode_fix(fix),
+                      _text(suggestion), _text(action), rule.source)
 
 
 class LintCache:
@@ -170,7 +205,7 @@ class LintCache:
 
     def _read(self) -> dict[str, Any]:
         try:  # a regular file, size and depth capped: anything could have replaced it
-            data = read_json_file(self.path, max_bytes=MAX_BYTES, max_depth=_DEPTH)
+            data = read_json_file(self.path, max_bytes=MAX_BYTES, shaped=True)
         except (OSError, ValueError):  # missing, unreadable, too big, not JSON
             return {}
         if not (isinstance(data, dict) and data.get("format") == FORMAT
@@ -180,13 +215,17 @@ class LintCache:
         return data["entries"]
 
     def key(self, spec: PromptSpec, base_dir: Path | None) -> str | None:
-        """``spec``'s key in this scope; None when its findings depend on other prompts."""
+        """``spec``'s key in this scope; None when its findings depend on other prompts or
+        on a file changed a moment ago."""
         if spec.follows:
             return None
         text = f"{self.scope}\0{spec!r}"
         image = spec.source_image.strip()
         if image:
-            text += "\0" + file_state(source_path(image, base_dir))
+            state = file_state(source_path(image, base_dir))
+            if state is None:
+                return None
+            text += "\0" + state
         return _digest(text)
 
     def get(self, key: str) -> list[Diagnostic] | None:
