@@ -230,6 +230,7 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
                        base_dir=file.parent)
         if args.fix:
             results, fixed = _fix_and_lint(library, options)
+            tally["linted"] += len(results)
         else:
             results, fixed = _lint_cached(library, options,
                                           _cache_for(args, file, settings), tally), 0

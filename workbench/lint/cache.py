@@ -29,7 +29,6 @@ import math
 import os
 import sys
 import time
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +73,21 @@ RACY_NS = 2_000_000_000
 
 
 def _racy(stat: os.stat_result) -> bool:
+    """Changed a moment ago: ctime, which no one can set back, is what tells (an mtime can
+    be anything ``touch -d`` says)."""
     return max(stat.st_mtime_ns, stat.st_ctime_ns) > time.time_ns() - RACY_NS
 
 
-@lru_cache(maxsize=1)
+_FINGERPRINT: list[str] = []  # worked out once per process (unless racy)
+
+
 def code_fingerprint() -> str | None:
     """The code and data the findings come from: the workbench's version, the name, size
     and mtime of every file in its package (rules, composer, presets, tokenizer data), and
     the versions of Python, Pillow (image sizes) and tokenizers (exact counts).  None
     while a file of the package is being changed (see `RACY_NS`): no cache then."""
+    if _FINGERPRINT:
+        return _FINGERPRINT[0]
     parts = [__version__, sys.version, _version("pillow"), _version("tokenizers")]
     root = locations.PACKAGE_DIR
     for folder, subfolders, names in os.walk(root):
@@ -96,7 +101,8 @@ def code_fingerprint() -> str | None:
             if _racy(stat):
                 return None
             parts.append(f"{os.path.relpath(path, root)}:{stat.st_size}:{stat.st_mtime_ns}")
-    return _digest("\n".join(parts))
+    _FINGERPRINT.append(_digest("\n".join(parts)))
+    return _FINGERPRINT[0]
 
 
 def scope_key(settings: LintSettings, *, vram: float | None, base_dir: Path) -> str | None:
@@ -264,8 +270,10 @@ class LintCache:
         prune(self.folder)
 
 
-def prune(folder: Path, keep: int = MAX_FILES) -> None:
-    """Remove all but the ``keep`` most recently written cache files of ``folder``."""
+def prune(folder: Path, keep: int | None = None) -> None:
+    """Remove all but the ``keep`` (default `MAX_FILES`) most recently written cache files
+    of ``folder``."""
+    keep = MAX_FILES if keep is None else keep
     try:
         files = [(entry.stat().st_mtime_ns, entry.path) for entry in os.scandir(folder)
                  if entry.name.endswith(".json") and entry.is_file(follow_symlinks=False)]
