@@ -49,6 +49,12 @@ settings:
     [lint.severity]
     negation = "error"
   `workbench rules` lists every rule with its explanation and source.
+
+cache:
+  each prompt's findings are kept between runs (under `workbench locate cache`) and
+  reused while nothing they depend on changes: the prompt, the settings and flags, the
+  presets, the workbench's code, its source image. --no-cache, or cache = false in the
+  config's [lint], lints everything afresh; --fix never uses the cache.
 """
 
 
