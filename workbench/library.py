@@ -416,7 +416,11 @@ def _toml_value(key: str, value: Any) -> Any:
     if isinstance(value, str) and "\n" in value and "\r" not in value:
         # (TOML readers may turn a multi-line string's CR LF into LF: keep those escaped)
         return tomlkit.string(value, multiline=True)
-    if key == "loras":
+    if isinstance(value, dict):   # outpaint = { left = 128, right = 128 }
+        inline = tomlkit.inline_table()
+        inline.update(value)
+        return inline
+    if key in ("loras", "redux"):
         array = tomlkit.array()
         array.multiline(len(value) > 1)
         for item in value:

@@ -63,6 +63,83 @@ class Params:
 PARAM_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Params))
 
 
+#: Structure controls a prompt can use (FLUX.1 Canny and Depth, full models or LoRAs).
+CONTROLS: tuple[str, ...] = ("canny", "depth")
+
+
+@dataclass
+class Outpaint:
+    """Pixels of new canvas on each side of the source (FLUX.1 Fill outpainting)."""
+
+    left: int = 0
+    top: int = 0
+    right: int = 0
+    bottom: int = 0
+
+    @property
+    def sides(self) -> tuple[int, int, int, int]:
+        return self.left, self.top, self.right, self.bottom
+
+
+@dataclass
+class Redux:
+    """A reference image FLUX.1 Redux takes the look and content of, and how strongly."""
+
+    image: str
+    strength: float = 1.0
+
+
+@dataclass
+class Tools:
+    """The FLUX.1 tools a prompt uses (all unset: a plain text-to-image or img2img prompt).
+
+    ``mask`` (white = repaint) or ``outpaint`` make it a Fill job on ``source_image``;
+    ``control`` + ``control_image`` a Canny or Depth job (``control_strength``: the
+    control LoRA's strength); ``redux`` adds reference images.  Paths resolve like
+    ``source_image``.  ``mask_grow`` / ``mask_feather`` shape the mask's edge in pixels.
+    """
+
+    mask: str = ""
+    mask_grow: int | None = None
+    mask_feather: int | None = None
+    outpaint: Outpaint | None = None
+    control: str = ""
+    control_image: str = ""
+    control_strength: float | None = None
+    redux: list[Redux] = field(default_factory=list)
+
+    @property
+    def fill(self) -> bool:
+        return bool(self.mask.strip()) or self.outpaint is not None
+
+    @property
+    def used(self) -> bool:
+        """Any tool at all (the cheap gate lint rules and runs check first)."""
+        return bool(self.mask or self.outpaint is not None or self.control
+                    or self.control_image or self.redux)
+
+    def names(self) -> list[str]:
+        """The tools in use, in words: fill, outpaint, canny, depth, redux."""
+        found = []
+        if self.outpaint is not None:
+            found.append("outpaint")
+        elif self.mask.strip():
+            found.append("fill")
+        if self.control or self.control_image:
+            found.append(self.control or "control")
+        if self.redux:
+            found.append("redux")
+        return found
+
+    def copy(self) -> Tools:
+        new = object.__new__(Tools)
+        new.__dict__.update(self.__dict__)
+        if self.outpaint is not None:
+            new.outpaint = Outpaint(*self.outpaint.sides)
+        new.redux = [Redux(r.image, r.strength) for r in self.redux]
+        return new
+
+
 @dataclass
 class PromptSpec:
     """One prompt as the user structures it.
@@ -70,7 +147,8 @@ class PromptSpec:
     ``raw`` switches the prompt to raw-text mode: when it is non-empty it *is* the prompt and
     the structured fields are ignored by the composer (they are still kept and saved).
     ``source_image`` and ``follows`` serve img2img and Kontext edit chains: the image to
-    start from, and the name of the prompt whose result this edit continues.
+    start from, and the name of the prompt whose result this edit continues.  ``tools``:
+    the FLUX.1 tools (Fill, Canny, Depth, Redux) it uses.
     """
 
     name: str
@@ -90,6 +168,7 @@ class PromptSpec:
     source_image: str = ""
     follows: str = ""
     params: Params = field(default_factory=Params)
+    tools: Tools = field(default_factory=Tools)
 
     @property
     def is_raw(self) -> bool:
@@ -107,6 +186,7 @@ class PromptSpec:
         base.__dict__.update(self.__dict__)
         base.tags = list(self.tags)
         base.params = params
+        base.tools = self.tools.copy()
         return replace(base, **changes) if changes else base
 
 
@@ -138,4 +218,5 @@ IMG2IMG_DENOISE = 0.7
 
 
 def is_img2img(spec: PromptSpec) -> bool:
-    return bool(spec.source_image) and spec.model != "kontext"
+    """A source image to repaint part of (not a Kontext edit, not a Fill job's canvas)."""
+    return bool(spec.source_image) and spec.model != "kontext" and not spec.tools.fill

@@ -40,7 +40,8 @@ class LintContext:
             edit = spec.model == "kontext" and bool(spec.source_image.strip()
                                                      or spec.follows.strip())
         self.is_edit = edit
-        self.is_img2img = spec.model in ("dev", "schnell") and bool(spec.source_image.strip())
+        self.is_img2img = spec.model in ("dev", "schnell") and bool(spec.source_image.strip()) \
+            and not spec.tools.fill
         #: (field, text) for every non-empty field the composer reads.
         if self.is_raw:
             self.user_fields = [("raw", spec.raw)]
