@@ -28,7 +28,8 @@ from ...fields import FORMS, FieldForm, field_text, set_field
 from ...spec import VARIANT_DEFAULTS, VARIANTS, PromptSpec
 from ...textsafe import sanitize
 
-_GROUP_TITLES = {"layers": "Layers", "image": "Source", "params": "Generation",
+_GROUP_TITLES = {"layers": "Layers", "image": "Source", "tools": "FLUX tools",
+                 "params": "Generation",
                  "notes": "Notes"}
 #: Fields below the fold at 80x24 mount right after the first frame (start-up cost grows
 #: with the widget count; they are on screen a few milliseconds later all the same).
@@ -93,11 +94,11 @@ class ImagePathSuggester(Suggester):
         self.base: Path | None = None
 
     async def get_suggestion(self, value: str) -> str | None:
-        from ...images.source import image_candidates
+        from ...images.source import complete_image_field
 
         if not value:
             return None
-        found = await asyncio.to_thread(image_candidates, value, limit=20, cwd=self.base)
+        found = await asyncio.to_thread(complete_image_field, value, limit=20, cwd=self.base)
         return next((c for c in found if c.startswith(value) and c != value), None)
 
 
@@ -112,7 +113,7 @@ def _make_input(form: FieldForm) -> Widget:
     else:
         widget = Input(placeholder=form.help, id=widget_id, compact=True,
                        select_on_focus=False, highlighter=SpanHighlighter(),
-                       suggester=ImagePathSuggester() if form.key == "source_image" else None)
+                       suggester=ImagePathSuggester() if form.completes_paths else None)
     widget.tooltip = form.help
     return widget
 
