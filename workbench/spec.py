@@ -220,3 +220,19 @@ IMG2IMG_DENOISE = 0.7
 def is_img2img(spec: PromptSpec) -> bool:
     """A source image to repaint part of (not a Kontext edit, not a Fill job's canvas)."""
     return bool(spec.source_image) and spec.model != "kontext" and not spec.tools.fill
+
+
+#: FluxGuidance each tool's model was made for, from BFL's reference code (flux
+#: ``cli_fill.py``: 30; ``cli_control.py``: canny and canny-lora 30, depth and depth-lora
+#: 10).  Redux runs on plain dev, at dev's guidance.
+TOOL_GUIDANCE: dict[str, float] = {"fill": 30.0, "canny": 30.0, "depth": 10.0}
+
+
+def tool_guidance(spec: PromptSpec) -> float | None:
+    """The guidance a Fill, Canny or Depth prompt defaults to (None: not such a prompt)."""
+    tools = spec.tools
+    if spec.model != "dev":
+        return None
+    if tools.fill:
+        return TOOL_GUIDANCE["fill"]
+    return TOOL_GUIDANCE.get(tools.control) if tools.control_image else None

@@ -2,17 +2,23 @@
 
 Names come from config (``[comfyui.models]``: dev, schnell, kontext, clip_l, t5xxl, vae,
 checkpoint_dev, checkpoint_schnell, checkpoint_kontext, loading = "auto" | "split" |
-"checkpoint"), default to the common names, and are picked from what the server lists in
-its object_info when that is known (exact names first, then a close match).
+"checkpoint", and the FLUX.1 tools' files: fill, canny, depth, canny_lora, depth_lora,
+redux, clip_vision), default to the common names, and are picked from what the server
+lists in its object_info when that is known (exact names first, then a close match).
+`TOOL_MODELS` says for each tool file where it goes and where to download it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 UNET_DEFAULTS = {"dev": "flux1-dev.safetensors", "schnell": "flux1-schnell.safetensors",
-                 "kontext": "flux1-kontext-dev.safetensors"}
+                 "kontext": "flux1-kontext-dev.safetensors",
+                 "fill": "flux1-fill-dev.safetensors", "canny": "flux1-canny-dev.safetensors",
+                 "depth": "flux1-depth-dev.safetensors"}
+#: Words in a file name that mark another model than plain dev (never picked for dev).
+_NOT_PLAIN_DEV = ("kontext", "fill", "canny", "depth", "redux", "lora")
 CHECKPOINT_DEFAULTS = {"dev": "flux1-dev-fp8.safetensors",
                        "schnell": "flux1-schnell-fp8.safetensors",
                        "kontext": "flux1-kontext-dev-fp8.safetensors"}
@@ -20,6 +26,69 @@ CLIP_L_DEFAULTS = ("clip_l.safetensors",)
 T5_DEFAULTS = ("t5xxl_fp16.safetensors", "t5xxl_fp8_e4m3fn.safetensors",
                "t5xxl_fp8_e4m3fn_scaled.safetensors")
 VAE_DEFAULTS = ("ae.safetensors", "flux_vae.safetensors", "ae.sft")
+
+
+@dataclass(frozen=True)
+class ToolModel:
+    """One FLUX.1 tools file: what it is, its folder under models/, the node input that
+    lists it, words that find a renamed copy, and where to download it."""
+
+    key: str
+    file: str
+    folder: str
+    node: str
+    input: str
+    words: tuple[str, ...]
+    url: str
+    what: str
+
+    def where(self) -> str:
+        return f"models/{self.folder}"
+
+    def advice(self) -> str:
+        return (f"{self.what}: download {self.file} from {self.url} and put it in "
+                f"ComfyUI's {self.where()} folder, then restart ComfyUI (or refresh its "
+                "model lists)")
+
+
+_BFL = "https://huggingface.co/black-forest-labs/"
+TOOL_MODELS: dict[str, ToolModel] = {m.key: m for m in (
+    ToolModel("fill", UNET_DEFAULTS["fill"], "diffusion_models", "UNETLoader", "unet_name",
+              ("flux", "fill"), _BFL + "FLUX.1-Fill-dev", "FLUX.1 Fill [dev]"),
+    ToolModel("canny", UNET_DEFAULTS["canny"], "diffusion_models", "UNETLoader", "unet_name",
+              ("flux", "canny"), _BFL + "FLUX.1-Canny-dev", "FLUX.1 Canny [dev]"),
+    ToolModel("depth", UNET_DEFAULTS["depth"], "diffusion_models", "UNETLoader", "unet_name",
+              ("flux", "depth"), _BFL + "FLUX.1-Depth-dev", "FLUX.1 Depth [dev]"),
+    ToolModel("canny_lora", "flux1-canny-dev-lora.safetensors", "loras",
+              "LoraLoaderModelOnly", "lora_name", ("canny", "lora"),
+              _BFL + "FLUX.1-Canny-dev-lora", "FLUX.1 Canny [dev] LoRA"),
+    ToolModel("depth_lora", "flux1-depth-dev-lora.safetensors", "loras",
+              "LoraLoaderModelOnly", "lora_name", ("depth", "lora"),
+              _BFL + "FLUX.1-Depth-dev-lora", "FLUX.1 Depth [dev] LoRA"),
+    ToolModel("redux", "flux1-redux-dev.safetensors", "style_models", "StyleModelLoader",
+              "style_model_name", ("redux",), _BFL + "FLUX.1-Redux-dev", "FLUX.1 Redux [dev]"),
+    ToolModel("clip_vision", "sigclip_vision_patch14_384.safetensors", "clip_vision",
+              "CLIPVisionLoader", "clip_name", ("sigclip",),
+              "https://huggingface.co/Comfy-Org/sigclip_vision_384",
+              "SigLIP vision encoder for Redux"),
+)}
+#: file name -> its tool model (for messages about a file the server lacks).
+TOOL_FILES = {m.file: m for m in TOOL_MODELS.values()}
+
+
+def tool_file(key: str, object_info: dict | None = None,
+              settings: dict[str, str] | None = None) -> str:
+    """The file of tool model ``key`` on this server: the configured name, the common one,
+    or a close match among the server's files (the common name when none is there)."""
+    model = TOOL_MODELS[key]
+    settings = settings or {}
+    wanted = [settings[key]] if key in settings else []
+    installed = input_options(object_info, model.node, model.input)
+    if installed is not None and model.key == "clip_vision":
+        installed = [f for f in installed if "siglip" in f.lower() or "sigclip" in f.lower()] \
+            or installed
+    picked = _pick(wanted + [model.file], installed, model.words)
+    return picked or (wanted or [model.file])[0]
 
 
 @dataclass
@@ -31,13 +100,18 @@ class ModelFiles:
     t5xxl: str = T5_DEFAULTS[0]
     vae: str = VAE_DEFAULTS[0]
     checkpoint: str | None = None
+    #: FLUX.1 tools files the workflow loads besides: `TOOL_MODELS` key -> file.
+    tools: dict[str, str] = field(default_factory=dict)
 
     def needed(self) -> dict[str, str]:
-        """folder -> file, for doctor and for messages."""
-        if self.checkpoint:
-            return {"checkpoints": self.checkpoint}
-        return {"diffusion_models": self.unet, "text_encoders (clip_l)": self.clip_l,
-                "text_encoders (t5xxl)": self.t5xxl, "vae": self.vae}
+        """folder -> file, for doctor and for messages (a label may add words after the
+        folder: "text_encoders (clip_l)")."""
+        base = {"checkpoints": self.checkpoint} if self.checkpoint else {
+            "diffusion_models": self.unet, "text_encoders (clip_l)": self.clip_l,
+            "text_encoders (t5xxl)": self.t5xxl, "vae": self.vae}
+        for key, file in self.tools.items():
+            base[f"{TOOL_MODELS[key].folder} ({key.replace('_', ' ')})"] = file
+        return base
 
 
 def model_settings(config: Any) -> dict[str, str]:
@@ -85,15 +159,15 @@ def choose_models(variant: str, object_info: dict | None = None,
     clips = input_options(object_info, "DualCLIPLoader", "clip_name1")
     vaes = input_options(object_info, "VAELoader", "vae_name")
     ckpts = input_options(object_info, "CheckpointLoaderSimple", "ckpt_name")
-    avoid = ("kontext",) if variant == "dev" else ()
-    keyword = {"dev": "dev", "schnell": "schnell", "kontext": "kontext"}.get(variant, "dev")
+    avoid = _NOT_PLAIN_DEV if variant == "dev" else ("lora",)
+    keyword = variant if variant in UNET_DEFAULTS else "dev"
     wanted_unet = [settings[variant]] if variant in settings else []
     unet = _pick(wanted_unet + [UNET_DEFAULTS.get(variant, UNET_DEFAULTS["dev"])], unets,
                  ("flux", keyword), avoid)
     wanted_ckpt = [settings[f"checkpoint_{variant}"]] if f"checkpoint_{variant}" in settings \
         else []
-    ckpt = _pick(wanted_ckpt + [CHECKPOINT_DEFAULTS.get(variant, CHECKPOINT_DEFAULTS["dev"])],
-                 ckpts, ("flux", keyword), avoid)
+    common = [CHECKPOINT_DEFAULTS[variant]] if variant in CHECKPOINT_DEFAULTS else []
+    ckpt = _pick(wanted_ckpt + common, ckpts, ("flux", keyword), avoid)
     files = ModelFiles(
         unet=unet or (wanted_unet or [UNET_DEFAULTS.get(variant, UNET_DEFAULTS["dev"])])[0],
         clip_l=_pick(([settings["clip_l"]] if "clip_l" in settings else [])
