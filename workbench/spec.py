@@ -236,3 +236,22 @@ def tool_guidance(spec: PromptSpec) -> float | None:
     if tools.fill:
         return TOOL_GUIDANCE["fill"]
     return TOOL_GUIDANCE.get(tools.control) if tools.control_image else None
+
+
+def tools_problem(spec: PromptSpec) -> str | None:
+    """Why ``spec``'s tools cannot run together (None: they can)."""
+    tools = spec.tools
+    if not tools.used:
+        return None
+    if tools.control and not tools.control_image.strip():
+        return f"control = {tools.control!r} needs a control_image"
+    if tools.control_image.strip() and not tools.control:
+        return "a control_image needs control = \"canny\" or \"depth\""
+    if tools.fill and tools.control:
+        return ("Fill (mask / outpaint) and a control image cannot be combined in one run; "
+                "use one of them")
+    if spec.model == "kontext":
+        return "FLUX tools run on dev (Redux also on schnell), not on Kontext: set model = \"dev\""
+    if spec.model == "schnell" and (tools.fill or tools.control):
+        return "FLUX Fill, Canny and Depth are dev models: set model = \"dev\""
+    return None

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..toolfiles import TOOL_FILES, TOOL_MODELS, ToolModel, pick_file  # noqa: F401
+
 UNET_DEFAULTS = {"dev": "flux1-dev.safetensors", "schnell": "flux1-schnell.safetensors",
                  "kontext": "flux1-kontext-dev.safetensors",
                  "fill": "flux1-fill-dev.safetensors", "canny": "flux1-canny-dev.safetensors",
@@ -28,54 +30,6 @@ T5_DEFAULTS = ("t5xxl_fp16.safetensors", "t5xxl_fp8_e4m3fn.safetensors",
 VAE_DEFAULTS = ("ae.safetensors", "flux_vae.safetensors", "ae.sft")
 
 
-@dataclass(frozen=True)
-class ToolModel:
-    """One FLUX.1 tools file: what it is, its folder under models/, the node input that
-    lists it, words that find a renamed copy, and where to download it."""
-
-    key: str
-    file: str
-    folder: str
-    node: str
-    input: str
-    words: tuple[str, ...]
-    url: str
-    what: str
-
-    def where(self) -> str:
-        return f"models/{self.folder}"
-
-    def advice(self) -> str:
-        return (f"{self.what}: download {self.file} from {self.url} and put it in "
-                f"ComfyUI's {self.where()} folder, then restart ComfyUI (or refresh its "
-                "model lists)")
-
-
-_BFL = "https://huggingface.co/black-forest-labs/"
-TOOL_MODELS: dict[str, ToolModel] = {m.key: m for m in (
-    ToolModel("fill", UNET_DEFAULTS["fill"], "diffusion_models", "UNETLoader", "unet_name",
-              ("flux", "fill"), _BFL + "FLUX.1-Fill-dev", "FLUX.1 Fill [dev]"),
-    ToolModel("canny", UNET_DEFAULTS["canny"], "diffusion_models", "UNETLoader", "unet_name",
-              ("flux", "canny"), _BFL + "FLUX.1-Canny-dev", "FLUX.1 Canny [dev]"),
-    ToolModel("depth", UNET_DEFAULTS["depth"], "diffusion_models", "UNETLoader", "unet_name",
-              ("flux", "depth"), _BFL + "FLUX.1-Depth-dev", "FLUX.1 Depth [dev]"),
-    ToolModel("canny_lora", "flux1-canny-dev-lora.safetensors", "loras",
-              "LoraLoaderModelOnly", "lora_name", ("canny", "lora"),
-              _BFL + "FLUX.1-Canny-dev-lora", "FLUX.1 Canny [dev] LoRA"),
-    ToolModel("depth_lora", "flux1-depth-dev-lora.safetensors", "loras",
-              "LoraLoaderModelOnly", "lora_name", ("depth", "lora"),
-              _BFL + "FLUX.1-Depth-dev-lora", "FLUX.1 Depth [dev] LoRA"),
-    ToolModel("redux", "flux1-redux-dev.safetensors", "style_models", "StyleModelLoader",
-              "style_model_name", ("redux",), _BFL + "FLUX.1-Redux-dev", "FLUX.1 Redux [dev]"),
-    ToolModel("clip_vision", "sigclip_vision_patch14_384.safetensors", "clip_vision",
-              "CLIPVisionLoader", "clip_name", ("sigclip",),
-              "https://huggingface.co/Comfy-Org/sigclip_vision_384",
-              "SigLIP vision encoder for Redux"),
-)}
-#: file name -> its tool model (for messages about a file the server lacks).
-TOOL_FILES = {m.file: m for m in TOOL_MODELS.values()}
-
-
 def tool_file(key: str, object_info: dict | None = None,
               settings: dict[str, str] | None = None) -> str:
     """The file of tool model ``key`` on this server: the configured name, the common one,
@@ -87,7 +41,7 @@ def tool_file(key: str, object_info: dict | None = None,
     if installed is not None and model.key == "clip_vision":
         installed = [f for f in installed if "siglip" in f.lower() or "sigclip" in f.lower()] \
             or installed
-    picked = _pick(wanted + [model.file], installed, model.words)
+    picked = pick_file(wanted + [model.file], installed, model.words)
     return picked or (wanted or [model.file])[0]
 
 
@@ -134,20 +88,6 @@ def input_options(object_info: dict | None, node: str, name: str) -> list[str] |
     return None
 
 
-def _pick(candidates: list[str], installed: list[str] | None, fuzzy: tuple[str, ...] = (),
-          avoid: tuple[str, ...] = ()) -> str | None:
-    if installed is None:
-        return candidates[0] if candidates else None
-    for name in candidates:
-        if name in installed:
-            return name
-    for name in installed:
-        low = name.lower()
-        if fuzzy and all(word in low for word in fuzzy) and not any(a in low for a in avoid):
-            return name
-    return None
-
-
 def choose_models(variant: str, object_info: dict | None = None,
                   settings: dict[str, str] | None = None) -> ModelFiles:
     """The files for ``variant``: configured names first, then the common ones, then the
@@ -162,19 +102,19 @@ def choose_models(variant: str, object_info: dict | None = None,
     avoid = _NOT_PLAIN_DEV if variant == "dev" else ("lora",)
     keyword = variant if variant in UNET_DEFAULTS else "dev"
     wanted_unet = [settings[variant]] if variant in settings else []
-    unet = _pick(wanted_unet + [UNET_DEFAULTS.get(variant, UNET_DEFAULTS["dev"])], unets,
+    unet = pick_file(wanted_unet + [UNET_DEFAULTS.get(variant, UNET_DEFAULTS["dev"])], unets,
                  ("flux", keyword), avoid)
     wanted_ckpt = [settings[f"checkpoint_{variant}"]] if f"checkpoint_{variant}" in settings \
         else []
     common = [CHECKPOINT_DEFAULTS[variant]] if variant in CHECKPOINT_DEFAULTS else []
-    ckpt = _pick(wanted_ckpt + common, ckpts, ("flux", keyword), avoid)
+    ckpt = pick_file(wanted_ckpt + common, ckpts, ("flux", keyword), avoid)
     files = ModelFiles(
         unet=unet or (wanted_unet or [UNET_DEFAULTS.get(variant, UNET_DEFAULTS["dev"])])[0],
-        clip_l=_pick(([settings["clip_l"]] if "clip_l" in settings else [])
+        clip_l=pick_file(([settings["clip_l"]] if "clip_l" in settings else [])
                      + list(CLIP_L_DEFAULTS), clips, ("clip_l",)) or CLIP_L_DEFAULTS[0],
-        t5xxl=_pick(([settings["t5xxl"]] if "t5xxl" in settings else [])
+        t5xxl=pick_file(([settings["t5xxl"]] if "t5xxl" in settings else [])
                     + list(T5_DEFAULTS), clips, ("t5xxl",)) or T5_DEFAULTS[0],
-        vae=_pick(([settings["vae"]] if "vae" in settings else []) + list(VAE_DEFAULTS),
+        vae=pick_file(([settings["vae"]] if "vae" in settings else []) + list(VAE_DEFAULTS),
                   [v for v in vaes if v != "pixel_space"] if vaes is not None else None,
                   ("ae",)) or VAE_DEFAULTS[0])
     if loading == "checkpoint" or (loading == "auto" and unet is None and ckpt is not None):

@@ -20,7 +20,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from ..spec import PromptSpec
+from ..spec import PromptSpec, tools_problem
 from .models import TOOL_MODELS, input_options, tool_file
 from .tool_roles import consumers, is_control_lora, redux_chain
 
@@ -52,25 +52,6 @@ _NEEDS_WORDS = {"source": "a source_image", "mask": "a mask", "outpaint": "outpa
                 "control_image": "a control_image", "redux": "a redux reference"}
 
 
-def tool_problem(spec: PromptSpec) -> str | None:
-    """Why ``spec``'s tools cannot run together (None: they can)."""
-    tools = spec.tools
-    if not tools.used:
-        return None
-    if tools.control and not tools.control_image.strip():
-        return f"control = {tools.control!r} needs a control_image"
-    if tools.control_image.strip() and not tools.control:
-        return "a control_image needs control = \"canny\" or \"depth\""
-    if tools.fill and tools.control:
-        return ("Fill (mask / outpaint) and a control image cannot be combined in one run; "
-                "use one of them")
-    if spec.model == "kontext":
-        return "FLUX tools run on dev (Redux also on schnell), not on Kontext: set model = \"dev\""
-    if spec.model == "schnell" and (tools.fill or tools.control):
-        return "FLUX Fill, Canny and Depth are dev models: set model = \"dev\""
-    return None
-
-
 def _installed(object_info: dict | None, key: str) -> bool | None:
     model = TOOL_MODELS[key]
     files = input_options(object_info, model.node, model.input)
@@ -82,7 +63,7 @@ def tool_workflow_for(spec: PromptSpec, object_info: dict | None = None) -> tupl
     A control with ``control_strength`` uses the control LoRA on dev (the full models
     have no strength); so does one whose full model the server lacks while it has the
     LoRA."""
-    problem = tool_problem(spec)
+    problem = tools_problem(spec)
     if problem:
         raise ToolError(f"prompt {spec.name!r}: {problem}")
     tools, notes = spec.tools, []
@@ -259,6 +240,12 @@ def fit_tools(draft: Any, spec: PromptSpec, values: dict, images: dict[str, str]
     if missing:
         raise ToolError(f"{draft.name} needs {' and '.join(missing)} (set it on the prompt)")
     tools = spec.tools
+    control = draft.roles.tools.get("control_image")
+    if "source" in images and draft.roles.source_image is None and control is not None \
+            and not tools.control_image.strip() and not draft.builtin:
+        values["control_image"] = images["source"]   # as before tools had their own roles
+        draft.notes.append(f"{draft.name}'s only image input is a control image "
+                           f"({control.describe()}): the source image went there")
     if tools.redux:
         _fit_redux(draft, spec, images, object_info, settings)
     mask_node = draft.roles.tools.get("mask")

@@ -108,27 +108,24 @@ def _find(args: argparse.Namespace):
 
 
 def _source(args: argparse.Namespace, library, spec):
-    """(spec as it will run, its checked source image or None); raises ValueError with the
-    message when the source or ``--denoise`` is wrong."""
+    """(spec as it will run, its checked input images: `runs.inputs.RunInputs`); raises
+    ValueError with the message when an image or ``--denoise`` is wrong."""
     from ..images.source import load_source
-    from ..spec import source_path
+    from ..runs.inputs import load_inputs
 
-    path = None
+    source = None
     if args.image is not None:
         path = Path(args.image).expanduser()
         if spec.model != "kontext":
             spec = spec.copy(source_image=str(path))
-    elif spec.source_image:
-        path = source_path(spec.source_image, library.path.parent)
-        if not path.is_file():
-            raise ValueError(f"prompt {spec.name!r}: source image {path} does not exist")
+        source = load_source(path)
     if args.denoise is not None:
         if not 0.0 < args.denoise <= 1.0:
             raise ValueError(f"--denoise {args.denoise:g} is outside 0-1 (0.65-0.7 keeps the "
                              "source's composition, 0.8-0.9 changes colours)")
         spec = spec.copy()
         spec.params.denoise = args.denoise
-    return spec, (load_source(path) if path is not None else None)
+    return spec, load_inputs(spec, library.path.parent, source=source)
 
 
 async def _recover(config, client) -> None:
@@ -181,7 +178,7 @@ async def _run(args: argparse.Namespace, config) -> int:
         return 2
     library, spec = found
     try:
-        spec, source = _source(args, library, spec)
+        spec, inputs = _source(args, library, spec)
     except (ValueError, SourceImageError) as exc:
         err(str(exc))
         return 2
@@ -190,7 +187,7 @@ async def _run(args: argparse.Namespace, config) -> int:
         return UNREACHABLE
     try:
         await _recover(config, client)
-        return _report(await _run_one(args, config, client, library, spec, source))
+        return _report(await _run_one(args, config, client, library, spec, inputs))
     except (InvalidWorkflow, WorkflowError, WorkflowFormatError, RoleError,
             HistoryError) as exc:
         err(str(exc))
@@ -202,15 +199,19 @@ async def _run(args: argparse.Namespace, config) -> int:
         await client.close()
 
 
-async def _run_one(args: argparse.Namespace, config, client, library, spec, source):
+async def _run_one(args: argparse.Namespace, config, client, library, spec, inputs):
     from ..comfy.workflows import BUILTINS
     from ..runs.single import RunService
 
     progress = _Progress()
     meta = {"prompt": spec.name, "library": str(library.path), "command": "run"}
-    if source is not None:
-        meta["source"] = {"path": str(source.path), "sha256": source.sha256,
-                          "size": list(source.size)}
+    described = inputs.describe()
+    if "source" in described:
+        meta["source"] = described["source"]
+    if len(described) > ("source" in described):
+        meta["inputs"] = described
+    for note in inputs.notes:
+        err(f"note: {note}")
 
     def built(workflow) -> None:
         if workflow.name not in BUILTINS:
@@ -227,7 +228,7 @@ async def _run_one(args: argparse.Namespace, config, client, library, spec, sour
     try:
         return await service.run_single(
             client, spec, seed=args.seed, folder=args.out, meta=meta, workflow=args.workflow,
-            images={"source": source} if source is not None else None,
+            images=inputs.images,
             fit_1mp=args.megapixel, on_built=built, on_event=progress)
     finally:
         progress.done()

@@ -1,3 +1,3 @@
 """Rule families, one module each; importing this package registers every rule."""
 
-from . import text, syntax, params, kontext, sources, compare  # noqa: F401
+from . import text, syntax, params, kontext, sources, compare, tools  # noqa: F401

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, ProgressBar
 
 from ...library import Library
-from ...spec import PromptSpec, source_path
+from ...spec import PromptSpec
 from ...textsafe import one_line, sanitize
 
 
@@ -121,16 +121,19 @@ class JobsPanel(VerticalScroll, can_focus=True):
             raise
 
     async def _run_job(self, row: JobRow, library: Library, spec: PromptSpec) -> None:
+        import asyncio
+
         from ...comfy.client import ComfyError
-        from ...images.source import SourceImageError, load_source
+        from ...images.source import SourceImageError
         from ...runs.history import HistoryError
+        from ...runs.inputs import load_inputs
         from ...runs.single import RunService
 
         row.state("connecting…", 0.0)
         try:
             client = await self.connected()
-            path = _source_path(library, spec)
-            source = load_source(path) if path is not None else None
+            # every image role (source, mask, control, references), checked
+            inputs = await asyncio.to_thread(load_inputs, spec, library.path.parent)
         except (ComfyError, OSError, ValueError, SourceImageError) as exc:
             self._failed(row, str(exc))
             return
@@ -140,6 +143,9 @@ class JobsPanel(VerticalScroll, can_focus=True):
             row.query_one(".job-title", Label).update(Text(sanitize(row.title), no_wrap=True,
                                                            overflow="ellipsis"))
             row.state(f"queued on {client.base_url}", 0.0)
+            if spec.tools.used:  # a resized mask, a snapped size...
+                for note in inputs.notes + list(workflow.notes):
+                    self.app.notify(note, title=spec.name, markup=False)
 
         def on_event(job, event) -> None:
             row.job = job
@@ -151,7 +157,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
         try:
             outcome = await RunService.for_session(self.config).run_single(
                 client, spec, meta={"prompt": spec.name, "library": str(library.path)},
-                images={"source": source} if source is not None else None,
+                images=inputs.images,
                 on_built=built, on_event=on_event,
                 on_submitted=lambda job: setattr(row, "job", job))
         except (ComfyError, OSError, ValueError, HistoryError) as exc:
@@ -204,12 +210,3 @@ class JobsPanel(VerticalScroll, can_focus=True):
             await self._client.close()
             self._client = None
 
-
-def _source_path(library: Library, spec: PromptSpec) -> Path | None:
-    """The spec's source image, relative paths taken from the library's folder."""
-    if not spec.source_image:
-        return None
-    path = source_path(spec.source_image, library.path.parent)
-    if not path.is_file():
-        raise ValueError(f"source image {path} does not exist")
-    return path
