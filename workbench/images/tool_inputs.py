@@ -33,9 +33,8 @@ from .source import SourceImage, SourceImageError, load_source
 #: A repainted or generated picture larger than this is scaled to about 1 MP (a note says
 #: so): FLUX.1 is trained around 1 MP and works well up to about 2 MP.
 TOOL_MAX_PIXELS = int(2.1 * 1024 * 1024)
-#: An outpainted result may not exceed this per side, nor fall below the minimum.
+#: An outpainted result may not exceed this per side.
 TOOL_MAX_SIDE = 2048
-TOOL_MIN_SIDE = 256
 #: Mask pixels at least this bright are repainted (LoadImageMask reads 0-1; FLUX Fill
 #: treats the mask as binary, DifferentialDiffusion uses the grey in between).
 WHITE = 128
@@ -78,8 +77,8 @@ class CheckedMask:
 
 
 def load_mask(path: Path | str, source_size: tuple[int, int]) -> CheckedMask:
-    """Read and check a mask file for a source of ``source_size``; raises `MaskError`
-    (or `SourceImageError` for an unreadable file)."""
+    """Read and check a mask file for a source of ``source_size``; raises a
+    `ToolImageError` saying what is wrong."""
     return check_mask(load_tool_image("mask", path), source_size)
 
 
@@ -95,9 +94,9 @@ def check_mask(checked: SourceImage, source_size: tuple[int, int]) -> CheckedMas
     buffer = io.BytesIO()
     grey.save(buffer, "PNG", compress_level=1)
     data = buffer.getvalue()
-    name = path.with_name(path.stem + "-mask.png")
-    image = SourceImage(name, data, hashlib.sha256(data).hexdigest(), grey.width, grey.height,
-                        "PNG", checked.oriented)
+    # oriented=True: the bytes are a PNG whatever the file was (`SourceImage.suffix`)
+    image = SourceImage(path, data, hashlib.sha256(data).hexdigest(), grey.width, grey.height,
+                        checked.format, True)
     return CheckedMask(image, repainted, notes)
 
 
@@ -211,9 +210,6 @@ def plan_outpaint(size: tuple[int, int], outpaint: Outpaint) -> OutpaintPlan:
         raise OutpaintError(f"outpainting {size[0]}x{size[1]} by that padding makes {width}x"
                             f"{height}, more than FLUX can make ({TOOL_MAX_SIDE} pixels a side); "
                             "pad less, or start from a smaller picture (--megapixel)")
-    if min(width, height) < TOOL_MIN_SIDE:
-        raise OutpaintError(f"the outpainted picture would be {width}x{height}; FLUX needs at "
-                            f"least {TOOL_MIN_SIDE} pixels a side")
     if width * height > TOOL_MAX_PIXELS:
         plan.notes.append(f"the outpainted picture is {width}x{height} "
                           f"({width * height / 2**20:.1f} MP); past about 2 MP FLUX's results "
