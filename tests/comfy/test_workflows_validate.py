@@ -12,6 +12,7 @@ from tests.fixtures import glob_at_least
 from workbench.comfy.events import parse_text
 from workbench.comfy.graph import find_roles, title_of
 from workbench.comfy.models import ModelFiles, choose_models
+from workbench.comfy.tool_graph import TOOL_BUILTINS
 from workbench.comfy.validate import (
     check_workflow,
     explain_execution_error,
@@ -25,7 +26,6 @@ from workbench.comfy.workflows import (
     set_model_files,
     to_checkpoint,
 )
-from workbench.comfy.tool_graph import TOOL_BUILTINS
 from workbench.spec import Lora, Params, PromptSpec
 
 #: The tools' built-ins need more than a prompt: tests/comfy/test_tool_workflows.py
