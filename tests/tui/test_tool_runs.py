@@ -1,0 +1,82 @@
+"""The FLUX tools from the editor: F5 on each tool prompt of the bundled tools library
+against the strict fake, and the tool fields with path completion."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.fakes.comfy_server import FakeComfy
+from tests.tool_library import EXPECTED, copy_tools_library
+from workbench.runs import history
+from workbench.tui.widgets.jobs import JobsPanel
+
+from .helpers import editor_ready, wait_until
+
+
+@pytest.fixture
+async def comfy():
+    server = FakeComfy(default_steps=2)
+    url = await server.start()
+    try:
+        yield server, url
+    finally:
+        await server.stop()
+
+
+async def test_f5_runs_every_tool_prompt_to_an_image_of_the_expected_size(make_app, comfy,
+                                                                          tmp_path):
+    server, url = comfy
+    library = copy_tools_library(tmp_path)
+    app = make_app(library, comfyui_urls=url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(JobsPanel)
+        for index, name in enumerate(EXPECTED, start=1):
+            app.browser.option_list.highlighted = index  # row 0 is the library header
+            await wait_until(pilot, lambda name=name: app.spec.name == name)
+            await pilot.press("f5")
+            await wait_until(pilot, lambda index=index: len(panel.rows) == index
+                             and panel.rows[-1].finished)
+            row = panel.rows[-1]
+            state = str(row.query_one(".job-state").render())
+            assert state.startswith("done: 1 image(s) in"), (name, state)
+            assert Image.open(row.images[0]).size == EXPECTED[name][1], name
+            folder = Path(state.split(" in ", 1)[1])
+            run = history.load_run(folder)
+            assert run.plan.variants[0].spec.tools == app.spec.tools   # the spec is kept
+            [cell] = run.results.values()
+            workflow = json.loads((folder / cell.workflow).read_text())
+            assert workflow == server.submitted[-1]["prompt"]           # and the workflow
+    assert len(server.submitted) == len(EXPECTED)
+
+
+async def test_tool_fields_edit_the_spec_with_path_completion(make_app, tmp_path):
+    library = copy_tools_library(tmp_path)
+    app = make_app(library)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await editor_ready(pilot, app)
+        assert app.spec.name == "Tulips in place of the vase"
+        field = app.editor.widget_for("mask")
+        assert field.value == "tools-images/room-mask.png"
+        field.focus()
+        field.value = ""
+        await pilot.press(*"tools-images/room-d")
+        await wait_until(pilot, lambda: field._suggestion == "tools-images/room-depth.png")
+        await pilot.press("right")
+        assert app.spec.tools.mask == "tools-images/room-depth.png"
+        redux = app.editor.widget_for("redux")
+        redux.focus()
+        await pilot.press(*"tools-images/room.png:0.4; tools-images/sun")
+        await wait_until(pilot, lambda: redux._suggestion.endswith("sunset-reference.png"))
+        await pilot.press("right")
+        assert [(r.image, r.strength) for r in app.spec.tools.redux] == [
+            ("tools-images/room.png", 0.4), ("tools-images/sunset-reference.png", 1.0)]
+        outpaint = app.editor.widget_for("outpaint")
+        outpaint.focus()
+        await pilot.press(*"left=64")
+        assert app.spec.tools.outpaint.left == 64
+        await pilot.press("x")   # "left=64x" does not parse: nothing changes, it is marked
+        assert app.spec.tools.outpaint.left == 64 and outpaint.has_class("-unparsed")
