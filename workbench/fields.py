@@ -64,7 +64,7 @@ FORMS: tuple[FieldForm, ...] = (
               "path", "tools"),
     FieldForm("mask_grow", "Mask grow", f"Pixels to grow (or, negative, shrink) the mask; "
               f"±{MASK_GROW_LIMIT}", "int", "tools"),
-    FieldForm("mask_feather", "Mask feather", "Pixels of soft edge on the mask (outpaint: "
+    FieldForm("mask_feather", "Feather", "Pixels of soft edge on the mask (outpaint: "
               f"on the new border); 0-{MASK_FEATHER_LIMIT}", "int", "tools"),
     FieldForm("outpaint", "Outpaint", "FLUX Fill: new pixels per side, e.g. left=256 "
               "right=256 (snapped to 16)", "outpaint", "tools"),
@@ -72,7 +72,7 @@ FORMS: tuple[FieldForm, ...] = (
               "(a depth map)", "control", "tools"),
     FieldForm("control_image", "Control img", "Photo for canny, depth map for depth",
               "path", "tools"),
-    FieldForm("control_strength", "Ctrl strength", "Strength of the Canny/Depth LoRA on dev "
+    FieldForm("control_strength", "Strength", "Strength of the Canny/Depth LoRA on dev "
               "(set: the LoRA is used; BFL: 0.85)", "float", "tools"),
     FieldForm("redux", "Redux", "FLUX Redux references: ref.png:0.6; other.png (strength "
               "0-1, default 1)", "redux", "tools"),
