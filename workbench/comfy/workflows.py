@@ -285,13 +285,8 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
     params_given = params is not None
     presets = presets if presets is not None else presets_for(config)
     params = params or effective_params(spec, presets)
-    images, sizes = dict(images or {}), dict(sizes or {})
-    source_image = source_image or images.get("source")
-    source_size = source_size or sizes.get("source")
-    if source_image is not None:
-        images["source"] = source_image
-    if source_size is not None:
-        sizes["source"] = source_size
+    images, sizes = _by_role(images, source_image), _by_role(sizes, source_size)
+    source_image, source_size = images.get("source"), sizes.get("source")
     draft = _draft(spec, workflow, overrides, object_info, config)
     _add_loras(draft, [(lora.name, lora.strength) for lora in params.loras])
     if seed is None:
@@ -315,8 +310,7 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
             values["denoise"] = img2img_denoise(spec, params, presets)
         if source_size is not None:
             _fit_source(draft, values, spec, presets, source_size, fit_1mp)
-    if spec.tools.used or draft.name in TOOL_BUILTINS or draft.roles.tools or draft.roles.redux:
-        _fit_tools(draft, spec, values, images, sizes, presets, fit_1mp, object_info, config)
+    _fit_tools(draft, spec, values, images, sizes, presets, fit_1mp, object_info, config)
     _check_roles(draft, spec, params, source_image)
     built = apply_values(draft.base, draft.roles, values)
     return BuiltWorkflow(built, int(seed), draft.name, draft.roles,
@@ -349,9 +343,20 @@ def _draft(spec: PromptSpec, workflow: str | dict | None, overrides: dict | None
     return draft
 
 
+def _by_role(by_role: dict | None, source: Any) -> dict:
+    """Per-role images or sizes, with the source given the older way (``source_image``)."""
+    found = dict(by_role or {})
+    if source is not None:
+        found["source"] = source
+    return found
+
+
 def _fit_tools(draft: _Draft, spec: PromptSpec, values: dict, images: dict, sizes: dict,
                presets: Presets, fit_1mp: bool, object_info: dict | None, config: Any) -> None:
     """The FLUX tools into the draft (`tool_graph.fit_tools`); the tool files it loads."""
+    roles = draft.roles
+    if not (spec.tools.used or draft.name in TOOL_BUILTINS or roles.tools or roles.redux):
+        return
     settings = model_settings(config)
     try:
         fit_tools(draft, spec, values, images, sizes, requested=requested_size(spec, presets),
