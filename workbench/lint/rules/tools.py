@@ -109,8 +109,9 @@ def fill_prompt_scope(ctx):
                 "the style or subject the prompt asks for hardly shows. Lower the reference's "
                 "strength (0.3–0.6) to let the prompt steer, or sweep redux_strength in an "
                 "A/B to find the balance.",
-      source="InvokeAI PR 7752 (\"Redux almost totally nullifies text conditioning\"); "
-             "mflux PR 190 (past a low strength the prompt has little influence)")
+      source="ComfyUI's StyleModelApply (strength, \"multiply\"); InvokeAI PR 7752 (\"Redux "
+             "almost totally nullifies text conditioning\"); mflux PR 190 (past a low "
+             "strength the prompt has little influence)")
 def redux_drowns_prompt(ctx):
     strong = [r for r in ctx.spec.tools.redux if r.strength >= REDUX_STRONG]
     if not strong:
