@@ -136,7 +136,7 @@ class Tools:
         new.__dict__.update(self.__dict__)
         if self.outpaint is not None:
             new.outpaint = Outpaint(*self.outpaint.sides)
-        new.redux = [Redux(r.image, r.strength) for r in self.redux]
+        new.redux = [Redux(r.image, r.strength) for r in self.redux] if self.redux else []
         return new
 
 
