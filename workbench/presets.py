@@ -35,6 +35,13 @@ ASPECTS: dict[str, tuple[int, int]] = {
     "1:1": (1, 1), "3:2": (3, 2), "2:3": (2, 3), "4:5": (4, 5), "5:4": (5, 4),
     "16:9": (16, 9), "9:16": (9, 16), "21:9": (21, 9),
 }
+#: The ~1 MP sizes FLUX Kontext was trained on; ComfyUI's FluxKontextImageScale scales its
+#: input to the one nearest in aspect (comfy_extras/nodes_flux.py).
+KONTEXT_SIZES: tuple[tuple[int, int], ...] = (
+    (672, 1568), (688, 1504), (720, 1456), (752, 1392), (800, 1328), (832, 1248),
+    (880, 1184), (944, 1104), (1024, 1024), (1104, 944), (1184, 880), (1248, 832),
+    (1328, 800), (1392, 752), (1456, 720), (1504, 688), (1568, 672),
+)
 STANDARD_PIXELS = 1024 * 1024  # FLUX.1 is trained around 1 MP
 HD_PIXELS = 1920 * 1080         # ~2 MP, the top of what FLUX.1 handles well
 
@@ -149,6 +156,12 @@ def preset_values(spec: PromptSpec, presets: Presets | None = None) -> dict:
     """What the preset in effect for ``spec`` sets ({} when none)."""
     preset = (presets or default_presets()).for_spec(spec)
     return dict(preset.values) if preset is not None else {}
+
+
+def nearest_kontext_size(width: int, height: int) -> tuple[int, int]:
+    """The Kontext size FluxKontextImageScale gives a ``width`` x ``height`` image."""
+    aspect = width / height
+    return min(KONTEXT_SIZES, key=lambda s: abs(s[0] / s[1] - aspect))
 
 
 def snap16(value: float) -> int:

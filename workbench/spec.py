@@ -57,6 +57,7 @@ class Params:
     cfg: float | None = None
     negative: str = ""
     preset: str | None = None
+    keep_size: bool | None = None   # Kontext: scale the result back to the source's size
     loras: list[Lora] = field(default_factory=list)
 
 

@@ -51,6 +51,7 @@ OUTPAINT_SIDES = ("left", "top", "right", "bottom")
 _INT_PARAMS = {"seed", "steps", "width", "height"}
 _FLOAT_PARAMS = {"guidance", "denoise", "cfg"}
 _STR_PARAMS = {"sampler", "scheduler", "preset"}
+_BOOL_PARAMS = {"keep_size"}
 
 
 def shown(value: Any) -> str:
@@ -127,16 +128,12 @@ def _params_from(data: dict[str, Any], bad) -> Params:
             bad(key, f"is out of range (it must be from {low} to {high})")
         else:
             setattr(params, key, value)
-    for key in _FLOAT_PARAMS & set(data):
-        if _is_number(data[key]):
-            setattr(params, key, float(data[key]))
-        else:
-            bad(key, "must be a finite number")
-    for key in (_STR_PARAMS | {"negative"}) & set(data):
-        if isinstance(data[key], str):
-            setattr(params, key, data[key])
-        else:
-            bad(key, "must be a string")
+    for keys, fits, convert, why in _SIMPLE_PARAMS:
+        for key in keys & set(data):
+            if fits(data[key]):
+                setattr(params, key, convert(data[key]))
+            else:
+                bad(key, why)
     loras = data.get("loras", [])
     if not isinstance(loras, list):
         bad("loras", "must be a list of tables")
@@ -146,6 +143,14 @@ def _params_from(data: dict[str, Any], bad) -> Params:
         if lora is not None:
             params.loras.append(lora)
     return params
+
+
+#: (keys, accepts the value, converts it, what is wrong otherwise)
+_SIMPLE_PARAMS = (
+    (_FLOAT_PARAMS, lambda v: _is_number(v), float, "must be a finite number"),
+    (_BOOL_PARAMS, lambda v: isinstance(v, bool), bool, "must be true or false"),
+    (_STR_PARAMS | {"negative"}, lambda v: isinstance(v, str), str, "must be a string"),
+)
 
 
 def _is_number(value: Any) -> bool:

@@ -3,8 +3,9 @@ CLIP-L (whose pooled vector sees only the first 77 tokens).
 
 The tokenizer files ship with the package (``tokenizer_data/``, see its README for sources
 and licences) and are read with the `tokenizers` library, lazily, on the first count: start-up
-pays nothing.  Counts are cached per text, so the linter, the composed pane and the editor
-can all ask for the same text without tokenising it twice.
+pays nothing.  Each encoder loads on its own (the linter's budget check needs only T5, which
+loads in a fraction of the time the pair takes).  Counts are cached per text, so the linter,
+the composed pane and the editor can all ask for the same text without tokenising it twice.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def count(text: str) -> TokenCount:
     """Exact T5 and CLIP-L counts for ``text`` (cached; ~50 µs for a typical prompt)."""
     if not text:
         return TokenCount(1, 2, None)
-    t5 = len(_load_t5().encode(text, add_special_tokens=True).ids)
+    t5 = t5_count(text)
     encoding = _load_clip().encode(text, add_special_tokens=False)
     clip = len(encoding.ids) + 2
     cut = None
@@ -115,8 +116,12 @@ def count(text: str) -> TokenCount:
     return TokenCount(t5, clip, cut)
 
 
+@lru_cache(maxsize=4096)
 def t5_count(text: str) -> int:
-    return count(text).t5
+    """Exact T5 tokens of ``text``, end token included (cached; loads only T5)."""
+    if not text:
+        return 1
+    return len(_load_t5().encode(text, add_special_tokens=True).ids)
 
 
 def loaded() -> bool:

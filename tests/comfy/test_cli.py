@@ -150,7 +150,10 @@ def test_doctor_reports_versions_vram_and_models(threaded_fake, capsys):
     server = threaded_fake()
     assert cli.main(["doctor", "--comfyui-url", server.url]) == 0
     out = capsys.readouterr().out
-    assert "ComfyUI 0.3.64" in out and "VRAM 22.6 GB free of 23.5 GB" in out
+    # the recorded server runs on its CPU: what it reports as VRAM is the machine's RAM
+    assert "ComfyUI 0.3.64" in out
+    assert "device: cpu (cpu), RAM (CPU device) 22.6 GB free of 23.5 GB" in out
+    assert "VRAM" not in out
     assert ("diffusion_models: flux1-canny-dev.safetensors, flux1-depth-dev.safetensors, "
             "flux1-dev.safetensors, flux1-fill-dev.safetensors, flux1-kontext-dev.safetensors, "
             "flux1-schnell.safetensors") in out
@@ -163,6 +166,16 @@ def test_doctor_reports_versions_vram_and_models(threaded_fake, capsys):
     out = capsys.readouterr().out
     assert "✗ flux-kontext" in out
     assert "missing: flux1-kontext-dev.safetensors (models/diffusion_models)" in out
+
+
+def test_doctor_says_vram_for_a_gpu(threaded_fake, capsys):
+    server = threaded_fake()
+    server.fake._system_stats["devices"] = [{
+        "name": "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync", "type": "cuda",
+        "index": 0, "vram_total": 25757220864, "vram_free": 24000000000}]
+    assert cli.main(["doctor", "--comfyui-url", server.url]) == 0
+    out = capsys.readouterr().out
+    assert "(cuda), VRAM 22.4 GB free of 24.0 GB" in out and "RAM (CPU device)" not in out
 
 
 def test_doctor_unreachable(capsys):

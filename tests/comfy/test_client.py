@@ -99,7 +99,9 @@ async def test_reconnect_event_reaches_the_job(fake, client):
 
 async def test_restarted_server_that_forgot_the_queue_fails_the_jobs_clearly(fake, client):
     fake.step_delay = 0.05
-    running = await client.submit(small_t2i(seed=1))
+    long = small_t2i(seed=1)
+    long["8"]["inputs"]["steps"] = 100  # still sampling when the interrupt lands, on any load
+    running = await client.submit(long)
     waiting = await client.submit(small_t2i(seed=2))
     await asyncio.sleep(0.1)
     await fake.restart(forget=True)
@@ -123,7 +125,9 @@ async def test_stalled_server_keeps_the_job_waiting_until_it_resumes(fake, clien
 
 async def test_cancel_waiting_job_deletes_it_and_running_job_is_interrupted(fake, client):
     fake.step_delay = 0.05
-    running = await client.submit(small_t2i(seed=1))
+    long = small_t2i(seed=1)
+    long["8"]["inputs"]["steps"] = 100  # still sampling when the interrupt lands, on any load
+    running = await client.submit(long)
     waiting = await client.submit(small_t2i(seed=2))
     assert await client.queue_length() == 2
     await waiting.cancel()

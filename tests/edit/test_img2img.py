@@ -228,4 +228,40 @@ def test_kontext_keeps_its_own_sizing_and_full_denoise(object_info):
                            source_size=(333, 222), seed=1)
     assert not any(n["class_type"] == "ImageScale" for n in built.workflow.values())
     assert built.workflow["21"]["class_type"] == "FluxKontextImageScale"
-    assert built.workflow["8"]["inputs"]["denoise"] == 1.0 and built.notes == []
+    assert built.workflow["8"]["inputs"]["denoise"] == 1.0
+    [note] = built.notes     # the result's size is Kontext's, and the note says so
+    assert note.startswith("the result is 1248x832") and "keep_size = true" in note
+
+
+def test_kontext_keep_size_scales_the_result_back_in_the_workflow(object_info):
+    from workbench.comfy.workflows import build_workflow
+    from workbench.specdata import spec_from_dict, spec_to_dict
+
+    spec = PromptSpec(name="k", model="kontext", raw="Add a hat", source_image="x")
+    spec.params.keep_size = True
+    assert spec_from_dict(spec_to_dict(spec)).params.keep_size is True   # saved and read
+    built = build_workflow(spec, "Add a hat", object_info=object_info, source_image="up.png",
+                           source_size=(400, 300), seed=1)
+    wf = built.workflow
+    [(scale_id, scale)] = [(k, n) for k, n in wf.items() if n["class_type"] == "ImageScale"]
+    assert scale["inputs"]["image"] == ["9", 0]                 # the decoded edit...
+    assert (scale["inputs"]["width"], scale["inputs"]["height"]) == (400, 300)
+    assert wf["10"]["inputs"]["images"] == [scale_id, 0]       # ...is what is saved
+    assert wf["21"]["class_type"] == "FluxKontextImageScale"    # the edit itself at 1184x880
+    [note] = built.notes
+    assert "edited at 1184x880" in note and "scaled back to 400x300 (keep_size)" in note
+    # a source already at a preferred size needs nothing
+    same = build_workflow(spec, "Add a hat", object_info=object_info, source_image="up.png",
+                          source_size=(1184, 880), seed=1)
+    assert same.notes == [] and "ImageScale" not in {n["class_type"]
+                                                    for n in same.workflow.values()}
+
+
+def test_keep_size_must_be_true_or_false():
+    from workbench.specdata import spec_from_table
+
+    problems: list[str] = []
+    spec = spec_from_table({"name": "k", "keep_size": "yes"}, "lib.toml: k", problems)
+    assert spec.params.keep_size is None
+    assert problems == ["lib.toml: k: `keep_size` must be true or false; it is ignored "
+                        "(and kept in the file)"]

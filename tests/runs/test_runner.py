@@ -333,6 +333,8 @@ async def test_cancel_before_anything_was_sent(fakes, tmp_path):
     assert run.status == "cancelled" and fake.submitted == []
     assert {u.state for u in pool.updates.values()} == {"cancelled"}
     assert {r.status for r in run.results.values()} == {"cancelled"}
+    # no cell done: no contact sheet (a sheet of empty frames says nothing)
+    assert pool.sheet_path is None and not (run.folder / CONTACT_SHEET).exists()
 
 
 async def test_a_dead_server_in_the_pool_is_skipped(fakes, tmp_path):

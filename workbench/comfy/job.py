@@ -3,7 +3,8 @@
 A `Job` is made by `ComfyClient.submit` (or `attach`, for a prompt an earlier session
 sent) and driven by its client: `feed` applies each event from the socket, `settle` ends
 it (from the end-of-prompt verdict, a /history entry, or a "lost"/"detached" verdict).
-Callers read ``state``, ``node``, ``step``, ``steps`` and ``fraction``, await `wait()`,
+Callers read ``state``, ``node``, ``step``, ``steps``, ``fraction`` and ``progress`` (the
+honest, step-weighted `progress.PromptProgress` every face renders), await `wait()`,
 iterate `events()` or `cancel()` it.
 """
 
@@ -30,6 +31,7 @@ from .events import (
     ProgressState,
     events_from_history,
 )
+from .progress import PromptProgress
 
 if TYPE_CHECKING:
     from .client import ComfyClient
@@ -102,6 +104,7 @@ class Job:
         self.last_event_at = time.monotonic()
         self.gap = False               # the socket dropped while this job was in flight
         self.result: JobResult | None = None
+        self.progress = PromptProgress(self.workflow)
         self._outcome: Event | None = None
         self._events: asyncio.Queue = asyncio.Queue()
         self._done = asyncio.get_running_loop().create_future()
@@ -116,13 +119,8 @@ class Job:
 
     @property
     def fraction(self) -> float:
-        """0..1: nodes finished (cached count as finished) plus the running sampler's share."""
-        total = max(1, len(self.workflow))
-        if self.done:
-            return 1.0
-        finished = len(self.finished_nodes | set(self.cached))
-        part = (self.step / self.steps) if self.steps else 0.0
-        return min(1.0, (finished + part) / total)
+        """0..1 in sampling steps (`progress.PromptProgress`): ``step 7/30`` is 23 %."""
+        return 1.0 if self.done and self.result.ok else self.progress.fraction()
 
     async def wait(self, timeout: float | None = None) -> JobResult:
         return await asyncio.wait_for(asyncio.shield(self._done), timeout)
@@ -160,6 +158,7 @@ class Job:
     def feed(self, event: Event) -> None:
         """Apply an event from the server to the job's state and pass it on."""
         self.last_event_at = time.monotonic()
+        self.progress.feed(event)
         if isinstance(event, Executing):
             if event.node is None:   # the end-of-prompt marker
                 self.publish(event)
@@ -231,6 +230,7 @@ class Job:
         if self.result is not None:
             return
         self.result = result
+        self.progress.end(result.status)
         self.state = "done"
         self.client.forget(self)
         self._events.put_nowait(_END)

@@ -230,6 +230,20 @@ def missing_inputs(name: str, spec: PromptSpec, images: dict[str, str]) -> list[
 
 # -- a spec's tools into a draft ----------------------------------------------------------
 
+def apply_tools(draft: Any, spec: PromptSpec, values: dict, images: dict[str, str],
+                sizes: dict[str, tuple[int, int]], *, requested: tuple, fit_1mp: bool,
+                object_info: dict | None, settings: dict[str, str] | None) -> None:
+    """`fit_tools` when the spec or the workflow has any tool, then the tool files the
+    built-in now loads (a Redux chain may have added loaders)."""
+    roles = draft.roles
+    if not (spec.tools.used or draft.name in TOOL_BUILTINS or roles.tools or roles.redux):
+        return
+    fit_tools(draft, spec, values, images, sizes, requested=requested, fit_1mp=fit_1mp,
+              object_info=object_info, settings=settings)
+    if draft.builtin:
+        draft.base, draft.models.tools = tool_files(draft.base, object_info, settings)
+
+
 def fit_tools(draft: Any, spec: PromptSpec, values: dict, images: dict[str, str],
               sizes: dict[str, tuple[int, int]], *, requested: tuple, fit_1mp: bool,
               object_info: dict | None, settings: dict[str, str] | None) -> None:

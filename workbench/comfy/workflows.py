@@ -23,7 +23,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..presets import Presets, effective_params, preset_values, presets_for
+from ..presets import (
+    Presets,
+    effective_params,
+    nearest_kontext_size,
+    preset_values,
+    presets_for,
+)
 from ..spec import IMG2IMG_DENOISE, VARIANT_DEFAULTS, Params, PromptSpec
 from .graph import (
     Roles,
@@ -38,7 +44,7 @@ from .models import ModelFiles, choose_models, model_settings
 from .tool_graph import (
     TOOL_BUILTINS,
     ToolError,
-    fit_tools,
+    apply_tools,
     scale_loaded,
     tool_files,
     tool_workflow_for,
@@ -53,7 +59,7 @@ BUILTINS: dict[str, tuple[str, str, bool, str]] = {
     "flux-dev-img2img": ("flux-dev-img2img.json", "dev", True,
                          "FLUX dev image-to-image (denoise 0.75 unless the prompt sets one)"),
     "flux-kontext": ("flux-kontext.json", "kontext", True, "FLUX Kontext edit of a source image"),
-    # FLUX.1 tools (comfy.tool_graph): what they need besides is in TOOL_BUILTINS
+    # FLUX.1 tools: what else they need is in tool_graph.TOOL_BUILTINS
     "flux-fill": ("flux-fill.json", "dev", True,
                   "FLUX.1 Fill: repaint the mask's white part of the source (guidance 30)"),
     "flux-fill-outpaint": ("flux-fill-outpaint.json", "dev", True,
@@ -66,8 +72,7 @@ BUILTINS: dict[str, tuple[str, str, bool, str]] = {
                    "FLUX.1 Depth [dev]: keep the depth of a supplied depth map (guidance 10)"),
     "flux-depth-lora": ("flux-depth-lora.json", "dev", False,
                         "FLUX.1 dev + Depth LoRA (control_strength, BFL: 0.85)"),
-    "flux-redux": ("flux-redux.json", "dev", False,
-                   "FLUX.1 dev + Redux: variations of reference images"),
+    "flux-redux": ("flux-redux.json", "dev", False, "FLUX.1 dev + Redux: variations of images"),
 }
 
 class WorkflowError(ValueError):
@@ -310,6 +315,8 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
             values["denoise"] = img2img_denoise(spec, params, presets)
         if source_size is not None:
             _fit_source(draft, values, spec, presets, source_size, fit_1mp)
+    elif source_image is not None and source_size is not None:
+        _kontext_size(draft, source_size, bool(params.keep_size))
     _fit_tools(draft, spec, values, images, sizes, presets, fit_1mp, object_info, config)
     _check_roles(draft, spec, params, source_image)
     built = apply_values(draft.base, draft.roles, values)
@@ -345,26 +352,17 @@ def _draft(spec: PromptSpec, workflow: str | dict | None, overrides: dict | None
 
 def _by_role(by_role: dict | None, source: Any) -> dict:
     """Per-role images or sizes, with the source given the older way (``source_image``)."""
-    found = dict(by_role or {})
-    if source is not None:
-        found["source"] = source
-    return found
+    return {**(by_role or {}), **({"source": source} if source is not None else {})}
 
 
 def _fit_tools(draft: _Draft, spec: PromptSpec, values: dict, images: dict, sizes: dict,
                presets: Presets, fit_1mp: bool, object_info: dict | None, config: Any) -> None:
-    """The FLUX tools into the draft (`tool_graph.fit_tools`); the tool files it loads."""
-    roles = draft.roles
-    if not (spec.tools.used or draft.name in TOOL_BUILTINS or roles.tools or roles.redux):
-        return
-    settings = model_settings(config)
+    """The FLUX tools into the draft (`tool_graph.apply_tools`), refusals in words."""
     try:
-        fit_tools(draft, spec, values, images, sizes, requested=requested_size(spec, presets),
-                  fit_1mp=fit_1mp, object_info=object_info, settings=settings)
+        apply_tools(draft, spec, values, images, sizes, requested=requested_size(spec, presets),
+                    fit_1mp=fit_1mp, object_info=object_info, settings=model_settings(config))
     except ToolError as exc:
         raise WorkflowError(str(exc)) from None
-    if draft.builtin:
-        draft.base, draft.models.tools = tool_files(draft.base, object_info, settings)
 
 
 def _add_loras(draft: _Draft, loras: list[tuple[str, float]]) -> None:
@@ -397,6 +395,45 @@ def _fit_source(draft: _Draft, values: dict, spec: PromptSpec, presets: Presets,
     draft.base = set_source_size(draft.base, draft.roles, plan.width, plan.height)
     draft.find_roles()
     values["width"], values["height"] = plan.width, plan.height
+
+
+def _kontext_size(draft: _Draft, source_size: tuple[int, int], keep: bool) -> None:
+    """A Kontext graph scales its source to the preferred ~1 MP size nearest in aspect
+    (what the model was trained on), so the result has that size; ``keep`` scales the
+    result back to the source's size.  The notes say which happened."""
+    if not any(n.get("class_type") == "FluxKontextImageScale" for n in draft.base.values()):
+        return
+    width, height = source_size
+    edit_w, edit_h = nearest_kontext_size(width, height)
+    if (edit_w, edit_h) == (width, height):
+        return
+    if keep:
+        draft.base = scale_outputs(draft.base, width, height)
+        draft.notes.append(f"Kontext edited at {edit_w}x{edit_h} (its preferred size nearest "
+                           f"the source's {width}x{height}); the result is scaled back to "
+                           f"{width}x{height} (keep_size)")
+    else:
+        draft.notes.append(f"the result is {edit_w}x{edit_h}: Kontext edits at its preferred "
+                           f"size nearest the source's {width}x{height}; keep_size = true "
+                           "(--keep-size) scales it back to the source's size")
+
+
+def scale_outputs(workflow: dict, width: int, height: int) -> dict:
+    """Every saved image scaled to ``width`` x ``height`` first: an ImageScale put between
+    each SaveImage / PreviewImage and the node that feeds it."""
+    result = copy.deepcopy(workflow)
+    for nid in [n for n, node in result.items()
+                if node.get("class_type") in ("SaveImage", "PreviewImage")]:
+        feed = result[nid].get("inputs", {}).get("images")
+        if not is_link(feed):
+            continue
+        new = _new_id(result)
+        result[new] = {"class_type": "ImageScale", "_meta": {
+            "title": f"Back to the source's size {width}x{height}"}, "inputs": {
+            "image": list(feed), "upscale_method": "lanczos", "width": int(width),
+            "height": int(height), "crop": "disabled"}}
+        result[nid]["inputs"]["images"] = [new, 0]
+    return result
 
 
 def _check_roles(draft: _Draft, spec: PromptSpec, params: Params,

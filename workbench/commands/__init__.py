@@ -33,6 +33,17 @@ def add_run_options(parser: argparse.ArgumentParser, *, out: str,
                                  "configured ones)")
 
 
+def add_prompt_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``run`` and ``edit``: ``--keep-size`` and ``--no-recover``."""
+    parser.add_argument("--keep-size", action="store_true",
+                        help="Kontext: scale the result back to the source image's size "
+                             "(default: the preferred ~1 MP Kontext size nearest its aspect; "
+                             "the prompt's keep_size = true does the same)")
+    parser.add_argument("--no-recover", action="store_true",
+                        help="do not wait for prompts an earlier session left on the server "
+                             "(they stay in the journal; a later run collects them)")
+
+
 def err(message: str) -> None:
     """One ``workbench: ...`` line on stderr (progress and problems; stdout stays data)."""
     from ..textsafe import printable

@@ -7,19 +7,19 @@ path per line, for scripts).  ``--rerun RUN_FOLDER`` runs a recorded plan again 
 seeds, same images); ``--resume RUN_FOLDER`` finishes a run that was interrupted, picking
 up prompts it left on a server.  Ctrl-C cancels cleanly (queued prompts are deleted).
 
-Exit codes: 0 every cell done, 1 some cell failed or was cancelled, 2 usage, library or
-plan errors, 3 no server reachable.
+Exit codes: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors, 3 no
+server reachable, 130 cancelled with Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from pathlib import Path
 
 from . import add_run_options, err
+from .interrupt import CANCELLED
 
 HELP = "compare prompts at fixed seeds (and sweeps) on ComfyUI; writes a contact sheet"
 
@@ -30,8 +30,9 @@ examples:
   workbench ab --rerun ~/.local/share/workbench/runs/20261123-140501-fox-vs-fox-b
 
 stdout: the run folder, its manifest.json and its contact-sheet.png, one per line.
-exit status: 0 every cell done, 1 some cell failed or was cancelled, 2 usage, library or
-plan errors, 3 no ComfyUI server reachable.  Ctrl-C cancels the queued prompts cleanly.
+exit status: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors,
+3 no ComfyUI server reachable, 130 cancelled.  Ctrl-C cancels the queued prompts
+cleanly; a second Ctrl-C leaves at once.
 """
 
 
@@ -183,11 +184,12 @@ async def _run(args: argparse.Namespace, config) -> int:
           f"({' x '.join(map(str, plan.shape))}), seeds {', '.join(map(str, plan.seeds))}",
           file=sys.stderr)
     try:
-        result = await _run_cancellable(runner)
+        result, cancelled = await _run_cancellable(runner)
     except NoServer as exc:
         err(str(exc))
         return 3
-    return _report(plan, result, runner)
+    code = _report(plan, result, runner)
+    return CANCELLED if cancelled and code else code
 
 
 def _save_plan(plan, library) -> bool:
@@ -209,30 +211,20 @@ def _save_plan(plan, library) -> bool:
 
 async def _run_cancellable(runner):
     """``runner.run()``, where the first Ctrl-C cancels the run cleanly (queued prompts
-    deleted, the running one interrupted) and a second one stops at once."""
-    loop = asyncio.get_running_loop()
-    cancel_task: list[asyncio.Task] = []
+    deleted, the running ones interrupted) and a second one leaves at once
+    (`interrupt.Interrupts`, shared with ``run`` and ``edit``)."""
+    from .interrupt import Interrupts
 
-    def on_sigint() -> None:
-        if cancel_task:
-            raise KeyboardInterrupt
-        print("cancelling: deleting queued prompts, interrupting the running one…",
-              file=sys.stderr)
-        cancel_task.append(loop.create_task(runner.cancel()))
+    def left() -> list[str]:
+        return [f"{job.prompt_id} ({cid}) {job.state} on {server.url}"
+                for server in runner.servers
+                for cid, (_, job) in list(server.inflight.items())
+                if job is not None and not job.done]
 
-    try:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        handled = True
-    except (NotImplementedError, RuntimeError, ValueError):
-        handled = False
-    try:
-        result = await runner.run()
-    finally:
-        if handled:
-            loop.remove_signal_handler(signal.SIGINT)
-    if cancel_task:
-        await cancel_task[0]
-    return result
+    interrupts = Interrupts(runner.cancel, what="deleting queued prompts, interrupting the "
+                            "running ones (a server stops one after the node at work)",
+                            left=left)
+    return await interrupts.run(runner.run()), interrupts.requested
 
 
 def _report(plan, result, runner) -> int:

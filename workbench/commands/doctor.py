@@ -1,10 +1,11 @@
 """``workbench doctor``: can the workbench use the configured ComfyUI server(s)?
 
-Reach (HTTP and WebSocket), version, devices and VRAM, the FLUX model files installed in
-each folder, and for every built-in workflow which files it would load and whether they
-are there.  The FLUX.1 tools' workflows (Fill, Canny, Depth, Redux) are optional: one
-whose files are missing is marked "–" with where to download them, and does not fail the
-check.  Exit codes: 0 all good, 1 reachable but something is missing, 3 unreachable.
+Reach (HTTP and WebSocket), version, devices and VRAM (RAM for a CPU device), the FLUX
+model files installed in each folder, and for every built-in workflow which files it would
+load and whether they are there.  The FLUX.1 tools' workflows (Fill, Canny, Depth, Redux)
+are optional: one whose files are missing is marked "–" with where to download them, and
+does not fail the check.  Exit codes: 0 all good, 1 reachable but something is missing,
+3 unreachable.
 """
 
 from __future__ import annotations
@@ -109,8 +110,10 @@ async def _system(client) -> None:
           f"Python {one_line(str(system.get('python_version', '?')).split()[0])}, "
           f"PyTorch {one_line(str(system.get('pytorch_version', '?')))}")
     for device in stats.get("devices") or []:
-        print(f"  device: {one_line(str(device.get('name', '?')))} "
-              f"({one_line(str(device.get('type', '?')))}), VRAM "
+        kind = one_line(str(device.get("type", "?")))
+        # a CPU device reports the machine's RAM in its vram_* fields
+        memory = "RAM (CPU device)" if kind == "cpu" else "VRAM"
+        print(f"  device: {one_line(str(device.get('name', '?')))} ({kind}), {memory} "
               f"{_gb(device.get('vram_free'))} free of {_gb(device.get('vram_total'))}")
 
 

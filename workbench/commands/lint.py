@@ -12,16 +12,15 @@ import gc
 import re
 import sys
 import time
-from bisect import bisect_left
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from ..textsafe import printable
 
 HELP = "check prompts for FLUX pitfalls (text or JSON; --fix applies safe fixes)"
 FAIL_ON = ("info", "warning", "error")
-_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*prompts[ \t]*\]\]", re.M)
-_KEY = re.compile(r"^[ \t]*([A-Za-z_]+)[ \t]*=", re.M)
-_NEWLINE = re.compile("\n")
+#: A prompt's table header (no group) or a key (group 1), at the start of a line.
+_HEADER_OR_KEY = re.compile(r"^[ \t]*(?:\[\[[ \t]*prompts[ \t]*\]\]|([A-Za-z_]+)[ \t]*=)", re.M)
 
 
 EPILOG = """\
@@ -108,7 +107,8 @@ def run(args: argparse.Namespace, config) -> int:
         rows, status = _lint_paths(args, config, cli)
     _print(rows, args.format)
     threshold = severity_rank(args.fail_on)
-    if status == 0 and any(severity_rank(row["severity"]) >= threshold for row in rows):
+    if status == 0 and any(severity_rank(row.diagnostic.severity) >= threshold
+                           for row in rows):
         status = 1
     if args.format == "text":
         _summary(rows)
@@ -121,7 +121,17 @@ def _config_settings(config, cli):
     return config_settings(config, cli)
 
 
-def _lint_stdin(args, config, cli) -> tuple[list[dict], int]:
+class Found(NamedTuple):
+    """One diagnostic where it was found: ``path`` ("-" for standard input), ``prompt`` (its
+    name, or the line number on stdin) and the 1-based ``line`` of the file it points at."""
+
+    path: str
+    prompt: str | int
+    diagnostic: Any
+    line: int | None
+
+
+def _lint_stdin(args, config, cli) -> tuple[list[Found], int]:
     from ..lint import lint
     from ..spec import PromptSpec
 
@@ -137,7 +147,7 @@ def _lint_stdin(args, config, cli) -> tuple[list[dict], int]:
             continue
         spec = PromptSpec(name=f"line {number}", model=args.model, raw=line)
         for d in lint(spec, settings=settings, server_vram_gb=args.vram, edit=edit):
-            rows.append(_row("-", number, d, line=number))
+            rows.append(Found("-", number, d, number))
     return rows, 0
 
 
@@ -149,7 +159,7 @@ def _read_only_loader():
     return read_library
 
 
-def _lint_paths(args, config, cli) -> tuple[list[dict], int]:
+def _lint_paths(args, config, cli) -> tuple[list[Found], int]:
     from ..collection import library_files
     from ..library import LibraryError
     from ..linting import config_settings
@@ -194,7 +204,7 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
     # Kontext chains may follow a prompt in another library of the same run; a library's
     # own prompts win over same-named ones elsewhere.
     everywhere = {spec.name: spec for library in libraries for spec in library.prompts}
-    rows: list[dict] = []
+    rows: list[Found] = []
     lint_time = lint_cpu = 0.0
     count = 0
     for library in libraries:
@@ -231,11 +241,13 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
                 # a read-only library says so (and exits 2); nothing is written
                 print(printable(f"{file}: not saved: {exc}"), file=sys.stderr)
                 status = 2
-        lines = _field_lines(library) if any(r[1] for r in results) else {}
+        pointed = {d.field for _, diagnostics in results for d in diagnostics}
+        lines = _field_lines(library, pointed) if pointed else {}
+        path = str(file)
         for index, (spec, diagnostics) in enumerate(results):
             for d in diagnostics:
-                rows.append(_row(str(file), spec.name, d, line=lines.get((index, d.field))
-                                 or lines.get((index, None))))
+                rows.append(Found(path, spec.name, d, lines.get((index, d.field))
+                                  or lines.get((index, None))))
     if args.stats:
         print(f"workbench lint: {count} prompts in {file_count} files: loading "
               f"{load_time:.3f} s, linting {lint_time:.3f} s ({lint_cpu:.3f} s CPU)",
@@ -243,60 +255,82 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
     return rows, status
 
 
-def _field_lines(library) -> dict[tuple[int, str | None], int]:
-    """1-based line numbers of each prompt's table header and of its keys, by position."""
+def _field_lines(library, keys: set[str]) -> dict[tuple[int, str | None], int]:
+    """1-based line numbers of each prompt's table header and of its ``keys`` (the fields
+    diagnostics point at), by position: one pass over the file, lines counted between
+    matches."""
     try:
         text = library.path.read_text(encoding="utf-8")
     except OSError:
         return {}
-    newlines = [m.start() for m in _NEWLINE.finditer(text)]
-
-    def line_of(offset: int) -> int:
-        return bisect_left(newlines, offset) + 1
-
-    headers = [m.start() for m in _HEADER.finditer(text)]
+    names = "|".join(re.escape(key) for key in sorted(keys, key=len, reverse=True))
+    pattern = re.compile(_HEADER_OR_KEY.pattern.replace("[A-Za-z_]+", names), re.M)
     lines: dict[tuple[int, str | None], int] = {}
-    for index, start in enumerate(headers):
-        end = headers[index + 1] if index + 1 < len(headers) else len(text)
-        lines[(index, None)] = line_of(start)
-        for m in _KEY.finditer(text, start, end):
-            lines.setdefault((index, m.group(1)), line_of(m.start()))
+    index = -1
+    line, pos = 1, 0
+    for m in pattern.finditer(text):
+        key = m.group(1)
+        if key is None:
+            index += 1
+        elif index < 0:
+            continue  # a key before the first prompt
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        lines.setdefault((index, key), line)
     return lines
 
 
-def _row(path: str, prompt, d, *, line: int | None = None) -> dict:
-    return {"path": path, "prompt": prompt, "rule": d.rule, "code": d.code,
+def _row(found: Found) -> dict:
+    d = found.diagnostic
+    return {"path": found.path, "prompt": found.prompt, "rule": d.rule, "code": d.code,
             "severity": d.severity, "message": d.message, "field": d.field,
             "start": d.start, "end": d.end, "fix": d.fix.to_dict() if d.fix else None,
-            "line": line, "suggestion": d.suggestion}
+            "line": found.line, "suggestion": d.suggestion}
 
 
-def _print(rows: list[dict], form: str) -> None:
+def _print(rows: list[Found], form: str) -> None:
     from ..textsafe import dumps_json, one_line
 
     if form == "json":
-        print(dumps_json(rows, indent=2))  # C1 and bidi characters as \uXXXX
+        # one diagnostic a line, through json's C encoder (indent= takes its slow path);
+        # C1 and bidi characters as \uXXXX
+        body = ",\n  ".join(dumps_json(_row(row)) for row in rows)
+        print(f"[\n  {body}\n]" if rows else "[]")
         return
+    shown: dict[str, str] = {}  # paths, names and fields repeat: make each safe once
+
+    def safe(value) -> str:
+        text = shown.get(value)
+        if text is None:
+            text = shown[value] = one_line(str(value))
+        return text
+
+    out = []
     for row in rows:
-        where = row["path"] if row["line"] is None else f"{row['path']}:{row['line']}"
-        if row["path"] == "-":
-            where = f"<stdin>:{row['prompt']}"
+        d = row.diagnostic
+        if row.path == "-":
+            where = f"<stdin>:{row.prompt}"
             prompt = ""
         else:
-            prompt = f" {one_line(str(row['prompt']))}:"
-        fixable = " [*]" if row["fix"] and row["fix"]["safe"] else ""
-        print(f"{one_line(where)}:{prompt} {one_line(row['field'])}"
-              f"[{row['start']}:{row['end']}] "
-              f"{row['code']} {row['severity']} {one_line(row['message'])} "
-              f"({row['rule']}){fixable}")
+            where = safe(row.path if row.line is None else f"{row.path}:{row.line}")
+            prompt = f" {safe(row.prompt)}:"
+        fixable = " [*]" if d.fix and d.fix.safe else ""
+        out.append(f"{where}:{prompt} {safe(d.field)}[{d.start}:{d.end}] {d.code} "
+                   f"{d.severity} {safe(d.message)} ({d.rule}){fixable}")
+    if out:
+        print("\n".join(out))
 
 
-def _summary(rows: list[dict]) -> None:
+def _summary(rows: list[Found]) -> None:
     if not rows:
         print("no problems found", file=sys.stderr)
         return
-    counts = {level: sum(1 for r in rows if r["severity"] == level) for level in FAIL_ON}
-    fixable = sum(1 for r in rows if r["fix"] and r["fix"]["safe"])
+    counts = dict.fromkeys(FAIL_ON, 0)
+    fixable = 0
+    for row in rows:
+        d = row.diagnostic
+        counts[d.severity] += 1
+        fixable += bool(d.fix and d.fix.safe)
     parts = [f"{counts[level]} {level}{'s' if counts[level] != 1 else ''}"
              for level in reversed(FAIL_ON) if counts[level]]
     tail = f"; {fixable} fixable with --fix [*]" if fixable else ""

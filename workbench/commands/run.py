@@ -1,11 +1,13 @@
 """``workbench run PROMPT``: one prompt from a library to images on disk, headless.
 
 Progress goes to stderr, the saved image paths to stdout (one per line) so scripts can
-pipe them.  Prompts an earlier session left on the server are collected first (see
-`workbench.runs.recovery`).  With ``--image`` the prompt runs as img2img on that source.
-The run gets a run folder like any other (`workbench.runs.history`), so the TUI's run
-history lists it.  Exit codes: 0 images saved, 1 the job failed, 2 the prompt, workflow
-or source image is wrong, 3 the server cannot be reached.
+pipe them: a progress bar on a terminal, plain lines when piped (`progress_view`).
+Prompts an earlier session left on the server are collected first, with their progress
+(`session.VerbSession.recover`; ``--no-recover`` skips them).  With ``--image`` the prompt
+runs as img2img on that source.  The run gets a run folder like any other
+(`workbench.runs.history`), so the TUI's run history lists it.  Ctrl+C takes back what
+this run queued (`interrupt`).  Exit codes: 0 images saved, 1 the job failed, 2 the
+prompt, workflow or source image is wrong, 3 the server cannot be reached, 130 cancelled.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from . import UNREACHABLE, add_run_options, connected_client, err
+from . import UNREACHABLE, add_prompt_options, add_run_options, connected_client, err
 
 HELP = "run a prompt from a library on ComfyUI and save the images"
 
@@ -33,62 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the prompt's, else 0.7)")
     parser.add_argument("--megapixel", action="store_true",
                         help="img2img: scale the source to about 1 MP, keeping its aspect")
+    add_prompt_options(parser)
 
 
 def run(args: argparse.Namespace, config) -> int:
     return asyncio.run(_run(args, config))
-
-
-class _Progress:
-    """Progress lines on stderr: one rewritten line on a terminal, sparse lines otherwise."""
-
-    def __init__(self) -> None:
-        self.workflow: dict = {}
-        self.tty = sys.stderr.isatty()
-        self.last = ""
-
-    def __call__(self, job, event) -> None:
-        line = self._line(job, event)
-        if not line or line == self.last:
-            return
-        self.last = line
-        if self.tty:
-            sys.stderr.write("\r\x1b[2K" + line)
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    def _line(self, job, event) -> str:
-        from ..comfy.events import (
-            Disconnected,
-            Executing,
-            ExecutionCached,
-            ExecutionStart,
-            Lost,
-            Progress,
-            Reconnected,
-        )
-        from ..comfy.graph import title_of
-        from ..textsafe import one_line
-
-        if isinstance(event, Progress) and event.max:
-            sparse = not self.tty and event.value not in (1, event.max) and \
-                event.value % max(1, event.max // 4)
-            return "" if sparse else \
-                f"step {event.value}/{event.max}  {int(job.fraction * 100)}%"
-        if isinstance(event, Executing) and event.node:
-            return f"node {event.node} “{one_line(title_of(self.workflow, event.node))}”"
-        if isinstance(event, ExecutionCached) and event.nodes:
-            return f"{len(event.nodes)} node(s) cached"
-        if isinstance(event, Lost):
-            return one_line(event.reason)
-        return {ExecutionStart: "started",
-                Disconnected: "connection to ComfyUI lost; reconnecting…",
-                Reconnected: "connection to ComfyUI restored"}.get(type(event), "")
-
-    def done(self) -> None:
-        if self.tty and self.last:
-            sys.stderr.write("\n")
 
 
 def _find(args: argparse.Namespace):
@@ -119,6 +70,9 @@ def _source(args: argparse.Namespace, library, spec):
         if spec.model != "kontext":
             spec = spec.copy(source_image=str(path))
         source = load_source(path)
+    if args.keep_size:
+        spec = spec.copy()
+        spec.params.keep_size = True
     if args.denoise is not None:
         if not 0.0 < args.denoise <= 1.0:
             raise ValueError(f"--denoise {args.denoise:g} is outside 0-1 (0.65-0.7 keeps the "
@@ -128,41 +82,43 @@ def _source(args: argparse.Namespace, library, spec):
     return spec, load_inputs(spec, library.path.parent, source=source)
 
 
-async def _recover(config, client) -> None:
-    """Collect what an earlier session left on this server (printed like our own)."""
-    from ..comfy.client import client_from_config
-    from ..runs.journal import Journal
-    from ..runs.recovery import owned_by_live_session, recover
-
-    journal = Journal()
-    left = [e for e in journal.unfinished(client.base_url) if not owned_by_live_session(e)]
-    if not left:
-        return
-    print("collecting prompts left running by an earlier session…", file=sys.stderr)
-
-    def make(server: str, client_id: str):
-        return client_from_config(config, server, client_id=client_id)
-
-    for found in await recover(journal, make, wait=True):
-        for image in found.images:
-            print(image)
-        for problem in found.problems:
-            err(f"earlier prompt {found.entry.prompt_id}: {problem}")
-
-
 def _report(outcome) -> int:
+    from .interrupt import CANCELLED
+
     record = outcome.record
+    total = record.timings.get("total_s")
+    took = f" in {total:.1f} s" if total else ""
+    if record.status == "cancelled":
+        where = "; ".join(str(p) for p in outcome.problems)
+        print(f"cancelled{took}" + (f" ({where})" if where else "") +
+              f"; run folder {outcome.run.folder}", file=sys.stderr)
+        return CANCELLED
     for image in outcome.images:
         print(image)
     for refused in record.refused:
         err(f"refused {refused['server_filename']!r}: {refused['reason']}")
     for problem in outcome.problems:
         err(str(problem))
-    total = record.timings.get("total_s")
-    took = f" in {total:.1f} s" if total else ""
-    print(f"{outcome.result.status}{took}: {len(record.images)} image(s) in "
+    sizes = image_sizes(outcome.images)
+    print(f"{outcome.result.status}{took}: {len(record.images)} image(s){sizes} in "
           f"{outcome.run.folder}", file=sys.stderr)
     return 0 if outcome.ok else 1
+
+
+def image_sizes(paths) -> str:
+    """`` 1184x880`` (each distinct size of the images), read from their headers."""
+    from PIL import Image, UnidentifiedImageError
+
+    sizes = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                size = f"{image.width}x{image.height}"
+        except (OSError, UnidentifiedImageError):
+            continue
+        if size not in sizes:
+            sizes.append(size)
+    return f" {', '.join(sizes)}" if sizes else ""
 
 
 async def _run(args: argparse.Namespace, config) -> int:
@@ -171,7 +127,9 @@ async def _run(args: argparse.Namespace, config) -> int:
     from ..comfy.validate import InvalidWorkflow
     from ..comfy.workflows import WorkflowError
     from ..images.source import SourceImageError
+    from ..runs.cancel import Cancelled
     from ..runs.history import HistoryError
+    from .session import VerbSession
 
     found = _find(args)
     if found is None:
@@ -185,9 +143,16 @@ async def _run(args: argparse.Namespace, config) -> int:
     client = await connected_client(config)
     if client is None:
         return UNREACHABLE
+    session = VerbSession(config, client)
     try:
-        await _recover(config, client)
-        return _report(await _run_one(args, config, client, library, spec, inputs))
+        outcome = await session.run(_work(args, session, library, spec, inputs))
+        if session.cancelled:
+            if outcome is not None:
+                _report(outcome)
+            return await session.farewell()
+        return _report(outcome)
+    except Cancelled:
+        return await session.farewell()
     except (InvalidWorkflow, WorkflowError, WorkflowFormatError, RoleError,
             HistoryError) as exc:
         err(str(exc))
@@ -199,11 +164,21 @@ async def _run(args: argparse.Namespace, config) -> int:
         await client.close()
 
 
-async def _run_one(args: argparse.Namespace, config, client, library, spec, inputs):
+async def _work(args: argparse.Namespace, session, library, spec, inputs):
+    """Collect leftovers, then run the prompt (None when a cancel came first)."""
+    from .session import report_recovered
+
+    report_recovered(await session.recover(skip=args.no_recover))
+    if session.cancelled:
+        return None
+    return await _run_one(args, session, library, spec, inputs)
+
+
+async def _run_one(args: argparse.Namespace, session, library, spec, inputs):
     from ..comfy.workflows import BUILTINS
     from ..runs.single import RunService
 
-    progress = _Progress()
+    client = session.client
     meta = {"prompt": spec.name, "library": str(library.path), "command": "run"}
     described = inputs.describe()
     if "source" in described:
@@ -220,15 +195,14 @@ async def _run_one(args: argparse.Namespace, config, client, library, spec, inpu
                 print(f"  {line}", file=sys.stderr)
         for note in workflow.notes:
             err(f"note: {note}")
-        progress.workflow = workflow.workflow
         print(f"running {spec.name!r} with {workflow.name}, seed {workflow.seed} on "
               f"{client.base_url}", file=sys.stderr)
 
-    service = RunService.for_session(config)
-    try:
-        return await service.run_single(
-            client, spec, seed=args.seed, folder=args.out, meta=meta, workflow=args.workflow,
-            images=inputs.images,
-            fit_1mp=args.megapixel, on_built=built, on_event=progress)
-    finally:
-        progress.done()
+    service = RunService.for_session(session.config)
+    outcome = await service.run_single(
+        client, spec, seed=args.seed, folder=args.out, meta=meta, workflow=args.workflow,
+        images=inputs.images,
+        fit_1mp=args.megapixel, on_built=built, on_event=session.view.on_event,
+        on_submitted=session.submitted, scope=session.scope)
+    session.view.end(outcome.result.prompt_id, outcome.result.status)
+    return outcome

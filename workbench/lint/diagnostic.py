@@ -1,14 +1,15 @@
 """What the linter reports: a diagnostic, where it points, and the edits that would fix it.
 
 Plain frozen data, so the editor can keep them, compare them and render them without
-knowing anything about the rules.  Offsets are Python string indices (code points) into
+knowing anything about the rules.  Named tuples rather than frozen dataclasses: a library
+lint makes tens of thousands of them, and a frozen dataclass takes several times longer to
+build.  Offsets are Python string indices (code points) into
 the text of one field as the user typed it (see `engine.field_text`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Severities from mildest to worst; the index is the rank used by thresholds.
 SEVERITIES: tuple[str, ...] = ("info", "warning", "error")
@@ -18,8 +19,7 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
-@dataclass(frozen=True, slots=True)
-class Edit:
+class Edit(NamedTuple):
     """Replace ``field``'s text between ``start`` and ``end`` with ``replacement``.
 
     For a parameter field (``steps``, ``width``...) the text is the value as `field_text`
@@ -36,8 +36,7 @@ class Edit:
                 "replacement": self.replacement}
 
 
-@dataclass(frozen=True, slots=True)
-class Fix:
+class Fix(NamedTuple):
     """Edits that resolve a diagnostic.  ``safe`` fixes keep the user's intent and are what
     ``workbench lint --fix`` applies on its own; the others wait for the user to choose."""
 
@@ -56,8 +55,7 @@ class Fix:
         return data
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     """One problem: which rule, how bad, why, where (field + span) and how to fix it.
 
     ``field`` is a `PromptSpec` text field (``subject`` ... ``camera``), ``raw``,

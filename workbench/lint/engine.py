@@ -15,6 +15,7 @@ from ..spec import TEXT_FIELDS, Lora, PromptSpec
 from . import rules as _rules  # noqa: F401  (registers every rule family)
 from .context import LintContext
 from .diagnostic import Diagnostic, Edit
+from .plan import plan_for
 from .registry import RULES, Rule, find_rule
 from .settings import LintSettings
 
@@ -48,35 +49,22 @@ def lint(spec: PromptSpec, *, settings: LintSettings | None = None,
                       context=context, base_dir=base_dir, edit=edit)
     found: list[Diagnostic] = []
     overrides = settings.severity if settings is not None else {}
-    for entry in _active(settings):
+    for entry in plan_for(settings).rules_for(ctx):
         if entry.when is not None and not entry.when(ctx):
             continue
         for hit in entry.check(ctx):
             found.append(Diagnostic(
-                rule=entry.slug, code=entry.code,
-                severity=overrides.get(entry.slug) or hit.severity or entry.severity,
-                message=hit.message, rationale=entry.rationale, field=hit.field,
-                start=hit.start, end=hit.end, fix=hit.fix, suggestion=hit.suggestion,
-                action=hit.action, source=entry.source))
-    found.sort(key=lambda d: (_ORDER.get(d.field, len(_ORDER)), d.start, d.end, d.code))
+                entry.slug, entry.code,
+                overrides.get(entry.slug) or hit.severity or entry.severity,
+                hit.message, entry.rationale, hit.field, hit.start, hit.end, hit.fix,
+                hit.suggestion, hit.action, entry.source))
+    if len(found) > 1:
+        found.sort(key=_sort_key)
     return found
 
 
-_ACTIVE: dict[tuple, tuple[Rule, ...]] = {}
-
-
-def _active(settings: LintSettings | None) -> tuple[Rule, ...]:
-    """The rules ``settings`` enables, worked out once per selection (a library lint asks
-    for the same one for every prompt)."""
-    key = (None, frozenset()) if settings is None else (settings.select, settings.ignore)
-    rules = _ACTIVE.get(key)
-    if rules is None:
-        rules = tuple(r for r in RULES.values()
-                      if settings is None or settings.enabled(r.slug))
-        if len(_ACTIVE) > 64:
-            _ACTIVE.clear()
-        _ACTIVE[key] = rules
-    return rules
+def _sort_key(d: Diagnostic) -> tuple:
+    return (_ORDER.get(d.field, len(_ORDER)), d.start, d.end, d.code)
 
 
 def by_field(diagnostics: Iterable[Diagnostic]) -> dict[str, list[Diagnostic]]:

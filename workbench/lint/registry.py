@@ -3,12 +3,17 @@ source, and the function that checks a prompt.
 
 Rules register themselves with `@rule(...)` when their family module is imported; the
 order of registration is the order `workbench rules` lists them and the engine runs them.
+
+A rule may name its *triggers*: words (lower case), marks (substrings such as ``"BREAK"``
+or ``"<"``), non-ASCII text, or fields it reads whatever they say.  Without one of them in
+the prompt the rule cannot fire, so the engine does not call it: most prompts trip only a
+few rules, and asking each rule to find that out for itself was most of lint's time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from .diagnostic import SEVERITIES, Fix
 
@@ -16,8 +21,7 @@ if TYPE_CHECKING:
     from .context import LintContext
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """What a rule function yields; the engine adds the rule's identity and severity."""
 
     field: str
@@ -45,6 +49,21 @@ class Rule:
     check: Check
     fix: str = ""  # "safe", "unsafe" or "" — what kind of fix the rule can offer
     when: Callable[["LintContext"], bool] | None = None  # cheap gate: skip the check if False
+    #: Triggers (any one suffices; none declared: always run).  Each must be a *necessary*
+    #: condition for a hit, or the engine would hide real findings.
+    words: frozenset[str] = frozenset()  # a lower-case word of the prompt's text
+    marks: tuple[str, ...] = ()  # a substring of the prompt's text
+    unicode: bool = False  # the text is not plain ASCII
+    fields: tuple[str, ...] = ()  # one of these structured fields is filled in
+    #: a generation parameter the spec sets itself (or a preset, which may set any), or
+    #: "server_vram_gb" when the caller knows the server's VRAM: rules about parameters
+    #: cannot fault a variant's own defaults
+    params: tuple[str, ...] = ()
+
+    @property
+    def triggered(self) -> bool:
+        """Whether the rule runs only on a trigger (else on every prompt)."""
+        return bool(self.words or self.marks or self.unicode or self.fields or self.params)
 
     def to_dict(self) -> dict[str, str]:  # noqa: D102
         return {"code": self.code, "rule": self.slug, "severity": self.severity,
@@ -59,14 +78,17 @@ _BY_CODE: dict[str, Rule] = {}
 
 def rule(slug: str, code: str, severity: str, *, family: str, summary: str, rationale: str,
          source: str, fix: str = "",
-         when: Callable[["LintContext"], bool] | None = None) -> Callable[[Check], Check]:
+         when: Callable[["LintContext"], bool] | None = None,
+         words: Iterable[str] = (), marks: Iterable[str] = (), unicode: bool = False,
+         fields: Iterable[str] = (), params: Iterable[str] = ()) -> Callable[[Check], Check]:
     if severity not in SEVERITIES:
         raise ValueError(f"{slug}: unknown severity {severity!r}")
 
     def register(check: Check) -> Check:
         if slug in RULES or code in _BY_CODE:
             raise ValueError(f"rule {slug} / {code} registered twice")
-        entry = Rule(slug, code, severity, family, summary, rationale, source, check, fix, when)
+        entry = Rule(slug, code, severity, family, summary, rationale, source, check, fix, when,
+                     frozenset(words), tuple(marks), unicode, tuple(fields), tuple(params))
         RULES[slug] = entry
         _BY_CODE[code] = entry
         return check

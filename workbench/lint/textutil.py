@@ -6,6 +6,8 @@ All regexes are compiled at import; every helper is linear in the text it reads.
 from __future__ import annotations
 
 import re
+import sys
+from bisect import bisect_right
 from functools import lru_cache
 
 from .diagnostic import Edit
@@ -27,9 +29,11 @@ def iter_words(text: str):
 
 # Double, curly and guillemet quotes anywhere; single quotes only when they stand apart
 # from letters, so apostrophes ("don't", "dogs' toys") are not taken for quotes.
+# (Every alternative starts with its quote mark, the "stands apart" test just after it, so
+# the regex engine can skip to the next quote mark instead of trying each position.)
 _QUOTED = re.compile(
     r'"[^"\n]{1,300}"|“[^”\n]{1,300}”|«[^»\n]{1,300}»|„[^“”\n]{1,300}[“”]'
-    r"|(?<![\w'’])'[^'\n]{1,300}'(?![\w'’])|(?<![\w'’])‘[^’\n]{1,300}’(?![\w'’])"
+    r"|'(?<![\w'’]')[^'\n]{1,300}'(?![\w'’])|‘(?<![\w'’]‘)[^’\n]{1,300}’(?![\w'’])"
 )
 
 
@@ -105,12 +109,49 @@ def blemishes(text: str) -> tuple[int, ...]:
     return (*(len(p.findall(text)) for p in _BLEMISHES), balance)
 
 
+#: Every character a blemish can be made of: a character outside them (a letter, a digit, a
+#: quote...) is never part of one, so blemishes on either side of it can be counted apart.
+_BLEMISH_CHARS = ",;，、()[]{}"
+
+
+def _part_of_blemish(char: str) -> bool:
+    return char.isspace() or char in _BLEMISH_CHARS
+
+
+def edit_is_clean(text: str, start: int, end: int, glue: str) -> bool:
+    """Whether replacing ``text[start:end]`` with ``glue`` leaves no more blemishes of any
+    kind than ``text`` had (`blemishes` of both texts compared), counted only around the
+    edit: past the nearest character on each side that no blemish can contain, both texts
+    are the same and so are their blemishes.  Long tag lists get one edit per tag, and
+    recounting the whole text each time was most of their lint time."""
+    lo = start - 1
+    while lo >= 0 and _part_of_blemish(text[lo]):
+        lo -= 1
+    hi = end
+    while hi < len(text) and _part_of_blemish(text[hi]):
+        hi += 1
+    new = text[:start] + glue + text[end:]
+    shift = len(glue) - (end - start)
+    old_end = hi + 1 if hi < len(text) else len(text)
+    new_end = hi + shift + 1 if hi < len(text) else len(new)
+    for pattern in _BLEMISHES:
+        if len(pattern.findall(new, lo + 1, new_end)) > len(pattern.findall(text, lo + 1, old_end)):
+            return False
+    removed, before = text[start:end], 0
+    after = 0
+    for opener, closer in zip(_OPENERS, _CLOSERS):
+        opens, closes = text.count(opener), text.count(closer)
+        before += abs(opens - closes)
+        after += abs(opens - removed.count(opener) + glue.count(opener)
+                     - (closes - removed.count(closer) + glue.count(closer)))
+    return after <= before
+
+
 def clean_edit(field: str, text: str, start: int, end: int, replacement: str = "") -> Edit | None:
     """An edit replacing ``text[start:end]`` (usually with nothing) that takes one
     neighbouring separator with it so no orphan is left: no doubled or dangling comma, no
     space inside a bracket, no empty brackets, brackets as balanced as before.  None when
     every way of doing it leaves a blemish (the caller then offers no safe fix)."""
-    before = blemishes(text)
     after_sep = _SEP_AFTER.match(text, end)
     before_sep = _SEP_BEFORE.search(text, max(0, start - 12), start)
     candidates = []
@@ -129,7 +170,7 @@ def clean_edit(field: str, text: str, start: int, end: int, replacement: str = "
             if not glue and 0 < s and e < len(text) and text[s - 1].isalnum() \
                     and text[e].isalnum():
                 continue  # would glue two words together
-            if has_words(new) and no_worse(before, blemishes(new)):
+            if has_words(new) and edit_is_clean(text, s, e, glue):
                 return Edit(field, s, e, glue)
     return None
 
@@ -144,15 +185,100 @@ def no_worse(before: tuple[int, ...], after: tuple[int, ...]) -> bool:
 
 
 def alternation(phrases: list[str] | tuple[str, ...]) -> str:
-    """A regex alternation of literal phrases, longest first, spaces matching any spacing."""
-    ordered = sorted(set(phrases), key=len, reverse=True)
-    return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
+    """A regex alternation of literal phrases, spaces matching any spacing, written as a
+    trie ("a(?:rtgerm|lphonse\\s+mucha)") so that the engine does not try every phrase at
+    every position; where one phrase extends another the longer is tried first."""
+    root: dict = {}
+    for phrase in set(phrases):
+        node = root
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a phrase ends here
+    return _trie(root)
+
+
+def _trie(node: dict) -> str:
+    branches = [(r"\s+" if char == " " else re.escape(char)) + _trie(child)
+                for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    body = "|".join(branches)
+    if "" in node:  # optional: a longer phrase first, else the one that ends here
+        return f"(?:{body})?"
+    return body if len(branches) == 1 else f"(?:{body})"
+
+
+class Lazy:
+    """A regex compiled on first use, for patterns most prompts never need: a CJK character
+    class alone takes milliseconds to compile, at every start of `workbench lint`."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._args = (pattern, flags)
+
+    def __getattr__(self, name: str):
+        value = getattr(re.compile(*self._args), name)
+        setattr(self, name, value)  # later calls find the method without coming here
+        return value
+
+
+class Caseless:
+    """A case-insensitive pattern, matched fast: on ASCII text, without ``re.I`` on the
+    lower-cased text (lower-casing ASCII keeps every offset, and a case-sensitive pattern
+    lets the regex engine skip alternatives by their first character: several times faster
+    for word lists); other text with ``re.I`` as written.
+
+    The pattern must be written in lower case.  Match objects may belong to the lower-cased
+    text: read their offsets (and groups) and slice the original for display; ``sub`` and
+    ``subn`` return lower-cased text for ASCII input."""
+
+    __slots__ = ("pattern", "_ascii", "_other")
+
+    def __init__(self, pattern: str) -> None:
+        if re.search(r"(?<!\\)[A-Z]", pattern):
+            raise ValueError(f"write a Caseless pattern in lower case: {pattern[:60]!r}")
+        self.pattern = pattern
+        self._ascii = re.compile(pattern)
+        self._other = Lazy(pattern, re.I)  # non-ASCII text only
+
+    def _pick(self, text: str):
+        return (self._ascii, text.lower()) if text.isascii() else (self._other, text)
+
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize, *,
+               lower: str | None = None):
+        """``lower``: ``text.lower()``, when the caller has it already."""
+        if lower is not None and text.isascii():
+            return self._ascii.search(lower, pos, endpos)
+        pattern, text = self._pick(text)
+        return pattern.search(text, pos, endpos)
+
+    def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize, *,
+              lower: str | None = None):
+        if lower is not None and text.isascii():
+            return self._ascii.match(lower, pos, endpos)
+        pattern, text = self._pick(text)
+        return pattern.match(text, pos, endpos)
+
+    def fullmatch(self, text: str):
+        pattern, text = self._pick(text)
+        return pattern.fullmatch(text)
+
+    def finditer(self, text: str):
+        pattern, text = self._pick(text)
+        return pattern.finditer(text)
+
+    def sub(self, repl, text: str) -> str:
+        pattern, text = self._pick(text)
+        return pattern.sub(repl, text)
+
+    def subn(self, repl, text: str) -> tuple[str, int]:
+        pattern, text = self._pick(text)
+        return pattern.subn(repl, text)
 
 
 # -- words, scripts and comma-separated fragments ---------------------------------------------
 
 #: Han ideographs and Japanese kana: scripts written without spaces between words.
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+_CJK = Lazy(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 
 
 @lru_cache(maxsize=4096)
@@ -185,13 +311,13 @@ def iter_fragments(text: str, mask: re.Pattern | None = None):
     """`fragments`, one at a time (for callers that stop early)."""
     pos = 0
     for m in _FRAGMENT_SEP.finditer(text):
-        out: list = []
-        _add_fragment(text, pos, m.start(), out, mask)
+        found = _fragment(text, pos, m.start(), mask)
         pos = m.end()
-        yield from out
-    out = []
-    _add_fragment(text, pos, len(text), out, mask)
-    yield from out
+        if found is not None:
+            yield found
+    found = _fragment(text, pos, len(text), mask)
+    if found is not None:
+        yield found
 
 
 @lru_cache(maxsize=4096)
@@ -200,20 +326,45 @@ def fragments(text: str, mask: re.Pattern | None = None) -> tuple[tuple[int, int
     trimmed of spaces); ``words`` leaves out articles, weight brackets and numbers, and
     counts a ``<lora:...>`` tag as one word.  Words matching ``mask`` (quality tags) are
     not counted either: an item made only of them counts as one word."""
-    out = []
-    pos = 0
+    return tuple(iter_fragments(text, mask))
+
+
+@lru_cache(maxsize=1024)
+def _separators(text: str) -> tuple[list[int], list[int]]:
+    """Where the item separators of ``text`` start and end (see `fragments`)."""
+    starts, ends = [], []
     for m in _FRAGMENT_SEP.finditer(text):
-        _add_fragment(text, pos, m.start(), out, mask)
-        pos = m.end()
-    _add_fragment(text, pos, len(text), out, mask)
-    return tuple(out)
+        starts.append(m.start())
+        ends.append(m.end())
+    return starts, ends
 
 
-def _add_fragment(text: str, start: int, end: int, out: list, mask) -> None:
+def item_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of the comma item (as `fragments` trims it) that holds ``text[start:end]``,
+    which must contain a word; None when the span crosses a separator."""
+    starts, ends = _separators(text)
+    i = bisect_right(starts, start)  # separators starting at or before ``start``
+    if i and ends[i - 1] > start:
+        return None  # ``start`` is inside a separator
+    item_start = ends[i - 1] if i else 0
+    item_end = starts[i] if i < len(starts) else len(text)
+    if end > item_end:
+        return None
+    return trimmed(text, item_start, item_end)
+
+
+def _fragment(text: str, start: int, end: int, mask) -> tuple[int, int, int] | None:
+    words = _piece_words(text[start:end], mask)
+    if not words:
+        return None
     start, end = trimmed(text, start, end)
-    if end <= start:
-        return
-    piece = text[start:end]
+    return start, end, words
+
+
+def _piece_words(piece: str, mask) -> int:
+    """The words an item counts for (see `fragments`), 0 for an item that counts as nothing
+    (only spaces, brackets, articles or numbers).  Leading and trailing spaces and separators
+    change nothing here, so items need not be trimmed to be counted."""
     loras = len(_LORA_TAG.findall(piece)) if "<" in piece else 0
     if loras:
         piece = _LORA_TAG.sub(" ", piece)
@@ -222,20 +373,38 @@ def _add_fragment(text: str, start: int, end: int, out: list, mask) -> None:
         piece, masked = mask.subn(" ", piece)
     if "(" in piece or "[" in piece or "{" in piece:
         piece = _BRACKETS.sub(" ", piece)
-    words = sum(1 for w in find_words(piece) if w.lower() not in _ARTICLES
-                and not w.isdigit())
+    found = find_words(piece)
+    words = len(found)
+    if words:
+        for w in found:
+            if w.isdigit() or (len(w) <= 3 and w.lower() in _ARTICLES):
+                words -= 1
     if words or loras or masked:
-        out.append((start, end, words + loras or 1))
+        return words + loras or 1
+    return 0
 
 
-def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None
+def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None, need: int = 0
             ) -> tuple[int, int, int]:
     """The longest run of consecutive short comma items (``longest`` words or fewer):
-    ``(run length, start, end)``."""
+    ``(run length, start, end)``.  With ``need``, gives up (returning a shorter run) as soon
+    as too few items are left for a run of ``need``: most prose has no run at all."""
     best = (0, 0, 0)
     run = 0
     run_start = 0
-    for start, end, words in fragments(text, mask):
+    pos = 0
+    separators = (*_FRAGMENT_SEP.finditer(text), None)
+    left = len(separators)
+    for m in separators:
+        if best[0] < need and run + left < need:
+            break
+        left -= 1
+        start, end = pos, (m.start() if m is not None else len(text))
+        if m is not None:
+            pos = m.end()
+        words = _piece_words(text[start:end], mask)
+        if not words:
+            continue  # an empty item neither breaks a run nor extends it
         if words <= longest:
             if run == 0:
                 run_start = start
@@ -244,6 +413,9 @@ def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None
                 best = (run, run_start, end)
         else:
             run = 0
+    if best[0]:
+        # spans as `fragments` gives them: trimmed of spaces and separators
+        best = (best[0], trimmed(text, best[1], best[2])[0], trimmed(text, best[1], best[2])[1])
     return best
 
 

@@ -32,6 +32,7 @@ from ..compose import compose
 from ..images.source import SourceImage, SourceImageError, load_source
 from ..spec import PromptSpec
 from . import history
+from .cancel import Cancelled, CancelScope
 from .plan import Cell
 from .recorder import CellRecorder
 from .single import CellOutcome, EventCallback, RunService
@@ -165,6 +166,7 @@ class _Chain:
     reusable: dict[str, tuple[Path, history.CellResult]]
     chooser: random.Random
     on_event: EventCallback | None
+    scope: CancelScope | None = None
 
 
 async def run_chain(service: RunService, client: ComfyClient, chain: EditChain, out_dir: Path,
@@ -172,7 +174,8 @@ async def run_chain(service: RunService, client: ComfyClient, chain: EditChain, 
                     workflow: str | dict | None = None, reuse: Path | None = None,
                     on_step: Callable[[int, PromptSpec, StepResult | None], None] | None = None,
                     on_event: EventCallback | None = None,
-                    rng: random.Random | None = None) -> ChainRun:
+                    rng: random.Random | None = None,
+                    scope: CancelScope | None = None) -> ChainRun:
     """Run ``chain`` step by step into the run folder ``out_dir``; stops at the first step
     that fails.
 
@@ -180,14 +183,16 @@ async def run_chain(service: RunService, client: ComfyClient, chain: EditChain, 
     chain whose first edit follows a text-to-image prompt makes that image first, as step
     0).  A bad source raises `SourceImageError` before anything is sent.  A step's seed is
     its own, else ``seed``, else a random one, and is always recorded.  ``on_step(i, spec,
-    None)`` is called when step ``i`` starts and ``on_step(i, spec, result)`` when it ends."""
+    None)`` is called when step ``i`` starts and ``on_step(i, spec, result)`` when it ends.
+    A cancelled ``scope`` (`cancel.CancelScope`) ends the step that runs as ``cancelled``
+    and the chain there; the manifest is rewritten after every step either way."""
     name = f"{chain.steps[0].name} … {chain.steps[-1].name}" if chain.steps else "chain"
     run = await asyncio.to_thread(history.create_run, None, kind="chain", folder=out_dir,
                                   name=name, meta={"server": client.base_url,
                                                    "warnings": chain_warnings(chain)})
     state = _Chain(service, client, service.recorder(run),
                    ChainRun(run, warnings=chain_warnings(chain), started=time.time()),
-                   workflow, _reusable(reuse), rng or random.SystemRandom(), on_event)
+                   workflow, _reusable(reuse), rng or random.SystemRandom(), on_event, scope)
     notify = on_step or (lambda *_: None)
     try:
         if source_path is None and chain.origin is not None and not chain.source_image:
@@ -226,7 +231,9 @@ async def _close(state: _Chain) -> None:
     out = state.out
     out.finished = time.time()
     out.run.meta.update(ok=out.ok, seconds=round(max(0.0, out.finished - out.started), 3))
-    await asyncio.to_thread(history.set_status, out.run, "finished")
+    cancelled = state.scope is not None and state.scope.requested
+    await asyncio.to_thread(history.set_status, out.run, "cancelled" if cancelled
+                            else "finished")
 
 
 def _step_seed(state: _Chain, spec: PromptSpec, seed: int | None) -> int:
@@ -275,7 +282,13 @@ async def _reuse_or_run(state: _Chain, result: StepResult, spec: PromptSpec,
     try:
         outcome = await state.service.run_cell(
             state.client, cell, state.recorder, workflow=workflow, images=images,
-            on_built=built, on_event=state.on_event, label=_label(result), step=info)
+            on_built=built, on_event=state.on_event, scope=state.scope, label=_label(result),
+            step=info)
+    except Cancelled as exc:   # asked before the step was sent: recorded, the chain ends
+        result.status, result.message = "cancelled", str(exc)
+        await state.recorder.record(cell, [], None, status="cancelled", error=str(exc),
+                                    label=_label(result), step=info)
+        return result
     except InvalidWorkflow as exc:   # recorded, then the caller hears of it
         result.status, result.message = "rejected", str(exc)
         await state.recorder.record(cell, [], None, status="error", error=str(exc),

@@ -146,7 +146,7 @@ class PlanRunner:
     async def _close_run(self, run: history.Run) -> None:
         status = "cancelled" if self._cancelling else "finished"
         await asyncio.to_thread(history.set_status, run, status)
-        if self.options.sheet:
+        if self.options.sheet and any(history.first_images(run).values()):  # no cell: none
             await asyncio.to_thread(self._contact_sheet, run)
 
     async def _stop(self, watchers: list[asyncio.Task]) -> None:

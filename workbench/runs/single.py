@@ -43,6 +43,7 @@ from ..presets import Presets, presets_for
 from ..spec import PromptSpec
 from ..specdata import spec_to_dict
 from . import history
+from .cancel import Cancelled, CancelScope
 from .inputs import is_image_role
 from .journal import Journal, JournalEntry
 from .plan import Cell, draw_seeds, make_plan
@@ -166,9 +167,13 @@ class RunService:
 
     async def submit(self, client: ComfyClient, workflow: dict, cell: Cell,
                      recorder: CellRecorder, *, seed: int, workflow_name: str = "",
-                     on_event: EventCallback | None = None) -> Job:
+                     on_event: EventCallback | None = None,
+                     scope: CancelScope | None = None) -> Job:
         """Journal and POST ``workflow`` for ``cell``; a refusal raises `InvalidWorkflow`
-        (explained per node), an unreachable server its `ComfyError`."""
+        (explained per node), an unreachable server its `ComfyError`, a ``scope`` already
+        cancelled `Cancelled` (nothing sent); the job joins the ``scope``."""
+        if scope is not None:
+            scope.check()
         prompt_id = str(uuid.uuid4())
         run = recorder.run
         if recorder.journal is not None:
@@ -188,6 +193,8 @@ class RunService:
         except ComfyError:
             await recorder.settle(prompt_id, "not-sent")
             raise
+        if scope is not None:
+            scope.add(job)
         if recorder.journal is not None:
             await recorder.journal_write(recorder.journal.queued, prompt_id, job.number)
         return job
@@ -198,11 +205,12 @@ class RunService:
                       recorder: CellRecorder, *, seed: int, built: BuiltWorkflow | None = None,
                       on_event: EventCallback | None = None,
                       on_submitted: Callable[[Job], None] | None = None,
-                      **extra: Any) -> CellOutcome:
+                      scope: CancelScope | None = None, **extra: Any) -> CellOutcome:
         """Submit, follow and record one workflow; ``extra``: `history.CellResult` fields
-        (label, notes, step)."""
+        (label, notes, step).  ``scope``: see `cancel.CancelScope`."""
         job = await self.submit(client, workflow, cell, recorder, seed=seed,
-                                workflow_name=built.name if built else "", on_event=on_event)
+                                workflow_name=built.name if built else "", on_event=on_event,
+                                scope=scope)
         if on_submitted is not None:
             on_submitted(job)
         result = await job.wait()
@@ -280,10 +288,14 @@ class RunService:
             outcome = await self._carry(client, cell, recorder_for, workflow=workflow,
                                         images=images, fit_1mp=fit_1mp, on_built=on_built,
                                         **execute)
-        except InvalidWorkflow as exc:
-            if made:   # refused at POST: the folder says so
-                await made[0].record(cell, [], None, status="error", error=str(exc))
-                await asyncio.to_thread(history.set_status, made[0].run, "finished")
+        except (InvalidWorkflow, Cancelled) as exc:
+            if made:   # refused at POST, or cancelled before it: the folder says so
+                cancelled = isinstance(exc, Cancelled)
+                await made[0].record(cell, [], None, status="cancelled" if cancelled
+                                     else "error", error=str(exc))
+                await asyncio.to_thread(history.set_status, made[0].run,
+                                        "cancelled" if cancelled else "finished")
             raise
-        await asyncio.to_thread(history.set_status, outcome.run, "finished")
+        await asyncio.to_thread(history.set_status, outcome.run, "cancelled"
+                                if outcome.record.status == "cancelled" else "finished")
         return outcome

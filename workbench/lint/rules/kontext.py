@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ...presets import KONTEXT_SIZES, nearest_kontext_size
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
 from ..textutil import inside
@@ -220,20 +221,10 @@ def kontext_preserve(ctx):
             return
 
 
-KONTEXT_SIZES: tuple[tuple[int, int], ...] = (
-    (672, 1568), (688, 1504), (720, 1456), (752, 1392), (800, 1328), (832, 1248),
-    (880, 1184), (944, 1104), (1024, 1024), (1104, 944), (1184, 880), (1248, 832),
-    (1328, 800), (1392, 752), (1456, 720), (1504, 688), (1568, 672),
-)
-
-
-def nearest_kontext_size(width: int, height: int) -> tuple[int, int]:
-    aspect = width / height
-    return min(KONTEXT_SIZES, key=lambda s: abs(s[0] / s[1] - aspect))
-
-
 @rule("kontext-size", "FX303", "warning",
-      when=lambda ctx: ctx.spec.model == "kontext", family="kontext", fix="unsafe",
+      when=lambda ctx: ctx.spec.model == "kontext", params=("width", "height"),
+      family="kontext",
+      fix="unsafe",
       summary="Kontext run at a size off its preferred ~1 MP list",
       rationale="Kontext was trained on a fixed list of ~1 MP sizes from 672x1568 to "
                 "1568x672 (ComfyUI's FluxKontextImageScale snaps to it); other sizes "
@@ -243,7 +234,7 @@ def nearest_kontext_size(width: int, height: int) -> tuple[int, int]:
 def kontext_size(ctx):
     if ctx.spec.model != "kontext":
         return
-    width, height = ctx.params.width, ctx.params.height
+    width, height = ctx.param("width"), ctx.param("height")
     if not width or not height or width <= 0 or height <= 0 or (width, height) in KONTEXT_SIZES:
         return
     w, h = nearest_kontext_size(width, height)

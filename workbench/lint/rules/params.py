@@ -43,10 +43,10 @@ def set_param(ctx, name: str, value, description: str, *, safe: bool) -> Fix:
              "FLUX workflows (cfg 1)")
 def negative_prompt(ctx):
     negative = ctx.spec.params.negative
-    if negative.strip() and ctx.spec.model in DISTILLED and (ctx.params.cfg or 1.0) <= 1.0:
+    if negative.strip() and ctx.spec.model in DISTILLED and (ctx.param("cfg") or 1.0) <= 1.0:
         yield Hit("negative", 0, len(negative),
                   f"the negative prompt is ignored on {ctx.spec.model} at cfg "
-                  f"{ctx.params.cfg or 1:g}",
+                  f"{ctx.param('cfg') or 1:g}",
                   fix=Fix("clear the negative prompt", (Edit("negative", 0, len(negative), ""),)),
                   suggestion="describe the positive in the prompt instead")
 
@@ -56,13 +56,14 @@ GUIDANCE_WEAK, GUIDANCE_HARSH = 1.5, 5.0
 
 
 @rule("guidance-range", "FX202", "warning", family="params", fix="safe",
+      params=("guidance",),
       summary="dev guidance outside 2.0–3.5; guidance set on schnell",
       rationale="FLUX works best at low guidance: 2.0–3.5 (2.7–3.0 for photoreal). Below "
                 "1.5 results are weak; above 5 they get over-cooked, lose detail and show "
                 "artifacts. Schnell ignores guidance altogether.",
       source=f"{GUIDE}, \"Guidance Scale\" and \"Optimal parameter values\"")
 def guidance_range(ctx):
-    guidance = ctx.params.guidance
+    guidance = ctx.param("guidance")
     if ctx.spec.model == "schnell":
         if ctx.spec.params.guidance is not None:
             yield param_hit(ctx, "guidance", "schnell ignores guidance",
@@ -86,6 +87,7 @@ def guidance_range(ctx):
 
 
 @rule("cfg-above-one", "FX203", "warning", family="params", fix="unsafe",
+      params=("cfg",),
       summary="sampler cfg above 1 with FLUX dev/schnell",
       rationale="FLUX dev and schnell are guidance-distilled: a sampler cfg above 1 blurs "
                 "and doubles the time (every step runs twice). Keep cfg at 1 and set "
@@ -93,7 +95,7 @@ def guidance_range(ctx):
       source="ComfyUI FLUX text-to-image tutorial (cited in seed 000); seed 002 uses "
              "cfg 1.0 with Flux1-dev")
 def cfg_above_one(ctx):
-    cfg = ctx.params.cfg
+    cfg = ctx.param("cfg")
     if ctx.spec.model in DISTILLED and cfg is not None and cfg > 1.0:
         yield param_hit(ctx, "cfg", f"cfg {cfg:g} on a guidance-distilled model",
                         fix=set_param(ctx, "cfg", 1.0, "set cfg 1", safe=False),
@@ -104,13 +106,14 @@ STEPS = {"dev": (20, 50), "kontext": (20, 50), "schnell": (1, 4)}
 
 
 @rule("steps-range", "FX204", "warning", family="params", fix="unsafe",
+      params=("steps",),
       summary="dev below 20 steps (grid artifacts) or above 50; schnell above 4",
       rationale="FLUX.1 dev needs at least 20–30 steps; at 5–15 grid patterns and "
                 "pixelation appear in smooth areas, and past 50 steps only time grows. "
                 "Schnell is distilled for 1–4 steps.",
       source=f"{GUIDE}, \"Number of inference steps\"")
 def steps_range(ctx):
-    steps = ctx.params.steps
+    steps = ctx.param("steps")
     if steps is None:
         return
     low, high = STEPS.get(ctx.spec.model, STEPS["dev"])
@@ -137,6 +140,7 @@ def _round16(value: int) -> int:
 
 
 @rule("resolution", "FX205", "warning", family="params", fix="safe",
+      params=("width", "height"),
       summary="width/height not multiples of 16, above ~2 MP or below ~0.25 MP, extreme "
               "aspect ratio",
       rationale="FLUX works on 16-pixel patches (8x VAE, 2x2 packing): other sizes are "
@@ -144,7 +148,7 @@ def _round16(value: int) -> int:
                 "far outside that, and past ~21:9, composition breaks down.",
       source=f"{GUIDE}, \"Resolution and aspect ratio\"; ComfyUI FLUX tutorial")
 def resolution(ctx):
-    width, height = ctx.params.width, ctx.params.height
+    width, height = ctx.param("width"), ctx.param("height")
     if not width or not height or width <= 0 or height <= 0:
         return
     field = "width" if width % 16 else "height"
@@ -194,13 +198,14 @@ def estimate_vram_gb(width: int, height: int) -> float:
 
 
 @rule("vram-estimate", "FX206", "warning", family="params",
+      params=("width", "height", "server_vram_gb"),
       summary="estimated VRAM for the size is above what the ComfyUI server has",
       rationale="VRAM grows with resolution: ~4 GB at 512px, ~8 GB at 1024², ~12 GB at "
                 "1080p, ~16 GB at 1440p, 24 GB+ at 4K. Over the card's memory ComfyUI "
                 "swaps or fails. (Info only when no server is known.)",
       source=f"{GUIDE}, \"VRAM and hardware requirements\"")
 def vram_estimate(ctx):
-    width, height = ctx.params.width, ctx.params.height
+    width, height = ctx.param("width"), ctx.param("height")
     if not width or not height or width <= 0 or height <= 0:
         return
     need = estimate_vram_gb(width, height)

@@ -132,7 +132,7 @@ def img2img_size(ctx):
     size = source_size(ctx)
     if size is None:
         return
-    width, height = ctx.params.width, ctx.params.height
+    width, height = ctx.param("width"), ctx.param("height")
     if (width, height) == size:
         return
     edits = []
@@ -161,7 +161,7 @@ DENOISE_SUGGESTED = 0.7
 def denoise_range(ctx):
     if not ctx.is_img2img:
         return
-    denoise = ctx.params.denoise
+    denoise = ctx.param("denoise")
     if denoise is None:
         return
     current = ctx.spec.params.denoise

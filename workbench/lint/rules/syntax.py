@@ -14,8 +14,7 @@ import re
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import (KNOWN_EMBEDDINGS, WORD, blemishes, clean_edit, has_words, inside,
-                        no_worse)
+from ..textutil import KNOWN_EMBEDDINGS, WORD, clean_edit, edit_is_clean, has_words, inside
 
 COMFY = "ComfyUI README, prompt syntax; ComfyUI_examples (lora, textual_inversion_embeddings)"
 
@@ -29,7 +28,7 @@ def _lora_file(name: str) -> str:
         else f"{name}.safetensors"
 
 
-@rule("lora-tag", "FX114", "warning", family="syntax", fix="unsafe",
+@rule("lora-tag", "FX114", "warning", family="syntax", fix="unsafe", marks=("<",),
       summary="A1111 <lora:name:0.8> tag in the prompt text",
       rationale="ComfyUI does not load LoRAs from the prompt: the tag is sent to the text "
                 "encoders as words and the LoRA is never applied. Attach the LoRA to the "
@@ -61,7 +60,7 @@ def lora_tag(ctx):
 _BREAK = re.compile(r"(?:[^\S\n]*\n?[^\S\n]*\bBREAK\b)+[^\S\n]*\n?[^\S\n]*")
 
 
-@rule("break-keyword", "FX115", "warning", family="syntax", fix="safe",
+@rule("break-keyword", "FX115", "warning", family="syntax", fix="safe", marks=("BREAK",),
       summary="A1111 BREAK in the prompt",
       rationale="BREAK tells Automatic1111 to start a new 77-token CLIP chunk; ComfyUI's "
                 "text encoder has no such keyword, so FLUX reads the word \"BREAK\" as part "
@@ -93,10 +92,9 @@ def _break_fix(field: str, text: str, start: int, end: int) -> Fix:
         glues = (" ", "")
     else:
         glues = (", ", " ")
-    old = blemishes(text)
     for glue in glues:
         new = text[:start] + glue + text[end:]
-        if has_words(new) and no_worse(old, blemishes(new)):
+        if has_words(new) and edit_is_clean(text, start, end, glue):
             return Fix("replace BREAK with a separator", (Edit(field, start, end, glue),),
                        safe=True)
     return Fix("remove BREAK", (Edit(field, start, end, glues[0]),))
@@ -108,6 +106,7 @@ _EMBEDDING = re.compile(r"\bembedding:\s*([\w.\-]+)|(?<![\w-])(" + "|".join(
 
 
 @rule("embedding-name", "FX116", "warning", family="syntax", fix="unsafe",
+      marks=("embedding",), words=_EMBEDDING_HINTS,
       summary="textual-inversion embedding (embedding:name, EasyNegative...) in the prompt",
       rationale="Textual-inversion embeddings are trained for Stable Diffusion's CLIP "
                 "encoders. FLUX follows its T5 encoder, which has no such embedding (ComfyUI "
@@ -135,7 +134,7 @@ def embedding_name(ctx):
 _CHOICE = re.compile(r"\{([^{}\n]*\|[^{}\n]*)\}")
 
 
-@rule("choice-syntax", "FX117", "warning", family="syntax", fix="unsafe",
+@rule("choice-syntax", "FX117", "warning", family="syntax", fix="unsafe", marks=("|",),
       summary="{a|b|c} random-choice syntax",
       rationale="ComfyUI's web UI replaces {a|b|c} with one option when you queue, but the "
                 "workbench queues through the API, which sends the braces and bars to FLUX "

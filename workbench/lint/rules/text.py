@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ...tokens import T5_BUDGET, t5_cut
+from ...tokens import CLIP_WINDOW, T5_BUDGET, t5_cut
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import (KNOWN_EMBEDDINGS, WORD, alternation, find_words, iter_fragments,
-                        iter_words, clean_edit, fragments, inside, quoted_spans,
-                        tag_run, trimmed, word_count)
+from ..textutil import (KNOWN_EMBEDDINGS, WORD, Caseless, Lazy, alternation, clean_edit,
+                        estimate_tokens, find_words, inside, item_span, iter_fragments,
+                        iter_words, quoted_spans, tag_run, trimmed, word_count)
 
 GUIDE = "FLUX guide (seed 000)"
 #: Pure functions of one text are cached: a library repeats its styles and camera notes, and
@@ -50,6 +50,7 @@ def unweight(text: str) -> str:
 
 
 @rule("weight-syntax", "FX101", "warning", family="text", fix="safe",
+      marks=("(", "[", "{", "::"),
       summary="Stable Diffusion / Midjourney weighting: (word:1.4), ((word)), [word], "
               "{word}, word::2",
       rationale="FLUX was not trained with prompt weights (BFL: weighting is not supported). "
@@ -115,7 +116,7 @@ WHITE_FIX = "clean white seamless backdrop"
 
 
 @rule("white-background", "FX102", "info", family="text", fix="safe",
-      when=lambda ctx: ctx.spec.model == "dev",
+      when=lambda ctx: ctx.spec.model == "dev", marks=("hite", "HITE"),
       summary="\"white background\" on FLUX.1 dev",
       rationale="On FLUX.1 [dev] the phrase \"white background\" often gives blurry "
                 "results; users report the same in the FLUX repository's issues. It is a "
@@ -149,17 +150,20 @@ TAG_RUN = 5
 
 
 @lru_cache(maxsize=TEXT_CACHE)
-def keyword_soup(text: str) -> tuple[int, int] | None:
-    """The span of the longest run of short comma-separated items (at most three words each,
-    articles and weights not counted, ``<lora:...>`` tags counted), or None when there is
-    no run of `TAG_RUN` or more.  Full-width commas, new lines and BREAK separate too."""
+def keyword_soup(text: str, mask: Caseless | bool | None = True
+                 ) -> tuple[int, int, int] | None:
+    """``(items, start, end)`` of the longest run of short comma-separated items (at most
+    three words each, articles and weights not counted, ``<lora:...>`` tags counted), or
+    None when there is no run of `TAG_RUN` or more.  Full-width commas, new lines and BREAK
+    separate too.  ``mask``: the quality-tag pattern to leave out of the counts, None when
+    the caller knows there is no tag, True to find out."""
     if text.count(",") + text.count(";") + text.count("，") + text.count("、") \
             + text.count("\n") + text.count("BREAK") + text.count(". ") < TAG_RUN - 1:
         return None
-    run, start, end = tag_run(text, mask=_QUALITY if _quality_hint(text) else None)
-    if run < TAG_RUN:
-        return None
-    return start, end
+    if mask is True:
+        mask = _QUALITY if _quality_hint(text) and _QUALITY.search(text) else None
+    found = tag_run(text, mask=mask, need=TAG_RUN)
+    return found if found[0] >= TAG_RUN else None
 
 
 @rule("keyword-list", "FX103", "warning", family="text",
@@ -175,10 +179,14 @@ def keyword_list(ctx):
     if ctx.is_edit:
         return
     for field, text in ctx.prose_fields:
-        span = keyword_soup(text)
-        if span:
-            run = tag_run(text, mask=_QUALITY if _quality_hint(text) else None)[0]
-            yield Hit(field, *span, f"{run} keywords in a row; FLUX follows sentences",
+        mask = None
+        if not _QUALITY_HINTS.isdisjoint(ctx.words(field, text)) \
+                and _QUALITY.search(text, lower=ctx.lower(field, text)):
+            mask = _QUALITY  # counting leaves quality tags out
+        found = keyword_soup(text, mask)
+        if found:
+            run, start, end = found
+            yield Hit(field, start, end, f"{run} keywords in a row; FLUX follows sentences",
                       suggestion="rewrite as one or two sentences: subject and action "
                                  "first, then style, setting and light",
                       action="rewrite")
@@ -186,10 +194,10 @@ def keyword_list(ctx):
 
 # -- negation ---------------------------------------------------------------------------------
 
-_NEGATION = re.compile(
+_NEGATION = Caseless(
     r"\b(?:no|without|not|avoid(?:ing)?|don['’]?t|do\s+not|never|free\s+of|lacking)\b"
     r"(?!\s+(?:only|longer|matter|doubt|one\s+else)\b|[\s-]+ending\b)"
-    r"(?:[ \t]+(?:any\s+|a\s+|an\s+|the\s+)?([^\W_][\w\-]*))?", re.I)
+    r"(?:[ \t]+(?:any\s+|a\s+|an\s+|the\s+)?([^\W_][\w\-]*))?")
 #: In an edit, "without changing ...", "don't alter ..." say what to keep: not a negation.
 _PRESERVING = re.compile(
     r"(?:without|not|never|don['’]?t|do\s+not)\s+(?:any\s+)?(?:chang|alter|affect|modify|"
@@ -212,7 +220,7 @@ POSITIVE = {
 }
 
 
-@rule("negation", "FX104", "warning", family="text", fix="unsafe",
+@rule("negation", "FX104", "warning", family="text", fix="unsafe", words=_NEGATION_HINTS,
       summary="\"no X\", \"without X\", \"not X\", \"avoid X\", \"don't ...\"",
       rationale="FLUX has no negative prompt at its guidance-distilled settings, and naming "
                 "X puts X in the prompt: \"no blur\" invites blur. Describe what you want "
@@ -235,7 +243,7 @@ def negation(ctx):
             fix = Fix(f"write {positive!r}", (Edit(field, *m.span(), positive),)) \
                 if positive else None
             yield Hit(field, m.start(), m.end(),
-                      f"{m.group()!r} names what you don't want; FLUX may draw it",
+                      f"{text[m.start():m.end()]!r} names what you don't want; FLUX may draw it",
                       fix=fix,
                       suggestion=f"describe the positive: {positive!r}" if positive else
                       "describe what should be there instead")
@@ -243,7 +251,7 @@ def negation(ctx):
 
 # -- quote-misuse -----------------------------------------------------------------------------
 
-_TEXT_CUE = re.compile(
+_TEXT_CUE = Caseless(
     r"\b(?:says?|saying|reads?|read|reading|text|texts|written|writing|writes|words?|"
     r"lettering|letters?|typography|typed|typeface|font|fonts|serif|sans-serif|caps|"
     r"small\s+caps|logo|logotype|wordmark|title[ds]?|subtitle[ds]?|subtext|label(?:l?ed)?|"
@@ -252,12 +260,13 @@ _TEXT_CUE = re.compile(
     r"spelling\s+out|named|menu|cover|neon|quote|quoted|message|callout|call-out|date|"
     r"dates|price|masthead|byline|copy|feature|speech\s+bubble|bubble|placard|sticker|"
     r"stamp|stamped|replace|change|rename|rewrite|embroidered|graffiti|chalk|handwritten|"
-    r"hand-painted|marquee|plaque|badge|display(?:ed|s|ing)?)\b", re.I)
+    r"hand-painted|marquee|plaque|badge|display(?:ed|s|ing)?)\b")
 #: Chinese and Japanese "reading / the words / title ..." (no word boundaries in CJK).
-_TEXT_CUE_CJK = re.compile("写着|写有|写道|字样|文字|标题|标语|题字|書かれた|書いてある|文字|看板|タイトル")
+_TEXT_CUE_CJK = Lazy("写着|写有|写道|字样|文字|标题|标语|题字|書かれた|書いてある|文字|看板|タイトル")
 
 
 @rule("quote-misuse", "FX105", "warning", family="text", fix="unsafe",
+      marks=('"', "“", "«", "„", "'", "‘"),
       summary="quotes used for emphasis, not for text that must appear in the image",
       rationale="FLUX renders quoted words as text in the image. Quotes around a word for "
                 "emphasis (or around the whole prompt) can print it on a surface; keep "
@@ -301,13 +310,19 @@ QUALITY_TAGS = (
     "octane render", "octane", "unreal engine", "unreal engine 5", "masterwork",
     "worst quality", "low quality", "normal quality", "lowres",
 )
-_QUALITY = re.compile(rf"(?<![\w-])(?:(?:4|8|16|32)\s?k(?:\s?uhd)?|"
-                      rf"{alternation(QUALITY_TAGS)})(?![\w-])", re.I)
+_QUALITY = Caseless(rf"(?<![\w-])(?:(?:4|8|16|32)\s?k(?:\s?uhd)?|"
+                    rf"{alternation(QUALITY_TAGS)})(?![\w-])")
 QUALITY_RE = _QUALITY
 #: First words of the tags: a field without any of them cannot contain a tag.
 _QUALITY_HINTS = (frozenset(WORD.findall(tag)[0] for tag in QUALITY_TAGS)
                   | frozenset(tag.split()[0].split("-")[0] for tag in QUALITY_TAGS)
                   | frozenset(("4k", "8k", "16k", "32k", "4", "8", "16", "32", "on")))
+#: One word of every tag, the rarest in ordinary prose (a tag needs all of its words, so a
+#: prompt with none of these has no tag): "quality", not "best"; "artstation", not "on".
+_COMMON = frozenset(("on", "best", "high", "highest", "top", "ultra", "amazing", "full", "hi",
+                     "extremely", "hyper", "highly", "insane", "insanely", "intricate", "photo",
+                     "photography", "trending", "featured", "winning", "render", "engine",
+                     "worst", "low", "normal", "4", "5", "8", "16", "32"))
 #: A tag wrapped in its own weight brackets: "(masterpiece:1.2)", "((best quality))".
 _WRAPPED = re.compile(r"\(+\s*$")
 _UNWRAP_TAIL = re.compile(r"\s*(?::\s*-?\d+(?:\.\d+)?)?\s*\)+")
@@ -325,15 +340,28 @@ _TAG_WORDS = frozenset(tuple(find_words(tag)) for tag in QUALITY_TAGS) | frozens
     ((f"{n}k", "uhd") for n in (4, 8, 16, 32))) | frozenset(
     ((str(n), "k") for n in (4, 8, 16, 32)))
 _TAG_LONGEST = max(len(t) for t in _TAG_WORDS)
+_QUALITY_TRIGGERS = frozenset(
+    next((w for w in reversed(tag) if w not in _COMMON), tag[-1]) for tag in _TAG_WORDS)
 
 
-@lru_cache(maxsize=TEXT_CACHE)
 def quality_tag_spans(text: str) -> tuple[tuple[int, int], ...]:
     """The quality tags of ``text`` as whole units (with their own weight brackets): the
     longest run of words that is a tag, words matched case-insensitively."""
-    words = list(iter_words(text))
-    if not words or _QUALITY_HINTS.isdisjoint(w.group().lower() for w in words):
+    if _QUALITY_TRIGGERS.isdisjoint(find_words(text.lower())):
+        return ()  # no tag has all its words here (most prompts)
+    return _tag_spans(text)
+
+
+def field_tags(ctx, field: str, text: str) -> tuple[tuple[int, int], ...]:
+    """`quality_tag_spans` of one field, the word test done on the words the context has."""
+    if _QUALITY_TRIGGERS.isdisjoint(ctx.words(field, text)):
         return ()
+    return _tag_spans(text)
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def _tag_spans(text: str) -> tuple[tuple[int, int], ...]:
+    words = list(iter_words(text))
     lowered = [w.group().lower() for w in words]
     spans = []
     i = 0
@@ -368,6 +396,7 @@ def _spaced(text: str, words: list) -> bool:
 
 
 @rule("sd-quality-tags", "FX106", "warning", family="text", fix="safe",
+      words=_QUALITY_TRIGGERS,
       summary="\"masterpiece\", \"best quality\", \"8k\", \"HDR\", \"trending on "
               "artstation\"...",
       rationale="Quality tags are Stable Diffusion folklore; FLUX was not trained to "
@@ -377,10 +406,10 @@ def _spaced(text: str, words: list) -> bool:
              "guide (keyword lists with \"8k, detailed\" are less effective)")
 def sd_quality_tags(ctx):
     for field, text in ctx.prose_fields:
-        if _QUALITY_HINTS.isdisjoint(ctx.words(field, text)):
+        if _QUALITY_TRIGGERS.isdisjoint(ctx.words(field, text)):
             continue
         quotes = ctx.quotes(field, text)
-        spans = [s for s in quality_tag_spans(text) if not (quotes and inside(quotes, *s))]
+        spans = [s for s in _tag_spans(text) if not (quotes and inside(quotes, *s))]
         if not spans:
             continue
         # removing every tag must leave a prompt: otherwise offer no unattended fix
@@ -388,14 +417,13 @@ def sd_quality_tags(ctx):
         for start, end in reversed(spans):
             rest = rest[:start] + " " + rest[end:]
         keep = bool(_LETTER.search(_SYNTAX_NOISE.sub(" ", rest)))
-        items = fragments(text) if keep else []
         for start, end in spans:
             tag = text[start:end]
             # unattended only at the edge of its comma item: taking a tag out of the middle
             # of a phrase ("by masterpiece Rutkowski") would make a new phrase
-            edge = any(s <= start and end <= e and (not text[s:start].strip(" ([{")
-                                                     or not text[end:e].strip(" )]}"))
-                       for s, e, _ in items)
+            item = item_span(text, start, end) if keep else None
+            edge = item is not None and (not text[item[0]:start].strip(" ([{")
+                                         or not text[end:item[1]].strip(" )]}"))
             edit = clean_edit(field, text, start, end) if keep else None
             if edit is not None and not edge:
                 yield Hit(field, start, end,
@@ -414,15 +442,15 @@ def sd_quality_tags(ctx):
 _LETTER = re.compile(r"[^\W\d_]")
 _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F\u1E00-\u1EFF]")
 _SCRIPTS = (
-    (re.compile(r"[\u3040-\u30ff]"), "Japanese"),
-    (re.compile(r"[\uac00-\ud7af\u1100-\u11ff]"), "Korean"),
-    (re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]"), "Chinese"),
-    (re.compile(r"[\u0400-\u04ff]"), "Russian or another Cyrillic-script language"),
-    (re.compile(r"[\u0370-\u03ff]"), "Greek"),
-    (re.compile(r"[\u0600-\u06ff]"), "Arabic"),
-    (re.compile(r"[\u0590-\u05ff]"), "Hebrew"),
-    (re.compile(r"[\u0900-\u097f]"), "Hindi (Devanagari)"),
-    (re.compile(r"[\u0e00-\u0e7f]"), "Thai"),
+    (Lazy(r"[\u3040-\u30ff]"), "Japanese"),
+    (Lazy(r"[\uac00-\ud7af\u1100-\u11ff]"), "Korean"),
+    (Lazy(r"[\u3400-\u4dbf\u4e00-\u9fff]"), "Chinese"),
+    (Lazy(r"[\u0400-\u04ff]"), "Russian or another Cyrillic-script language"),
+    (Lazy(r"[\u0370-\u03ff]"), "Greek"),
+    (Lazy(r"[\u0600-\u06ff]"), "Arabic"),
+    (Lazy(r"[\u0590-\u05ff]"), "Hebrew"),
+    (Lazy(r"[\u0900-\u097f]"), "Hindi (Devanagari)"),
+    (Lazy(r"[\u0e00-\u0e7f]"), "Thai"),
 )
 #: Function words that are not English, by Latin-script language.
 _FOREIGN_WORDS = {
@@ -470,7 +498,7 @@ def language_of(text: str) -> str | None:
     return None
 
 
-@rule("non-english", "FX107", "warning", family="text",
+@rule("non-english", "FX107", "warning", family="text", words=_ANY_FOREIGN, unicode=True,
       summary="the prompt is not in English (Chinese, Russian, Spanish...)",
       rationale="FLUX's T5 text encoder was trained on English text; other languages are "
                 "understood poorly or not at all (most CJK characters are unknown tokens). "
@@ -532,17 +560,29 @@ def content_words(ctx) -> int:
     if found is None:
         field, text = ctx.whole
         found = ctx.whole_words
-        if _has_syntax(text) or not _QUALITY_HINTS.isdisjoint(ctx.words(field, text)):
-            found = _content_words_of(text)
+        words = ctx.words(field, text)
+        syntax = _has_syntax(text)
+        if syntax or not _QUALITY_HINTS.isdisjoint(words):
+            tags = not _QUALITY_TRIGGERS.isdisjoint(words)
+            # without tags or syntax, only bare numbers can be left out
+            if tags or syntax or _NUMBER.search(text):
+                found = _content_words_of(text, tags)
         ctx.memo["content"] = found
     return found
 
 
 @lru_cache(maxsize=TEXT_CACHE)
-def _content_words_of(text: str) -> int:
-    for start, end in reversed(quality_tag_spans(text)):
+def _content_words_of(text: str, tags: bool) -> int:
+    for start, end in reversed(_tag_spans(text) if tags else ()):
         text = text[:start] + " " + text[end:]
-    return word_count(_SYNTAX_NOISE.sub(" ", text))
+    # without syntax, the numbers are all `_SYNTAX_NOISE` can find
+    return word_count((_SYNTAX_NOISE if _has_syntax(text) else _NUMBER).sub(" ", text))
+
+
+#: `_SYNTAX_NOISE`'s last part: the only one that can match in text without syntax.
+#: (Written to start with a digit, the "not after a word" test just after it, so the regex
+#: engine can skip to the next digit: several times faster than a leading lookbehind.)
+_NUMBER = re.compile(r"\d(?<![\w.]\d)\d*(?:\.\d+)?(?![\w.])")
 
 
 _WEIGHT_NUMBER = re.compile(r":\s*-?\d")
@@ -553,18 +593,30 @@ def _has_syntax(text: str) -> bool:
             or "::" in text or (":" in text and _WEIGHT_NUMBER.search(text) is not None))
 
 
-_SYNTAX_NOISE = re.compile(r"<[^<>\n]*>|\bBREAK\b|\bembedding:|:\s*-?\d+(?:\.\d+)?\s*\)|"
-                           r"\|[^{}|\n]*(?=[|}])|::\s*-?\d*\.?\d*|(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+#: (Each part starts with a character, not a test, for the same reason as `_NUMBER`:
+#: "B(?<!\wB)REAK" is "\bBREAK".)
+_SYNTAX_NOISE = re.compile(r"<[^<>\n]*>|B(?<!\wB)REAK\b|e(?<!\we)mbedding:|:\s*-?\d+(?:\.\d+)?\s*\)|"
+                           r"\|[^{}|\n]*(?=[|}])|::\s*-?\d*\.?\d*|" + _NUMBER.pattern)
 
 
 def too_short(ctx) -> bool:
     return not ctx.is_edit and content_words(ctx) < MIN_WORDS
 
 
+#: How far the estimate may fall short of the exact T5 count on a long prompt (measured on
+#: thousands of published and generated prompts of 300+ characters: at most 1.8, lists of
+#: rare names and abbreviations; 1.17 typical).  Prompts estimated under budget / margin
+#: cannot be over it and are not tokenised.
+ESTIMATE_MARGIN = 2.0
+
+
 def too_long(ctx) -> bool:
     budget = TOKEN_BUDGET.get(ctx.spec.model, 512)
-    # a T5 token covers at least one character: short texts need no tokenising at all
-    return len(ctx.composed) + 1 > budget and ctx.whole_tokens > budget
+    text = ctx.composed
+    # a T5 token covers at least one character: short texts need no tokenising at all, and
+    # nor do texts whose estimate is far below the budget; the rest are counted exactly
+    return len(text) + 1 > budget and estimate_tokens(text) * ESTIMATE_MARGIN > budget \
+        and ctx.whole_tokens > budget
 
 
 @rule("prompt-length", "FX108", "warning", family="text",
@@ -583,7 +635,7 @@ def prompt_length(ctx):
     budget = TOKEN_BUDGET.get(ctx.spec.model, 512)
     if too_long(ctx):
         tokens = ctx.whole_tokens
-        exact = ctx.tokens is not None
+        exact = ctx.t5_tokens is not None
         start, end = trimmed(text)
         cut = t5_cut(text, budget) if exact else None
         if cut is not None and start < cut < end:
@@ -648,14 +700,14 @@ amazing lifelike award winning pencil portrait fantasy impressionist expressive 
 surreal surrealist abstract lofi cyberpunk steampunk gothic baroque renaissance
 """.split())
 _LEAD_STOP = _FUNCTION_WORDS | {"on", "shot", "using", "very", "extremely", "super", "s"}
-_BACKGROUND_FIRST = re.compile(
+_BACKGROUND_FIRST = Caseless(
     r"\s*(?:in\s+the\s+background|the\s+background|background\s*:|in\s+the\s+distance|"
     r"(?:(?:a|an|the)\s+)?(?:[\w'-]+\s+){0,4}?(?:background|backdrop)(?=\s+(?:with|where|"
-    r"in\s+which|of|at|under|behind)\b))\b", re.I)
+    r"in\s+which|of|at|under|behind)\b))\b")
 _CLAUSE_END = re.compile(r"[^.,;:\n]*[.,;:\n]?")
-_STYLE_FIRST = re.compile(
+_STYLE_FIRST = Caseless(
     r"\s*(?:in\s+the\s+(?:style|manner)\s+of|in\s+the\s+vein\s+of|style\s+of|inspired\s+by|"
-    r"[àa]\s+la)\s+[^,.;:\n]+[,.;:\n]", re.I)
+    r"[àa]\s+la)\s+[^,.;:\n]+[,.;:\n]")
 #: Leading comma items that are quality, medium or style tags, not a subject.
 _STYLE_ITEM = re.compile(
     r"(?:[\w'-]+\s+){0,3}(?:style|art\s+style|aesthetic)|(?:inspired\s+by|in\s+the\s+style\s+"
@@ -672,11 +724,13 @@ def subject_start(text: str) -> tuple[int, int, int] | None:
     the last style word before it); None when every word is style vocabulary.  Words of
     quality tags ("full HD", "trending on artstation") count as style."""
     styles = last_end = 0
-    tags = quality_tag_spans(text)
+    tags = None  # looked for only if a word is not style vocabulary (most openers are)
     for m in iter_words(text):
         word = m.group().lower()
         if word in _LEAD_STOP or m.group() == "BREAK":
             continue
+        if not (word in _STYLE_WORDS or _MEASURE.fullmatch(word)) and tags is None:
+            tags = quality_tag_spans(text)
         if word in _STYLE_WORDS or _MEASURE.fullmatch(word) or (
                 tags and any(s <= m.start() < e for s, e in tags)):
             styles += 1
@@ -691,9 +745,9 @@ def _is_style_item(text: str, start: int, end: int) -> bool:
     words = [w.lower() for w in find_words(item)]
     if all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in words):
         return True  # the common case, decided on a word set
-    if not _QUALITY_HINTS.isdisjoint(words):
+    if not _QUALITY_TRIGGERS.isdisjoint(words):
         masked = item
-        for s, e in reversed(quality_tag_spans(item)):
+        for s, e in reversed(_tag_spans(item)):
             masked = masked[:s] + " " + masked[e:]
         rest = [w.lower() for w in find_words(masked)]
         if all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in rest):
@@ -726,6 +780,8 @@ def _window_note(ctx, offset: int) -> str:
     reads; asked only once a late subject was found (tokenising costs)."""
     if not ctx.is_raw or offset < 60:
         return ""
+    if estimate_tokens(ctx.spec.raw[:offset]) * ESTIMATE_MARGIN < CLIP_WINDOW - 2:
+        return ""  # far inside the window (CLIP-L is not loaded for that)
     counted = ctx.tokens
     cut = counted.clip_cut if counted is not None else None
     if cut is None or ctx.spec.raw != ctx.composed:
@@ -734,6 +790,7 @@ def _window_note(ctx, offset: int) -> str:
 
 
 @rule("subject-late", "FX109", "warning", family="text",
+      when=lambda ctx: not ctx.is_edit and (ctx.is_raw or not ctx.spec.subject.strip()),
       summary="the main subject is not near the start",
       rationale="FLUX pays most attention to what comes first. Open with the subject (and "
                 "what it does), then style, setting and light: a prompt that opens with the "
@@ -755,9 +812,10 @@ def subject_late(ctx):
     text = ctx.spec.raw
     if ctx.whole_words < MIN_WORDS:
         return
+    lower = ctx.lower("raw", text)
     for pattern, what in ((_BACKGROUND_FIRST, "the background"),
                           (_STYLE_FIRST, "a style reference")):
-        m = pattern.match(text)
+        m = pattern.match(text, lower=lower)
         if m and WORD.search(text, m.end()):
             end = _CLAUSE_END.match(text, m.end()).end() if what == "the background" \
                 else m.end()
@@ -851,17 +909,17 @@ _BY_ON_SITE = re.compile(r"\bby\s+(?!BREAK\b|(?:a|an|the)\s)([a-z][\w'’.\-]*(?
                          r"(?:deviantart|artstation|pixiv|behance|instagram)\b", re.I)
 _ARTIST_HINTS = frozenset(WORD.findall(name)[0] for name in KNOWN_ARTISTS) | frozenset(
     ("beksiński", "zdzisław", "stålenhag"))
-_KNOWN = re.compile(rf"(?<![\w-])(?:{alternation(KNOWN_ARTISTS)})(?![\w-])", re.I)
-_DESCRIBED = re.compile(r"\s*(?:['’]s\s+\w+\s+)?(?:,\s*)?(?:with|featuring|using|showing|"
-                        r"known\s+for|characteri[sz]ed\s+by|marked\s+by|full\s+of|in\s+which|"
-                        r"where|inspired|[—–:(-])", re.I)
+_KNOWN = Caseless(rf"(?<![\w-])(?:{alternation(KNOWN_ARTISTS)})(?![\w-])")
+_DESCRIBED = Caseless(r"\s*(?:['’]s\s+\w+\s+)?(?:,\s*)?(?:with|featuring|using|showing|"
+                      r"known\s+for|characteri[sz]ed\s+by|marked\s+by|full\s+of|in\s+which|"
+                      r"where|inspired|[—–:(-])")
 #: Words that describe how a style looks (not just that it is "detailed" or "bright").
-_TRAIT_WORDS = re.compile(
+_TRAIT_WORDS = Caseless(
     r"\b(?:brush\s*strokes?|brushwork|brushed|impasto|linework|line\s+work|lines|line\s+art|"
     r"palette|tones|shading|cel[\s-]shad\w*|cross-hatch\w*|hatching|swirl\w*|textures?|"
     r"washes|halftone|geometric|gold\s+leaf|woodblock|flat\s+colou?rs?|chiaroscuro|"
     r"ornate|ornamental|art\s+nouveau|cubis\w*|surreal\w*|pastel|sepia|monochrome|"
-    r"black\s+and\s+white)\b", re.I)
+    r"black\s+and\s+white)\b")
 #: Movements and schools: names of looks FLUX knows, not artists to describe.
 _MOVEMENTS = re.compile(r"(?:Art\s+Deco|Art\s+Nouveau|Bauhaus|Baroque|Rococo|Renaissance|"
                         r"Impressionism|Expressionism|Cubism|Surrealism|Pop\s+Art|Ukiyo-e|"
@@ -915,6 +973,7 @@ def _suggest(names: str) -> str:
 
 
 @rule("style-name-only", "FX110", "warning", family="text",
+      words=_ARTIST_HINTS | {"by", "style", "la"}, fields=("style",),
       summary="style given only as an artist's name (or a list of them)",
       rationale="FLUX follows a style better when you describe its traits (\"abstract "
                 "geometric shapes in bright neon colours\") than when you only name an "
@@ -938,7 +997,7 @@ def style_name_only(ctx):
         known = not _ARTIST_HINTS.isdisjoint(words)
         if not (by or known):
             continue
-        tags = quality_tag_spans(text) if by else []
+        tags = field_tags(ctx, field, text) if by else []
         for m in _BY_NAME.finditer(text) if by else ():
             name_start, name_end = m.span(1)
             if any(s < name_end and name_start < e for s, e in tags) \
@@ -990,7 +1049,7 @@ def style_name_only(ctx):
 #: Words that describe light (its source, quality, direction or time of day).  Colours
 #: ("bright blue", "light orange", "dark house"), make-up ("eye shadow") and things that
 #: merely exist (a moon, a fire, mist) are not light.
-_LIGHT = re.compile(
+_LIGHT = Caseless(
     r"\b(?:light(?:s|ing|ed)?|lit|sunlight|sunlit|moonlight|moonlit|lamplight|lamplit|"
     r"candlelight|candlelit|firelight|daylight|starlight|torchlight|backlit|backlight\w*|"
     r"rim\s*light\w*|underlit|glow(?:s|ing)?|glowed|shadows?|shade[ds]?|illuminat\w*|"
@@ -999,21 +1058,17 @@ _LIGHT = re.compile(
     r"noon|midday|night|nighttime|night-time|neon|lanterns?|lamps?|candles?|softbox|"
     r"flash|spotlight|spotlit|chiaroscuro|silhouette[ds]?|reflections?|gleam\w*|glint\w*|"
     r"glare|high[\s-]key|low[\s-]key|subsurface\s+scattering|volumetric|catchlights?|"
-    r"dim|dimly|bathed|rembrandt\s+lighting)\b", re.I)
-_NOT_LIGHT = re.compile(
+    r"dim|dimly|bathed|rembrandt\s+lighting)\b")
+_NOT_LIGHT = Caseless(
     r"\b(?:light\s+(?:blue|green|red|pink|orange|yellow|purple|violet|brown|grey|gray|"
     r"beige|cream|tan|skin|hair|weight|wood|fabric|blonde|colou?r\w*)|eye\s*shadows?|"
-    r"healthy\s+glow|skin\s+glow|drop\s+shadows?|playful\s+shadows?|lamp\s*post)\b", re.I)
-_LIGHT_HINTS = re.compile(r"(?i)light|lit|glow|shad|sun|dawn|dusk|twilight|hour|overcast|"
-                          r"ray|beam|noon|midday|night|neon|lantern|lamp|candle|softbox|"
-                          r"flash|chiaroscuro|silhouette|reflect|gleam|glint|glare|key|"
-                          r"scatter|volumetric|dim|bathed|illumin|lumin|radian")
+    r"healthy\s+glow|skin\s+glow|drop\s+shadows?|playful\s+shadows?|lamp\s*post)\b")
 #: Flat graphic design needs no light: a poster, a logo, a t-shirt print.
-_GRAPHIC = re.compile(r"\b(?:poster|logo|typography|lettering|wordmark|icon|sticker|"
-                      r"t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
-                      r"vector|letterhead|screenprint|wordart|clip\s*art|clipart|book\s+cover|"
-                      r"album\s+cover|cover\s+design|business\s+card)\b", re.I)
-_PHOTOGRAPHIC = re.compile(r"\b(?:photo\w*|shot\s+on|lens|camera|dslr|film\s+still)\b", re.I)
+_GRAPHIC = Caseless(r"\b(?:poster|logo|typography|lettering|wordmark|icon|sticker|"
+                    r"t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
+                    r"vector|letterhead|screenprint|wordart|clip\s*art|clipart|book\s+cover|"
+                    r"album\s+cover|cover\s+design|business\s+card)\b")
+_PHOTOGRAPHIC = Caseless(r"\b(?:photo\w*|shot\s+on|lens|camera|dslr|film\s+still)\b")
 MIN_LIGHTING_WORDS = 10
 
 
@@ -1037,12 +1092,16 @@ _LIGHT_PHRASES = ("golden hour", "blue hour", "god rays", "rim light", "high key
 @lru_cache(maxsize=TEXT_CACHE)
 def mentions_lighting(text: str) -> bool:
     lower = text.lower()
-    words = set(find_words(lower))
+    return _mentions_lighting(text, lower, frozenset(find_words(lower)))
+
+
+def _mentions_lighting(text: str, lower: str, words: frozenset[str]) -> bool:
+    """`mentions_lighting`, given the text's lower case and words."""
     if not _LIGHT_SURE.isdisjoint(words) or any(p in lower for p in _LIGHT_PHRASES):
         return True
     if _LIGHT_MAYBE.isdisjoint(words):
         return False
-    masked = _NOT_LIGHT.sub(" ", text) if _NOT_LIGHT.search(text) else text
+    masked = _NOT_LIGHT.sub(" ", text) if _NOT_LIGHT.search(text, lower=lower) else text
     return bool(_LIGHT.search(masked))
 
 
@@ -1062,15 +1121,19 @@ def is_graphic_design(text: str) -> bool:
       source="BFL prompting guide: \"Always specify lighting - it has the single greatest "
              "impact\"; FLUX guide (seed 000)")
 def missing_lighting(ctx):
-    if ctx.is_edit or ctx.whole_words < MIN_LIGHTING_WORDS or mostly_foreign(ctx):
+    if ctx.is_edit or ctx.whole_words < MIN_LIGHTING_WORDS:
+        return
+    # the common case: a word that is always light, in a field or in the composed text
+    # (either way the prompt mentions light), decided on the words the engine already has
+    if not _LIGHT_SURE.isdisjoint(ctx.all_words) or mostly_foreign(ctx):
         return
     text = ctx.composed
-    fields = ctx.user_fields
-    # the composer only adds connecting words: the fields' word sets (already built for
-    # other rules) answer the common case without reading the text again
-    if any(not _LIGHT_SURE.isdisjoint(ctx.words(f, t)) for f, t in fields):
-        return
-    if mentions_lighting(text) or content_words(ctx) < MIN_LIGHTING_WORDS:
+    if ctx.is_raw and text != ctx.spec.raw:
+        lit = mentions_lighting(text)  # the composer dropped control characters
+    else:
+        field = ctx.whole[0]
+        lit = _mentions_lighting(text, ctx.lower(field, text), ctx.words(field, text))
+    if lit or content_words(ctx) < MIN_LIGHTING_WORDS:
         return
     if is_graphic_design(text):
         return
@@ -1117,6 +1180,9 @@ def _caps_unquoted(ctx, field, text):
                   suggestion="put the exact words in double quotes")
 
 
+#: Words that introduce in-image text ("a sign that reads ...", "titled ...").
+_INTRO_WORDS = frozenset(("says", "reads", "spells", "text", "word", "words", "titled",
+                          "entitled", "labeled", "labelled", "captioned"))
 _TITLE_SMALL = frozenset("of the and a an in on to for at de la von van".split())
 
 
@@ -1141,7 +1207,7 @@ def _title_end(tokens: list[re.Match]) -> int:
 
 
 @rule("text-unquoted", "FX113", "warning", family="text", fix="unsafe",
-      when=lambda ctx: not ctx.is_edit,
+      when=lambda ctx: not ctx.is_edit, words=_TYPE_CUES | _INTRO_WORDS,
       summary="text meant to appear in the image is not in quotes",
       rationale="FLUX spells in-image text best when it is in double quotes: \"a sign that "
                 "reads \\\"OPEN\\\"\". Unquoted, the words are read as description and come out "
@@ -1158,8 +1224,7 @@ def text_unquoted(ctx):
             for hit in _caps_unquoted(ctx, field, text):
                 done.append((hit.start, hit.end))
                 yield hit
-        if not ({"says", "reads", "spells", "text", "word", "words", "titled", "entitled",
-                 "labeled", "labelled", "captioned"} & words):
+        if _INTRO_WORDS.isdisjoint(words):
             continue
         for m in _TEXT_INTRO.finditer(text):
             start = m.end()

@@ -3,8 +3,13 @@
 The panel owns the session's `ComfyClient` (connected on the first run, never at start-up);
 the work itself is the one run service (`workbench.runs.single.RunService.run_single`),
 the same the headless ``workbench run`` uses: upload retry, journal, recorded run folder.
-Prompts an earlier session left on the server are collected on the first connection.  Server text is shown escaped (`Text`, never
-markup), and an unreachable server gets the client's own "how to fix it" message.
+A row renders the core's progress model (`workbench.comfy.progress`), the same numbers as
+the CLI: sampling steps, the running node's title, a timer through silent nodes, elapsed
+time and ETA; a ticker keeps the timers going while the server says nothing.  Prompts an
+earlier session left on the server are collected on the first connection, each in a row
+of its own with its live progress (``c`` cancels it like any job).  A cancel reads
+"cancelled", not a failure.  Server text is shown escaped (`Text`, never markup), and an
+unreachable server gets the client's own "how to fix it" message.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, ProgressBar
 
 from ...library import Library
+from ...comfy.progress import Timings
 from ...spec import PromptSpec
 from ...textsafe import one_line, sanitize
 
@@ -30,6 +36,8 @@ class JobRow(Horizontal):
         super().__init__(classes="job-row")
         self.title = title
         self.job = None
+        self.progress = None      # the job's comfy.progress.PromptProgress
+        self.cancel_asked = False
         self.finished = False
         self.images: list[Path] = []
 
@@ -40,9 +48,27 @@ class JobRow(Horizontal):
         yield Label("", classes="job-state")
 
     def state(self, text: str, fraction: float | None = None) -> None:
-        self.query_one(".job-state", Label).update(Text(one_line(text)))
+        for label in self.query(".job-state").results(Label):   # none before compose
+            label.update(Text(one_line(text)))
         if fraction is not None:
-            self.query_one(ProgressBar).update(progress=fraction)
+            for bar in self.query(ProgressBar):
+                bar.update(progress=fraction)
+
+    def follow(self, job, timings: Timings) -> None:
+        """Render ``job``'s progress from now on (its events and the panel's ticker),
+        weighed with what the session measured so far."""
+        if self.job is not job:
+            self.job = job
+            self.progress = job.progress
+            self.progress.known = timings
+
+    def show_progress(self) -> None:
+        if self.progress is None or self.finished:
+            return
+        snap = self.progress.snapshot()
+        # a silent node's own timer says enough; while sampling: elapsed and ETA
+        times = "" if snap.silent else f" · {snap.timing(compact=True, percent=False)}"
+        self.state(snap.status(title=False) + times, snap.fraction)
 
 
 class JobsPanel(VerticalScroll, can_focus=True):
@@ -54,8 +80,21 @@ class JobsPanel(VerticalScroll, can_focus=True):
         self.config = config
         self._client = None
         self._recovered = False
+        self.timings = Timings()   # what earlier prompts of the session measured
         self.border_title = "Runs"
         self.display = False
+
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self._tick)
+
+    def _tick(self) -> None:
+        """Timers of silent nodes keep counting while the server sends nothing."""
+        for row in self.rows:
+            row.show_progress()
+
+    def _on_event(self, row: JobRow, job, event) -> None:
+        row.follow(job, self.timings)
+        row.show_progress()
 
     @property
     def rows(self) -> list[JobRow]:
@@ -90,16 +129,36 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
     @work(group="recovery", exit_on_error=False)
     async def _collect_leftovers(self, server: str) -> None:
-        """Prompts an earlier session left on ``server``: recorded in their run folders."""
+        """Prompts an earlier session left on ``server``: a row each, followed live, and
+        recorded in their run folders."""
         from ...comfy.client import client_from_config
         from ...runs.journal import Journal
         from ...runs.recovery import owned_by_live_session, recover
 
         journal = Journal()
-        if not any(not owned_by_live_session(e) for e in journal.unfinished(server)):
+        left = {e.prompt_id: e for e in journal.unfinished(server)
+                if not owned_by_live_session(e)}
+        if not left:
             return
+        rows: dict[str, JobRow] = {}
+
+        def attached(job) -> None:
+            entry = left.get(job.prompt_id)
+            name = (entry.meta.get("spec") or {}).get("name") if entry is not None and \
+                isinstance(entry.meta.get("spec"), dict) else None
+            row = rows[job.prompt_id] = JobRow(f"earlier: {name or job.prompt_id}")
+            self.display = True
+            self.mount(row)
+            row.follow(job, self.timings)
+            job.on_event = lambda job, event: self._on_event(row, job, event)
+
         found = await recover(journal, lambda url, cid: client_from_config(
-            self.config, url, client_id=cid), wait=True)
+            self.config, url, client_id=cid), wait=True, on_attached=attached)
+        for item in found:
+            row = rows.get(item.entry.prompt_id)
+            if row is not None:
+                self._settled(row, item.record.status, item.images, item.run.folder,
+                              item.problems, notify=False)
         if found:
             self.app.notify(f"{len(found)} prompt(s) left by an earlier session were "
                             "collected into their run folders (Ctrl+P: Run history)",
@@ -147,31 +206,38 @@ class JobsPanel(VerticalScroll, can_focus=True):
                 for note in inputs.notes + list(workflow.notes):
                     self.app.notify(note, title=spec.name, markup=False)
 
-        def on_event(job, event) -> None:
-            row.job = job
-            if job.steps:
-                row.state(f"step {job.step}/{job.steps}", job.fraction)
-            elif job.node:
-                row.state(f"node {job.node}", job.fraction)
-
         try:
             outcome = await RunService.for_session(self.config).run_single(
                 client, spec, meta={"prompt": spec.name, "library": str(library.path)},
                 images=inputs.images,
-                on_built=built, on_event=on_event,
-                on_submitted=lambda job: setattr(row, "job", job))
+                on_built=built, on_event=lambda job, event: self._on_event(row, job, event),
+                on_submitted=lambda job: row.follow(job, self.timings))
         except (ComfyError, OSError, ValueError, HistoryError) as exc:
             self._failed(row, str(exc))
             return
-        row.finished = True
-        if outcome.problems:
-            self._failed(row, "; ".join(str(p) for p in outcome.problems))
+        self._settled(row, outcome.record.status, outcome.images, outcome.run.folder,
+                      outcome.problems, name=spec.name)
+
+    def _settled(self, row: JobRow, status: str, images: list[Path], where: Path,
+                 problems: list, *, name: str = "", notify: bool = True) -> None:
+        """A row's job is over: done (images), cancelled (asked for: no error) or failed."""
+        if row.progress is not None and status == "done":
+            self.timings.learn(row.progress.timings())
+        if status == "cancelled":
+            row.finished = True
+            row.add_class("-cancelled")
+            row.state("cancelled" + (f" ({one_line(str(problems[0]))})" if problems
+                                     and not row.cancel_asked else ""))
             return
-        row.images = outcome.images
-        where = outcome.run.folder
-        row.state(f"done: {len(row.images)} image(s) in {where}", 1.0)
-        self.app.notify(f"{spec.name}: {len(row.images)} image(s) saved in {where}",
-                        markup=False)
+        if problems or status != "done":
+            self._failed(row, "; ".join(str(p) for p in problems) or status)
+            return
+        row.finished = True
+        row.images = images
+        row.state(f"done: {len(images)} image(s){_sizes(images)} in {where}", 1.0)
+        if notify:
+            self.app.notify(f"{name or row.title}: {len(images)} image(s) saved in {where}",
+                            markup=False)
 
     def _failed(self, row: JobRow, message: str) -> None:
         row.finished = True
@@ -186,7 +252,8 @@ class JobsPanel(VerticalScroll, can_focus=True):
             self.app.notify("No job is running", severity="warning")
             return
         row = running[-1]
-        row.state("cancelling…")
+        row.cancel_asked = True
+        row.state("cancelling… (the server stops it after the node at work)")
         await row.job.cancel()
 
     def action_view(self) -> None:
@@ -210,3 +277,19 @@ class JobsPanel(VerticalScroll, can_focus=True):
             await self._client.close()
             self._client = None
 
+
+
+def _sizes(images: list[Path]) -> str:
+    """`` 1184x880``: the images' sizes, from their headers."""
+    from PIL import Image
+
+    sizes = []
+    for path in images:
+        try:
+            with Image.open(path) as image:
+                size = f"{image.width}x{image.height}"
+        except OSError:
+            continue
+        if size not in sizes:
+            sizes.append(size)
+    return f" {', '.join(sizes)}" if sizes else ""
