@@ -144,3 +144,16 @@ def test_a_model_the_server_lacked_when_last_asked(room):
 def test_prompts_without_tools_get_nothing_from_the_family():
     plain = PromptSpec(name="p", subject="a red fox", params=Params(guidance=30.0))
     assert _codes(plain) == {}
+
+
+def test_a_tool_prompt_does_not_change_the_defaults_of_the_next_prompt(room):
+    # the linter shares the defaults of prompts that set no parameter: a Fill prompt's
+    # guidance 30 and denoise 1 must not leak into the next plain or img2img prompt
+    lint(PromptSpec(name="f", subject="a cap", source_image="room.png",
+                    tools=Tools(mask="mask.png")), base_dir=room)
+    lint(PromptSpec(name="c", subject="a cabin",
+                    tools=Tools(control="canny", control_image="room.png")), base_dir=room)
+    plain = lint(PromptSpec(name="p", subject="a red fox in the snow at dawn"), base_dir=room)
+    img2img = lint(PromptSpec(name="i", subject="the same fox at night",
+                              source_image="room.png"), base_dir=room)
+    assert not [d for d in plain + img2img if d.rule in ("guidance-range", "denoise-range")]

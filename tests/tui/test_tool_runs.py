@@ -42,7 +42,8 @@ async def test_f5_runs_every_tool_prompt_to_an_image_of_the_expected_size(make_a
                              and panel.rows[-1].finished)
             row = panel.rows[-1]
             state = str(row.query_one(".job-state").render())
-            assert state.startswith("done: 1 image(s) in"), (name, state)
+            width, height = EXPECTED[name][1]
+            assert state.startswith(f"done: 1 image(s) {width}x{height} in"), (name, state)
             assert Image.open(row.images[0]).size == EXPECTED[name][1], name
             folder = Path(state.split(" in ", 1)[1])
             run = history.load_run(folder)

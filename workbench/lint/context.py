@@ -210,7 +210,8 @@ _DEFAULTS: dict[tuple[str, bool], Params] = {}
 
 def _effective(spec: PromptSpec) -> Params:
     params = spec.params
-    if spec.model in VARIANT_DEFAULTS and not _sets_params(params):
+    # (FLUX tools change the defaults: guidance 30 for Fill, no img2img denoise)
+    if spec.model in VARIANT_DEFAULTS and not _sets_params(params) and not spec.tools.used:
         key = (spec.model, bool(spec.source_image))
         shared = _DEFAULTS.get(key)
         if shared is None:
