@@ -21,8 +21,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-
 from . import locations
 from .atomic import write_atomic
 
@@ -341,6 +339,8 @@ class _Reader:
 
 def remember(config: Config, section: str, key: str, value: Any) -> None:
     """Persist one setting in the config file, keeping everything else in it as written."""
+    import tomlkit  # only when a setting is remembered: not at start-up
+
     path = config.path
     try:
         text = path.read_text(encoding="utf-8") if path.exists() else EXAMPLE

@@ -26,12 +26,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import tomlkit
-from tomlkit.exceptions import ParseError
-from tomlkit.items import AoT, Table
-from tomlkit.toml_document import TOMLDocument
+from typing import TYPE_CHECKING, Any
 
 from .atomic import check_writable, write_atomic, write_target
 from .spec import PromptSpec
@@ -43,6 +38,11 @@ try:  # the same parser as tomllib, compiled: about three times faster on big li
     import tomli as tomllib
 except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is its twin
     import tomllib  # type: ignore[no-redef]
+
+if TYPE_CHECKING:  # tomlkit is imported when a document is needed (a save), not at start
+    from tomlkit.exceptions import ParseError
+    from tomlkit.items import Table
+    from tomlkit.toml_document import TOMLDocument
 
 FORMAT_VERSION = 1
 
@@ -98,6 +98,7 @@ class Library:
         self.data: dict[str, Any] = data if data is not None else (
             doc.unwrap() if doc is not None else {})
         self._loaded_count = sum(1 for e in self.entries if e.origin is not None)
+        self._written: list[tuple[Entry, PromptSpec]] = []
 
     def __repr__(self) -> str:
         return f"Library({str(self.path)!r}, {len(self.entries)} prompts)"
@@ -133,6 +134,8 @@ class Library:
 
     def attach_document(self, doc: TOMLDocument) -> None:
         """Use ``doc`` (parsed from this library's text, e.g. in a worker thread)."""
+        from tomlkit.items import AoT
+
         if self._doc is not None:
             return
         prompts = doc.get("prompts")
@@ -222,10 +225,13 @@ class Library:
         return True
 
     def mark_saved(self, data: bytes) -> None:
-        """Record that ``data`` (this library's `encoded` text) is now the file."""
+        """Record that ``data`` (`encoded`) is now the file: each prompt written is saved as
+        written (an edit made since, as a worker thread saved, stays unsaved)."""
         self.digest = _digest(data)
+        for entry, written in self._written:
+            entry.saved = written
+        self._written = []
         for index, entry in enumerate(self.entries):
-            entry.saved = entry.spec.copy()
             entry.origin = index
         self._loaded_count = len(self.entries)
 
@@ -240,17 +246,24 @@ class Library:
         return target
 
     def _tables_in_doc(self) -> list[Table]:
+        from tomlkit.items import AoT
+
         prompts = self.doc.get("prompts")
         return list(prompts) if isinstance(prompts, AoT) else []
 
     def _sync_document(self) -> None:
+        import tomlkit
+        from tomlkit.items import AoT
+
         doc = self.doc
+        written = []  # (entry, the copy of its spec that was written), for `mark_saved`
         for entry in self.entries:
-            if entry.table is None:
-                entry.table = tomlkit.table()
-                _write_fields(entry.table, entry.spec, None)
-            elif entry.saved != entry.spec:
-                _write_fields(entry.table, entry.spec, entry.saved)
+            if entry.table is None or entry.saved != entry.spec:
+                copy, new = entry.spec.copy(), entry.table is None
+                entry.table = tomlkit.table() if new else entry.table
+                _write_fields(entry.table, copy, None if new else entry.saved)
+                written.append((entry, copy))
+        self._written = written
         wanted = [entry.table for entry in self.entries]
         present = self._tables_in_doc()
         if len(present) == len(wanted) and all(a is b for a, b in zip(present, wanted)):
@@ -277,6 +290,8 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def new_library(path: Path, title: str = "") -> Library:
+    import tomlkit
+
     doc = tomlkit.document()
     doc.add(tomlkit.comment("FLUX Prompt Workbench library. Comments and unknown keys are kept."))
     doc.add("format", FORMAT_VERSION)
@@ -348,6 +363,9 @@ def load_library(path: Path) -> Library:
 def parse_document(path: Path, text: str) -> TOMLDocument:
     """tomlkit's document of ``text`` (already accepted by tomllib); `LibraryError` if
     tomlkit disagrees."""
+    import tomlkit
+    from tomlkit.exceptions import ParseError
+
     try:
         return tomlkit.parse(text)
     except ParseError as exc:
@@ -391,6 +409,8 @@ def _write_fields(table: Table, spec: PromptSpec, saved: PromptSpec | None) -> N
 def _set_key(table: Table, key: str, value: Any) -> None:
     """Set ``key``, placing a new key after its neighbour in `PROMPT_KEYS` order (or after
     the last key) rather than after trailing comments that belong to the next table."""
+    from tomlkit.items import AoT, Table
+
     if key in table or not table:
         table[key] = value
         return
@@ -413,6 +433,8 @@ def _set_key(table: Table, key: str, value: Any) -> None:
 
 
 def _toml_value(key: str, value: Any) -> Any:
+    import tomlkit
+
     if isinstance(value, str) and "\n" in value and "\r" not in value:
         # (TOML readers may turn a multi-line string's CR LF into LF: keep those escaped)
         return tomlkit.string(value, multiline=True)

@@ -9,7 +9,7 @@ relative source images.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 
 from .lint import LintSettings, library_lint_table, lint, settings_for
 from .spec import PromptSpec
@@ -28,12 +28,42 @@ def library_settings(config, library) -> LintSettings:
     return config_settings(config).merged(own)
 
 
+class PromptsByName(Mapping):
+    """Prompt name -> spec over the open libraries, ``first``'s winning (and in a library,
+    the last of a name), as the linter's context.  Looked up on demand: the linter asks
+    for a name or two per run, and a dict of 10,000 prompts built for every keystroke's
+    lint would cost more than the lint itself."""
+
+    def __init__(self, libraries: Iterable, first=None) -> None:
+        others = [lib for lib in libraries if lib is not first]
+        self._order = ([first] if first is not None else []) + others[::-1]
+        self._all: dict[str, PromptSpec] | None = None
+
+    def __getitem__(self, name: str) -> PromptSpec:
+        for library in self._order:
+            for entry in reversed(library.entries):
+                if entry.spec.name == name:
+                    return entry.spec
+        raise KeyError(name)
+
+    def _dict(self) -> dict[str, PromptSpec]:
+        if self._all is None:
+            self._all = {}
+            for library in reversed(self._order):
+                self._all.update((e.spec.name, e.spec) for e in library.entries)
+        return self._all
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
+
+
 def lint_in_library(spec: PromptSpec, config, library, libraries: Iterable = ()) -> list:
     """Diagnostics for ``spec`` as the Problems panel shows them.  ``libraries``: the
     other open libraries, whose prompts a step may follow too."""
-    context = {s.name: s for lib in libraries for s in lib.prompts}
-    if library is not None:
-        context.update({s.name: s for s in library.prompts})
+    context = PromptsByName(libraries, library)
     base_dir = library.path.parent if library is not None else None
     return lint(spec, settings=library_settings(config, library), context=context,
                 base_dir=base_dir)

@@ -49,8 +49,11 @@ def timed(fn, repeat: int) -> list[float]:
 
 
 def main() -> int:
+    from _report import print_load, verdict
+
     from workbench.judge import pixels
 
+    print_load()
     images = [photo_like(seed) for seed in range(8)]
     with tempfile.TemporaryDirectory() as folder:
         paths = []
@@ -66,11 +69,10 @@ def main() -> int:
         encode = [t for image in images[:4] for t in timed(lambda image=image: pixels.for_model(image), 2)]
     median = statistics.median(checks)
     print(f"pillow checks, decoded 1024x1024:  median {median:6.1f} ms  "
-          f"(best {min(checks):5.1f}, p90 {sorted(checks)[int(len(checks) * 0.9)]:5.1f})  "
-          f"target < {TARGET_MS:.0f} ms  {'OK' if median < TARGET_MS else 'OVER'}")
+          f"(best {min(checks):5.1f}, p90 {sorted(checks)[int(len(checks) * 0.9)]:5.1f})")
     print(f"  with PNG decode (per picture):   median {statistics.median(with_decode):6.1f} ms")
     print(f"  JPEG for the model (cache miss): median {statistics.median(encode):6.1f} ms")
-    return 0 if median < TARGET_MS else 1
+    return 0 if verdict("judge's Pillow checks per 1024x1024 picture", median, TARGET_MS) else 1
 
 
 if __name__ == "__main__":

@@ -103,13 +103,16 @@ async def screen_latency(runs: int) -> list[float]:
 
 
 async def main(runs: int) -> None:
+    from _report import print_load, verdict
+
+    print_load()
     first, per_token = await core_latency(runs)
     print(summary("first token: server write -> on_token", first))
     print(summary("each token: client overhead beyond pacing", per_token))
     screen = await screen_latency(runs)
     print(summary("first token: server write -> widget render", screen))
-    verdict = "OK" if statistics.median(screen) < 20 else "OVER"
-    print(f"target < 20 ms to screen: {verdict}")
+    verdict("streamed token, server write to screen (median)", statistics.median(screen),
+            20)
 
 
 if __name__ == "__main__":

@@ -176,3 +176,40 @@ def test_image_already_at_the_target_size(tmp_path):
     path = save(tmp_path / "exact.png", (20, 20), (1, 2, 3))
     thumb = ThumbnailCache(tmp_path / "t").get(path, (20, 20))
     assert thumb.size == (20, 20) and thumb.getpixel((5, 5)) == (1, 2, 3)
+
+
+def test_odd_height_ends_with_upper_half_blocks():
+    im = Image.new("RGB", (2, 3), (10, 20, 30))
+    im.putpixel((1, 2), (200, 100, 50))
+    lines, segments = render(halfblock_renderable(im))
+    assert lines == ["▄▄", "▀▀"]
+    last = [s for s in segments if s.text == "▀"]
+    assert [tuple(s.style.color.triplet) for s in last] == [(10, 20, 30), (200, 100, 50)]
+    assert all(s.style.bgcolor is None for s in last)
+
+
+def test_drawings_are_kept_within_their_cell_budget(tmp_path):
+    cache = ThumbnailCache(tmp_path / "thumbs", memory_cells=3 * 20 * 10)
+    paths = [save(tmp_path / f"{i}.png", (64, 64), (i * 40, 0, 0)) for i in range(5)]
+    first = preview(paths[0], 20, 10, cache=cache)
+    assert preview(paths[0], 20, 10, cache=cache) is first   # drawn once, then reused
+    for path in paths[1:]:
+        preview(path, 20, 10, cache=cache)
+    assert cache.memory_cells_used == 3 * 20 * 10             # the three most recent
+    again = preview(paths[0], 20, 10, cache=cache)             # evicted: drawn again
+    assert again is not first
+    _, segments = render(again)
+    assert tuple(segments[0].style.bgcolor.triplet) == (0, 0, 0)
+
+
+def test_submitted_previews_land_as_futures(tmp_path):
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    paths = [save(tmp_path / f"{i}.png", (300, 300), (0, i * 50, 0)) for i in range(4)]
+    futures = [pv.submit_preview(p, 10, 5, cache=cache) for p in paths]
+    for i, future in enumerate(futures):
+        _, segments = render(future.result(timeout=30))
+        assert tuple(segments[0].style.bgcolor.triplet) == (0, i * 50, 0)
+    missing = pv.submit_preview(tmp_path / "gone.png", 10, 5, cache=cache)
+    with pytest.raises(PreviewError, match="no such file"):
+        missing.result(timeout=30)
+    assert cache.misses == 4

@@ -95,6 +95,8 @@ async def test_missing_model_says_ollama_pull(make_app, fake):
         screen = await assist(pilot)
         status = screen.query_one("#assist-status")
         await wait_until(pilot, lambda: "ollama pull llama9:1b" in str(status.render()))
+        await pilot.pause(1.5)  # deliberate: past the 1 s "waiting for the first token" tick
+        assert "ollama pull llama9:1b" in str(status.render())
 
 
 async def test_decompose_accepts_only_picked_fields(make_app, fake):

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import struct
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image
-from rich.console import RenderableType
+if TYPE_CHECKING:  # the protocol check runs before the TUI starts: no Pillow for it
+    from PIL import Image
+    from rich.console import RenderableType
 
 PROTOCOLS: tuple[str, ...] = ("auto", "halfblocks", "kitty", "sixel")
 DEFAULT_CELL = (10, 20)   # what a VT340 cell measures; used when the terminal won't say

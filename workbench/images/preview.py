@@ -4,44 +4,53 @@ A 1024x1024 result is far more than a pane of 100x50 cells can show, so every pr
 starts from a thumbnail made once with Pillow (``draft``/``reduce`` first, then a
 ``thumbnail`` with a good filter) and kept on disk under ``<cache dir>/thumbs``, keyed by
 the file's path, mtime and size and the target size.  The few most recent thumbnails are
-also kept in memory in a small LRU, so a grid of 16 redraws at once while memory stays
-flat however many images go by.
+also kept in memory in a small LRU, and so are the last half-block drawings (bounded by
+their cell count), so a pane or a grid of 16 redraws at once while memory stays flat
+however many images go by.  Thumbnails are made in a small shared thread pool (Pillow
+decodes without the GIL): `submit_preview` hands back a future, so a grid draws each
+tile as it lands.
 
 Half-blocks (``▄`` with the upper pixel as background and the lower as foreground) work in
 every colour terminal; rich-pixels draws them.  Where the terminal speaks a graphics
 protocol (kitty's, or sixel), textual-image draws real pixels (`graphics`, the one module
 that talks to textual-image).
+
+Pillow and rich-pixels are imported on first use: importing this module costs nothing
+before the TUI's first frame.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-
-from PIL import Image
-from rich.color import Color, ColorType
-from rich.color_triplet import ColorTriplet
-from rich.console import Group, RenderableType
-from rich.segment import Segment
-from rich.style import Style
-from rich.table import Table
-from rich.text import Text
-from rich_pixels import HalfcellRenderer, Pixels
+from typing import TYPE_CHECKING
 
 from .. import locations
 from .graphics import cell_pixels, true_pixel_renderable
-from .pngmeta import MAX_FILE_BYTES, MAX_PIXELS
+from .halfblocks import BACKGROUND, flatten, halfblock_renderable, halfblock_segments
+
+__all__ = ["BACKGROUND", "PreviewError", "ThumbnailCache", "default_cache", "fit", "flatten",
+           "grid", "halfblock_box", "halfblock_renderable", "halfblock_segments",
+           "make_thumbnail", "open_checked", "placeholder", "preview", "submit_preview",
+           "thread_pool"]
+
+if TYPE_CHECKING:
+    from PIL import Image
+    from rich.console import RenderableType
+    from rich.text import Text
+    from rich_pixels import Pixels
 
 #: Thumbnails kept decoded in memory (each at most a pane's pixels: ~100x100 for half-blocks).
 MEMORY_ITEMS = 48
+#: Half-block drawings kept in memory, in cells (~0.6 kB each: a 100x50 pane is 5,000).
+MEMORY_CELLS = 20_000
 #: Thumbnails kept on disk before the oldest are pruned.
 DISK_ITEMS = 2000
-BACKGROUND = (24, 24, 24)
 THUMB_VERSION = 1  # bump to invalidate every cached thumbnail
 
 
@@ -70,7 +79,10 @@ def halfblock_box(columns: int, rows: int) -> tuple[int, int]:
 
 def open_checked(path: Path) -> Image.Image:
     """``path`` opened with Pillow after the size caps (file bytes, then pixels) pass."""
+    from PIL import Image
+
     from ..untrusted import is_regular_file
+    from .pngmeta import MAX_FILE_BYTES, MAX_PIXELS
 
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
@@ -94,6 +106,8 @@ def make_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
     """``path`` as an RGB image of exactly `fit` (image size, ``box``): reduced cheaply
     first (JPEG ``draft``, integer ``reduce``), then filtered; small images are enlarged
     with nearest-neighbour so pixels stay crisp."""
+    from PIL import Image
+
     with open_checked(Path(path)) as im:
         target = fit(im.size, box)
         try:
@@ -113,26 +127,21 @@ def make_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
     return work
 
 
-def flatten(im: Image.Image) -> Image.Image:
-    """``im`` as RGB, transparency laid on the preview background."""
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        base = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
-        return Image.alpha_composite(base, rgba).convert("RGB")
-    return im.convert("RGB") if im.mode != "RGB" else im
-
-
 class ThumbnailCache:
-    """Thumbnails on disk (``folder``) and the most recent few in memory (LRU).
+    """Thumbnails on disk (``folder``) and the most recent few in memory (LRU), with the
+    last half-block drawings of them (LRU bounded by ``memory_cells``).
 
     Safe to call from worker threads (the TUI makes thumbnails off the UI thread)."""
 
     def __init__(self, folder: Path | None = None, memory_items: int = MEMORY_ITEMS,
-                 disk_items: int = DISK_ITEMS) -> None:
+                 disk_items: int = DISK_ITEMS, memory_cells: int = MEMORY_CELLS) -> None:
         self.folder = Path(folder) if folder is not None else locations.cache_dir() / "thumbs"
         self.memory_items = memory_items
         self.disk_items = disk_items
+        self.memory_cells = memory_cells
         self._memory: OrderedDict[str, Image.Image] = OrderedDict()
+        self._pictures: OrderedDict[str, tuple[Pixels, int]] = OrderedDict()
+        self._picture_cells = 0
         self._lock = threading.Lock()
         self._writes = 0
         self.hits = self.disk_hits = self.misses = 0
@@ -148,7 +157,9 @@ class ThumbnailCache:
 
     def get(self, path: Path, box: tuple[int, int]) -> Image.Image:
         """The thumbnail of ``path`` fitted to ``box`` pixels (shared; don't modify it)."""
-        key = self.key(path, box)
+        return self._get(self.key(path, box), path, box)
+
+    def _get(self, key: str, path: Path, box: tuple[int, int]) -> Image.Image:
         with self._lock:
             image = self._memory.get(key)
             if image is not None:
@@ -158,6 +169,8 @@ class ThumbnailCache:
         file = self.folder / key[:2] / f"{key}.png"
         image = None
         if file.is_file():
+            from PIL import Image
+
             try:
                 with Image.open(file) as cached:
                     image = cached.convert("RGB")
@@ -175,19 +188,38 @@ class ThumbnailCache:
                 self._memory.popitem(last=False)
         return image
 
+    def halfblocks(self, path: Path, box: tuple[int, int]) -> Pixels:
+        """The thumbnail of ``path`` fitted to ``box`` drawn as half-blocks, the drawing
+        itself kept in memory too (drawing costs about as much as decoding)."""
+        key = self.key(path, box)
+        with self._lock:
+            found = self._pictures.get(key)
+            if found is not None:
+                self._pictures.move_to_end(key)
+                return found[0]
+        image = self._get(key, path, box)
+        picture = halfblock_renderable(image)
+        cells = image.width * ((image.height + 1) // 2)
+        with self._lock:
+            if key not in self._pictures and cells <= self.memory_cells:
+                self._pictures[key] = (picture, cells)
+                self._picture_cells += cells
+                while self._picture_cells > self.memory_cells:
+                    _, (_, gone) = self._pictures.popitem(last=False)
+                    self._picture_cells -= gone
+        return picture
+
     def prefetch(self, paths: Sequence[Path | str | None], box: tuple[int, int],
                  workers: int | None = None) -> None:
         """Make the thumbnails of ``paths`` in parallel (Pillow decodes without the GIL),
         skipping unreadable files; call it when images arrive so previews find them."""
         todo = [Path(p) for p in paths if p is not None]
-        if len(todo) < 2:
+        if len(todo) < 2 or _in_pool():
             for path in todo:
                 self._quiet_get(path, box)
             return
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 2)) as pool:
-            list(pool.map(lambda path: self._quiet_get(path, box), todo))
+        for future in [thread_pool().submit(self._quiet_get, path, box) for path in todo]:
+            future.result()
 
     def _quiet_get(self, path: Path, box: tuple[int, int]) -> None:
         try:
@@ -222,6 +254,34 @@ class ThumbnailCache:
     def memory_size(self) -> int:
         return len(self._memory)
 
+    @property
+    def memory_cells_used(self) -> int:
+        """Cells of the half-block drawings kept in memory (at most ``memory_cells``)."""
+        return self._picture_cells
+
+
+# -- the decoding pool -----------------------------------------------------------------------------
+
+_POOL_PREFIX = "wb-preview"
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def thread_pool() -> ThreadPoolExecutor:
+    """The process-wide pool thumbnails are made in: as many threads as cores (2 to 4),
+    so a grid's tiles land one after another instead of all at the end."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            workers = min(4, max(2, os.cpu_count() or 2))
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=_POOL_PREFIX)
+        return _pool
+
+
+def _in_pool() -> bool:
+    # A pool thread waiting on the pool could wait forever: it works alone instead.
+    return threading.current_thread().name.startswith(_POOL_PREFIX)
+
 
 _default: ThumbnailCache | None = None
 
@@ -235,93 +295,15 @@ def default_cache() -> ThumbnailCache:
     return _default
 
 
-# -- half-blocks -----------------------------------------------------------------------------------
-
-class FastHalfcellRenderer(HalfcellRenderer):
-    """rich-pixels' half-cell drawing (``▄``: background = upper pixel, foreground = lower)
-    reading the pixels in one go and building each colour pair's style once, instead of a
-    ``getpixel`` and a parsed style string per cell."""
-
-    def render(self, image: Image.Image, resize: tuple[int, int] | None) -> list[Segment]:
-        # Thousands of small acyclic objects: pausing the cycle collector saves its passes.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return self._render(image, resize)
-        finally:
-            if enabled:
-                gc.enable()
-
-    def _render(self, image: Image.Image, resize: tuple[int, int] | None) -> list[Segment]:
-        rgb = flatten(image)
-        if resize and rgb.size != resize:
-            rgb = rgb.resize(resize, Image.Resampling.NEAREST)
-        width, height = rgb.size
-        data = rgb.tobytes()
-        stride = width * 3
-        colors: dict[bytes, Color] = {}
-        styles: dict[bytes, Style] = {}
-        segments: list[Segment] = []
-        append = segments.append
-        newline = Segment("\n")
-
-        def color(rgb: bytes) -> Color:
-            found = colors.get(rgb)
-            if found is None:
-                found = colors[rgb] = _truecolor(rgb)
-            return found
-
-        for y in range(0, height, 2):
-            top = data[y * stride:(y + 1) * stride]
-            if y + 1 >= height:  # odd height: the last row has no lower pixel
-                for x in range(0, stride, 3):
-                    append(Segment("▀", Style.from_color(color(top[x:x + 3]))))
-                append(newline)
-                break
-            bottom = data[(y + 1) * stride:(y + 2) * stride]
-            for x in range(0, stride, 3):
-                key = top[x:x + 3] + bottom[x:x + 3]
-                style = styles.get(key)
-                if style is None:
-                    upper, lower = key[:3], key[3:]
-                    fg = colors.get(lower)
-                    if fg is None:
-                        fg = colors[lower] = _truecolor(lower)
-                    bg = colors.get(upper)
-                    if bg is None:
-                        bg = colors[upper] = _truecolor(upper)
-                    style = styles[key] = Style.from_color(fg, bg)
-                append(Segment("▄", style))
-            append(newline)
-        return segments
-
-
-def _truecolor(rgb: bytes) -> Color:
-    # What `Color.from_rgb` makes, without its per-call hex property and validation.
-    return _new_tuple(Color, ("#" + rgb.hex(), _TRUECOLOR, None, _new_tuple(ColorTriplet, rgb)))
-
-
-_new_tuple = tuple.__new__
-_TRUECOLOR = ColorType.TRUECOLOR
-
-
-_RENDERER = FastHalfcellRenderer()
-
-
-def halfblock_renderable(image: Image.Image) -> Pixels:
-    """An already-sized image as half-blocks (one cell per column, two rows per cell)."""
-    return Pixels.from_image(image, renderer=_RENDERER)
-
-
 # -- panes and grids -------------------------------------------------------------------------------
 
 def preview(path: Path | str, columns: int, rows: int, *, protocol: str = "halfblocks",
             cache: ThumbnailCache | None = None) -> RenderableType:
     """A renderable showing the image at ``path`` fitted into ``columns`` x ``rows`` cells
-    (aspect ratio kept).  ``protocol`` is a `detect_protocol` answer."""
+    (aspect ratio kept).  ``protocol`` is a `graphics.detect_protocol` answer."""
     cache = cache or default_cache()
     if protocol == "halfblocks":
-        return halfblock_renderable(cache.get(Path(path), halfblock_box(columns, rows)))
+        return cache.halfblocks(Path(path), halfblock_box(columns, rows))
     cw, ch = cell_pixels()
     image = cache.get(Path(path), (columns * cw, rows * ch))
     cols = max(1, min(columns, round(image.width / cw)))
@@ -329,8 +311,27 @@ def preview(path: Path | str, columns: int, rows: int, *, protocol: str = "halfb
     return true_pixel_renderable(image, cols, lines, protocol)
 
 
+def submit_preview(path: Path | str, columns: int, rows: int, *,
+                   protocol: str = "halfblocks",
+                   cache: ThumbnailCache | None = None) -> Future[RenderableType]:
+    """`preview` made in the shared thread pool: the future's result is the renderable
+    (or its `PreviewError`).  A grid submits all its tiles and draws each as it lands
+    (``add_done_callback``, ``asyncio.wrap_future``)."""
+    cache = cache or default_cache()  # chosen here, not in the thread: a test's cache dir
+    if _in_pool():
+        future: Future[RenderableType] = Future()
+        try:
+            future.set_result(preview(path, columns, rows, protocol=protocol, cache=cache))
+        except Exception as exc:  # noqa: BLE001 - handed to whoever waits on it
+            future.set_exception(exc)
+        return future
+    return thread_pool().submit(preview, path, columns, rows, protocol=protocol, cache=cache)
+
+
 def placeholder(columns: int, rows: int, message: str) -> Text:
     """A blank pane of the same size with a short message (pending, failed, missing)."""
+    from rich.text import Text
+
     lines = [" " * columns] * rows
     mid = rows // 2
     lines[mid] = message[:columns].center(columns)
@@ -341,7 +342,12 @@ def grid(paths: Sequence[Path | str | None], columns: int, pane: tuple[int, int]
          labels: Sequence[str] | None = None, protocol: str = "halfblocks",
          cache: ThumbnailCache | None = None) -> RenderableType:
     """Several previews in a grid filling ``pane`` (columns x rows of cells), one label
-    line under each (escaped text, never markup); ``None`` paths show a placeholder."""
+    line under each (escaped text, never markup); ``None`` paths show a placeholder.
+    The tiles are made in parallel in the shared pool."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     count = max(1, len(paths))
     grid_rows = -(-count // max(1, columns))
     tile_w = max(1, (pane[0] - (columns - 1)) // columns)
@@ -349,16 +355,17 @@ def grid(paths: Sequence[Path | str | None], columns: int, pane: tuple[int, int]
     table = Table.grid(padding=(0, 1))
     for _ in range(columns):
         table.add_column(width=tile_w, no_wrap=True)
-    if protocol == "halfblocks":
-        (cache or default_cache()).prefetch(paths, halfblock_box(tile_w, tile_h))
+    pending = [None if path is None else
+               submit_preview(path, tile_w, tile_h, protocol=protocol, cache=cache)
+               for path in paths]
     tiles: list[RenderableType] = []
-    for i, path in enumerate(paths):
-        if path is None:
+    for i, future in enumerate(pending):
+        if future is None:
             body: RenderableType = placeholder(tile_w, tile_h, "…")
         else:
             try:
-                body = preview(path, tile_w, tile_h, protocol=protocol, cache=cache)
-            except PreviewError:
+                body = future.result()
+            except (PreviewError, OSError):
                 body = placeholder(tile_w, tile_h, "unreadable")
         if labels:
             label = Text(labels[i] if i < len(labels) else "", no_wrap=True,

@@ -8,12 +8,18 @@ save that can't land writes a recovery file and asks the user what to do.
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
@@ -37,12 +43,25 @@ from .widgets.problems import SPAN_STYLE, ProblemsPanel, summary
 from .widgets.status import StatusBar
 
 AUTOSAVE_DELAY = 0.6
+#: A library whose last save took longer than this (thousands of prompts) is saved in a
+#: pause of typing instead: 0.6 s after the last keystroke, at most 5 s after the first.
+SLOW_SAVE = 0.1
+SLOW_SAVE_WAIT = 5.0
 LINT_DELAY = 0.12  # re-lint once typing pauses: keystrokes never wait for the linter
 #: Actions on the prompt being edited: only while the main screen is on top.
 _MAIN_SCREEN_ACTIONS = {"rename", "new_prompt", "duplicate", "delete", "assist",
                         "undo_assist", "filter", "copy_prompt", "focus_browser",
                         "focus_problems", "fix_all", "run", "queue", "history",
                         "compare", "chain", "add_lora"}
+
+
+@dataclass
+class LibrarySaved(Message):
+    """A save made in a worker thread has finished (posted by the thread: never blocks)."""
+
+    library: Library
+    result: workspace.SaveResult
+    seconds: float = 0.0
 
 
 class WorkbenchApp(App):
@@ -77,6 +96,14 @@ class WorkbenchApp(App):
         self._conflicted: set[int] = set()
         self._failed: dict[int, str] = {}  # libraries whose last save failed: why
         self._preparing: set[int] = set()  # libraries whose document a thread is parsing
+        self._saving: set[int] = set()     # libraries an autosave is writing in a thread
+        # One save at a time (a thread's or the UI's); re-entrant for the UI thread.
+        self._save_lock = threading.RLock()
+        # Libraries known to match their file (read from it, or saved since, no edits
+        # after): the status line and autosave skip comparing their prompts one by one.
+        self._clean: set[int] = {id(lib) for lib in self.collection.libraries if lib.digest}
+        self._slow: set[int] = set()        # libraries whose last save took > SLOW_SAVE
+        self._first_unsaved = 0.0           # when the autosave timer was started
         self.library: Library | None = None
         self.spec: PromptSpec | None = None
         self._theme_failures: list[str] = []
@@ -142,7 +169,28 @@ class WorkbenchApp(App):
     def composed(self) -> ComposedPane:
         return self.query_one(ComposedPane)
 
+    # -- start-up: nothing before the first frame that the first frame doesn't show --------
+    _gc_paused = False
+
+    def on_load(self) -> None:
+        # Worker threads (a big library's document parse and save, thumbnails, token
+        # counters) run pure Python for seconds: the UI thread gets the GIL back within a
+        # millisecond of asking, not Python's default five, at every step of a keystroke.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+        # Start-up builds tens of thousands of long-lived objects (widgets, styles, the
+        # libraries' specs); the cycle collector would walk them over and over before the
+        # first frame (a third of the work it adds).  Paused until the frame is out.
+        if gc.isenabled():
+            gc.disable()
+            self._gc_paused = True
+
+    def _resume_gc(self) -> None:
+        if self._gc_paused:
+            self._gc_paused = False
+            gc.enable()
+
     def on_mount(self) -> None:
+        self.call_after_refresh(self._resume_gc)
         self.call_after_refresh(self._first_lint)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         current = self.browser.current
@@ -316,7 +364,7 @@ class WorkbenchApp(App):
             state, level = "conflict: edits kept in recovery file", "error"
         elif id(library) in self._failed:
             state, level = "not saved: edits kept in recovery file", "error"
-        elif id(library) in self._pending or library.dirty:
+        elif self._unsaved(library):
             state = "saving…"
         else:
             state = "saved"
@@ -325,15 +373,27 @@ class WorkbenchApp(App):
         status.set_state(library.path.name, state, detail, level)
 
     # -- saving ------------------------------------------------------------------------------
+    def _unsaved(self, library: Library) -> bool:
+        """Edits not on disk yet (a full comparison only for a library not known clean:
+        for 10,000 prompts it takes tens of milliseconds)."""
+        key = id(library)
+        return key in self._pending or key in self._saving or (
+            key not in self._clean and library.dirty)
+
     def _schedule_save(self, library: Library) -> None:
         self._pending.add(id(library))
+        self._clean.discard(id(library))
         if not library.has_document and id(library) not in self._preparing:
             # libraries are read fast, without tomlkit: parse the document to save into
             # in a thread (seconds for a big library), autosave when it is there
             self._preparing.add(id(library))
             self._prepare_document(library)
         if self._save_timer is None:
+            self._first_unsaved = time.monotonic()
             self._save_timer = self.set_timer(AUTOSAVE_DELAY, self._autosave)
+        elif id(library) in self._slow and \
+                time.monotonic() - self._first_unsaved < SLOW_SAVE_WAIT - AUTOSAVE_DELAY:
+            self._save_timer.reset()  # a big library: saved when typing pauses
 
     @work(thread=True, group="documents", exit_on_error=False)
     def _prepare_document(self, library: Library) -> None:
@@ -354,12 +414,47 @@ class WorkbenchApp(App):
             except LibraryError:  # the save says what is wrong (and keeps the edits)
                 pass
         if id(library) in self._pending and self._save_timer is None:
+            self._first_unsaved = time.monotonic()
             self._save_timer = self.set_timer(AUTOSAVE_DELAY, self._autosave)
 
     def _autosave(self) -> None:
-        """The timer's save: a library whose document is still being parsed waits for it
-        (saving now would parse it again, on the UI thread)."""
-        self._save_all(wait_for_documents=True)
+        """The timer's save, written in a thread (rendering a big library's document takes
+        a good part of a second: never on the UI thread while the user types).  A library
+        whose document is still being parsed waits for it."""
+        self._save_timer = None
+        for library in self.collection.libraries:
+            key = id(library)
+            if key in self._preparing or key in self._saving:
+                continue  # still pending: saved when its document or the last save is done
+            if key in self._pending or (key not in self._clean and library.dirty):
+                self._pending.discard(key)
+                self._saving.add(key)
+                self._save_in_thread(library)
+        self._update_status()
+
+    @work(thread=True, group="saves", exit_on_error=False)
+    def _save_in_thread(self, library: Library) -> None:
+        with self._save_lock:
+            started = time.monotonic()
+            try:
+                result = workspace.save(library)
+            except Exception as exc:  # noqa: BLE001 - said; the edits stay in memory
+                result = workspace.SaveResult("failed", f"{library.path}: not saved: {exc}")
+            took = time.monotonic() - started
+        self.post_message(LibrarySaved(library, result, took))
+
+    @on(LibrarySaved)
+    def _saved_in_thread(self, event: LibrarySaved) -> None:
+        library = event.library
+        self._saving.discard(id(library))
+        if event.seconds > SLOW_SAVE:
+            self._slow.add(id(library))
+        else:
+            self._slow.discard(id(library))
+        self._after_save(library, event.result)
+        if id(library) in self._pending and self._save_timer is None:
+            self._first_unsaved = time.monotonic()
+            self._save_timer = self.set_timer(AUTOSAVE_DELAY, self._autosave)
         self._update_status()
 
     def flush_saves(self) -> None:
@@ -367,19 +462,25 @@ class WorkbenchApp(App):
         self._save_all()
         self._update_status()
 
-    def _save_all(self, *, wait_for_documents: bool = False) -> None:
+    def _save_all(self) -> None:
+        """Save now, on this thread (quit, F6): after any save a thread is making."""
         if self._save_timer is not None:
             self._save_timer.stop()
             self._save_timer = None
-        for library in self.collection.libraries:
-            if wait_for_documents and id(library) in self._preparing:
-                continue
-            if id(library) in self._pending or library.dirty:
-                self._save(library)
+        with self._save_lock:
+            for library in self.collection.libraries:
+                if id(library) in self._pending or library.dirty:
+                    self._save(library)
 
     def _save(self, library: Library, *, force: bool = False) -> None:
-        result = workspace.save(library, force=force)
+        with self._save_lock:
+            result = workspace.save(library, force=force)
         self._pending.discard(id(library))
+        self._after_save(library, result)
+
+    def _after_save(self, library: Library, result: workspace.SaveResult) -> None:
+        if result.status in ("saved", "unchanged") and id(library) not in self._pending:
+            self._clean.add(id(library))
         if result.status == "conflict":
             # Never pop a question up mid-typing (it would swallow keystrokes): say so in
             # the status line and a toast, keep the edits in the recovery file, ask on F6.
@@ -410,8 +511,11 @@ class WorkbenchApp(App):
             self._save(library, force=True)
         elif answer in ("reload", "keep"):
             if answer == "keep":
-                copy = library.save_copy()
-                self.collection.libraries.append(read_library(copy))
+                with self._save_lock:  # (renders the document a thread may be saving)
+                    copy = library.save_copy()
+                kept = read_library(copy)
+                self.collection.libraries.append(kept)
+                self._clean.add(id(kept))
                 workspace.discard_recovery(library)  # the copy holds the edits now
                 self.notify(f"Your version was saved as {copy}", markup=False)
             self._reload(library)
@@ -422,10 +526,12 @@ class WorkbenchApp(App):
 
     def _reload(self, library: Library) -> None:
         try:
-            fresh = read_library(library.path)
+            with self._save_lock:  # after a save a thread may be making
+                fresh = read_library(library.path)
         except Exception as exc:
             self.notify(str(exc), title="Reload failed", severity="error", markup=False)
             return
+        self._clean.add(id(fresh))
         index = self.collection.libraries.index(library)
         self.collection.libraries[index] = fresh
         self._conflicted.discard(id(library))
@@ -447,6 +553,7 @@ class WorkbenchApp(App):
         self.exit()
 
     async def on_unmount(self) -> None:
+        self._resume_gc()  # (an app closed before its first frame)
         self._save_all()  # widgets are gone by now: save without touching the screen
         for panel in self.query(JobsPanel):
             await panel.close()

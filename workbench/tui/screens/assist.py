@@ -152,6 +152,7 @@ class AssistScreen(Screen[PromptSpec | None]):
                                                         diagnostics=self.diagnostics,
                                                         on_token=self._token)
         except LLMError as exc:
+            self._started = 0.0  # no longer waiting: the tick must not cover the error
             self._set_status(f"{exc}\nNothing was changed. Esc closes, r asks again.",
                              "error")
             return

@@ -137,17 +137,20 @@ class CellView(Static):
         self.update(Text("loading…", style="dim"))
         self._render_picture(self.image, width, height)
 
-    @work(thread=True, exclusive=True, group="picture", exit_on_error=False)
-    def _render_picture(self, path: Path, width: int, height: int) -> None:
-        from ...images.preview import PreviewError, preview
+    @work(exclusive=True, group="picture", exit_on_error=False)
+    async def _render_picture(self, path: Path, width: int, height: int) -> None:
+        # Made in the core's shared pool (as many threads as cores): a grid's tiles land
+        # one after another, instead of sixteen threads all finishing at the end.
+        import asyncio
+
+        from ...images.preview import PreviewError, submit_preview
 
         try:
-            picture = preview(path, width, height)
+            picture = await asyncio.wrap_future(submit_preview(path, width, height))
         except (PreviewError, OSError) as exc:
-            self.app.call_from_thread(self.update, Text(f"unreadable: {one_line(str(exc))}",
-                                                        style="red"))
+            self.update(Text(f"unreadable: {one_line(str(exc))}", style="red"))
             return
-        self.app.call_from_thread(self._picture_ready, picture, (width, height), path)
+        self._picture_ready(picture, (width, height), path)
 
     def _picture_ready(self, picture, size: tuple[int, int], path: Path) -> None:
         if path != self.image:

@@ -3,6 +3,10 @@
 Filter words match prompt names (and library titles); ``#tag`` matches a tag and
 ``@schnell`` a model variant.  The browser holds no state of its own beyond the mapping from
 list rows to (library, spec); it posts `PromptBrowser.Chosen` when the highlight moves.
+
+A library can hold 10,000 prompts: the list (`PromptList`, an OptionList) builds a row's
+text only when the row is drawn, and knows every row is one line high without measuring
+any, so opening or filtering costs a pass over the specs, not a rendering of each.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.geometry import Size
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
@@ -21,6 +26,7 @@ from ...collection import Collection
 from ...library import Library
 from ...spec import PromptSpec
 from ...textsafe import sanitize
+from .editor import CompactInput
 
 
 def matches(query: str, library: Library, spec: PromptSpec) -> bool:
@@ -57,6 +63,52 @@ def _ordinals(collection: Collection) -> dict[int, int]:
             for n, spec in enumerate(specs, start=1)}
 
 
+class _Row(Option):
+    """A prompt's row: its text is made the first time the row is drawn."""
+
+    def __init__(self, spec: PromptSpec, ordinal: int, id: str) -> None:
+        super().__init__("", id=id)
+        self._prompt = None
+        self.spec, self.ordinal = spec, ordinal
+
+    @property
+    def prompt(self) -> Text:
+        if self._prompt is None:
+            self._prompt = row_label(self.spec, self.ordinal)
+        return self._prompt
+
+
+class PromptList(OptionList):
+    """An OptionList whose rows are all one line (``text-wrap: nowrap``, ellipsis): the
+    line map is a count, not a measurement of every row's text at the list's width."""
+
+    def _update_lines(self) -> None:
+        if not self.scrollable_content_region:
+            return
+        cache = self._line_cache
+        count = len(self.options)
+        done = len(cache.lines)
+        if done > count:
+            cache.clear()
+            done = 0
+        if done < count:
+            new = range(done, count)
+            cache.lines.extend(zip(new, [0] * len(new)))
+            cache.heights.update(dict.fromkeys(new, 1))
+            cache.index_to_line.update(zip(new, new))
+        width = self.scrollable_content_region.width - self._get_left_gutter_width()
+        virtual_size = Size(width, count)
+        if virtual_size != self.virtual_size:
+            self.virtual_size = virtual_size
+            self._scroll_update(virtual_size)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.options)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return container.width  # rows are cut to the width with an ellipsis
+
+
 class PromptBrowser(Vertical):
     """Filter box over a list of prompts grouped by library."""
 
@@ -70,11 +122,12 @@ class PromptBrowser(Vertical):
         super().__init__(**kwargs)
         self.collection = collection
         self._rows: dict[str, tuple[Library, PromptSpec]] = {}
+        self._row_of: dict[int, _Row] = {}   # id(spec) -> its row, while shown
         self._ordinals: dict[int, int] = {}
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Filter: name #tag @model", id="filter", compact=True)
-        yield OptionList(id="prompts")
+        yield CompactInput(placeholder="Filter: name #tag @model", id="filter")
+        yield PromptList(id="prompts")
 
     def on_mount(self) -> None:
         self.refresh_rows()
@@ -90,23 +143,28 @@ class PromptBrowser(Vertical):
         query = self.query_one("#filter", Input).value
         options: list[Option] = []
         self._rows.clear()
-        self._ordinals = _ordinals(self.collection)
+        self._row_of.clear()
+        self._ordinals = ordinals = _ordinals(self.collection)
+        target = None
         for li, library in enumerate(self.collection.libraries):
-            shown = [s for s in library.prompts if matches(query, library, s)]
+            shown = ([s for s in library.prompts if matches(query, library, s)] if query
+                     else library.prompts)
             if not shown and query:
                 continue
-            header = Text(sanitize(library.title), style="bold")
+            header = Text(sanitize(library.title), style="bold", no_wrap=True,
+                          overflow="ellipsis")
             header.append(f"  {len(shown)}", style="dim")
             options.append(Option(header, id=f"lib{li}", disabled=True))
             for spec in shown:
                 row_id = f"p{len(self._rows)}"
                 self._rows[row_id] = (library, spec)
-                options.append(Option(row_label(spec, self._ordinals.get(id(spec), 0)),
-                                      id=row_id))
+                row = self._row_of[id(spec)] = _Row(spec, ordinals.get(id(spec), 0), row_id)
+                options.append(row)
+                if spec is select:
+                    target = row_id
         option_list = self.option_list
         with self.prevent(OptionList.OptionHighlighted):
             option_list.set_options(options)
-        target = next((rid for rid, (_, s) in self._rows.items() if s is select), None)
         if target is None and self._rows:
             target = next(iter(self._rows))
         if target is not None:
@@ -122,11 +180,16 @@ class PromptBrowser(Vertical):
         return self._rows[option.id]
 
     def relabel(self, spec: PromptSpec) -> None:
-        for row_id, (_, row_spec) in self._rows.items():
-            if row_spec is spec:
-                self._ordinals = _ordinals(self.collection)
-                self.option_list.replace_option_prompt(
-                    row_id, row_label(spec, self._ordinals.get(id(spec), 0)))
+        """Redraw the row of ``spec`` after its name changed, and of any prompt whose
+        ordinal (the N of a shared name) changed with it."""
+        old, self._ordinals = self._ordinals, _ordinals(self.collection)
+        changed = {id(spec)} | {key for key in old.keys() | self._ordinals.keys()
+                                if old.get(key) != self._ordinals.get(key)}
+        for key in changed:
+            row = self._row_of.get(key)
+            if row is not None:
+                row.ordinal = self._ordinals.get(key, 0)
+                self.option_list.replace_option_prompt(row.id, row_label(row.spec, row.ordinal))
 
     def visible_count(self) -> int:
         return len(self._rows)

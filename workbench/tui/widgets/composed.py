@@ -4,6 +4,7 @@ CLIP-L token counts, with the end of CLIP-L's 77-token window marked in the text
 from __future__ import annotations
 
 from rich.text import Text
+from textual.visual import visualize
 from textual.widgets import Static
 
 from ... import tokens
@@ -28,11 +29,16 @@ class ComposedPane(Static):
         self.border_title = "Composed prompt"
         self.text = ""
         self._shown: tuple[PromptSpec | None, list | None] = (None, None)
+        self._lines = -1  # lines the text wraps to at the pane's width (-1: not known)
 
     def on_mount(self) -> None:
-        if not tokens.loaded():  # half a second of loading: never on the UI thread
-            self.run_worker(self._load_tokenizers, thread=True, group="tokenizers",
-                            exit_on_error=False)
+        if not tokens.loaded():  # after the first frame: it holds the GIL for a while
+            self.call_after_refresh(self._start_loading)
+
+    def _start_loading(self) -> None:
+        # half a second of loading: never on the UI thread
+        self.run_worker(self._load_tokenizers, thread=True, group="tokenizers",
+                        exit_on_error=False)
 
     def _load_tokenizers(self) -> None:
         try:
@@ -45,6 +51,16 @@ class ComposedPane(Static):
         spec, spans = self._shown
         if spec is not None:
             self.show(spec, spans)
+
+    def update(self, content="", *, layout: bool | None = None) -> None:
+        """The pane's size is fixed (CSS): a new text needs a layout of the screen only
+        when it wraps to another number of lines (the scroll bar), not at every key."""
+        if layout is None:
+            width = self.scrollable_content_region.width
+            lines = visualize(self, content).get_height(self.styles, width) if width else -1
+            layout = lines < 0 or lines != self._lines
+            self._lines = lines
+        super().update(content, layout=layout)
 
     def show(self, spec: PromptSpec | None,
              spans: list[tuple[int, int, str]] | None = None) -> None:

@@ -9,6 +9,7 @@ its message stays in `parse_error` until the field parses again or another promp
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +21,10 @@ from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.lazy import Lazy
 from textual.message import Message
+from textual.reactive import reactive
 from textual.suggester import Suggester
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, TextArea
+from textual.widgets import Input, Label, Select
 
 from ...fields import FORMS, FieldForm, field_text, set_field
 from ...spec import VARIANT_DEFAULTS, VARIANTS, PromptSpec
@@ -102,16 +104,46 @@ class ImagePathSuggester(Suggester):
         return next((c for c in found if c.startswith(value) and c != value), None)
 
 
+class CompactInput(Input):
+    """A compact input (no border, one line) that is compact from the start.
+
+    Textual's inputs start wide and add their ``-textual-compact`` class when ``compact``
+    is set, and ``-valid`` on their first value: each class added restyles the input and
+    its parts (a millisecond apiece, a score of times before the first frame).  Here both
+    are there from construction, so nothing changes later."""
+
+    compact = reactive(True, toggle_class="-textual-compact")
+
+    def __init__(self, *args, **kwargs) -> None:
+        classes = kwargs.pop("classes", None) or ""
+        super().__init__(*args, compact=True, classes=f"-textual-compact -valid {classes}",
+                         **kwargs)
+
+
+def _changed_messages() -> list[type[Message]]:
+    """The "changed" messages of the editor's inputs; TextArea's once it is imported
+    (until then there is no TextArea to send one)."""
+    found = [Input.Changed, Select.Changed]
+    text_area = sys.modules.get("textual.widgets._text_area")
+    if text_area is not None:
+        found.append(text_area.TextArea.Changed)
+    return found
+
+
 def _make_input(form: FieldForm) -> Widget:
     widget_id = f"f-{form.key}"
     if form.kind == "choice":
         widget = Select([(v, v) for v in VARIANTS], allow_blank=False, compact=True,
                         id=widget_id, value="dev")
     elif form.kind == "multiline":
+        # (imported here: the multi-line fields are below the fold, mounted after the
+        # first frame, and TextArea is a big module)
+        from textual.widgets import TextArea
+
         widget = TextArea(id=widget_id, soft_wrap=True, show_line_numbers=False,
                           compact=True, tab_behavior="focus")
     else:
-        widget = Input(placeholder=form.help, id=widget_id, compact=True,
+        widget = CompactInput(placeholder=form.help, id=widget_id,
                        select_on_focus=False, highlighter=SpanHighlighter(),
                        suggester=ImagePathSuggester() if form.completes_paths else None)
     widget.tooltip = form.help
@@ -164,19 +196,20 @@ class SpecEditor(VerticalScroll):
     def fill(self, forms) -> None:
         spec = self.spec
         defaults = VARIANT_DEFAULTS.get(spec.model if spec else "dev")
-        with self.prevent(Input.Changed, TextArea.Changed, Select.Changed):
+        with self.prevent(*_changed_messages()):
             for form in forms:
                 widget = self._widget(form.key)
                 if widget is None:
                     continue
                 text = field_text(spec, form.key) if spec is not None else ""
                 # shown with control characters visible as U+FFFD (same offsets)
-                text = sanitize(text, multiline=isinstance(widget, TextArea), keep_length=True)
+                multiline = form.kind == "multiline"  # a TextArea
+                text = sanitize(text, multiline=multiline, keep_length=True)
                 widget.remove_class("-unparsed")
                 self._errors.pop(form.key, None)
                 if isinstance(widget, Select):
                     widget.value = text or "dev"
-                elif isinstance(widget, TextArea):
+                elif multiline:
                     widget.load_text(text)
                 else:
                     widget.value = text
@@ -217,8 +250,7 @@ class SpecEditor(VerticalScroll):
             event.stop()
             self._apply(event.input.id[2:], event.value, event.input)
 
-    @on(TextArea.Changed)
-    def _text_changed(self, event: TextArea.Changed) -> None:
+    def on_text_area_changed(self, event) -> None:  # TextArea.Changed
         area = event.text_area
         if area.id and area.id.startswith("f-"):
             event.stop()

@@ -18,4 +18,4 @@ class StatusBar(Static):
         if detail:
             line.append(f"  {sanitize(detail)}")
         self.set_class(level in ("warn", "error"), "-alert")
-        self.update(line)
+        self.update(line, layout=False)  # one line, its size fixed: no screen layout
