@@ -277,7 +277,7 @@ class Library:
         while len(aot):
             del aot[len(aot) - 1]
         for table in wanted:
-            if len(aot) and not _ends_with_blank_line(aot[len(aot) - 1]):
+            if len(aot) and not aot[len(aot) - 1].as_string().endswith("\n\n"):
                 aot[len(aot) - 1].add(tomlkit.nl())
             aot.append(table)
 
@@ -382,10 +382,6 @@ def _parse_message(exc: ParseError) -> str:
     return message[: -len(suffix)] if message.endswith(suffix) else message
 
 
-def _ends_with_blank_line(table: Table) -> bool:
-    return table.as_string().endswith("\n\n")
-
-
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -432,6 +428,13 @@ def _set_key(table: Table, key: str, value: Any) -> None:
     dict.__setitem__(table, key, table.value[key])
 
 
+def _inline_table(item: dict) -> Any:
+    import tomlkit
+    table = tomlkit.inline_table()
+    table.update(item)
+    return table
+
+
 def _toml_value(key: str, value: Any) -> Any:
     import tomlkit
 
@@ -439,15 +442,9 @@ def _toml_value(key: str, value: Any) -> Any:
         # (TOML readers may turn a multi-line string's CR LF into LF: keep those escaped)
         return tomlkit.string(value, multiline=True)
     if isinstance(value, dict):   # outpaint = { left = 128, right = 128 }
-        inline = tomlkit.inline_table()
-        inline.update(value)
-        return inline
-    if key in ("loras", "redux"):
+        return _inline_table(value)
+    if key in ("loras", "redux"):   # lists of tables: one inline table each
         array = tomlkit.array()
-        array.multiline(len(value) > 1)
-        for item in value:
-            inline = tomlkit.inline_table()
-            inline.update(item)
-            array.append(inline)
-        return array
+        array.extend(_inline_table(item) for item in value)
+        return array.multiline(len(value) > 1)
     return value
