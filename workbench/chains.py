@@ -216,6 +216,12 @@ def add_wish(library, chain: EditChain, at: str, instructions: Iterable[str]
     return new_steps
 
 
+def add_branch(library, chain: EditChain, at: str, instruction: str) -> PromptSpec:
+    """A new edit after the step ``at`` joins ``library`` (a branch when ``at`` is not the
+    chain's tip); returns it (saving is the caller's call)."""
+    return add_wish(library, chain, at, [instruction])[-1]
+
+
 def resolve_source(chain: EditChain, base: Path | None = None) -> Path:
     """The first step's source image as a path (relative ones against ``base``, usually
     the library file's folder)."""

@@ -10,6 +10,7 @@ relative source images.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 from .lint import LintSettings, library_lint_table, lint, settings_for
 from .spec import PromptSpec
@@ -67,6 +68,33 @@ def lint_in_library(spec: PromptSpec, config, library, libraries: Iterable = ())
     base_dir = library.path.parent if library is not None else None
     return lint(spec, settings=library_settings(config, library), context=context,
                 base_dir=base_dir)
+
+
+@dataclass
+class LintChange:
+    """How a proposed version of a prompt fares with the linter, next to the prompt now
+    (problems: warnings and errors, by rule)."""
+
+    before: list[str]
+    after: list[str]
+
+    @property
+    def fixed(self) -> list[str]:
+        return sorted(set(self.before) - set(self.after))
+
+    @property
+    def new(self) -> list[str]:
+        return sorted(set(self.after) - set(self.before))
+
+
+def lint_change(spec: PromptSpec, proposed: PromptSpec, config) -> LintChange:
+    """The user's ``[lint]`` settings on both versions (an LLM proposal, say)."""
+    settings = config_settings(config)
+
+    def problems(one: PromptSpec) -> list[str]:
+        return sorted({d.rule for d in lint(one, settings=settings) if d.severity != "info"})
+
+    return LintChange(problems(spec), problems(proposed))
 
 
 def lint_messages(spec: PromptSpec, config, library, libraries: Iterable = ()) -> list[str]:

@@ -42,7 +42,7 @@ async def editor_ready(pilot, app) -> None:
     """Wait until every editor field is mounted (those below the fold mount lazily)."""
     from workbench.fields import FORMS
 
-    await wait_until(pilot, lambda: all(app.editor._widget(f.key) is not None for f in FORMS),
+    await wait_until(pilot, lambda: all(app.editor_screen.editor._widget(f.key) is not None for f in FORMS),
                      what="all editor fields mounted")
 
 

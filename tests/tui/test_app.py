@@ -17,14 +17,14 @@ from .helpers import editor_ready, run_command, screen_is, status_text, wait_unt
 async def test_typing_updates_composed_pane_and_saves(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        assert app.spec.name == "Amber perfume bottle"
+        assert app.editor_screen.spec.name == "Amber perfume bottle"
         await pilot.press("enter")  # activate the highlighted prompt: focus goes to Subject
         assert app.focused.id == "f-subject"
         await pilot.press("end", *" and a silk ribbon")
-        assert app.composed.text.startswith(
+        assert app.editor_screen.composed.text.startswith(
             "An amber glass perfume bottle with a brushed brass cap and a silk ribbon "
             "standing on a slab of wet black slate.")
-        assert "22 words" not in app.composed.border_subtitle
+        assert "22 words" not in app.editor_screen.composed.border_subtitle
         # saved by the autosave timer alone (no quit, no F6)
         await wait_until(pilot, lambda: "silk ribbon" in (library_dir / "studio.toml").read_text())
         data = tomllib.loads((library_dir / "studio.toml").read_text())
@@ -37,13 +37,13 @@ async def test_layers_and_text_fields(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await editor_ready(pilot, app)  # "text" is below the fold: mounted after a frame
-        app.editor.widget_for("foreground").focus()
+        app.editor_screen.editor.widget_for("foreground").focus()
         await pilot.press(*"scattered rose petals")
         assert ("In the foreground, scattered rose petals; in the background, smooth charcoal "
-                "gradient.") in app.composed.text
-        app.editor.widget_for("text").focus()
+                "gradient.") in app.editor_screen.composed.text
+        app.editor_screen.editor.widget_for("text").focus()
         await pilot.press(*"NOIR")
-        assert 'The image shows the text "NOIR", spelled exactly.' in app.composed.text
+        assert 'The image shows the text "NOIR", spelled exactly.' in app.editor_screen.composed.text
     saved = load_library(library_dir / "studio.toml").get("Amber perfume bottle")
     assert saved.foreground == "scattered rose petals" and saved.text == "NOIR"
 
@@ -52,20 +52,20 @@ async def test_invalid_number_is_marked_and_not_saved(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await editor_ready(pilot, app)  # the generation fields mount after the first frame
-        steps = app.editor.widget_for("steps")
+        steps = app.editor_screen.editor.widget_for("steps")
         assert steps.placeholder.startswith("28 (default)") and steps.value == "28"
         steps.focus()
         await pilot.press("end", "backspace", "backspace", *"3x")
         assert steps.has_class("-unparsed")
         assert "not a whole number" in status_text(app)
-        assert app.spec.params.steps == 3  # the last value that parsed
+        assert app.editor_screen.spec.params.steps == 3  # the last value that parsed
         # The lint that follows each keystroke (and a save) must not hide the error.
-        app.run_lint()
+        app.editor_screen.run_lint()
         app.flush_saves()
-        assert app.diagnostics and "not a whole number" in status_text(app)
+        assert app.editor_screen.diagnostics and "not a whole number" in status_text(app)
         await pilot.press("backspace", "0")
-        assert not steps.has_class("-unparsed") and app.spec.params.steps == 30
-        app.run_lint()
+        assert not steps.has_class("-unparsed") and app.editor_screen.spec.params.steps == 30
+        app.editor_screen.run_lint()
         assert "not a whole number" not in status_text(app)
     assert load_library(library_dir / "studio.toml").get(
         "Amber perfume bottle").params.steps == 30
@@ -75,28 +75,28 @@ async def test_a_parse_error_stays_until_that_field_parses(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await editor_ready(pilot, app)
-        steps = app.editor.widget_for("steps")
+        steps = app.editor_screen.editor.widget_for("steps")
         steps.focus()
         await pilot.press("end", *"x")
-        app.editor.widget_for("subject").focus()
+        app.editor_screen.editor.widget_for("subject").focus()
         await pilot.press("end", *" again")  # a good edit elsewhere, then its lint
-        app.run_lint()
+        app.editor_screen.run_lint()
         assert "not a whole number" in status_text(app) and steps.has_class("-unparsed")
         await pilot.press("escape", "down")  # another prompt: the unparsed text is not kept
-        await wait_until(pilot, lambda: app.spec.name == "Lisbon poster")
-        app.run_lint()
+        await wait_until(pilot, lambda: app.editor_screen.spec.name == "Lisbon poster")
+        app.editor_screen.run_lint()
         assert "not a whole number" not in status_text(app)
 
 
 async def test_quitting_right_after_a_keystroke_is_clean(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.editor.widget_for("subject").focus()
+        app.editor_screen.editor.widget_for("subject").focus()
         await pilot.press("end", "!")  # a lint is now due in LINT_DELAY
         await app.action_quit()
     # run_test re-raises anything the app raised while shutting down; a lint that is
     # still due must not look for the editor once it is gone.
-    app.run_lint()
+    app.editor_screen.run_lint()
     assert load_library(library_dir / "studio.toml").get(
         "Amber perfume bottle").subject.endswith("!")
 
@@ -104,10 +104,10 @@ async def test_quitting_right_after_a_keystroke_is_clean(make_app, library_dir):
 async def test_a_pending_lint_dies_with_the_editor(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.editor.widget_for("subject").focus()
+        app.editor_screen.editor.widget_for("subject").focus()
         await pilot.press("end", "!")  # a lint is now due in LINT_DELAY
         await app.screen_stack[0].query_one("#main").remove()  # as when the app closes
-        app.run_lint()  # what the timer calls: it must not look for the editor
+        app.editor_screen.run_lint()  # what the timer calls: it must not look for the editor
         # The timer itself went with the editor: nothing fires once its delay has passed
         # (a lint that ran would fail the test when run_test re-raises it).
         await pilot.pause(LINT_DELAY * 3)
@@ -117,12 +117,12 @@ async def test_new_duplicate_rename_delete(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f4")  # duplicate
-        assert app.spec.name == "Amber perfume bottle copy"
+        assert app.editor_screen.spec.name == "Amber perfume bottle copy"
         assert app.focused.id == "f-name"
         await pilot.press(*"Bottle v2")  # the name is selected, typing replaces it
-        assert app.spec.name == "Bottle v2"
+        assert app.editor_screen.spec.name == "Bottle v2"
         await pilot.press("f3")
-        assert app.spec.name == "Untitled"
+        assert app.editor_screen.spec.name == "Untitled"
         await pilot.press("f8")
         await screen_is(pilot, ChoiceScreen)
         await pilot.press("y")
@@ -139,7 +139,7 @@ async def test_delete_can_be_cancelled(make_app, library_dir):
         await screen_is(pilot, ChoiceScreen)
         await pilot.press("n")
         await wait_until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
-        assert app.spec.name == "Amber perfume bottle"
+        assert app.editor_screen.spec.name == "Amber perfume bottle"
     assert len(load_library(library_dir / "studio.toml").prompts) == 3
 
 
@@ -147,13 +147,13 @@ async def test_filter_by_tag_and_model(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+f", *"#poster")
-        assert app.browser.visible_count() == 1
-        assert app.spec.name == "Lisbon poster"
-        app.browser.query_one("#filter", Input).value = ""
+        assert app.editor_screen.browser.visible_count() == 1
+        assert app.editor_screen.spec.name == "Lisbon poster"
+        app.editor_screen.browser.query_one("#filter", Input).value = ""
         await pilot.press(*"@schnell")
-        assert app.spec.name == "Quick sketch"
-        assert app.composed.text.startswith("A fox curled up asleep")
-        assert "raw" in app.composed.border_subtitle
+        assert app.editor_screen.spec.name == "Quick sketch"
+        assert app.editor_screen.composed.text.startswith("A fox curled up asleep")
+        assert "raw" in app.editor_screen.composed.border_subtitle
         await pilot.press("enter")
         assert isinstance(app.focused, OptionList)
 
@@ -163,15 +163,15 @@ async def test_conflict_on_disk_is_not_clobbered(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         path.write_text(path.read_text().replace("Lisbon poster", "Porto poster"))
-        app.editor.widget_for("context").focus()
+        app.editor_screen.editor.widget_for("context").focus()
         await pilot.press("end", *" at night")
         app.flush_saves()  # what the autosave timer does
         await pilot.pause()
         assert not isinstance(app.screen, ChoiceScreen)  # no question pops up mid-typing
         assert "conflict" in str(app.query_one("#status").render())
-        assert app.spec.context.endswith("at night")
+        assert app.editor_screen.spec.context.endswith("at night")
         assert "Porto poster" in path.read_text()  # theirs is untouched
-        assert "at night" in workspace.recovery_path(app.library).read_text()
+        assert "at night" in workspace.recovery_path(app.editor_screen.library).read_text()
         await pilot.press("f6")
         await screen_is(pilot, ChoiceScreen)
         await pilot.press("k")  # keep both
@@ -187,7 +187,7 @@ async def test_conflict_overwrite(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         path.write_text(path.read_text().replace("Lisbon poster", "Porto poster"))
-        app.editor.widget_for("context").focus()
+        app.editor_screen.editor.widget_for("context").focus()
         await pilot.press("end", *" at night")
         app.flush_saves()  # what the autosave timer does: a conflict
         await pilot.press("f6")
@@ -203,10 +203,10 @@ async def test_markup_and_escapes_from_a_file_are_shown_literally(make_app, tmp_
     lib.write_text('[[prompts]]\nname = "[bold red]x[/]"\nsubject = "a [link=x]cat[/link] \\u001b[31m"\n')
     app = make_app(lib)
     async with app.run_test(size=(120, 40)):
-        assert app.composed.text == "A [link=x]cat[/link] [31m."
-        rendered = str(app.composed.render())
+        assert app.editor_screen.composed.text == "A [link=x]cat[/link] [31m."
+        rendered = str(app.editor_screen.composed.render())
         assert "[link=x]cat[/link]" in rendered
-        option = app.browser.option_list.get_option_at_index(1)
+        option = app.editor_screen.browser.option_list.get_option_at_index(1)
         assert str(option.prompt) == "[bold red]x[/]"
 
 
@@ -239,7 +239,7 @@ async def test_first_start_seeds_user_libraries(isolated_home):
     async with app.run_test(size=(80, 24)):
         assert libraries_dir().is_dir()
         assert app.collection.libraries  # bundled examples were copied (or an empty library)
-        assert isinstance(app.browser.query_one("#filter"), Input)
+        assert isinstance(app.editor_screen.browser.query_one("#filter"), Input)
 
 
 async def test_empty_parameters_show_the_variant_default(make_app):
@@ -247,11 +247,11 @@ async def test_empty_parameters_show_the_variant_default(make_app):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+f", *"@schnell", "enter")
         await editor_ready(pilot, app)
-        assert app.spec.name == "Quick sketch"
-        assert app.editor.widget_for("steps").placeholder.startswith("4 (default)")
-        app.editor.widget_for("model").value = "dev"
-        await wait_until(pilot, lambda: app.spec.model == "dev")
-        assert app.editor.widget_for("steps").placeholder.startswith("28 (default)")
+        assert app.editor_screen.spec.name == "Quick sketch"
+        assert app.editor_screen.editor.widget_for("steps").placeholder.startswith("4 (default)")
+        app.editor_screen.editor.widget_for("model").value = "dev"
+        await wait_until(pilot, lambda: app.editor_screen.spec.model == "dev")
+        assert app.editor_screen.editor.widget_for("steps").placeholder.startswith("28 (default)")
 
 
 async def test_bundled_themes_are_registered_and_no_color_is_honoured(make_app, monkeypatch):
@@ -267,10 +267,10 @@ async def test_palette_sets_preset_and_aspect_size(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await run_command(pilot, "Size: 16:9 HD")
-        assert (app.spec.params.width, app.spec.params.height) == (1920, 1088)
+        assert (app.editor_screen.spec.params.width, app.editor_screen.spec.params.height) == (1920, 1088)
         await run_command(pilot, "Preset: quality")
-        assert app.spec.params.preset == "quality"
-        assert app.editor.widget_for("preset").value == "quality"
+        assert app.editor_screen.spec.params.preset == "quality"
+        assert app.editor_screen.editor.widget_for("preset").value == "quality"
     saved = load_library(library_dir / "studio.toml").get("Amber perfume bottle")
     assert (saved.params.width, saved.params.preset) == (1920, "quality")
 
@@ -284,7 +284,7 @@ async def test_source_image_path_completes_relative_to_the_library(make_app, lib
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await editor_ready(pilot, app)  # below-the-fold fields mount after the first frame
-        field = app.editor.widget_for("source_image")
+        field = app.editor_screen.editor.widget_for("source_image")
         field.focus()
         await pilot.press(*"sou")
         await wait_until(pilot, lambda: field._suggestion == "sources/")
@@ -293,4 +293,4 @@ async def test_source_image_path_completes_relative_to_the_library(make_app, lib
         await wait_until(pilot, lambda: field._suggestion == "sources/portrait.png")
         await pilot.press("right")
         assert field.value == "sources/portrait.png"
-        assert app.spec.source_image == "sources/portrait.png"
+        assert app.editor_screen.spec.source_image == "sources/portrait.png"

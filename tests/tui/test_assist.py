@@ -36,7 +36,7 @@ async def test_rewrite_streams_then_accept_and_undo(make_app, library_dir, fake)
     path = library_dir / "studio.toml"
     app = make_app(ollama_host=fake.host)
     async with app.run_test(size=(120, 40)) as pilot:
-        original = app.composed.text
+        original = app.editor_screen.composed.text
         screen = await assist(pilot)  # first action: rewrite
         await wait_until(pilot, lambda: screen.proposal is not None)
         sent = fake.chats[-1]
@@ -48,12 +48,12 @@ async def test_rewrite_streams_then_accept_and_undo(make_app, library_dir, fake)
         assert path.read_text() == (library_dir / "studio.toml").read_text()
         before = path.read_text()
         await pilot.press("a")
-        assert app.spec.raw == REWRITE and app.composed.text == REWRITE
+        assert app.editor_screen.spec.raw == REWRITE and app.editor_screen.composed.text == REWRITE
         app.flush_saves()
         assert load_library(path).get("Amber perfume bottle").raw == REWRITE
         assert before != path.read_text()
         await pilot.press("f12")
-        assert app.spec.raw == "" and app.composed.text == original
+        assert app.editor_screen.spec.raw == "" and app.editor_screen.composed.text == original
 
 
 async def test_escape_mid_stream_changes_nothing(make_app, library_dir, fake):
@@ -66,7 +66,7 @@ async def test_escape_mid_stream_changes_nothing(make_app, library_dir, fake):
         await wait_until(pilot, lambda: screen.streamed != "")
         await pilot.press("escape")
         assert not isinstance(app.screen, AssistScreen)
-        assert app.spec.raw == ""
+        assert app.editor_screen.spec.raw == ""
         app.flush_saves()  # nothing to save: the file is untouched
         assert path.read_bytes() == before
     assert path.read_bytes() == before
@@ -86,7 +86,7 @@ async def test_ollama_not_running_says_how_to_fix(make_app, library_dir):
         await pilot.press("a")  # nothing to accept
         assert isinstance(app.screen, AssistScreen)
         await pilot.press("escape")
-        assert app.spec.raw == ""
+        assert app.editor_screen.spec.raw == ""
 
 
 async def test_missing_model_says_ollama_pull(make_app, fake):
@@ -107,16 +107,16 @@ async def test_decompose_accepts_only_picked_fields(make_app, fake):
     app = make_app(ollama_host=fake.host)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+f", *"@schnell", "enter")
-        await wait_until(pilot, lambda: app.spec.name == "Quick sketch")
+        await wait_until(pilot, lambda: app.editor_screen.spec.name == "Quick sketch")
         screen = await assist(pilot, downs=4)  # decompose
         await wait_until(pilot, lambda: screen.proposal is not None)
         picks = screen.query_one("#field-picks")
         assert set(picks.selected) == {"subject", "action", "style"}
         picks.deselect("style")
         await pilot.press("a")
-        assert (app.spec.subject, app.spec.action, app.spec.style) == (
+        assert (app.editor_screen.spec.subject, app.editor_screen.spec.action, app.editor_screen.spec.style) == (
             "a fox", "asleep in fresh snow", "")
-        assert app.spec.raw  # not every field was taken: raw mode stays
+        assert app.editor_screen.spec.raw  # not every field was taken: raw mode stays
 
 
 async def test_model_output_markup_and_escapes_are_shown_literally(make_app, fake):
@@ -144,7 +144,7 @@ async def test_prompt_actions_are_off_while_the_assist_screen_is_up(make_app, fa
         await wait_until(pilot, lambda: screen.proposal is not None)
         await pilot.press("f3", "f8")  # would add / delete a prompt under the screen
         assert app.screen is screen
-        assert [s.name for s in app.library.prompts] == [
+        assert [s.name for s in app.editor_screen.library.prompts] == [
             "Amber perfume bottle", "Lisbon poster", "Quick sketch"]
 
 
@@ -178,11 +178,11 @@ async def test_fix_action_sends_lint_findings_and_lints_the_proposal(make_app, f
     app = make_app(ollama_host=fake.host)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+f", *"@schnell", "enter")
-        await wait_until(pilot, lambda: app.spec.name == "Quick sketch")
-        app.editor.widget_for("raw").focus()
+        await wait_until(pilot, lambda: app.editor_screen.spec.name == "Quick sketch")
+        app.editor_screen.editor.widget_for("raw").focus()
         await pilot.press("end", *" ((sharp))")
-        await wait_until(pilot, lambda: "weight-syntax" in [d.rule for d in app.diagnostics])
-        app.editor.widget_for("name").focus()
+        await wait_until(pilot, lambda: "weight-syntax" in [d.rule for d in app.editor_screen.diagnostics])
+        app.editor_screen.editor.widget_for("name").focus()
         screen = await assist(pilot, downs=1)  # fix
         await wait_until(pilot, lambda: screen.proposal is not None)
         sent = json.dumps(fake.chats[-1]["messages"])
@@ -198,14 +198,14 @@ async def test_describe_the_source_image_with_a_vision_model(make_app, library_d
     fake.queue("A plain red square on a flat background.")
     app = make_app(ollama_host=fake.host, ollama_model="llama3.2:3b")
     async with app.run_test(size=(120, 40)) as pilot:
-        app.spec.source_image = "red.png"
-        app.action_assist("describe", "llava:7b")
+        app.editor_screen.spec.source_image = "red.png"
+        app.editor_screen.action_assist("describe", "llava:7b")
         screen = await screen_is(pilot, AssistScreen)
         await wait_until(pilot, lambda: screen.proposal is not None)
         sent = fake.chats[-1]
         assert sent["model"] == "llava:7b" and sent["messages"][-1]["images"]
         await pilot.press("a")
-        assert app.spec.raw == "A plain red square on a flat background."
+        assert app.editor_screen.spec.raw == "A plain red square on a flat background."
 
 
 async def test_describe_with_a_text_only_model_is_refused_plainly(make_app, library_dir, fake):
@@ -214,8 +214,8 @@ async def test_describe_with_a_text_only_model_is_refused_plainly(make_app, libr
     Image.new("RGB", (64, 48)).save(library_dir / "dark.png")
     app = make_app(ollama_host=fake.host)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.spec.source_image = "dark.png"
-        app.action_assist("describe", "llama3.2:3b")
+        app.editor_screen.spec.source_image = "dark.png"
+        app.editor_screen.action_assist("describe", "llama3.2:3b")
         await screen_is(pilot, AssistScreen)
         status = app.screen.query_one("#assist-status")
         await wait_until(pilot, lambda: "vision" in str(status.render()))

@@ -38,21 +38,21 @@ async def test_the_browser_builds_only_the_rows_it_draws(make_app, tmp_path):
     path = write_library(tmp_path / "big.toml", 3000, twins=2)
     app = make_app(path)
     async with app.run_test(size=(100, 30)) as pilot:
-        listing = app.browser.option_list
+        listing = app.editor_screen.browser.option_list
         assert isinstance(listing, PromptList) and listing.option_count == 3001
         built = [o for o in listing.options if isinstance(o, _Row) and o._prompt is not None]
         assert 0 < len(built) <= 40  # the visible rows, not 3000
         assert listing.virtual_size.height == 3001  # counted, one line each
-        assert app.spec.name == "Twin"
+        assert app.editor_screen.spec.name == "Twin"
         row = listing.get_option_at_index(1)
         assert str(row.prompt).startswith("Twin #1")
         await pilot.press("end")
-        await wait_until(pilot, lambda: app.spec.name == "Prompt 02999")
+        await wait_until(pilot, lambda: app.editor_screen.spec.name == "Prompt 02999")
         assert listing.highlighted == 3000
         assert listing.scroll_offset.y > 2900  # scrolled to the bottom row
-        app.browser.query_one("#filter", Input).value = "Prompt 0299"
-        await wait_until(pilot, lambda: app.browser.visible_count() == 11)  # 00299, 0299x
-        assert app.spec.name == "Prompt 02999"  # the selection is kept when it still shows
+        app.editor_screen.browser.query_one("#filter", Input).value = "Prompt 0299"
+        await wait_until(pilot, lambda: app.editor_screen.browser.visible_count() == 11)  # 00299, 0299x
+        assert app.editor_screen.spec.name == "Prompt 02999"  # the selection is kept when it still shows
         assert listing.highlighted == 11
 
 
@@ -60,12 +60,12 @@ async def test_renaming_a_twin_redraws_the_other_twin(make_app, tmp_path):
     path = write_library(tmp_path / "big.toml", 50, twins=2)
     app = make_app(path)
     async with app.run_test(size=(100, 30)) as pilot:
-        listing = app.browser.option_list
+        listing = app.editor_screen.browser.option_list
         assert str(listing.get_option_at_index(2).prompt).startswith("Twin #2")
-        name = app.editor.widget_for("name")
+        name = app.editor_screen.editor.widget_for("name")
         name.focus()
         await pilot.press("end", "x")
-        await wait_until(pilot, lambda: app.spec.name == "Twinx")
+        await wait_until(pilot, lambda: app.editor_screen.spec.name == "Twinx")
         assert str(listing.get_option_at_index(1).prompt) == "Twinx"
         assert str(listing.get_option_at_index(2).prompt) == "Twin"  # no longer one of two
 
@@ -99,12 +99,12 @@ async def test_autosave_writes_in_a_thread(make_app, tmp_path, monkeypatch):
     monkeypatch.setattr(workspace, "save", recording_save)
     app = make_app(path)
     async with app.run_test(size=(120, 40)) as pilot:
-        field = app.editor.widget_for("subject")
+        field = app.editor_screen.editor.widget_for("subject")
         field.focus()
         await pilot.press("end", *" in snow")
         await wait_until(pilot, lambda: "a fox number 0 in snow" in path.read_text())
         assert saved_on and threading.main_thread().name not in saved_on
-        await wait_until(pilot, lambda: not app._saving)
+        await wait_until(pilot, lambda: not app.saves.saving)
         assert "saved" in str(app.query_one("#status").render())
 
 

@@ -57,9 +57,9 @@ async def comfy():
 
 
 async def open_chain(app, pilot):
-    app.browser.option_list.highlighted = 3  # "edit 3" (row 0 is the library header)
-    await wait_until(pilot, lambda: app.spec.name == "edit 3")
-    app.action_chain()
+    app.editor_screen.browser.option_list.highlighted = 3  # "edit 3" (row 0 is the library header)
+    await wait_until(pilot, lambda: app.editor_screen.spec.name == "edit 3")
+    app.editor_screen.action_chain()
     return await screen_is(pilot, ChainScreen)
 
 
@@ -98,7 +98,7 @@ async def test_run_the_chain_and_branch(make_app, chain_library, comfy):
 async def test_not_a_chain_is_explained(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.action_chain()
+        app.editor_screen.action_chain()
         await wait_until(pilot, lambda: app._notifications)
         assert not isinstance(app.screen, ChainScreen)
         assert any("Kontext" in n.message for n in app._notifications)
@@ -124,11 +124,11 @@ async def test_bundled_chain_generates_its_source_then_edits(make_app, tmp_path,
     shutil.copy(bundled_prompts_dir() / "kontext.toml", library)
     app = make_app(library, comfyui_urls=url)
     async with app.run_test(size=(120, 40)) as pilot:
-        names = [s.name for s in app.library.prompts]
-        tip = [s for s in app.library.prompts if s.model == "kontext" and s.follows][-1]
-        app.browser.option_list.highlighted = names.index(tip.name) + 1
-        await wait_until(pilot, lambda: app.spec is tip)
-        app.action_chain()
+        names = [s.name for s in app.editor_screen.library.prompts]
+        tip = [s for s in app.editor_screen.library.prompts if s.model == "kontext" and s.follows][-1]
+        app.editor_screen.browser.option_list.highlighted = names.index(tip.name) + 1
+        await wait_until(pilot, lambda: app.editor_screen.spec is tip)
+        app.editor_screen.action_chain()
         screen = await screen_is(pilot, ChainScreen)
         assert screen.views[0].label.startswith("source: ") and screen.views[0].image is None
         await pilot.press("r")

@@ -11,7 +11,8 @@ from PIL import Image
 from workbench.runs.history import create_run, load_run, record_cell
 from workbench.runs.plan import make_plan
 from workbench.spec import PromptSpec
-from workbench.tui.screens.compare import CompareScreen, progress_text
+from workbench.tui.screens.compare import CompareScreen
+from workbench.tui.widgets.cell import progress_text
 from workbench.tui.screens.single_view import SingleView, crop_box
 
 from .helpers import screen_is, wait_until, workers_done
@@ -122,23 +123,6 @@ def test_compare_snapshot_80x24(snap_compare, make_app, recorded_run):
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_compare)
 
 
-def test_plan_setup_parsing():
-    from workbench.runs.plan import PlanError
-    from workbench.tui.screens.plan_setup import build_plan, parse_seeds
-
-    assert parse_seeds("1, 2,3") == ([1, 2, 3], 3)
-    assert parse_seeds("4 random") == (None, 4)
-    assert parse_seeds("") == (None, 2)
-    with pytest.raises(PlanError):
-        parse_seeds("one")
-    a, b = PromptSpec(name="a", subject="x"), PromptSpec(name="b", subject="y")
-    plan = build_plan(a, b, "7, 8", "guidance=2.5,3.5; steps=20,30")
-    assert plan.shape == (2, 2, 2, 2) and plan.size == 16
-    assert plan.name == "a vs b" and plan.seeds == [7, 8]
-    with pytest.raises(PlanError):
-        build_plan(a, b, "1", "guidance")
-
-
 async def test_ctrl_t_runs_an_ab_plan_into_the_grid(make_app, library_dir, isolated_home):
     from tests.fakes.comfy_server import FakeComfy
 
@@ -164,7 +148,7 @@ async def test_ctrl_t_runs_an_ab_plan_into_the_grid(make_app, library_dir, isola
             assert "8/8 cells" in str(screen.query_one("#compare-title").render())
             # the grid's thumbnails were made as the images arrived: found ready, not made
             from workbench.images.preview import default_cache
-            from workbench.tui.screens.compare import thumbnail_box
+            from workbench.tui.widgets.cell import thumbnail_box
 
             await app.workers.wait_for_complete()
             cache, view = default_cache(), screen.current
@@ -198,9 +182,9 @@ async def test_final_on_dev_reruns_the_same_seeds_on_dev(make_app, library_dir, 
         app = make_app(comfyui_urls=url)
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("ctrl+f", *"@schnell", "enter")
-            sketch = app.spec
+            sketch = app.editor_screen.spec
             plan = make_plan([sketch], seeds=[3, 4], name="sketch draft")
-            app.start_plan(plan, app.library, sketch.name)
+            app.editor_screen.compare(plan, app.editor_screen.library, sketch.name)
             draft = await screen_is(pilot, CompareScreen)
             await wait_until(pilot, lambda: all(v.image is not None
                                                 for v in draft.cells.values()))
@@ -242,3 +226,29 @@ def test_detect_protocol_settings():
 
     assert detect_protocol("sixel") == "sixel"
     assert detect_protocol("auto", stream=io.StringIO()) == "halfblocks"  # not a terminal
+
+
+async def test_closing_a_running_comparison_lets_it_finish(make_app, isolated_home):
+    """The compare screen owns its run; Esc while it runs goes back to the editor and the
+    run goes on to its end (manifest, contact sheet, a toast), then the screen is let go."""
+    from tests.fakes.comfy_server import FakeComfy
+
+    server = FakeComfy(default_steps=4, step_delay=0.05)
+    url = await server.start()
+    try:
+        app = make_app(comfyui_urls=url)
+        async with app.run_test(size=(120, 40)) as pilot:
+            editor = app.editor_screen
+            plan = make_plan([editor.spec], seeds=[1, 2], name="left running")
+            editor.compare(plan, editor.library, editor.spec.name)
+            screen = await screen_is(pilot, CompareScreen)
+            await wait_until(pilot, lambda: screen.run is not None)  # started
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is editor)
+            await wait_until(pilot, lambda: any("left running: 2/2 cells done" in n.message
+                                                for n in app._notifications))
+            await wait_until(pilot, lambda: not screen.is_attached)
+            assert (screen.run.folder / "contact-sheet.png").is_file()
+            assert len(server.submitted) == 2
+    finally:
+        await server.stop()

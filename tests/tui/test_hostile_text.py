@@ -41,16 +41,16 @@ async def test_hostile_library_reaches_the_screen_sanitised(make_app, hostile_di
         app._safety = type(safety)(enabled=safety_net)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        assert app.spec is not None and app.spec.name == f"A {HOSTILE}"
+        assert app.editor_screen.spec is not None and app.editor_screen.spec.name == f"A {HOSTILE}"
         for index in range(2):
             await pilot.pause()
             output = terminal_output(app)
             assert_terminal_safe(output, f"prompt {index + 1}")
             assert "[bold]B[/bold]" in output or "[bold]" in output  # markup shown as text
-            app.editor.scroll_end(animate=False)  # the fields below the fold
+            app.editor_screen.editor.scroll_end(animate=False)  # the fields below the fold
             await pilot.pause()
             assert_terminal_safe(terminal_output(app), f"prompt {index + 1}, lower fields")
-            app.editor.scroll_home(animate=False)
+            app.editor_screen.editor.scroll_home(animate=False)
             await pilot.press("down")
         await pilot.press("f8")  # the delete question names the prompt
         await screen_is(pilot, ChoiceScreen)
@@ -69,11 +69,11 @@ async def test_read_only_library_keeps_edits_in_recovery_and_says_so_once(make_a
     os.chmod(path, 0o444)
     app = make_app(folder)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.editor.widget_for("subject").focus()
+        app.editor_screen.editor.widget_for("subject").focus()
         await pilot.press("end", *" in snow")
         app.flush_saves()
         await pilot.pause()
-        recovery = workspace.recovery_path(app.library)
+        recovery = workspace.recovery_path(app.editor_screen.library)
         assert "in snow" in recovery.read_text()
         assert path.read_text() == text
         await pilot.press(*" at dawn")
@@ -93,11 +93,11 @@ async def test_keep_both_removes_the_recovery_file(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         path.write_text(path.read_text().replace("Lisbon poster", "Porto poster"))
-        app.editor.widget_for("context").focus()
+        app.editor_screen.editor.widget_for("context").focus()
         await pilot.press("end", *" at night")
         app.flush_saves()
         await pilot.pause()
-        recovery = workspace.recovery_path(app.library)
+        recovery = workspace.recovery_path(app.editor_screen.library)
         assert recovery.exists()
         await pilot.press("f6")
         assert isinstance(app.screen, ChoiceScreen)
@@ -137,18 +137,18 @@ async def test_no_pillow_on_the_ui_thread_at_start_and_special_files_do_not_free
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(50):
             await pilot.pause(0.05)
-            if app.diagnostics:
+            if app.editor_screen.diagnostics:
                 break
         assert any(d.code == "FX404" and "not a regular file" in d.message
-                   for d in app.diagnostics)
+                   for d in app.editor_screen.diagnostics)
         assert opened_on and threading.main_thread().name not in opened_on
         await pilot.press("down")  # the img2img prompt: its size came from the cache
         await pilot.pause()
-        assert any(d.code == "FX402" and "48x32" in d.message for d in app.diagnostics)
+        assert any(d.code == "FX402" and "48x32" in d.message for d in app.editor_screen.diagnostics)
         await pilot.press("down", "down")  # a NUL byte in the path: a message, no crash
         await pilot.pause()
-        assert app.spec.name == "Nul"
-        assert any(d.code == "FX404" and "NUL byte" in d.message for d in app.diagnostics)
+        assert app.editor_screen.spec.name == "Nul"
+        assert any(d.code == "FX404" and "NUL byte" in d.message for d in app.editor_screen.diagnostics)
         assert threading.main_thread().name not in opened_on
 
 
@@ -162,9 +162,9 @@ async def test_a_big_library_is_read_without_tomlkit_and_autosaved_after_a_threa
         for i in range(300)))
     app = make_app(folder)
     async with app.run_test(size=(120, 40)) as pilot:
-        library = app.library
+        library = app.editor_screen.library
         assert not library.has_document  # shown from tomllib's values only
-        app.editor.widget_for("subject").focus()
+        app.editor_screen.editor.widget_for("subject").focus()
         await pilot.press("end", *" in snow")
         for _ in range(100):
             await pilot.pause(0.05)

@@ -9,10 +9,10 @@ from workbench.tui.widgets.problems import ProblemsPanel
 async def test_fix_on_non_english_opens_translate(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.spec.raw = "一只橘猫坐在木窗台上，窗外下着雪，温暖的灯光"
-        app.run_lint()
+        app.editor_screen.spec.raw = "一只橘猫坐在木窗台上，窗外下着雪，温暖的灯光"
+        app.editor_screen.run_lint()
         await pilot.pause()
-        rules = [d.rule for d in app.diagnostics]
+        rules = [d.rule for d in app.editor_screen.diagnostics]
         assert rules == ["non-english"]
         panel = app.query_one(ProblemsPanel)
         panel.focus()

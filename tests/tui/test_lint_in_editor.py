@@ -9,20 +9,20 @@ from .helpers import run_command, status_text, wait_until
 
 
 def rules(app) -> list[str]:
-    return [d.rule for d in app.diagnostics]
+    return [d.rule for d in app.editor_screen.diagnostics]
 
 
 async def test_typing_a_pitfall_flags_it_and_the_fix_cleans_it(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         panel = app.query_one(ProblemsPanel)
-        assert [d.rule for d in app.diagnostics if d.severity != "info"] == []
-        style = app.editor.widget_for("style")
+        assert [d.rule for d in app.editor_screen.diagnostics if d.severity != "info"] == []
+        style = app.editor_screen.editor.widget_for("style")
         style.focus()
         await pilot.press("end", *", masterpiece")
         await wait_until(pilot, lambda: "sd-quality-tags" in rules(app))  # after the debounce
         found_rules = rules(app)
-        found = next(d for d in app.diagnostics if d.rule == "sd-quality-tags")
+        found = next(d for d in app.editor_screen.diagnostics if d.rule == "sd-quality-tags")
         assert found.field == "style"
         assert style.value[found.start:found.end] == "masterpiece"
         assert any(s[:2] == (found.start, found.end) for s in style.highlighter.spans)
@@ -35,11 +35,11 @@ async def test_typing_a_pitfall_flags_it_and_the_fix_cleans_it(make_app, library
         panel.highlighted = found_rules.index("sd-quality-tags")
         await pilot.press("f")
         await wait_until(pilot, lambda: "sd-quality-tags" not in rules(app))
-        assert "masterpiece" not in app.spec.style
-        assert "masterpiece" not in app.composed.text
-        assert style.value == app.spec.style
+        assert "masterpiece" not in app.editor_screen.spec.style
+        assert "masterpiece" not in app.editor_screen.composed.text
+        assert style.value == app.editor_screen.spec.style
         await pilot.press("f12")
-        assert "masterpiece" in app.spec.style
+        assert "masterpiece" in app.editor_screen.spec.style
         app.flush_saves()
         assert "masterpiece" in load_library(library_dir / "studio.toml").get(
             "Amber perfume bottle").style
@@ -50,7 +50,7 @@ async def test_typing_a_pitfall_flags_it_and_the_fix_cleans_it(make_app, library
 async def test_enter_on_a_problem_jumps_to_its_span(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        subject = app.editor.widget_for("subject")
+        subject = app.editor_screen.editor.widget_for("subject")
         subject.focus()
         await pilot.press("home", *"((shiny)) ")
         await wait_until(pilot, lambda: "weight-syntax" in rules(app))
@@ -66,10 +66,10 @@ async def test_enter_on_a_problem_jumps_to_its_span(make_app):
 async def test_fix_all_safe_fixes_from_the_palette(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.editor.widget_for("style").focus()
+        app.editor_screen.editor.widget_for("style").focus()
         await pilot.press("end", *", best quality, (glossy:1.3)")
         await wait_until(pilot, lambda: {"sd-quality-tags", "weight-syntax"} <= set(rules(app)))
         await run_command(pilot, "Apply all safe fixes")
-        assert "best quality" not in app.spec.style and ":1.3" not in app.spec.style
+        assert "best quality" not in app.editor_screen.spec.style and ":1.3" not in app.editor_screen.spec.style
         await wait_until(pilot, lambda: {"sd-quality-tags", "weight-syntax"}.isdisjoint(
             rules(app)))

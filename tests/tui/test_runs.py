@@ -43,7 +43,7 @@ async def test_f5_runs_the_prompt_to_files_with_progress(make_app, comfy, isolat
         submitted = server.submitted[-1]["prompt"]
         texts = [n["inputs"]["text"] for n in submitted.values()
                  if n["class_type"] == "CLIPTextEncode" and n["inputs"].get("text")]
-        assert app.composed.text in texts
+        assert app.editor_screen.composed.text in texts
         seeds = [n["inputs"]["seed"] for n in submitted.values() if "seed" in n["inputs"]]
         assert seeds == [1234]  # the prompt's own seed
         folder = Path(state.split(" in ", 1)[1])
@@ -168,7 +168,7 @@ async def test_queue_view_lists_and_removes_waiting_prompts(make_app, isolated_h
             panel = app.query_one(JobsPanel)
             await wait_until(pilot, lambda: len(panel.rows) == 2 and all(
                 r.job is not None for r in panel.rows))
-            app.action_queue()
+            app.editor_screen.action_queue()
             screen = await screen_is(pilot, QueueScreen)
             await wait_until(pilot, lambda: len(screen.entries) == 2)
             listing = screen.query_one("#queue-list")
@@ -192,13 +192,13 @@ async def test_add_lora_from_the_servers_list(make_app, comfy, library_dir):
     server, url = comfy
     app = make_app(comfyui_urls=url)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.action_add_lora()
+        app.editor_screen.action_add_lora()
         screen = await screen_is(pilot, PickScreen)
         await wait_until(pilot, lambda: screen.items)
         assert "ep-sketch-flux.safetensors" in screen.items
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.spec.params.loras)
-        assert [l.name for l in app.spec.params.loras] == [screen.items[0]]
+        await wait_until(pilot, lambda: app.editor_screen.spec.params.loras)
+        assert [l.name for l in app.editor_screen.spec.params.loras] == [screen.items[0]]
         app.flush_saves()
         assert load_library(library_dir / "studio.toml").get(
             "Amber perfume bottle").params.loras[0].name == screen.items[0]
@@ -217,13 +217,39 @@ async def test_run_history_lists_single_runs_and_opens_them(make_app, comfy, iso
         await pilot.press("f5")
         row = app.query_one(JobsPanel).rows[0]
         await wait_until(pilot, lambda: row.finished)
-        app.action_history()
+        app.editor_screen.action_history()
         history = await screen_is(pilot, HistoryScreen)
         [listed] = history.runs
-        assert listed.kind == "single" and listed.done == 1 and listed.name == app.spec.name
+        assert listed.kind == "single" and listed.done == 1 and listed.name == app.editor_screen.spec.name
         assert "1/1 cells" in str(history.query_one("#history-list").get_option_at_index(0)
                                   .prompt)
         await pilot.press("enter")
         await screen_is(pilot, CompareScreen)
         assert app.screen.plan.size == 1
         assert app.screen.run.folder == listed.folder
+
+
+async def test_one_session_client_for_runs_queue_and_loras(make_app, comfy, isolated_home):
+    """The run panel, the queue view and the LoRA picker share the app's one ComfyUI
+    session: one WebSocket on the server, connected on first use (not at start-up)."""
+    from workbench.tui.screens.pick import PickScreen
+    from workbench.tui.screens.queue import QueueScreen
+
+    server, url = comfy
+    app = make_app(comfyui_urls=url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert server.flags == {}  # nothing before the first use
+        app.editor_screen.action_add_lora()
+        picker = await screen_is(pilot, PickScreen)
+        await wait_until(pilot, lambda: picker.items)
+        await pilot.press("escape")
+        await pilot.press("f5")
+        row = app.query_one(JobsPanel).rows[0]
+        await wait_until(pilot, lambda: row.finished)
+        app.editor_screen.action_queue()
+        queue = await screen_is(pilot, QueueScreen)
+        await wait_until(pilot, lambda: "running" in str(queue.query_one("#queue-note")
+                                                         .render()))
+        assert len(server.flags) == 1
+        [job] = server.submitted
+        assert job["client_id"] in server.flags

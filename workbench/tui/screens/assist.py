@@ -14,7 +14,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, OptionList, Select, SelectionList, Static
@@ -26,13 +25,13 @@ from ...llm.actions import Assistant, Proposal
 from ...llm.ollama import LLMError, OllamaClient
 from ...spec import TEXT_FIELDS, PromptSpec
 from ...textsafe import printable, sanitize
-
+from ..actions import bindings
 
 
 class ActionMenu(ModalScreen[tuple[str, str] | None]):
     """Pick what to ask for, and which installed model to ask (listed from /api/tags)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = bindings("dialog")
 
     def __init__(self, config) -> None:
         super().__init__()
@@ -93,11 +92,8 @@ def word_diff(old: str, new: str) -> Text:
 class AssistScreen(Screen[PromptSpec | None]):
     """Streams one action's answer next to the current prompt; accept or discard."""
 
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel / discard"),
-        Binding("a", "accept", "Accept"),
-        Binding("r", "retry", "Ask again"),
-    ]
+    SCOPE = "assist"  # its actions in the action table (keys, palette, help)
+    BINDINGS = bindings("assist")
 
     def __init__(self, action: str, spec: PromptSpec, config, *, model: str = "",
                  diagnostics: list[str] | None = None, source: Path | None = None) -> None:
@@ -197,20 +193,17 @@ class AssistScreen(Screen[PromptSpec | None]):
 
     def _lint_note(self, proposal: Proposal) -> str:
         """How the proposal fares with the linter, next to how the prompt does now."""
-        from ...lint import lint
+        from ...linting import lint_change
 
         try:
-            proposed = proposal.apply_to(self.spec)
+            change = lint_change(self.spec, proposal.apply_to(self.spec), self.config)
         except ValueError:
             return ""
-        before = {d.rule for d in lint(self.spec) if d.severity != "info"}
-        after = {d.rule for d in lint(proposed) if d.severity != "info"}
-        gone, new = sorted(before - after), sorted(after - before)
-        parts = [f"lint: {len(before)} → {len(after)} problems"]
-        if gone:
-            parts.append("fixed " + ", ".join(gone))
-        if new:
-            parts.append("new " + ", ".join(new))
+        parts = [f"lint: {len(change.before)} → {len(change.after)} problems"]
+        if change.fixed:
+            parts.append("fixed " + ", ".join(change.fixed))
+        if change.new:
+            parts.append("new " + ", ".join(change.new))
         return " ".join(parts)
 
     def _set_status(self, message: str, level: str = "ok") -> None:

@@ -9,23 +9,28 @@ library (`workbench.chains`): this screen only shows and drives it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
-from ...chains import ChainError, add_wish, branch, chain_to, resolve_source
+from ...chains import ChainError, add_branch, add_wish, chain_to, resolve_source
 from ...library import Library
 from ...textsafe import one_line
-from .compare import CellView
+from ..actions import bindings
+from ..messages import StepProgress
+from ..widgets.cell import CellView
+
+if TYPE_CHECKING:
+    from ...runs.session import ComfySession
 
 
 class InstructionInput(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = bindings("dialog")
 
     def __init__(self, title: str) -> None:
         super().__init__()
@@ -42,19 +47,13 @@ class InstructionInput(ModalScreen[str | None]):
 
 
 class ChainScreen(Screen[None]):
-    BINDINGS = [
-        Binding("left", "move(-1)", "←", show=False),
-        Binding("right", "move(1)", "→", show=False),
-        Binding("r", "run", "Run chain"),
-        Binding("b", "branch", "Branch here"),
-        Binding("k", "wish", "Wish → edits"),
-        Binding("d", "describe", "Describe source"),
-        Binding("escape", "close", "Back"),
-    ]
+    SCOPE = "chain"  # its actions in the action table (keys, palette, help)
+    BINDINGS = bindings("chain")
 
-    def __init__(self, library: Library, tip: str, config, on_change=None) -> None:
+    def __init__(self, library: Library, tip: str, config, session: ComfySession,
+                 on_change=None) -> None:
         super().__init__()
-        self.library, self.tip, self.config = library, tip, config
+        self.library, self.tip, self.config, self.session = library, tip, config, session
         self.on_change = on_change  # called after the library gained a step
         self.chain = chain_to(library.prompts, tip)
         self.selected = len(self.chain.steps)  # 0 = the source, i = step i
@@ -129,31 +128,30 @@ class ChainScreen(Screen[None]):
 
     @work(exclusive=True, group="chain", exit_on_error=False)
     async def _run(self) -> None:
-        from ...comfy.client import ComfyError, client_from_config
+        from ...comfy.client import ComfyError
         from ...runs.chain import reuse_folder, run_chain
         from ...runs.history import HistoryError, new_run_folder
         from ...runs.single import RunService
 
         chain = self.chain
         folder = new_run_folder(None, f"{chain.steps[0].name} {chain.steps[-1].name}")
-        client = client_from_config(self.config)
 
         def on_step(index: int, spec, result) -> None:  # index: 1-based, like the strip
-            view = self.views[index]
             if result is None:
-                view.set_progress("running", 0.0)
+                self.post_message(StepProgress(index))
             elif result.ok:
-                view.set_image(folder / result.image)
+                self.post_message(StepProgress(index, "done", image=folder / result.image))
             else:
-                view.set_progress("error", error=result.message or result.status)
+                self.post_message(StepProgress(index, "error",
+                                               error=result.message or result.status))
 
         def on_event(job, event) -> None:
-            for view in self.views:
-                if view.state == "running" and job.steps:
-                    view.set_progress("running", job.fraction, job.step, job.steps)
+            if job.steps:
+                self.post_message(StepProgress(None, "running", job.fraction, job.step,
+                                               job.steps))
 
         try:
-            await client.connect()
+            client = await self.session.client()   # the session's, shared: not closed here
             source = resolve_source(chain, self.library.path.parent) \
                 if chain.source_image else None  # else: made by the origin prompt
             run = await run_chain(RunService.for_session(self.config), client, chain, folder,
@@ -163,10 +161,19 @@ class ChainScreen(Screen[None]):
             self.notify(str(exc), title="Chain stopped", severity="error", timeout=15,
                         markup=False)
             return
-        finally:
-            await client.close()
         done = sum(1 for step in run.steps if step.ok)
         self.notify(f"{done}/{len(chain.steps)} steps done in {folder}", markup=False)
+
+    @on(StepProgress)
+    def _step_progress(self, event: StepProgress) -> None:
+        if event.index is None:   # the running step's sampling
+            for view in self.views:
+                if view.state == "running":
+                    view.set_progress("running", event.fraction, event.step, event.steps)
+        elif event.image is not None:
+            self.views[event.index].set_image(event.image)
+        else:
+            self.views[event.index].set_progress(event.state, error=event.error)
 
     # -- branching -----------------------------------------------------------------------------
     def action_branch(self) -> None:
@@ -179,15 +186,11 @@ class ChainScreen(Screen[None]):
                              lambda text: text and self._branch(at.name, text))
 
     def _branch(self, at: str, instruction: str) -> None:
-        taken = [s.name for s in self.library.prompts]
-        new_chain = branch(self.chain, at, instruction, taken=taken)
-        spec = new_chain.steps[-1]
-        self.library.add(spec, after=self.library.get(at))
+        spec = add_branch(self.library, self.chain, at, instruction)
         if self.on_change is not None:
             self.on_change(self.library, spec)
         self.dismiss(None)
-        self.app.push_screen(ChainScreen(self.library, spec.name, self.config,
-                                         self.on_change))
+        self.app.push_screen(self._another(spec.name))
 
     # -- local LLM help (Ollama) ------------------------------------------------------------
     def action_wish(self) -> None:
@@ -223,8 +226,7 @@ class ChainScreen(Screen[None]):
         self.notify(f"{len(new_steps)} edit(s) added after “{at}”: "
                     + " / ".join(one_line(s.raw) for s in new_steps), markup=False)
         self.dismiss(None)
-        self.app.push_screen(ChainScreen(self.library, new_steps[-1].name, self.config,
-                                         self.on_change))
+        self.app.push_screen(self._another(new_steps[-1].name))
 
     def action_describe(self) -> None:
         view = self.views[0]
@@ -248,6 +250,9 @@ class ChainScreen(Screen[None]):
             return
         self.description = proposal.text
         status.update(Text.assemble(("source: ", "bold"), one_line(proposal.text)))
+
+    def _another(self, tip: str) -> ChainScreen:
+        return ChainScreen(self.library, tip, self.config, self.session, self.on_change)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -1,12 +1,15 @@
 """The compare screen: a plan's cells as a labelled grid (variant x seed x axis values).
 
-Each cell shows its image as half-blocks (thumbnails are made off the UI thread and
-cached on disk), or its progress while the plan runs.  Arrow keys move between cells,
-Enter opens the single view (zoom, pan, A|B flip at the same spot), ``w`` marks a winner,
-which is recorded in the run's manifest and with the plan in the library.
+Each cell (`CellView`) shows its image as half-blocks (thumbnails are made off the UI
+thread and cached on disk), or its progress while the plan runs.  Arrow keys move between
+cells, Enter opens the single view (zoom, pan, A|B flip at the same spot), ``w`` marks a
+winner, which is recorded in the run's manifest and with the plan in the library.
 
-The screen shows a `history.Run` (a past run, or the one a `PlanRunner` is filling); it
-never talks to ComfyUI itself: the runner's updates come in through `update_cell`.
+The screen shows a `history.Run`: a past one, or the one it runs itself when it is given
+the config.  Then the screen owns the worker: a `PlanRunner`
+whose updates come in as `CellProgress` messages and whose end is `PlanFinished`.
+Closing the screen while the plan runs does not stop it (the run goes on and says when
+it is done); ``c`` does.
 """
 
 from __future__ import annotations
@@ -16,171 +19,30 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ...images.contact_sheet import SheetGrid, plan_grid
 from ...runs.plan import RunPlan
-from ...textsafe import for_markup, one_line, sanitize
-
-BAR = 10
-
-
-def progress_text(state: str, fraction: float = 0.0, step: int = 0, steps: int = 0,
-                  error: str = "") -> Text:
-    """What a cell without an image shows: its state and, while running, a bar."""
-    if state == "running":
-        filled = int(round(fraction * BAR))
-        text = Text("▰" * filled + "▱" * (BAR - filled), style="bold")
-        text.append(f" {step}/{steps}" if steps else f" {int(fraction * 100)}%")
-        return text
-    if state == "error":
-        return Text(f"failed: {one_line(error)}", style="bold red")
-    return Text(state or "waiting", style="dim italic")
-
-
-def thumbnail_box(view: Static) -> tuple[int, int]:
-    """The thumbnail size (pixels) a cell of this size shows in half-blocks."""
-    from ...images.preview import halfblock_box
-
-    width, height = view.content_size
-    return halfblock_box(max(1, width), max(1, height))
-
-
-class CellView(Static):
-    """One cell: image (or progress) with its label underneath."""
-
-    class Chosen(Message):
-        def __init__(self, cell: CellView) -> None:
-            super().__init__()
-            self.cell = cell
-
-    def __init__(self, cell_id: str, label: str) -> None:
-        super().__init__("", classes="cell")
-        self.cell_id, self.label = cell_id, label
-        self.state, self.fraction, self.step, self.steps, self.error = "waiting", 0.0, 0, 0, ""
-        self.image: Path | None = None
-        self.winner = False
-        self._picture = None
-        self._picture_size: tuple[int, int] | None = None
-
-    def on_mount(self) -> None:
-        self.border_subtitle = for_markup(self.label)  # border titles are markup
-        self._redraw()
-
-    def on_resize(self) -> None:
-        self._redraw()
-
-    def on_click(self) -> None:
-        self.post_message(self.Chosen(self))
-
-    def set_progress(self, state: str, fraction: float = 0.0, step: int = 0, steps: int = 0,
-                     error: str = "") -> None:
-        self.state, self.fraction, self.step, self.steps, self.error = (
-            state, fraction, step, steps, error)
-        self._redraw()
-
-    def set_image(self, path: Path | None) -> None:
-        self.image = path
-        self._picture = None
-        if not self.winner:
-            self.border_title = ""
-        self._redraw()
-
-    def set_live_preview(self, data: bytes) -> None:
-        """A preview frame the server sent mid-sampling (shown until the image arrives)."""
-        if self.image is None:
-            self.border_title = progress_text(self.state, self.fraction, self.step,
-                                              self.steps).plain
-            width, height = self.content_size
-            if width >= 2 and height >= 1:
-                self._render_live(data, width, height)
-
-    @work(thread=True, exclusive=True, group="live", exit_on_error=False)
-    def _render_live(self, data: bytes, width: int, height: int) -> None:
-        import io
-
-        from PIL import Image, UnidentifiedImageError
-
-        from ...images.preview import fit, halfblock_box, halfblock_renderable
-
-        try:
-            with Image.open(io.BytesIO(data)) as frame:
-                frame = frame.convert("RGB")
-                frame = frame.resize(fit(frame.size, halfblock_box(width, height)))
-        except (UnidentifiedImageError, OSError, ValueError):
-            return  # a bad preview frame is just skipped
-        picture = halfblock_renderable(frame)
-        self.app.call_from_thread(self._live_ready, picture)
-
-    def _live_ready(self, picture) -> None:
-        if self.image is None:
-            self.update(picture)
-
-    def set_winner(self, winner: bool) -> None:
-        self.winner = winner
-        self.set_class(winner, "-winner")
-        self.border_title = "★ winner" if winner else ""
-
-    def _redraw(self) -> None:
-        width, height = self.content_size
-        if self.image is None or width < 2 or height < 1:
-            self.update(progress_text(self.state, self.fraction, self.step, self.steps,
-                                      self.error))
-            return
-        if self._picture is not None and self._picture_size == (width, height):
-            self.update(self._picture)
-            return
-        self.update(Text("loading…", style="dim"))
-        self._render_picture(self.image, width, height)
-
-    @work(exclusive=True, group="picture", exit_on_error=False)
-    async def _render_picture(self, path: Path, width: int, height: int) -> None:
-        # Made in the core's shared pool (as many threads as cores): a grid's tiles land
-        # one after another, instead of sixteen threads all finishing at the end.
-        import asyncio
-
-        from ...images.preview import PreviewError, submit_preview
-
-        try:
-            picture = await asyncio.wrap_future(submit_preview(path, width, height))
-        except (PreviewError, OSError) as exc:
-            self.update(Text(f"unreadable: {one_line(str(exc))}", style="red"))
-            return
-        self._picture_ready(picture, (width, height), path)
-
-    def _picture_ready(self, picture, size: tuple[int, int], path: Path) -> None:
-        if path != self.image:
-            return  # a newer image arrived meanwhile
-        self._picture, self._picture_size = picture, size
-        if size == tuple(self.content_size):
-            self.update(picture)
-        else:
-            self._redraw()
+from ...textsafe import one_line, sanitize
+from ..actions import bindings
+from ..messages import CellProgress, PlanFinished, cell_updates
+from ..widgets.cell import CellView, thumbnail_box
 
 
 class CompareScreen(Screen[None]):
-    BINDINGS = [
-        Binding("left", "move(0,-1)", "←", show=False),
-        Binding("right", "move(0,1)", "→", show=False),
-        Binding("up", "move(-1,0)", "↑", show=False),
-        Binding("down", "move(1,0)", "↓", show=False),
-        Binding("enter", "open", "View"),
-        Binding("w", "winner", "Winner"),
-        Binding("c", "cancel", "Cancel run"),
-        Binding("s", "sheet", "Sheet"),
-        Binding("f", "final", "Final on dev"),
-        Binding("escape", "close", "Back"),
-    ]
+    SCOPE = "compare"  # its actions in the action table (keys, palette, help)
+    BINDINGS = bindings("compare")
 
-    def __init__(self, plan: RunPlan, *, run=None, runner=None, library=None,
-                 prompt_name: str | None = None) -> None:
+    def __init__(self, plan: RunPlan, *, run=None, library=None,
+                 prompt_name: str | None = None, config=None) -> None:
+        """``run``: a past run to show; ``config``: run ``plan`` on its servers (the run
+        folder goes with the ``library``, the winners with its prompt ``prompt_name``)."""
         super().__init__()
-        self.plan, self.run, self.runner = plan, run, runner
-        self.library, self.prompt_name = library, prompt_name
+        self.plan, self.run, self.runner = plan, run, None
+        self.running = False  # this screen's worker is running the plan
+        self.library, self.prompt_name, self.config = library, prompt_name, config
         self.grid: SheetGrid = plan_grid(plan)
         self.row, self.col = 0, 0
         self.cells: dict[str, CellView] = {}
@@ -201,7 +63,7 @@ class CompareScreen(Screen[None]):
                                  classes="col-label")
                 for r, row in enumerate(self.grid.cells):
                     yield Static(Text(sanitize(self.grid.row_labels[r])), classes="row-label")
-                    for c, cell_id in enumerate(row):
+                    for cell_id in row:
                         view = CellView(cell_id, self._cell_label(cell_id))
                         self.cells[cell_id] = view
                         yield view
@@ -235,10 +97,45 @@ class CompareScreen(Screen[None]):
             view.set_winner(self.plan.is_winner(cell_id))
         self.query_one("#compare-title", Static).update(self._title())
         self._select(0, 0)
+        if self.config is not None and self.run is None:
+            self.running = True
+            self._run_plan()
 
-    # -- runner updates --------------------------------------------------------------------
+    # -- running the plan ------------------------------------------------------------------
+    @work(group="plans", exit_on_error=False)
+    async def _run_plan(self) -> None:
+        from ...runs.runner import PlanRunner, RunnerOptions
+
+        base = self.library.path.parent if self.library is not None else None
+        self.runner = PlanRunner(self.plan, self.config, RunnerOptions(base_dir=base),
+                                 on_update=cell_updates(self))
+        try:
+            run = await self.runner.run()
+        except Exception as exc:  # unreachable servers, refused workflows: say so
+            self.post_message(PlanFinished(error=str(exc)))
+        else:
+            self.post_message(PlanFinished(run))
+
+    @on(PlanFinished)
+    def _finished(self, event: PlanFinished) -> None:
+        self.running = False
+        if event.error:
+            self.notify(event.error, title="Comparison stopped", severity="error",
+                        timeout=15, markup=False)
+        else:
+            self.run = event.run
+            self.refresh_title()
+            self.notify(finished_message(event.run), markup=False)
+        if self.app.is_screen_installed(self) and self not in self.app.screen_stack:
+            self.app.uninstall_screen(self)  # closed while it ran: not needed any more
+            self.app.call_later(self.remove)
+
     def refresh_title(self) -> None:
         self.query_one("#compare-title", Static).update(self._title())
+
+    @on(CellProgress)
+    def _cell_progress(self, event: CellProgress) -> None:
+        self.update_cell(event.update)
 
     def update_cell(self, update) -> None:
         """Apply a runner's `CellUpdate` (state, progress, images)."""
@@ -336,11 +233,12 @@ class CompareScreen(Screen[None]):
         except PlanError as exc:
             self.notify(f"{str(exc).capitalize()}", severity="warning", markup=False)
             return
-        if self.library is None:
+        if self.library is None or self.config is None:
             self.notify("Open the prompt in the editor and compare from there to run the "
                         "final", severity="warning")
             return
-        self.app.start_plan(plan, self.library, self.prompt_name)
+        self.app.push_screen(CompareScreen(plan, library=self.library,
+                                           prompt_name=self.prompt_name, config=self.config))
 
     def action_sheet(self) -> None:
         if self.run is None:
@@ -353,6 +251,11 @@ class CompareScreen(Screen[None]):
                         severity="warning")
 
     def action_close(self) -> None:
+        if self.running:
+            # the run goes on: the screen (and its worker) is kept until it is over
+            self.app.install_screen(self, f"plan-{id(self)}")
+            self.notify("The comparison goes on; you are told when it is done (Ctrl+P: "
+                        "Run history opens it)", markup=False)
         self.dismiss(None)
 
     @on(CellView.Chosen)
@@ -361,3 +264,11 @@ class CompareScreen(Screen[None]):
             if event.cell.cell_id in row:
                 self._select(r, row.index(event.cell.cell_id))
         self.action_open()
+
+
+def finished_message(run) -> str:
+    """What the user is told when a plan's run is over."""
+    done = sum(1 for r in run.results.values() if r.status == "done")
+    failed = sum(1 for r in run.results.values() if r.status != "done")
+    return (f"{run.plan.name}: {done}/{run.plan.size} cells done; contact sheet and manifest "
+            f"in {run.folder}" + (f"; {failed} cell(s) failed" if failed else ""))

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from ...textsafe import sanitize
+from ..actions import bindings
 
 
 class ChoiceScreen(ModalScreen[str | None]):
     """A question with a few answers, each on a button and a letter key; Esc answers None."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = bindings("dialog")
 
     def __init__(self, title: str, body: str, choices: list[tuple[str, str, str]]) -> None:
         """``choices``: (key letter, button label, value returned)."""

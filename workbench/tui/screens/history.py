@@ -5,19 +5,19 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...textsafe import sanitize
+from ..actions import bindings
 
 
 class HistoryScreen(ModalScreen[str | None]):
     """Dismisses with the chosen run folder (as a string), or None."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+    BINDINGS = bindings("history")
 
     def __init__(self, root=None) -> None:
         super().__init__()

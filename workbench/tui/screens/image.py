@@ -7,15 +7,15 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ...textsafe import one_line
+from ..actions import bindings
 
 
 class ImageScreen(Screen[None]):
-    BINDINGS = [Binding("escape,enter,q", "dismiss", "Back")]
+    BINDINGS = bindings("image")
 
     def __init__(self, path: Path, caption: str = "") -> None:
         super().__init__()

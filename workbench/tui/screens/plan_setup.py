@@ -4,41 +4,19 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ...runs.plan import PlanError, RunPlan, make_plan, parse_axis
+from ...runs.plan import PlanError, RunPlan
+from ...runs.plan_form import build_plan
 from ...spec import PromptSpec
 from ...textsafe import sanitize
-
-
-def parse_seeds(text: str) -> tuple[list[int] | None, int]:
-    """``"1, 2, 3"`` -> given seeds; ``"3 random"``/``"3"`` -> that many drawn; blank -> 2."""
-    words = text.replace(",", " ").split()
-    if not words:
-        return None, 2
-    if len(words) == 2 and words[1] == "random" and words[0].isdigit():
-        return None, int(words[0])
-    try:
-        seeds = [int(w) for w in words]
-    except ValueError:
-        raise PlanError(f"seeds: {text!r} is not a list of whole numbers (or 'N random')")
-    return seeds, len(seeds)
-
-
-def build_plan(a: PromptSpec, b: PromptSpec | None, seeds_text: str, axis_text: str,
-               name: str = "") -> RunPlan:
-    seeds, count = parse_seeds(seeds_text)
-    axes = [parse_axis(part) for part in axis_text.split(";") if part.strip()]
-    specs = [a] + ([b] if b is not None else [])
-    return make_plan(specs, seeds, seed_count=count, axes=axes,
-                     name=name or " vs ".join(s.name for s in specs))
+from ..actions import bindings
 
 
 class PlanSetup(ModalScreen[RunPlan | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = bindings("dialog")
 
     def __init__(self, spec: PromptSpec, others: list[PromptSpec]) -> None:
         super().__init__()

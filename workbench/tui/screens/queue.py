@@ -3,24 +3,29 @@ interrupt the running prompt or take a waiting one off the queue."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..actions import bindings
+
+if TYPE_CHECKING:
+    from ...runs.session import ComfySession
+
 
 class QueueScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("r", "refresh", "Refresh"),
-                Binding("d", "delete", "Remove waiting"), Binding("i", "interrupt",
-                                                                   "Interrupt running")]
+    SCOPE = "queue"  # its actions in the action table (keys, palette, help)
+    BINDINGS = bindings("queue")
 
-    def __init__(self, panel) -> None:
+    def __init__(self, session: ComfySession) -> None:
         super().__init__()
-        self.panel = panel  # the JobsPanel: its client and the names of our jobs
+        self.session = session  # the shared client, and the names of our jobs
         self.entries: list[tuple[str, str]] = []  # (state, prompt id)
 
     def compose(self) -> ComposeResult:
@@ -37,12 +42,12 @@ class QueueScreen(ModalScreen[None]):
     async def action_refresh(self) -> None:
         note = self.query_one("#queue-note", Static)
         try:
-            client = await self.panel.connected()
+            client = await self.session.client()
             state = await client.queue()
         except Exception as exc:  # unreachable, refused: say so, keep the screen usable
             note.update(Text(str(exc)))
             return
-        names = self.panel.job_names()
+        names = self.session.job_names()
         self.entries = [("running", p) for p in state.running] + [
             ("waiting", p) for p in state.pending]
         listing = self.query_one("#queue-list", OptionList)
@@ -61,24 +66,19 @@ class QueueScreen(ModalScreen[None]):
         if selected is None or selected[0] != "waiting":
             self.notify("Pick a waiting prompt to remove", severity="warning")
             return
-        await self._stop(selected[1])
+        await self._stop(selected[1], running=False)
 
     async def action_interrupt(self) -> None:
         running = [pid for kind, pid in self.entries if kind == "running"]
         if not running:
             self.notify("Nothing is running", severity="warning")
             return
-        await self._stop(running[0])
+        await self._stop(running[0], running=True)
 
-    async def _stop(self, prompt_id: str) -> None:
-        """Ours: cancel the job (it settles at once); someone else's: ask the server."""
-        job = self.panel.job_for(prompt_id)
-        if job is not None:
-            await job.cancel()
-        else:
-            client = await self.panel.connected()
-            if any(kind == "running" and pid == prompt_id for kind, pid in self.entries):
-                await client.interrupt(prompt_id)
-            else:
-                await client.delete_from_queue([prompt_id])
+    async def _stop(self, prompt_id: str, *, running: bool) -> None:
+        try:
+            await self.session.stop(prompt_id, running=running)
+        except Exception as exc:  # the server went away meanwhile: say so, stay usable
+            self.query_one("#queue-note", Static).update(Text(str(exc)))
+            return
         self.action_refresh()

@@ -9,11 +9,11 @@ from PIL import Image
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ...textsafe import one_line, sanitize
+from ..actions import bindings
 
 ZOOMS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 
@@ -30,17 +30,8 @@ def crop_box(size: tuple[int, int], zoom: float, center: tuple[float, float]
 
 
 class SingleView(Screen[None]):
-    BINDINGS = [
-        Binding("plus,equals_sign", "zoom(1)", "Zoom in"),
-        Binding("minus", "zoom(-1)", "Zoom out"),
-        Binding("left", "pan(-1,0)", "Pan", show=False),
-        Binding("right", "pan(1,0)", "Pan", show=False),
-        Binding("up", "pan(0,-1)", "Pan", show=False),
-        Binding("down", "pan(0,1)", "Pan", show=False),
-        Binding("tab,b", "flip", "A|B flip"),
-        Binding("w", "winner", "Winner"),
-        Binding("escape,enter", "close", "Back"),
-    ]
+    SCOPE = "single"  # its actions in the action table (keys, palette, help)
+    BINDINGS = bindings("single")
 
     def __init__(self, compare, cell_id: str) -> None:
         super().__init__()
@@ -98,8 +89,13 @@ class SingleView(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _draw(self, path: Path, width: int, height: int, zoom: float,
               center: tuple[float, float]) -> None:
-        from ...images.preview import PreviewError, fit, halfblock_box, halfblock_renderable
-        from ...images.preview import open_checked
+        from ...images.preview import (
+            PreviewError,
+            fit,
+            halfblock_box,
+            halfblock_renderable,
+            open_checked,
+        )
 
         try:
             if self._image_path != path:

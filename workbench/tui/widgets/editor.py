@@ -15,7 +15,6 @@ from pathlib import Path
 
 from rich.highlighter import Highlighter
 from rich.text import Text
-
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll

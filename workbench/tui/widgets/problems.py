@@ -18,6 +18,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from ...textsafe import sanitize
+from ..actions import bindings
 
 if TYPE_CHECKING:  # the linter loads after the first frame
     from ...lint import Diagnostic
@@ -47,8 +48,7 @@ def summary(diagnostics: list[Diagnostic]) -> str:
 
 
 class ProblemsPanel(OptionList):  # noqa: D101
-    BINDINGS = [Binding("f", "fix", "Apply fix"), Binding("enter", "select", "Go to",
-                                                            show=False)]
+    BINDINGS = [*bindings("problems"), Binding("enter", "select", "Go to", show=False)]
 
     @dataclass
     class Jump(Message):
@@ -57,6 +57,12 @@ class ProblemsPanel(OptionList):  # noqa: D101
     @dataclass
     class ApplyFix(Message):
         diagnostic: Diagnostic
+
+    @dataclass
+    class AskAssist(Message):
+        """The problem's fix is an LLM action (translate, rewrite): offer it."""
+
+        action: str
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -103,10 +109,8 @@ class ProblemsPanel(OptionList):  # noqa: D101
 
     def action_fix(self) -> None:
         current = self.current
-        if current is not None and current.fix is None and current.action \
-                and hasattr(self.app, "action_assist"):
-            # the fix for this one is an LLM action (translate, rewrite): offer it
-            self.app.action_assist(current.action)
+        if current is not None and current.fix is None and current.action:
+            self.post_message(self.AskAssist(current.action))
             return
         if current is None or current.fix is None:
             self.app.notify("This problem has no automatic fix", severity="warning")
