@@ -35,8 +35,8 @@ async def test_f5_runs_every_tool_prompt_to_an_image_of_the_expected_size(make_a
     async with app.run_test(size=(120, 40)) as pilot:
         panel = app.query_one(JobsPanel)
         for index, name in enumerate(EXPECTED, start=1):
-            app.browser.option_list.highlighted = index  # row 0 is the library header
-            await wait_until(pilot, lambda name=name: app.spec.name == name)
+            app.editor_screen.browser.option_list.highlighted = index  # row 0 is the library header
+            await wait_until(pilot, lambda name=name: app.editor_screen.spec.name == name)
             await pilot.press("f5")
             await wait_until(pilot, lambda index=index: len(panel.rows) == index
                              and panel.rows[-1].finished)
@@ -47,7 +47,7 @@ async def test_f5_runs_every_tool_prompt_to_an_image_of_the_expected_size(make_a
             assert Image.open(row.images[0]).size == EXPECTED[name][1], name
             folder = Path(state.split(" in ", 1)[1])
             run = history.load_run(folder)
-            assert run.plan.variants[0].spec.tools == app.spec.tools   # the spec is kept
+            assert run.plan.variants[0].spec.tools == app.editor_screen.spec.tools   # the spec is kept
             [cell] = run.results.values()
             workflow = json.loads((folder / cell.workflow).read_text())
             assert workflow == server.submitted[-1]["prompt"]           # and the workflow
@@ -59,25 +59,25 @@ async def test_tool_fields_edit_the_spec_with_path_completion(make_app, tmp_path
     app = make_app(library)
     async with app.run_test(size=(120, 40)) as pilot:
         await editor_ready(pilot, app)
-        assert app.spec.name == "Tulips in place of the vase"
-        field = app.editor.widget_for("mask")
+        assert app.editor_screen.spec.name == "Tulips in place of the vase"
+        field = app.editor_screen.editor.widget_for("mask")
         assert field.value == "tools-images/room-mask.png"
         field.focus()
         field.value = ""
         await pilot.press(*"tools-images/room-d")
         await wait_until(pilot, lambda: field._suggestion == "tools-images/room-depth.png")
         await pilot.press("right")
-        assert app.spec.tools.mask == "tools-images/room-depth.png"
-        redux = app.editor.widget_for("redux")
+        assert app.editor_screen.spec.tools.mask == "tools-images/room-depth.png"
+        redux = app.editor_screen.editor.widget_for("redux")
         redux.focus()
         await pilot.press(*"tools-images/room.png:0.4; tools-images/sun")
         await wait_until(pilot, lambda: redux._suggestion.endswith("sunset-reference.png"))
         await pilot.press("right")
-        assert [(r.image, r.strength) for r in app.spec.tools.redux] == [
+        assert [(r.image, r.strength) for r in app.editor_screen.spec.tools.redux] == [
             ("tools-images/room.png", 0.4), ("tools-images/sunset-reference.png", 1.0)]
-        outpaint = app.editor.widget_for("outpaint")
+        outpaint = app.editor_screen.editor.widget_for("outpaint")
         outpaint.focus()
         await pilot.press(*"left=64")
-        assert app.spec.tools.outpaint.left == 64
+        assert app.editor_screen.spec.tools.outpaint.left == 64
         await pilot.press("x")   # "left=64x" does not parse: nothing changes, it is marked
-        assert app.spec.tools.outpaint.left == 64 and outpaint.has_class("-unparsed")
+        assert app.editor_screen.spec.tools.outpaint.left == 64 and outpaint.has_class("-unparsed")
