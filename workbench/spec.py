@@ -239,6 +239,22 @@ def tool_guidance(spec: PromptSpec) -> float | None:
     return TOOL_GUIDANCE.get(tools.control) if tools.control_image else None
 
 
+def unset_default(spec: PromptSpec, key: str) -> float | int | str | None:
+    """What ``spec`` runs with for the unset parameter ``key``, as the editor shows it: the
+    variant's default, img2img's denoise, a Fill/Canny/Depth prompt's own guidance, and
+    for those the size of the image they work on instead of a width and height."""
+    guidance = tool_guidance(spec)
+    if guidance is not None and key == "guidance":
+        return guidance
+    if guidance is not None and key in ("width", "height"):
+        if spec.tools.outpaint is not None:
+            return "the source image's plus the padding"
+        return "the source image's" if spec.tools.fill else "the control image's"
+    if key == "denoise" and is_img2img(spec):
+        return IMG2IMG_DENOISE
+    return getattr(VARIANT_DEFAULTS.get(spec.model, VARIANT_DEFAULTS["dev"]), key, None)
+
+
 def tools_problem(spec: PromptSpec) -> str | None:
     """Why ``spec``'s tools cannot run together (None: they can)."""
     tools = spec.tools

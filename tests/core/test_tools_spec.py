@@ -6,7 +6,15 @@ from __future__ import annotations
 from workbench.fields import FORM_BY_KEY, field_text, set_field
 from workbench.library import load_library
 from workbench.presets import effective_params
-from workbench.spec import Outpaint, PromptSpec, Redux, Tools, tool_guidance, tools_problem
+from workbench.spec import (
+    Outpaint,
+    PromptSpec,
+    Redux,
+    Tools,
+    tool_guidance,
+    tools_problem,
+    unset_default,
+)
 from workbench.specdata import spec_from_dict, spec_from_table, spec_to_dict
 
 LIBRARY = '''format = 1
@@ -108,3 +116,24 @@ def test_tool_guidance_defaults_and_what_cannot_run():
     schnell = fill.copy(model="schnell")
     assert "dev models" in tools_problem(schnell)
     assert tools_problem(redux.copy(model="schnell")) is None
+
+
+def test_unset_parameters_show_what_a_tool_runs_with():
+    fill = PromptSpec(name="f", source_image="s.png", tools=Tools(mask="m.png"))
+    wider = PromptSpec(name="o", source_image="s.png", tools=Tools(outpaint=Outpaint(64)))
+    canny = PromptSpec(name="c", tools=Tools(control="canny", control_image="c.png"))
+    depth = PromptSpec(name="d", tools=Tools(control="depth", control_image="d.png"))
+    redux = PromptSpec(name="r", tools=Tools(redux=[Redux("r.png")]))
+    img2img = PromptSpec(name="i", source_image="s.png")
+    assert [unset_default(s, "guidance") for s in (fill, wider, canny, depth, redux)] == [
+        30.0, 30.0, 30.0, 10.0, 3.5]
+    assert unset_default(fill, "width") == "the source image's"
+    assert unset_default(wider, "height") == "the source image's plus the padding"
+    assert unset_default(depth, "width") == "the control image's"
+    assert unset_default(redux, "width") == 1024     # Redux makes a text-to-image size
+    assert unset_default(img2img, "denoise") == 0.7 and unset_default(fill, "denoise") == 1.0
+    assert unset_default(fill.copy(model="schnell"), "steps") == 4
+    # what the run uses agrees with what the editor shows
+    for spec in (fill, canny, depth, redux, img2img):
+        assert effective_params(spec).guidance == unset_default(spec, "guidance")
+        assert effective_params(spec).denoise == unset_default(spec, "denoise")

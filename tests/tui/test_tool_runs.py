@@ -81,3 +81,26 @@ async def test_tool_fields_edit_the_spec_with_path_completion(make_app, tmp_path
         assert app.editor_screen.spec.tools.outpaint.left == 64
         await pilot.press("x")   # "left=64x" does not parse: nothing changes, it is marked
         assert app.editor_screen.spec.tools.outpaint.left == 64 and outpaint.has_class("-unparsed")
+
+
+async def test_empty_parameters_show_the_tools_guidance_and_size(make_app, tmp_path):
+    library = copy_tools_library(tmp_path)
+    app = make_app(library)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await editor_ready(pilot, app)
+        editor = app.editor_screen.editor
+
+        def hint(key: str) -> str:
+            return editor.widget_for(key).placeholder.split(" · ")[0]
+
+        assert app.editor_screen.spec.name == "Tulips in place of the vase"
+        assert (hint("guidance"), hint("width")) == ("30 (default)",
+                                                     "the source image's (default)")
+        editor.widget_for("mask").value = ""   # no mask: the source is an img2img start
+        await wait_until(pilot, lambda: not app.editor_screen.spec.tools.used)
+        assert (hint("guidance"), hint("width"), hint("denoise")) == (
+            "3.5 (default)", "1024 (default)", "0.7 (default)")
+        editor.widget_for("control").value = "depth"
+        editor.widget_for("control_image").value = "tools-images/room-depth.png"
+        await wait_until(pilot, lambda: hint("guidance") == "10 (default)")
+        assert hint("height") == "the control image's (default)"
