@@ -104,3 +104,35 @@ async def test_empty_parameters_show_the_tools_guidance_and_size(make_app, tmp_p
         editor.widget_for("control_image").value = "tools-images/room-depth.png"
         await wait_until(pilot, lambda: hint("guidance") == "10 (default)")
         assert hint("height") == "the control image's (default)"
+
+
+async def test_ctrl_t_sweeps_a_control_on_and_off_on_the_same_seed(make_app, comfy, tmp_path,
+                                                                   isolated_home):
+    from textual.widgets import Select
+
+    from workbench.tui.screens.compare import CompareScreen
+    from workbench.tui.screens.plan_setup import PlanSetup
+
+    from .helpers import screen_is
+
+    server, url = comfy
+    app = make_app(copy_tools_library(tmp_path), comfyui_urls=url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await editor_ready(pilot, app)
+        app.editor_screen.browser.option_list.highlighted = 3   # Room as a watercolour
+        await wait_until(pilot, lambda: app.editor_screen.spec.name == "Room as a watercolour")
+        await pilot.press("ctrl+t")
+        await screen_is(pilot, PlanSetup)
+        app.screen.query_one("#plan-b", Select).clear()           # a sweep of this prompt
+        app.screen.query_one("#plan-seeds").value = "5"
+        app.screen.query_one("#plan-axis").value = "tool=on,off"
+        app.screen.query_one("#plan-seeds").focus()
+        await pilot.press("enter")
+        screen = await screen_is(pilot, CompareScreen)
+        assert [c.id for c in screen.plan.cells()] == ["v0-s5-tool=on", "v0-s5-tool=off"]
+        await wait_until(pilot, lambda: screen.run is not None)
+        sizes = {cell_id: Image.open(view.image).size for cell_id, view in screen.cells.items()}
+    graphs = [{n["class_type"] for n in job["prompt"].values()} for job in server.submitted]
+    assert sorted("Canny" in g and "InstructPixToPixConditioning" in g for g in graphs) == [
+        False, True]   # one run with the control, one without
+    assert sizes == {"v0-s5-tool=on": (768, 512), "v0-s5-tool=off": (1024, 1024)}
