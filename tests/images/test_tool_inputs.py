@@ -9,6 +9,7 @@ import os
 import pytest
 from PIL import Image, ImageDraw
 
+from tests.fakes.comfy_server import decompression_bomb_png
 from tests.tool_library import mask_png, png
 from workbench.images.source import SourceImageError, check_source
 from workbench.images.tool_inputs import (
@@ -165,3 +166,36 @@ def test_control_images_that_do_not_look_right_get_a_note():
     assert "edge map already" in control_notes(check_source(buffer.getvalue()), "canny")[0]
     grey = check_source(png((64, 64), 128, "L"))
     assert control_notes(grey, "depth") == []
+
+
+def test_a_rotated_control_image_is_turned_upright_like_a_source(tmp_path):
+    # stored 100x50 with EXIF "rotate 90" (a phone photo): ComfyUI and the user see 50x100
+    image = Image.new("RGB", (100, 50), (30, 30, 30))
+    ImageDraw.Draw(image).rectangle((0, 0, 9, 49), fill=(250, 250, 250))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    image.save(tmp_path / "photo.jpg", exif=exif)
+    spec = PromptSpec(name="t", subject="x", tools=Tools(control="canny",
+                                                         control_image="photo.jpg"))
+    control = load_inputs(spec, tmp_path).images["control_image"]
+    assert control.size == (50, 100)
+    upright = Image.open(io.BytesIO(control.data))
+    assert upright.size == (50, 100) and upright.getexif().get(0x0112, 1) == 1
+    assert upright.convert("L").getpixel((25, 2)) > 200   # the bright edge is now on top
+
+
+@pytest.mark.parametrize("content, why", [
+    (b"", "empty"), (b"GIF89a not really", "only PNG, JPEG and WEBP"),
+    (b"plain text", "not an image file"),
+    (png((64, 64))[:60], "damaged or truncated"),
+    (decompression_bomb_png(), "decompression bomb"),
+])
+@pytest.mark.parametrize("role", ["control image", "Redux reference"])
+def test_corrupt_control_images_and_references_are_named_and_refused(tmp_path, content, why,
+                                                                     role):
+    (tmp_path / "bad.png").write_bytes(content)
+    tools = Tools(control="depth", control_image="bad.png") if role == "control image" \
+        else Tools(redux=[Redux("bad.png")])
+    with pytest.raises(ToolImageError) as caught:
+        load_inputs(PromptSpec(name="t", subject="x", tools=tools), tmp_path)
+    assert why in str(caught.value) and str(caught.value).startswith(role)
