@@ -136,3 +136,35 @@ async def test_ctrl_t_sweeps_a_control_on_and_off_on_the_same_seed(make_app, com
     assert sorted("Canny" in g and "InstructPixToPixConditioning" in g for g in graphs) == [
         False, True]   # one run with the control, one without
     assert sizes == {"v0-s5-tool=on": (768, 512), "v0-s5-tool=off": (1024, 1024)}
+
+
+async def test_f5_explains_a_missing_tool_model_and_shows_the_tools_notes(make_app, tmp_path,
+                                                                          isolated_home):
+    from tests.fakes.comfy_server import recorded_models
+    from tests.tool_library import mask_png
+
+    models = recorded_models()
+    models["diffusion_models"] = ["flux1-dev.safetensors"]
+    server = FakeComfy(default_steps=2, models=models)
+    url = await server.start()
+    try:
+        library = copy_tools_library(tmp_path)
+        (tmp_path / "tools-images" / "room-mask.png").write_bytes(mask_png((384, 256)))
+        app = make_app(library, comfyui_urls=url)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await editor_ready(pilot, app)
+            assert app.editor_screen.spec.name == "Tulips in place of the vase"
+            await pilot.press("f5")
+            panel = app.query_one(JobsPanel)
+            await wait_until(pilot, lambda: panel.rows and panel.rows[-1].finished)
+            state = str(panel.rows[-1].query_one(".job-state").render())
+            assert state.startswith("failed:") and "'flux1-fill-dev.safetensors' is not " \
+                "installed in models/diffusion_models" in state
+            assert "huggingface.co/black-forest-labs/FLUX.1-Fill-dev" in state
+            # the mask of half the size was resized, and the user was told
+            notes = [n.message for n in app._notifications]
+            assert any("the mask is 384x256, the source 768x512: the mask was resized" in n
+                       for n in notes), notes
+        assert server.submitted == []   # refused before sampling: nothing ran
+    finally:
+        await server.stop()

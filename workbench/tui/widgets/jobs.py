@@ -147,11 +147,13 @@ class JobsPanel(VerticalScroll, can_focus=True):
             self.post_message(JobProgress(key, str(exc), outcome="failed"))
             return
         progress = JobCallbacks(self, key, spec.name, client.base_url)
+        for note in inputs.notes:   # a resized mask, a control image that looks wrong...
+            self.app.notify(note, title=spec.name, markup=False)
 
         def built(workflow) -> None:
             progress.on_built(workflow)
-            if spec.tools.used:  # a resized mask, a snapped size...
-                for note in inputs.notes + list(workflow.notes):
+            if spec.tools.used:   # a snapped size, a LoRA standing in for a missing model
+                for note in workflow.notes:
                     self.app.notify(note, title=spec.name, markup=False)
 
         def submitted(job) -> None:
