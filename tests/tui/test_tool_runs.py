@@ -130,7 +130,8 @@ async def test_ctrl_t_sweeps_a_control_on_and_off_on_the_same_seed(make_app, com
         await pilot.press("enter")
         screen = await screen_is(pilot, CompareScreen)
         assert [c.id for c in screen.plan.cells()] == ["v0-s5-tool=on", "v0-s5-tool=off"]
-        await wait_until(pilot, lambda: screen.run is not None)
+        await wait_until(pilot, lambda: screen.run is not None and all(
+            v.image is not None for v in screen.cells.values()))
         sizes = {cell_id: Image.open(view.image).size for cell_id, view in screen.cells.items()}
     graphs = [{n["class_type"] for n in job["prompt"].values()} for job in server.submitted]
     assert sorted("Canny" in g and "InstructPixToPixConditioning" in g for g in graphs) == [
