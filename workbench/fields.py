@@ -90,7 +90,8 @@ FORMS: tuple[FieldForm, ...] = (
     FieldForm("control_strength", "Strength", "Strength of the Canny/Depth LoRA on dev "
               "(set: the LoRA is used; BFL: 0.85)", "float", "tools"),
     FieldForm("redux", "Redux", "FLUX Redux references: ref.png:0.6; other.png (strength "
-              "0-1, default 1)", "redux", "tools"),
+              f"{REDUX_STRENGTH_RANGE[0]:g}-{REDUX_STRENGTH_RANGE[1]:g}, default 1; below 1 the "
+              "prompt counts more)", "redux", "tools"),
     FieldForm("notes", "Notes", "Free notes: why this prompt, what you learned", "multiline",
               "notes"),
 )
