@@ -37,7 +37,8 @@ def test_flux_tools_fields_80x24(snap_compare, make_app, tmp_path):
 
     async def run_before(pilot):
         await editor_ready(pilot, app)
-        app.editor_screen.editor.widget_for("outpaint").focus()   # scrolls the form to it
+        editor = app.editor_screen.editor   # scrolled, not focused: no blinking cursor
+        editor.scroll_to_center(editor.widget_for("outpaint"), animate=False, immediate=True)
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
