@@ -81,6 +81,17 @@ async def test_tool_fields_edit_the_spec_with_path_completion(make_app, tmp_path
         assert app.editor_screen.spec.tools.outpaint.left == 64
         await pilot.press("x")   # "left=64x" does not parse: nothing changes, it is marked
         assert app.editor_screen.spec.tools.outpaint.left == 64 and outpaint.has_class("-unparsed")
+        app.flush_saves()   # what the autosave timer does
+    from workbench.library import load_library
+
+    text = library.read_text(encoding="utf-8")
+    saved = load_library(library).get("Tulips in place of the vase")
+    assert saved.tools.mask == "tools-images/room-depth.png"
+    assert [(r.image, r.strength) for r in saved.tools.redux] == [
+        ("tools-images/room.png", 0.4), ("tools-images/sunset-reference.png", 1.0)]
+    assert saved.tools.outpaint.left == 64
+    assert "# Bundled example library" in text   # the file's comments are kept
+    assert text.count("outpaint = ") == 2   # "Room, wider" and the edited one
 
 
 async def test_empty_parameters_show_the_tools_guidance_and_size(make_app, tmp_path):
