@@ -32,6 +32,7 @@ from .atomic import check_writable, write_atomic, write_target
 from .spec import PromptSpec
 from .specdata import PROMPT_KEYS, shown, spec_from_table, spec_values
 from .tomlpos import PromptLocator, decode_problem, key_position
+from .tomlwrite import set_key, toml_value
 from .untrusted import read_regular
 
 try:  # the same parser as tomllib, compiled: about three times faster on big libraries
@@ -399,52 +400,4 @@ def _write_fields(table: Table, spec: PromptSpec, saved: PromptSpec | None) -> N
             continue
         if saved is None and key == "model" and value == "dev":
             continue
-        _set_key(table, key, _toml_value(key, value))
-
-
-def _set_key(table: Table, key: str, value: Any) -> None:
-    """Set ``key``, placing a new key after its neighbour in `PROMPT_KEYS` order (or after
-    the last key) rather than after trailing comments that belong to the next table."""
-    from tomlkit.items import AoT, Table
-
-    if key in table or not table:
-        table[key] = value
-        return
-    # Only plain values can be anchors: a key after a sub-table ([prompts.x]) would land
-    # inside that sub-table.
-    plain = [k.key for k, v in table.value.body
-             if k is not None and not isinstance(v, (Table, AoT))]
-    earlier = [k for k in PROMPT_KEYS[: PROMPT_KEYS.index(key)] if k in plain]
-    if not earlier and not plain:
-        table[key] = value  # tomlkit puts a plain value before the sub-tables itself
-        return
-    anchor = earlier[-1] if earlier else plain[-1]
-    try:
-        table.value._insert_after(anchor, key, value)  # tomlkit keeps no public insert
-    except Exception:  # pragma: no cover - a tomlkit without the private helper
-        table[key] = value
-        return
-    # Table mirrors its container in its own dict (as Table.append does).
-    dict.__setitem__(table, key, table.value[key])
-
-
-def _inline_table(item: dict) -> Any:
-    import tomlkit
-    table = tomlkit.inline_table()
-    table.update(item)
-    return table
-
-
-def _toml_value(key: str, value: Any) -> Any:
-    import tomlkit
-
-    if isinstance(value, str) and "\n" in value and "\r" not in value:
-        # (TOML readers may turn a multi-line string's CR LF into LF: keep those escaped)
-        return tomlkit.string(value, multiline=True)
-    if isinstance(value, dict):   # outpaint = { left = 128, right = 128 }
-        return _inline_table(value)
-    if key in ("loras", "redux"):   # lists of tables: one inline table each
-        array = tomlkit.array()
-        array.extend(_inline_table(item) for item in value)
-        return array.multiline(len(value) > 1)
-    return value
+        set_key(table, key, toml_value(key, value))

@@ -55,6 +55,19 @@ def test_tools_read_from_a_library_and_round_trip_with_comments(tmp_path):
     assert "strength = 0.3" in text and "# the vase goes" in text
     again = spec_from_dict(spec_to_dict(library.prompts[0]))
     assert again.tools == library.prompts[0].tools
+    # new tables are written spaced, as the rest of a hand-written library
+    library.prompts[0].tools.outpaint = Outpaint(left=32, bottom=16)
+    library.prompts[0].tools.redux = [Redux("c.png", 0.25)]
+    text = library.render()
+    assert "outpaint = { left = 32, bottom = 16 }\n" in text
+    assert 'redux = [{ image = "c.png", strength = 0.25 }]\n' in text
+    assert load_library_text(tmp_path, text).prompts[0].tools == library.prompts[0].tools
+
+
+def load_library_text(folder, text: str):
+    path = folder / "again.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_library(path)
 
 
 def test_bad_tool_values_are_named_and_ignored_never_raised():

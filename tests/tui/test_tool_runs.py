@@ -91,7 +91,7 @@ async def test_tool_fields_edit_the_spec_with_path_completion(make_app, tmp_path
         ("tools-images/room.png", 0.4), ("tools-images/sunset-reference.png", 1.0)]
     assert saved.tools.outpaint.left == 64
     assert "# Bundled example library" in text   # the file's comments are kept
-    assert text.count("outpaint = ") == 2   # "Room, wider" and the edited one
+    assert "outpaint = { left = 64 }\n" in text   # spaced like the rest of the file
 
 
 async def test_empty_parameters_show_the_tools_guidance_and_size(make_app, tmp_path):
