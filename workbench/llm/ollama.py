@@ -195,7 +195,8 @@ class OllamaClient:
         if "vision" not in caps:
             raise NoVision(f"model {model} cannot look at images (it can: "
                            f"{', '.join(caps) or 'nothing listed'}); pick a vision model "
-                           "such as llava or gemma3 ([ollama] vision_model in config.toml)")
+                           "such as llava or gemma3 ([ollama] vision_model in config.toml; "
+                           "`ollama pull llava:7b` installs one)")
 
     async def loaded_models(self) -> list[str]:
         listing = await self._retrying(self._client.ps)
