@@ -14,6 +14,8 @@ function every such string passes before it reaches a screen:
 
 `printable`/`one_line` are the CLI's shorthands; `dumps_json` is ``json.dumps`` with
 ``ensure_ascii=False`` that still writes C1 controls and bidi overrides as ``\\uXXXX``.
+`redact_url` hides the credentials of ``http://user:pass@host`` URLs (in a URL or in any
+text holding one): every URL the workbench stores or shows passes through it.
 Textual widgets should also be given `rich.text.Text` (never parsed as markup).
 """
 
@@ -73,6 +75,16 @@ def printable(text: Any) -> str:
 def one_line(text: Any) -> str:
     """`sanitize` on a single line: runs of whitespace become one space."""
     return " ".join(sanitize(text).split())
+
+
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s?#]*@")
+
+
+def redact_url(text: Any) -> str:
+    """``text`` with the user and password of every ``scheme://user:pass@host`` replaced
+    by ``***`` (what the server is stays readable; the secret does not)."""
+    text = text if isinstance(text, str) else str(text)
+    return _USERINFO.sub(r"\1***@", text) if "@" in text else text
 
 
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
