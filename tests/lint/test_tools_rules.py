@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import recorded
 from tests.tool_library import copy_tools_library, mask_png, png
 from workbench.comfy.inventory import remember
+from workbench.library import load_library
 from workbench.lint import apply_fixes, lint
 from workbench.lint.registry import RULES
-from workbench.library import load_library
 from workbench.spec import Outpaint, Params, PromptSpec, Redux, Tools
-from tests.fixtures import recorded
 
 TOOL_RULES = {slug for slug, rule in RULES.items() if rule.family == "tools"}
 
