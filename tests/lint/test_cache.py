@@ -23,7 +23,7 @@ from workbench.lint import cache as lint_cache
 from workbench.lint import lint
 from workbench.lint.cache import LintCache, decode, encode, lint_cache_dir
 from workbench.locations import bundled_prompts_dir
-from workbench.spec import Lora, Params, PromptSpec
+from workbench.spec import Lora, Outpaint, Params, PromptSpec, Redux, Tools
 
 CORPUS = Path(__file__).parent / "corpus" / "prompts.toml"
 STATS = re.compile(r"^workbench lint: .*; (\d+) from the cache, (\d+) linted\n", re.M)
@@ -53,12 +53,19 @@ def image(path: Path, size: tuple[int, int], when: float = PAST) -> Path:
     return path
 
 
+TOOLS = [['mask = "mask.png"'], ['mask = "gone.png"'], ['outpaint = { left = 64 }'],
+         ['control = "canny"', 'control_image = "shot.png"'], ['control = "depth"'],
+         ['redux = [{ image = "shot.png" }, { image = "notes.png", strength = 0.4 }]']]
+
+
 def big_library(folder: Path, count: int = 300, seed: int = 3) -> Path:
     """A varied library: published prompts (raw), structured ones, Kontext edits of images
-    that exist, are missing or are not images, edit chains, LoRAs and parameters."""
+    that exist, are missing or are not images, edit chains, FLUX tools (masks, controls,
+    Redux references), LoRAs and parameters."""
     rng = random.Random(seed)
     texts = [e["text"] for e in tomllib.loads(CORPUS.read_text("utf-8"))["prompt"]]
     image(folder / "shot.png", (832, 1216))
+    image(folder / "mask.png", (512, 512))
     (folder / "notes.png").write_text("not an image", encoding="utf-8")
     lines = ["format = 1", 'title = "Big"', ""]
     for i in range(count):
@@ -69,6 +76,9 @@ def big_library(folder: Path, count: int = 300, seed: int = 3) -> Path:
                       f'source_image = "{rng.choice(["shot.png", "gone.png", "notes.png"])}"']
             if i and rng.random() < 0.3:
                 lines.append(f'follows = "P{rng.randrange(i + 3)}"')
+        elif roll < 0.3:
+            lines += [f"raw = {json.dumps(rng.choice(texts))}", 'source_image = "shot.png"',
+                      *rng.choice(TOOLS)]
         elif roll < 0.7:
             lines.append(f"raw = {json.dumps(rng.choice(texts) + f' number {i}')}")
         else:
@@ -206,13 +216,21 @@ def test_settings_vram_and_presets_are_part_of_the_key(capsys, tmp_path):
     assert "steps" in preset[1] and "steps" not in own[1]
 
 
+TOOL_VALUES = {"mask": "m.png", "mask_grow": 4, "mask_feather": 4,
+               "outpaint": Outpaint(left=16), "control": "canny", "control_image": "c.png",
+               "control_strength": 0.5, "redux": [Redux("s.png")]}
+
+
 def test_every_field_of_a_prompt_is_in_its_key(tmp_path):
     """A field left out of the key would hand one prompt another's findings."""
+    assert set(TOOL_VALUES) == {f.name for f in fields(Tools)}  # a new field: add it here
     cache = LintCache(tmp_path / "lib.toml", "scope", folder=tmp_path / "cache")
     spec = PromptSpec(name="A", params=Params(loras=[Lora("x.safetensors")]))
+    spec.tools.redux = [Redux("r.png")]
+    spec.tools.outpaint = Outpaint()
     keys = {cache.key(spec, tmp_path)}
     for f in fields(PromptSpec):
-        if f.name not in ("params", "follows"):
+        if f.name not in ("params", "tools", "follows"):
             changed = spec.copy()
             value = getattr(changed, f.name)
             setattr(changed, f.name, ["t"] if isinstance(value, list) else
@@ -229,11 +247,46 @@ def test_every_field_of_a_prompt_is_in_its_key(tmp_path):
         changed = spec.copy()
         setattr(changed.params.loras[0], name, value)
         keys.add(cache.key(changed, tmp_path))
+    for name, value in TOOL_VALUES.items():
+        changed = spec.copy()
+        setattr(changed.tools, name, value)
+        keys.add(cache.key(changed, tmp_path))
+    changed = spec.copy()
+    changed.tools.redux[0].strength = 0.5
+    keys.add(cache.key(changed, tmp_path))
     assert None not in keys
-    assert len(keys) == 1 + (len(fields(PromptSpec)) - 2) + len(fields(Params)) + 3
+    assert len(keys) == (1 + (len(fields(PromptSpec)) - 3) + len(fields(Params)) + 3
+                         + len(fields(Tools)) + 1)
     assert cache.key(spec.copy(follows="A"), tmp_path) is None
     other = LintCache(tmp_path / "lib.toml", "other scope", folder=tmp_path / "cache")
     assert other.key(spec, tmp_path) not in keys
+
+
+def test_every_file_the_linter_reads_is_in_the_key(tmp_path, monkeypatch):
+    """The images a rule looks at are the ones `referenced_files` keys on, and only a
+    prompt using the FLUX tools reads the servers' model lists."""
+    from workbench.lint.context import LintContext
+    from workbench.lint.rules import tools
+
+    asked: list[str] = []
+    resolve = LintContext.resolve
+    monkeypatch.setattr(LintContext, "resolve",
+                        lambda ctx, path: asked.append(path) or resolve(ctx, path))
+    missing = tools.missing_tool_files
+    monkeypatch.setattr(tools, "missing_tool_files",
+                        lambda keys: asked.append("<models>") or missing(keys))
+    libraries = [read_library(path) for path in sorted(bundled_prompts_dir().glob("*.toml"))]
+    libraries.append(read_library(big_library(tmp_path)))
+    read = 0
+    for library in libraries:
+        for spec in library.prompts:
+            asked.clear()
+            lint(spec, base_dir=library.path.parent)
+            keyed = set(lint_cache.referenced_files(spec))
+            assert set(asked) - {"<models>"} <= keyed, spec.name
+            assert "<models>" not in asked or spec.tools.used, spec.name
+            read += bool(asked)
+    assert read > 40
 
 
 class Recording(dict):

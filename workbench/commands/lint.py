@@ -53,7 +53,7 @@ settings:
 cache:
   each prompt's findings are kept between runs (under `workbench locate cache`) and
   reused while nothing they depend on changes: the prompt, the settings and flags, the
-  presets, the workbench's code, its source image. --no-cache, or cache = false in the
+  presets, the workbench's code, the images it names. --no-cache, or cache = false in the
   config's [lint], lints everything afresh; --fix never uses the cache.
 """
 

@@ -5,11 +5,14 @@ A stale result is worse than a slow one, so every input that can change a prompt
 findings is in its key, and a prompt whose findings depend on other prompts is not cached:
 
 - the prompt itself: every field of its spec as parsed (`repr` of the dataclasses);
-- the file its ``source_image`` names: the path it resolves to and that file's stat
-  (mode, device, inode, size, mtime, ctime), or the error stat gives;
+- the files it names (`referenced_files`: its source image, a FLUX tools mask, control
+  image, Redux references): the path each resolves to and that file's stat (mode,
+  device, inode, size, mtime, ctime), or the error stat gives; for a prompt using the
+  tools, also the stat of the servers' remembered model lists (`toolfiles`);
 - the run (`scope_key`): the effective settings (config's and the library's ``[lint]``
-  and the flags), ``--vram``, the library's folder, ``$HOME`` (``~`` in paths), the
-  presets in effect (bundled and the user's), and the code (`code_fingerprint`);
+  and the flags), ``--vram``, the library's folder, ``$HOME`` (``~`` in paths), the time
+  zone (dates in messages), the presets in effect (bundled and the user's), and the code
+  (`code_fingerprint`);
 - a Kontext edit that ``follows`` another prompt reads the chain it is part of: it is
   linted every time (``key`` is None), and so is a prompt whose image changed a moment
   ago, or a run while the package's code is being edited (its stat could then miss a
@@ -35,6 +38,7 @@ from typing import Any
 from .. import __version__, locations
 from ..atomic import write_atomic
 from ..spec import PromptSpec, source_path
+from ..toolfiles import inventory_path
 from ..untrusted import read_json_file
 from .diagnostic import SEVERITIES, Diagnostic, Edit, Fix
 from .registry import RULES
@@ -116,8 +120,18 @@ def scope_key(settings: LintSettings, *, vram: float | None, base_dir: Path) -> 
     select = None if settings.select is None else sorted(settings.select)
     parts = (FORMAT, code, select, sorted(settings.ignore),
              sorted(settings.severity.items()), repr(vram), str(base_dir),
-             os.environ.get("HOME"), repr(default_presets()))
+             os.environ.get("HOME"), os.environ.get("TZ"), time.tzname, time.timezone,
+             repr(default_presets()))
     return _digest(repr(parts))
+
+
+def referenced_files(spec: PromptSpec) -> list[str]:
+    """The files a prompt's findings read, as written (stripped, as the rules resolve
+    them): its source image and its FLUX tools' mask, control image and Redux references."""
+    tools = spec.tools
+    paths = [spec.source_image, tools.mask, tools.control_image,
+             *(ref.image for ref in tools.redux)]
+    return [path.strip() for path in paths if path.strip()]
 
 
 def file_state(path: Path) -> str | None:
@@ -225,14 +239,12 @@ class LintCache:
         on a file changed a moment ago."""
         if spec.follows:
             return None
-        text = f"{self.scope}\0{spec!r}"
-        image = spec.source_image.strip()
-        if image:
-            state = file_state(source_path(image, base_dir))
-            if state is None:
-                return None
-            text += "\0" + state
-        return _digest(text)
+        states = [file_state(source_path(path, base_dir)) for path in referenced_files(spec)]
+        if spec.tools.used:  # tool-model-missing reads what servers were last seen to have
+            states.append(file_state(inventory_path()))
+        if None in states:
+            return None
+        return _digest("\0".join([self.scope, repr(spec), *states]))
 
     def get(self, key: str) -> list[Diagnostic] | None:
         """The findings stored under ``key``, or None (not there, or not readable)."""
