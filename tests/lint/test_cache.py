@@ -170,6 +170,28 @@ def test_a_changed_source_image_is_linted_again(capsys, tmp_path, monkeypatch):
     assert lint_run(capsys, str(path))[3] == (1, 1)
 
 
+def test_tool_images_and_the_servers_model_lists_invalidate(capsys, tmp_path):
+    image(tmp_path / "room.png", (768, 512))
+    mask = image(tmp_path / "mask.png", (768, 512))
+    path = tmp_path / "lib.toml"
+    path.write_text('[[prompts]]\nname = "Fill"\nsubject = "a pot of tulips"\n'
+                    'source_image = "room.png"\nmask = "mask.png"\n'
+                    '[[prompts]]\nname = "Plain"\nraw = "a cat"\n', "utf-8")
+    assert lint_run(capsys, str(path))[3] == (0, 2)
+    assert lint_run(capsys, str(path))[3] == (2, 0)
+    image(mask, (512, 512), when=PAST + 60)
+    square = lint_run(capsys, str(path))
+    assert square[3] == (1, 1) and "mask is 512x512, the source 768x512" in square[1]
+    # a run or `workbench doctor` found the server without the Fill model
+    models = Path(os.environ["XDG_CACHE_HOME"]) / "flux-workbench" / "server_models.json"
+    models.write_text(json.dumps({"http://gpu:8188": {"at": 0, "files": {"fill": []}}}),
+                      "utf-8")
+    lacking = lint_run(capsys, str(path))
+    assert lacking[3] == (1, 1)
+    assert "flux1-fill-dev.safetensors was not installed on http://gpu:8188" in lacking[1]
+    assert lint_run(capsys, str(path))[:3] == lacking[:3]
+
+
 def test_settings_vram_and_presets_are_part_of_the_key(capsys, tmp_path):
     path = tmp_path / "lib.toml"
     path.write_text('[[prompts]]\nname = "A"\nraw = "masterpiece, a cat, 8k"\n'
