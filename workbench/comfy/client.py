@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from .. import tls
 from ..textsafe import one_line
 from .events import (
     Event,
@@ -107,7 +108,8 @@ class ComfyClient(SocketFeed):
                                   parts.path.rstrip("/") + "/ws",
                                   f"clientId={self.client_id}", ""))
         self._http = httpx.AsyncClient(base_url=self.base_url + "/", headers=self.headers,
-                                       verify=verify_tls, timeout=timeout, transport=transport)
+                                       verify=tls.verify(verify_tls), timeout=timeout,
+                                       transport=transport)
         self._jobs: dict[str, Job] = {}
         self._object_info: dict | None = None
         self._connected = asyncio.Event()

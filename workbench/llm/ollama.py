@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import ollama
 
+from .. import tls
 from ..textsafe import one_line
 
 #: Reading the first token can take a minute while a big model loads; connecting can't.
@@ -99,7 +100,8 @@ class OllamaClient:
         self.host = host or "127.0.0.1:11434"
         self.retry_delay = retry_delay
         self.on_use = on_use   # told before each chat: a model may then hold GPU memory
-        self._client = ollama.AsyncClient(host=self.host, timeout=timeout or DEFAULT_TIMEOUT)
+        self._client = ollama.AsyncClient(host=self.host, timeout=timeout or DEFAULT_TIMEOUT,
+                                          verify=tls.verify())
         self._capabilities: dict[str, list[str]] = {}
 
     @classmethod
