@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..textsafe import one_line
+from ..textsafe import one_line, sanitize
 from .client import ComfyError
 from .events import ExecutionError, ExecutionInterrupted
 from .graph import is_link, title_of
+from .models import TOOL_FILES
 
 #: (node class, input) -> the models/ folder its file list comes from.
 MODEL_FOLDERS: dict[tuple[str, str], str] = {
@@ -36,6 +37,8 @@ MODEL_FOLDERS: dict[tuple[str, str], str] = {
     ("CLIPVisionLoader", "clip_name"): "clip_vision",
 }
 _MAX_SHOWN = 12
+#: Nodes whose ``image`` lists the server's input folder (where uploads go).
+_IMAGE_LOADERS = ("LoadImage", "LoadImageMask")
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,13 @@ class Problem:
     input: str = ""
 
     def __str__(self) -> str:
-        where = f"node {self.node_id}" if self.node_id else "workflow"
+        """The problem in words, safe to show whatever the server sent."""
+        where = f"node {one_line(self.node_id)}" if self.node_id else "workflow"
         if self.title and self.node_id:
             where += f" “{one_line(self.title)}”"
         if self.class_type and self.class_type != self.title:
             where += f" ({one_line(self.class_type)})"
-        return f"{where}: {self.message}"
+        return f"{where}: {sanitize(self.message, multiline=True)}"
 
 
 class InvalidWorkflow(ComfyError):
@@ -119,9 +123,11 @@ def _not_in_list(e: _Error) -> str:
     options = _options(e.config, e.object_info, e.class_type, e.name) or []
     folder = MODEL_FOLDERS.get((e.class_type, e.name))
     if folder:
+        tool = TOOL_FILES.get(str(e.received))
         return (f"{_short(e.name)} {_short(e.received)!r} is not installed in "
-                f"models/{folder} on the server; {_files(options)}")
-    if e.class_type == "LoadImage":
+                f"models/{folder} on the server; {_files(options)}"
+                + (f". {tool.advice()}" if tool is not None else ""))
+    if e.class_type in _IMAGE_LOADERS:
         return (f"image {_short(e.received)!r} is not in the server's input folder "
                 "(upload it first)")
     return f"{_short(e.name)} {_short(e.received)!r} is not one of: " + \
@@ -137,7 +143,7 @@ def _type_mismatch(e: _Error) -> str:
 
 
 def _custom_check(e: _Error) -> str:
-    if e.class_type == "LoadImage":
+    if e.class_type in _IMAGE_LOADERS:
         return (f"{_short(e.details)} (the image is not in the server's input folder; "
                 "upload it first)")
     return f"rejected by the node's own check: {_short(e.details)}"
@@ -337,7 +343,7 @@ class _Checker:
                     value: Any) -> None:
         kind = config[0]
         extra = {"input_name": name, "input_config": config, "received_value": value}
-        if class_type == "LoadImage" and name == "image":
+        if class_type in _IMAGE_LOADERS and name == "image":
             options = _options(config, None, class_type, name) or []
             if value not in options and value not in self.uploaded:
                 self.add(node_id, {"type": "value_not_in_list", "extra_info": extra})

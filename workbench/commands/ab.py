@@ -7,8 +7,9 @@ path per line, for scripts).  ``--rerun RUN_FOLDER`` runs a recorded plan again 
 seeds, same images); ``--resume RUN_FOLDER`` finishes a run that was interrupted, picking
 up prompts it left on a server.  Ctrl-C cancels cleanly (queued prompts are deleted).
 
-Exit codes: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors, 3 no
-server reachable, 130 cancelled with Ctrl-C.
+Exit codes: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors (or
+every server wants credentials: COMFYUI_AUTH_HEADER), 3 no server reachable, 130
+cancelled with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ stdout: the run folder, its manifest.json and its contact-sheet.png, one per lin
 judge.json with --judge).  --judge scores each cell against its prompt with the local
 vision model (see `workbench judge --help`): as cells finish when Ollama has its own GPU,
 after the image jobs when it shares ComfyUI's.  Judging never changes the exit status.
-exit status: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors,
-3 no ComfyUI server reachable, 130 cancelled.  Ctrl-C cancels the queued prompts
+exit status: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors (or
+the servers want credentials: set COMFYUI_AUTH_HEADER), 3 no ComfyUI server reachable,
+130 cancelled.  Ctrl-C cancels the queued prompts
 cleanly; a second Ctrl-C leaves at once.
 """
 
@@ -204,7 +206,7 @@ async def _run(args: argparse.Namespace, config) -> int:
         if live is not None:
             await live.close()
         err(str(exc))
-        return 3
+        return 2 if exc.wants_credentials else 3
     code = _report(plan, result, runner)
     if live is not None:
         await _finish_judging(live, result, cancelled)

@@ -2,8 +2,12 @@
 
 Reach (HTTP and WebSocket), version, devices and VRAM (RAM for a CPU device), the FLUX
 model files installed in each folder, and for every built-in workflow which files it would
-load and whether they are there.  Exit codes: 0 all good, 1 reachable but something is
-missing, 3 unreachable.
+load and whether they are there.  The FLUX.1 tools' workflows (Fill, Canny, Depth, Redux)
+are optional: one whose files are missing is marked "–" with where to download them, and
+does not fail the check.  Exit codes: 0 all good, 1 reachable but something is missing or
+answers wrongly (an HTTP error, an answer that is not ComfyUI's, a timeout: each check says
+which and goes on), 2 the server wants credentials, 3 unreachable.  Everything the server
+says is shown escaped; credentials in the URL never are.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ import asyncio
 
 HELP = "check the ComfyUI server: reach, version, VRAM, FLUX model files"
 
-FOLDERS = ("diffusion_models", "text_encoders", "vae", "loras", "checkpoints")
+FOLDERS = ("diffusion_models", "text_encoders", "vae", "loras", "checkpoints", "style_models",
+           "clip_vision")
 #: Where each folder's list is in object_info when /models/<folder> is not available.
 _FALLBACK = {"diffusion_models": ("UNETLoader", "unet_name"),
              "text_encoders": ("DualCLIPLoader", "clip_name1"),
              "vae": ("VAELoader", "vae_name"), "loras": ("LoraLoaderModelOnly", "lora_name"),
-             "checkpoints": ("CheckpointLoaderSimple", "ckpt_name")}
+             "checkpoints": ("CheckpointLoaderSimple", "ckpt_name"),
+             "style_models": ("StyleModelLoader", "style_model_name"),
+             "clip_vision": ("CLIPVisionLoader", "clip_name")}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,10 +39,12 @@ def run(args: argparse.Namespace, config) -> int:
 
 
 def _gb(value: object) -> str:
-    try:
-        return f"{int(value) / 1024 ** 3:.1f} GB"
-    except (TypeError, ValueError):
+    """Bytes as GB; "?" for what is not a plausible byte count (not a number, negative,
+    above a petabyte)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not 0 <= value < 2 ** 50:
         return "?"
+    return f"{value / 1024 ** 3:.1f} GB"
 
 
 def _is_flux(name: str, folder: str) -> bool:
@@ -44,31 +53,42 @@ def _is_flux(name: str, folder: str) -> bool:
         return "clip_l" in low or "t5" in low
     if folder == "vae":
         return low.startswith("ae.") or "flux" in low
-    return "flux" in low
+    if folder == "clip_vision":
+        return "sigclip" in low or "siglip" in low
+    return "flux" in low or "redux" in low
 
 
 async def _check(url: str, args: argparse.Namespace, config) -> int:
     from ..comfy.client import ComfyError, client_from_config
+    from ..comfy.inventory import remember
+    from ..textsafe import one_line, redact_url
 
-    print(f"ComfyUI at {url}")
+    print(f"ComfyUI at {one_line(redact_url(url))}")
     try:
         client = client_from_config(config, url)
     except ComfyError as exc:
         print(f"  ✗ {exc}")
         return 3
     try:
-        if not await _connect(client, config):
-            return 3
-        await _system(client)
-        object_info = await client.object_info()
+        code = await _connect(client, config)
+        if code:
+            return code
+        code = await _system(client)
+        try:
+            object_info = await client.object_info()
+        except ComfyError as exc:
+            print(f"  ✗ node list (GET /object_info): {one_line(str(exc))}")
+            return 1
+        remember(client.base_url, object_info)   # the linter warns of missing tool files
         installed = await _models(client, object_info, args.all_files)
-        return _workflows(config, object_info, installed)
+        return max(code, _workflows(config, object_info, installed))
     finally:
         await client.close()
 
 
-async def _connect(client, config) -> bool:
-    from ..comfy.client import ComfyError, Unreachable
+async def _connect(client, config) -> int:
+    """Reach the server: 0 when it answers like ComfyUI, else the exit status (said)."""
+    from ..comfy.client import AuthRequired, ComfyError, TimedOut, Unreachable
     from ..textsafe import one_line
 
     try:
@@ -79,43 +99,72 @@ async def _connect(client, config) -> bool:
               "      COMFYUI_URL=http://host:8188 workbench doctor\n"
               "      workbench doctor --comfyui-url http://host:8188\n"
               f"      or [comfyui] urls = [\"http://host:8188\"] in {config.path}")
-        return False
+        return 3
+    except AuthRequired as exc:
+        print(f"  ✗ {one_line(str(exc))}")
+        return 2
+    except TimedOut as exc:
+        print(f"  ✗ {one_line(str(exc))}")
+        return 1
     except ComfyError as exc:
         print(f"  ✗ answers, but not like ComfyUI: {one_line(str(exc))}")
-        return False
+        return 1
     print("  ✓ reachable over HTTP")
     if client.connected:
         print("  ✓ WebSocket open (live progress)")
     else:
         print(f"  ✗ WebSocket failed ({one_line(client.last_ws_error) or 'timeout'}); "
               "jobs will be followed by polling")
-    return True
+    return 0
 
 
-async def _system(client) -> None:
+def _field(table: object, key: str) -> str:
+    """A short piece of server text from a dict that may not be one ("?" if missing)."""
     from ..textsafe import one_line
 
-    stats = await client.system_stats()
-    system = stats.get("system") or {}
-    print(f"  version: ComfyUI {one_line(str(system.get('comfyui_version', '?')))}, "
-          f"Python {one_line(str(system.get('python_version', '?')).split()[0])}, "
-          f"PyTorch {one_line(str(system.get('pytorch_version', '?')))}")
-    for device in stats.get("devices") or []:
-        kind = one_line(str(device.get("type", "?")))
-        # a CPU device reports the machine's RAM in its vram_* fields
-        memory = "RAM (CPU device)" if kind == "cpu" else "VRAM"
-        print(f"  device: {one_line(str(device.get('name', '?')))} ({kind}), {memory} "
-              f"{_gb(device.get('vram_free'))} free of {_gb(device.get('vram_total'))}")
+    value = table.get(key) if isinstance(table, dict) else None
+    words = one_line("" if value is None else value).split()
+    return (words[0] if key == "python_version" else " ".join(words))[:80] if words else "?"
+
+
+async def _system(client) -> int:
+    """Version and devices from /system_stats; 1 (said) when it does not answer sensibly."""
+    from ..comfy.client import ComfyError
+    from ..textsafe import one_line
+
+    try:
+        stats = await client.system_stats()
+    except ComfyError as exc:
+        print(f"  ✗ version and VRAM (GET /system_stats): {one_line(str(exc))}")
+        return 1
+    system = stats.get("system")
+    print(f"  version: ComfyUI {_field(system, 'comfyui_version')}, "
+          f"Python {_field(system, 'python_version')}, "
+          f"PyTorch {_field(system, 'pytorch_version')}")
+    devices = stats.get("devices")
+    for device in devices if isinstance(devices, list) else []:
+        if isinstance(device, dict):
+            kind = _field(device, "type")
+            # a CPU device reports the machine's RAM in its vram_* fields
+            memory = "RAM (CPU device)" if kind == "cpu" else "VRAM"
+            print(f"  device: {_field(device, 'name')} ({kind}), {memory} "
+                  f"{_gb(device.get('vram_free'))} free of {_gb(device.get('vram_total'))}")
+    return 0
 
 
 async def _models(client, object_info: dict, all_files: bool) -> dict[str, list[str]]:
     """Model folder -> the files the server has (printed: FLUX ones, or all)."""
+    from ..comfy.client import ComfyError
     from ..comfy.models import input_options
     from ..textsafe import one_line
 
     installed: dict[str, list[str]] = {}
     for folder in FOLDERS:
-        files = await client.models(folder)
+        try:
+            files = await client.models(folder)
+        except ComfyError as exc:   # e.g. a timeout: the node list still knows
+            print(f"  ({folder}: GET /models/{folder} failed: {one_line(str(exc))})")
+            files = None
         if files is None:
             node, name = _FALLBACK[folder]
             files = [f for f in (input_options(object_info, node, name) or [])
@@ -128,22 +177,29 @@ async def _models(client, object_info: dict, all_files: bool) -> dict[str, list[
 
 def _workflows(config, object_info: dict, installed: dict[str, list[str]]) -> int:
     """Which built-in workflows the server can run; 1 when one lacks a model file."""
-    from ..comfy.models import choose_models, model_settings
-    from ..comfy.workflows import BUILTINS
+    from ..comfy.models import TOOL_FILES, choose_models, model_settings
+    from ..comfy.tool_graph import TOOL_BUILTINS, tool_files
+    from ..comfy.workflows import BUILTINS, load_builtin
 
-    print("  built-in workflows:")
+    print("  built-in workflows (– : an optional FLUX tool whose files are not installed):")
     code = 0
     settings = model_settings(config)
     for name, (_, variant, _, _description) in BUILTINS.items():
-        models = choose_models(variant, object_info, settings)
-        missing = [f"{file} (models/{label.split(' ')[0]})"
-                   for label, file in models.needed().items()
-                   if file not in installed.get(label.split(" ")[0], [])]
+        tool = TOOL_BUILTINS.get(name)
+        models = choose_models(tool.unet if tool else variant, object_info, settings)
+        if tool is not None:
+            _, models.tools = tool_files(load_builtin(name), object_info, settings)
+        missing = {file: label.split(" ")[0] for label, file in models.needed().items()
+                   if file not in installed.get(label.split(" ")[0], [])}
         mode = "checkpoint" if models.checkpoint else "split files"
-        line = f"    {'✗' if missing else '✓'} {name}: {mode}: " + \
-            ", ".join(models.needed().values())
+        mark = "✓" if not missing else "–" if tool is not None else "✗"
+        line = f"    {mark} {name}: {mode}: " + ", ".join(models.needed().values())
         if missing:
-            line += "; missing: " + ", ".join(missing)
-            code = 1
+            line += "; missing: " + ", ".join(f"{file} (models/{folder})"
+                                              for file, folder in missing.items())
+            code = code if tool is not None else 1
         print(line)
+        for file in missing:
+            if tool is not None and file in TOOL_FILES:
+                print(f"        {TOOL_FILES[file].advice()}")
     return code

@@ -7,7 +7,10 @@ Prompts an earlier session left on the server are collected first, with their pr
 runs as img2img on that source.  The run gets a run folder like any other
 (`workbench.runs.history`), so the TUI's run history lists it.  Ctrl+C takes back what
 this run queued (`interrupt`).  Exit codes: 0 images saved, 1 the job failed, 2 the
-prompt, workflow or source image is wrong, 3 the server cannot be reached, 130 cancelled.
+prompt, workflow or source image is wrong (or the server wants credentials: set
+COMFYUI_AUTH_HEADER), 3 the server cannot be reached, 130 cancelled.  A server that answers
+with an error, with something that is not ComfyUI's answer, or too slowly is a failed job
+(1), said in words.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from . import UNREACHABLE, add_prompt_options, add_run_options, connected_client, err
+from . import add_prompt_options, add_run_options, comfy_exit_code, connected_client, err
 
 HELP = "run a prompt from a library on ComfyUI and save the images"
 
@@ -59,20 +62,17 @@ def _find(args: argparse.Namespace):
 
 
 def _source(args: argparse.Namespace, library, spec):
-    """(spec as it will run, its checked source image or None); raises ValueError with the
-    message when the source or ``--denoise`` is wrong."""
+    """(spec as it will run, its checked input images: `runs.inputs.RunInputs`); raises
+    ValueError with the message when an image or ``--denoise`` is wrong."""
     from ..images.source import load_source
-    from ..spec import source_path
+    from ..runs.inputs import load_inputs
 
-    path = None
+    source = None
     if args.image is not None:
         path = Path(args.image).expanduser()
         if spec.model != "kontext":
             spec = spec.copy(source_image=str(path))
-    elif spec.source_image:
-        path = source_path(spec.source_image, library.path.parent)
-        if not path.is_file():
-            raise ValueError(f"prompt {spec.name!r}: source image {path} does not exist")
+        source = load_source(path)
     if args.keep_size:
         spec = spec.copy()
         spec.params.keep_size = True
@@ -82,7 +82,7 @@ def _source(args: argparse.Namespace, library, spec):
                              "source's composition, 0.8-0.9 changes colours)")
         spec = spec.copy()
         spec.params.denoise = args.denoise
-    return spec, (load_source(path) if path is not None else None)
+    return spec, load_inputs(spec, library.path.parent, source=source)
 
 
 def _report(outcome) -> int:
@@ -102,8 +102,9 @@ def _report(outcome) -> int:
         err(f"refused {refused['server_filename']!r}: {refused['reason']}")
     for problem in outcome.problems:
         err(str(problem))
+    status = outcome.result.status if outcome.ok else record.status   # "success" or why not
     sizes = image_sizes(outcome.images)
-    print(f"{outcome.result.status}{took}: {len(record.images)} image(s){sizes} in "
+    print(f"{status}{took}: {len(record.images)} image(s){sizes} in "
           f"{outcome.run.folder}", file=sys.stderr)
     return 0 if outcome.ok else 1
 
@@ -125,7 +126,7 @@ def image_sizes(paths) -> str:
 
 
 async def _run(args: argparse.Namespace, config) -> int:
-    from ..comfy.client import Unreachable
+    from ..comfy.client import ComfyError
     from ..comfy.graph import RoleError, WorkflowFormatError
     from ..comfy.validate import InvalidWorkflow
     from ..comfy.workflows import WorkflowError
@@ -139,16 +140,16 @@ async def _run(args: argparse.Namespace, config) -> int:
         return 2
     library, spec = found
     try:
-        spec, source = _source(args, library, spec)
+        spec, inputs = _source(args, library, spec)
     except (ValueError, SourceImageError) as exc:
         err(str(exc))
         return 2
     client = await connected_client(config)
-    if client is None:
-        return UNREACHABLE
+    if isinstance(client, int):
+        return client
     session = VerbSession(config, client)
     try:
-        outcome = await session.run(_work(args, session, library, spec, source))
+        outcome = await session.run(_work(args, session, library, spec, inputs))
         if session.cancelled:
             if outcome is not None:
                 _report(outcome)
@@ -160,32 +161,39 @@ async def _run(args: argparse.Namespace, config) -> int:
             HistoryError) as exc:
         err(str(exc))
         return 2
-    except Unreachable as exc:
+    except ComfyError as exc:   # unreachable, credentials, HTTP errors, odd answers, timeouts
         err(str(exc))
-        return UNREACHABLE
+        return comfy_exit_code(exc)
+    except OSError as exc:
+        err(f"could not write the run: {exc}")
+        return 1
     finally:
         await client.close()
 
 
-async def _work(args: argparse.Namespace, session, library, spec, source):
+async def _work(args: argparse.Namespace, session, library, spec, inputs):
     """Collect leftovers, then run the prompt (None when a cancel came first)."""
     from .session import report_recovered
 
     report_recovered(await session.recover(skip=args.no_recover))
     if session.cancelled:
         return None
-    return await _run_one(args, session, library, spec, source)
+    return await _run_one(args, session, library, spec, inputs)
 
 
-async def _run_one(args: argparse.Namespace, session, library, spec, source):
+async def _run_one(args: argparse.Namespace, session, library, spec, inputs):
     from ..comfy.workflows import BUILTINS
     from ..runs.single import RunService
 
     client = session.client
     meta = {"prompt": spec.name, "library": str(library.path), "command": "run"}
-    if source is not None:
-        meta["source"] = {"path": str(source.path), "sha256": source.sha256,
-                          "size": list(source.size)}
+    described = inputs.describe()
+    if "source" in described:
+        meta["source"] = described["source"]
+    if len(described) > ("source" in described):
+        meta["inputs"] = described
+    for note in inputs.notes:
+        err(f"note: {note}")
 
     def built(workflow) -> None:
         if workflow.name not in BUILTINS:
@@ -200,7 +208,7 @@ async def _run_one(args: argparse.Namespace, session, library, spec, source):
     service = RunService.for_session(session.config)
     outcome = await service.run_single(
         client, spec, seed=args.seed, folder=args.out, meta=meta, workflow=args.workflow,
-        images={"source": source} if source is not None else None,
+        images=inputs.images,
         fit_1mp=args.megapixel, on_built=built, on_event=session.view.on_event,
         on_submitted=session.submitted, scope=session.scope)
     session.view.end(outcome.result.prompt_id, outcome.result.status)

@@ -17,13 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..comfy.client import ComfyClient, ComfyError, Job, JobResult, Unreachable
+from ..comfy.client import BadAnswer, ComfyClient, ComfyError, Job, JobResult, Unreachable
 from ..comfy.events import Event, ExecutionStart, Preview, Progress
 from ..comfy.validate import InvalidWorkflow
-from ..images.source import SourceImage, SourceImageError, load_source
-from ..spec import source_path
 from ..textsafe import one_line
 from . import history
+from .inputs import InputCache, load_inputs
 from .order import group_by_model, order_for_cache
 from .plan import Cell, RunPlan
 from .plan_run import CellUpdate, RunnerOptions
@@ -68,7 +67,7 @@ class PlanRunner:
         self._changed: asyncio.Event | None = None
         self._all_done: asyncio.Event | None = None
         self._pending: set[asyncio.Task] = set()
-        self._sources: dict[Path, SourceImage] = {}
+        self._inputs = InputCache()   # each cell's images by role, each file read once
         self._uploads: dict[tuple[str, str], asyncio.Task] = {}
 
     @property
@@ -151,13 +150,7 @@ class PlanRunner:
             await asyncio.to_thread(self._contact_sheet, run)
 
     async def _stop(self, watchers: list[asyncio.Task]) -> None:
-        tasks = [t for t in watchers if not t.done()]
-        for server in self.servers:
-            tasks += [t for t in server.tasks if not t.done()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.pool.stop_tasks(watchers)
 
     async def cancel(self) -> None:
         """Stop: nothing new is submitted, queued jobs are deleted, running ones
@@ -166,13 +159,7 @@ class PlanRunner:
         self.pool.clear()
         jobs = [job for s in self.servers for _, job in list(s.inflight.values())
                 if job is not None]
-        for server in self.servers:   # everything waiting first, one request per server
-            ids = [job.prompt_id for _, job in server.inflight.values() if job is not None]
-            if ids and server.healthy:
-                try:
-                    await server.client.delete_from_queue(ids)
-                except ComfyError:
-                    pass
+        await self.pool.delete_queued()   # everything waiting first, one request a server
         await asyncio.gather(*(job.cancel() for job in jobs), return_exceptions=True)
         for cid in list(self._todo - self._settled):
             cell = self.plan.cell(cid)
@@ -200,7 +187,12 @@ class PlanRunner:
                     return
                 await self._changed.wait()   # work may come back from a dropped server
                 continue
-            await self._carry(server, cell)
+            try:
+                await self._carry(server, cell)
+            except Exception as exc:  # noqa: BLE001 - never leave a cell (and the run) hanging
+                server.inflight.pop(cell.id, None)
+                self._settle_error(cell, f"{type(exc).__name__}: {one_line(str(exc))}",
+                                   at=server)
 
     async def _carry(self, server: Server, cell: Cell) -> None:
         server.inflight[cell.id] = (cell, None)
@@ -222,7 +214,7 @@ class PlanRunner:
                 server.client, built.workflow, cell, self.recorder, seed=built.seed,
                 workflow_name=built.name,
                 on_event=lambda j, e, cid=cell.id: self._on_event(cid, j, e))
-        except InvalidWorkflow as exc:   # refused: explained per node
+        except (InvalidWorkflow, BadAnswer) as exc:   # refused (explained), or garbage
             server.inflight.pop(cell.id, None)
             self._settle_error(cell, one_line(str(exc)), at=server, workflow=built.workflow)
             return
@@ -250,11 +242,11 @@ class PlanRunner:
         self._background(self._record(server, cell, workflow, result))
 
     async def _prepare(self, server: Server, cell: Cell):
-        source = await self._source(cell)
-        images = {"source": source} if source is not None else {}
+        images = (await asyncio.to_thread(load_inputs, cell.spec, self.options.base_dir,
+                                          cache=self._inputs)).images
         names = {}
-        if source is not None:
-            key = (server.url, source.sha256)
+        if images:
+            key = (server.url, *sorted((role, i.sha256) for role, i in images.items()))
             task = self._uploads.get(key)
             if task is None:   # uploaded once per server, however many cells use it
                 task = asyncio.ensure_future(self.service.upload(server.client, images))
@@ -267,16 +259,6 @@ class PlanRunner:
         return await self.service.prepare(server.client, cell.spec, seed=cell.seed,
                                           workflow=self.options.workflow, images=images,
                                           names=names)
-
-    async def _source(self, cell: Cell) -> SourceImage | None:
-        if not cell.spec.source_image:
-            return None
-        path = source_path(cell.spec.source_image, self.options.base_dir)
-        if path not in self._sources:
-            if not path.is_file():
-                raise SourceImageError(path, "does not exist")
-            self._sources[path] = await asyncio.to_thread(load_source, path)
-        return self._sources[path]
 
     def _drop(self, server: Server, reason: str) -> None:
         if not server.healthy:
@@ -343,6 +325,7 @@ class PlanRunner:
         try:
             await self._settle_result(server, cell, workflow, result)
         except Exception as exc:   # never leave a cell unsettled: the run would not end
+            await self.recorder.settle(result.prompt_id, "error")
             if cell.id in self._settled:
                 self._emit(cell.id, state="error", error=f"could not record: {exc}")
                 self._poke()
@@ -376,7 +359,8 @@ class PlanRunner:
         if not collected.images:
             reasons = "; ".join(r["reason"] for r in collected.refused)
             self._settle_error(cell, "no usable image came back" + (
-                f" ({one_line(reasons)})" if reasons else ""), workflow=workflow, **details)
+                f" ({one_line(reasons)})" if reasons else ""), workflow=workflow,
+                refused=collected.refused, **details)
             await self.recorder.settle(result.prompt_id, "error")
             return
         if cell.id in self._settled:

@@ -25,11 +25,12 @@ from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select
 
-from ...fields import FORMS, FieldForm, field_text, set_field
-from ...spec import VARIANT_DEFAULTS, VARIANTS, PromptSpec
+from ...fields import FORM_BY_KEY, FORMS, FieldForm, field_text, set_field
+from ...spec import VARIANTS, PromptSpec, unset_default
 from ...textsafe import sanitize
 
-_GROUP_TITLES = {"layers": "Layers", "image": "Source", "params": "Generation",
+_GROUP_TITLES = {"layers": "Layers", "image": "Source", "tools": "FLUX tools",
+                 "params": "Generation",
                  "notes": "Notes"}
 #: Fields below the fold at 80x24 mount right after the first frame (start-up cost grows
 #: with the widget count; they are on screen a few milliseconds later all the same).
@@ -37,9 +38,10 @@ _EAGER_KEYS = ("name", "model", "tags", "subject", "action", "style", "context",
                "foreground", "midground", "background")
 
 
-def _default_hint(form: FieldForm, defaults) -> str:
-    """Empty parameter inputs show what the model variant will use instead."""
-    default = getattr(defaults, form.key, None)
+def _default_hint(form: FieldForm, spec: PromptSpec | None) -> str:
+    """Empty parameter inputs show what the prompt will run with instead (its variant's
+    default, or a FLUX tool's guidance and size: `spec.unset_default`)."""
+    default = unset_default(spec or PromptSpec(name=""), form.key)
     if default in (None, "", []):
         return form.help
     shown = f"{default:g}" if isinstance(default, float) else str(default)
@@ -94,11 +96,11 @@ class ImagePathSuggester(Suggester):
         self.base: Path | None = None
 
     async def get_suggestion(self, value: str) -> str | None:
-        from ...images.source import image_candidates
+        from ...images.source import complete_image_field
 
         if not value:
             return None
-        found = await asyncio.to_thread(image_candidates, value, limit=20, cwd=self.base)
+        found = await asyncio.to_thread(complete_image_field, value, limit=20, cwd=self.base)
         return next((c for c in found if c.startswith(value) and c != value), None)
 
 
@@ -143,7 +145,7 @@ def _make_input(form: FieldForm) -> Widget:
     else:
         widget = CompactInput(placeholder=form.help, id=widget_id,
                        select_on_focus=False, highlighter=SpanHighlighter(),
-                       suggester=ImagePathSuggester() if form.key == "source_image" else None)
+                       suggester=ImagePathSuggester() if form.completes_paths else None)
     widget.tooltip = form.help
     return widget
 
@@ -193,7 +195,6 @@ class SpecEditor(VerticalScroll):
 
     def fill(self, forms) -> None:
         spec = self.spec
-        defaults = VARIANT_DEFAULTS.get(spec.model if spec else "dev")
         with self.prevent(*_changed_messages()):
             for form in forms:
                 widget = self._widget(form.key)
@@ -215,7 +216,15 @@ class SpecEditor(VerticalScroll):
                     if isinstance(widget.suggester, ImagePathSuggester):
                         widget.suggester.base = self.base_dir
                     if form.is_param:
-                        widget.placeholder = _default_hint(form, defaults)
+                        widget.placeholder = _default_hint(form, spec)
+
+    def _refresh_hints(self) -> None:
+        """A tool or a source image changed: the empty parameters' defaults may have too
+        (their texts stay as typed)."""
+        for form in FORMS:
+            widget = self._widget(form.key)
+            if form.is_param and isinstance(widget, Input):
+                widget.placeholder = _default_hint(form, self.spec)
 
     def mark(self, spans_by_field: dict[str, list[tuple[int, int, str]]]) -> None:
         """Show the linter's spans: underlined in inputs, a marker class elsewhere."""
@@ -240,6 +249,8 @@ class SpecEditor(VerticalScroll):
             self._errors[key] = error
         if key == "model":  # empty parameters now default differently
             self.fill([f for f in FORMS if f.is_param])
+        elif key == "source_image" or getattr(FORM_BY_KEY.get(key), "group", "") == "tools":
+            self._refresh_hints()
         self.post_message(self.Edited(self.spec, key, error))
 
     @on(Input.Changed)
