@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from .. import tls
 from ..textsafe import one_line, redact_url
 from ..untrusted import MAX_JSON_BYTES
 from .events import (
@@ -92,7 +93,7 @@ class ComfyClient(HttpSide, SocketFeed):
                                   parts.path.rstrip("/") + "/ws",
                                   f"clientId={self.client_id}", ""))
         self._http = httpx.AsyncClient(base_url=url + "/", headers=self.headers,
-                                       verify=verify_tls, timeout=self.timeout,
+                                       verify=tls.verify(verify_tls), timeout=self.timeout,
                                        transport=transport)
         self._jobs: dict[str, Job] = {}
         self._object_info: dict | None = None
