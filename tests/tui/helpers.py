@@ -90,3 +90,8 @@ async def workers_done(pilot, group: str | None = None) -> None:
 
     await wait_until(pilot, idle, what=f"workers {group or ''} finished")
     await pilot.pause()
+
+
+def screen_lines(app) -> list[str]:
+    """The top screen as the user reads it: one plain string per terminal row."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

@@ -23,9 +23,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.suggester import Suggester
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label, Select, Static
 
-from ...fields import FORMS, FieldForm, field_text, set_field
+from ...fields import FORM_BY_KEY, FORMS, FieldForm, field_text, set_field
 from ...spec import VARIANT_DEFAULTS, VARIANTS, PromptSpec
 from ...textsafe import sanitize
 
@@ -148,6 +148,20 @@ def _make_input(form: FieldForm) -> Widget:
     return widget
 
 
+class FieldPeek(Static):
+    """The focused one-line field's whole value, wrapped, while it is too long for its
+    input (docked under the form; hidden otherwise)."""
+
+    def follow(self, widget: Widget | None) -> None:
+        text = widget.value if isinstance(widget, Input) and widget.id and \
+            widget.id.startswith("f-") else ""
+        shown = bool(text) and len(text) >= max(1, widget.content_size.width)
+        self.display = shown
+        if shown:
+            label = FORM_BY_KEY[widget.id[2:]].label
+            self.update(Text.assemble((f"{label}: ", "bold"), sanitize(text)))
+
+
 class SpecEditor(VerticalScroll):
     @dataclass
     class Edited(Message):
@@ -174,8 +188,22 @@ class SpecEditor(VerticalScroll):
     def compose(self) -> ComposeResult:
         # Label | input grids, no container per row (start-up cost grows with the widget
         # count); what is below the fold mounts lazily, right after the first frame.
+        yield FieldPeek(id="field-peek")
         yield FieldGrid([f for f in FORMS if f.key in _EAGER_KEYS])
         yield Lazy(FieldGrid([f for f in FORMS if f.key not in _EAGER_KEYS]))
+
+    @property
+    def peek(self) -> FieldPeek:
+        return self.query_one(FieldPeek)
+
+    def on_descendant_focus(self, event) -> None:
+        self.peek.follow(event.widget)
+
+    def on_descendant_blur(self, event) -> None:
+        widget = event.widget
+        if isinstance(widget, Input) and widget.id and widget.id.startswith("f-"):
+            widget.cursor_position = 0  # back to showing its start
+        self.peek.follow(None)
 
     def widget_for(self, key: str) -> Widget:
         return self._inputs[key]
@@ -211,7 +239,7 @@ class SpecEditor(VerticalScroll):
                     widget.load_text(text)
                 else:
                     widget.value = text
-                    widget.cursor_position = len(text)
+                    widget.cursor_position = 0  # a long value shows its start
                     if isinstance(widget.suggester, ImagePathSuggester):
                         widget.suggester.base = self.base_dir
                     if form.is_param:
@@ -246,6 +274,7 @@ class SpecEditor(VerticalScroll):
     def _input_changed(self, event: Input.Changed) -> None:
         if event.input.id and event.input.id.startswith("f-"):
             event.stop()
+            self.peek.follow(event.input)
             self._apply(event.input.id[2:], event.value, event.input)
 
     def on_text_area_changed(self, event) -> None:  # TextArea.Changed
