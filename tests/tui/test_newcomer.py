@@ -28,3 +28,34 @@ async def test_long_field_values_show_their_start_and_read_in_full(make_app):
         await pilot.press("tab")  # leaving the field shows its start again
         await wait_until(pilot, lambda: not editor.peek.display)
         assert "a retro travel poster of Lisbon" in row_of(app, "Subject")
+
+
+async def test_f1_toggles_help_for_the_focused_field_and_esc_closes_it(make_app):
+    from workbench.tui.widgets.help import HelpPanel
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")  # into Subject
+        subject = app.editor_screen.editor.widget_for("subject")
+        width = subject.content_size.width
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: app.screen.query(HelpPanel))
+        panel = app.screen.query_one(HelpPanel)
+        await wait_until(pilot, lambda: panel.text)
+        text = panel.text
+        # help for the focused field, and the screen's own keys; not Textual's input keys
+        assert "Subject" in text and "composed prompt" in text and "FLUX" in text
+        assert "Run on ComfyUI" in text and "Ctrl+T" in text
+        assert "Scroll Left" not in text and "Delete character" not in text
+        # it lies over the list: the inputs keep their width, the footer is whole
+        assert subject.content_size.width == width and app.focused is subject
+        assert "f5 Run" in screen_lines(app)[-1] and "palette" in screen_lines(app)[-1]
+        await pilot.press("tab")  # it follows the focus
+        await wait_until(pilot, lambda: "Action" in panel.text.splitlines()[0])
+        await pilot.press("f1")  # F1 again closes it
+        await wait_until(pilot, lambda: not app.screen.query(HelpPanel))
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: app.screen.query(HelpPanel))
+        await pilot.press("escape")  # Esc closes it, and only that
+        await wait_until(pilot, lambda: not app.screen.query(HelpPanel))
+        assert app.focused.id == "f-action"

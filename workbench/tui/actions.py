@@ -47,8 +47,10 @@ ONLY_KEY = {"palette": False}
 ACTIONS: list[Action] = [
     *_scope(
         "app",
-        _a("help", "f1", "Help", "Keys and help for what has the focus",
-           "show_help_panel", **ONLY_KEY),
+        _a("help", "f1", "Help", "Keys and help for what has the focus (F1 again closes "
+           "it)", "toggle_help", **ONLY_KEY),
+        _a("help.close", "escape", "Close help", "Close the help", "close_help", **HIDDEN,
+           **ONLY_KEY),
         _a("save", "f6,ctrl+s", "Save", "Write every library with unsaved edits; resolves "
            "a conflict with the file on disk", "save_now", title="Save now", **HIDDEN),
         priority=True),

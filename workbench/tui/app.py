@@ -215,6 +215,34 @@ class WorkbenchApp(App):
         if self._editor_screen is not None:
             self._editor_screen.update_status()
 
+    def action_toggle_help(self) -> None:
+        """F1: open the help for the focused thing, or close it."""
+        from .widgets.help import HelpPanel
+
+        found = self.screen.query(HelpPanel)
+        if found:
+            found.remove()
+            return
+        # Over the editor's panes (the status line and footer stay in view); on another
+        # screen, over all but its footer line.
+        host = self.screen.query("#main").first() if self.screen.query("#main") else None
+        panel = HelpPanel()
+        if host is None:
+            host = self.screen
+            panel.styles.height = max(3, self.screen.size.height - 1)
+        host.mount(panel)
+
+    def action_close_help(self) -> None:
+        """Esc closes the help first; with no help open, Esc does what it does there."""
+        from textual.actions import SkipAction
+
+        from .widgets.help import HelpPanel
+
+        found = self.screen.query(HelpPanel)
+        if not found:
+            raise SkipAction()
+        found.remove()
+
     def action_save_now(self) -> None:
         self.flush_saves()
         conflicted = self.saves.first_conflict()

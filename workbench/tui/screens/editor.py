@@ -49,7 +49,7 @@ def palette_only_help(keys: Keys | None = None) -> str:
     below it lists the rest)."""
     names = [a.name + (f" ({key_of(a, keys)})" if key_of(a, keys) else "")
              for a in ACTIONS if a.scope == "editor" and not a.key]
-    return f"**In the command palette (Ctrl+P):** {', '.join(names)}; and presets, sizes, " \
+    return f"In the command palette (Ctrl+P): {', '.join(names)}; and presets, sizes, " \
         "the LLM actions, this prompt's fixes."
 
 
@@ -57,7 +57,7 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
     SCOPE = "editor"
     # F1 first in the footer, as on every screen of the app (read at 80 columns too)
     BINDINGS = [*bindings("app", only=("help",)), *bindings("editor")]
-    HELP = palette_only_help()
+    HELP_MORE = palette_only_help()
 
     def __init__(self, config: Config, collection: Collection, *, saves: Saves, undo: Undo,
                  session: ComfySession, keys: Keys | None = None) -> None:
@@ -72,7 +72,7 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
         self._main_widgets: list = []  # (set in compose) lint and status updates use them
         self.keys = keys
         if keys is not None:
-            self.HELP = palette_only_help(keys)
+            self.HELP_MORE = palette_only_help(keys)
             self._bind_added(keys)
 
     def _bind_added(self, keys: Keys) -> None:

@@ -112,6 +112,9 @@ class PromptList(OptionList):
 class PromptBrowser(Vertical):
     """Filter box over a list of prompts grouped by library."""
 
+    ABOUT = ("Prompt list\nYour prompts, grouped by library. ↑/↓ selects one to edit; Enter "
+             "goes to its Subject; type in the filter (Ctrl+F) a name, #tag or @model.")
+
     @dataclass
     class Chosen(Message):
         library: Library

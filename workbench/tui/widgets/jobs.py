@@ -85,6 +85,8 @@ class JobRow(Horizontal):
 
 class JobsPanel(VerticalScroll, can_focus=True):
     BINDINGS = bindings("jobs")
+    HELP_SCOPE = "jobs"
+    ABOUT = ("Runs\nThis session's runs on ComfyUI: progress, results and errors.")
 
     def __init__(self, config, session: ComfySession, **kwargs) -> None:
         super().__init__(**kwargs)

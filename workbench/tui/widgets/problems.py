@@ -49,6 +49,9 @@ def summary(diagnostics: list[Diagnostic]) -> str:
 
 class ProblemsPanel(OptionList):  # noqa: D101
     BINDINGS = [*bindings("problems"), Binding("enter", "select", "Go to", show=False)]
+    HELP_SCOPE = "problems"
+    ABOUT = ("Problems\nThe linter's findings for this prompt, worst first. Enter goes to "
+             "the text it is about; F applies its fix.")
 
     @dataclass
     class Jump(Message):
