@@ -236,13 +236,20 @@ class Library:
         self._loaded_count = len(self.entries)
 
     def save_copy(self) -> Path:
-        """Save this version beside the file (``name.mine.toml``), for "keep both"."""
-        target = self.path.with_name(f"{self.path.stem}.mine.toml")
+        """Save this version beside the file, for "keep both": ``name.your-copy.toml``
+        (listed right after the original), titled "... (your copy)" so that it never
+        passes for the original."""
+        import tomlkit
+
+        target = self.path.with_name(f"{self.path.stem}.your-copy.toml")
         n = 2
         while target.exists():
-            target = self.path.with_name(f"{self.path.stem}.mine-{n}.toml")
+            target = self.path.with_name(f"{self.path.stem}.your-copy-{n}.toml")
             n += 1
-        write_atomic(target, self.encoded())
+        doc = tomlkit.parse(self.render())
+        doc["title"] = f"{self.title} (your copy)"
+        write_atomic(target, (b"\xef\xbb\xbf" if self.bom else b"")
+                     + tomlkit.dumps(doc).encode("utf-8"))
         return target
 
     def _tables_in_doc(self) -> list[Table]:

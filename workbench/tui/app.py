@@ -254,10 +254,14 @@ class WorkbenchApp(App):
                          lambda answer: self._resolve(conflicted, answer))
 
     def _resolve(self, library: Library, answer: str | None) -> None:
+        editor = self._editor_screen
+        name = editor.spec.name if editor is not None and editor.spec is not None \
+            and editor.library is library else None
         notices, reloaded = self.saves.resolve(library, answer)
         self.tell(notices)
-        if reloaded is not None and self._editor_screen is not None:
-            self._editor_screen.reloaded()
+        if reloaded is not None and editor is not None:
+            # the prompt that was being edited, in the original as reloaded
+            editor.reloaded(reloaded.get(name) if name else None)
         self._saves_changed()
 
     async def action_quit(self) -> None:

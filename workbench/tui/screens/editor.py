@@ -160,9 +160,10 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
         self.browser.relabel(spec)
         self.app.schedule_save(library)
 
-    def reloaded(self) -> None:
-        """The libraries were read again from disk (a conflict resolved, a reload)."""
-        self.browser.refresh_rows()
+    def reloaded(self, select: PromptSpec | None = None) -> None:
+        """The libraries were read again from disk (a conflict resolved, a reload); show
+        ``select`` if given."""
+        self.browser.refresh_rows(select=select)
         current = self.browser.current
         self.show(*(current or (self._first_library(), None)))
 
