@@ -59,3 +59,30 @@ async def test_f1_toggles_help_for_the_focused_field_and_esc_closes_it(make_app)
         await pilot.press("escape")  # Esc closes it, and only that
         await wait_until(pilot, lambda: not app.screen.query(HelpPanel))
         assert app.focused.id == "f-action"
+
+
+def _segments_of_row(panel, y: int):
+    return [s for s in panel.render_line(y) if s.text.strip()]
+
+
+async def test_high_contrast_problems_row_and_no_color_spans_stay_readable(make_app,
+                                                                          monkeypatch):
+    from workbench.tui.widgets.problems import ProblemsPanel
+
+    app = make_app(theme="high-contrast")
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.editor_screen.editor.widget_for("style").focus()
+        await pilot.press("end", *", masterpiece, best quality, (glowing:1.4)")
+        panel = app.editor_screen.query_one(ProblemsPanel)
+        await wait_until(pilot, lambda: len(panel.diagnostics) >= 2)
+        for focus in (False, True):  # the cursor row, blurred (white) and focused (yellow)
+            if focus:
+                await pilot.press("ctrl+l")
+                await wait_until(pilot, lambda: app.focused is panel)
+            await pilot.pause()
+            segments = _segments_of_row(panel, panel.highlighted - panel.scroll_offset.y)
+            # drawn in the cursor's colours alone, and those differ: every letter reads
+            colours = {(s.style.color, s.style.bgcolor) for s in segments}
+            assert len(colours) == 1, colours
+            (fg, bg), = colours
+            assert fg != bg
