@@ -11,7 +11,7 @@ from tests.fakes.ollama_server import FakeOllama, Reply
 from workbench.library import load_library
 from workbench.tui.screens.assist import ActionMenu, AssistScreen, word_diff
 
-from .helpers import screen_is, wait_until
+from .helpers import screen_is, screen_lines, wait_until
 
 
 async def assist(pilot, downs: int = 0) -> AssistScreen:
@@ -163,6 +163,25 @@ async def test_model_picker_lists_installed_models_and_is_used(make_app, fake):
         screen = await screen_is(pilot, AssistScreen)
         await wait_until(pilot, lambda: screen.proposal is not None)
         assert fake.chats[-1]["model"] == "llava:7b"
+
+
+async def test_model_picker_shows_the_model_and_opens_a_readable_list(make_app, fake):
+    """(issue 14) The picker read "Model" with nothing after it, and opened one column
+    wide."""
+    app = make_app(ollama_host=fake.host, ollama_model="qwen3:4b")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f9")
+        select = (await screen_is(pilot, ActionMenu)).query_one("#model")
+        await wait_until(pilot, lambda: len(select._options) > 1)
+        await pilot.pause()
+        row = screen_lines(app)[select.region.y]
+        assert "Model" in row and "qwen3:4b" in row and select.region.width > 30
+        await pilot.press("tab", "enter")  # to the picker, open it
+        await wait_until(pilot, lambda: select.expanded)
+        await pilot.pause()
+        shown = "\n".join(screen_lines(app))
+        assert all(name in shown for name in ("gemma3:4b", "llava:7b", "llama3.2:3b"))
+        assert select.query_one("SelectOverlay").region.width >= 30
 
 
 async def test_menu_says_when_the_default_model_is_not_pulled(make_app, fake):
