@@ -86,3 +86,30 @@ async def test_high_contrast_problems_row_and_no_color_spans_stay_readable(make_
             assert len(colours) == 1, colours
             (fg, bg), = colours
             assert fg != bg
+
+
+async def test_the_runs_panel_appears_without_leaving_stale_text(make_app, isolated_home):
+    from tests.fakes.comfy_server import FakeComfy
+
+    from .helpers import Terminal
+
+    server = FakeComfy(default_steps=30, step_delay=0.05)
+    url = await server.start()
+    try:
+        app = make_app(comfyui_urls=url)
+        async with app.run_test(size=(120, 40)) as pilot:
+            terminal = Terminal(app)
+            await pilot.pause()
+            app.editor_screen.editor.widget_for("style").focus()  # the problems panel shows
+            await pilot.press("end", *", masterpiece")
+            await wait_until(pilot, lambda: app.editor_screen.diagnostics)
+            await pilot.pause()
+            await pilot.press("f5")
+            await wait_until(pilot, lambda: app.editor_screen.jobs.rows and "step" in str(
+                app.editor_screen.jobs.rows[0].query_one(".job-state").render()))
+            await pilot.pause()
+            meant = screen_lines(app)
+            assert sum("Composed prompt" in line for line in meant) == 1
+            assert not terminal.differences(meant), "\n".join(terminal.differences(meant))
+    finally:
+        await server.stop()

@@ -113,7 +113,11 @@ class JobsPanel(VerticalScroll, can_focus=True):
     def _add_row(self, title: str) -> str:
         key = f"job{len(self._rows)}"
         self._rows[key] = row = JobRow(title)
-        self.display = True
+        if not self.display:
+            self.display = True
+            # Textual repaints only part of what the panel's arrival pushed up (the
+            # composed pane was left on screen twice): repaint the screen once it is laid out.
+            self.call_after_refresh(self.screen.refresh)
         self.mount(row)
         self.scroll_end(animate=False)
         return key
