@@ -236,20 +236,14 @@ class Library:
         self._loaded_count = len(self.entries)
 
     def save_copy(self) -> Path:
-        """Save this version beside the file, for "keep both": ``name.your-copy.toml``
-        (listed right after the original), titled "... (your copy)" so that it never
-        passes for the original."""
+        """For "keep both": this version as ``name.your-copy.toml``, titled "(your copy)"."""
         import tomlkit
-
-        target = self.path.with_name(f"{self.path.stem}.your-copy.toml")
-        n = 2
+        target, n = self.path.with_name(f"{self.path.stem}.your-copy.toml"), 2
         while target.exists():
-            target = self.path.with_name(f"{self.path.stem}.your-copy-{n}.toml")
-            n += 1
+            target, n = self.path.with_name(f"{self.path.stem}.your-copy-{n}.toml"), n + 1
         doc = tomlkit.parse(self.render())
         doc["title"] = f"{self.title} (your copy)"
-        write_atomic(target, (b"\xef\xbb\xbf" if self.bom else b"")
-                     + tomlkit.dumps(doc).encode("utf-8"))
+        write_atomic(target, b"\xef\xbb\xbf" * self.bom + tomlkit.dumps(doc).encode())
         return target
 
     def _tables_in_doc(self) -> list[Table]:
