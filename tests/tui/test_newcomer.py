@@ -113,3 +113,32 @@ async def test_the_runs_panel_appears_without_leaving_stale_text(make_app, isola
             assert not terminal.differences(meant), "\n".join(terminal.differences(meant))
     finally:
         await server.stop()
+
+
+async def test_runs_panel_has_a_key_rows_unfold_and_the_error_stays_readable(make_app):
+    import socket
+
+    from workbench.tui.widgets.jobs import JobsPanel
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_app(comfyui_urls=f"http://127.0.0.1:{port}")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+o")  # no runs yet: it says so
+        assert any("No runs yet" in n.message for n in app._notifications)
+        await pilot.press("f5")
+        panel = app.query_one(JobsPanel)
+        row = panel.rows[0]
+        await wait_until(pilot, lambda: row.finished)
+        await pilot.pause()
+        # the failed run shows its whole error in the panel, not only in a toast
+        shown = " ".join(line.strip() for line in screen_lines(app))
+        assert "COMFYUI_URL" in row.text and "COMFYUI_URL" in shown
+        assert row.region.height > 1
+        await pilot.press("ctrl+o")  # a key goes to the panel
+        assert app.focused is panel and panel.selected is row
+        await pilot.press("enter")  # folds it to one line
+        await wait_until(pilot, lambda: row.region.height == 1)
+        await pilot.press("enter")  # and unfolds it again
+        await wait_until(pilot, lambda: row.region.height > 1)

@@ -76,6 +76,8 @@ ACTIONS: list[Action] = [
            "proposal or fix", "undo_assist", **HIDDEN),
         _a("problems", "ctrl+l", "Problems", "Go to the linter's findings for this prompt",
            "focus_problems", **HIDDEN),
+        _a("runs", "ctrl+o", "Runs", "Go to the runs panel: progress, results, the full "
+           "text of an error", "focus_runs", title="Go to runs", **HIDDEN),
         _a("filter", "ctrl+f", "Filter", "Filter prompts by name, #tag or @model", "filter",
            title="Filter prompts"),
         priority=True),
@@ -97,8 +99,14 @@ ACTIONS: list[Action] = [
            "fix_all")),
     *_scope(
         "jobs",
-        _a("jobs.view", "v", "View image", "Show the latest finished image", "view"),
-        _a("jobs.cancel", "c", "Cancel job", "Interrupt the latest running job", "cancel"),
+        _a("jobs.view", "v", "View image", "Show the selected run's image (else the latest "
+           "finished one)", "view"),
+        _a("jobs.cancel", "c", "Cancel job", "Interrupt the selected running job (else the "
+           "latest)", "cancel"),
+        _a("jobs.details", "enter", "Details", "Show the selected run's whole text (its "
+           "error, where its images are), or fold it again", "details"),
+        _a("jobs.up", "up", "↑", "Previous run", "move(-1)", **HIDDEN, **ONLY_KEY),
+        _a("jobs.down", "down", "↓", "Next run", "move(1)", **HIDDEN, **ONLY_KEY),
         _a("jobs.clear", "x", "Clear done", "Remove finished jobs from the list", "clear")),
     *_scope(
         "problems",

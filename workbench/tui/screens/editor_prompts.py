@@ -101,6 +101,12 @@ class PromptActions:
         else:
             self.notify("No problems in this prompt")
 
+    def action_focus_runs(self) -> None:
+        if self.jobs.rows:
+            self.jobs.focus()
+        else:
+            self.notify("No runs yet: F5 runs the selected prompt")
+
     # -- changes that F12 undoes ------------------------------------------------------------
     def _change(self, library: Library, spec: PromptSpec, new: PromptSpec, said: str) -> None:
         self.undo.change(library, spec, new)
