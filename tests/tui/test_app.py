@@ -17,9 +17,10 @@ from .helpers import editor_ready, run_command, screen_is, status_text, wait_unt
 async def test_typing_updates_composed_pane_and_saves(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
+        await editor_ready(pilot, app)
         assert app.editor_screen.spec.name == "Amber perfume bottle"
         await pilot.press("enter")  # activate the highlighted prompt: focus goes to Subject
-        assert app.focused.id == "f-subject"
+        await wait_until(pilot, lambda: app.focused.id == "f-subject")
         await pilot.press("end", *" and a silk ribbon")
         assert app.editor_screen.composed.text.startswith(
             "An amber glass perfume bottle with a brushed brass cap and a silk ribbon "

@@ -58,7 +58,8 @@ async def test_enter_on_a_problem_jumps_to_its_span(make_app):
         await pilot.press("ctrl+l")
         app.query_one(ProblemsPanel).highlighted = index
         await pilot.press("enter")
-        assert app.focused is subject
+        await wait_until(pilot, lambda: app.focused is subject and subject.selection.start
+                         != subject.selection.end)
         start, end = subject.selection
         assert subject.value[min(start, end):max(start, end)] == "((shiny))"
 
