@@ -220,6 +220,7 @@ class WorkbenchApp(App):
         from .widgets.help import HelpPanel
 
         found = self.screen.query(HelpPanel)
+        self.call_after_refresh(self.refresh_bindings)  # Esc: closes the help, or not
         if found:
             found.remove()
             return
@@ -232,16 +233,20 @@ class WorkbenchApp(App):
             panel.styles.height = max(3, self.screen.size.height - 1)
         host.mount(panel)
 
-    def action_close_help(self) -> None:
-        """Esc closes the help first; with no help open, Esc does what it does there."""
-        from textual.actions import SkipAction
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc closes the help first; with no help open, the binding is off (not in the
+        footer, and Esc does what it does on the screen)."""
+        if action == "close_help":
+            from .widgets.help import HelpPanel
 
+            return bool(self.screen.query(HelpPanel))
+        return True
+
+    def action_close_help(self) -> None:
         from .widgets.help import HelpPanel
 
-        found = self.screen.query(HelpPanel)
-        if not found:
-            raise SkipAction()
-        found.remove()
+        self.screen.query(HelpPanel).remove()
+        self.refresh_bindings()
 
     def action_save_now(self) -> None:
         self.flush_saves()
