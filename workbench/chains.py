@@ -11,7 +11,6 @@ degradation after about six successive edits, so longer chains carry a warning.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,8 +75,20 @@ def chain_warnings(chain: EditChain) -> list[str]:
     return []
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", one_line(text).lower()).strip("-")[:40]
+def step_name_after(parent: str, number: int, taken: set[str]) -> str:
+    """A new edit's name: its parent's, then its number in the chain, with a letter when
+    another edit already has that place (``Diner poster › 1 › 2``, ``… › 2b``): short,
+    distinct, and it shows the chain (the instruction is the step's text, not its name)."""
+    base = f"{parent} › {number}"
+    if base not in taken:
+        return base
+    for letter in "bcdefghijklmnopqrstuvwxyz":
+        if f"{base}{letter}" not in taken:
+            return f"{base}{letter}"
+    n = 2
+    while f"{base} ({n})" in taken:
+        n += 1
+    return f"{base} ({n})"
 
 
 def edit_step(name: str, instruction: str, *, follows: str = "", source_image: str = "",
@@ -171,11 +182,12 @@ def branch(chain: EditChain, at: str | int, instruction: str, *, name: str | Non
     index = chain.index(at)
     parent = chain.steps[index]
     used = set(taken) | set(chain.names)
-    base = name or f"{parent.name} {_slug(instruction) or 'branch'}"
-    step_name, n = base, 2
-    while step_name in used:
-        step_name = f"{base} ({n})"
-        n += 1
+    if name:
+        step_name, n = name, 2
+        while step_name in used:
+            step_name, n = f"{name} ({n})", n + 1
+    else:
+        step_name = step_name_after(parent.name, index + 2, used)
     inherited = Params(seed=parent.params.seed if seed is None else seed)
     step = edit_step(step_name, instruction, follows=parent.name, params=inherited)
     return EditChain([*chain.steps[: index + 1], step], chain.origin)

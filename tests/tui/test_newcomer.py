@@ -142,3 +142,21 @@ async def test_runs_panel_has_a_key_rows_unfold_and_the_error_stays_readable(mak
         await wait_until(pilot, lambda: row.region.height == 1)
         await pilot.press("enter")  # and unfolds it again
         await wait_until(pilot, lambda: row.region.height > 1)
+
+
+async def test_list_shows_the_distinguishing_end_of_names_sharing_a_long_start(make_app,
+                                                                               tmp_path):
+    names = ["Diner poster, edit 1: deep red car", "Diner poster, edit 1: deep red car › 2",
+             "Diner poster, edit 1: deep red car › 2b", "Amber perfume bottle copy",
+             "Amber perfume bottle copy (2)"]
+    (tmp_path / "lib.toml").write_text("format = 1\n" + "".join(
+        f'[[prompts]]\nname = "{name}"\nsubject = "x"\n' for name in names))
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        browser = app.editor_screen.browser
+        width = browser.option_list.scrollable_content_region.width
+        rows = [line[:width].strip() for line in screen_lines(app)[2:2 + len(names) + 1]]
+        assert len(set(rows)) == len(rows), rows  # five rows, five different texts
+        assert any(row.endswith("› 2b") for row in rows), rows
+        assert any(row.endswith("(2)") for row in rows), rows
