@@ -136,10 +136,10 @@ def _make_input(form: FieldForm) -> Widget:
     elif form.kind == "multiline":
         # (imported here: the multi-line fields are below the fold, mounted after the
         # first frame, and TextArea is a big module)
-        from textual.widgets import TextArea
+        from .flagged_area import FlaggedTextArea
 
-        widget = TextArea(id=widget_id, soft_wrap=True, show_line_numbers=False,
-                          compact=True, tab_behavior="focus")
+        widget = FlaggedTextArea(id=widget_id, soft_wrap=True, show_line_numbers=False,
+                                 compact=True, tab_behavior="focus")
     else:
         widget = CompactInput(placeholder=form.help, id=widget_id,
                        select_on_focus=False, highlighter=SpanHighlighter(),
@@ -201,9 +201,11 @@ class SpecEditor(VerticalScroll):
 
     def on_descendant_blur(self, event) -> None:
         widget = event.widget
+        if widget.has_focus:  # (a late message: the focus came back, maybe with a selection)
+            return
         if isinstance(widget, Input) and widget.id and widget.id.startswith("f-"):
             widget.cursor_position = 0  # back to showing its start
-        self.peek.follow(None)
+        self.peek.follow(self.screen.focused)
 
     def widget_for(self, key: str) -> Widget:
         return self._inputs[key]
@@ -256,6 +258,8 @@ class SpecEditor(VerticalScroll):
                 if widget.highlighter.spans != spans:
                     widget.highlighter.spans = spans
                     widget.refresh()
+            elif hasattr(widget, "set_spans"):  # a FlaggedTextArea: each span underlined
+                widget.set_spans(spans)
             widget.set_class(bool(spans), "-flagged")
 
     def _apply(self, key: str, text: str, widget: Widget) -> None:
