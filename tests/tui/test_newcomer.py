@@ -160,3 +160,37 @@ async def test_list_shows_the_distinguishing_end_of_names_sharing_a_long_start(m
         assert len(set(rows)) == len(rows), rows  # five rows, five different texts
         assert any(row.endswith("› 2b") for row in rows), rows
         assert any(row.endswith("(2)") for row in rows), rows
+
+
+async def test_raw_text_marks_each_span_and_enter_goes_to_it(make_app):
+    from workbench.tui.widgets.problems import ProblemsPanel
+
+    from .helpers import editor_ready
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await editor_ready(pilot, app)
+        await pilot.press("ctrl+f", *"@schnell", "enter")  # "Quick sketch", a raw prompt
+        await wait_until(pilot, lambda: app.editor_screen.spec.name == "Quick sketch")
+        await pilot.press("enter")  # into its text: Raw text, not the unused Subject
+        raw = app.editor_screen.editor.widget_for("raw")
+        await wait_until(pilot, lambda: app.focused is raw)
+        await pilot.press("ctrl+end", *" masterpiece, best quality")
+        panel = app.editor_screen.query_one(ProblemsPanel)
+        await wait_until(pilot, lambda: any(d.field == "raw" and d.end > d.start
+                                            for d in panel.diagnostics))
+        flagged = next(d for d in panel.diagnostics if d.field == "raw" and d.end > d.start)
+        # the span is marked, not the whole field: underlined letters there, none before
+        await pilot.pause()
+        line = raw.render_line(0)
+        marked = "".join(s.text for s in line if s.style and s.style.underline)
+        assert marked and marked.strip() in raw.text[flagged.start:flagged.end + 40]
+        assert not any(s.style and s.style.underline and "fox" in s.text for s in line)
+        # Enter on the problem selects its span in the raw text
+        panel.focus()
+        panel.highlighted = panel.diagnostics.index(flagged)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.focused is raw)
+        start = raw.document.get_index_from_location(raw.selection.start)
+        end = raw.document.get_index_from_location(raw.selection.end)
+        assert (start, end) == (flagged.start, flagged.end) and start > 0

@@ -171,8 +171,9 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
     def _chosen(self, event: PromptBrowser.Chosen) -> None:
         if event.spec is not self.spec:
             self.show(event.library, event.spec)
-        if event.activated:
-            self.editor.widget_for("subject").focus()
+        if event.activated:  # into the prompt's text: Raw text in raw mode
+            raw = self.editor._widget("raw") if event.spec.is_raw else None
+            (raw or self.editor.widget_for("subject")).focus()
 
     @on(SpecEditor.Edited)
     def _edited(self, event: SpecEditor.Edited) -> None:
@@ -270,10 +271,18 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
             self.notify(f"{event.diagnostic.field}: shown in the composed prompt",
                         markup=False)
             return
-        widget = found.first()
+        widget, d = found.first(), event.diagnostic
         widget.focus()
         if isinstance(widget, Input):
-            widget.selection = (event.diagnostic.start, event.diagnostic.end)
+            widget.selection = (d.start, d.end)
+        elif hasattr(widget, "document"):  # a TextArea (raw text): select the span there
+            from textual.widgets.text_area import Selection
+
+            length = len(widget.text)
+            start, end = (min(max(0, i), length) for i in (d.start, d.end))
+            widget.selection = Selection(widget.document.get_location_from_index(start),
+                                         widget.document.get_location_from_index(end))
+            widget.scroll_cursor_visible()
 
     @on(ProblemsPanel.ApplyFix)
     def _apply_fix(self, event: ProblemsPanel.ApplyFix) -> None:
