@@ -134,6 +134,10 @@ async def test_bundled_chain_generates_its_source_then_edits(make_app, tmp_path,
         await pilot.press("r")
         await wait_until(pilot, lambda: all(v.image is not None for v in screen.views))
         assert len(server.submitted) == 4  # the poster, then three edits
+        # the toast counts the edits (it said "4/3 steps done", the origin's image too)
+        await wait_until(pilot, lambda: any("edits done" in n.message
+                                            for n in app._notifications))
+        assert any(n.message.startswith("3/3 edits done") for n in app._notifications)
         kinds = [{n["class_type"] for n in job["prompt"].values()} for job in server.submitted]
         assert "ReferenceLatent" not in kinds[0]
         assert all("ReferenceLatent" in k for k in kinds[1:])

@@ -161,8 +161,9 @@ class ChainScreen(Screen[None]):
             self.notify(str(exc), title="Chain stopped", severity="error", timeout=15,
                         markup=False)
             return
-        done = sum(1 for step in run.steps if step.ok)
-        self.notify(f"{done}/{len(chain.steps)} steps done in {folder}", markup=False)
+        names = set(chain.names)  # (the run also holds the origin prompt's image)
+        done = sum(1 for step in run.steps if step.ok and step.name in names)
+        self.notify(f"{done}/{len(chain.steps)} edits done in {folder}", markup=False)
 
     @on(StepProgress)
     def _step_progress(self, event: StepProgress) -> None:

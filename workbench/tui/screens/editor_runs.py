@@ -44,7 +44,7 @@ class RunActions:
         spec, library = self.spec, self.library
         others = [s for s in library.prompts if s is not spec] + [
             s for lib in self.collection.libraries if lib is not library for s in lib.prompts]
-        self.app.push_screen(PlanSetup(spec, others),
+        self.app.push_screen(PlanSetup(spec, others, self.jobs.timings.step),
                              lambda plan: plan is not None and self.compare(plan, library,
                                                                             spec.name))
 
