@@ -194,3 +194,25 @@ async def test_raw_text_marks_each_span_and_enter_goes_to_it(make_app):
         start = raw.document.get_index_from_location(raw.selection.start)
         end = raw.document.get_index_from_location(raw.selection.end)
         assert (start, end) == (flagged.start, flagged.end) and start > 0
+
+
+async def test_a_preset_takes_effect_and_the_fields_say_so(make_app):
+    from workbench.presets import effective_params
+
+    from .helpers import editor_ready, run_command
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await editor_ready(pilot, app)
+        spec = app.editor_screen.spec
+        assert spec.params.steps == 28
+        await run_command(pilot, "Preset: quality")
+        spec = app.editor_screen.spec
+        # the preset's values are what a run uses: the explicit 28 no longer wins silently
+        assert spec.params.preset == "quality" and effective_params(spec).steps == 50
+        steps = app.editor_screen.editor.widget_for("steps")
+        assert steps.value == "" and steps.placeholder.startswith("50 (preset quality)")
+        assert any("steps 28 → 50" in n.message for n in app._notifications)
+        await pilot.press("f12")  # and it can be taken back
+        assert app.editor_screen.spec.params.steps == 28
+        assert app.editor_screen.editor.widget_for("steps").value == "28"

@@ -153,6 +153,16 @@ class PromptActions:
         self.app.schedule_save(self.library)
         self.notify(", ".join(f"{k} = {v}" for k, v in values.items()), markup=False)
 
+    def _apply_preset(self, preset) -> None:
+        """The preset's values take effect (the fields show them as "(preset …)")."""
+        from ...presets import apply_preset
+
+        if self.spec is None or self.library is None:
+            return
+        new, changes = apply_preset(self.spec, preset)
+        said = f"Preset {preset.name}" + (f": {', '.join(changes)}" if changes else "")
+        self._change(self.library, self.spec, new, f"{said}. F12 undoes it.")
+
     # -- LLM assistance --------------------------------------------------------------------------
     def action_assist(self, action: str | None = None, model: str = "") -> None:
         from .assist import ActionMenu, AssistScreen
@@ -214,7 +224,7 @@ class PromptActions:
 
         for preset in default_presets().presets.values():
             yield SystemCommand(f"Preset: {preset.name}", preset.description,
-                                lambda p=preset.name: self._set_params(preset=p))
+                                lambda p=preset: self._apply_preset(p))
         for aspect in ASPECTS:
             for hd in (False, True):
                 w, h = aspect_size(aspect, hd=hd)

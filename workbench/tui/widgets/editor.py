@@ -37,13 +37,25 @@ _EAGER_KEYS = ("name", "model", "tags", "subject", "action", "style", "context",
                "foreground", "midground", "background")
 
 
-def _default_hint(form: FieldForm, defaults) -> str:
-    """Empty parameter inputs show what the model variant will use instead."""
+def _default_hint(form: FieldForm, defaults, preset=None) -> str:
+    """Empty parameter inputs show what a run will use instead: the preset's value, else
+    the model variant's default."""
+    where = "default"
     default = getattr(defaults, form.key, None)
+    if preset is not None and form.key in preset.values:
+        default, where = preset.values[form.key], f"preset {preset.name}"
     if default in (None, "", []):
         return form.help
     shown = f"{default:g}" if isinstance(default, float) else str(default)
-    return f"{shown} (default) · {form.help}"
+    return f"{shown} ({where}) · {form.help}"
+
+
+def _preset_of(spec: PromptSpec | None):
+    if spec is None or not spec.params.preset:
+        return None
+    from ...presets import default_presets
+
+    return default_presets().for_spec(spec)
 
 
 class FieldGrid(Grid):
@@ -224,6 +236,7 @@ class SpecEditor(VerticalScroll):
     def fill(self, forms) -> None:
         spec = self.spec
         defaults = VARIANT_DEFAULTS.get(spec.model if spec else "dev")
+        preset = _preset_of(spec)
         with self.prevent(*_changed_messages()):
             for form in forms:
                 widget = self._widget(form.key)
@@ -245,7 +258,7 @@ class SpecEditor(VerticalScroll):
                     if isinstance(widget.suggester, ImagePathSuggester):
                         widget.suggester.base = self.base_dir
                     if form.is_param:
-                        widget.placeholder = _default_hint(form, defaults)
+                        widget.placeholder = _default_hint(form, defaults, preset)
 
     def mark(self, spans_by_field: dict[str, list[tuple[int, int, str]]]) -> None:
         """Show the linter's spans: underlined in inputs, a marker class elsewhere."""
@@ -270,8 +283,8 @@ class SpecEditor(VerticalScroll):
         self._errors.pop(key, None)
         if error is not None:
             self._errors[key] = error
-        if key == "model":  # empty parameters now default differently
-            self.fill([f for f in FORMS if f.is_param])
+        if key in ("model", "preset"):  # empty parameters now default differently
+            self.fill([f for f in FORMS if f.is_param and f.key != key])
         self.post_message(self.Edited(self.spec, key, error))
 
     @on(Input.Changed)
