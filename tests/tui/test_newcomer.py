@@ -216,3 +216,19 @@ async def test_a_preset_takes_effect_and_the_fields_say_so(make_app):
         await pilot.press("f12")  # and it can be taken back
         assert app.editor_screen.spec.params.steps == 28
         assert app.editor_screen.editor.widget_for("steps").value == "28"
+
+
+async def test_a_filter_with_no_matches_says_so_and_edits_nothing(make_app):
+    from .helpers import status_text
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+f", *"zebra")
+        await wait_until(pilot, lambda: app.editor_screen.spec is None)
+        assert any("No prompts match" in line for line in screen_lines(app))
+        assert app.editor_screen.editor.disabled  # no hidden prompt edited
+        assert "no prompts match" in status_text(app)
+        assert "No prompt selected" in str(app.editor_screen.composed.render())
+        await pilot.press(*["backspace"] * 5)  # the filter cleared: a prompt again
+        await wait_until(pilot, lambda: app.editor_screen.spec is not None)
+        assert not app.editor_screen.editor.disabled

@@ -175,6 +175,13 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
             raw = self.editor._widget("raw") if event.spec.is_raw else None
             (raw or self.editor.widget_for("subject")).focus()
 
+    @on(PromptBrowser.NoneShown)
+    def _none_shown(self) -> None:
+        """No prompt matches the filter: edit none (not one the list no longer shows)."""
+        if self.spec is not None:
+            self.show(self.library, None)
+            self.update_status("no prompts match the filter", "warn")
+
     @on(SpecEditor.Edited)
     def _edited(self, event: SpecEditor.Edited) -> None:
         if self._main_widgets_gone():  # the last keystroke's message, after the app closed

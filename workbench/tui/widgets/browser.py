@@ -152,6 +152,9 @@ class PromptBrowser(Vertical):
         spec: PromptSpec
         activated: bool  # Enter pressed (True) or just highlighted (False)
 
+    class NoneShown(Message):
+        """The filter matches no prompt: nothing is selected (the editor goes blank)."""
+
     def __init__(self, collection: Collection, **kwargs) -> None:
         super().__init__(**kwargs)
         self.collection = collection
@@ -198,6 +201,9 @@ class PromptBrowser(Vertical):
                 options.append(row)
                 if spec is select:
                     target = row_id
+        if query and not self._rows:
+            options.append(Option(Text("No prompts match", style="italic"), id="no-match",
+                                  disabled=True))  # (the filter above says what)
         option_list = self.option_list
         with self.prevent(OptionList.OptionHighlighted):
             option_list.set_options(options)
@@ -239,6 +245,8 @@ class PromptBrowser(Vertical):
         self.refresh_rows()
         if self.current:
             self.post_message(self.Chosen(*self.current, activated=False))
+        else:
+            self.post_message(self.NoneShown())
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
