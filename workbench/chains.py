@@ -234,6 +234,28 @@ def add_branch(library, chain: EditChain, at: str, instruction: str) -> PromptSp
     return add_wish(library, chain, at, [instruction])[-1]
 
 
+def add_edits_after(library, spec: PromptSpec, instructions: Iterable[str]
+                    ) -> list[PromptSpec]:
+    """Kontext edits that continue ``spec`` one after another (a Kontext proposal's
+    instructions after its first, which ``spec`` holds): a step each, named by their
+    place in the chain, with ``spec``'s seed.  Returns them (saving is the caller's)."""
+    try:
+        number = len(chain_to(library.prompts, spec.name).steps)
+    except ChainError:
+        number = 1
+    taken = {s.name for s in library.prompts}
+    added, parent = [], spec
+    for instruction in (i for i in instructions if i.strip()):
+        number += 1
+        name = step_name_after(parent.name, number, taken)
+        taken.add(name)
+        step = edit_step(name, instruction, follows=parent.name,
+                         params=Params(seed=spec.params.seed))
+        parent = library.add(step, after=parent)
+        added.append(step)
+    return added
+
+
 def resolve_source(chain: EditChain, base: Path | None = None) -> Path:
     """The first step's source image as a path (relative ones against ``base``, usually
     the library file's folder)."""

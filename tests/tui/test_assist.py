@@ -239,3 +239,49 @@ async def test_describe_with_a_text_only_model_is_refused_plainly(make_app, libr
         status = app.screen.query_one("#assist-status")
         await wait_until(pilot, lambda: "vision" in str(status.render()))
         assert not fake.chats
+
+
+async def test_kontext_proposal_on_a_dev_prompt_makes_a_step_per_edit(make_app, fake):
+    """(issue 14) A kontext proposal accepted on a dev prompt stayed dev silently, its
+    edits glued into one instruction; undo then spoke of "the proposal" for any change."""
+    fake.queue(json.dumps({"instructions": ["Make the bottle blue",
+                                            "Add a sprig of lavender beside it"]}))
+    app = make_app(ollama_host=fake.host)
+    async with app.run_test(size=(120, 40)) as pilot:
+        library = app.editor_screen.library
+        screen = await assist(pilot, downs=5)  # kontext
+        await wait_until(pilot, lambda: screen.proposal is not None)
+        await pilot.press("a")
+        spec = app.editor_screen.spec
+        assert spec.model == "kontext" and spec.raw == "Make the bottle blue."
+        assert any("the model is now kontext (it was dev)" in n.message
+                   for n in app._notifications)
+        step = library.get("Amber perfume bottle › 2")
+        assert step is not None and step.follows == "Amber perfume bottle"
+        assert step.raw == "Add a sprig of lavender beside it"
+        await pilot.press("f12")
+        assert app.editor_screen.spec.model == "dev"
+        assert any("before the last fix, preset or proposal" in n.message
+                   for n in app._notifications)
+
+
+async def test_decompose_shows_whole_values_and_lint_agrees_with_the_panel(make_app, fake):
+    long_style = ("flat 1960s screen-print illustration with warm ochre and teal inks, "
+                  "visible paper grain and slightly misregistered colour layers")
+    fields = {"subject": "a retro travel poster of Lisbon", "action": "", "style": long_style,
+              "context": "", "foreground": "", "midground": "", "background": "",
+              "text": "", "camera": ""}
+    fake.queue(json.dumps(fields))
+    app = make_app(ollama_host=fake.host)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("down")  # Lisbon poster
+        await wait_until(pilot, lambda: app.editor_screen.spec.name == "Lisbon poster")
+        panel_count = len(app.editor_screen.diagnostics)
+        screen = await assist(pilot, downs=4)  # decompose
+        await wait_until(pilot, lambda: screen.proposal is not None)
+        shown = " ".join(line.strip() for line in screen_lines(app))
+        assert "misregistered colour layers" in shown  # whole, not cut at ~45 characters
+        status = str(screen.query_one("#assist-status").render())
+        assert f"lint: {panel_count} →" in status
+        # a field the proposal would empty is not picked unless asked for
+        assert "text" not in screen.query_one("#field-picks").selected

@@ -142,7 +142,8 @@ class PromptActions:
             self.notify(str(exc), severity="warning")
             return
         self.changed(library, spec)
-        self.notify("Restored the version before the proposal", markup=False)
+        self.notify("Restored the version before the last fix, preset or proposal",
+                    markup=False)
 
     def _set_params(self, **values) -> None:
         if self.spec is None or self.library is None:
@@ -178,11 +179,27 @@ class PromptActions:
         source = None
         if action == "describe" and spec.source_image and library is not None:
             source = source_path(spec.source_image, library.path.parent)
-        self.app.push_screen(
-            AssistScreen(action, spec, self.config, model=model, source=source,
-                         diagnostics=self.diagnostic_messages(spec, library)),
-            lambda new: new is not None and self._change(
-                library, spec, new, "Proposal accepted. F12 undoes it."))
+        screen = AssistScreen(action, spec, self.config, model=model, source=source,
+                              diagnostics=self.diagnostic_messages(spec, library),
+                              lint_context=(library, self.collection.libraries))
+        self.app.push_screen(screen, lambda new: new is not None and self._accepted(
+            library, spec, new, screen.proposal))
+
+    def _accepted(self, library: Library, spec: PromptSpec, new: PromptSpec,
+                  proposal) -> None:
+        said = "Proposal accepted"
+        if new.model != spec.model:
+            said += f"; the model is now {new.model} (it was {spec.model})"
+        self._change(library, spec, new, f"{said}. F12 undoes it.")
+        more = proposal.instructions[1:] if proposal is not None else []
+        if more and library is not None:  # one change per Kontext edit: a step each
+            from ...chains import add_edits_after
+
+            added = add_edits_after(library, spec, more)
+            self.browser.refresh_rows(select=spec)
+            self.app.schedule_save(library)
+            self.notify(f"{len(added)} more edit(s) follow it as steps of their own: "
+                        + ", ".join(f"“{s.name}”" for s in added), markup=False)
 
     def diagnostic_messages(self, spec: PromptSpec, library: Library | None) -> list[str]:
         """What the linter says about ``spec`` (for the "fix" action): the same settings
