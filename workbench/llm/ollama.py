@@ -9,6 +9,7 @@ what to do (`LLMError` and subclasses) instead of raw HTTP failures.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -90,6 +91,17 @@ class ChatResult:
 TokenCallback = Callable[[str], Any]
 
 
+@functools.cache
+def tls_context():
+    """One TLS context per process, as httpx would make (certifi's CAs): httpx makes one
+    per client, reading the CA bundle each time (~70 ms a client, on the UI thread)."""
+    import ssl
+
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class OllamaClient:
     """Talks to one Ollama server.  Use as ``async with OllamaClient(host) as llm: ...``."""
 
@@ -99,7 +111,8 @@ class OllamaClient:
         self.host = host or "127.0.0.1:11434"
         self.retry_delay = retry_delay
         self.on_use = on_use   # told before each chat: a model may then hold GPU memory
-        self._client = ollama.AsyncClient(host=self.host, timeout=timeout or DEFAULT_TIMEOUT)
+        self._client = ollama.AsyncClient(host=self.host, timeout=timeout or DEFAULT_TIMEOUT,
+                                          verify=tls_context())
         self._capabilities: dict[str, list[str]] = {}
 
     @classmethod

@@ -220,7 +220,6 @@ class WorkbenchApp(App):
         from .widgets.help import HelpPanel
 
         found = self.screen.query(HelpPanel)
-        self.call_after_refresh(self.refresh_bindings)  # Esc: closes the help, or not
         if found:
             found.remove()
             return
@@ -228,6 +227,7 @@ class WorkbenchApp(App):
         # screen, over all but its footer line.
         host = self.screen.query("#main").first() if self.screen.query("#main") else None
         panel = HelpPanel()
+        panel.styles.dock = panel.side(self.screen.focused)  # laid out once, on its side
         if host is None:
             host = self.screen
             panel.styles.height = max(3, self.screen.size.height - 1)
@@ -246,7 +246,6 @@ class WorkbenchApp(App):
         from .widgets.help import HelpPanel
 
         self.screen.query(HelpPanel).remove()
-        self.refresh_bindings()
 
     def action_save_now(self) -> None:
         self.flush_saves()

@@ -7,6 +7,7 @@ it is shown as `rich.text.Text`, never parsed as markup.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import time
 from pathlib import Path
@@ -56,7 +57,9 @@ class ActionMenu(ModalScreen[tuple[str, str] | None]):
     async def list_models(self) -> None:
         note = self.query_one("#model-note", Static)
         try:
-            async with OllamaClient.from_config(self.config) as client:
+            # (made in a thread: a client's first TLS context reads the CA bundle)
+            client = await asyncio.to_thread(OllamaClient.from_config, self.config)
+            async with client:
                 names = [m.name for m in await client.models()]
         except LLMError as exc:
             note.update(Text(str(exc)))

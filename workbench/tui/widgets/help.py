@@ -121,11 +121,17 @@ class HelpPanel(VerticalScroll, can_focus=False):
         focused = self.screen.focused
         self._shown = help_text(self.screen, focused, keys)
         self.query_one("#help-text", Static).update(self._shown)
-        # Over the prompt list while a field or pane has the focus (what is focused stays
-        # in view, at full width); over the right while the list has it.
+        side = self.side(focused)
+        if self.styles.dock != side:
+            self.styles.dock = side
+
+    @staticmethod
+    def side(focused: Widget | None) -> str:
+        """Over the prompt list while a field or pane has the focus (what is focused stays
+        in view, at full width); over the right while the list has it."""
         in_list = focused is not None and any(
             node.id == "browser" for node in focused.ancestors_with_self)
-        self.styles.dock = "right" if in_list else "left"
+        return "right" if in_list else "left"
 
     @property
     def text(self) -> str:
