@@ -232,3 +232,21 @@ async def test_a_filter_with_no_matches_says_so_and_edits_nothing(make_app):
         await pilot.press(*["backspace"] * 5)  # the filter cleared: a prompt again
         await wait_until(pilot, lambda: app.editor_screen.spec is not None)
         assert not app.editor_screen.editor.disabled
+
+
+async def test_model_options_say_what_they_are_and_each_prompt_starts_at_its_top(make_app):
+    from .helpers import editor_ready
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await editor_ready(pilot, app)
+        editor = app.editor_screen.editor
+        model = editor.widget_for("model")
+        prompts = [str(prompt) for prompt, _ in model._options]
+        assert any("schnell" in p and "fast" in p for p in prompts)  # not a bare "schnell"
+        editor.widget_for("notes").focus()  # the form scrolled down to the bottom
+        await wait_until(pilot, lambda: editor.scroll_y > 0)
+        app.editor_screen.browser.option_list.focus()
+        await pilot.press("down")
+        await wait_until(pilot, lambda: app.editor_screen.spec.name == "Lisbon poster")
+        await wait_until(pilot, lambda: editor.scroll_y == 0)  # Name in view again

@@ -29,6 +29,9 @@ from ...fields import FORM_BY_KEY, FORMS, FieldForm, field_text, set_field
 from ...spec import VARIANT_DEFAULTS, VARIANTS, PromptSpec
 from ...textsafe import sanitize
 
+VARIANT_HELP = {"dev": "FLUX.1 dev: quality, 20-50 steps",
+                "schnell": "FLUX.1 schnell: fast drafts, 1-4 steps",
+                "kontext": "FLUX.1 Kontext: edits a source image"}
 _GROUP_TITLES = {"layers": "Layers", "image": "Source", "params": "Generation",
                  "notes": "Notes"}
 #: Fields below the fold at 80x24 mount right after the first frame (start-up cost grows
@@ -143,8 +146,11 @@ def _changed_messages() -> list[type[Message]]:
 def _make_input(form: FieldForm) -> Widget:
     widget_id = f"f-{form.key}"
     if form.kind == "choice":
-        widget = Select([(v, v) for v in VARIANTS], allow_blank=False, compact=True,
-                        id=widget_id, value="dev")
+        # (each option says what the variant is: bare names under the open list read as
+        # the field labels beside them, "Tags dev", "Subject schnell")
+        widget = Select([(Text.assemble(v, (f"  {VARIANT_HELP.get(v, '')}", "dim")), v)
+                         for v in VARIANTS], allow_blank=False, compact=True, id=widget_id,
+                        value="dev")
     elif form.kind == "multiline":
         # (imported here: the multi-line fields are below the fold, mounted after the
         # first frame, and TextArea is a big module)
@@ -228,10 +234,13 @@ class SpecEditor(VerticalScroll):
     def load(self, spec: PromptSpec | None, base_dir: Path | None = None) -> None:
         """Show ``spec`` (or nothing) without treating the refill as an edit.  ``base_dir``
         is the library's folder, where relative source-image paths start."""
+        changed = spec is not self.spec
         self.spec = spec
         self.base_dir = base_dir
         self.disabled = spec is None
         self.fill(FORMS)
+        if changed:  # another prompt starts at its top (Name), not where the last was left
+            self.scroll_home(animate=False)
 
     def fill(self, forms) -> None:
         spec = self.spec
