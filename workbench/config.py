@@ -40,11 +40,13 @@ EXAMPLE = f"""\
 urls = ["{DEFAULT_COMFYUI_URL}"]
 # auth_header = "Authorization: Bearer ..."   # for a server behind a proxy
 # verify_tls = true
+# timeout = 60                 # seconds one request may take (downloads get more per MB)
 
 [ollama]
 host = "{DEFAULT_OLLAMA_HOST}"
 model = "gemma3:4b"
 # vision_model = "llava:7b"
+# timeout = 300                # seconds one answer may take, model load included
 # unload_before_jobs = true   # free the GPU before image jobs (default: when on one host)
 
 [ui]
@@ -71,6 +73,7 @@ class ComfyUISettings:
     urls: list[str] = field(default_factory=lambda: [DEFAULT_COMFYUI_URL])
     auth_header: str = ""
     verify_tls: bool = True
+    timeout: float = 60.0     # seconds one HTTP request may take, start to last byte
     models: dict[str, str] = field(default_factory=dict)   # [comfyui.models]
 
     @property
@@ -84,6 +87,7 @@ class OllamaSettings:
     host: str = DEFAULT_OLLAMA_HOST
     model: str = "gemma3:4b"
     vision_model: str = "llava:7b"
+    timeout: float = 300.0    # seconds one request (a whole streamed answer) may take
     unload_before_jobs: bool | None = None   # None: when Ollama and ComfyUI share a host
 
 
@@ -242,7 +246,8 @@ class _Reader:
                 section.urls = list(urls)
             else:
                 self.warn("comfyui", "urls", "`urls` should be a list of URLs; it is ignored")
-        self._fields("comfyui", section, table, skip={"url", "urls", "models"})
+        self._seconds("comfyui", section, table)
+        self._fields("comfyui", section, table, skip={"url", "urls", "models", "timeout"})
         if "models" in table:
             self._models(table["models"])
 
@@ -262,7 +267,8 @@ class _Reader:
         if "unload_before_jobs" in table and self._check(
                 "ollama", "unload_before_jobs", table["unload_before_jobs"], bool):
             section.unload_before_jobs = table["unload_before_jobs"]
-        self._fields("ollama", section, table, skip={"unload_before_jobs"})
+        self._seconds("ollama", section, table)
+        self._fields("ollama", section, table, skip={"unload_before_jobs", "timeout"})
 
     def _ui(self, table: dict[str, Any]) -> None:
         self._fields("ui", self.config.ui, table)
@@ -324,6 +330,18 @@ class _Reader:
             kind = type(getattr(section, key))
             if self._check(name, key, value, kind):
                 setattr(section, key, value)
+
+    def _seconds(self, name: str, section: Any, table: dict[str, Any]) -> None:
+        """``timeout``: a positive number of seconds (an int is fine)."""
+        value = table.get("timeout")
+        if value is None:
+            return
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                0 < value < 1e6:
+            section.timeout = float(value)
+        else:
+            self.warn(name, "timeout", "`timeout` should be a number of seconds above 0; "
+                      f"the default ({section.timeout:g}) is used")
 
     def _check(self, section: str, key: str, value: Any, kind: type) -> bool:
         if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):

@@ -28,16 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import tomlread
 from .atomic import check_writable, write_atomic, write_target
 from .spec import PromptSpec
 from .specdata import PROMPT_KEYS, shown, spec_from_table, spec_values
 from .tomlpos import PromptLocator, decode_problem, key_position
 from .untrusted import read_regular
-
-try:  # the same parser as tomllib, compiled: about three times faster on big libraries
-    import tomli as tomllib
-except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is its twin
-    import tomllib  # type: ignore[no-redef]
 
 if TYPE_CHECKING:  # tomlkit is imported when a document is needed (a save), not at start
     from tomlkit.exceptions import ParseError
@@ -302,7 +298,7 @@ def new_library(path: Path, title: str = "") -> Library:
 
 
 def read_library(path: Path) -> Library:
-    """Read one library for display, linting or running: fast (tomllib, plain values).
+    """Read one library for display, linting or running: fast (`tomlread`, plain values).
 
     Raises `LibraryError` (with line and column) when the file can't be read or parsed;
     values of the wrong type are noted in ``problems`` and ignored.  The library can
@@ -322,8 +318,8 @@ def read_library(path: Path) -> Library:
         col = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
         raise LibraryError(path, "not valid UTF-8", line, col) from exc
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = tomlread.loads(text)
+    except tomlread.TOMLDecodeError as exc:
         raise LibraryError(path, *decode_problem(text, exc)) from None
     except RecursionError:  # pragma: no cover - tomllib nests iteratively on 3.11
         raise LibraryError(path, "nested too deeply") from None

@@ -10,7 +10,6 @@ the composed pane and the editor can all ask for the same text without tokenisin
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -58,17 +57,11 @@ def _load_clip():
                     from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers
                     from tokenizers.models import BPE
 
-                    vocab = json.loads((DATA / "clip_l" / "vocab.json").read_text("utf-8"))
-                    merges = []
-                    with open(DATA / "clip_l" / "merges.txt", encoding="utf-8") as handle:
-                        for line in handle:
-                            if line.startswith("#version") or not line.strip():
-                                continue
-                            left, right = line.rstrip("\n").split(" ")
-                            merges.append((left, right))
-                    tok = Tokenizer(BPE(vocab=vocab, merges=merges, unk_token="<|endoftext|>",
-                                        end_of_word_suffix="</w>", fuse_unk=False,
-                                        continuing_subword_prefix=""))
+                    # the files are read in Rust (half the time of reading them in Python)
+                    tok = Tokenizer(BPE.from_file(
+                        str(DATA / "clip_l" / "vocab.json"), str(DATA / "clip_l" / "merges.txt"),
+                        unk_token="<|endoftext|>", end_of_word_suffix="</w>", fuse_unk=False,
+                        continuing_subword_prefix=""))
                     tok.normalizer = normalizers.Sequence([
                         normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "),
                         normalizers.Lowercase()])

@@ -9,8 +9,11 @@ interleaved runs; the load average is printed first, since other work on the mac
 them.  ``--compare DIR`` runs another checkout's ``workbench lint`` (e.g. an export of main)
 in turn with this one on the same file, for a before/after under the same conditions.
 
-Run: ``uv run python tests/bench/bench_lint.py [--runs N] [--compare DIR]``.  Prints
-figures and verdicts; asserts nothing.
+``--instructions`` adds a figure that a busy machine does not move: the instructions a
+2,000-prompt lint executes (valgrind's callgrind), for this checkout and ``--compare``'s.
+
+Run: ``uv run python tests/bench/bench_lint.py [--runs N] [--compare DIR] [--instructions]``.
+Prints figures and verdicts; asserts nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -171,6 +175,20 @@ def load_line() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
 
 
+def machine_line() -> str:
+    """How fast this machine runs plain Python (CPU time of a fixed loop, best of three),
+    so that figures from different machines can be compared: the linter is pure Python,
+    and its CPU time scales with this."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for i in range(2_000_000):
+            total += i & 7
+        best = min(best, time.process_time() - started)
+    return f"machine: a 2,000,000-step Python loop takes {best * 1000:.0f} ms CPU"
+
+
 def per_prompt(path: Path) -> None:
     """Each prompt of the library linted once, as `workbench lint` does (cold caches)."""
     library = read_library(path)
@@ -277,13 +295,49 @@ def library_end_to_end(path: Path, runs: int, compare: Path | None) -> None:
                   f"({', '.join(f'{r[0]:.2f}' for r in rows)} s)")
 
 
+_COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def instructions(root: Path, path: Path) -> int | None:
+    """Instructions ``workbench lint PATH`` (checkout ``root``) executes, counted by
+    valgrind's callgrind: unlike times, the count does not move with the machine's load,
+    so small changes show on a busy machine.  None without valgrind."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0"}
+    done = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                           sys.executable, "-m", "workbench", "lint", str(path)],
+                          capture_output=True, text=True, env=env, cwd=path.parent,
+                          check=False)
+    found = _COLLECTED.search(done.stderr)
+    return int(found.group(1)) if found else None
+
+
+def instruction_counts(folder: Path, compare: Path | None, prompts: int = 2_000) -> None:
+    path = folder / "instructions.toml"
+    path.write_text(generated_library(prompts), encoding="utf-8")
+    roots = [("this checkout", REPO)] + ([(f"{compare}", compare)] if compare else [])
+    for name, root in roots:
+        count = instructions(root, path)
+        if count is None:
+            print("instruction count: valgrind is not installed (or failed)")
+            return
+        print(f"workbench lint on {prompts:,} prompts ({name}): {count / 1e9:.3f} billion "
+              "instructions (callgrind; does not depend on load)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="end-to-end runs (median)")
     parser.add_argument("--compare", type=Path, metavar="DIR",
                         help="another checkout to run in turn with this one")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count the instructions of a 2,000-prompt lint with valgrind "
+                             "(slow: about a minute a checkout; independent of load)")
     args = parser.parse_args()
     print(load_line())
+    print(machine_line())
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.toml"
         text = generated_library(10_000)
@@ -293,6 +347,8 @@ def main() -> None:
         print(f"library: {len(specs):,} prompts, {distinct:,} distinct texts, "
               f"{len(text) / 2**20:.1f} MB")
         library_end_to_end(path, args.runs, args.compare)
+        if args.instructions:
+            instruction_counts(Path(folder), args.compare)
         token_cost()
         per_prompt(path)
     print(load_line())

@@ -89,7 +89,9 @@ def test_binary_frames_of_both_recorded_kinds():
     legacy = bytes.fromhex(legacy_message["first_bytes_hex"])
     parsed = parse_binary(legacy)
     assert parsed.image_type == "image/jpeg" and parsed.data.startswith(b"\xff\xd8\xff\xe0")
-    assert parse_binary(struct.pack(">II", 3, 0)) is None and parse_binary(b"\0") is None
+    assert parse_binary(struct.pack(">II", 3, 0)) is None   # a kind we do not show
+    with pytest.raises(ValueError):                          # not a frame at all: counted
+        parse_binary(b"\0")
 
 
 async def test_model_loads_follow_the_classic_cache(fake, client):

@@ -15,7 +15,7 @@ from tests.hostile import (
     hostile_library,
 )
 from workbench import cli
-from workbench.textsafe import dumps_json, for_markup, sanitize
+from workbench.textsafe import dumps_json, dumps_json_joined, for_markup, sanitize
 
 
 @pytest.fixture
@@ -87,3 +87,7 @@ def test_sanitize_is_the_one_function():
     assert_terminal_safe(text)
     assert json.loads(text) == {"k": HOSTILE}
     assert "‮" not in text and "\\u202e" in text
+    joined = dumps_json_joined([{"k": HOSTILE}, ["\x85", "é"]], ",\n  ")
+    assert_terminal_safe(joined)
+    assert json.loads(f"[{joined}]") == [{"k": HOSTILE}, ["\x85", "é"]]
+    assert joined.split(",\n  ") == [text, '["\\u0085", "é"]']

@@ -10,7 +10,9 @@ answer is made up from the request.  A judge request (an image and a ``format`` 
 with ``items`` and ``text_seen``) gets schema-shaped JSON that is deterministic per image:
 looked up in ``fake.vision_table`` by the picture's average colour (`colour_key`), and
 otherwise derived from that colour.  Every request body is kept in ``fake.requests`` so a
-test can assert what the app sent.  By hand::
+test can assert what the app sent.  ``fake.faults`` (`tests.fakes.faults.Faults`, empty by
+default) makes a route answer like a hostile or broken server instead: slow loris, HTML,
+garbage lines, 500, huge answers.  By hand::
 
     uv run python -m tests.fakes.ollama_server --port 11434
 """
@@ -32,6 +34,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from tests.fakes.faults import Faults
 NS = 1_000_000_000
 
 
@@ -114,12 +117,14 @@ class FakeOllama:
         #: Judge answers by `colour_key` of the picture: ``{"items": {key: status or
         #: {"status", "reason"}}, "text_seen": "..."}``; items left out are derived.
         self.vision_table: dict[tuple[int, int, int], dict[str, Any]] = {}
+        self.faults = Faults()
         self._runner: web.AppRunner | None = None
         self.port = 0
 
     # -- life cycle ------------------------------------------------------------------------
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(client_max_size=64 * 1024 * 1024,
+                              middlewares=[self.faults.middleware])
         app.router.add_get("/", self._root)
         app.router.add_get("/api/version", self._version)
         app.router.add_get("/api/tags", self._tags)

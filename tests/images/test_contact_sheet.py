@@ -103,3 +103,23 @@ def test_plan_sheet_places_each_cells_image(tmp_path):
 def test_word_changes():
     assert word_changes("a red fox in snow", "an arctic fox in snow") == "-a red +an arctic"
     assert word_changes("same", "same") == ""
+
+
+def test_captions_are_printed_under_each_cell_and_move_nothing_else():
+    """A judge's scores go in a line under each cell: the cells keep their images, the
+    caption band holds ink only where a caption was given."""
+    plan = make_plan([PromptSpec("Fox", subject="a red fox"),
+                      PromptSpec("Fox B", subject="an arctic fox")], seeds=[1, 2])
+    images = {cell.id: Image.new("RGB", (64, 64), PALETTE[i])
+              for i, cell in enumerate(plan.cells())}
+    plain, _, _ = plan_sheet(plan, images, cell_size=64)
+    captions = {"v0-s1": "adherence 82% | text ok", "v1-s2": "adherence 40% | same as A"}
+    sheet, layout, grid = plan_sheet(plan, images, cell_size=64, captions=captions)
+    assert sheet.width == plain.width and sheet.height > plain.height
+    for r, row in enumerate(grid.cells):
+        for c, cid in enumerate(row):
+            box = layout.cells[r][c]
+            index = [cell.id for cell in plan.cells()].index(cid)
+            assert sheet.getpixel(centre(box)) == PALETTE[index]
+            band = (box[0], box[3] + 1, box[2], box[3] + 14)
+            assert (dark_pixels(sheet, band) > 0) == (cid in captions), cid

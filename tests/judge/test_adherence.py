@@ -82,6 +82,24 @@ async def test_cache_hits_by_image_checklist_and_model(ollama, judge, tmp_path):
     assert len(ollama.vision_chats) == 4 and json.loads(path.read_text())["model"] == "gemma3:4b"
 
 
+def test_odd_cache_files_are_misses_that_never_block(tmp_path):
+    import os
+
+    cache = VerdictCache(tmp_path)
+    key = ("5" * 64, CHECKLIST.hash, "llava:7b")
+    path = cache.path(*key)
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)                                   # would block a plain read
+    assert cache.get(*key) is None
+    path.unlink()
+    path.write_text("[" * 5000 + "]" * 5000)          # deeper than any answer
+    assert cache.get(*key) is None
+    path.write_text('{"image": "' + "5" * 64 + '", "answer": {"n": NaN}}')
+    assert cache.get(*key) is None
+    cache.put(*key, {"items": {}, "text_seen": ""})
+    assert cache.get(*key) == {"items": {}, "text_seen": ""} and cache.misses == 3
+
+
 async def test_malformed_answer_is_retried_once(ollama, judge):
     ollama.queue("I think the fox is there!", answer(subject="partly"))
     verdict = await judge.verdict("2" * 64, CHECKLIST, encoded())
@@ -104,7 +122,7 @@ async def test_two_bad_answers_give_a_clear_error_and_nothing_cached(ollama, jud
 
 async def test_huge_and_deep_answers_are_refused(ollama, judge):
     ollama.queue(Reply("x" * 40_000, chunks=["x" * 40_000]), "[" * 15_000 + "]" * 15_000)
-    with pytest.raises(InvalidAnswer, match="nested too deeply"):
+    with pytest.raises(InvalidAnswer, match="nested more than 6 levels deep"):
         await judge.verdict("4" * 64, CHECKLIST, encoded())
     assert "characters long" in ollama.vision_chats[1]["messages"][3]["content"]
 

@@ -147,6 +147,30 @@ def test_model_text_is_shown_escaped(one_cell_run, ollama_thread, capsys):
     assert "\x1b" not in raw and raw.isascii()
 
 
+def test_the_run_folder_keeps_the_judgement(one_cell_run, capsys):
+    """judge.json, a summary in the manifest (for the history) and the scores on the
+    contact sheet; a run still running keeps its manifest to its runner."""
+    from PIL import Image
+
+    from workbench.images.contact_sheet import plan_sheet
+    from workbench.runs.history import first_images, load_run, set_status
+
+    manifest = (one_cell_run / "manifest.json").read_bytes()
+    assert judge(one_cell_run, "--no-vision") == 0
+    assert (one_cell_run / "manifest.json").read_bytes() == manifest   # status: running
+    assert (one_cell_run / "judge.json").is_file()
+    set_status(load_run(one_cell_run), "finished")
+    assert judge(one_cell_run, "--no-vision") == 0
+    kept = load_run(one_cell_run).judge
+    assert kept["file"] == "judge.json" and kept["status"] == "off"
+    assert [v["label"] for v in kept["variants"]] == ["A"]
+    run = load_run(one_cell_run)
+    plain = plan_sheet(run.plan, first_images(run))[0]
+    with Image.open(one_cell_run / "contact-sheet.png") as sheet:   # a caption band more
+        assert sheet.width == plain.width and sheet.height > plain.height
+    capsys.readouterr()
+
+
 def test_not_a_run_folder(tmp_path, capsys):
     assert judge(tmp_path, "--no-vision") == 2
     assert "no manifest (not a run folder)" in capsys.readouterr().err
@@ -156,3 +180,31 @@ def test_listed_in_help(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     assert "judge" in capsys.readouterr().out
+
+
+def test_readme_explains_the_scores_and_their_limits():
+    """The README's "Judging results" section: what each score means, where it shows,
+    that it is triage, and every option the judge verbs take."""
+    import argparse
+    import re
+
+    from workbench.commands import ab as ab_verb
+    from workbench.commands import judge as judge_verb
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Judging results", 1)[1].split("\n## ", 1)[0]
+    for words in ("Adherence", "Text", "Sharpness", "Clipped", "Same as A",
+                  "triage, not truth", "ollama pull", "judge.json", "--judge",
+                  "contact sheet", "`j`", "`d`", "`b`"):
+        assert words in section, words
+    documented = readme.split("## Command line", 1)[1]
+    for verb in (judge_verb, ab_verb):
+        parser = argparse.ArgumentParser()
+        verb.add_arguments(parser)
+        options = {o for a in parser._actions for o in a.option_strings
+                   if o.startswith("--") and o != "--help"}
+        if verb is ab_verb:
+            options = {o for o in options if "judge" in o}
+        missing = [o for o in sorted(options) if not re.search(re.escape(o) + r"\b",
+                                                                  documented)]
+        assert missing == [], missing

@@ -99,6 +99,22 @@ def test_unreadable_images_say_why(tmp_path):
         load_image(tmp_path / "bomb.png")
 
 
+def test_only_regular_files_are_read(tmp_path, monkeypatch):
+    """A FIFO named like a result would block a plain read forever: refused at once."""
+    import os
+
+    fifo = tmp_path / "v0-s1-1.png"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageProblem, match="is a FIFO"):
+        load_image(fifo)
+    with pytest.raises(ImageProblem, match="is a folder"):
+        load_image(tmp_path)
+    monkeypatch.setattr(pixels, "MAX_FILE_BYTES", 1000)
+    (tmp_path / "big.png").write_bytes(png(picture(RED, size=128)))
+    with pytest.raises(ImageProblem, match="more than the 1000 bytes limit to check"):
+        load_image(tmp_path / "big.png")
+
+
 def test_odd_modes_are_flattened(tmp_path):
     rgba = Image.new("RGBA", (32, 32), (255, 0, 0, 0))      # fully transparent red
     loaded = decode_image(png(rgba))

@@ -110,6 +110,24 @@ async def test_no_unload_when_ollama_has_its_own_gpu(make_run, ollama, config_fo
     assert judgement.unloaded == [] and ollama.loaded == {"llava:7b"}
 
 
+async def test_judging_tells_the_gpu_sharing_a_model_is_in_use(make_run, ollama,
+                                                                config_for):
+    """An image job started while the judge asks (an F5 run) must free the GPU first."""
+    from workbench.judge import RunJudge
+    from workbench.llm.gpu import sharing_for
+    from workbench.runs.history import load_run
+
+    folder = make_run([fox("A")], {(0, 1): [png(picture(RED, 1))]})
+    config = config_for(ollama)
+    gpu = sharing_for(config)
+    gpu.llm_used = False
+    async with RunJudge(load_run(folder), config) as judge:
+        await judge.judge_cell("v0-s1")
+        assert gpu.llm_used and ollama.loaded == {"llava:7b"}
+        await judge.finish(write=False)
+    assert not gpu.llm_used and not ollama.loaded             # unloaded at the end
+
+
 @pytest.mark.parametrize("model, expected", [
     ("llama3.2:3b", "cannot look at images"),
     ("minicpm-v:8b", "ollama pull minicpm-v:8b"),

@@ -109,6 +109,18 @@ def test_malformed_toml_is_a_file_error_with_position(tmp_path, capsys):
     assert "Weighted" in out  # the good file is still linted
 
 
+def test_the_cycle_collector_is_back_on_after_a_run(tmp_path, capsys):
+    """A library run switches the collector off while it loads and lints (speed); it is
+    on again afterwards, whether the run succeeded or a file failed to load."""
+    import gc
+
+    bad = write(tmp_path, 'format = 1\n[[prompts]]\nname = "x\n', "bad.toml")
+    for path in (write(tmp_path, LIBRARY), bad):
+        assert gc.isenabled()
+        run(capsys, str(path))
+        assert gc.isenabled()
+
+
 def test_missing_path_is_a_usage_error(tmp_path, capsys):
     code, _, err = run(capsys, str(tmp_path / "nope.toml"))
     assert code == 2 and "no such file" in err

@@ -8,8 +8,20 @@ import pytest
 import tomlkit
 
 from workbench.lint import (
-    FIELD_ORDER, RULES, Diagnostic, Edit, Fix, LintSettings, apply_fixes, field_text,
-    all_rules, find_rule, fix_all, library_lint_table, lint, settings_for,
+    FIELD_ORDER,
+    RULES,
+    Diagnostic,
+    Edit,
+    Fix,
+    LintSettings,
+    all_rules,
+    apply_fixes,
+    field_text,
+    find_rule,
+    fix_all,
+    library_lint_table,
+    lint,
+    settings_for,
 )
 
 from .conftest import make, pointed
@@ -167,3 +179,11 @@ def test_by_field_groups_in_order():
     assert [d.rule for d in grouped["style"]] == ["weight-syntax"]
     assert [d.rule for d in grouped["steps"]] == ["steps-range"]
     assert all(d.source for ds in grouped.values() for d in ds)
+
+
+def test_comma_items_split_on_break_only_as_a_word():
+    from workbench.lint.textutil import fragments
+
+    text = "a cat BREAK a dog,BREAKFAST table, xBREAK y BREAK1; end. BREAK"
+    items = [text[start:end] for start, end, _ in fragments(text)]
+    assert items == ["a cat", "a dog", "BREAKFAST table", "xBREAK y BREAK1", "end"]

@@ -12,10 +12,10 @@ field in that order; a fix that glues new phrases together ("by masterpiece, a k
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-import re
 
 from workbench.lint import SEVERITIES, apply_fixes, field_text, fix_all, lint
 from workbench.lint.textutil import blemishes
@@ -101,6 +101,9 @@ def test_a_safe_fix_lints_no_worse_and_leaves_no_orphans(text):
 @given(texts(), texts())
 @example(subject="masterpiece", style="by (green eyes:1.3) on deviantart")
 @example(subject="masterpiece", style="by (masterpiece, CG unity wallpaper) on deviantart")
+# a blank subject: "no subject" is found whatever the prompt's length, so the fix that
+# lengthens "white background" does not make it appear
+@example(subject="", style="[red] white background")
 def test_safe_fixes_in_structured_fields(subject, style):
     _check(PromptSpec(name="p", subject=subject, style=style))
 

@@ -16,6 +16,14 @@ def test_clip_l_tokenises_like_clip():
     assert clip.encode("A   PHOTO of a Cat", add_special_tokens=False).ids == [
         320, 1125, 539, 320, 2368]  # lower case, spaces collapsed
     assert tokens.count("a photo of a cat").clip == 7
+    # rare words go through the merges (the merges file's "#version" line is skipped);
+    # non-ASCII goes through the byte-level alphabet
+    encoded = clip.encode("hyperrealistic bokeh, Kodak Portra", add_special_tokens=False)
+    assert encoded.tokens == ["hyper", "realistic</w>", "bo", "keh</w>", ",</w>",
+                              "kodak</w>", "por", "tra</w>"]
+    assert encoded.ids == [7997, 16157, 647, 36983, 267, 30425, 817, 2483]
+    assert clip.encode("naïve café 東京", add_special_tokens=False).ids == [
+        1097, 35689, 563, 15304, 48338, 21078, 361]
 
 
 def test_t5_counts_include_the_end_token():

@@ -143,6 +143,7 @@ async def test_prompts_an_earlier_session_left_show_their_progress(make_app, iso
             await wait_until(pilot, lambda: any(r.title == "earlier: Old fox"
                                                 for r in panel.rows))
             earlier = next(r for r in panel.rows if r.title == "earlier: Old fox")
+            await wait_until(pilot, lambda: earlier.query(".job-state"))   # composed
             server.resume()
             seen: list[str] = []
             await wait_until(pilot, lambda: seen.append(
@@ -159,7 +160,8 @@ async def test_prompts_an_earlier_session_left_show_their_progress(make_app, iso
 async def test_queue_view_lists_and_removes_waiting_prompts(make_app, isolated_home):
     from workbench.tui.screens.queue import QueueScreen
 
-    server = FakeComfy(step_delay=0.2, default_steps=40)
+    # the running job samples for a minute: the interrupt lands while it runs on any load
+    server = FakeComfy(step_delay=0.2, default_steps=300)
     url = await server.start()
     try:
         app = make_app(comfyui_urls=url)

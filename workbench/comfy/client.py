@@ -29,76 +29,61 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ..textsafe import one_line
+from ..textsafe import one_line, redact_url
+from ..untrusted import MAX_JSON_BYTES
 from .events import (
     Event,
     ImageRef,
     Lost,
 )
+from .http import (
+    DEFAULT_TIMEOUT,
+    MIN_RATE,
+    AuthRequired,
+    BadAnswer,
+    ComfyError,
+    DownloadTooLarge,
+    HttpSide,
+    ServerRejected,
+    TimedOut,
+    Unreachable,
+)
 from .job import Job, JobResult, QueueState, result_from_history
 from .live import SocketFeed
 
-__all__ = ["ComfyClient", "ComfyError", "DownloadTooLarge", "Job", "JobResult", "QueueState",
-           "ServerRejected", "Unreachable", "client_from_config", "parse_auth_header",
-           "result_from_history"]
+__all__ = ["AuthRequired", "BadAnswer", "ComfyClient", "ComfyError", "DownloadTooLarge",
+           "Job", "JobResult", "QueueState", "ServerRejected", "TimedOut", "Unreachable",
+           "client_from_config", "parse_auth_header", "result_from_history"]
 
 DEFAULT_MAX_DOWNLOAD = 256 * 1024 * 1024
+#: A job is given up when the server (still connected) fails this many checks in a row.
+MAX_FAILED_CHECKS = 3
 
 
-class ComfyError(Exception):
-    """Anything that went wrong talking to ComfyUI, phrased for a person."""
+class ComfyClient(HttpSide, SocketFeed):
+    """A connection to one ComfyUI server.  Use as ``async with ComfyClient(url) as c``.
 
-
-class Unreachable(ComfyError):
-    """The server did not answer at all."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        self.url, self.reason = url, reason
-        super().__init__(
-            f"ComfyUI is not reachable at {url} ({reason}). Start ComfyUI (or the SSH tunnel "
-            "to it), or point the workbench at the right server: set COMFYUI_URL, pass "
-            "--comfyui-url URL, or set [comfyui] urls in config.toml.")
-
-
-class ServerRejected(ComfyError):
-    """POST /prompt answered with an error (usually 400 with ``node_errors``)."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        self.status, self.body = status, body
-        error = body.get("error") if isinstance(body, dict) else None
-        if isinstance(error, dict):
-            text = f"{error.get('type', 'error')}: {error.get('message', '')}"
-        else:
-            text = str(body)[:200]
-        super().__init__(f"ComfyUI rejected the workflow (HTTP {status}): {one_line(text)}")
-
-    @property
-    def node_errors(self) -> dict:
-        if isinstance(self.body, dict) and isinstance(self.body.get("node_errors"), dict):
-            return self.body["node_errors"]
-        return {}
-
-
-class DownloadTooLarge(ComfyError):
-    pass
-
-
-class ComfyClient(SocketFeed):
-    """A connection to one ComfyUI server.  Use as ``async with ComfyClient(url) as c``."""
+    ``base_url`` is the server as it is shown and stored (credentials in the URL redacted);
+    ``timeout`` is the total deadline of one request (`http.HttpSide`)."""
 
     def __init__(self, base_url: str, *, auth_header: str = "", verify_tls: bool = True,
-                 client_id: str | None = None, timeout: float = 30.0,
+                 client_id: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  max_download_bytes: int = DEFAULT_MAX_DOWNLOAD,
+                 max_json_bytes: int = MAX_JSON_BYTES, min_rate: float = MIN_RATE,
                  poll_interval: float = 1.0, quiet_after: float = 20.0,
                  backoff: tuple[float, float] = (0.1, 5.0),
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        parts = urlsplit(self.base_url)
+        url = base_url.rstrip("/")
+        self.base_url = redact_url(url)
+        parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ComfyError(f"not an http(s) URL: {one_line(base_url)!r}")
+            raise ComfyError(f"not an http(s) URL: {one_line(redact_url(base_url))!r}")
         self.client_id = client_id or uuid.uuid4().hex
         self.verify_tls = verify_tls
         self.headers = parse_auth_header(auth_header)
+        self.timeout = float(timeout)
+        self.min_rate = float(min_rate)
+        self.max_json_bytes = max_json_bytes
         self.max_download_bytes = max_download_bytes
         self.poll_interval = poll_interval
         self.quiet_after = quiet_after
@@ -106,8 +91,9 @@ class ComfyClient(SocketFeed):
         self.ws_url = urlunsplit(("wss" if parts.scheme == "https" else "ws", parts.netloc,
                                   parts.path.rstrip("/") + "/ws",
                                   f"clientId={self.client_id}", ""))
-        self._http = httpx.AsyncClient(base_url=self.base_url + "/", headers=self.headers,
-                                       verify=verify_tls, timeout=timeout, transport=transport)
+        self._http = httpx.AsyncClient(base_url=url + "/", headers=self.headers,
+                                       verify=verify_tls, timeout=self.timeout,
+                                       transport=transport)
         self._jobs: dict[str, Job] = {}
         self._object_info: dict | None = None
         self._connected = asyncio.Event()
@@ -117,6 +103,8 @@ class ComfyClient(SocketFeed):
         self._running_pid: str | None = None
         self.reconnects = 0
         self.last_ws_error: str = ""
+        self.bad_frames = 0               # WebSocket frames skipped as unusable
+        self.last_bad_frame: str = ""
         self.queue_remaining: int | None = None
         self.supports_preview_metadata = False
 
@@ -171,36 +159,17 @@ class ComfyClient(SocketFeed):
         self._tasks = []
         await self._http.aclose()
 
-    # -- HTTP ---------------------------------------------------------------------------
+    # -- HTTP (deadlines, caps and errors: `http.HttpSide`) ------------------------------
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return await self._http.request(method, path.lstrip("/"), **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise Unreachable(self.base_url, one_line(str(exc)) or type(exc).__name__) from exc
-        except httpx.HTTPError as exc:
-            raise ComfyError(f"{method} {path} at {self.base_url} failed: "
-                             f"{one_line(str(exc)) or type(exc).__name__}") from exc
+    async def get_json(self, path: str, shape: type | None = dict, **params: Any) -> Any:
+        """GET ``path`` as JSON of ``shape`` (None: any); `BadAnswer` when it is not."""
+        answer = await self._request("GET", path, params=params or None)
+        return answer.json(shape)
 
-    async def get_json(self, path: str, **params: Any) -> Any:
-        response = await self._request("GET", path, params=params or None)
-        if response.status_code in (401, 403):
-            raise ComfyError(f"{self.base_url} refused access (HTTP {response.status_code}); "
-                             "if it sits behind an authenticating proxy, set "
-                             "COMFYUI_AUTH_HEADER=\"Name: value\" or [comfyui] auth_header "
-                             "in config.toml")
-        if response.status_code != 200:
-            raise ComfyError(f"GET /{path.lstrip('/')} answered HTTP {response.status_code}")
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise ComfyError(f"GET /{path.lstrip('/')} did not answer JSON") from exc
-
-    async def _post(self, path: str, body: Any = None) -> httpx.Response:
-        response = await self._request("POST", path, json=body if body is not None else {})
-        if response.status_code != 200:
-            raise ComfyError(f"POST /{path} answered HTTP {response.status_code}")
-        return response
+    async def _post(self, path: str, body: Any = None) -> None:
+        answer = await self._request("POST", path, json=body if body is not None else {})
+        if answer.status != 200:
+            raise answer.bad(f"HTTP {answer.status}")
 
     async def system_stats(self) -> dict:
         return await self.get_json("system_stats")
@@ -222,25 +191,29 @@ class ComfyClient(SocketFeed):
         return self._object_info
 
     async def models(self, folder: str) -> list[str] | None:
-        """Files in a model folder (``diffusion_models``, ``loras``...), None if unknown."""
-        response = await self._request("GET", f"models/{folder}")
-        if response.status_code != 200:
+        """Files in a model folder (``diffusion_models``, ``loras``...), None if unknown
+        (an older server, or an answer that is not a list)."""
+        answer = await self._request("GET", f"models/{folder}")
+        try:
+            data = answer.json(list)
+        except BadAnswer:
             return None
-        data = response.json()
-        return [str(x) for x in data] if isinstance(data, list) else None
+        return [str(x) for x in data]
 
     async def queue(self) -> QueueState:
         data = await self.get_json("queue")
 
         def ids(items: Any) -> list[str]:
-            return [str(i[1]) for i in items or [] if isinstance(i, list) and len(i) > 1]
+            items = items if isinstance(items, list) else []
+            return [str(i[1]) for i in items if isinstance(i, list) and len(i) > 1]
 
         return QueueState(ids(data.get("queue_running")), ids(data.get("queue_pending")))
 
     async def queue_length(self) -> int:
         """Prompts running or waiting on the server (everyone's, not just ours)."""
-        data = await self.get_json("prompt")
-        return int((data.get("exec_info") or {}).get("queue_remaining", 0))
+        info = (await self.get_json("prompt")).get("exec_info")
+        value = info.get("queue_remaining", 0) if isinstance(info, dict) else 0
+        return value if isinstance(value, int) and value >= 0 else 0
 
     async def history(self, prompt_id: str | None = None, *, max_items: int | None = None,
                       offset: int | None = None) -> dict:
@@ -269,11 +242,9 @@ class ComfyClient(SocketFeed):
         form = {"type": kind, "overwrite": "true" if overwrite else "false"}
         if subfolder:
             form["subfolder"] = subfolder
-        response = await self._request("POST", "upload/image", data=form,
-                                       files={"image": (name, data, "image/png")})
-        if response.status_code != 200:
-            raise ComfyError(f"upload of {one_line(name)} answered HTTP {response.status_code}")
-        body = response.json()
+        answer = await self._request("POST", "upload/image", data=form, size=len(data),
+                                     files={"image": (name, data, "image/png")})
+        body = answer.json(dict)
         self._object_info = None  # LoadImage's list changed
         return ImageRef(str(body.get("name", name)), str(body.get("subfolder", "")),
                         str(body.get("type", kind)))
@@ -282,27 +253,7 @@ class ComfyClient(SocketFeed):
         """An output's bytes via /view, refusing more than ``max_bytes``."""
         limit = self.max_download_bytes if max_bytes is None else max_bytes
         params = {"filename": image.filename, "subfolder": image.subfolder, "type": image.type}
-        try:
-            async with self._http.stream("GET", "view", params=params) as response:
-                if response.status_code != 200:
-                    raise ComfyError(f"/view answered HTTP {response.status_code} for "
-                                     f"{one_line(image.filename)!r}")
-                length = response.headers.get("content-length")
-                if length and length.isdigit() and int(length) > limit:
-                    raise DownloadTooLarge(f"{one_line(image.filename)!r} is {int(length)} bytes, "
-                                           f"more than the {limit}-byte limit")
-                data = bytearray()
-                async for chunk in response.aiter_bytes():
-                    data += chunk
-                    if len(data) > limit:
-                        raise DownloadTooLarge(f"{one_line(image.filename)!r} is more than the "
-                                               f"{limit}-byte limit")
-                return bytes(data)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise Unreachable(self.base_url, one_line(str(exc))) from exc
-        except httpx.HTTPError as exc:
-            raise ComfyError(f"download of {one_line(image.filename)!r} failed: "
-                             f"{one_line(str(exc))}") from exc
+        return await self.download_bytes(params, image.filename, limit)
 
     # -- jobs ---------------------------------------------------------------------------
 
@@ -332,20 +283,21 @@ class ComfyClient(SocketFeed):
         if front:
             body["front"] = True
         try:
-            response = await self._request("POST", "prompt", json=body)
+            answer = await self._request("POST", "prompt", json=body)
+            if answer.status != 200:
+                try:
+                    rejection: Any = answer.json(None, any_status=True)
+                except BadAnswer:
+                    rejection = answer.text
+                raise ServerRejected(answer.status, rejection)
+            data = answer.json(dict)
         except ComfyError:
             self._jobs.pop(pid, None)
             raise
-        if response.status_code != 200:
-            self._jobs.pop(pid, None)
-            try:
-                data: Any = response.json()
-            except ValueError:
-                data = response.text
-            raise ServerRejected(response.status_code, data)
-        data = response.json()
-        job.number = data.get("number")
-        job.node_errors = data.get("node_errors") or {}
+        number = data.get("number")
+        job.number = number if isinstance(number, (int, float)) else None
+        errors = data.get("node_errors")
+        job.node_errors = errors if isinstance(errors, dict) else {}
         if job.state == "submitting":
             job.state = "queued"
         return job
@@ -375,8 +327,12 @@ class ComfyClient(SocketFeed):
                 if job.prompt_id in queue or job.state == "submitting":
                     return
                 entry = (await self.history(job.prompt_id)).get(job.prompt_id)
-        except ComfyError:
-            return  # the server is away; the socket loop keeps trying
+        except ComfyError as exc:
+            self._check_failed(job, exc)
+            return
+        job.failed_checks = 0
+        if entry is not None and not isinstance(entry, dict):
+            return  # not a history entry: asked again later
         if entry is None:
             event = Lost(job.prompt_id, reason=f"ComfyUI at {self.base_url} no longer knows "
                          f"prompt {job.prompt_id}: the server was probably restarted or its "
@@ -387,6 +343,21 @@ class ComfyClient(SocketFeed):
                                   finished_at=time.time()))
             return
         job.settle(result_from_history(job, entry))
+
+
+    def _check_failed(self, job: Job, exc: ComfyError) -> None:
+        """/history or /queue did not answer about ``job``: an ended job keeps what the
+        socket told; a server that is there but keeps failing to say ends the job as an
+        error (never a wait without end); a server that is away is waited for."""
+        if job.fallback is not None:
+            job.settle(job.fallback)
+            return
+        job.failed_checks += 1
+        if self.connected and job.failed_checks >= MAX_FAILED_CHECKS:
+            job.settle(JobResult(job.prompt_id, "error", message=(
+                f"could not learn how prompt {job.prompt_id} ended: {exc}"),
+                submitted_at=job.submitted_at, started_at=job.started_at,
+                finished_at=time.time()))
 
 
 def parse_auth_header(value: str) -> dict[str, str]:
@@ -402,5 +373,6 @@ def parse_auth_header(value: str) -> dict[str, str]:
 
 def client_from_config(config: Any, url: str | None = None, **kwargs: Any) -> ComfyClient:
     """A client for ``url`` (default: the first configured server) with the config's auth/TLS."""
+    kwargs.setdefault("timeout", config.comfyui.timeout)
     return ComfyClient(url or config.comfyui.url, auth_header=config.comfyui.auth_header,
                        verify_tls=config.comfyui.verify_tls, **kwargs)

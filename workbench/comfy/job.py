@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..textsafe import one_line
 from .events import (
     Event,
     Executed,
@@ -104,6 +105,9 @@ class Job:
         self.last_event_at = time.monotonic()
         self.gap = False               # the socket dropped while this job was in flight
         self.result: JobResult | None = None
+        #: The socket's verdict, used when /history (asked after a gap) does not answer.
+        self.fallback: JobResult | None = None
+        self.failed_checks = 0         # /history checks in a row the server did not answer
         self.progress = PromptProgress(self.workflow)
         self._outcome: Event | None = None
         self._events: asyncio.Queue = asyncio.Queue()
@@ -221,6 +225,7 @@ class Job:
             started_at=self.started_at, finished_at=time.time())
         if self.gap and status == "success":
             # Some `executed` messages may have been lost: take the outputs from /history.
+            self.fallback = result
             self.client.spawn(self.client.check_job(self))
             return
         self.settle(result)
@@ -239,8 +244,9 @@ class Job:
 
 
 def result_from_history(job: Job, entry: dict) -> JobResult:
-    """A job's result from its /history entry (outputs in node order)."""
-    status = entry.get("status") or {}
+    """A job's result from its /history entry (outputs in node order); parts of an odd
+    entry that are not what ComfyUI writes are passed over."""
+    status = entry.get("status") if isinstance(entry.get("status"), dict) else {}
     events = events_from_history(entry)
     error = next((e for e in events if isinstance(e, ExecutionError)), None)
     interrupted = next((e for e in events if isinstance(e, ExecutionInterrupted)), None)
@@ -249,16 +255,17 @@ def result_from_history(job: Job, entry: dict) -> JobResult:
     ended = next((e.timestamp / 1000 for e in events
                   if isinstance(e, (ExecutionSuccess,)) and e.timestamp), None)
     images: list[ImageRef] = []
-    for node_id, output in (entry.get("outputs") or {}).items():
-        if isinstance(output, dict):
-            for item in output.get("images") or []:
-                if isinstance(item, dict):
-                    images.append(ImageRef.from_dict(item, str(node_id)))
+    outputs = entry.get("outputs") if isinstance(entry.get("outputs"), dict) else {}
+    for node_id, output in outputs.items():
+        found = output.get("images") if isinstance(output, dict) else None
+        for item in found if isinstance(found, list) else []:
+            if isinstance(item, dict):
+                images.append(ImageRef.from_dict(item, one_line(node_id)))
     if error is not None:
         verdict = "error"
     elif interrupted is not None:
         verdict = "interrupted"
-    elif status.get("status_str") == "success" or status.get("completed"):
+    elif status.get("status_str") == "success" or status.get("completed") is True:
         verdict = "success"
     else:
         verdict = "error"

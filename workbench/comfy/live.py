@@ -4,8 +4,10 @@ ComfyUI tells the submitting client id about its prompts over one socket.  `Sock
 keeps that socket open (reconnecting with jittered backoff), routes each frame to the job
 it is about (binary previews and reconnect messages carry no prompt id: they belong to
 the prompt that is running), tells jobs when the connection drops and comes back, and
-checks jobs that go quiet against the server.  It is a mixin: the client supplies the
-HTTP side (``check_job``, ``spawn``) and the state it reads.
+checks jobs that go quiet against the server.  A frame that can't be used (not JSON, too
+deep, a number out of range, a bogus binary header, a shape that breaks a job) is skipped
+and counted (``bad_frames``, ``last_bad_frame``): the loop, and live progress, go on.  It is
+a mixin: the client supplies the HTTP side (``check_job``, ``spawn``) and the state it reads.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 import websockets
 from websockets.asyncio.client import connect as ws_connect
 
-from ..textsafe import one_line
+from ..textsafe import one_line, redact_url
 from .events import (
     Disconnected,
     Event,
@@ -28,6 +30,7 @@ from .events import (
     FeatureFlags,
     Reconnected,
     Status,
+    Unknown,
     parse_binary,
     parse_text,
 )
@@ -71,11 +74,11 @@ class SocketFeed:
                                     self.spawn(self.check_job(job))
                             ever = True
                             attempt = 0
-                        self._dispatch(frame)
+                        self._take(frame)
             except asyncio.CancelledError:
                 raise
             except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
-                self.last_ws_error = one_line(str(exc)) or type(exc).__name__
+                self.last_ws_error = redact_url(one_line(str(exc))) or type(exc).__name__
             was_connected = self._connected.is_set()
             self._connected.clear()
             for job in list(self._jobs.values()):
@@ -90,31 +93,48 @@ class SocketFeed:
             delay = min(high, low * 2 ** min(attempt - 1, 16))
             await asyncio.sleep(delay * (0.75 + random.random() / 2))
 
-    def _dispatch(self, frame: str | bytes) -> None:
-        if isinstance(frame, bytes):
-            event: Event | None = parse_binary(frame)
-            if event is None:
+    def _take(self, frame: str | bytes) -> None:
+        """Dispatch one frame; one that can't be used is counted and skipped."""
+        try:
+            if isinstance(frame, bytes):
+                event = parse_binary(frame)
+                if event is not None:
+                    event.prompt_id = event.prompt_id or self._running_pid
+                    self._to_job(event)
                 return
-            if event.prompt_id is None:
-                event.prompt_id = self._running_pid
-        else:
             event = parse_text(frame)
-            if isinstance(event, Status):
-                self.queue_remaining = event.queue_remaining
-                return
-            if isinstance(event, ExecutionStart):
+            if isinstance(event, Unknown) and event.type == "malformed":
+                self._bad_frame(str(event.data))
+            else:
+                self._dispatch(event)
+        except Exception as exc:  # noqa: BLE001 - one bad frame must not end live progress
+            self._bad_frame(f"{type(exc).__name__}: {one_line(str(exc))[:200]}")
+
+    def _bad_frame(self, reason: str) -> None:
+        self.bad_frames += 1
+        self.last_bad_frame = reason
+
+    def _dispatch(self, event: Event) -> None:
+        """A text frame's event: the client's own state, then the job it is about."""
+        if isinstance(event, Status):
+            self.queue_remaining = event.queue_remaining
+            return
+        if isinstance(event, ExecutionStart):
+            self._running_pid = event.prompt_id
+        elif isinstance(event, Executing):
+            if event.prompt_id is None:       # sent on reconnect: the running node
+                event.prompt_id = self._running_pid
+            elif event.node is None:
+                if event.prompt_id == self._running_pid:
+                    self._running_pid = None
+            else:
                 self._running_pid = event.prompt_id
-            elif isinstance(event, Executing):
-                if event.prompt_id is None:       # sent on reconnect: the running node
-                    event.prompt_id = self._running_pid
-                elif event.node is None:
-                    if event.prompt_id == self._running_pid:
-                        self._running_pid = None
-                else:
-                    self._running_pid = event.prompt_id
-            elif isinstance(event, FeatureFlags):
-                self.supports_preview_metadata = bool(event.flags.get("supports_preview_metadata"))
-                return
+        elif isinstance(event, FeatureFlags):
+            self.supports_preview_metadata = bool(event.flags.get("supports_preview_metadata"))
+            return
+        self._to_job(event)
+
+    def _to_job(self, event: Event) -> None:
         job = self._jobs.get(event.prompt_id or "")
         if job is not None:
             job.feed(event)

@@ -47,16 +47,16 @@ def model_settings(config: Any) -> dict[str, str]:
 
 def input_options(object_info: dict | None, node: str, name: str) -> list[str] | None:
     """The values a node's input offers in ``object_info`` (model files...), None if unknown."""
-    try:
+    try:   # a server's node list may be any shape: what is not ComfyUI's is "unknown"
         section = object_info[node]["input"]
         config = section.get("required", {}).get(name) or section.get("optional", {})[name]
-    except (KeyError, TypeError):
+        kind = config[0]
+        if isinstance(kind, list):
+            return [str(x) for x in kind]
+        if kind == "COMBO" and len(config) > 1 and isinstance(config[1].get("options"), list):
+            return [str(x) for x in config[1]["options"]]
+    except (KeyError, TypeError, AttributeError, IndexError):
         return None
-    kind = config[0]
-    if isinstance(kind, list):
-        return [str(x) for x in kind]
-    if kind == "COMBO" and len(config) > 1 and "options" in config[1]:
-        return [str(x) for x in config[1]["options"]]
     return None
 
 

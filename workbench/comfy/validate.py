@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..textsafe import one_line
+from ..textsafe import one_line, sanitize
 from .client import ComfyError
 from .events import ExecutionError, ExecutionInterrupted
 from .graph import is_link, title_of
@@ -49,12 +49,13 @@ class Problem:
     input: str = ""
 
     def __str__(self) -> str:
-        where = f"node {self.node_id}" if self.node_id else "workflow"
+        """The problem in words, safe to show whatever the server sent."""
+        where = f"node {one_line(self.node_id)}" if self.node_id else "workflow"
         if self.title and self.node_id:
             where += f" “{one_line(self.title)}”"
         if self.class_type and self.class_type != self.title:
             where += f" ({one_line(self.class_type)})"
-        return f"{where}: {self.message}"
+        return f"{where}: {sanitize(self.message, multiline=True)}"
 
 
 class InvalidWorkflow(ComfyError):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 #: Exit status when no ComfyUI server answers (run, edit, ab, doctor).
 UNREACHABLE = 3
+#: Exit status for settings the user must fix (a server that wants credentials).
+SETTINGS = 2
 
 WORKFLOW_HELP = ("built-in workflow (flux-dev, flux-dev-advanced, flux-schnell, "
                  "flux-dev-img2img, flux-kontext) or an API-format JSON file")
@@ -51,15 +53,31 @@ def err(message: str) -> None:
     print(f"workbench: {printable(message)}", file=sys.stderr)
 
 
-async def connected_client(config):
-    """A connected `ComfyClient`, or None after saying why it could not connect."""
-    from ..comfy.client import Unreachable, client_from_config
+def comfy_exit_code(exc: Exception) -> int:
+    """The exit status for a ComfyUI failure: 3 the server is not reachable, 2 it wants
+    credentials (a settings problem), 1 anything else it did (an HTTP error, an answer
+    that is not ComfyUI's, a timeout)."""
+    from ..comfy.client import AuthRequired, Unreachable
 
-    client = client_from_config(config)
+    if isinstance(exc, Unreachable):
+        return UNREACHABLE
+    return SETTINGS if isinstance(exc, AuthRequired) else 1
+
+
+async def connected_client(config):
+    """A connected `ComfyClient`, or the exit status (`comfy_exit_code`) after saying why
+    it could not connect."""
+    from ..comfy.client import ComfyError, client_from_config
+
+    try:
+        client = client_from_config(config)
+    except ComfyError as exc:   # not an http(s) URL
+        err(str(exc))
+        return SETTINGS
     try:
         await client.connect()
-    except Unreachable as exc:
+    except ComfyError as exc:
         await client.close()
         err(str(exc))
-        return None
+        return comfy_exit_code(exc)
     return client

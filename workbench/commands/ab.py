@@ -7,8 +7,9 @@ path per line, for scripts).  ``--rerun RUN_FOLDER`` runs a recorded plan again 
 seeds, same images); ``--resume RUN_FOLDER`` finishes a run that was interrupted, picking
 up prompts it left on a server.  Ctrl-C cancels cleanly (queued prompts are deleted).
 
-Exit codes: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors, 3 no
-server reachable, 130 cancelled with Ctrl-C.
+Exit codes: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors (or
+every server wants credentials: COMFYUI_AUTH_HEADER), 3 no server reachable, 130
+cancelled with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -28,10 +29,15 @@ examples:
   workbench ab fox.toml "Fox" "Fox B" --seeds 1,2,3
   workbench ab fox.toml "Fox" --seed-count 2 --axis guidance=2.5,3.5 --axis steps=20,28
   workbench ab --rerun ~/.local/share/workbench/runs/20261123-140501-fox-vs-fox-b
+  workbench ab fox.toml "Fox" "Fox B" --seeds 1,2,3 --judge --judge-model gemma3:4b
 
-stdout: the run folder, its manifest.json and its contact-sheet.png, one per line.
-exit status: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors,
-3 no ComfyUI server reachable, 130 cancelled.  Ctrl-C cancels the queued prompts
+stdout: the run folder, its manifest.json and its contact-sheet.png, one per line (and
+judge.json with --judge).  --judge scores each cell against its prompt with the local
+vision model (see `workbench judge --help`): as cells finish when Ollama has its own GPU,
+after the image jobs when it shares ComfyUI's.  Judging never changes the exit status.
+exit status: 0 every cell done, 1 some cell failed, 2 usage, library or plan errors (or
+the servers want credentials: set COMFYUI_AUTH_HEADER), 3 no ComfyUI server reachable,
+130 cancelled.  Ctrl-C cancels the queued prompts
 cleanly; a second Ctrl-C leaves at once.
 """
 
@@ -62,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-plan", action="store_true",
                         help="store the plan with the first prompt in its library, so the "
                              "comparison can be re-run later")
+    parser.add_argument("--judge", action="store_true",
+                        help="score each cell against its prompt (adherence, in-image text, "
+                             "sharpness, same as A) and write judge.json")
+    parser.add_argument("--judge-model", metavar="M",
+                        help="Ollama vision model for --judge (default: [ollama] "
+                             "vision_model)")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--rerun", type=Path, metavar="RUN_FOLDER",
                        help="run the plan recorded in RUN_FOLDER again, in a new run folder")
@@ -177,19 +189,72 @@ async def _run(args: argparse.Namespace, config) -> int:
         else None
     root = args.out or (existing.folder.parent if existing else
                         (args.rerun.parent if args.rerun else None))
+    progress = _Progress(plan.size)
+    live = _live_judge(args, config)
     runner = PlanRunner(plan, config, RunnerOptions(
         servers=servers, window=args.window, root=root, base_dir=base_dir, existing=existing,
-        workflow=args.workflow, meta=meta), on_update=_Progress(plan.size))
+        workflow=args.workflow, meta=meta), on_update=progress)
+    if live is not None:
+        runner.on_update = lambda update: (progress(update),
+                                           live.update(runner.history_run, update))
     print(f"running {plan.name!r}: {plan.size} cell(s) "
           f"({' x '.join(map(str, plan.shape))}), seeds {', '.join(map(str, plan.seeds))}",
           file=sys.stderr)
     try:
         result, cancelled = await _run_cancellable(runner)
     except NoServer as exc:
+        if live is not None:
+            await live.close()
         err(str(exc))
-        return 3
+        return 2 if exc.wants_credentials else 3
     code = _report(plan, result, runner)
+    if live is not None:
+        await _finish_judging(live, result, cancelled)
     return CANCELLED if cancelled and code else code
+
+
+def _live_judge(args: argparse.Namespace, config):
+    """``--judge``: the `LiveJudge` fed by the runner's updates (None without it)."""
+    if not args.judge:
+        return None
+    from ..judge.live import LiveJudge
+    from ..textsafe import one_line
+
+    def judged(cell) -> None:
+        from ..judge import view
+
+        print(f"judged {one_line(cell.cell_id)}: {view.badge(cell.to_dict())}",
+              file=sys.stderr, flush=True)
+
+    live = LiveJudge(config, model=args.judge_model or "", on_cell=judged)
+    when = ("as cells finish (Ollama has its own GPU)" if live.interleave else
+            "after the image jobs (Ollama shares the GPU with ComfyUI)")
+    print(f"judging with {one_line(live.settings.vision_model)} {when}", file=sys.stderr)
+    return live
+
+
+async def _finish_judging(live, run, cancelled: bool) -> None:
+    """Judge what is left, write judge.json, say how it went (stderr) and where it is
+    (stdout)."""
+    from .judge import status_lines, variant_line
+
+    if cancelled:
+        await live.close()
+        err("--judge: the run was cancelled; not judged (workbench judge RUN_FOLDER "
+            "judges what was done)")
+        return
+    try:
+        judgement = await live.finish(run)
+    except OSError as exc:
+        await live.close()
+        err(f"--judge: cannot write judge.json: {exc}")
+        return
+    for line in status_lines(judgement) + [variant_line(v) for v in judgement.variants]:
+        print(f"judge: {line}", file=sys.stderr)
+    if live.pictures:
+        print(f"judge: {live.pictures} picture(s) in {live.seconds:.1f} s "
+              f"({live.seconds / live.pictures:.2f} s each)", file=sys.stderr)
+    print(judgement.path)
 
 
 def _save_plan(plan, library) -> bool:

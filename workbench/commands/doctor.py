@@ -3,7 +3,9 @@
 Reach (HTTP and WebSocket), version, devices and VRAM (RAM for a CPU device), the FLUX
 model files installed in each folder, and for every built-in workflow which files it would
 load and whether they are there.  Exit codes: 0 all good, 1 reachable but something is
-missing, 3 unreachable.
+missing or answers wrongly (an HTTP error, an answer that is not ComfyUI's, a timeout: each
+check says which and goes on), 2 the server wants credentials, 3 unreachable.  Everything
+the server says is shown escaped; credentials in the URL never are.
 """
 
 from __future__ import annotations
@@ -60,10 +62,12 @@ async def _ollama(config) -> None:
 
 
 def _gb(value: object) -> str:
-    try:
-        return f"{int(value) / 1024 ** 3:.1f} GB"
-    except (TypeError, ValueError):
+    """Bytes as GB; "?" for what is not a plausible byte count (not a number, negative,
+    above a petabyte)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not 0 <= value < 2 ** 50:
         return "?"
+    return f"{value / 1024 ** 3:.1f} GB"
 
 
 def _is_flux(name: str, folder: str) -> bool:
@@ -77,26 +81,33 @@ def _is_flux(name: str, folder: str) -> bool:
 
 async def _check(url: str, args: argparse.Namespace, config) -> int:
     from ..comfy.client import ComfyError, client_from_config
+    from ..textsafe import one_line, redact_url
 
-    print(f"ComfyUI at {url}")
+    print(f"ComfyUI at {one_line(redact_url(url))}")
     try:
         client = client_from_config(config, url)
     except ComfyError as exc:
         print(f"  ✗ {exc}")
         return 3
     try:
-        if not await _connect(client, config):
-            return 3
-        await _system(client)
-        object_info = await client.object_info()
+        code = await _connect(client, config)
+        if code:
+            return code
+        code = await _system(client)
+        try:
+            object_info = await client.object_info()
+        except ComfyError as exc:
+            print(f"  ✗ node list (GET /object_info): {one_line(str(exc))}")
+            return 1
         installed = await _models(client, object_info, args.all_files)
-        return _workflows(config, object_info, installed)
+        return max(code, _workflows(config, object_info, installed))
     finally:
         await client.close()
 
 
-async def _connect(client, config) -> bool:
-    from ..comfy.client import ComfyError, Unreachable
+async def _connect(client, config) -> int:
+    """Reach the server: 0 when it answers like ComfyUI, else the exit status (said)."""
+    from ..comfy.client import AuthRequired, ComfyError, TimedOut, Unreachable
     from ..textsafe import one_line
 
     try:
@@ -107,43 +118,72 @@ async def _connect(client, config) -> bool:
               "      COMFYUI_URL=http://host:8188 workbench doctor\n"
               "      workbench doctor --comfyui-url http://host:8188\n"
               f"      or [comfyui] urls = [\"http://host:8188\"] in {config.path}")
-        return False
+        return 3
+    except AuthRequired as exc:
+        print(f"  ✗ {one_line(str(exc))}")
+        return 2
+    except TimedOut as exc:
+        print(f"  ✗ {one_line(str(exc))}")
+        return 1
     except ComfyError as exc:
         print(f"  ✗ answers, but not like ComfyUI: {one_line(str(exc))}")
-        return False
+        return 1
     print("  ✓ reachable over HTTP")
     if client.connected:
         print("  ✓ WebSocket open (live progress)")
     else:
         print(f"  ✗ WebSocket failed ({one_line(client.last_ws_error) or 'timeout'}); "
               "jobs will be followed by polling")
-    return True
+    return 0
 
 
-async def _system(client) -> None:
+def _field(table: object, key: str) -> str:
+    """A short piece of server text from a dict that may not be one ("?" if missing)."""
     from ..textsafe import one_line
 
-    stats = await client.system_stats()
-    system = stats.get("system") or {}
-    print(f"  version: ComfyUI {one_line(str(system.get('comfyui_version', '?')))}, "
-          f"Python {one_line(str(system.get('python_version', '?')).split()[0])}, "
-          f"PyTorch {one_line(str(system.get('pytorch_version', '?')))}")
-    for device in stats.get("devices") or []:
-        kind = one_line(str(device.get("type", "?")))
-        # a CPU device reports the machine's RAM in its vram_* fields
-        memory = "RAM (CPU device)" if kind == "cpu" else "VRAM"
-        print(f"  device: {one_line(str(device.get('name', '?')))} ({kind}), {memory} "
-              f"{_gb(device.get('vram_free'))} free of {_gb(device.get('vram_total'))}")
+    value = table.get(key) if isinstance(table, dict) else None
+    words = one_line("" if value is None else value).split()
+    return (words[0] if key == "python_version" else " ".join(words))[:80] if words else "?"
+
+
+async def _system(client) -> int:
+    """Version and devices from /system_stats; 1 (said) when it does not answer sensibly."""
+    from ..comfy.client import ComfyError
+    from ..textsafe import one_line
+
+    try:
+        stats = await client.system_stats()
+    except ComfyError as exc:
+        print(f"  ✗ version and VRAM (GET /system_stats): {one_line(str(exc))}")
+        return 1
+    system = stats.get("system")
+    print(f"  version: ComfyUI {_field(system, 'comfyui_version')}, "
+          f"Python {_field(system, 'python_version')}, "
+          f"PyTorch {_field(system, 'pytorch_version')}")
+    devices = stats.get("devices")
+    for device in devices if isinstance(devices, list) else []:
+        if isinstance(device, dict):
+            kind = _field(device, "type")
+            # a CPU device reports the machine's RAM in its vram_* fields
+            memory = "RAM (CPU device)" if kind == "cpu" else "VRAM"
+            print(f"  device: {_field(device, 'name')} ({kind}), {memory} "
+                  f"{_gb(device.get('vram_free'))} free of {_gb(device.get('vram_total'))}")
+    return 0
 
 
 async def _models(client, object_info: dict, all_files: bool) -> dict[str, list[str]]:
     """Model folder -> the files the server has (printed: FLUX ones, or all)."""
+    from ..comfy.client import ComfyError
     from ..comfy.models import input_options
     from ..textsafe import one_line
 
     installed: dict[str, list[str]] = {}
     for folder in FOLDERS:
-        files = await client.models(folder)
+        try:
+            files = await client.models(folder)
+        except ComfyError as exc:   # e.g. a timeout: the node list still knows
+            print(f"  ({folder}: GET /models/{folder} failed: {one_line(str(exc))})")
+            files = None
         if files is None:
             node, name = _FALLBACK[folder]
             files = [f for f in (input_options(object_info, node, name) or [])

@@ -14,7 +14,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from . import UNREACHABLE, add_prompt_options, add_run_options, connected_client, err
+from . import add_prompt_options, add_run_options, comfy_exit_code, connected_client, err
 
 HELP = "edit an image with FLUX Kontext, one instruction after another"
 EPILOG = """\
@@ -28,7 +28,8 @@ Kontext edits. Ctrl+C cancels the step that runs; a second Ctrl+C leaves at once
 
 exit codes:
   0  every step saved      1  a step failed (the chain stops there)
-  2  bad source image, instruction or workflow (nothing sent)
+  2  bad source image, instruction or workflow (nothing sent), or the server wants
+     credentials (set COMFYUI_AUTH_HEADER)
   3  the ComfyUI server cannot be reached      130  cancelled with Ctrl+C
 """
 
@@ -82,7 +83,7 @@ def _plan(args: argparse.Namespace):
 
 
 async def _run(args: argparse.Namespace, config) -> int:
-    from ..comfy.client import Unreachable
+    from ..comfy.client import ComfyError
     from ..comfy.graph import RoleError, WorkflowFormatError
     from ..comfy.validate import InvalidWorkflow
     from ..comfy.workflows import WorkflowError
@@ -98,8 +99,8 @@ async def _run(args: argparse.Namespace, config) -> int:
     for warning in chain.warnings():
         err(f"warning: {warning}")
     client = await connected_client(config)
-    if client is None:
-        return UNREACHABLE
+    if isinstance(client, int):
+        return client
     session = VerbSession(config, client)
     try:
         chain_run = await session.run(_work(args, session, chain, source))
@@ -111,9 +112,12 @@ async def _run(args: argparse.Namespace, config) -> int:
             HistoryError) as exc:
         err(str(exc))
         return 2
-    except Unreachable as exc:
+    except ComfyError as exc:   # unreachable, credentials, HTTP errors, odd answers, timeouts
         err(str(exc))
-        return UNREACHABLE
+        return comfy_exit_code(exc)
+    except OSError as exc:
+        err(f"could not write the chain's run folder: {exc}")
+        return 1
     finally:
         await client.close()
     if library is not None and not _save(args, library, chain, chain_run):

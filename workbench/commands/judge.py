@@ -28,8 +28,9 @@ examples:
   workbench judge RUN --model gemma3:4b --format json
   workbench judge RUN --no-vision          # pixel checks only, no Ollama needed
 
-writes RUN/judge.json (see README, "Judging results").  The scores are triage, not truth:
-a small vision model can be wrong.
+writes RUN/judge.json, a summary in RUN/manifest.json (for the run history) and the
+scores under each cell of RUN/contact-sheet.png (see README, "Judging results").  The
+scores are triage, not truth: a small vision model can be wrong.
 exit status: 0 everything asked for was judged, 1 adherence was skipped or incomplete or a
 picture could not be read (the rest is still written), 2 not a readable run folder.
 """
@@ -91,28 +92,65 @@ def _percent(value: float | None) -> str:
 
 def print_report(judgement) -> None:
     """The judgement as a table a person reads; every outside string sanitised."""
-    from ..judge import JUDGE_FILE
+    from ..textsafe import one_line
+
+    print(f"judged {one_line(judgement.run_id)}: {len(judgement.images())} picture(s) in "
+          f"{len(judgement.cells)} cell(s)")
+    for line in status_lines(judgement):
+        print(line)
+    rows = _rows(judgement)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print()
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    print()
+    print("per variant:")
+    for v in judgement.variants:
+        print(f"  {variant_line(v)}")
+    _print_notes(judgement)
+    print()
+    print(f"written: {judgement.path}")
+
+
+def status_lines(judgement) -> list[str]:
+    """How the vision part went, and which cells were not judged (for ``ab --judge``
+    too)."""
+    from ..textsafe import one_line
+
+    status = judgement.adherence
+    if status.state == "off":
+        lines = ["adherence: not checked (--no-vision); pixel checks only"]
+    elif status.state == "skipped":
+        lines = [f"adherence: skipped: {one_line(status.note)}",
+                 "  (the pixel checks ran: sharpness, clipping, same as A)"]
+    else:
+        lines = [f"adherence: {one_line(status.model)} ({status.asked} asked, "
+                 f"{status.cached} from cache"
+                 + (f", {status.failed} failed" if status.failed else "") + ")"]
+        if status.note:
+            lines.append(f"  stopped: {one_line(status.note)}")
+    lines += [f"not judged: {one_line(cid)} ({one_line(state)})"
+              for cid, state in judgement.not_done.items()]
+    return lines
+
+
+def variant_line(v) -> str:
+    """One variant's summary: mean adherence, text hit rate, sharpness, same as A."""
+    from ..textsafe import one_line
+
+    text = ("no text asked" if v.text_hit_rate is None
+            else f"text {_percent(v.text_hit_rate)} of {v.text_images}")
+    sharp = "-" if v.mean_sharpness is None else f"{v.mean_sharpness:.0f}"
+    return (f"{one_line(v.label)}: adherence {_percent(v.mean_adherence)} over "
+            f"{v.adherence_images} picture(s), {text}, sharpness {sharp}, "
+            f"{v.judged}/{v.cells} cell(s) judged"
+            + (f", {v.same_as_a} same as A" if v.index else ""))
+
+
+def _rows(judgement) -> list[tuple[str, ...]]:
     from ..textsafe import one_line
 
     yes, no = _marks()
-    status = judgement.adherence
-    images = judgement.images()
-    print(f"judged {one_line(judgement.run_id)}: {len(images)} picture(s) in "
-          f"{len(judgement.cells)} cell(s)")
-    if status.state == "off":
-        print("adherence: not checked (--no-vision); pixel checks only")
-    elif status.state == "skipped":
-        print(f"adherence: skipped: {one_line(status.note)}")
-        print("  (the pixel checks ran: sharpness, clipping, same as A)")
-    else:
-        line = (f"adherence: {one_line(status.model)} ({status.asked} asked, "
-                f"{status.cached} from cache" + (f", {status.failed} failed" if status.failed
-                                                  else "") + ")")
-        print(line)
-        if status.note:
-            print(f"  stopped: {one_line(status.note)}")
-    for cid, state in judgement.not_done.items():
-        print(f"not judged: {one_line(cid)} ({one_line(state)})")
     rows = [("cell", "", "adherence", "text", "sharpness", "clipped", "same as A")]
     for cid, cell in judgement.cells.items():
         for n, image in enumerate(cell.images):
@@ -124,51 +162,47 @@ def print_report(judgement) -> None:
                 f"{max(m.clipped_highlights, m.clipped_shadows) * 100:.0f}%"
                 + (" !" if m.clipped else ""))
             text = "-" if image.text is None else (yes if image.text.hit else no)
-            same = "" if image.same_as_a is None else ("same" if image.same_as_a else "")
+            same = "same" if image.same_as_a else ""
             adherence = "error" if image.error else _percent(image.adherence)
             rows.append((one_line(name), one_line(cell.label), adherence, text, sharp, clip,
                          same))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    print()
-    for row in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
-    print()
-    print("per variant:")
-    for v in judgement.variants:
-        text = ("no text asked" if v.text_hit_rate is None
-                else f"text {_percent(v.text_hit_rate)} of {v.text_images}")
-        sharp = "-" if v.mean_sharpness is None else f"{v.mean_sharpness:.0f}"
-        print(f"  {one_line(v.label)}: adherence {_percent(v.mean_adherence)} over "
-              f"{v.adherence_images} picture(s), {text}, sharpness {sharp}, "
-              f"{v.judged}/{v.cells} cell(s) judged"
-              + (f", {v.same_as_a} same as A" if v.index else ""))
+    return rows
+
+
+def _image_notes(cid: str, image) -> list[str]:
+    from ..textsafe import one_line
+
     notes = []
-    for cid, cell in judgement.cells.items():
-        for image in cell.images:
-            if image.error:
-                notes.append(f"{one_line(cid)}: {one_line(image.error)}")
-            if image.adherence_error:
-                notes.append(f"{one_line(cid)}: no verdict: "
-                             f"{one_line(image.adherence_error)}")
-            if image.verdict is not None:
-                for item in image.checklist.items:
-                    got = image.verdict.items.get(item.key)
-                    if got is not None and got.status != "present":
-                        notes.append(f"{one_line(cid)}: {item.key} {got.status}: "
-                                     f"{one_line(got.reason) or '(no reason given)'}")
-            if image.text is not None and not image.text.hit:
-                seen = one_line(image.text.seen)
-                missing = ", ".join(one_line(w) for w in image.text.missing_words)
-                wanted = " / ".join(one_line(p.wanted) for p in image.text.parts)
-                notes.append(f'{one_line(cid)}: text: read "{seen}", wanted "{wanted}"'
-                             + (f" (missing: {missing})" if missing else ""))
-    if notes:
-        print()
-        print("what to look at:")
-        for note in notes[:MAX_NOTES]:
-            print(f"  {note}")
-        if len(notes) > MAX_NOTES:
-            print(f"  … and {len(notes) - MAX_NOTES} more in {JUDGE_FILE} "
-                  "(or --format json)")
+    if image.error:
+        notes.append(f"{cid}: {one_line(image.error)}")
+    if image.adherence_error:
+        notes.append(f"{cid}: no verdict: {one_line(image.adherence_error)}")
+    if image.verdict is not None:
+        for item in image.checklist.items:
+            got = image.verdict.items.get(item.key)
+            if got is not None and got.status != "present":
+                notes.append(f"{cid}: {item.key} {got.status}: "
+                             f"{one_line(got.reason) or '(no reason given)'}")
+    if image.text is not None and not image.text.hit:
+        seen = one_line(image.text.seen)
+        missing = ", ".join(one_line(w) for w in image.text.missing_words)
+        wanted = " / ".join(one_line(p.wanted) for p in image.text.parts)
+        notes.append(f'{cid}: text: read "{seen}", wanted "{wanted}"'
+                     + (f" (missing: {missing})" if missing else ""))
+    return notes
+
+
+def _print_notes(judgement) -> None:
+    from ..judge import JUDGE_FILE
+    from ..textsafe import one_line
+
+    notes = [note for cid, cell in judgement.cells.items() for image in cell.images
+             for note in _image_notes(one_line(cid), image)]
+    if not notes:
+        return
     print()
-    print(f"written: {judgement.path}")
+    print("what to look at:")
+    for note in notes[:MAX_NOTES]:
+        print(f"  {note}")
+    if len(notes) > MAX_NOTES:
+        print(f"  … and {len(notes) - MAX_NOTES} more in {JUDGE_FILE} (or --format json)")

@@ -7,7 +7,10 @@ Prompts an earlier session left on the server are collected first, with their pr
 runs as img2img on that source.  The run gets a run folder like any other
 (`workbench.runs.history`), so the TUI's run history lists it.  Ctrl+C takes back what
 this run queued (`interrupt`).  Exit codes: 0 images saved, 1 the job failed, 2 the
-prompt, workflow or source image is wrong, 3 the server cannot be reached, 130 cancelled.
+prompt, workflow or source image is wrong (or the server wants credentials: set
+COMFYUI_AUTH_HEADER), 3 the server cannot be reached, 130 cancelled.  A server that answers
+with an error, with something that is not ComfyUI's answer, or too slowly is a failed job
+(1), said in words.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from . import UNREACHABLE, add_prompt_options, add_run_options, connected_client, err
+from . import add_prompt_options, add_run_options, comfy_exit_code, connected_client, err
 
 HELP = "run a prompt from a library on ComfyUI and save the images"
 
@@ -102,8 +105,9 @@ def _report(outcome) -> int:
         err(f"refused {refused['server_filename']!r}: {refused['reason']}")
     for problem in outcome.problems:
         err(str(problem))
+    status = outcome.result.status if outcome.ok else record.status   # "success" or why not
     sizes = image_sizes(outcome.images)
-    print(f"{outcome.result.status}{took}: {len(record.images)} image(s){sizes} in "
+    print(f"{status}{took}: {len(record.images)} image(s){sizes} in "
           f"{outcome.run.folder}", file=sys.stderr)
     return 0 if outcome.ok else 1
 
@@ -125,7 +129,7 @@ def image_sizes(paths) -> str:
 
 
 async def _run(args: argparse.Namespace, config) -> int:
-    from ..comfy.client import Unreachable
+    from ..comfy.client import ComfyError
     from ..comfy.graph import RoleError, WorkflowFormatError
     from ..comfy.validate import InvalidWorkflow
     from ..comfy.workflows import WorkflowError
@@ -144,8 +148,8 @@ async def _run(args: argparse.Namespace, config) -> int:
         err(str(exc))
         return 2
     client = await connected_client(config)
-    if client is None:
-        return UNREACHABLE
+    if isinstance(client, int):
+        return client
     session = VerbSession(config, client)
     try:
         outcome = await session.run(_work(args, session, library, spec, source))
@@ -160,9 +164,12 @@ async def _run(args: argparse.Namespace, config) -> int:
             HistoryError) as exc:
         err(str(exc))
         return 2
-    except Unreachable as exc:
+    except ComfyError as exc:   # unreachable, credentials, HTTP errors, odd answers, timeouts
         err(str(exc))
-        return UNREACHABLE
+        return comfy_exit_code(exc)
+    except OSError as exc:
+        err(f"could not write the run: {exc}")
+        return 1
     finally:
         await client.close()
 

@@ -71,7 +71,7 @@ class VerbSession:
         verb's own; ``skip`` (``--no-recover``) only says they are there."""
         from ..comfy.client import client_from_config
         from ..runs.journal import Journal
-        from ..runs.recovery import owned_by_live_session, recover
+        from ..runs.recovery import RECOVERY_TIMEOUT, owned_by_live_session, recover
 
         journal = Journal()
         left = [e for e in journal.unfinished(self.client.base_url)
@@ -95,7 +95,8 @@ class VerbSession:
             job.on_event = self.view.on_event
 
         found = await recover(journal, lambda server, cid: client_from_config(
-            self.config, server, client_id=cid), wait=True, on_attached=attached)
+            self.config, server, client_id=cid), servers=[self.config.comfyui.url], wait=True,
+            timeout=RECOVERY_TIMEOUT, on_attached=attached)
         for item in found:
             self.view.end(item.entry.prompt_id, item.status)
         return found

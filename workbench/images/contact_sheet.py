@@ -135,6 +135,7 @@ class _Frame:
     gap: int
     margin: int
     header_w: int
+    caption_h: int = 0    # the line under each cell (scores), when there are captions
     width: int = 0
     top: int = 0          # the column headers' top
     grid_top: int = 0
@@ -151,22 +152,32 @@ class _Frame:
     def small_h(self) -> int:
         return _line_height(self.small)
 
+    @property
+    def pitch(self) -> int:
+        """From one row's top to the next one's."""
+        return self.cell + self.caption_h + self.gap
+
 
 def render_sheet(images: Sequence[Sequence[Image.Image | Path | str | None]],
                  row_labels: Sequence[str], column_labels: Sequence[str], *,
                  title: str = "", notes: Sequence[str] = (), cell_size: int = 256,
                  font_size: int = 14, row_header_width: int | None = None,
-                 gap: int = 8, margin: int = 16) -> tuple[Image.Image, SheetLayout]:
+                 gap: int = 8, margin: int = 16,
+                 captions: Sequence[Sequence[str]] | None = None
+                 ) -> tuple[Image.Image, SheetLayout]:
     """Draw the grid ``images[row][column]`` (PIL images or paths; ``None`` for a missing
-    image) with its labels.  Text is escaped to one printable line per label first."""
+    image) with its labels, and ``captions[row][column]`` (a judge's scores) under each
+    cell.  Text is escaped to one printable line per label first."""
     rows = len(images)
     columns = max((len(r) for r in images), default=0)
     if rows == 0 or columns == 0:
         raise ValueError("a contact sheet needs at least one image cell")
     frame = _frame(rows, columns, row_labels, column_labels, title, notes, cell_size,
                    font_size, row_header_width, gap, margin)
+    if captions is not None:
+        frame.caption_h = frame.small_h + 4
     footer_h = len(frame.note_lines) * frame.small_h + 8 if frame.note_lines else 0
-    grid_h = rows * cell_size + (rows - 1) * gap
+    grid_h = rows * frame.pitch - gap
     height = frame.grid_top + grid_h + (gap + footer_h if footer_h else 0) + margin
     sheet = Image.new("RGB", (frame.width, height), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
@@ -178,6 +189,8 @@ def render_sheet(images: Sequence[Sequence[Image.Image | Path | str | None]],
                   fill=INK, font=frame.font)
     col_boxes = _draw_columns(draw, frame, columns)
     row_boxes, cell_boxes, image_boxes = _draw_rows(sheet, draw, frame, images, columns)
+    if captions is not None:
+        _draw_captions(draw, frame, captions, cell_boxes)
     footer_box = None
     if frame.note_lines:
         y0 = frame.grid_top + grid_h + gap
@@ -229,7 +242,7 @@ def _draw_rows(sheet: Image.Image, draw: ImageDraw.ImageDraw, frame: _Frame, ima
                columns: int) -> tuple[list[Box], list[list[Box]], list[list[Box | None]]]:
     row_boxes, cell_boxes, image_boxes = [], [], []
     for r, row in enumerate(images):
-        y = frame.grid_top + r * (frame.cell + frame.gap)
+        y = frame.grid_top + r * frame.pitch
         row_boxes.append((frame.margin, y, frame.margin + frame.header_w, y + frame.cell))
         for i, line in enumerate(frame.row_lines[r] if r < len(frame.row_lines) else []):
             draw.text((frame.margin, y + i * frame.line_h), line, fill=INK, font=frame.font)
@@ -244,6 +257,15 @@ def _draw_rows(sheet: Image.Image, draw: ImageDraw.ImageDraw, frame: _Frame, ima
         cell_boxes.append(cell_row)
         image_boxes.append(image_row)
     return row_boxes, cell_boxes, image_boxes
+
+
+def _draw_captions(draw: ImageDraw.ImageDraw, frame: _Frame, captions,
+                   cell_boxes: list[list[Box]]) -> None:
+    for row, boxes in zip(captions, cell_boxes):
+        for text, box in zip(row, boxes):
+            if text:
+                line = wrap(label_text(text), frame.small, frame.cell, 1)[0]
+                draw.text((box[0], box[3] + 2), line, fill=INK, font=frame.small)
 
 
 def _paste(sheet: Image.Image, draw: ImageDraw.ImageDraw, source, box: Box, font) -> Box | None:
@@ -324,13 +346,17 @@ def plan_grid(plan, row_dims: Sequence[int] | None = None) -> SheetGrid:
 
 
 def plan_sheet(plan, images: dict[str, Path | Image.Image | None], *,
-               row_dims: Sequence[int] | None = None, cell_size: int = 256
+               row_dims: Sequence[int] | None = None, cell_size: int = 256,
+               captions: dict[str, str] | None = None
                ) -> tuple[Image.Image, SheetLayout, SheetGrid]:
-    """The contact sheet of a plan, ``images`` mapping cell id -> its (first) image."""
+    """The contact sheet of a plan, ``images`` mapping cell id -> its (first) image and
+    ``captions`` cell id -> the line printed under it (a judge's scores)."""
     grid = plan_grid(plan, row_dims)
     cells = [[images.get(cid) for cid in row] for row in grid.cells]
+    lines = None if captions is None else [[captions.get(cid, "") for cid in row]
+                                           for row in grid.cells]
     sheet, layout = render_sheet(cells, grid.row_labels, grid.column_labels, title=grid.title,
-                                 notes=grid.notes, cell_size=cell_size)
+                                 notes=grid.notes, cell_size=cell_size, captions=lines)
     return sheet, layout, grid
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..llm.answers import InvalidAnswer, clean_answer, strip_escapes
 from ..llm.ollama import AnswerCut, LLMError, OllamaClient, TimedOut
-from ..textsafe import one_line
+from ..untrusted import JsonError, loads_json
 from .cache import VerdictCache
 from .checklist import Checklist
 from .scoring import STATUSES
@@ -45,10 +45,6 @@ RETRY = """\
 Your answer could not be used: {problem}. Answer again with only the JSON object: an
 "items" object with one entry for each of {keys}, each with "status" ("present",
 "partly" or "absent") and "reason", and "text_seen"."""
-
-#: Bidi embeddings, overrides and isolates: a model's text must not reorder what a
-#: terminal shows around it.
-_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 _SYNONYMS = {
     "present": "present", "yes": "present", "visible": "present", "shown": "present",
@@ -109,19 +105,6 @@ def question(checklist: Checklist) -> str:
     return "\n".join(lines)
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth of parsed JSON, without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        if isinstance(node, dict):
-            stack.extend((v, level + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, level + 1) for v in node)
-    return deepest
-
-
 def _status(value: Any) -> str | None:
     if isinstance(value, bool):
         return "present" if value else "absent"
@@ -134,62 +117,78 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def parse_verdict(content: str, checklist: Checklist, model: str) -> Verdict:
-    """The model's answer as a `Verdict`; raises `InvalidAnswer` saying what is wrong."""
+def _clean(text: Any, limit: int) -> str:
+    """Model text as one line: escape sequences, controls and bidi overrides dropped
+    (`textsafe` via `strip_escapes`), cut to ``limit``."""
+    return _cut(" ".join(strip_escapes(text).split()), limit) if isinstance(text, str) else ""
+
+
+def _load_answer(content: str) -> dict[str, Any]:
+    """The answer's JSON object (size and depth capped by `untrusted.loads_json`); a JSON
+    object wrapped in other words is dug out once."""
     if len(content) > MAX_ANSWER_CHARS:
         raise InvalidAnswer(f"the answer is {len(content)} characters long, more than the "
                             f"{MAX_ANSWER_CHARS} a checklist needs")
     text = clean_answer(content)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = loads_json(text, max_bytes=MAX_ANSWER_CHARS, max_depth=MAX_DEPTH)
+    except JsonError as exc:
         start, end = text.find("{"), text.rfind("}")
+        if not exc.syntax or not 0 <= start < end:
+            raise _unusable(exc) from None
         try:
-            if not 0 <= start < end:
-                raise
-            data = json.loads(text[start:end + 1])
-        except json.JSONDecodeError:
-            raise InvalidAnswer(f"not JSON: {exc.msg} at character {exc.pos}") from None
-        except RecursionError:
-            raise InvalidAnswer("the JSON is nested too deeply") from None
-    except RecursionError:
-        raise InvalidAnswer("the JSON is nested too deeply") from None
-    if _depth(data) > MAX_DEPTH:
-        raise InvalidAnswer(f"the JSON is nested more than {MAX_DEPTH} levels deep")
+            data = loads_json(text[start:end + 1], max_bytes=MAX_ANSWER_CHARS,
+                              max_depth=MAX_DEPTH)
+        except JsonError:
+            raise _unusable(exc) from None
     if not isinstance(data, dict):
         raise InvalidAnswer(f"a JSON {type(data).__name__}, not an object")
-    raw_items = data.get("items")
-    if isinstance(raw_items, list):   # tolerated: [{"key": ..., "status": ..., "reason": ...}]
-        raw_items = {str(e.get("key") or e.get("item") or ""): e for e in raw_items
-                     if isinstance(e, dict)}
-    if not isinstance(raw_items, dict):
+    return data
+
+
+def _unusable(exc: JsonError) -> InvalidAnswer:
+    if exc.syntax:
+        return InvalidAnswer(f"not JSON: {exc.msg} at character {exc.pos}")
+    return InvalidAnswer(f"the JSON is {exc.msg}")
+
+
+def _raw_items(data: dict[str, Any]) -> dict[str, Any]:
+    raw = data.get("items")
+    if isinstance(raw, list):   # tolerated: [{"key": ..., "status": ..., "reason": ...}]
+        raw = {str(e.get("key") or e.get("item") or ""): e for e in raw if isinstance(e, dict)}
+    if not isinstance(raw, dict):
         raise InvalidAnswer('no "items" object in the answer')
+    return raw
+
+
+def _item(entry: Any) -> ItemVerdict | None:
+    """One checklist answer (a status word, a boolean, or {status, reason}); None when
+    it has no usable status."""
+    if isinstance(entry, dict):
+        status, reason = _status(entry.get("status")), entry.get("reason", "")
+    else:
+        status, reason = _status(entry), ""
+    return None if status is None else ItemVerdict(status, _clean(reason, MAX_REASON_CHARS))
+
+
+def parse_verdict(content: str, checklist: Checklist, model: str) -> Verdict:
+    """The model's answer as a `Verdict`; raises `InvalidAnswer` saying what is wrong."""
+    data = _load_answer(content)
+    raw_items = _raw_items(data)
     items: dict[str, ItemVerdict] = {}
     missing, bad = [], []
     for key in checklist.keys:
-        entry = raw_items.get(key)
-        if entry is None:
+        if key not in raw_items:
             missing.append(key)
-            continue
-        reason: Any = ""
-        if isinstance(entry, dict):
-            status, reason = _status(entry.get("status")), entry.get("reason", "")
-        else:
-            status = _status(entry)
-        if status is None:
+        elif (item := _item(raw_items[key])) is None:
             bad.append(key)
-            continue
-        reason = reason if isinstance(reason, str) else ""
-        items[key] = ItemVerdict(status, _cut(one_line(reason.translate(_BIDI)),
-                                              MAX_REASON_CHARS))
+        else:
+            items[key] = item
     if missing:
         raise InvalidAnswer(f"no verdict for {', '.join(missing)}")
     if bad:
         raise InvalidAnswer(f"no present/partly/absent status for {', '.join(bad)}")
-    seen = data.get("text_seen", "")
-    seen = seen if isinstance(seen, str) else ""
-    seen = _cut(" ".join(strip_escapes(seen.translate(_BIDI)).split()), MAX_SEEN_CHARS)
-    return Verdict(model, items, seen)
+    return Verdict(model, items, _clean(data.get("text_seen", ""), MAX_SEEN_CHARS))
 
 
 def verdict_from_cache(answer: dict[str, Any], checklist: Checklist, model: str

@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import locations
 from ..atomic import write_atomic
+from ..untrusted import read_json_file
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_ENTRY_BYTES = 256 * 1024
@@ -37,11 +38,9 @@ class VerdictCache:
     def get(self, image_sha: str, checklist_hash: str, model: str) -> dict[str, Any] | None:
         """The stored answer (``items`` and ``text_seen``), or ``None``."""
         path = self.path(image_sha, checklist_hash, model)
-        try:
-            if path.stat().st_size > MAX_ENTRY_BYTES:
-                raise ValueError
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        try:  # a regular file, size and depth capped: it holds a model's answer
+            data = read_json_file(path, max_bytes=MAX_ENTRY_BYTES, max_depth=8)
+        except (OSError, ValueError):   # missing, too big, not JSON (JsonError)
             self.misses += 1
             return None
         if not (isinstance(data, dict) and data.get("image") == image_sha

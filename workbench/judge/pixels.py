@@ -36,6 +36,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 
 from ..textsafe import one_line
+from ..untrusted import FileTooLarge, NotRegularFile, read_regular
 
 MAX_FILE_BYTES = 80 * 1024 * 1024
 MAX_PIXELS = 64_000_000
@@ -107,13 +108,14 @@ def load_image(path: Path) -> LoadedImage:
     """Read and decode a result image; raises `ImageProblem` saying what is wrong."""
     path = Path(path)
     name = one_line(str(path))
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ImageProblem(f"{name}: {size // (1024 * 1024)} MB is too large to check")
-        data = path.read_bytes()
+    try:  # a regular file only (a FIFO or a device named like a result would block)
+        data = read_regular(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise ImageProblem(f"{name}: the image is missing") from None
+    except FileTooLarge as exc:
+        raise ImageProblem(f"{name}: {exc.strerror} to check") from None
+    except NotRegularFile as exc:
+        raise ImageProblem(f"{name}: {exc.strerror}") from None
     except OSError as exc:
         raise ImageProblem(f"{name}: cannot read: {one_line(exc.strerror or str(exc))}") \
             from None

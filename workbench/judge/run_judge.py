@@ -15,14 +15,12 @@ vision model was asked anything, the existing GPU-sharing step unloads it afterw
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
 from typing import Any
 
-from ..atomic import write_atomic
 from ..llm.ollama import (
     LLMError,
     ModelMissing,
@@ -34,15 +32,15 @@ from ..llm.ollama import (
 from ..runs import history
 from ..runs.plan import now_iso
 from ..textsafe import one_line
-from . import pixels
+from . import pixels, record
 from .adherence import Verdict, VisionJudge
 from .cache import VerdictCache
 from .checklist import Checklist, build_checklist
 from .scoring import adherence_score, mean_or_none, rate_or_none
-from .settings import JudgeSettings, release_gpu
+from .settings import JudgeSettings, on_llm_use, release_gpu
 from .textcheck import TextCheck, check_text
+from .view import JUDGE_FILE
 
-JUDGE_FILE = "judge.json"
 JUDGE_FORMAT = 1
 #: A picture is "softer than the run" below this share of the run's median sharpness.
 SOFTER_THAN_RUN = 0.5
@@ -229,7 +227,8 @@ class RunJudge:
         self._plan_cells = {c.id: c for c in run.plan.cells()}
         self._own_client = client is None and vision
         if self._own_client:
-            client = OllamaClient(self.settings.ollama_host, timeout=None)
+            client = OllamaClient(self.settings.ollama_host, timeout=None,
+                                  on_use=on_llm_use(config))
         self.client = client
         self._judge = VisionJudge(client, self.settings.vision_model, cache=cache,
                                   deadline=self.settings.deadline) \
@@ -329,8 +328,8 @@ class RunJudge:
         self.status.state = _adherence_state(self.status, cells, self.vision)
         judgement = RunJudgement(self.run.folder, self.run.id, now_iso(), self.status, cells,
                                  _summaries(self.run, cells), self.not_done(), unloaded)
-        if write:
-            write_judgement(judgement)
+        if write:   # judge.json, the manifest's summary, the contact sheet's scores
+            await asyncio.to_thread(record.keep, judgement, self.run)
         return judgement
 
 
@@ -430,9 +429,3 @@ def _summaries(run: history.Run, cells: dict[str, CellJudgement]) -> list[Varian
             mean_or_none(i.metrics.sharpness if i.metrics else None for i in images),
             sum(1 for c in mine if c.same_as_a)))
     return out
-
-
-def write_judgement(judgement: RunJudgement) -> Path:
-    data = json.dumps(judgement.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    write_atomic(judgement.path, data.encode("utf-8"))
-    return judgement.path

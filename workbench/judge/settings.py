@@ -34,6 +34,14 @@ class JudgeSettings:
         return not self.shares_gpu
 
 
+def on_llm_use(config):
+    """What the judge's Ollama client calls before each request: the session's GPU sharing
+    then knows a model may hold memory, so the next image job frees it first."""
+    from ..llm.gpu import sharing_for
+
+    return sharing_for(config).note_llm_used
+
+
 async def release_gpu(config) -> list[str]:
     """Unload Ollama's models before the next FLUX job on a shared box (the session's
     `llm.gpu.GpuSharing`; it does nothing when the setting is off or no LLM ran since)."""

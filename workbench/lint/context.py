@@ -12,9 +12,9 @@ counts are computed on first use only.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
 
 from ..compose import compose
 from ..presets import effective_params
@@ -53,45 +53,54 @@ class LintContext:
         self._lower: dict[str, str] = {}
         self._words: dict[str, frozenset[str]] = {}
         if is_raw:
-            #: (field, text) for every non-empty field the composer reads.
-            self.user_fields = [("raw", raw)]
-            #: `user_fields` without ``text``: that field is words to print in the image, not
-            #: a description, so prose rules leave it alone.
-            self.prose_fields = self.user_fields
-            self._composed: str | None = None
-            #: (field, text) for rules about the prompt as a whole: the raw text in raw mode
-            #: (so spans land in what the user typed), the composed text otherwise.
-            self.whole = ("raw", raw)
-            #: All the text any rule reads (the fields and the composed prompt).
-            self.text = raw
-            self.ascii = raw.isascii()
-            self._lower["raw"] = lower = raw.lower()
-            words = find_words(lower)
-            #: The lower-case words of all of it: what rule triggers are looked up in.
-            self.all_words = self._words["raw"] = frozenset(words)
-            #: Words as a reader counts them (Chinese and Japanese by characters).
-            self.whole_words = len(words) if self.ascii else word_count(raw)
+            self._read_raw(raw)
         else:
-            values = spec.__dict__
-            self.user_fields = [(name, values[name]) for name in TEXT_FIELDS
-                                if values[name] and not values[name].isspace()]
-            self.prose_fields = [(n, t) for n, t in self.user_fields if n != "text"]
-            self._composed = composed = compose(spec)
-            self.whole = ("composed", composed)
-            # the composer capitalises, trims and drops control characters: rule triggers
-            # are looked up in what the user typed as well as in what FLUX will read
-            typed = "\n".join([t for _, t in self.user_fields])
-            self.text = f"{typed}\n{composed}"
-            self.ascii = typed.isascii() and composed.isascii()
-            self._lower["composed"] = lower = composed.lower()
-            words = find_words(lower)
-            self._words["composed"] = frozenset(words)
-            typed_words = []
-            for name, field_text in self.user_fields:  # fields repeat: cached by text
-                self._words[name] = found = _field_words(field_text)
-                typed_words.append(found)
-            self.all_words = self._words["composed"].union(*typed_words)
-            self.whole_words = len(words) if composed.isascii() else word_count(composed)
+            self._read_fields(spec)
+
+    def _read_raw(self, raw: str) -> None:
+        """The text, words and word count of a raw prompt."""
+        #: (field, text) for every non-empty field the composer reads.
+        self.user_fields = [("raw", raw)]
+        #: `user_fields` without ``text``: that field is words to print in the image, not
+        #: a description, so prose rules leave it alone.
+        self.prose_fields = self.user_fields
+        self._composed: str | None = None
+        #: (field, text) for rules about the prompt as a whole: the raw text in raw mode
+        #: (so spans land in what the user typed), the composed text otherwise.
+        self.whole = ("raw", raw)
+        #: All the text any rule reads (the fields and the composed prompt).
+        self.text = raw
+        self.ascii = raw.isascii()
+        self._lower["raw"] = lower = raw.lower()
+        words = find_words(lower)
+        #: The lower-case words of all of it: what rule triggers are looked up in.
+        self.all_words = self._words["raw"] = frozenset(words)
+        #: Words as a reader counts them (Chinese and Japanese by characters).
+        self.whole_words = len(words) if self.ascii else word_count(raw)
+
+    def _read_fields(self, spec: PromptSpec) -> None:
+        """The text, words and word count of a structured prompt: its fields as typed and
+        the text they compose to."""
+        values = spec.__dict__
+        self.user_fields = [(name, values[name]) for name in TEXT_FIELDS
+                            if values[name] and not values[name].isspace()]
+        self.prose_fields = [(n, t) for n, t in self.user_fields if n != "text"]
+        self._composed = composed = compose(spec)
+        self.whole = ("composed", composed)
+        # the composer capitalises, trims and drops control characters: rule triggers
+        # are looked up in what the user typed as well as in what FLUX will read
+        typed = "\n".join([t for _, t in self.user_fields])
+        self.text = f"{typed}\n{composed}"
+        self.ascii = typed.isascii() and composed.isascii()
+        self._lower["composed"] = lower = composed.lower()
+        words = find_words(lower)
+        self._words["composed"] = frozenset(words)
+        typed_words = []
+        for name, field_text in self.user_fields:  # fields repeat: cached by text
+            self._words[name] = found = _field_words(field_text)
+            typed_words.append(found)
+        self.all_words = self._words["composed"].union(*typed_words)
+        self.whole_words = len(words) if composed.isascii() else word_count(composed)
 
     @property
     def params(self) -> Params:

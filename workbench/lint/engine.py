@@ -7,8 +7,8 @@ spec and never touch the one they were given.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from ..compose import compose
 from ..spec import TEXT_FIELDS, Lora, PromptSpec
@@ -114,38 +114,45 @@ def apply_fixes(spec: PromptSpec, diagnostics: Iterable[Diagnostic], *,
     """A copy of ``spec`` with the fixes of ``diagnostics`` applied (only the safe ones if
     ``safe_only``).  Where edits overlap the one starting first (the widest on a tie)
     wins and the others are skipped: re-lint and apply again, or use `fix_all`."""
+    fixes = [d.fix for d in diagnostics
+             if d.fix is not None and (d.fix.safe or not safe_only)]
     edits: dict[str, list[Edit]] = {}
-    for diagnostic in diagnostics:
-        fix = diagnostic.fix
-        if fix is None or (safe_only and not fix.safe):
-            continue
+    for fix in fixes:
         for edit in fix.edits:
             edits.setdefault(edit.field, []).append(edit)
     new = spec.copy()
-    for diagnostic in diagnostics:
-        fix = diagnostic.fix
-        if fix is None or not fix.add_loras or (safe_only and not fix.safe):
-            continue
-        have = {lora.name for lora in new.params.loras}
-        for name, strength in fix.add_loras:
-            if name not in have:
-                new.params.loras.append(Lora(name=name, strength=strength))
-                have.add(name)
+    _add_loras(new, fixes)
     for field, items in edits.items():
         text = field_text(new, field)
-        chosen: list[Edit] = []
-        for edit in sorted(set(items), key=lambda e: (e.start, -e.end)):
-            if not 0 <= edit.start <= edit.end <= len(text):
-                continue
-            if chosen and edit.start < chosen[-1].end:
-                continue  # overlaps a wider edit already taken
-            if chosen and edit.start == edit.end == chosen[-1].start:
-                continue
-            chosen.append(edit)
-        for edit in reversed(chosen):
+        for edit in reversed(_compatible(items, len(text))):
             text = text[:edit.start] + edit.replacement + text[edit.end:]
         _set_field(new, field, text)
     return new
+
+
+def _add_loras(spec: PromptSpec, fixes: list) -> None:
+    """The LoRAs ``fixes`` attach (a ``<lora:...>`` tag moved to the list), each once."""
+    have = {lora.name for lora in spec.params.loras}
+    for fix in fixes:
+        for name, strength in fix.add_loras:
+            if name not in have:
+                spec.params.loras.append(Lora(name=name, strength=strength))
+                have.add(name)
+
+
+def _compatible(edits: list[Edit], length: int) -> list[Edit]:
+    """The edits to make in a field of ``length`` characters, in order, none overlapping:
+    the one starting first (the widest on a tie) wins."""
+    chosen: list[Edit] = []
+    for edit in sorted(set(edits), key=lambda e: (e.start, -e.end)):
+        if not 0 <= edit.start <= edit.end <= length:
+            continue
+        if chosen and edit.start < chosen[-1].end:
+            continue  # overlaps a wider edit already taken
+        if chosen and edit.start == edit.end == chosen[-1].start:
+            continue
+        chosen.append(edit)
+    return chosen
 
 
 def fix_all(spec: PromptSpec, *, rounds: int = 4, **lint_options) -> tuple[PromptSpec, int]:

@@ -60,17 +60,21 @@ class Plan:
                 if not names.isdisjoint(filled):
                     chosen.add(i)
         if self.by_param:
-            values = ctx.spec.params.__dict__
-            if values["preset"] is not None:
-                chosen.update(self.any_param)  # a preset may set anything
-            else:
-                for name, found in self.by_param.items():
-                    if values.get(name) is not None:
-                        chosen.update(found)
-            if ctx.server_vram_gb is not None:
-                chosen.update(self.by_param.get("server_vram_gb", ()))
+            self._add_param_rules(ctx, chosen)
         rules = self.rules
         return [rules[i] for i in sorted(chosen)]
+
+    def _add_param_rules(self, ctx: LintContext, chosen: set[int]) -> None:
+        """The rules about the parameters the spec sets (all of them with a preset)."""
+        values = ctx.spec.params.__dict__
+        if values["preset"] is not None:
+            chosen.update(self.any_param)  # a preset may set anything
+        else:
+            for name, found in self.by_param.items():
+                if values.get(name) is not None:
+                    chosen.update(found)
+        if ctx.server_vram_gb is not None:
+            chosen.update(self.by_param.get("server_vram_gb", ()))
 
 
 _PLANS: dict[tuple, Plan] = {}

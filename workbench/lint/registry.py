@@ -12,8 +12,9 @@ few rules, and asking each rule to find that out for itself was most of lint's t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .diagnostic import SEVERITIES, Fix
 
@@ -48,7 +49,7 @@ class Rule:
     source: str
     check: Check
     fix: str = ""  # "safe", "unsafe" or "" — what kind of fix the rule can offer
-    when: Callable[["LintContext"], bool] | None = None  # cheap gate: skip the check if False
+    when: Callable[[LintContext], bool] | None = None  # cheap gate: skip the check if False
     #: Triggers (any one suffices; none declared: always run).  Each must be a *necessary*
     #: condition for a hit, or the engine would hide real findings.
     words: frozenset[str] = frozenset()  # a lower-case word of the prompt's text
@@ -78,7 +79,7 @@ _BY_CODE: dict[str, Rule] = {}
 
 def rule(slug: str, code: str, severity: str, *, family: str, summary: str, rationale: str,
          source: str, fix: str = "",
-         when: Callable[["LintContext"], bool] | None = None,
+         when: Callable[[LintContext], bool] | None = None,
          words: Iterable[str] = (), marks: Iterable[str] = (), unicode: bool = False,
          fields: Iterable[str] = (), params: Iterable[str] = ()) -> Callable[[Check], Check]:
     if severity not in SEVERITIES:

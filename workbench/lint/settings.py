@@ -12,8 +12,9 @@ The table format is the same everywhere::
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .diagnostic import SEVERITIES
 from .registry import find_rule

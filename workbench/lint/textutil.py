@@ -16,6 +16,8 @@ from .diagnostic import Edit
 WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 #: The same for ASCII text, about twice as fast (most prompts are ASCII).
 _WORD_ASCII = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
+#: A letter of any script.
+LETTER = re.compile(r"[^\W\d_]")
 
 
 def find_words(text: str) -> list[str]:
@@ -300,8 +302,10 @@ def word_count(text: str) -> int:
 
 
 #: What separates the items of a comma list: commas (also full-width and ideographic),
-#: semicolons, new lines, A1111's BREAK, and sentence ends.
-_FRAGMENT_SEP = re.compile(r"[,;\n，、；]|\bBREAK\b|[.。!?！？](?=\s|$)")
+#: semicolons, new lines, A1111's BREAK, and sentence ends.  (Every alternative starts with
+#: a character, so the regex engine skips to the next candidate: "B(?<!\wB)REAK" is
+#: "\bBREAK", and a leading "\b" made every scan about twice as slow.)
+_FRAGMENT_SEP = re.compile(r"[,;\n，、；]|B(?<!\wB)REAK\b|[.。!?！？](?=\s|$)")
 _ARTICLES = frozenset(("a", "an", "the"))
 _BRACKETS = re.compile(r"[()\[\]{}]|:\s*-?\d+(?:\.\d+)?(?=\s*[)\]])")
 _LORA_TAG = re.compile(r"<(?:lora|lyco|hypernet):[^<>\n]*>", re.I)

@@ -90,7 +90,7 @@ def parse_fields(text: str) -> dict[str, str]:
     try:
         data = _json_object(text)
     except json.JSONDecodeError as exc:
-        raise InvalidAnswer(f"not JSON: {exc}") from exc
+        raise InvalidAnswer(_not_json(text, exc)) from exc
     if not isinstance(data, dict):
         raise InvalidAnswer(f"a JSON {type(data).__name__}, not an object")
     unknown = [k for k in data if k not in TEXT_FIELDS]
@@ -103,6 +103,15 @@ def parse_fields(text: str) -> dict[str, str]:
     if not any(fields.values()):
         raise InvalidAnswer("every field is empty")
     return fields
+
+
+def _not_json(text: str, exc: json.JSONDecodeError) -> str:
+    """Why an answer is not the JSON asked for, in words (not the parser's "Expecting
+    value: line 1 column 1"): what it begins with, or the limit it broke."""
+    if isinstance(exc, JsonError) and not exc.syntax:
+        return f"not usable JSON: {exc}"
+    start = " ".join(strip_escapes(clean_answer(text)).split())[:60]
+    return f"not JSON (the answer begins “{start}”)" if start else "not JSON (an empty answer)"
 
 
 def _clean_field(value: str) -> str:

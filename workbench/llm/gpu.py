@@ -60,7 +60,9 @@ class GpuSharing:
         from .ollama import LLMError, OllamaClient
 
         try:
-            async with OllamaClient(self.ollama_host, timeout=3.0, retry_delay=0.0) as client:
+            # a short total deadline: images must not wait long on a stuck Ollama
+            async with OllamaClient(self.ollama_host, timeout=3.0, deadline=10.0,
+                                    retry_delay=0.0) as client:
                 names = await client.unload_all()
         except LLMError:  # Ollama not running (or not answering): it holds no GPU memory
             names = []

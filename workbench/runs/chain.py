@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..chains import EditChain, chain_warnings
-from ..comfy.client import ComfyClient
+from ..comfy.client import ComfyClient, ComfyError
 from ..comfy.validate import InvalidWorkflow
 from ..compose import compose
 from ..images.source import SourceImage, SourceImageError, load_source
@@ -289,8 +289,9 @@ async def _reuse_or_run(state: _Chain, result: StepResult, spec: PromptSpec,
         await state.recorder.record(cell, [], None, status="cancelled", error=str(exc),
                                     label=_label(result), step=info)
         return result
-    except InvalidWorkflow as exc:   # recorded, then the caller hears of it
-        result.status, result.message = "rejected", str(exc)
+    except ComfyError as exc:   # recorded, then the caller hears of it
+        result.status = "rejected" if isinstance(exc, InvalidWorkflow) else "error"
+        result.message = str(exc)
         await state.recorder.record(cell, [], None, status="error", error=str(exc),
                                     label=_label(result), step=info)
         raise

@@ -85,6 +85,7 @@ class Run:
     meta: dict[str, Any] = field(default_factory=dict)   # library, prompt, anything else
     kind: str = "plan"            # "plan" | "single" | "chain"
     name: str = ""
+    judge: dict[str, Any] = field(default_factory=dict)  # the judge's summary (judge.json)
 
     @property
     def id(self) -> str:
@@ -129,6 +130,7 @@ class RunSummary:
     done: int
     winners: int
     kind: str = "plan"
+    judge: dict[str, Any] = field(default_factory=dict)   # as `Run.judge`
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -238,6 +240,8 @@ def set_status(run: Run, status: str) -> None:
 def manifest_dict(run: Run) -> dict[str, Any]:
     head = {"format": RUN_FORMAT, "kind": run.kind, "id": run.id, "name": run.title,
             "created": run.created, "status": run.status, "meta": run.meta}
+    if run.judge:
+        head["judge"] = run.judge
     if run.plan is None:
         cells = {cid: _result_dict(result) for cid, result in run.results.items()}
         return {**head, "cells": cells}
@@ -297,6 +301,8 @@ def load_run(folder: Path) -> Run:
     run = Run(folder, plan, created=str(data.get("created", "")),
               status=str(data.get("status", "running")), meta=dict(data.get("meta") or {}),
               kind=kind, name=str(data.get("name", "")))
+    judge = data.get("judge")
+    run.judge = judge if isinstance(judge, dict) else {}
     known = {f for f in CellResult.__dataclass_fields__}
     for cid, entry in (data.get("cells") or {}).items():
         if not isinstance(entry, dict) or entry.get("status", "pending") == "pending":
@@ -361,7 +367,7 @@ def list_runs(root: Path | None = None) -> list[RunSummary]:
             continue
         winners = len(run.plan.winners) if run.plan is not None else 0
         summaries.append(RunSummary(folder, run.title, run.created, run.status, run.size,
-                                    run.done, winners, run.kind))
+                                    run.done, winners, run.kind, run.judge))
     summaries.sort(key=lambda s: (s.created, s.folder.name), reverse=True)
     return summaries
 

@@ -12,6 +12,10 @@ The file never grows without bound: when an entry is settled and nothing else is
 file is emptied, and once it passes `COMPACT_BYTES` it is rewritten with only the open
 entries.  So reading it at start costs what is still open, not the whole history.  Several
 workbench processes may share it: appends and rewrites take a lock file.
+
+Each entry names its owner (`this_process`: pid and the process's start time), so a
+session never takes over the prompts of another one that is still running (`owner_alive`);
+the start time tells a live owner from a later process that got the same pid.
 """
 
 from __future__ import annotations
@@ -39,6 +43,41 @@ COMPACT_BYTES = 256 * 1024
 
 def journal_path() -> Path:
     return locations.state_dir() / "comfy-journal.jsonl"
+
+
+def process_started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), None where that
+    is not known (no /proc, no such process)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return fields[19].decode()   # field 22, starttime; fields[0] is field 3
+    except (OSError, IndexError, UnicodeDecodeError):
+        return None
+
+
+def this_process() -> dict[str, Any]:
+    """The owner of the entries this process writes (kept in each entry's meta)."""
+    pid = os.getpid()
+    return {"pid": pid, "started": process_started(pid)}
+
+
+def owner_alive(meta: dict[str, Any]) -> bool:
+    """Whether the process that wrote an entry (its ``pid`` and ``started`` in ``meta``)
+    still runs; an entry with no owner recorded has none."""
+    pid = meta.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    if pid != os.getpid():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            pass   # it exists, owned by another user
+    started = meta.get("started")
+    now = process_started(pid)
+    return not (isinstance(started, str) and now is not None and now != started)
 
 
 @dataclass

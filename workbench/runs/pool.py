@@ -18,13 +18,22 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..comfy.client import ComfyClient, ComfyError, Job, Unreachable
-from ..textsafe import one_line
+from ..comfy.client import AuthRequired, ComfyClient, ComfyError, Job, Unreachable
+from ..textsafe import one_line, redact_url
 from .plan import Cell
 
 
 class NoServer(ComfyError):
-    """None of the configured servers answered."""
+    """None of the configured servers answered; ``causes``: each one's failure."""
+
+    def __init__(self, message: str, causes: list[BaseException] | None = None) -> None:
+        super().__init__(message)
+        self.causes = causes or []
+
+    @property
+    def wants_credentials(self) -> bool:
+        """Every server answered, asking for credentials (a settings problem)."""
+        return bool(self.causes) and all(isinstance(c, AuthRequired) for c in self.causes)
 
 
 @dataclass
@@ -75,24 +84,47 @@ class ServerPool:
             raise NoServer("no ComfyUI server configured (set COMFYUI_URL or --servers)")
         clients = [self.make_client(url) for url in self.urls]
         results = await asyncio.gather(*(_hello(c) for c in clients), return_exceptions=True)
-        problems = []
-        for url, client, result in zip(self.urls, clients, results):
+        problems, causes = [], []
+        for client, result in zip(clients, results):
             if isinstance(result, BaseException):
                 problems.append(one_line(str(result)) or type(result).__name__)
+                causes.append(result)
                 await client.close()
                 continue
-            version, queued = result
-            self.servers.append(Server(url, client, version=version, queued_before=queued))
+            version, queued = result   # shown and recorded as the client names it (redacted)
+            self.servers.append(Server(client.base_url, client, version=version,
+                                       queued_before=queued))
         self.servers.sort(key=lambda s: s.queued_before)
         if not self.servers:
             raise NoServer("no ComfyUI server answered:\n" + "\n".join(
-                f"  - {p}" for p in problems))
+                f"  - {p}" for p in problems), causes)
 
     async def close(self) -> None:
         await asyncio.gather(*(s.client.close() for s in self.servers), return_exceptions=True)
 
+    async def stop_tasks(self, others: list[asyncio.Task]) -> None:
+        """Cancel every server's tasks and ``others``, and wait until they have ended."""
+        tasks = [t for t in [*others, *(t for s in self.servers for t in s.tasks)]
+                 if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def delete_queued(self) -> None:
+        """Delete every prompt in flight from its server's queue (one request a server)."""
+        for server in self.servers:
+            ids = [job.prompt_id for _, job in server.inflight.values() if job is not None]
+            if ids and server.healthy:
+                try:
+                    await server.client.delete_from_queue(ids)
+                except ComfyError:
+                    pass
+
     def by_url(self, url: str) -> Server | None:
-        return next((s for s in self.servers if s.client.base_url == url.rstrip("/")), None)
+        """The server ``url`` names (as recorded: credentials redacted, or not)."""
+        url = redact_url(url.rstrip("/"))
+        return next((s for s in self.servers if s.client.base_url == url), None)
 
     @property
     def healthy(self) -> list[Server]:

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..comfy.client import ComfyClient, ComfyError, Job, JobResult, Unreachable
+from ..comfy.client import BadAnswer, ComfyClient, ComfyError, Job, JobResult, Unreachable
 from ..comfy.events import Event, ExecutionStart, Preview, Progress
 from ..comfy.validate import InvalidWorkflow
 from ..images.source import SourceImage, SourceImageError, load_source
@@ -151,13 +151,7 @@ class PlanRunner:
             await asyncio.to_thread(self._contact_sheet, run)
 
     async def _stop(self, watchers: list[asyncio.Task]) -> None:
-        tasks = [t for t in watchers if not t.done()]
-        for server in self.servers:
-            tasks += [t for t in server.tasks if not t.done()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.pool.stop_tasks(watchers)
 
     async def cancel(self) -> None:
         """Stop: nothing new is submitted, queued jobs are deleted, running ones
@@ -166,13 +160,7 @@ class PlanRunner:
         self.pool.clear()
         jobs = [job for s in self.servers for _, job in list(s.inflight.values())
                 if job is not None]
-        for server in self.servers:   # everything waiting first, one request per server
-            ids = [job.prompt_id for _, job in server.inflight.values() if job is not None]
-            if ids and server.healthy:
-                try:
-                    await server.client.delete_from_queue(ids)
-                except ComfyError:
-                    pass
+        await self.pool.delete_queued()   # everything waiting first, one request a server
         await asyncio.gather(*(job.cancel() for job in jobs), return_exceptions=True)
         for cid in list(self._todo - self._settled):
             cell = self.plan.cell(cid)
@@ -200,7 +188,12 @@ class PlanRunner:
                     return
                 await self._changed.wait()   # work may come back from a dropped server
                 continue
-            await self._carry(server, cell)
+            try:
+                await self._carry(server, cell)
+            except Exception as exc:  # noqa: BLE001 - never leave a cell (and the run) hanging
+                server.inflight.pop(cell.id, None)
+                self._settle_error(cell, f"{type(exc).__name__}: {one_line(str(exc))}",
+                                   at=server)
 
     async def _carry(self, server: Server, cell: Cell) -> None:
         server.inflight[cell.id] = (cell, None)
@@ -222,7 +215,7 @@ class PlanRunner:
                 server.client, built.workflow, cell, self.recorder, seed=built.seed,
                 workflow_name=built.name,
                 on_event=lambda j, e, cid=cell.id: self._on_event(cid, j, e))
-        except InvalidWorkflow as exc:   # refused: explained per node
+        except (InvalidWorkflow, BadAnswer) as exc:   # refused (explained), or garbage
             server.inflight.pop(cell.id, None)
             self._settle_error(cell, one_line(str(exc)), at=server, workflow=built.workflow)
             return
@@ -343,6 +336,7 @@ class PlanRunner:
         try:
             await self._settle_result(server, cell, workflow, result)
         except Exception as exc:   # never leave a cell unsettled: the run would not end
+            await self.recorder.settle(result.prompt_id, "error")
             if cell.id in self._settled:
                 self._emit(cell.id, state="error", error=f"could not record: {exc}")
                 self._poke()
@@ -376,7 +370,8 @@ class PlanRunner:
         if not collected.images:
             reasons = "; ".join(r["reason"] for r in collected.refused)
             self._settle_error(cell, "no usable image came back" + (
-                f" ({one_line(reasons)})" if reasons else ""), workflow=workflow, **details)
+                f" ({one_line(reasons)})" if reasons else ""), workflow=workflow,
+                refused=collected.refused, **details)
             await self.recorder.settle(result.prompt_id, "error")
             return
         if cell.id in self._settled:

@@ -23,7 +23,6 @@ makes a one-cell run folder first (the history lists it like any other run).
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -42,7 +41,7 @@ from ..spec import PromptSpec
 from ..specdata import spec_to_dict
 from . import history
 from .cancel import Cancelled, CancelScope
-from .journal import Journal, JournalEntry
+from .journal import Journal, JournalEntry, this_process
 from .plan import Cell, draw_seeds, make_plan
 from .recorder import CellRecorder
 from .uploads import UploadCache, ensure_uploaded, missing_image
@@ -178,7 +177,7 @@ class RunService:
         run = recorder.run
         if recorder.journal is not None:
             meta = {"run": str(run.folder), "cell": cell.id, "workflow": workflow_name,
-                    "spec": spec_to_dict(cell.spec), "pid": os.getpid()}
+                    "spec": spec_to_dict(cell.spec), **this_process()}
             await recorder.journal_write(recorder.journal.submitting, JournalEntry(
                 prompt_id, client.base_url, client.client_id, str(run.folder), workflow,
                 seed, meta))

@@ -127,6 +127,13 @@ ACTIONS: list[Action] = [
         _a("compare.sheet", "s", "Sheet", "Where the contact sheet is", "sheet"),
         _a("compare.final", "f", "Final on dev", "The same seeds and axes again on FLUX.1 "
            "dev", "final"),
+        _a("compare.judge", "j", "Judge", "Score each cell against its prompt with the "
+           "local vision model: adherence, in-image text, sharpness, same as A",
+           "judge", title="Judge results"),
+        _a("compare.details", "d", "Details", "Show or hide the selected cell's checklist "
+           "and the judge's reasons", "toggle_details", title="Judge details"),
+        _a("compare.best", "b", "Best", "Go to the next cell by judge score, best first",
+           "next_best", title="Next best by score"),
         _a("compare.close", "escape", "Back", "Back to where you came from", "close",
            **ONLY_KEY)),
     *_scope(

@@ -48,6 +48,23 @@ class PlanFinished(Message):
 
 
 @dataclass
+class CellJudged(Message):
+    """The judge scored one cell (its ``judge.json`` form, `RunJudgement.to_dict`'s cell)."""
+
+    cell_id: str
+    cell: dict
+
+
+@dataclass
+class JudgeFinished(Message):
+    """Judging a run is over: the whole ``judge.json`` form, or why it stopped."""
+
+    data: dict | None = None
+    error: str = ""
+    written: bool = True      # False: read back from the run folder, not judged now
+
+
+@dataclass
 class JobProgress(Message):
     """What one job of the run panel is doing now, or how it ended."""
 

@@ -18,6 +18,12 @@ the recorded dummy files), ``hostile`` (path-traversal names, markup and escapes
 messages, a decompression bomb, an oversized PNG), ``models`` (folder -> files).
 Methods: `stall` / `resume`, `drop_websockets`, `restart` (a real restart forgets queue,
 history and cache, keeps files), `add_input_image`.
+
+Hostile modes, off by default: ``faults`` (`tests.fakes.faults.Faults`: slow loris, HTML or
+list bodies, 401/500, huge or deep JSON per route), ``hostile_strings`` (escapes and markup
+in every string the socket and /history carry: node ids, node types, exception messages,
+tracebacks) and `send_raw` (any text or binary frame, e.g. deep JSON, ``1e400``, a bogus
+preview header).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from ..faults import Faults
 from .cache import OutputCache
 from .execution import MODEL_LOADERS, Execution
 from .graph import node_key
@@ -83,6 +90,8 @@ class FakeComfy:
     drop_ws_after_steps: int | None = None
     broken_models: set[str] = field(default_factory=set)
     hostile: bool = False
+    hostile_strings: bool = False
+    faults: Faults = field(default_factory=lambda: Faults(strip_prefix="/api"))
     oversize_bytes: int = 3_000_000
     models: dict[str, list[str]] = field(default_factory=recorded_models)
     # -- observable state, for tests
@@ -150,7 +159,7 @@ class FakeComfy:
             self.output_cache = OutputCache(self.cache)
         # features.json max_upload_size: a bigger upload gets 413, as on the server
         app = web.Application(client_max_size=int(self._features["max_upload_size"]),
-                              middlewares=[self._record_headers])
+                              middlewares=[self._record_headers, self.faults.middleware])
         routes = [
             ("GET", "/ws", self._ws),
             ("POST", "/prompt", self._post_prompt),
@@ -334,12 +343,20 @@ class FakeComfy:
 
     async def send(self, kind: str, data: dict, sid: str | None) -> None:
         """To one client (when it is connected), or to all with ``sid=None``."""
-        message = json.dumps({"type": kind, "data": data})
+        if self.hostile_strings:
+            data = taint(data)
+        await self.send_raw(json.dumps({"type": kind, "data": data}), sid)
+
+    async def send_raw(self, message: str | bytes, sid: str | None = None) -> None:
+        """Any frame, as it is: text (``str``) or binary (``bytes``)."""
         targets = list(self._sockets.values()) if sid is None else \
             [self._sockets[sid]] if sid in self._sockets else []
         for ws in targets:
             try:
-                await ws.send_str(message)
+                if isinstance(message, bytes):
+                    await ws.send_bytes(message)
+                else:
+                    await ws.send_str(message)
             except Exception:
                 pass
 
@@ -561,6 +578,8 @@ class FakeComfy:
             started = time.perf_counter()
             status, messages, outputs, meta = await Execution(self, job).run()
             self.busy_seconds += time.perf_counter() - started
+            if self.hostile_strings:
+                messages = [[kind, taint(data)] for kind, data in messages]
             self._history[job.prompt_id] = {
                 "prompt": self._queue_item(job), "outputs": outputs,
                 "status": {"status_str": status, "completed": status == "success",
@@ -584,6 +603,29 @@ def _hostile_details(node_errors: dict) -> None:
     for entry in node_errors.values():
         for err in entry["errors"]:
             err["details"] = f"{err['details']} {HOSTILE_TEXT}"
+
+
+#: Message fields that are server text (ids, types, messages), tainted by ``hostile_strings``;
+#: ``prompt_id`` and outputs stay as they are (they route messages and name files).
+_TEXT_FIELDS = ("node", "node_id", "display_node", "display_node_id", "real_node_id",
+                "node_type", "exception_type", "exception_message", "traceback", "executed",
+                "nodes")
+
+
+def taint(data: dict) -> dict:
+    """``data`` with HOSTILE in every descriptive string (node ids included)."""
+    from tests.hostile import HOSTILE
+
+    def bad(value: Any) -> Any:
+        if isinstance(value, str):
+            return f"{value}{HOSTILE}"
+        if isinstance(value, list):
+            return [bad(v) for v in value]
+        if isinstance(value, dict):   # progress_state's nodes: keyed by node id
+            return {bad(k): taint(v) if isinstance(v, dict) else v for k, v in value.items()}
+        return value
+
+    return {k: bad(v) if k in _TEXT_FIELDS else v for k, v in data.items()}
 
 
 async def _json_or_empty(request: web.Request) -> dict:

@@ -1,3 +1,16 @@
-"""Rule families, one module each; importing this package registers every rule."""
+"""Rule families, one module per concept; importing this package registers every rule."""
 
-from . import text, syntax, params, kontext, sources, compare  # noqa: F401
+from . import (  # noqa: F401
+    compare,
+    kontext,
+    language,
+    length,
+    lighting,
+    params,
+    quality,
+    sources,
+    style,
+    subject,
+    syntax,
+    wording,
+)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-from stat import S_ISREG
 from pathlib import Path
+from stat import S_ISREG
 
 from ...compose import clean
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from .text import QUALITY_RE, WHITE_BG_RE
+from .lighting import WHITE_BG_RE
+from .quality import QUALITY
 
 _PLAIN = re.compile(r"[\w][\w '’.\-]*")
 
@@ -86,7 +87,7 @@ def lora_trigger_missing(ctx):
 
 def _safe(trigger: str) -> bool:
     """A trigger no other rule would rewrite, so adding it is safe to do unattended."""
-    return not QUALITY_RE.search(trigger) and not WHITE_BG_RE.search(trigger)
+    return not QUALITY.search(trigger) and not WHITE_BG_RE.search(trigger)
 
 
 @rule("source-image-missing", "FX404", "error",

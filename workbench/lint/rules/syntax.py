@@ -1,4 +1,5 @@
-"""A1111 / Civitai prompt syntax that FLUX-in-ComfyUI does not understand (codes FX114-117).
+"""Prompt syntax from other tools that FLUX-in-ComfyUI does not understand: Stable Diffusion
+and Midjourney weights (FX101) and A1111 / Civitai syntax (codes FX114-117).
 
 Prompts copied from Automatic1111, Forge or Civitai carry syntax that their UI interprets
 and ComfyUI's CLIPTextEncode does not: ``<lora:name:0.8>`` tags, ``BREAK``, textual
@@ -15,8 +16,94 @@ import re
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
 from ..textutil import KNOWN_EMBEDDINGS, WORD, clean_edit, edit_is_clean, has_words, inside
+from .common import GUIDE_MISTAKES
 
 COMFY = "ComfyUI README, prompt syntax; ComfyUI_examples (lora, textual_inversion_embeddings)"
+
+# -- weight-syntax ---------------------------------------------------------------------------
+
+_WEIGHT = re.compile(
+    r"\(+\s*([^()\n]*?)\s*:\s*-?\d+(?:\.\d+)?\s*\)+"   # (word:1.4), ((word:1.2))
+    r"|\({2,}([^()\n]*)\){2,}"                          # ((word))
+    r"|\[+([^\[\]\n]*)\]+"                              # [word], [a:b:0.5]
+    r"|\{+([^{}|\n]*)\}+"                                # {word} ({a|b} is choice syntax)
+    r"|(?<=\S)\s*::\s*-?\d*\.?\d+|(?<=\S)\s*::(?!:)"  # word::2 (Midjourney)
+)
+#: `_WEIGHT` without its "::" forms (the groups keep their numbers).
+_WEIGHT_BRACKETS = re.compile(_WEIGHT.pattern.rsplit("|(?<=", 1)[0].rsplit("|(?<=", 1)[0])
+#: A1111 prompt editing / scheduling: [from:to:0.5], [word:0.5]: no single "inner words".
+_SCHEDULE = re.compile(r"\[[^\[\]\n]*:\s*-?\d*\.?\d+\s*\]")
+
+
+def unweight(text: str) -> str:
+    """``text`` with every weighting construct replaced by its inner words."""
+    for _ in range(10):
+        new = _WEIGHT.sub(lambda m: next((g for g in m.groups() if g is not None), ""), text)
+        if new == text:
+            break
+        text = new
+    return text
+
+
+@rule("weight-syntax", "FX101", "warning", family="text", fix="safe",
+      marks=("(", "[", "{", "::"),
+      summary="Stable Diffusion / Midjourney weighting: (word:1.4), ((word)), [word], "
+              "{word}, word::2",
+      rationale="FLUX was not trained with prompt weights (BFL: weighting is not supported). "
+                "ComfyUI does read (word:1.2) and ((word)) and scales those tokens' T5 and "
+                "CLIP embeddings, so the effect is unpredictable; [word], {word} and "
+                "word::2 it does not parse at all, and the brackets reach the encoders as "
+                "text. Say it in words instead: \"with emphasis on ...\", \"especially "
+                "...\".",
+      source=f"{GUIDE_MISTAKES}: weights like \"(beautiful:1.5)\" work in Stable "
+             "Diffusion, not in FLUX; ComfyUI comfy/sd1_clip.py token_weights (parentheses "
+             "only) and ClipTokenWeightEncoder, used for FLUX's T5 in comfy/text_encoders/"
+             "flux.py")
+def weight_syntax(ctx):
+    for field, text in ctx.prose_fields:
+        if "::" in text:
+            pattern = _WEIGHT
+        elif "(" in text or "[" in text or "{" in text:
+            pattern = _WEIGHT_BRACKETS
+        else:
+            continue
+        for m in pattern.finditer(text):
+            raw = m.group()
+            inner = unweight(next((g for g in m.groups() if g is not None), ""))
+            words = inner.strip()
+            parsed = raw.lstrip().startswith("(")
+            if _SCHEDULE.fullmatch(raw.strip()):
+                yield Hit(field, m.start(), m.end(),
+                          f"A1111 prompt editing {raw.strip()!r} is not understood by "
+                          "ComfyUI; FLUX reads the brackets and numbers as text",
+                          suggestion="write the version you want in words")
+                continue
+            if words or raw.strip()[:1] not in "([{":
+                if not inner and 0 < m.start() and m.end() < len(text) \
+                        and text[m.start() - 1].isalnum() and text[m.end()].isalnum():
+                    inner = " "
+                # keep words apart: "a(b:1.2)c" becomes "a b c", not "abc"
+                if inner and m.start() > 0 and text[m.start() - 1].isalnum() \
+                        and inner[0].isalnum():
+                    inner = " " + inner
+                if inner and m.end() < len(text) and text[m.end()].isalnum() \
+                        and inner[-1].isalnum():
+                    inner += " "
+                fix = Fix(f"drop the weighting, keep {words!r}" if words else
+                          "drop the weighting", (Edit(field, m.start(), m.end(), inner),),
+                          safe=True)
+            else:
+                edit = clean_edit(field, text, m.start(), m.end())
+                fix = Fix("remove the empty weighting", (edit,), safe=True) if edit else None
+            what = ("ComfyUI scales these tokens, but FLUX was not trained with weights"
+                    if parsed else "ComfyUI does not parse this; FLUX reads it as text")
+            yield Hit(field, m.start(), m.end(), f"weight syntax {raw.strip()!r}: {what}",
+                      fix=fix,
+                      suggestion=f"write \"with emphasis on {words}\" if it matters"
+                      if words else "")
+
+
+# -- lora-tag ------------------------------------------------------------------------------
 
 _LORA = re.compile(r"<\s*(lora|lyco|hypernet)\s*:\s*([^:<>\n]+?)\s*(?::\s*(-?\d*\.?\d+)\s*)?"
                    r"(?::[^<>\n]*)?>", re.I)

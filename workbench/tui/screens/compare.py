@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -29,9 +29,10 @@ from ...textsafe import one_line, sanitize
 from ..actions import bindings
 from ..messages import CellProgress, PlanFinished, cell_updates
 from ..widgets.cell import CellView, thumbnail_box
+from .compare_judge import JudgeActions
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(JudgeActions, Screen[None]):
     SCOPE = "compare"  # its actions in the action table (keys, palette, help)
     BINDINGS = bindings("compare")
 
@@ -49,28 +50,34 @@ class CompareScreen(Screen[None]):
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        rows, cols = len(self.grid.cells), len(self.grid.column_labels)
         with Vertical(id="compare"):
             yield Static(self._title(), id="compare-title")
-            with Grid(id="compare-grid") as grid:
-                grid.styles.grid_size_columns = cols + 1
-                grid.styles.grid_size_rows = rows + 1
-                grid.styles.grid_columns = f"16 {' '.join(['1fr'] * cols)}"
-                grid.styles.grid_rows = f"2 {' '.join(['1fr'] * rows)}"  # labels may wrap
-                yield Static("", classes="corner")
-                for label in self.grid.column_labels:
-                    yield Static(Text(sanitize(label), overflow="ellipsis"),
-                                 classes="col-label")
-                for r, row in enumerate(self.grid.cells):
-                    # (ellipsis: a long word is cut, not broken with a hyphen)
-                    yield Static(Text(sanitize(self.grid.row_labels[r]), overflow="ellipsis"),
-                                 classes="row-label")
-                    for cell_id in row:
-                        view = CellView(cell_id, self._cell_label(cell_id))
-                        self.cells[cell_id] = view
-                        yield view
+            with Horizontal(id="compare-body"):
+                yield self._grid()
+                yield Static("", id="judge-panel")   # the judge's checklist (d)
+            yield Static("", id="judge-summary")     # the judge's summary per variant
             yield Static("", id="compare-status")
         yield Footer(compact=True)
+
+    def _grid(self) -> Grid:
+        rows, cols = len(self.grid.cells), len(self.grid.column_labels)
+        children = [Static("", classes="corner")]
+        children += [Static(Text(sanitize(label), overflow="ellipsis"), classes="col-label")
+                     for label in self.grid.column_labels]
+        for r, row in enumerate(self.grid.cells):
+            # (ellipsis: a long word is cut, not broken with a hyphen)
+            children.append(Static(Text(sanitize(self.grid.row_labels[r]),
+                                        overflow="ellipsis"), classes="row-label"))
+            for cell_id in row:
+                view = CellView(cell_id, self._cell_label(cell_id))
+                self.cells[cell_id] = view
+                children.append(view)
+        grid = Grid(*children, id="compare-grid")
+        grid.styles.grid_size_columns = cols + 1
+        grid.styles.grid_size_rows = rows + 1
+        grid.styles.grid_columns = f"16 {' '.join(['1fr'] * cols)}"
+        grid.styles.grid_rows = f"2 {' '.join(['1fr'] * rows)}"  # labels may wrap
+        return grid
 
     def _title(self) -> Text:
         done = sum(1 for v in self.cells.values() if v.image is not None)
@@ -100,6 +107,8 @@ class CompareScreen(Screen[None]):
             view.set_winner(self.plan.is_winner(cell_id))
         self.query_one("#compare-title", Static).update(self._title())
         self._select(0, 0)
+        if self.run is not None:
+            self.load_judgement()   # a run judged before shows its scores
         if self.config is not None and self.run is None:
             self.running = True
             self._run_plan()
@@ -122,6 +131,7 @@ class CompareScreen(Screen[None]):
     @on(PlanFinished)
     def _finished(self, event: PlanFinished) -> None:
         self.running = False
+        self.judge_plan_finished(None if event.error else event.run)
         if event.error:
             self.notify(event.error, title="Comparison stopped", severity="error",
                         timeout=15, markup=False)
@@ -139,6 +149,7 @@ class CompareScreen(Screen[None]):
     @on(CellProgress)
     def _cell_progress(self, event: CellProgress) -> None:
         self.update_cell(event.update)
+        self.judge_progress(event.update)
 
     def update_cell(self, update) -> None:
         """Apply a runner's `CellUpdate` (state, progress, images)."""
@@ -189,6 +200,7 @@ class CompareScreen(Screen[None]):
 
             status.append("\n" + one_line(compose(cell.spec)))
         self.query_one("#compare-status", Static).update(status)
+        self.show_judge_details()
 
     def action_move(self, drow: int, dcol: int) -> None:
         self._select(self.row + drow, self.col + dcol)

@@ -81,7 +81,7 @@ class RunActions:
                 return
             self.app.push_screen(ImageScreen(images[-1], run.title))
             return
-        self.app.push_screen(CompareScreen(run.plan, run=run))
+        self.app.push_screen(CompareScreen(run.plan, run=run, config=self.config))
 
     # -- Kontext chains --------------------------------------------------------------------------
     def action_chain(self, run: bool = False) -> None:

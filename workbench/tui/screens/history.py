@@ -24,6 +24,7 @@ class HistoryScreen(ModalScreen[str | None]):
         self.root = root
 
     def compose(self) -> ComposeResult:
+        from ...judge.view import history_text
         from ...runs.history import list_runs
 
         self.runs = list_runs(self.root)
@@ -36,6 +37,8 @@ class HistoryScreen(ModalScreen[str | None]):
                                      (sanitize(r.name or r.folder.name), "bold"),
                                      f"  {r.done}/{r.cells} cells",
                                      (f"  ★{r.winners}" if r.winners else ""),
+                                     (f"  {sanitize(history_text(r.judge))}"
+                                      if r.judge else "", "green"),
                                      (f"  {sanitize(r.status)}", "italic")), id=str(i))
                 for i, r in enumerate(self.runs)], id="history-list")
         yield Footer(compact=True)

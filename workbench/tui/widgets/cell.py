@@ -53,6 +53,7 @@ class CellView(Static):
         self.state, self.fraction, self.step, self.steps, self.error = "waiting", 0.0, 0, 0, ""
         self.image: Path | None = None
         self.winner = False
+        self.badge = ""          # the judge's scores (adherence %, text ✓/✗, soft, =A)
         self._picture = None
         self._picture_size: tuple[int, int] | None = None
 
@@ -75,8 +76,7 @@ class CellView(Static):
     def set_image(self, path: Path | None) -> None:
         self.image = path
         self._picture = None
-        if not self.winner:
-            self.border_title = ""
+        self.border_title = self._title()
         self._redraw()
 
     def set_live_preview(self, data: bytes) -> None:
@@ -112,7 +112,20 @@ class CellView(Static):
     def set_winner(self, winner: bool) -> None:
         self.winner = winner
         self.set_class(winner, "-winner")
-        self.border_title = "★ winner" if winner else ""
+        self.border_title = self._title()
+
+    def set_badge(self, badge: str, *, best: bool = False) -> None:
+        """The judge's scores for this cell, in its top border (``best``: the highest
+        adherence in its column)."""
+        self.badge = badge
+        self.set_class(best, "-best")
+        if self.image is not None or not badge:
+            self.border_title = self._title()
+
+    def _title(self) -> str:
+        """The top border: winner mark and judge badge (markup-escaped)."""
+        parts = (["★ winner"] if self.winner else []) + ([self.badge] if self.badge else [])
+        return for_markup(" · ".join(parts))
 
     def _redraw(self) -> None:
         width, height = self.content_size

@@ -163,7 +163,8 @@ class JobsPanel(VerticalScroll, can_focus=True):
         try:
             await self._run_job(key, library, spec)
         except Exception as exc:  # a bug must not take the editor (and unsaved work) down
-            self.post_message(JobProgress(key, f"unexpected error: {exc!r}", outcome="failed"))
+            self.post_message(JobProgress(
+                key, f"unexpected error ({type(exc).__name__}): {exc}", outcome="failed"))
             raise
 
     async def _run_job(self, key: str, library: Library, spec: PromptSpec) -> None:
@@ -206,7 +207,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
         recorded in their run folders."""
         from ...comfy.client import client_from_config
         from ...runs.journal import Journal
-        from ...runs.recovery import owned_by_live_session, recover
+        from ...runs.recovery import RECOVERY_TIMEOUT, owned_by_live_session, recover
 
         journal = Journal()
         left = {e.prompt_id: e for e in journal.unfinished(server)
@@ -225,7 +226,8 @@ class JobsPanel(VerticalScroll, can_focus=True):
             job.on_event = progress.on_event
 
         found = await recover(journal, lambda url, cid: client_from_config(
-            self.config, url, client_id=cid), wait=True, on_attached=attached)
+            self.config, url, client_id=cid), servers=[self.config.comfyui.url], wait=True,
+            timeout=RECOVERY_TIMEOUT, on_attached=attached)
         for item in found:
             progress = rows.get(item.entry.prompt_id)
             if progress is not None:

@@ -1,0 +1,143 @@
+"""Light: no lighting described (FX111), and the "white background" quirk of FLUX.1 dev
+(FX102)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from ..diagnostic import Edit, Fix
+from ..registry import Hit, rule
+from ..textutil import Caseless, find_words, inside, trimmed
+from .common import GUIDE_MISTAKES, TEXT_CACHE
+from .language import mostly_foreign
+from .length import content_words
+
+_WHITE_BG = re.compile(r"(?<!clean )\b(?:(?:plain|pure|solid|simple|blank|all)[\s-]+)?"
+                       r"white[\s-]+(?:background|bg)\b", re.I)
+WHITE_BG_RE = _WHITE_BG
+WHITE_FIX = "clean white seamless backdrop"
+
+
+@rule("white-background", "FX102", "info", family="text", fix="safe",
+      when=lambda ctx: ctx.spec.model == "dev", marks=("hite", "HITE"),
+      summary="\"white background\" on FLUX.1 dev",
+      rationale="On FLUX.1 [dev] the phrase \"white background\" often gives blurry "
+                "results; users report the same in the FLUX repository's issues. It is a "
+                "quirk of dev, not a mistake (BFL's own product prompts use it), so this is "
+                f"advice: \"{WHITE_FIX}\" avoids it.",
+      source=f"{GUIDE_MISTAKES}; black-forest-labs/flux issues")
+def white_background(ctx):
+    if ctx.spec.model != "dev":
+        return
+    for field, text in ctx.prose_fields:
+        if "hite" not in text and "HITE" not in text:
+            continue
+        for m in _WHITE_BG.finditer(text):
+            if inside(ctx.quotes(field, text), *m.span()):
+                continue
+            yield Hit(field, m.start(), m.end(),
+                      f"{m.group()!r} tends to blur FLUX.1 dev images",
+                      fix=Fix(f"write {WHITE_FIX!r}", (Edit(field, *m.span(), WHITE_FIX),),
+                              safe=True),
+                      suggestion="or leave the background out and let the model choose")
+
+
+
+#: Words that describe light (its source, quality, direction or time of day).  Colours
+#: ("bright blue", "light orange", "dark house"), make-up ("eye shadow") and things that
+#: merely exist (a moon, a fire, mist) are not light.
+_LIGHT = Caseless(
+    r"\b(?:light(?:s|ing|ed)?|lit|sunlight|sunlit|moonlight|moonlit|lamplight|lamplit|"
+    r"candlelight|candlelit|firelight|daylight|starlight|torchlight|backlit|backlight\w*|"
+    r"rim\s*light\w*|underlit|glow(?:s|ing)?|glowed|shadows?|shade[ds]?|illuminat\w*|"
+    r"luminous|luminescent|radiant|sunset|sunrise|dawn|dusk|twilight|golden\s+hour|"
+    r"blue\s+hour|overcast|sunny|sunshine|sunbeams?|moonbeams?|god\s*rays|rays|beams?|"
+    r"noon|midday|night|nighttime|night-time|neon|lanterns?|lamps?|candles?|softbox|"
+    r"flash|spotlight|spotlit|chiaroscuro|silhouette[ds]?|reflections?|gleam\w*|glint\w*|"
+    r"glare|high[\s-]key|low[\s-]key|subsurface\s+scattering|volumetric|catchlights?|"
+    r"dim|dimly|bathed|rembrandt\s+lighting)\b")
+_NOT_LIGHT = Caseless(
+    r"\b(?:light\s+(?:blue|green|red|pink|orange|yellow|purple|violet|brown|grey|gray|"
+    r"beige|cream|tan|skin|hair|weight|wood|fabric|blonde|colou?r\w*)|eye\s*shadows?|"
+    r"healthy\s+glow|skin\s+glow|drop\s+shadows?|playful\s+shadows?|lamp\s*post)\b")
+#: Flat graphic design needs no light: a poster, a logo, a t-shirt print.
+_GRAPHIC = Caseless(r"\b(?:poster|logo|typography|lettering|wordmark|icon|sticker|"
+                    r"t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
+                    r"vector|letterhead|screenprint|wordart|clip\s*art|clipart|book\s+cover|"
+                    r"album\s+cover|cover\s+design|business\s+card)\b")
+_PHOTOGRAPHIC = Caseless(r"\b(?:photo\w*|shot\s+on|lens|camera|dslr|film\s+still)\b")
+MIN_LIGHTING_WORDS = 10
+
+
+#: Single words that always describe light, and words that do so only in context.
+_LIGHT_SURE = frozenset("""
+lighting lighted lit sunlight sunlit moonlight moonlit lamplight lamplit candlelight
+candlelit firelight daylight starlight torchlight backlit backlight backlighting underlit
+glowed illuminated illuminating illumination illuminations luminous luminescent radiant
+sunset sunsets sunrise dawn dusk twilight overcast sunny sunshine sunbeam sunbeams moonbeam
+moonbeams rays beam beams noon midday night nighttime night-time neon lantern lanterns
+lamps candle candles softbox flash spotlight spotlit chiaroscuro silhouette silhouetted
+silhouettes reflection reflections gleam gleaming gleams glint glinting glints glare
+volumetric catchlight catchlights dim dimly bathed shade shaded shades high-key low-key
+rim-lit
+""".split())
+_LIGHT_MAYBE = frozenset("light lights glow glowing glows shadow shadows lamp".split())
+_LIGHT_PHRASES = ("golden hour", "blue hour", "god rays", "rim light", "high key", "low key",
+                  "subsurface scattering")
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def mentions_lighting(text: str) -> bool:
+    lower = text.lower()
+    return _mentions_lighting(text, lower, frozenset(find_words(lower)))
+
+
+def _mentions_lighting(text: str, lower: str, words: frozenset[str]) -> bool:
+    """`mentions_lighting`, given the text's lower case and words."""
+    if not _LIGHT_SURE.isdisjoint(words) or any(p in lower for p in _LIGHT_PHRASES):
+        return True
+    if _LIGHT_MAYBE.isdisjoint(words):
+        return False
+    masked = _NOT_LIGHT.sub(" ", text) if _NOT_LIGHT.search(text, lower=lower) else text
+    return bool(_LIGHT.search(masked))
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def is_graphic_design(text: str) -> bool:
+    opening = " ".join(text.split()[:7])
+    return bool(_GRAPHIC.search(opening)) and not _PHOTOGRAPHIC.search(text)
+
+
+@rule("missing-lighting", "FX111", "info", family="text",
+      when=lambda ctx: not ctx.is_edit and ctx.whole_words >= MIN_LIGHTING_WORDS,
+      summary="no lighting described",
+      rationale="Lighting has the single greatest impact on how a FLUX image looks; say "
+                "what the light is (soft golden light, hard side light, overcast...). "
+                "Colours (\"bright blue\", \"dark gradient\") are not light. Quick concepts "
+                "under ten words and flat graphic design are left alone.",
+      source="BFL prompting guide: \"Always specify lighting - it has the single greatest "
+             "impact\"; FLUX guide (seed 000)")
+def missing_lighting(ctx):
+    if ctx.is_edit or ctx.whole_words < MIN_LIGHTING_WORDS:
+        return
+    # the common case: a word that is always light, in a field or in the composed text
+    # (either way the prompt mentions light), decided on the words the engine already has
+    if not _LIGHT_SURE.isdisjoint(ctx.all_words) or mostly_foreign(ctx):
+        return
+    text = ctx.composed
+    if ctx.is_raw and text != ctx.spec.raw:
+        lit = mentions_lighting(text)  # the composer dropped control characters
+    else:
+        field = ctx.whole[0]
+        lit = _mentions_lighting(text, ctx.lower(field, text), ctx.words(field, text))
+    if lit or content_words(ctx) < MIN_LIGHTING_WORDS:
+        return
+    if is_graphic_design(text):
+        return
+    field, whole = ctx.whole
+    yield Hit(field, *trimmed(whole), "no lighting described",
+              suggestion="add the light: \"in soft golden evening light\", "
+                         "\"lit by a single window\"")
+
+
