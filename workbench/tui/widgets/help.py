@@ -135,5 +135,5 @@ class HelpPanel(VerticalScroll, can_focus=False):
 
     @property
     def text(self) -> str:
-        """What the panel says, as plain text."""
-        return plain(self._shown) if self._shown is not None else ""
+        """What the panel says, as plain text (on long lines: a phrase is not cut)."""
+        return plain(self._shown, width=160) if self._shown is not None else ""
