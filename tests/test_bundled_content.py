@@ -19,7 +19,7 @@ import pytest
 from workbench.compose import compose, word_count
 from workbench.library import load_library
 from workbench.locations import bundled_prompts_dir, bundled_themes_dir
-from workbench.spec import VARIANTS, PromptSpec
+from workbench.spec import TOOL_GUIDANCE, VARIANTS, PromptSpec, tool_guidance, tools_problem
 
 PROMPTS_DIR = bundled_prompts_dir()
 THEMES_DIR = bundled_themes_dir()
@@ -108,6 +108,10 @@ def test_params_suit_the_variant(path, spec):
     if spec.model == "schnell":
         assert 1 <= p.steps <= 4
         assert p.guidance is None, "schnell ignores guidance"
+    elif spec.model == "dev" and tool_guidance(spec) is not None:
+        assert 20 <= p.steps <= 50
+        # Fill / Canny / Depth: BFL's guidance, best left to the tool's default
+        assert p.guidance in (None, tool_guidance(spec)), TOOL_GUIDANCE
     elif spec.model == "dev":
         assert 20 <= p.steps <= 50
         assert 2.0 <= p.guidance <= 3.5
@@ -122,7 +126,8 @@ def test_params_suit_the_variant(path, spec):
 
 
 def test_an_img2img_example_with_a_sensible_denoise():
-    img2img = [spec for _, spec in ALL if spec.model == "dev" and spec.source_image]
+    img2img = [spec for _, spec in ALL if spec.model == "dev" and spec.source_image
+               and not spec.tools.fill]
     assert img2img
     for spec in img2img:
         assert 0.6 <= spec.params.denoise <= 0.8
@@ -290,3 +295,15 @@ async def test_textual_applies_every_bundled_theme():
             assert box.styles.color.hex.lower() == theme.foreground.lower()
             border = theme.variables.get("border", theme.primary)
             assert box.styles.border_top[1].hex.lower() == border.lower()
+
+
+def test_the_tools_library_shows_every_tool_with_images_that_exist():
+    tools = [(path, spec) for path, spec in ALL if spec.tools.used]
+    names = {name for _, spec in tools for name in spec.tools.names()}
+    assert {"fill", "outpaint", "canny", "depth", "redux"} <= names
+    for path, spec in tools:
+        assert tools_problem(spec) is None, spec.name
+        images = [spec.tools.mask, spec.tools.control_image, spec.source_image,
+                  *(ref.image for ref in spec.tools.redux)]
+        for image in filter(None, images):
+            assert (path.parent / image).is_file(), f"{spec.name}: {image}"

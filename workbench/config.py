@@ -29,7 +29,9 @@ DEFAULT_OLLAMA_HOST = "127.0.0.1:11434"
 DEFAULT_THEME = "workbench-dark"
 IMAGE_PROTOCOLS = ("auto", "halfblocks", "kitty", "sixel")
 MODEL_KEYS = ("dev", "schnell", "kontext", "clip_l", "t5xxl", "vae", "checkpoint_dev",
-              "checkpoint_schnell", "checkpoint_kontext", "loading")
+              "checkpoint_schnell", "checkpoint_kontext", "loading",
+              # FLUX.1 tools (comfy.models.TOOL_MODELS)
+              "fill", "canny", "depth", "canny_lora", "depth_lora", "redux", "clip_vision")
 
 EXAMPLE = f"""\
 # FLUX Prompt Workbench settings. Environment variables COMFYUI_URL and OLLAMA_HOST, and

@@ -11,7 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .spec import MAX_SEED, VARIANTS, Lora, PromptSpec
+from .spec import CONTROLS, MAX_SEED, VARIANTS, Lora, Outpaint, PromptSpec, Redux
+from .specdata import (
+    CONTROL_STRENGTH_RANGE,
+    MASK_FEATHER_LIMIT,
+    MASK_GROW_LIMIT,
+    OUTPAINT_LIMIT,
+    OUTPAINT_SIDES,
+    REDUX_STRENGTH_RANGE,
+)
 
 
 @dataclass(frozen=True)
@@ -19,12 +27,18 @@ class FieldForm:
     key: str
     label: str
     help: str
-    kind: str = "text"  # text | multiline | int | float | tags | loras | choice
-    group: str = "prompt"  # prompt | layers | image | params | notes
+    kind: str = "text"  # text | multiline | int | float | tags | loras | choice | path
+    #                     | control | outpaint | redux
+    group: str = "prompt"  # prompt | layers | image | tools | params | notes
 
     @property
     def is_param(self) -> bool:
         return self.group == "params"
+
+    @property
+    def completes_paths(self) -> bool:
+        """The editor offers image-path completion here (see `complete_image_field`)."""
+        return self.kind in ("path", "redux")
 
 
 FORMS: tuple[FieldForm, ...] = (
@@ -42,8 +56,8 @@ FORMS: tuple[FieldForm, ...] = (
     FieldForm("camera", "Camera", "Lens, angle, depth of field, film stock"),
     FieldForm("raw", "Raw text", "Raw-text mode: when set, this is the prompt and the "
               "structured fields are ignored", "multiline"),
-    FieldForm("source_image", "Source img", "Image to start from (img2img, Kontext)",
-              group="image"),
+    FieldForm("source_image", "Source img", "Image to start from (img2img, Kontext, Fill)",
+              "path", "image"),
     FieldForm("follows", "Follows", "Prompt whose result this Kontext edit continues",
               group="image"),
     FieldForm("seed", "Seed", "Fixed seed; empty = drawn once per run", "int", "params"),
@@ -61,19 +75,46 @@ FORMS: tuple[FieldForm, ...] = (
     FieldForm("preset", "Preset", "Named preset of parameters", group="params"),
     FieldForm("loras", "LoRAs", "file.safetensors:0.8:trigger, other trigger; next.safetensors",
               "loras", "params"),
+    FieldForm("mask", "Mask", "FLUX Fill: PNG as big as the source, white = repaint",
+              "path", "tools"),
+    FieldForm("mask_grow", "Mask grow", f"Pixels to grow (or, negative, shrink) the mask; "
+              f"±{MASK_GROW_LIMIT}", "int", "tools"),
+    FieldForm("mask_feather", "Feather", "Pixels of soft edge on the mask (outpaint: "
+              f"on the new border); 0-{MASK_FEATHER_LIMIT}", "int", "tools"),
+    FieldForm("outpaint", "Outpaint", "FLUX Fill: new pixels per side, e.g. left=256 "
+              "right=256 (snapped to 16)", "outpaint", "tools"),
+    FieldForm("control", "Control", "Structure control: canny (edges of a photo) or depth "
+              "(a depth map)", "control", "tools"),
+    FieldForm("control_image", "Control img", "Photo for canny, depth map for depth",
+              "path", "tools"),
+    FieldForm("control_strength", "Strength", "Strength of the Canny/Depth LoRA on dev "
+              "(set: the LoRA is used; BFL: 0.85)", "float", "tools"),
+    FieldForm("redux", "Redux", "FLUX Redux references: ref.png:0.6; other.png (strength "
+              f"{REDUX_STRENGTH_RANGE[0]:g}-{REDUX_STRENGTH_RANGE[1]:g}, default 1; below 1 the "
+              "prompt counts more)", "redux", "tools"),
     FieldForm("notes", "Notes", "Free notes: why this prompt, what you learned", "multiline",
               "notes"),
 )
 FORM_BY_KEY = {form.key: form for form in FORMS}
 
 
+def _holder(spec: PromptSpec, form: FieldForm):
+    if form.is_param:
+        return spec.params
+    return spec.tools if form.group == "tools" else spec
+
+
 def field_text(spec: PromptSpec, key: str) -> str:
     form = FORM_BY_KEY[key]
-    value = getattr(spec.params, key) if form.is_param else getattr(spec, key)
+    value = getattr(_holder(spec, form), key)
     if form.kind == "tags":
         return ", ".join(value)
     if form.kind == "loras":
         return format_loras(value)
+    if form.kind == "outpaint":
+        return format_outpaint(value)
+    if form.kind == "redux":
+        return format_redux(value)
     if value is None:
         return ""
     if form.kind == "float":
@@ -88,7 +129,7 @@ def set_field(spec: PromptSpec, key: str, text: str) -> str | None:
         value = _parse(form, text)
     except ValueError as exc:
         return f"{form.label}: {exc}"
-    setattr(spec.params if form.is_param else spec, key, value)
+    setattr(_holder(spec, form), key, value)
     return None
 
 
@@ -99,10 +140,14 @@ def _int(form: FieldForm, stripped: str) -> int | None:
         value = int(stripped.replace("_", ""))
     except ValueError:
         raise ValueError(f"{stripped!r} is not a whole number") from None
-    low, high = (0, MAX_SEED) if form.key == "seed" else (-2**31, 2**31 - 1)
+    low, high = _INT_LIMITS.get(form.key, (-2**31, 2**31 - 1))
     if not low <= value <= high:
         raise ValueError(f"must be from {low} to {high}")
     return value
+
+
+_INT_LIMITS = {"seed": (0, MAX_SEED), "mask_grow": (-MASK_GROW_LIMIT, MASK_GROW_LIMIT),
+               "mask_feather": (0, MASK_FEATHER_LIMIT)}
 
 
 def _float(form: FieldForm, stripped: str) -> float | None:
@@ -114,6 +159,9 @@ def _float(form: FieldForm, stripped: str) -> float | None:
         raise ValueError(f"{stripped!r} is not a number") from None
     if not math.isfinite(value):
         raise ValueError("must be a finite number")
+    if form.key == "control_strength" and not (
+            CONTROL_STRENGTH_RANGE[0] <= value <= CONTROL_STRENGTH_RANGE[1]):
+        raise ValueError("must be from {:g} to {:g}".format(*CONTROL_STRENGTH_RANGE))
     return value
 
 
@@ -123,7 +171,15 @@ def _choice(form: FieldForm, stripped: str) -> str:
     return stripped
 
 
-_BY_KIND = {"int": _int, "float": _float, "choice": _choice}
+def _control(form: FieldForm, stripped: str) -> str:
+    if stripped.lower() not in CONTROLS + ("",):
+        raise ValueError(f"must be {' or '.join(CONTROLS)} (or empty)")
+    return stripped.lower()
+
+
+_BY_KIND = {"int": _int, "float": _float, "choice": _choice, "control": _control,
+            "outpaint": lambda form, stripped: parse_outpaint(stripped),
+            "redux": lambda form, stripped: parse_redux(stripped)}
 
 
 def _parse(form: FieldForm, text: str):
@@ -172,3 +228,71 @@ def parse_loras(text: str) -> list[Lora]:
         loras.append(Lora(name.strip(), strength,
                           [t.strip() for t in triggers.split(",") if t.strip()]))
     return loras
+
+
+def format_outpaint(outpaint: Outpaint | None) -> str:
+    if outpaint is None:
+        return ""
+    return " ".join(f"{side}={amount}" for side, amount in zip(OUTPAINT_SIDES, outpaint.sides)
+                    if amount)
+
+
+def parse_outpaint(text: str) -> Outpaint | None:
+    """``left=256 right=256`` (commas also separate; one plain number pads every side)."""
+    words = text.replace(",", " ").split()
+    if not words:
+        return None
+    if len(words) == 1 and "=" not in words[0]:
+        amount = _pixels(words[0], "every side")
+        return Outpaint(amount, amount, amount, amount) if amount else None
+    sides = dict.fromkeys(OUTPAINT_SIDES, 0)
+    for word in words:
+        side, sep, amount = word.partition("=")
+        if not sep or side.lower() not in sides:
+            raise ValueError(f"{word!r}: write sides as left=256 (sides: "
+                             f"{', '.join(OUTPAINT_SIDES)})")
+        sides[side.lower()] = _pixels(amount, side)
+    if not any(sides.values()):
+        return None
+    return Outpaint(**sides)
+
+
+def _pixels(text: str, side: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{side}: {text!r} is not a whole number of pixels") from None
+    if not 0 <= value <= OUTPAINT_LIMIT:
+        raise ValueError(f"{side}: must be from 0 to {OUTPAINT_LIMIT} pixels")
+    return value
+
+
+def format_redux(refs: list[Redux]) -> str:
+    return "; ".join(ref.image if ref.strength == 1.0 else f"{ref.image}:{ref.strength:g}"
+                     for ref in refs)
+
+
+def parse_redux(text: str) -> list[Redux]:
+    """``image[:strength]`` items separated by ``;`` (a number after the last colon is the
+    strength, so a path may hold colons)."""
+    refs = []
+    for item in text.split(";"):
+        item = item.strip()
+        if not item:
+            continue
+        image, sep, tail = item.rpartition(":")
+        strength = 1.0
+        if not sep:
+            image = item
+        else:
+            try:
+                strength = float(tail)
+            except ValueError:
+                image = item  # no strength: the colon belongs to the path
+        low, high = REDUX_STRENGTH_RANGE
+        if not math.isfinite(strength) or not low <= strength <= high:
+            raise ValueError(f"strength of {image.strip()!r} must be from {low:g} to {high:g}")
+        if not image.strip():
+            raise ValueError("a Redux reference needs an image path")
+        refs.append(Redux(image.strip(), strength))
+    return refs

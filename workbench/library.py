@@ -33,6 +33,7 @@ from .atomic import check_writable, write_atomic, write_target
 from .spec import PromptSpec
 from .specdata import PROMPT_KEYS, shown, spec_from_table, spec_values
 from .tomlpos import PromptLocator, decode_problem, key_position
+from .tomlwrite import set_key, toml_value
 from .untrusted import read_regular
 
 if TYPE_CHECKING:  # tomlkit is imported when a document is needed (a save), not at start
@@ -274,7 +275,7 @@ class Library:
         while len(aot):
             del aot[len(aot) - 1]
         for table in wanted:
-            if len(aot) and not _ends_with_blank_line(aot[len(aot) - 1]):
+            if len(aot) and not aot[len(aot) - 1].as_string().endswith("\n\n"):
                 aot[len(aot) - 1].add(tomlkit.nl())
             aot.append(table)
 
@@ -379,10 +380,6 @@ def _parse_message(exc: ParseError) -> str:
     return message[: -len(suffix)] if message.endswith(suffix) else message
 
 
-def _ends_with_blank_line(table: Table) -> bool:
-    return table.as_string().endswith("\n\n")
-
-
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -400,47 +397,4 @@ def _write_fields(table: Table, spec: PromptSpec, saved: PromptSpec | None) -> N
             continue
         if saved is None and key == "model" and value == "dev":
             continue
-        _set_key(table, key, _toml_value(key, value))
-
-
-def _set_key(table: Table, key: str, value: Any) -> None:
-    """Set ``key``, placing a new key after its neighbour in `PROMPT_KEYS` order (or after
-    the last key) rather than after trailing comments that belong to the next table."""
-    from tomlkit.items import AoT, Table
-
-    if key in table or not table:
-        table[key] = value
-        return
-    # Only plain values can be anchors: a key after a sub-table ([prompts.x]) would land
-    # inside that sub-table.
-    plain = [k.key for k, v in table.value.body
-             if k is not None and not isinstance(v, (Table, AoT))]
-    earlier = [k for k in PROMPT_KEYS[: PROMPT_KEYS.index(key)] if k in plain]
-    if not earlier and not plain:
-        table[key] = value  # tomlkit puts a plain value before the sub-tables itself
-        return
-    anchor = earlier[-1] if earlier else plain[-1]
-    try:
-        table.value._insert_after(anchor, key, value)  # tomlkit keeps no public insert
-    except Exception:  # pragma: no cover - a tomlkit without the private helper
-        table[key] = value
-        return
-    # Table mirrors its container in its own dict (as Table.append does).
-    dict.__setitem__(table, key, table.value[key])
-
-
-def _toml_value(key: str, value: Any) -> Any:
-    import tomlkit
-
-    if isinstance(value, str) and "\n" in value and "\r" not in value:
-        # (TOML readers may turn a multi-line string's CR LF into LF: keep those escaped)
-        return tomlkit.string(value, multiline=True)
-    if key == "loras":
-        array = tomlkit.array()
-        array.multiline(len(value) > 1)
-        for item in value:
-            inline = tomlkit.inline_table()
-            inline.update(item)
-            array.append(inline)
-        return array
-    return value
+        set_key(table, key, toml_value(key, value))

@@ -23,6 +23,7 @@ from .spec import (
     Params,
     PromptSpec,
     is_img2img,
+    tool_guidance,
 )
 
 BUNDLED = Path(__file__).with_name("presets.toml")
@@ -143,6 +144,8 @@ def effective_params(spec: PromptSpec, presets: Presets | None = None) -> Params
             value = preset_values.get(name, getattr(defaults, name))
             if name == "denoise" and "denoise" not in preset_values and is_img2img(spec):
                 value = IMG2IMG_DENOISE
+            elif name == "guidance" and "guidance" not in preset_values and spec.tools.used:
+                value = tool_guidance(spec) or value
         merged[name] = value
     merged["loras"] = list(spec.params.loras)
     merged["negative"] = spec.params.negative

@@ -12,7 +12,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .spec import MAX_SEED, PARAM_FIELDS, VARIANTS, Lora, Params, PromptSpec
+from .spec import (
+    CONTROLS,
+    MAX_SEED,
+    PARAM_FIELDS,
+    VARIANTS,
+    Lora,
+    Outpaint,
+    Params,
+    PromptSpec,
+    Redux,
+    Tools,
+)
 
 
 class SpecDataError(ValueError):
@@ -24,7 +35,19 @@ SPEC_KEYS: tuple[str, ...] = (
     "name", "model", "tags", "subject", "action", "style", "context", "foreground",
     "midground", "background", "text", "camera", "raw", "source_image", "follows", "notes",
 )
-PROMPT_KEYS: tuple[str, ...] = SPEC_KEYS + PARAM_FIELDS
+#: The FLUX.1 tools' keys (`spec.Tools`), written right after ``source_image``.
+TOOL_KEYS: tuple[str, ...] = ("mask", "mask_grow", "mask_feather", "outpaint", "control",
+                              "control_image", "control_strength", "redux")
+_AFTER_SOURCE = SPEC_KEYS.index("source_image") + 1
+PROMPT_KEYS: tuple[str, ...] = (SPEC_KEYS[:_AFTER_SOURCE] + TOOL_KEYS
+                                + SPEC_KEYS[_AFTER_SOURCE:] + PARAM_FIELDS)
+#: What the tools' numbers may be (pixels, strengths).
+MASK_GROW_LIMIT = 512
+MASK_FEATHER_LIMIT = 256
+OUTPAINT_LIMIT = 2048
+CONTROL_STRENGTH_RANGE = (0.0, 2.0)
+REDUX_STRENGTH_RANGE = (0.0, 10.0)
+OUTPAINT_SIDES = ("left", "top", "right", "bottom")
 _INT_PARAMS = {"seed", "steps", "width", "height"}
 _FLOAT_PARAMS = {"guidance", "denoise", "cfg"}
 _STR_PARAMS = {"sampler", "scheduler", "preset"}
@@ -79,6 +102,8 @@ def spec_from_table(data: dict[str, Any], where: Any, problems: list[str], *,
     else:
         bad("tags", "must be a list of strings")
     spec.params = _params_from(data, bad)
+    if any(key in data for key in TOOL_KEYS):
+        spec.tools = _tools_from(data, bad)
     return spec
 
 
@@ -150,6 +175,101 @@ def _lora_from(item: Any, where: str, bad) -> Lora | None:
     return Lora(item["name"], float(strength), list(triggers))
 
 
+def _tools_from(data: dict[str, Any], bad) -> Tools:
+    tools = Tools()
+    for key in ("mask", "control_image"):
+        if key in data:
+            if isinstance(data[key], str):
+                setattr(tools, key, data[key])
+            else:
+                bad(key, f"must be a string (a path), not {_type_name(data[key])}")
+    if "control" in data:
+        control = data["control"]
+        if control in CONTROLS or control == "":
+            tools.control = control
+        else:
+            bad("control", f"is {shown(control)}, not one of {', '.join(CONTROLS)}")
+    tools.mask_grow = _whole(data, "mask_grow", -MASK_GROW_LIMIT, MASK_GROW_LIMIT, bad)
+    tools.mask_feather = _whole(data, "mask_feather", 0, MASK_FEATHER_LIMIT, bad)
+    if "control_strength" in data:
+        tools.control_strength = _in_range(data["control_strength"], "control_strength",
+                                           CONTROL_STRENGTH_RANGE, bad)
+    if "outpaint" in data:
+        tools.outpaint = outpaint_from(data["outpaint"], "outpaint", bad)
+    if "redux" in data:
+        tools.redux = _redux_from(data["redux"], bad)
+    return tools
+
+
+def _whole(data: dict[str, Any], key: str, low: int, high: int, bad) -> int | None:
+    if key not in data:
+        return None
+    value = data[key]
+    if not isinstance(value, int) or isinstance(value, bool):
+        bad(key, "must be a whole number of pixels")
+    elif not low <= value <= high:
+        bad(key, f"is out of range (it must be from {low} to {high} pixels)")
+    else:
+        return value
+    return None
+
+
+def _in_range(value: Any, key: str, limits: tuple[float, float], bad) -> float | None:
+    if not _is_number(value):
+        bad(key, "must be a finite number")
+    elif not limits[0] <= value <= limits[1]:
+        bad(key, f"is out of range (it must be from {limits[0]:g} to {limits[1]:g})")
+    else:
+        return float(value)
+    return None
+
+
+def outpaint_from(value: Any, key: str, bad) -> Outpaint | None:
+    """``{left, top, right, bottom}`` in pixels (missing sides are 0), or None after
+    noting what is wrong."""
+    if not isinstance(value, dict):
+        bad(key, "must be a table like { left = 128, right = 128 } (pixels per side)")
+        return None
+    unknown = [k for k in value if k not in OUTPAINT_SIDES]
+    if unknown:
+        bad(key, f"has unknown side(s) {', '.join(map(shown, unknown))} (sides: "
+            f"{', '.join(OUTPAINT_SIDES)})")
+        return None
+    sides = []
+    for side in OUTPAINT_SIDES:
+        amount = value.get(side, 0)
+        if not isinstance(amount, int) or isinstance(amount, bool) \
+                or not 0 <= amount <= OUTPAINT_LIMIT:
+            bad(f"{key}.{side}", f"must be a whole number of pixels from 0 to {OUTPAINT_LIMIT}")
+            return None
+        sides.append(amount)
+    if not any(sides):
+        bad(key, "adds no pixels on any side")
+        return None
+    return Outpaint(*sides)
+
+
+def _redux_from(items: Any, bad) -> list[Redux]:
+    if isinstance(items, (str, dict)):
+        items = [items]
+    if not isinstance(items, list):
+        bad("redux", "must be a list of tables like { image = \"ref.png\", strength = 0.6 }")
+        return []
+    found = []
+    for i, item in enumerate(items, start=1):
+        where = f"redux[{i}]"
+        if isinstance(item, str):
+            item = {"image": item}
+        if not isinstance(item, dict) or not isinstance(item.get("image"), str) \
+                or not item["image"].strip():
+            bad(where, "needs an `image` (a path)")
+            continue
+        strength = _in_range(item.get("strength", 1.0), f"{where}.strength",
+                             REDUX_STRENGTH_RANGE, bad)
+        found.append(Redux(item["image"], 1.0 if strength is None else strength))
+    return found
+
+
 def _finite(value: int | float) -> bool:
     try:
         return math.isfinite(value)
@@ -168,7 +288,21 @@ def spec_values(spec: PromptSpec) -> dict[str, Any]:
         if key == "loras":
             value = [_lora_value(lora) for lora in value] or None
         values[key] = value if value not in ("", None) else None
+    values.update(tools_values(spec.tools))
     return values
+
+
+def tools_values(tools: Tools) -> dict[str, Any]:
+    """The tools as TOML values (unset ones None), keyed by `TOOL_KEYS`."""
+    outpaint = None
+    if tools.outpaint is not None:
+        outpaint = {side: amount for side, amount in zip(OUTPAINT_SIDES, tools.outpaint.sides)
+                    if amount}
+    return {"mask": tools.mask or None, "mask_grow": tools.mask_grow,
+            "mask_feather": tools.mask_feather, "outpaint": outpaint,
+            "control": tools.control or None, "control_image": tools.control_image or None,
+            "control_strength": tools.control_strength,
+            "redux": [{"image": r.image, "strength": r.strength} for r in tools.redux] or None}
 
 
 def _lora_value(lora: Lora) -> dict[str, Any]:

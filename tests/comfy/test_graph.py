@@ -143,9 +143,18 @@ def test_controlnet_and_lora_chain_with_ksampler_advanced():
     assert _where(roles.seed) == ("60", "noise_seed")
     assert _where(roles.scheduler) == ("60", "scheduler")
     assert roles.loras == ["3", "2"]  # chain order: the one nearer the checkpoint first
-    assert _where(roles.source_image) == ("41", "image")
+    # the ControlNet's image is a control image, not a source to repaint
+    assert roles.source_image is None
+    assert _where(roles.slot("control_image")) == ("41", "image")
     described = "\n".join(roles.describe())
     assert "positive: node 31 “Main prompt” input text" in described
+    assert "control_image: node 41" in described
+    # a prompt's plain source image still goes to the only image input there is
+    spec = PromptSpec(name="t", subject="a tower", source_image="tower.png")
+    built = build_workflow(spec, "a tower", workflow=CONTROLNET_KSAMPLER_ADVANCED,
+                           images={"source": "up_tower.png"}, seed=3)
+    assert built.workflow["41"]["inputs"]["image"] == "up_tower.png"
+    assert any("only image input is a control image" in note for note in built.notes)
 
 
 def test_text_behind_a_primitive_and_an_unknown_sampler_found_by_title():

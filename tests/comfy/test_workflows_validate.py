@@ -12,6 +12,7 @@ from tests.fixtures import glob_at_least
 from workbench.comfy.events import parse_text
 from workbench.comfy.graph import find_roles, title_of
 from workbench.comfy.models import ModelFiles, choose_models
+from workbench.comfy.tool_graph import TOOL_BUILTINS
 from workbench.comfy.validate import (
     check_workflow,
     explain_execution_error,
@@ -27,6 +28,9 @@ from workbench.comfy.workflows import (
 )
 from workbench.spec import Lora, Params, PromptSpec
 
+#: The tools' built-ins need more than a prompt: tests/comfy/test_tool_workflows.py
+PLAIN_BUILTINS = [name for name in BUILTINS if name not in TOOL_BUILTINS]
+
 
 def _spec(name: str, **params) -> PromptSpec:
     variant, needs_image = BUILTINS[name][1], BUILTINS[name][2]
@@ -40,7 +44,7 @@ def _with_checkpoint(object_info: dict, name: str) -> dict:
     return info
 
 
-@pytest.mark.parametrize("name", list(BUILTINS))
+@pytest.mark.parametrize("name", PLAIN_BUILTINS)
 async def test_every_builtin_passes_the_recorded_object_info_and_the_fake(name, object_info,
                                                                           fake):
     source = "workbench_input.png" if BUILTINS[name][2] else None
@@ -57,7 +61,7 @@ async def test_every_builtin_passes_the_recorded_object_info_and_the_fake(name, 
     assert built.workflow[roles.seed.node_id]["inputs"][roles.seed.input] == 11
 
 
-@pytest.mark.parametrize("name", list(BUILTINS))
+@pytest.mark.parametrize("name", PLAIN_BUILTINS)
 def test_every_builtin_in_checkpoint_form(name, object_info):
     files = ModelFiles(checkpoint="flux1-dev-fp8.safetensors")
     workflow = set_model_files(load_builtin(name), files)

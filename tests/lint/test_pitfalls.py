@@ -11,7 +11,7 @@ from workbench.locations import bundled_prompts_dir
 LIBRARY = load_library(bundled_prompts_dir() / "pitfalls.toml")
 CONTEXT = {spec.name: spec for spec in LIBRARY.prompts}
 #: Rules a single library prompt cannot show: they need an A/B partner or a server.
-NEEDS_MORE_THAN_A_PROMPT = {"ab-multiple-changes", "ab-seed"}
+NEEDS_MORE_THAN_A_PROMPT = {"ab-multiple-changes", "ab-seed", "tool-model-missing"}
 
 
 def _lint(spec):

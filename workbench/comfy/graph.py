@@ -27,6 +27,7 @@ from typing import Any
 
 from ..textsafe import one_line
 from ..untrusted import read_json_file
+from .tool_roles import TOOL_ROLE_INPUTS, TOOL_ROLE_NAMES, find_tool_roles, image_uses
 
 SAMPLERS = ("KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced")
 LATENT_SOURCES = ("EmptySD3LatentImage", "EmptyLatentImage", "EmptyHunyuanLatentImage")
@@ -92,9 +93,13 @@ class Roles:
     loras: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     how: dict[str, str] = field(default_factory=dict)
+    #: FLUX.1 tools (`tool_roles`): mask, control image and strength, outpaint sides...
+    tools: dict[str, Slot] = field(default_factory=dict)
+    #: Redux references in the order applied: (image slot or None, strength slot).
+    redux: list[tuple[Slot | None, Slot]] = field(default_factory=list)
 
     def slot(self, role: str) -> Slot | None:
-        return getattr(self, role)
+        return getattr(self, role) if role in ROLE_NAMES else self.tools.get(role)
 
     def describe(self) -> list[str]:
         """One line per role: where it is and how it was found."""
@@ -104,6 +109,12 @@ class Roles:
             if slot is not None:
                 how = self.how.get(role, "")
                 lines.append(f"{role}: {slot.describe()}" + (f" ({how})" if how else ""))
+        for role, slot in self.tools.items():
+            how = self.how.get(role, "")
+            lines.append(f"{role}: {slot.describe()}" + (f" ({how})" if how else ""))
+        for i, (image, strength) in enumerate(self.redux, 1):
+            lines.append(f"redux {i}: {image.describe() if image else '?'}, strength "
+                         f"{strength.describe()}")
         if self.loras:
             lines.append("loras: nodes " + ", ".join(self.loras))
         return lines
@@ -211,6 +222,7 @@ class _Finder:
     def __init__(self, workflow: dict) -> None:
         self.wf = workflow
         self.roles = Roles()
+        self.uses = image_uses(workflow)   # loaders of masks, control images, references
 
     def slot(self, node_id: str, name: str) -> Slot:
         return Slot(node_id, name, title_of(self.wf, node_id))
@@ -288,6 +300,7 @@ class _Finder:
             self._by_class(nid, feeding)
         if roles.positive is None:
             self._positive_by_title()
+        find_tool_roles(wf, roles, self.uses, self.slot)
         roles.loras = _lora_chain_order(wf, roles.loras)
         return roles
 
@@ -363,7 +376,7 @@ class _Finder:
                 slot = self.value_slot(nid, (role,))
                 if slot:
                     roles.also.setdefault(role, []).append(slot)
-        if kind in ("LoadImage", "LoadImageOutput") and nid in feeding:
+        if kind in ("LoadImage", "LoadImageOutput") and nid in feeding and nid not in self.uses:
             self.set("source_image", self.slot(nid, "image"), "LoadImage feeding the output")
         if kind in LORA_LOADERS:
             roles.loras.append(nid)
@@ -395,9 +408,9 @@ def find_roles(workflow: dict, overrides: dict[str, Any] | None = None) -> Roles
     workflow = check_api_format(workflow)
     roles = _Finder(workflow).find()
     for role, spec in (overrides or {}).items():
-        if role not in ROLE_NAMES:
+        if role not in ROLE_NAMES + TOOL_ROLE_NAMES:
             raise RoleError(f"unknown role {one_line(str(role))!r}; roles are "
-                            + ", ".join(ROLE_NAMES))
+                            + ", ".join(ROLE_NAMES + TOOL_ROLE_NAMES))
         title, name = (spec.get("title"), spec.get("input")) if isinstance(spec, dict) \
             else (spec, None)
         matches = [nid for nid in workflow if title_of(workflow, nid) == title]
@@ -407,13 +420,17 @@ def find_roles(workflow: dict, overrides: dict[str, Any] | None = None) -> Roles
                             "titles are: " + ", ".join(one_line(t) for t in titles))
         nid = sorted(matches, key=_node_key)[0]
         inputs = workflow[nid].get("inputs") or {}
+        wanted = {**_ROLE_INPUTS, **TOOL_ROLE_INPUTS}[role]
         if name is None:
-            name = next((n for n in _ROLE_INPUTS[role] if n in inputs), None)
+            name = next((n for n in wanted if n in inputs), None)
         if name is None or name not in inputs:
             raise RoleError(f"role {role}: node {nid} “{one_line(str(title))}” has no input "
-                            f"{one_line(str(name or _ROLE_INPUTS[role][0]))!r}; its inputs "
+                            f"{one_line(str(name or wanted[0]))!r}; its inputs "
                             "are: " + ", ".join(inputs))
-        setattr(roles, role, Slot(nid, name, title_of(workflow, nid)))
+        if role in ROLE_NAMES:
+            setattr(roles, role, Slot(nid, name, title_of(workflow, nid)))
+        else:
+            roles.tools[role] = Slot(nid, name, title_of(workflow, nid))
         roles.also.pop(role, None)
         roles.how[role] = "set in the sidecar by title"
     return roles

@@ -20,6 +20,7 @@ from ..textsafe import one_line, sanitize
 from .client import ComfyError
 from .events import ExecutionError, ExecutionInterrupted
 from .graph import is_link, title_of
+from .models import TOOL_FILES
 
 #: (node class, input) -> the models/ folder its file list comes from.
 MODEL_FOLDERS: dict[tuple[str, str], str] = {
@@ -36,6 +37,8 @@ MODEL_FOLDERS: dict[tuple[str, str], str] = {
     ("CLIPVisionLoader", "clip_name"): "clip_vision",
 }
 _MAX_SHOWN = 12
+#: Nodes whose ``image`` lists the server's input folder (where uploads go).
+_IMAGE_LOADERS = ("LoadImage", "LoadImageMask")
 
 
 @dataclass(frozen=True)
@@ -120,9 +123,11 @@ def _not_in_list(e: _Error) -> str:
     options = _options(e.config, e.object_info, e.class_type, e.name) or []
     folder = MODEL_FOLDERS.get((e.class_type, e.name))
     if folder:
+        tool = TOOL_FILES.get(str(e.received))
         return (f"{_short(e.name)} {_short(e.received)!r} is not installed in "
-                f"models/{folder} on the server; {_files(options)}")
-    if e.class_type == "LoadImage":
+                f"models/{folder} on the server; {_files(options)}"
+                + (f". {tool.advice()}" if tool is not None else ""))
+    if e.class_type in _IMAGE_LOADERS:
         return (f"image {_short(e.received)!r} is not in the server's input folder "
                 "(upload it first)")
     return f"{_short(e.name)} {_short(e.received)!r} is not one of: " + \
@@ -138,7 +143,7 @@ def _type_mismatch(e: _Error) -> str:
 
 
 def _custom_check(e: _Error) -> str:
-    if e.class_type == "LoadImage":
+    if e.class_type in _IMAGE_LOADERS:
         return (f"{_short(e.details)} (the image is not in the server's input folder; "
                 "upload it first)")
     return f"rejected by the node's own check: {_short(e.details)}"
@@ -338,7 +343,7 @@ class _Checker:
                     value: Any) -> None:
         kind = config[0]
         extra = {"input_name": name, "input_config": config, "received_value": value}
-        if class_type == "LoadImage" and name == "image":
+        if class_type in _IMAGE_LOADERS and name == "image":
             options = _options(config, None, class_type, name) or []
             if value not in options and value not in self.uploaded:
                 self.add(node_id, {"type": "value_not_in_list", "extra_info": extra})

@@ -41,6 +41,14 @@ from .graph import (
     load_workflow_file,
 )
 from .models import ModelFiles, choose_models, model_settings
+from .tool_graph import (
+    TOOL_BUILTINS,
+    ToolError,
+    apply_tools,
+    scale_loaded,
+    tool_files,
+    tool_workflow_for,
+)
 
 #: name -> (file, variant it is for, needs a source image, one-line description)
 BUILTINS: dict[str, tuple[str, str, bool, str]] = {
@@ -51,6 +59,20 @@ BUILTINS: dict[str, tuple[str, str, bool, str]] = {
     "flux-dev-img2img": ("flux-dev-img2img.json", "dev", True,
                          "FLUX dev image-to-image (denoise 0.75 unless the prompt sets one)"),
     "flux-kontext": ("flux-kontext.json", "kontext", True, "FLUX Kontext edit of a source image"),
+    # FLUX.1 tools: what else they need is in tool_graph.TOOL_BUILTINS
+    "flux-fill": ("flux-fill.json", "dev", True,
+                  "FLUX.1 Fill: repaint the mask's white part of the source (guidance 30)"),
+    "flux-fill-outpaint": ("flux-fill-outpaint.json", "dev", True,
+                           "FLUX.1 Fill: extend the source by the prompt's outpaint padding"),
+    "flux-canny": ("flux-canny.json", "dev", False,
+                   "FLUX.1 Canny [dev]: keep the edges of a photo (guidance 30)"),
+    "flux-canny-lora": ("flux-canny-lora.json", "dev", False,
+                        "FLUX.1 dev + Canny LoRA (control_strength, BFL: 0.85)"),
+    "flux-depth": ("flux-depth.json", "dev", False,
+                   "FLUX.1 Depth [dev]: keep the depth of a supplied depth map (guidance 10)"),
+    "flux-depth-lora": ("flux-depth-lora.json", "dev", False,
+                        "FLUX.1 dev + Depth LoRA (control_strength, BFL: 0.85)"),
+    "flux-redux": ("flux-redux.json", "dev", False, "FLUX.1 dev + Redux: variations of images"),
 }
 
 class WorkflowError(ValueError):
@@ -65,7 +87,9 @@ def load_builtin(name: str) -> dict:
     return json.loads(text)
 
 
-def default_workflow_for(spec: PromptSpec) -> str:
+def default_workflow_for(spec: PromptSpec, object_info: dict | None = None) -> str:
+    if spec.tools.used:
+        return tool_workflow_for(spec, object_info)[0]
     if spec.model == "kontext":
         return "flux-kontext"
     if spec.model == "schnell":
@@ -150,40 +174,23 @@ def insert_loras(workflow: dict, loras: list[tuple[str, float]]) -> dict:
 #: img2img denoise when neither the prompt nor its preset sets one (seed 002: 0.65-0.7).
 #: Nodes that mark a Kontext graph: it sizes the source itself and repaints all of it.
 KONTEXT_NODES = ("FluxKontextImageScale", "ReferenceLatent")
-_SCALERS = ("ImageScaleToTotalPixels", "ImageScale", "ImageScaleBy")
+#: ... and those of the tools that take a source but are no img2img (Fill, control).
+_NOT_IMG2IMG = KONTEXT_NODES + ("InpaintModelConditioning", "InstructPixToPixConditioning")
 
 
 def is_img2img(workflow: dict, roles: Roles, spec: PromptSpec) -> bool:
-    """A source image feeds the graph and it is not a Kontext edit."""
+    """A source image feeds the graph and it is not a Kontext edit or a Fill job."""
     return (roles.source_image is not None and spec.model != "kontext"
-            and not any(n["class_type"] in KONTEXT_NODES for n in workflow.values()))
+            and not spec.tools.fill
+            and not any(n["class_type"] in _NOT_IMG2IMG for n in workflow.values()))
 
 
 def set_source_size(workflow: dict, roles: Roles, width: int, height: int) -> dict:
-    """Make the source image enter the graph at ``width`` x ``height``: a scale node right
-    after the LoadImage becomes an ImageScale to that size; without one, an ImageScale is
-    put between the LoadImage and what reads its pixels."""
-    result = copy.deepcopy(workflow)
+    """Make the source image enter the graph at ``width`` x ``height`` (an ImageScale right
+    after its LoadImage, see `tool_graph.scale_loaded`)."""
     if roles.source_image is None:
-        return result
-    source = roles.source_image.node_id
-    consumers = [(nid, name) for nid, n in result.items()
-                 for name, value in n.get("inputs", {}).items()
-                 if is_link(value) and value[0] == source and value[1] == 0]
-    scale = {"upscale_method": "lanczos", "width": int(width), "height": int(height),
-             "crop": "disabled"}
-    title = {"title": f"Scale to {width}x{height}"}
-    scaled = [nid for nid, _ in consumers if result[nid]["class_type"] in _SCALERS]
-    for nid in scaled:
-        result[nid] = {"class_type": "ImageScale", "inputs": {"image": [source, 0], **scale},
-                       "_meta": title}
-    if not scaled and consumers:
-        new = _new_id(result)
-        result[new] = {"class_type": "ImageScale", "inputs": {"image": [source, 0], **scale},
-                       "_meta": title}
-        for nid, name in consumers:
-            result[nid]["inputs"][name] = [new, 0]
-    return result
+        return copy.deepcopy(workflow)
+    return scale_loaded(workflow, roles.source_image.node_id, width, height)
 
 
 def img2img_denoise(spec: PromptSpec, params: Params, presets: Presets | None = None) -> float:
@@ -265,7 +272,9 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
                    source_image: str | None = None, seed: int | None = None,
                    rng: random.Random | None = None,
                    source_size: tuple[int, int] | None = None,
-                   fit_1mp: bool = False, presets: Presets | None = None) -> BuiltWorkflow:
+                   fit_1mp: bool = False, presets: Presets | None = None,
+                   images: dict[str, str] | None = None,
+                   sizes: dict[str, tuple[int, int]] | None = None) -> BuiltWorkflow:
     """The workflow to submit for ``spec``: ``text`` (the composed prompt) and the effective
     ``params`` written into the roles of a built-in (by name) or the user's own workflow
     (a dict, or a path / name via `resolve_workflow`).  ``source_image`` is the server-side
@@ -274,12 +283,15 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
     LoRA trigger words missing from ``text`` are put in front of it.  For img2img,
     ``source_size`` (the checked source's size) decides the output size (snapped to 16, or
     about 1 MP with ``fit_1mp``; a differing requested size becomes a note) and denoise
-    defaults to `IMG2IMG_DENOISE`."""
+    defaults to `IMG2IMG_DENOISE`.  ``images`` / ``sizes``: every input image's server-side
+    name and checked size by role (source, mask, control_image, redux_N: FLUX tools)."""
     from ..loras import with_triggers
 
     params_given = params is not None
     presets = presets if presets is not None else presets_for(config)
     params = params or effective_params(spec, presets)
+    images, sizes = _by_role(images, source_image), _by_role(sizes, source_size)
+    source_image, source_size = images.get("source"), sizes.get("source")
     draft = _draft(spec, workflow, overrides, object_info, config)
     _add_loras(draft, [(lora.name, lora.strength) for lora in params.loras])
     if seed is None:
@@ -305,6 +317,7 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
             _fit_source(draft, values, spec, presets, source_size, fit_1mp)
     elif source_image is not None and source_size is not None:
         _kontext_size(draft, source_size, bool(params.keep_size))
+    _fit_tools(draft, spec, values, images, sizes, presets, fit_1mp, object_info, config)
     _check_roles(draft, spec, params, source_image)
     built = apply_values(draft.base, draft.roles, values)
     return BuiltWorkflow(built, int(seed), draft.name, draft.roles,
@@ -315,17 +328,41 @@ def build_workflow(spec: PromptSpec, text: str, params: Params | None = None, *,
 def _draft(spec: PromptSpec, workflow: str | dict | None, overrides: dict | None,
            object_info: dict | None, config: Any) -> _Draft:
     """The base graph (a built-in with the model files the server has, or the user's)."""
+    notes: list[str] = []
     if isinstance(workflow, dict):
         draft = _Draft("custom", check_api_format(workflow), dict(overrides or {}))
     else:
+        if not workflow and spec.tools.used:
+            try:
+                workflow, notes = tool_workflow_for(spec, object_info)
+            except ToolError as exc:
+                raise WorkflowError(str(exc)) from None
         name, base, sidecar = resolve_workflow(workflow, spec)
-        draft = _Draft(name, base, {**sidecar, **(overrides or {})})
+        draft = _Draft(name, base, {**sidecar, **(overrides or {})}, notes=notes)
     if draft.builtin:
-        draft.models = choose_models(BUILTINS[draft.name][1], object_info,
-                                     model_settings(config))
+        tool = TOOL_BUILTINS.get(draft.name)
+        settings = model_settings(config)
+        draft.models = choose_models(tool.unet if tool else BUILTINS[draft.name][1],
+                                     object_info, settings)
         draft.base = set_model_files(draft.base, draft.models)
+        draft.base, draft.models.tools = tool_files(draft.base, object_info, settings)
     draft.find_roles()
     return draft
+
+
+def _by_role(by_role: dict | None, source: Any) -> dict:
+    """Per-role images or sizes, with the source given the older way (``source_image``)."""
+    return {**(by_role or {}), **({"source": source} if source is not None else {})}
+
+
+def _fit_tools(draft: _Draft, spec: PromptSpec, values: dict, images: dict, sizes: dict,
+               presets: Presets, fit_1mp: bool, object_info: dict | None, config: Any) -> None:
+    """The FLUX tools into the draft (`tool_graph.apply_tools`), refusals in words."""
+    try:
+        apply_tools(draft, spec, values, images, sizes, requested=requested_size(spec, presets),
+                    fit_1mp=fit_1mp, object_info=object_info, settings=model_settings(config))
+    except ToolError as exc:
+        raise WorkflowError(str(exc)) from None
 
 
 def _add_loras(draft: _Draft, loras: list[tuple[str, float]]) -> None:

@@ -2,10 +2,12 @@
 
 Reach (HTTP and WebSocket), version, devices and VRAM (RAM for a CPU device), the FLUX
 model files installed in each folder, and for every built-in workflow which files it would
-load and whether they are there.  Exit codes: 0 all good, 1 reachable but something is
-missing or answers wrongly (an HTTP error, an answer that is not ComfyUI's, a timeout: each
-check says which and goes on), 2 the server wants credentials, 3 unreachable.  Everything
-the server says is shown escaped; credentials in the URL never are.
+load and whether they are there.  The FLUX.1 tools' workflows (Fill, Canny, Depth, Redux)
+are optional: one whose files are missing is marked "–" with where to download them, and
+does not fail the check.  Exit codes: 0 all good, 1 reachable but something is missing or
+answers wrongly (an HTTP error, an answer that is not ComfyUI's, a timeout: each check says
+which and goes on), 2 the server wants credentials, 3 unreachable.  Everything the server
+says is shown escaped; credentials in the URL never are.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import asyncio
 
 HELP = "check the ComfyUI server: reach, version, VRAM, FLUX model files"
 
-FOLDERS = ("diffusion_models", "text_encoders", "vae", "loras", "checkpoints")
+FOLDERS = ("diffusion_models", "text_encoders", "vae", "loras", "checkpoints", "style_models",
+           "clip_vision")
 #: Where each folder's list is in object_info when /models/<folder> is not available.
 _FALLBACK = {"diffusion_models": ("UNETLoader", "unet_name"),
              "text_encoders": ("DualCLIPLoader", "clip_name1"),
              "vae": ("VAELoader", "vae_name"), "loras": ("LoraLoaderModelOnly", "lora_name"),
-             "checkpoints": ("CheckpointLoaderSimple", "ckpt_name")}
+             "checkpoints": ("CheckpointLoaderSimple", "ckpt_name"),
+             "style_models": ("StyleModelLoader", "style_model_name"),
+             "clip_vision": ("CLIPVisionLoader", "clip_name")}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,11 +81,14 @@ def _is_flux(name: str, folder: str) -> bool:
         return "clip_l" in low or "t5" in low
     if folder == "vae":
         return low.startswith("ae.") or "flux" in low
-    return "flux" in low
+    if folder == "clip_vision":
+        return "sigclip" in low or "siglip" in low
+    return "flux" in low or "redux" in low
 
 
 async def _check(url: str, args: argparse.Namespace, config) -> int:
     from ..comfy.client import ComfyError, client_from_config
+    from ..comfy.inventory import remember
     from ..textsafe import one_line, redact_url
 
     print(f"ComfyUI at {one_line(redact_url(url))}")
@@ -99,6 +107,7 @@ async def _check(url: str, args: argparse.Namespace, config) -> int:
         except ComfyError as exc:
             print(f"  ✗ node list (GET /object_info): {one_line(str(exc))}")
             return 1
+        remember(client.base_url, object_info)   # the linter warns of missing tool files
         installed = await _models(client, object_info, args.all_files)
         return max(code, _workflows(config, object_info, installed))
     finally:
@@ -196,22 +205,29 @@ async def _models(client, object_info: dict, all_files: bool) -> dict[str, list[
 
 def _workflows(config, object_info: dict, installed: dict[str, list[str]]) -> int:
     """Which built-in workflows the server can run; 1 when one lacks a model file."""
-    from ..comfy.models import choose_models, model_settings
-    from ..comfy.workflows import BUILTINS
+    from ..comfy.models import TOOL_FILES, choose_models, model_settings
+    from ..comfy.tool_graph import TOOL_BUILTINS, tool_files
+    from ..comfy.workflows import BUILTINS, load_builtin
 
-    print("  built-in workflows:")
+    print("  built-in workflows (– : an optional FLUX tool whose files are not installed):")
     code = 0
     settings = model_settings(config)
     for name, (_, variant, _, _description) in BUILTINS.items():
-        models = choose_models(variant, object_info, settings)
-        missing = [f"{file} (models/{label.split(' ')[0]})"
-                   for label, file in models.needed().items()
-                   if file not in installed.get(label.split(" ")[0], [])]
+        tool = TOOL_BUILTINS.get(name)
+        models = choose_models(tool.unet if tool else variant, object_info, settings)
+        if tool is not None:
+            _, models.tools = tool_files(load_builtin(name), object_info, settings)
+        missing = {file: label.split(" ")[0] for label, file in models.needed().items()
+                   if file not in installed.get(label.split(" ")[0], [])}
         mode = "checkpoint" if models.checkpoint else "split files"
-        line = f"    {'✗' if missing else '✓'} {name}: {mode}: " + \
-            ", ".join(models.needed().values())
+        mark = "✓" if not missing else "–" if tool is not None else "✗"
+        line = f"    {mark} {name}: {mode}: " + ", ".join(models.needed().values())
         if missing:
-            line += "; missing: " + ", ".join(missing)
-            code = 1
+            line += "; missing: " + ", ".join(f"{file} (models/{folder})"
+                                              for file, folder in missing.items())
+            code = code if tool is not None else 1
         print(line)
+        for file in missing:
+            if tool is not None and file in TOOL_FILES:
+                print(f"        {TOOL_FILES[file].advice()}")
     return code

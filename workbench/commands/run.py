@@ -62,20 +62,17 @@ def _find(args: argparse.Namespace):
 
 
 def _source(args: argparse.Namespace, library, spec):
-    """(spec as it will run, its checked source image or None); raises ValueError with the
-    message when the source or ``--denoise`` is wrong."""
+    """(spec as it will run, its checked input images: `runs.inputs.RunInputs`); raises
+    ValueError with the message when an image or ``--denoise`` is wrong."""
     from ..images.source import load_source
-    from ..spec import source_path
+    from ..runs.inputs import load_inputs
 
-    path = None
+    source = None
     if args.image is not None:
         path = Path(args.image).expanduser()
         if spec.model != "kontext":
             spec = spec.copy(source_image=str(path))
-    elif spec.source_image:
-        path = source_path(spec.source_image, library.path.parent)
-        if not path.is_file():
-            raise ValueError(f"prompt {spec.name!r}: source image {path} does not exist")
+        source = load_source(path)
     if args.keep_size:
         spec = spec.copy()
         spec.params.keep_size = True
@@ -85,7 +82,7 @@ def _source(args: argparse.Namespace, library, spec):
                              "source's composition, 0.8-0.9 changes colours)")
         spec = spec.copy()
         spec.params.denoise = args.denoise
-    return spec, (load_source(path) if path is not None else None)
+    return spec, load_inputs(spec, library.path.parent, source=source)
 
 
 def _report(outcome) -> int:
@@ -143,7 +140,7 @@ async def _run(args: argparse.Namespace, config) -> int:
         return 2
     library, spec = found
     try:
-        spec, source = _source(args, library, spec)
+        spec, inputs = _source(args, library, spec)
     except (ValueError, SourceImageError) as exc:
         err(str(exc))
         return 2
@@ -152,7 +149,7 @@ async def _run(args: argparse.Namespace, config) -> int:
         return client
     session = VerbSession(config, client)
     try:
-        outcome = await session.run(_work(args, session, library, spec, source))
+        outcome = await session.run(_work(args, session, library, spec, inputs))
         if session.cancelled:
             if outcome is not None:
                 _report(outcome)
@@ -174,25 +171,29 @@ async def _run(args: argparse.Namespace, config) -> int:
         await client.close()
 
 
-async def _work(args: argparse.Namespace, session, library, spec, source):
+async def _work(args: argparse.Namespace, session, library, spec, inputs):
     """Collect leftovers, then run the prompt (None when a cancel came first)."""
     from .session import report_recovered
 
     report_recovered(await session.recover(skip=args.no_recover))
     if session.cancelled:
         return None
-    return await _run_one(args, session, library, spec, source)
+    return await _run_one(args, session, library, spec, inputs)
 
 
-async def _run_one(args: argparse.Namespace, session, library, spec, source):
+async def _run_one(args: argparse.Namespace, session, library, spec, inputs):
     from ..comfy.workflows import BUILTINS
     from ..runs.single import RunService
 
     client = session.client
     meta = {"prompt": spec.name, "library": str(library.path), "command": "run"}
-    if source is not None:
-        meta["source"] = {"path": str(source.path), "sha256": source.sha256,
-                          "size": list(source.size)}
+    described = inputs.describe()
+    if "source" in described:
+        meta["source"] = described["source"]
+    if len(described) > ("source" in described):
+        meta["inputs"] = described
+    for note in inputs.notes:
+        err(f"note: {note}")
 
     def built(workflow) -> None:
         if workflow.name not in BUILTINS:
@@ -207,7 +208,7 @@ async def _run_one(args: argparse.Namespace, session, library, spec, source):
     service = RunService.for_session(session.config)
     outcome = await service.run_single(
         client, spec, seed=args.seed, folder=args.out, meta=meta, workflow=args.workflow,
-        images={"source": source} if source is not None else None,
+        images=inputs.images,
         fit_1mp=args.megapixel, on_built=built, on_event=session.view.on_event,
         on_submitted=session.submitted, scope=session.scope)
     session.view.end(outcome.result.prompt_id, outcome.result.status)

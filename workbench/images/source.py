@@ -240,3 +240,12 @@ def image_candidates(typed: str, *, limit: int = 50, cwd: Path | None = None) ->
         if len(found) >= limit:
             break
     return found
+
+
+def complete_image_field(typed: str, *, limit: int = 50, cwd: Path | None = None) -> list[str]:
+    """`image_candidates` for a whole field's text: in a ``;``-separated list (Redux
+    references) the last item is completed and the items before it are kept."""
+    head, sep, last = typed.rpartition(";")
+    stripped = last.lstrip()
+    prefix = head + sep + last[:len(last) - len(stripped)]
+    return [prefix + found for found in image_candidates(stripped, limit=limit, cwd=cwd)]

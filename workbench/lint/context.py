@@ -45,7 +45,8 @@ class LintContext:
             edit = spec.model == "kontext" and bool(spec.source_image.strip()
                                                      or spec.follows.strip())
         self.is_edit = edit
-        self.is_img2img = spec.model in ("dev", "schnell") and bool(spec.source_image.strip())
+        self.is_img2img = spec.model in ("dev", "schnell") and bool(spec.source_image.strip()) \
+            and not spec.tools.fill
         self.memo: dict[str, object] = {}
         self._tokens = None
         self._t5: int | bool | None = None
@@ -218,7 +219,8 @@ _DEFAULTS: dict[tuple[str, bool], Params] = {}
 
 def _effective(spec: PromptSpec) -> Params:
     params = spec.params
-    if spec.model in VARIANT_DEFAULTS and not _sets_params(params):
+    # (FLUX tools change the defaults: guidance 30 for Fill, no img2img denoise)
+    if spec.model in VARIANT_DEFAULTS and not _sets_params(params) and not spec.tools.used:
         key = (spec.model, bool(spec.source_image))
         shared = _DEFAULTS.get(key)
         if shared is None:

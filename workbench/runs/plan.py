@@ -15,155 +15,32 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import product
 from typing import Any
 
-from ..spec import VARIANTS, Lora, PromptSpec
+from ..spec import PromptSpec
 from ..specdata import SpecDataError, spec_from_dict, spec_to_dict
+from .axes import (  # noqa: F401  (the axes are part of what a plan is)
+    AXIS_NAMES,
+    LORA_AXIS_PREFIX,
+    Axis,
+    PlanError,
+    apply_axis,
+    axis_value,
+    make_axis,
+    parse_axis,
+    parse_size,
+    tool_axis_problem,
+)
 
 PLAN_FORMAT = 1
 
-#: Sweep axes a plan understands; ``lora:<file name>`` sweeps one LoRA's strength.
-AXIS_NAMES: tuple[str, ...] = ("guidance", "steps", "sampler", "scheduler", "model", "size")
-LORA_AXIS_PREFIX = "lora:"
 SEED_MAX = 2**32 - 1          # drawn seeds stay short enough to read and type
 SEED_LIMIT = 2**63 - 1        # given seeds: TOML integers are signed 64-bit
-_SIZE = re.compile(r"^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$")
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
-
-
-class PlanError(ValueError):
-    """A plan that can't be built or read: what is wrong, in words for the user."""
-
-
-# -- axes -----------------------------------------------------------------------------------
-
-@dataclass
-class Axis:
-    """One sweep dimension: which setting and the values it takes, in order."""
-
-    name: str
-    values: list[Any]
-
-    @property
-    def lora_name(self) -> str | None:
-        return self.name[len(LORA_AXIS_PREFIX):] if self.name.startswith(LORA_AXIS_PREFIX) \
-            else None
-
-    @property
-    def label(self) -> str:
-        return f"lora {self.lora_name}" if self.lora_name is not None else self.name
-
-
-def _number(name: str, value: Any) -> float:
-    number = float(value)
-    if not math.isfinite(number) or (name == "guidance" and number < 0):
-        raise ValueError
-    return number
-
-
-def _steps(name: str, value: Any) -> int:
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError
-    steps = int(value)
-    if steps < 1:
-        raise ValueError
-    return steps
-
-
-def _word(name: str, value: Any) -> str:
-    text = str(value).strip()
-    if not text:
-        raise ValueError
-    return text
-
-
-def _model(name: str, value: Any) -> str:
-    if value not in VARIANTS:
-        raise ValueError
-    return value
-
-
-def _size(name: str, value: Any) -> str:
-    width, height = parse_size(str(value))
-    return f"{width}x{height}"
-
-
-#: axis -> its value checker (``lora:<file>`` axes check like guidance)
-_AXIS_VALUES: dict[str, Callable[[str, Any], Any]] = {
-    "guidance": _number, "steps": _steps, "sampler": _word, "scheduler": _word,
-    "model": _model, "size": _size}
-
-
-def axis_value(name: str, value: Any) -> Any:
-    """``value`` checked and converted for axis ``name`` (strings from a CLI are fine)."""
-    check = _number if name.startswith(LORA_AXIS_PREFIX) else _AXIS_VALUES.get(name)
-    if check is None:
-        raise PlanError(f"unknown axis {name!r}; use one of {', '.join(AXIS_NAMES)} "
-                        f"or {LORA_AXIS_PREFIX}<lora file>")
-    try:
-        return check(name, value)
-    except (TypeError, ValueError, OverflowError):
-        raise PlanError(f"{value!r} is not a valid value for the {name} axis") from None
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"1024x768"`` -> ``(1024, 768)``."""
-    match = _SIZE.match(text)
-    if not match or not all(int(g) > 0 for g in match.groups()):
-        raise ValueError(f"{text!r} is not a size like 1024x768")
-    return int(match.group(1)), int(match.group(2))
-
-
-def make_axis(name: str, values: Iterable[Any]) -> Axis:
-    """A checked axis; duplicate values are refused (they would make identical cells)."""
-    name = name.strip()
-    if name.startswith(LORA_AXIS_PREFIX) and not name[len(LORA_AXIS_PREFIX):].strip():
-        raise PlanError("a lora axis needs the LoRA file name: lora:<file>=0.5,1.0")
-    converted = [axis_value(name, v) for v in values]
-    if not converted:
-        raise PlanError(f"the {name} axis has no values")
-    if len(set(map(repr, converted))) != len(converted):
-        raise PlanError(f"the {name} axis repeats a value")
-    return Axis(name, converted)
-
-
-def parse_axis(text: str) -> Axis:
-    """``"guidance=2.5,3.5"`` / ``"lora:film.safetensors=0.5,1"`` -> `Axis`."""
-    name, sep, values = text.partition("=")
-    if not sep:
-        raise PlanError(f"{text!r}: write an axis as NAME=V1,V2 (e.g. guidance=2.5,3.5)")
-    return make_axis(name, [v.strip() for v in values.split(",") if v.strip()])
-
-
-def apply_axis(spec: PromptSpec, name: str, value: Any) -> None:
-    """Set one axis value on ``spec`` (in place)."""
-    params = spec.params
-    if name == "guidance":
-        params.guidance = float(value)
-    elif name == "steps":
-        params.steps = int(value)
-    elif name == "sampler":
-        params.sampler = str(value)
-    elif name == "scheduler":
-        params.scheduler = str(value)
-    elif name == "model":
-        spec.model = value
-    elif name == "size":
-        params.width, params.height = parse_size(str(value))
-    elif name.startswith(LORA_AXIS_PREFIX):
-        lora_name = name[len(LORA_AXIS_PREFIX):]
-        for lora in params.loras:
-            if lora.name == lora_name:
-                lora.strength = float(value)
-                break
-        else:
-            params.loras.append(Lora(lora_name, float(value)))
-    else:
-        raise PlanError(f"unknown axis {name!r}")
 
 
 # -- plans and cells ------------------------------------------------------------------------
@@ -344,6 +221,10 @@ def make_plan(specs: Sequence[PromptSpec], seeds: Sequence[int] | None = None, *
     if len(set(names)) != len(names):
         raise PlanError("an axis is listed twice")
     axes = [make_axis(a.name, a.values) for a in axes]
+    for axis in axes:
+        problems = [tool_axis_problem(spec, axis.name) for spec in specs]
+        if all(problems):   # a tool axis no variant can use would make identical cells
+            raise PlanError(problems[0])
     return RunPlan(variants=[PlanVariant(label, spec.copy()) for label, spec in zip(labels, specs)],
                    seeds=seed_list, axes=axes, name=name or _default_name(specs),
                    seed_source=source, created=created or now_iso())

@@ -20,10 +20,9 @@ from typing import Any
 from ..comfy.client import BadAnswer, ComfyClient, ComfyError, Job, JobResult, Unreachable
 from ..comfy.events import Event, ExecutionStart, Preview, Progress
 from ..comfy.validate import InvalidWorkflow
-from ..images.source import SourceImage, SourceImageError, load_source
-from ..spec import source_path
 from ..textsafe import one_line
 from . import history
+from .inputs import InputCache, load_inputs
 from .order import group_by_model, order_for_cache
 from .plan import Cell, RunPlan
 from .plan_run import CellUpdate, RunnerOptions
@@ -68,7 +67,7 @@ class PlanRunner:
         self._changed: asyncio.Event | None = None
         self._all_done: asyncio.Event | None = None
         self._pending: set[asyncio.Task] = set()
-        self._sources: dict[Path, SourceImage] = {}
+        self._inputs = InputCache()   # each cell's images by role, each file read once
         self._uploads: dict[tuple[str, str], asyncio.Task] = {}
 
     @property
@@ -243,11 +242,11 @@ class PlanRunner:
         self._background(self._record(server, cell, workflow, result))
 
     async def _prepare(self, server: Server, cell: Cell):
-        source = await self._source(cell)
-        images = {"source": source} if source is not None else {}
+        images = (await asyncio.to_thread(load_inputs, cell.spec, self.options.base_dir,
+                                          cache=self._inputs)).images
         names = {}
-        if source is not None:
-            key = (server.url, source.sha256)
+        if images:
+            key = (server.url, *sorted((role, i.sha256) for role, i in images.items()))
             task = self._uploads.get(key)
             if task is None:   # uploaded once per server, however many cells use it
                 task = asyncio.ensure_future(self.service.upload(server.client, images))
@@ -260,16 +259,6 @@ class PlanRunner:
         return await self.service.prepare(server.client, cell.spec, seed=cell.seed,
                                           workflow=self.options.workflow, images=images,
                                           names=names)
-
-    async def _source(self, cell: Cell) -> SourceImage | None:
-        if not cell.spec.source_image:
-            return None
-        path = source_path(cell.spec.source_image, self.options.base_dir)
-        if path not in self._sources:
-            if not path.is_file():
-                raise SourceImageError(path, "does not exist")
-            self._sources[path] = await asyncio.to_thread(load_source, path)
-        return self._sources[path]
 
     def _drop(self, server: Server, reason: str) -> None:
         if not server.healthy:

@@ -4,9 +4,10 @@ The way from a spec to a recorded cell is the same for every kind of run, so it 
 once, in steps a caller can also take one by one (the plan runner does, to keep a window
 of jobs in flight on several servers):
 
-1. `RunService.upload`: each input image (the img2img / Kontext ``source``; later roles
-   such as a mask or a control image plug in the same way) is uploaded once per content
-   hash (`uploads.ensure_uploaded`), re-uploaded once if the server has lost it.
+1. `RunService.upload`: each input image by role (the img2img / Kontext / Fill
+   ``source``, the Fill ``mask``, a Canny/Depth ``control_image``, Redux ``redux_N``:
+   `inputs.load_inputs` checks them) is uploaded once per content hash
+   (`uploads.ensure_uploaded`), re-uploaded once if the server has lost it.
 2. `RunService.prepare`: free the GPU from Ollama (`llm.gpu.GpuSharing`, injected), build
    the workflow (`comfy.workflows.build_workflow`, presets and ``[defaults] preset``
    included) and check it against the server's object_info (`InvalidWorkflow` names every
@@ -31,6 +32,7 @@ from typing import Any, TypeVar
 
 from ..comfy.client import ComfyClient, ComfyError, Job, JobResult, ServerRejected
 from ..comfy.events import Event
+from ..comfy.inventory import remember as remember_models
 from ..comfy.validate import InvalidWorkflow, Problem, check_workflow, explain_rejection
 from ..comfy.workflows import BuiltWorkflow, WorkflowError, build_workflow
 from ..compose import compose
@@ -41,14 +43,13 @@ from ..spec import PromptSpec
 from ..specdata import spec_to_dict
 from . import history
 from .cancel import Cancelled, CancelScope
+from .inputs import is_image_role
 from .journal import Journal, JournalEntry, this_process
 from .plan import Cell, draw_seeds, make_plan
 from .recorder import CellRecorder
 from .uploads import UploadCache, ensure_uploaded, missing_image
 
 T = TypeVar("T")
-#: Image inputs a workflow can take, by role (FLUX tools add theirs here).
-IMAGE_ROLES = frozenset({"source"})
 
 EventCallback = Callable[[Job, Event], None]
 
@@ -111,7 +112,7 @@ class RunService:
     async def upload(self, client: ComfyClient, images: Mapping[str, SourceImage], *,
                      force: bool = False) -> dict[str, str]:
         """Role -> server-side name of each input image, uploading what the server lacks."""
-        unknown = set(images) - IMAGE_ROLES
+        unknown = sorted(role for role in images if not is_image_role(role))
         if unknown:
             raise WorkflowError(f"no workflow input for image role(s) {', '.join(unknown)}")
         names = {}
@@ -150,11 +151,10 @@ class RunService:
             await self.gpu.release_for_images()
         names = dict(names) if names is not None else await self.upload(client, images)
         object_info = await client.object_info()
-        source = images.get("source")
+        remember_models(client.base_url, object_info)   # for the linter's tools checks
         built = build_workflow(spec, compose(spec), workflow=workflow, object_info=object_info,
-                               config=self.config, presets=self.presets,
-                               source_image=names.get("source"), seed=seed,
-                               source_size=source.size if source is not None else None,
+                               config=self.config, presets=self.presets, seed=seed,
+                               images=names, sizes={r: i.size for r, i in images.items()},
                                fit_1mp=fit_1mp)
         if check:
             problems = check_workflow(built.workflow, object_info, uploaded=set(names.values()))

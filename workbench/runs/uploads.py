@@ -92,5 +92,6 @@ async def ensure_uploaded(client: ComfyClient, source: SourceImage, *,
 def missing_image(problems) -> bool:
     """Whether ``problems`` (`validate.Problem`s) say a LoadImage file is not on the server
     (the local check against object_info, or the server's own "Invalid image file")."""
-    return any(p.class_type in ("LoadImage", "LoadImageOutput") and p.input == "image"
+    return any(p.class_type in ("LoadImage", "LoadImageOutput", "LoadImageMask")
+               and p.input == "image"
                for p in problems)

@@ -12,5 +12,6 @@ from . import (  # noqa: F401
     style,
     subject,
     syntax,
+    tools,
     wording,
 )

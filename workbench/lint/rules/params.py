@@ -69,8 +69,8 @@ def guidance_range(ctx):
             yield param_hit(ctx, "guidance", "schnell ignores guidance",
                             fix=set_param(ctx, "guidance", None, "unset guidance", safe=True))
         return
-    if guidance is None:
-        return
+    if guidance is None or ctx.spec.tools.fill or ctx.spec.tools.control_image:
+        return  # Fill / Canny / Depth want far more: the tools family judges those
     low, high = GUIDANCE_GOOD
     if low <= guidance <= high:
         return

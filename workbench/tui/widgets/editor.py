@@ -26,13 +26,14 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from ...fields import FORM_BY_KEY, FORMS, FieldForm, field_text, set_field
-from ...spec import VARIANT_DEFAULTS, VARIANTS, PromptSpec
+from ...spec import VARIANTS, PromptSpec, unset_default
 from ...textsafe import sanitize
 
 VARIANT_HELP = {"dev": "FLUX.1 dev: quality, 20-50 steps",
                 "schnell": "FLUX.1 schnell: fast drafts, 1-4 steps",
                 "kontext": "FLUX.1 Kontext: edits a source image"}
-_GROUP_TITLES = {"layers": "Layers", "image": "Source", "params": "Generation",
+_GROUP_TITLES = {"layers": "Layers", "image": "Source", "tools": "FLUX tools",
+                 "params": "Generation",
                  "notes": "Notes"}
 #: Fields below the fold at 80x24 mount right after the first frame (start-up cost grows
 #: with the widget count; they are on screen a few milliseconds later all the same).
@@ -40,11 +41,12 @@ _EAGER_KEYS = ("name", "model", "tags", "subject", "action", "style", "context",
                "foreground", "midground", "background")
 
 
-def _default_hint(form: FieldForm, defaults, preset=None) -> str:
-    """Empty parameter inputs show what a run will use instead: the preset's value, else
-    the model variant's default."""
+def _default_hint(form: FieldForm, spec: PromptSpec | None, preset=None) -> str:
+    """Empty parameter inputs show what the prompt will run with instead: its preset's
+    value, else its variant's default, or a FLUX tool's guidance and size
+    (`spec.unset_default`)."""
     where = "default"
-    default = getattr(defaults, form.key, None)
+    default = unset_default(spec or PromptSpec(name=""), form.key)
     if preset is not None and form.key in preset.values:
         default, where = preset.values[form.key], f"preset {preset.name}"
     if default in (None, "", []):
@@ -109,11 +111,11 @@ class ImagePathSuggester(Suggester):
         self.base: Path | None = None
 
     async def get_suggestion(self, value: str) -> str | None:
-        from ...images.source import image_candidates
+        from ...images.source import complete_image_field
 
         if not value:
             return None
-        found = await asyncio.to_thread(image_candidates, value, limit=20, cwd=self.base)
+        found = await asyncio.to_thread(complete_image_field, value, limit=20, cwd=self.base)
         return next((c for c in found if c.startswith(value) and c != value), None)
 
 
@@ -161,7 +163,7 @@ def _make_input(form: FieldForm) -> Widget:
     else:
         widget = CompactInput(placeholder=form.help, id=widget_id,
                        select_on_focus=False, highlighter=SpanHighlighter(),
-                       suggester=ImagePathSuggester() if form.key == "source_image" else None)
+                       suggester=ImagePathSuggester() if form.completes_paths else None)
     widget.tooltip = form.help
     return widget
 
@@ -244,7 +246,6 @@ class SpecEditor(VerticalScroll):
 
     def fill(self, forms) -> None:
         spec = self.spec
-        defaults = VARIANT_DEFAULTS.get(spec.model if spec else "dev")
         preset = _preset_of(spec)
         with self.prevent(*_changed_messages()):
             for form in forms:
@@ -267,7 +268,16 @@ class SpecEditor(VerticalScroll):
                     if isinstance(widget.suggester, ImagePathSuggester):
                         widget.suggester.base = self.base_dir
                     if form.is_param:
-                        widget.placeholder = _default_hint(form, defaults, preset)
+                        widget.placeholder = _default_hint(form, spec, preset)
+
+    def _refresh_hints(self) -> None:
+        """A tool or a source image changed: the empty parameters' defaults may have too
+        (their texts stay as typed)."""
+        preset = _preset_of(self.spec)
+        for form in FORMS:
+            widget = self._widget(form.key)
+            if form.is_param and isinstance(widget, Input):
+                widget.placeholder = _default_hint(form, self.spec, preset)
 
     def mark(self, spans_by_field: dict[str, list[tuple[int, int, str]]]) -> None:
         """Show the linter's spans: underlined in inputs, a marker class elsewhere."""
@@ -294,6 +304,8 @@ class SpecEditor(VerticalScroll):
             self._errors[key] = error
         if key in ("model", "preset"):  # empty parameters now default differently
             self.fill([f for f in FORMS if f.is_param and f.key != key])
+        elif key == "source_image" or getattr(FORM_BY_KEY.get(key), "group", "") == "tools":
+            self._refresh_hints()
         self.post_message(self.Edited(self.spec, key, error))
 
     @on(Input.Changed)

@@ -27,7 +27,7 @@ from textual.widgets import Label, ProgressBar
 
 from ...comfy.progress import Timings
 from ...library import Library
-from ...spec import PromptSpec, source_path
+from ...spec import PromptSpec
 from ...textsafe import one_line, sanitize
 from ..actions import bindings
 from ..messages import JobCallbacks, JobProgress
@@ -169,20 +169,31 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
     async def _run_job(self, key: str, library: Library, spec: PromptSpec) -> None:
         """The one run service, its callbacks posted to this panel as `JobProgress`."""
+        import asyncio
+
         from ...comfy.client import ComfyError
-        from ...images.source import SourceImageError, load_source
+        from ...images.source import SourceImageError
         from ...runs.history import HistoryError
+        from ...runs.inputs import load_inputs
         from ...runs.single import RunService
 
         self.post_message(JobProgress(key, "connecting…", 0.0))
         try:
             client = await self.session.client()
-            path = _source_path(library, spec)
-            source = load_source(path) if path is not None else None
+            # every image role (source, mask, control image, references), checked
+            inputs = await asyncio.to_thread(load_inputs, spec, library.path.parent)
         except (ComfyError, OSError, ValueError, SourceImageError) as exc:
             self.post_message(JobProgress(key, str(exc), outcome="failed"))
             return
         progress = JobCallbacks(self, key, spec.name, client.base_url)
+        for note in inputs.notes:   # a resized mask, a control image that looks wrong...
+            self.app.notify(note, title=spec.name, markup=False)
+
+        def built(workflow) -> None:
+            progress.on_built(workflow)
+            if spec.tools.used:   # a snapped size, a LoRA standing in for a missing model
+                for note in workflow.notes:
+                    self.app.notify(note, title=spec.name, markup=False)
 
         def submitted(job) -> None:
             self.session.track(job, progress.title)
@@ -191,8 +202,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
         try:
             outcome = await RunService.for_session(self.config).run_single(
                 client, spec, meta={"prompt": spec.name, "library": str(library.path)},
-                images={"source": source} if source is not None else None,
-                on_built=progress.on_built, on_event=progress.on_event,
+                images=inputs.images, on_built=built, on_event=progress.on_event,
                 on_submitted=submitted)
         except (ComfyError, OSError, ValueError, HistoryError) as exc:
             self.post_message(JobProgress(key, str(exc), outcome="failed"))
@@ -332,13 +342,3 @@ def _sizes(images: list[Path]) -> str:
         if size not in sizes:
             sizes.append(size)
     return f" {', '.join(sizes)}" if sizes else ""
-
-
-def _source_path(library: Library, spec: PromptSpec) -> Path | None:
-    """The spec's source image, relative paths taken from the library's folder."""
-    if not spec.source_image:
-        return None
-    path = source_path(spec.source_image, library.path.parent)
-    if not path.is_file():
-        raise ValueError(f"source image {path} does not exist")
-    return path
