@@ -60,6 +60,7 @@ preset = ""
 
 # [lint]
 # ignore = ["word-count"]
+# cache = true                 # keep `workbench lint` results between runs
 
 # [keys]
 # run = "f5"
@@ -106,6 +107,8 @@ class LintConfig:
     ignore: list[str] = field(default_factory=list)
     select: list[str] | None = None
     severity: dict[str, str] = field(default_factory=dict)
+    #: `workbench lint` keeps each prompt's findings between runs (`lint.cache`).
+    cache: bool = True
 
     def table(self) -> dict[str, Any] | None:
         """The section as `lint.LintSettings.from_table` reads it (None: nothing set)."""
@@ -305,8 +308,12 @@ class _Reader:
                 else:
                     self.warn("lint", key, "[lint.severity] should map rule names to "
                               "error, warning, info or hint")
+            elif key == "cache":
+                if self._check("lint", key, value, bool):
+                    section.cache = value
             else:
-                self.warn("lint", key, f"unknown key `{key}` (ignore, select, severity)")
+                self.warn("lint", key, f"unknown key `{key}` (ignore, select, severity, "
+                          "cache)")
 
     def _keys(self, table: dict[str, Any]) -> None:
         for action, key in table.items():

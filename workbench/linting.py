@@ -22,6 +22,12 @@ def config_settings(config, overrides: LintSettings | None = None) -> LintSettin
     return settings_for({"lint": table} if table is not None else None, None, overrides)
 
 
+def config_caches(config) -> bool:
+    """Whether ``workbench lint`` may keep results between runs (config's ``[lint] cache``,
+    on by default)."""
+    return config is None or config.lint.cache
+
+
 def library_settings(config, library) -> LintSettings:
     """The settings for prompts of ``library``: the user's, then the library's table."""
     table = library_lint_table(library.data) if library is not None else None

@@ -49,6 +49,12 @@ settings:
     [lint.severity]
     negation = "error"
   `workbench rules` lists every rule with its explanation and source.
+
+cache:
+  each prompt's findings are kept between runs (under `workbench locate cache`) and
+  reused while nothing they depend on changes: the prompt, the settings and flags, the
+  presets, the workbench's code, the images it names. --no-cache, or cache = false in the
+  config's [lint], lints everything afresh; --fix never uses the cache.
 """
 
 
@@ -77,6 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "prompts, not edit instructions")
     parser.add_argument("--vram", type=float, metavar="GB",
                         help="check sizes against a GPU with this much VRAM")
+    parser.add_argument("--no-cache", dest="cache", action="store_false",
+                        help="lint every prompt afresh: neither read nor write the lint "
+                             "cache")
     parser.add_argument("--stats", action="store_true",
                         help="print how long loading and linting took (to stderr)")
 
@@ -162,7 +171,7 @@ def _read_only_loader():
 def _lint_paths(args, config, cli) -> tuple[list[Found], int]:
     from ..collection import library_files
     from ..library import LibraryError
-    from ..linting import config_settings
+    from ..linting import config_caches, config_settings
     from ..locations import libraries_dir
 
     status = 0
@@ -192,6 +201,8 @@ def _lint_paths(args, config, cli) -> tuple[list[Found], int]:
                 status = 2
         load_time = time.perf_counter() - started
         base = config_settings(config)
+        # --fix writes the libraries: its findings are never taken from, or put in, the cache
+        args.cache = args.cache and not args.fix and config_caches(config)
         for problem in base.problems:
             print(f"workbench lint: {problem}", file=sys.stderr)
         return _lint_libraries(args, cli, libraries, base, load_time, len(files), status)
@@ -202,7 +213,7 @@ def _lint_paths(args, config, cli) -> tuple[list[Found], int]:
 
 def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
     from ..library import ConflictError, LibraryError
-    from ..lint import fix_all, library_lint_table, lint, settings_for
+    from ..lint import library_lint_table, settings_for
 
     # Kontext chains may follow a prompt in another library of the same run; a library's
     # own prompts win over same-named ones elsewhere.
@@ -210,6 +221,7 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
     rows: list[Found] = []
     lint_time = lint_cpu = 0.0
     count = 0
+    tally = {"cached": 0, "linted": 0}
     for library in libraries:
         file = library.path
         for problem in library.problems:
@@ -222,17 +234,13 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
         context = {**everywhere, **{spec.name: spec for spec in library.prompts}}
         options = dict(settings=settings, server_vram_gb=args.vram, context=context,
                        base_dir=file.parent)
-        results = []
-        fixed = 0
-        for entry in library.entries:
-            if args.fix:
-                new, applied = fix_all(entry.spec, **options)
-                if applied:
-                    entry.spec = new
-                    fixed += applied
-                    context[new.name] = new
-            results.append((entry.spec, lint(entry.spec, **options)))
-            count += 1
+        if args.fix:
+            results, fixed = _fix_and_lint(library, options)
+            tally["linted"] += len(results)
+        else:
+            results, fixed = _lint_cached(library, options,
+                                          _cache_for(args, file, settings), tally), 0
+        count += len(results)
         lint_time += time.perf_counter() - started
         lint_cpu += time.process_time() - cpu
         if fixed:
@@ -253,9 +261,64 @@ def _lint_libraries(args, cli, libraries, base, load_time, file_count, status):
                                   or lines.get((index, None))))
     if args.stats:
         print(f"workbench lint: {count} prompts in {file_count} files: loading "
-              f"{load_time:.3f} s, linting {lint_time:.3f} s ({lint_cpu:.3f} s CPU)",
-              file=sys.stderr)
+              f"{load_time:.3f} s, linting {lint_time:.3f} s ({lint_cpu:.3f} s CPU)"
+              f"{_cache_stats(tally)}", file=sys.stderr)
     return rows, status
+
+
+def _fix_and_lint(library, options) -> tuple[list, int]:
+    """Each prompt with its safe fixes applied (in the library and the context), and the
+    findings left; how many fixes were applied."""
+    from ..lint import fix_all, lint
+
+    results = []
+    fixed = 0
+    for entry in library.entries:
+        new, applied = fix_all(entry.spec, **options)
+        if applied:
+            entry.spec = new
+            fixed += applied
+            options["context"][new.name] = new
+        results.append((entry.spec, lint(entry.spec, **options)))
+    return results, fixed
+
+
+def _cache_for(args, file: Path, settings):
+    """The lint cache for ``file`` in this run's scope; None when it is off (--no-cache,
+    config's ``[lint] cache = false``, --fix)."""
+    if not args.cache:
+        return None
+    from ..lint.cache import LintCache, scope_key
+
+    scope = scope_key(settings, vram=args.vram, base_dir=file.parent)
+    return LintCache(file, scope) if scope is not None else None
+
+
+def _lint_cached(library, options, cache, tally: dict[str, int]) -> list:
+    """Each prompt with its findings: from ``cache`` where it holds them, else linted (and
+    stored)."""
+    from ..lint import lint
+
+    results = []
+    base_dir = options["base_dir"]
+    for entry in library.entries:
+        spec = entry.spec
+        key = cache.key(spec, base_dir) if cache is not None else None
+        found = cache.get(key) if key is not None else None
+        if found is None:
+            found = lint(spec, **options)
+            if key is not None:
+                cache.put(key, found)
+        results.append((spec, found))
+    if cache is not None:
+        cache.save()
+        tally["cached"] += cache.hits
+    tally["linted"] += len(results) - (cache.hits if cache is not None else 0)
+    return results
+
+
+def _cache_stats(tally: dict[str, int]) -> str:
+    return f"; {tally['cached']} from the cache, {tally['linted']} linted"
 
 
 def _field_lines(library, keys: set[str]) -> dict[tuple[int, str | None], int]:
