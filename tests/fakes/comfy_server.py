@@ -16,8 +16,14 @@ import argparse
 import asyncio
 
 from tests.fakes.comfy import (  # noqa: F401  (re-exported for tests)
-    FakeComfy, Job, PREFERED_KONTEXT_RESOLUTIONS, decompression_bomb_png, oversized_png,
-    preview_jpeg, recorded_models, render_png,
+    PREFERED_KONTEXT_RESOLUTIONS,
+    FakeComfy,
+    Job,
+    decompression_bomb_png,
+    oversized_png,
+    preview_jpeg,
+    recorded_models,
+    render_png,
 )
 from tests.fakes.comfy.cache import POLICIES
 from tests.fakes.comfy.server import PREVIEW_METHODS

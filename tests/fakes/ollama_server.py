@@ -29,12 +29,14 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
 from tests.fakes.faults import Faults
+
 NS = 1_000_000_000
 
 

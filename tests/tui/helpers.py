@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from time import monotonic
-from typing import Callable
 
 #: Generous: it is only reached when the condition never comes true (a real failure).
 TIMEOUT = 20.0
@@ -43,7 +43,8 @@ async def editor_ready(pilot, app) -> None:
     """Wait until every editor field is mounted (those below the fold mount lazily)."""
     from workbench.fields import FORMS
 
-    await wait_until(pilot, lambda: all(app.editor_screen.editor._widget(f.key) is not None for f in FORMS),
+    editor = app.editor_screen.editor
+    await wait_until(pilot, lambda: all(editor._widget(f.key) is not None for f in FORMS),
                      what="all editor fields mounted")
 
 

@@ -44,7 +44,8 @@ async def test_layers_and_text_fields(make_app, library_dir):
                 "gradient.") in app.editor_screen.composed.text
         app.editor_screen.editor.widget_for("text").focus()
         await pilot.press(*"NOIR")
-        assert 'The image shows the text "NOIR", spelled exactly.' in app.editor_screen.composed.text
+        composed = app.editor_screen.composed.text
+        assert 'The image shows the text "NOIR", spelled exactly.' in composed
     saved = load_library(library_dir / "studio.toml").get("Amber perfume bottle")
     assert saved.foreground == "scattered rose petals" and saved.text == "NOIR"
 
@@ -213,7 +214,8 @@ async def test_conflict_overwrite(make_app, library_dir):
 
 async def test_markup_and_escapes_from_a_file_are_shown_literally(make_app, tmp_path):
     lib = tmp_path / "odd.toml"
-    lib.write_text('[[prompts]]\nname = "[bold red]x[/]"\nsubject = "a [link=x]cat[/link] \\u001b[31m"\n')
+    lib.write_text('[[prompts]]\nname = "[bold red]x[/]"\n'
+                   'subject = "a [link=x]cat[/link] \\u001b[31m"\n')
     app = make_app(lib)
     async with app.run_test(size=(120, 40)):
         assert app.editor_screen.composed.text == "A [link=x]cat[/link] [31m."
@@ -280,7 +282,8 @@ async def test_palette_sets_preset_and_aspect_size(make_app, library_dir):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await run_command(pilot, "Size: 16:9 HD")
-        assert (app.editor_screen.spec.params.width, app.editor_screen.spec.params.height) == (1920, 1088)
+        params = app.editor_screen.spec.params
+        assert (params.width, params.height) == (1920, 1088)
         await run_command(pilot, "Preset: quality")
         assert app.editor_screen.spec.params.preset == "quality"
         assert app.editor_screen.editor.widget_for("preset").value == "quality"

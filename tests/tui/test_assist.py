@@ -114,7 +114,8 @@ async def test_decompose_accepts_only_picked_fields(make_app, fake):
         assert set(picks.selected) == {"subject", "action", "style"}
         picks.deselect("style")
         await pilot.press("a")
-        assert (app.editor_screen.spec.subject, app.editor_screen.spec.action, app.editor_screen.spec.style) == (
+        spec = app.editor_screen.spec
+        assert (spec.subject, spec.action, spec.style) == (
             "a fox", "asleep in fresh snow", "")
         assert app.editor_screen.spec.raw  # not every field was taken: raw mode stays
 
@@ -200,7 +201,8 @@ async def test_fix_action_sends_lint_findings_and_lints_the_proposal(make_app, f
         await wait_until(pilot, lambda: app.editor_screen.spec.name == "Quick sketch")
         app.editor_screen.editor.widget_for("raw").focus()
         await pilot.press("end", *" ((sharp))")
-        await wait_until(pilot, lambda: "weight-syntax" in [d.rule for d in app.editor_screen.diagnostics])
+        await wait_until(pilot, lambda: "weight-syntax" in
+                         [d.rule for d in app.editor_screen.diagnostics])
         app.editor_screen.editor.widget_for("name").focus()
         screen = await assist(pilot, downs=1)  # fix
         await wait_until(pilot, lambda: screen.proposal is not None)

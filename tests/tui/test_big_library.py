@@ -51,8 +51,10 @@ async def test_the_browser_builds_only_the_rows_it_draws(make_app, tmp_path):
         assert listing.highlighted == 3000
         assert listing.scroll_offset.y > 2900  # scrolled to the bottom row
         app.editor_screen.browser.query_one("#filter", Input).value = "Prompt 0299"
-        await wait_until(pilot, lambda: app.editor_screen.browser.visible_count() == 11)  # 00299, 0299x
-        assert app.editor_screen.spec.name == "Prompt 02999"  # the selection is kept when it still shows
+        # 00299, 0299x
+        await wait_until(pilot, lambda: app.editor_screen.browser.visible_count() == 11)
+        # the selection is kept when it still shows
+        assert app.editor_screen.spec.name == "Prompt 02999"
         assert listing.highlighted == 11
 
 

@@ -125,7 +125,8 @@ async def test_bundled_chain_generates_its_source_then_edits(make_app, tmp_path,
     app = make_app(library, comfyui_urls=url)
     async with app.run_test(size=(120, 40)) as pilot:
         names = [s.name for s in app.editor_screen.library.prompts]
-        tip = [s for s in app.editor_screen.library.prompts if s.model == "kontext" and s.follows][-1]
+        tip = [s for s in app.editor_screen.library.prompts
+               if s.model == "kontext" and s.follows][-1]
         app.editor_screen.browser.option_list.highlighted = names.index(tip.name) + 1
         await wait_until(pilot, lambda: app.editor_screen.spec is tip)
         app.editor_screen.action_chain()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
@@ -12,8 +12,8 @@ from workbench.runs.history import create_run, load_run, record_cell
 from workbench.runs.plan import make_plan
 from workbench.spec import PromptSpec
 from workbench.tui.screens.compare import CompareScreen
-from workbench.tui.widgets.cell import progress_text
 from workbench.tui.screens.single_view import SingleView, crop_box
+from workbench.tui.widgets.cell import progress_text
 
 from .helpers import screen_is, wait_until, workers_done
 
@@ -38,7 +38,7 @@ def recorded_run(tmp_path):
     plan = make_plan([a, b], seeds=[11, 22], name="fox colours",
                      created="2026-11-23T10:00:00+00:00")
     run = create_run(plan, root=tmp_path / "runs",
-                     now=datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))
+                     now=datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
     for cell in plan.cells():
         if cell.variant == 1 and cell.seed == 22:
             continue  # one cell still missing
@@ -163,8 +163,8 @@ async def test_ctrl_t_runs_an_ab_plan_into_the_grid(make_app, library_dir, isola
         assert [w.cell for w in manifest.plan.winners] == [winner]
         assert (run_folder / "contact-sheet.png").is_file()
         # the plan (with its winner) is kept with the prompt in the library
-        from workbench.runs.saved_plans import load_plans
         from workbench.library import load_library
+        from workbench.runs.saved_plans import load_plans
 
         plans, problems = load_plans(load_library(library_dir / "studio.toml"),
                                      "Amber perfume bottle")

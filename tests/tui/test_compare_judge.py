@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from PIL import Image, ImageDraw
@@ -48,7 +48,7 @@ def sign_run(tmp_path):
     plan = make_plan([a, b, c], seeds=[11, 22], name="shop signs",
                      created="2026-11-23T10:00:00+00:00")
     run = create_run(plan, root=tmp_path / "runs",
-                     now=datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))
+                     now=datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
     for cell in plan.cells():
         colour = GREEN if cell.variant == 2 else RED
         record_cell(run, cell, [picture(colour, cell.seed)], {"1": {}},

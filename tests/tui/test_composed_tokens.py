@@ -35,4 +35,5 @@ async def test_the_clip_window_end_is_marked(make_app):
         assert CLIP_MARK in plain
         assert plain.index(CLIP_MARK) == counted.clip_cut
         assert f"ends at {CLIP_MARK}" in app.editor_screen.composed.border_subtitle
-        assert CLIP_MARK not in app.editor_screen.composed.text  # what is copied and sent is unchanged
+        # what is copied and sent is unchanged
+        assert CLIP_MARK not in app.editor_screen.composed.text

@@ -9,8 +9,7 @@ import os
 
 import pytest
 
-from tests.hostile import (HOSTILE, assert_terminal_safe, broken_hostile_file,
-                           hostile_library)
+from tests.hostile import HOSTILE, assert_terminal_safe, broken_hostile_file, hostile_library
 from workbench import workspace
 from workbench.tui.screens.confirm import ChoiceScreen
 
@@ -144,11 +143,13 @@ async def test_no_pillow_on_the_ui_thread_at_start_and_special_files_do_not_free
         assert opened_on and threading.main_thread().name not in opened_on
         await pilot.press("down")  # the img2img prompt: its size came from the cache
         await pilot.pause()
-        assert any(d.code == "FX402" and "48x32" in d.message for d in app.editor_screen.diagnostics)
+        found = app.editor_screen.diagnostics
+        assert any(d.code == "FX402" and "48x32" in d.message for d in found)
         await pilot.press("down", "down")  # a NUL byte in the path: a message, no crash
         await pilot.pause()
         assert app.editor_screen.spec.name == "Nul"
-        assert any(d.code == "FX404" and "NUL byte" in d.message for d in app.editor_screen.diagnostics)
+        found = app.editor_screen.diagnostics
+        assert any(d.code == "FX404" and "NUL byte" in d.message for d in found)
         assert threading.main_thread().name not in opened_on
 
 

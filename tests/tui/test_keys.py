@@ -3,7 +3,6 @@ footer show the keys as they are bound now; each screen offers its own actions."
 
 from __future__ import annotations
 
-
 from workbench.tui.actions import ACTIONS, BY_ID, key_of, user_keys
 from workbench.tui.messages import CellProgress, JobProgress
 from workbench.tui.widgets.help import HelpPanel

@@ -71,6 +71,7 @@ async def test_fix_all_safe_fixes_from_the_palette(make_app):
         await pilot.press("end", *", best quality, (glossy:1.3)")
         await wait_until(pilot, lambda: {"sd-quality-tags", "weight-syntax"} <= set(rules(app)))
         await run_command(pilot, "Apply all safe fixes")
-        assert "best quality" not in app.editor_screen.spec.style and ":1.3" not in app.editor_screen.spec.style
+        style = app.editor_screen.spec.style
+        assert "best quality" not in style and ":1.3" not in style
         await wait_until(pilot, lambda: {"sd-quality-tags", "weight-syntax"}.isdisjoint(
             rules(app)))

@@ -222,7 +222,8 @@ async def test_run_history_lists_single_runs_and_opens_them(make_app, comfy, iso
         app.editor_screen.action_history()
         history = await screen_is(pilot, HistoryScreen)
         [listed] = history.runs
-        assert listed.kind == "single" and listed.done == 1 and listed.name == app.editor_screen.spec.name
+        assert listed.kind == "single" and listed.done == 1
+        assert listed.name == app.editor_screen.spec.name
         assert "1/1 cells" in str(history.query_one("#history-list").get_option_at_index(0)
                                   .prompt)
         await pilot.press("enter")

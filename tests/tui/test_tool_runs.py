@@ -47,7 +47,8 @@ async def test_f5_runs_every_tool_prompt_to_an_image_of_the_expected_size(make_a
             assert Image.open(row.images[0]).size == EXPECTED[name][1], name
             folder = Path(state.split(" in ", 1)[1])
             run = history.load_run(folder)
-            assert run.plan.variants[0].spec.tools == app.editor_screen.spec.tools   # the spec is kept
+            # the spec is kept
+            assert run.plan.variants[0].spec.tools == app.editor_screen.spec.tools
             [cell] = run.results.values()
             workflow = json.loads((folder / cell.workflow).read_text())
             assert workflow == server.submitted[-1]["prompt"]           # and the workflow

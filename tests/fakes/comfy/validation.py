@@ -14,8 +14,9 @@ when no output is left.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 #: Nodes with a custom input check (VALIDATE_INPUTS): the image must exist.
 CUSTOM_VALIDATED = {"LoadImage": ("image",), "LoadImageMask": ("image",),
