@@ -1,9 +1,11 @@
 """The shape of the code, checked like the tests: ruff (style, bugbear, complexity <= 12)
-and the size rules for the core (no module over 450 lines, no function over 60)."""
+and the size rules for the core (no module over 450 lines, no function over 60); the
+README's Architecture section names every module."""
 
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -80,3 +82,72 @@ def test_the_linter_is_covered():
     assert "lint/engine.py" in covered and "lint/rules/wording.py" in covered
     config = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     assert '"workbench/lint/**"' not in config and '"tests/lint/**"' not in config
+
+
+def architecture_bullets(readme: str) -> list[tuple[str, str]]:
+    """(package folder, text) for each bullet of the README's Architecture section.
+
+    A bullet whose first name is a folder (`` `runs/` ``) or a path (`` `screens/x.py` ``)
+    sets the folder for itself and the bullets nested in it; others keep their parent's."""
+    section = readme.split("\n## Architecture\n", 1)[1].split("\n## ", 1)[0]
+    bullets: list[tuple[str, str]] = []
+    parents: list[tuple[int, str]] = []   # (indent, folder) of the open bullets
+    for line in section.splitlines():
+        start = re.match(r"( *)- ", line)
+        if start:
+            indent = len(start.group(1))
+            while parents and parents[-1][0] >= indent:
+                parents.pop()
+            folder = parents[-1][1] if parents else ""
+            first = re.match(r"`([\w/.]+)`", line[start.end():])
+            if first and "/" in first.group(1):
+                folder += first.group(1).rpartition("/")[0] + "/"
+            parents.append((indent, folder))
+            bullets.append((folder, line))
+        elif bullets and line.startswith(" "):
+            bullets[-1] = (bullets[-1][0], bullets[-1][1] + "\n" + line)
+        elif line.strip():
+            parents = []   # a paragraph ends the list
+    return bullets
+
+
+def module_path(folder: str, name: str) -> str:
+    """A bare name lies in its bullet's folder; a path may start at any enclosing one."""
+    if "/" in name:
+        parts = folder.split("/")[:-1]
+        for depth in range(len(parts), -1, -1):
+            base = "".join(part + "/" for part in parts[:depth])
+            if (PACKAGE / base / name).is_file():
+                return base + name
+    return folder + name
+
+
+def named_in_architecture(readme: str) -> set[str]:
+    """Each module the Architecture section names, as a path under workbench/."""
+    return {module_path(folder, name) for folder, text in architecture_bullets(readme)
+            for name in re.findall(r"`([\w/]+\.py)`", text)}
+
+
+def unnamed_modules(readme: str) -> tuple[list[str], list[str]]:
+    """(modules the Architecture section leaves out, names in it that are no module)."""
+    named = named_in_architecture(readme)
+    modules = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
+               if p.name != "__init__.py"}
+    return sorted(modules - named), sorted(named - modules)
+
+
+def test_the_readme_names_every_module():
+    """The README's Architecture section names every module of the package (by file name
+    within its package's bullet, or by path), and names no module that is gone."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing, stale = unnamed_modules(readme)
+    assert missing == [], f"modules the README's Architecture section does not name: {missing}"
+    assert stale == [], f"the README's Architecture section names no such module: {stale}"
+
+
+def test_the_architecture_check_can_fail():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    without_http = readme.replace("`http.py`", "the HTTP side")
+    assert unnamed_modules(without_http)[0] == ["comfy/http.py"]
+    misplaced = readme.replace("`plan_form.py`", "`plan_forms.py`")
+    assert unnamed_modules(misplaced) == (["runs/plan_form.py"], ["runs/plan_forms.py"])

@@ -2,8 +2,11 @@
 plain Python): every import statement in workbench/, at any depth (lazy ones included),
 resolved to a module and checked against the layers.
 
-* ``comfy`` is transport: it never imports ``runs`` (orchestration), ``llm`` or ``tui``.
-* ``images`` never imports ``runs``, ``llm`` or ``tui``.
+* the layers of the README's package picture: each imports only the ones below it, never
+  up or sideways (top down: ``tui``, ``cli`` + ``commands``; ``judge``; ``runs``; ``comfy``,
+  ``llm``, ``lint`` + ``linting``; ``images``; the plain-data modules, which import no
+  package).  So ``comfy`` is transport: it never imports ``runs`` (orchestration), ``llm``
+  or ``tui``.
 * the core (everything outside ``workbench/tui``) never imports Textual or the TUI; the
   one exception is ``cli.py`` starting the TUI (a lazy import, after the arguments).
 """
@@ -18,10 +21,19 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "workbench"
 
 #: (importing package, forbidden prefixes)
+_DRIVERS = ("workbench.tui", "workbench.cli", "workbench.commands")
+_ABOVE_SERVICES = (*_DRIVERS, "workbench.judge", "workbench.runs")
 CONTRACTS = [
-    ("workbench.comfy", ("workbench.runs", "workbench.llm", "workbench.tui")),
-    ("workbench.images", ("workbench.runs", "workbench.llm", "workbench.tui")),
-    ("workbench.lint", ("workbench.runs", "workbench.comfy", "workbench.tui")),
+    ("workbench.judge", _DRIVERS),
+    ("workbench.runs", (*_DRIVERS, "workbench.judge", "workbench.lint", "workbench.linting")),
+    ("workbench.comfy", (*_ABOVE_SERVICES, "workbench.llm", "workbench.lint",
+                         "workbench.linting")),
+    ("workbench.llm", (*_ABOVE_SERVICES, "workbench.comfy", "workbench.lint",
+                       "workbench.linting", "workbench.images")),
+    ("workbench.lint", (*_ABOVE_SERVICES, "workbench.comfy", "workbench.llm",
+                        "workbench.images")),
+    ("workbench.images", (*_ABOVE_SERVICES, "workbench.comfy", "workbench.llm",
+                          "workbench.lint", "workbench.linting")),
     ("workbench", ("textual", "workbench.tui", "textual_image.widget")),
 ]
 
@@ -75,6 +87,22 @@ def violations(owner: str, forbidden: tuple[str, ...]) -> list[str]:
 @pytest.mark.parametrize("owner, forbidden", CONTRACTS, ids=[c[0] for c in CONTRACTS])
 def test_import_contract(owner, forbidden):
     assert violations(owner, forbidden) == []
+
+
+#: Top-level modules that drive or wrap a package; the others are plain data.
+NOT_PLAIN = {"__init__.py", "__main__.py", "cli.py", "linting.py"}
+
+
+def test_plain_data_modules_import_no_package():
+    """The bottom of the picture: a top-level module (spec, library, config, ...) imports
+    only other top-level modules, never one of the packages above it."""
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    bad = [f"{path.name}:{line}: {target}"
+           for path in sorted(PACKAGE.glob("*.py")) if path.name not in NOT_PLAIN
+           for line, target in imports_of(path)
+           if target.startswith("workbench.") and target.split(".")[1] in packages]
+    assert bad == []
+    assert "comfy" in packages and "tui" in packages
 
 
 def test_the_checker_sees_lazy_and_relative_imports():
