@@ -207,10 +207,12 @@ class ServerPool:
 
 async def _hello(client: ComfyClient) -> tuple[str, int]:
     """Connect; (ComfyUI version, prompts queued); the node schemas come along."""
-    await client.connect()
-    stats, _, queued = await asyncio.gather(
-        client.system_stats(), client.object_info(), client.queue_length(),
-        return_exceptions=True)
+    # all at once: the node schemas (the big answer) come while the socket opens
+    connected, stats, _, queued = await asyncio.gather(
+        client.connect(), client.system_stats(), client.object_info(),
+        client.queue_length(), return_exceptions=True)
+    if isinstance(connected, BaseException):
+        raise connected
     if isinstance(stats, Unreachable):
         raise stats
     try:

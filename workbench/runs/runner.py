@@ -145,9 +145,12 @@ class PlanRunner:
 
     async def _close_run(self, run: history.Run) -> None:
         status = "cancelled" if self._cancelling else "finished"
-        await asyncio.to_thread(history.set_status, run, status)
+        writes = [asyncio.to_thread(history.set_status, run, status)]
         if self.options.sheet and any(history.first_images(run).values()):  # no cell: none
-            await asyncio.to_thread(self._contact_sheet, run)
+            writes.append(asyncio.to_thread(self._contact_sheet, run))  # beside the manifest
+        for outcome in await asyncio.gather(*writes, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _stop(self, watchers: list[asyncio.Task]) -> None:
         await self.pool.stop_tasks(watchers)
