@@ -47,6 +47,7 @@ from .http import (
     ServerRejected,
     TimedOut,
     Unreachable,
+    tls_context,
 )
 from .job import Job, JobResult, QueueState, result_from_history
 from .live import SocketFeed
@@ -92,7 +93,9 @@ class ComfyClient(HttpSide, SocketFeed):
                                   parts.path.rstrip("/") + "/ws",
                                   f"clientId={self.client_id}", ""))
         self._http = httpx.AsyncClient(base_url=url + "/", headers=self.headers,
-                                       verify=verify_tls, timeout=self.timeout,
+                                       verify=tls_context(bool(verify_tls),
+                                                          parts.scheme == "https"),
+                                       timeout=self.timeout,
                                        transport=transport)
         self._jobs: dict[str, Job] = {}
         self._object_info: dict | None = None
