@@ -179,7 +179,8 @@ def loads_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES,
         raise JsonError(f"nested more than {max_depth} levels deep") from None
     except (ValueError, OverflowError) as exc:  # pragma: no cover - belt and braces
         raise JsonError(f"not usable JSON: {exc}") from None
-    if not shaped:
+    # fewer brackets than the limit can't nest deeper than it (most answers are small)
+    if not shaped and text.count("[") + text.count("{") > max_depth:
         _check_depth(value, max_depth)
     return value
 
