@@ -11,7 +11,6 @@ degradation after about six successive edits, so longer chains carry a warning.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,8 +75,20 @@ def chain_warnings(chain: EditChain) -> list[str]:
     return []
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", one_line(text).lower()).strip("-")[:40]
+def step_name_after(parent: str, number: int, taken: set[str]) -> str:
+    """A new edit's name: its parent's, then its number in the chain, with a letter when
+    another edit already has that place (``Diner poster › 1 › 2``, ``… › 2b``): short,
+    distinct, and it shows the chain (the instruction is the step's text, not its name)."""
+    base = f"{parent} › {number}"
+    if base not in taken:
+        return base
+    for letter in "bcdefghijklmnopqrstuvwxyz":
+        if f"{base}{letter}" not in taken:
+            return f"{base}{letter}"
+    n = 2
+    while f"{base} ({n})" in taken:
+        n += 1
+    return f"{base} ({n})"
 
 
 def edit_step(name: str, instruction: str, *, follows: str = "", source_image: str = "",
@@ -171,11 +182,12 @@ def branch(chain: EditChain, at: str | int, instruction: str, *, name: str | Non
     index = chain.index(at)
     parent = chain.steps[index]
     used = set(taken) | set(chain.names)
-    base = name or f"{parent.name} {_slug(instruction) or 'branch'}"
-    step_name, n = base, 2
-    while step_name in used:
-        step_name = f"{base} ({n})"
-        n += 1
+    if name:
+        step_name, n = name, 2
+        while step_name in used:
+            step_name, n = f"{name} ({n})", n + 1
+    else:
+        step_name = step_name_after(parent.name, index + 2, used)
     inherited = Params(seed=parent.params.seed if seed is None else seed)
     step = edit_step(step_name, instruction, follows=parent.name, params=inherited)
     return EditChain([*chain.steps[: index + 1], step], chain.origin)
@@ -220,6 +232,28 @@ def add_branch(library, chain: EditChain, at: str, instruction: str) -> PromptSp
     """A new edit after the step ``at`` joins ``library`` (a branch when ``at`` is not the
     chain's tip); returns it (saving is the caller's call)."""
     return add_wish(library, chain, at, [instruction])[-1]
+
+
+def add_edits_after(library, spec: PromptSpec, instructions: Iterable[str]
+                    ) -> list[PromptSpec]:
+    """Kontext edits that continue ``spec`` one after another (a Kontext proposal's
+    instructions after its first, which ``spec`` holds): a step each, named by their
+    place in the chain, with ``spec``'s seed.  Returns them (saving is the caller's)."""
+    try:
+        number = len(chain_to(library.prompts, spec.name).steps)
+    except ChainError:
+        number = 1
+    taken = {s.name for s in library.prompts}
+    added, parent = [], spec
+    for instruction in (i for i in instructions if i.strip()):
+        number += 1
+        name = step_name_after(parent.name, number, taken)
+        taken.add(name)
+        step = edit_step(name, instruction, follows=parent.name,
+                         params=Params(seed=spec.params.seed))
+        parent = library.add(step, after=parent)
+        added.append(step)
+    return added
 
 
 def resolve_source(chain: EditChain, base: Path | None = None) -> Path:

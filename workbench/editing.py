@@ -273,7 +273,8 @@ class Saves:
             self.collection.libraries.append(kept)
             self.clean.add(kept.path)
             workspace.discard_recovery(library)  # the copy holds the edits now
-            notices.append(Notice(f"Your version was saved as {copy}"))
+            notices.append(Notice(f"Your edits are in “{kept.title}”, saved as {copy}; "
+                                  "you go on editing the original, as it is on disk now."))
         try:
             return notices, self.reload(library)
         except (LibraryError, OSError) as exc:

@@ -233,13 +233,14 @@ class Library:
         self._loaded_count = len(self.entries)
 
     def save_copy(self) -> Path:
-        """Save this version beside the file (``name.mine.toml``), for "keep both"."""
-        target = self.path.with_name(f"{self.path.stem}.mine.toml")
-        n = 2
+        """For "keep both": this version as ``name.your-copy.toml``, titled "(your copy)"."""
+        import tomlkit
+        target, n = self.path.with_name(f"{self.path.stem}.your-copy.toml"), 2
         while target.exists():
-            target = self.path.with_name(f"{self.path.stem}.mine-{n}.toml")
-            n += 1
-        write_atomic(target, self.encoded())
+            target, n = self.path.with_name(f"{self.path.stem}.your-copy-{n}.toml"), n + 1
+        doc = tomlkit.parse(self.render())
+        doc["title"] = f"{self.title} (your copy)"
+        write_atomic(target, b"\xef\xbb\xbf" * self.bom + tomlkit.dumps(doc).encode())
         return target
 
     def _tables_in_doc(self) -> list[Table]:

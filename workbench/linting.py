@@ -93,12 +93,20 @@ class LintChange:
         return sorted(set(self.after) - set(self.before))
 
 
-def lint_change(spec: PromptSpec, proposed: PromptSpec, config) -> LintChange:
-    """The user's ``[lint]`` settings on both versions (an LLM proposal, say)."""
-    settings = config_settings(config)
+def lint_change(spec: PromptSpec, proposed: PromptSpec, config, library=None,
+                libraries: Iterable = ()) -> LintChange:
+    """The user's ``[lint]`` settings on both versions (an LLM proposal, say).  With the
+    prompt's ``library``, linted as the Problems panel lints (its context and settings,
+    every finding counted), so "lint: 2 → 1" agrees with the panel."""
+    if library is not None:
+        def problems(one: PromptSpec) -> list[str]:
+            return sorted(d.rule for d in lint_in_library(one, config, library, libraries))
+    else:
+        settings = config_settings(config)
 
-    def problems(one: PromptSpec) -> list[str]:
-        return sorted({d.rule for d in lint(one, settings=settings) if d.severity != "info"})
+        def problems(one: PromptSpec) -> list[str]:
+            return sorted({d.rule for d in lint(one, settings=settings)
+                           if d.severity != "info"})
 
     return LintChange(problems(spec), problems(proposed))
 

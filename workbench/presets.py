@@ -158,6 +158,23 @@ def preset_values(spec: PromptSpec, presets: Presets | None = None) -> dict:
     return dict(preset.values) if preset is not None else {}
 
 
+def apply_preset(spec: PromptSpec, preset: Preset) -> tuple[PromptSpec, list[str]]:
+    """``spec`` with ``preset`` in effect: named, and the values of its own that the preset
+    sets cleared (an explicit value would win over it, silently).  Returns the new copy and
+    what changed (``steps 35 → 40 (preset)``), for the user to read and F12 to undo."""
+    new = spec.copy()
+    new.params.preset = preset.name
+    changes = []
+    for key, value in preset.values.items():
+        own = getattr(new.params, key, None)
+        if own not in (None, "") and own != value:
+            changes.append(f"{key} {own:g} → {value:g}" if isinstance(own, float)
+                           and isinstance(value, float) else f"{key} {own} → {value}")
+        if hasattr(new.params, key):
+            setattr(new.params, key, None)
+    return new, changes
+
+
 def nearest_kontext_size(width: int, height: int) -> tuple[int, int]:
     """The Kontext size FluxKontextImageScale gives a ``width`` x ``height`` image."""
     aspect = width / height

@@ -219,3 +219,20 @@ def test_a_png_made_by_run_imports_back_as_the_same_spec(threaded_fake, tmp_path
     original = load_library(library).get("fox")
     assert (back.subject, back.style, back.text, back.raw) == ("a red fox", "photo", "", "")
     assert back.params == original.params
+
+
+def test_doctor_checks_ollama_too(threaded_fake, capsys):
+    """(issue 14) reach, the configured models pulled, the vision model able to see."""
+    from tests.fakes.ollama_server import FakeOllamaThread
+
+    server = threaded_fake()
+    with FakeOllamaThread() as ollama:
+        assert cli.main(["doctor", "--comfyui-url", server.url, "--ollama-host", ollama.host,
+                         "--ollama-model", "mistral:7b"]) == 0  # optional: not the status
+    out = capsys.readouterr().out
+    assert f"Ollama at {ollama.host}" in out and "✓ reachable, 5 model(s)" in out
+    assert "✗ text model mistral:7b is not pulled: ollama pull mistral:7b" in out
+    assert "✓ vision model llava:7b" in out
+    assert cli.main(["doctor", "--comfyui-url", server.url,
+                     "--ollama-host", "127.0.0.1:9"]) == 0
+    assert "not reachable" in capsys.readouterr().out

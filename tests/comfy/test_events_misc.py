@@ -145,17 +145,3 @@ def test_auth_header_forms():
     assert parse_auth_header("X-Api-Key:k") == {"X-Api-Key": "k"}
     assert parse_auth_header("Bearer abc") == {"Authorization": "Bearer abc"}
     assert parse_auth_header("") == {}
-
-
-def test_http_clients_share_one_tls_context_that_still_verifies():
-    """Each run makes a client per server: the CA bundle is loaded once per process, and
-    a plain-http server's client gets a strict context with no CA (fails closed)."""
-    from workbench.comfy.http import tls_context
-
-    plain, secure, insecure = (tls_context(True, False), tls_context(True, True),
-                               tls_context(False, True))
-    assert tls_context(True, False) is plain and tls_context(True, True) is secure
-    for context in (plain, secure):
-        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
-    assert plain.cert_store_stats()["x509_ca"] == 0 < secure.cert_store_stats()["x509_ca"]
-    assert insecure.verify_mode == ssl.CERT_NONE and not insecure.check_hostname

@@ -78,7 +78,7 @@ def test_keep_both_then_reload(collection):
     assert "saved as" in notices[0].message
     assert fresh is collection.libraries[0] and fresh.get("Heron") is not None
     mine = collection.libraries[1]
-    assert mine.path.name == "lib.mine.toml" and mine.prompts[0].subject == "a sleepy fox"
+    assert mine.path.name == "lib.your-copy.toml" and mine.prompts[0].subject == "a sleepy fox"
     assert saves.state(fresh) == SAVED
 
 

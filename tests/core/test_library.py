@@ -116,7 +116,8 @@ def test_conflict_is_detected_and_nothing_is_clobbered(lib_path):
     assert "changed on disk" in str(err.value)
     assert lib_path.read_text(encoding="utf-8") == theirs
     copy = lib.save_copy()
-    assert copy.name == "fox.mine.toml" and 'action = "mine"' in copy.read_text()
+    assert copy.name == "fox.your-copy.toml" and 'action = "mine"' in copy.read_text()
+    assert '(your copy)"' in copy.read_text()  # titled as a copy, never a look-alike
     assert lib.save(force=True)
     assert 'action = "mine"' in lib_path.read_text(encoding="utf-8")
 

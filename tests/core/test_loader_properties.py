@@ -11,11 +11,12 @@ import tomlkit
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.props import examples
 from workbench.compose import compose
 from workbench.library import PROMPT_KEYS, LibraryError, load_library, read_library, spec_from_table
 from workbench.lint import fix_all, lint
 
-SETTINGS = settings(max_examples=120, deadline=None,
+SETTINGS = settings(max_examples=examples(120), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 

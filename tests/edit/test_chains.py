@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -236,3 +237,22 @@ def test_judging_a_chain_run_says_it_has_no_grid(tmp_path, capsys):
     out = history.create_run(None, kind="chain", folder=tmp_path / "chain", name="c").folder
     assert cli.main(["judge", str(out), "--no-vision"]) == 2
     assert "chain run has no grid" in capsys.readouterr().err
+
+
+def test_generated_step_names_are_short_distinct_and_show_the_chain():
+    """(issue 14) Names were the parent's plus a slug of the instruction, over 100
+    characters, and rows in the list read the same."""
+    from workbench.chains import add_wish
+
+    library = new_library(Path("/nonexistent/lib.toml"))
+    chain = new_chain("cat.png", EDITS, name="Diner poster")
+    add_to_library(library, chain)
+    wish = add_wish(library, chain, "Diner poster 1", [
+        "Make it snow while keeping the car the same",
+        "Change only this: a red car, keep the person"])
+    assert [s.name for s in wish] == ["Diner poster 1 › 2", "Diner poster 1 › 2 › 3"]
+    again = add_wish(library, chain_to(library.prompts, "Diner poster 1"),
+                     "Diner poster 1", ["Add a neon sign"])
+    assert again[0].name == "Diner poster 1 › 2b"
+    names = [s.name for s in library.prompts]
+    assert len(set(names)) == len(names) and max(map(len, names)) < 30

@@ -8,6 +8,7 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.props import examples
 from workbench.lint import apply_fixes, field_text, fix_all, lint
 from workbench.spec import TEXT_FIELDS, VARIANTS, Lora, Params, PromptSpec
 
@@ -46,7 +47,7 @@ def specs(draw) -> PromptSpec:
 
 
 contexts = st.one_of(st.none(), st.just({}))
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=examples(150), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -17,6 +17,7 @@ import re
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.props import examples
 from workbench.lint import SEVERITIES, apply_fixes, field_text, fix_all, lint
 from workbench.lint.textutil import blemishes
 from workbench.spec import PromptSpec
@@ -81,7 +82,7 @@ def _check(spec: PromptSpec) -> None:
             assert new.strip(), (d, old)
 
 
-SETTINGS = settings(max_examples=300, deadline=None,
+SETTINGS = settings(max_examples=examples(300), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 

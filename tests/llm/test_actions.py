@@ -155,7 +155,7 @@ async def test_decompose_fills_missing_fields_and_strips_fences(fake, assistant)
                                "style": "ink drawing"}
 
 
-async def test_kontext_returns_single_change_instructions(fake, assistant):
+async def test_kontext_returns_single_change_instructions(fake, assistant, tmp_path):
     fake.queue(json.dumps({"instructions": ["Make the woman smile, keeping her face the same",
                                             "Add falling snow across the whole scene"]}))
     proposal = await assistant.kontext("make her smile, it's snowing")
@@ -164,9 +164,19 @@ async def test_kontext_returns_single_change_instructions(fake, assistant):
     assert user_block(request) == "make her smile, it's snowing"
     assert proposal.instructions == ["Make the woman smile, keeping her face the same",
                                      "Add falling snow across the whole scene"]
-    spec = proposal.apply_to(PromptSpec("edit", model="kontext"))
-    assert spec.raw == ("Make the woman smile, keeping her face the same. "
-                        "Add falling snow across the whole scene.")
+    # one change per edit: the first here, the second a step that follows it (issue 14:
+    # they were glued into one run-on instruction)
+    from workbench.chains import add_edits_after
+    from workbench.library import new_library
+
+    library = new_library(tmp_path / "lib.toml")
+    first = library.add(proposal.apply_to(PromptSpec("edit", model="dev", source_image="a.png")))
+    assert first.raw == "Make the woman smile, keeping her face the same."
+    assert first.model == "kontext"  # Kontext instructions on a dev prompt: now Kontext
+    [second] = add_edits_after(library, first, proposal.instructions[1:])
+    assert second.raw == "Add falling snow across the whole scene"
+    assert second.follows == "edit" and second.name == "edit › 2"
+    assert [s.name for s in library.prompts] == ["edit", "edit › 2"]
 
 
 def test_kontext_answer_as_plain_list_is_understood():

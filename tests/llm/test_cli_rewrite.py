@@ -206,3 +206,19 @@ def test_fix_lints_with_the_users_and_the_librarys_settings(fake, library, tmp_p
     assert run(fake, str(library), "Fox", "--action", "fix", "--config", str(config)) == 0
     assert "the linter found nothing to fix" in capsys.readouterr().out
     assert len(fake.chats) == 1
+
+
+def test_kontext_edits_become_a_step_each(fake, library, capsys):
+    """(issue 14) Several edits were glued into one run-on Kontext instruction."""
+    from workbench.library import load_library
+
+    fake.queue(json.dumps({"instructions": ["Make the fox look up",
+                                            "Add falling snow, keeping the fox the same"]}))
+    assert run(fake, str(library), "Fox", "--action", "kontext", "--apply") == 0
+    out = capsys.readouterr().out
+    assert "+ 1. Make the fox look up" in out and "+ 2. Add falling snow" in out
+    saved = load_library(library)
+    fox = saved.get("Fox")
+    assert fox.raw == "Make the fox look up." and fox.model == "kontext"
+    step = saved.get("Fox › 2")
+    assert step.follows == "Fox" and step.raw.startswith("Add falling snow")

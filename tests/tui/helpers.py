@@ -8,6 +8,7 @@ deadline that only matters when something is really broken.
 from __future__ import annotations
 
 import inspect
+import re
 from time import monotonic
 from typing import Callable
 
@@ -90,3 +91,54 @@ async def workers_done(pilot, group: str | None = None) -> None:
 
     await wait_until(pilot, idle, what=f"workers {group or ''} finished")
     await pilot.pause()
+
+
+def screen_lines(app) -> list[str]:
+    """The top screen as the user reads it: one plain string per terminal row."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+class Terminal:
+    """What a real terminal would show: the app's screen updates (full or partial) played
+    onto a grid of cells.  `screen_lines` is what the app means to show; a difference
+    between the two is a region the app forgot to repaint (stale text on the screen)."""
+
+    _TOKEN = re.compile(r"\x1b\[(\d+);(\d+)H|\x1b\[[0-9;:?]*[A-Za-z]|\x1b\][^\x07]*\x07|"
+                        r"([^\x1b\n]+)|\n")
+
+    def __init__(self, app) -> None:
+        self.app = app
+        width, height = app.size
+        self.cells = [[" "] * width for _ in range(height)]
+        original = app._display
+
+        def display(screen, renderable) -> None:
+            from textual._compositor import CompositorUpdate
+
+            if isinstance(renderable, CompositorUpdate):
+                self.feed(renderable.render_segments(app.console))
+            original(screen, renderable)
+
+        app._display = display
+        app.screen.refresh()  # a full frame to start from
+
+    def differences(self, meant: list[str]) -> list[str]:
+        return [f"row {y}:\n  shown {shown!r}\n  meant {want!r}"
+                for y, (shown, want) in enumerate(zip(self.lines, meant)) if shown != want]
+
+    def feed(self, data: str) -> None:
+        from rich.cells import cell_len
+
+        x = y = 0
+        for match in self._TOKEN.finditer(data):
+            if match.group(1):
+                y, x = int(match.group(1)) - 1, int(match.group(2)) - 1
+            elif match.group(3):
+                for char in match.group(3):
+                    if 0 <= y < len(self.cells) and 0 <= x < len(self.cells[y]):
+                        self.cells[y][x] = char
+                    x += max(1, cell_len(char))
+
+    @property
+    def lines(self) -> list[str]:
+        return ["".join(row) for row in self.cells]

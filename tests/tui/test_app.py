@@ -177,10 +177,22 @@ async def test_conflict_on_disk_is_not_clobbered(make_app, library_dir):
         await screen_is(pilot, ChoiceScreen)
         await pilot.press("k")  # keep both
         await wait_until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
-        mine = library_dir / "studio.mine.toml"
+        mine = library_dir / "studio.your-copy.toml"
         assert "at night" in mine.read_text()
         assert app.collection.libraries[0].get("Porto poster") is not None  # reloaded theirs
         assert app.collection.libraries[1].path == mine  # and yours, beside it
+        # (issue 14: "Keep both" made a look-alike the user went on editing unawares)
+        # yours is titled as a copy, and listed after the original, also next time
+        assert app.collection.libraries[1].title == "Studio (your copy)"
+        assert sorted(library_dir.glob("*.toml"))[0].name == "studio.toml"
+        # the notice says where it is; the editor stays on the original's prompt
+        assert any("(your copy)" in n.message and str(mine) in n.message
+                   for n in app._notifications)
+        assert app.editor_screen.library is app.collection.libraries[0]
+        assert app.editor_screen.spec.name == "Amber perfume bottle"
+        assert not app.editor_screen.spec.context.endswith("at night")
+        rows = [str(o.prompt) for o in app.editor_screen.browser.option_list._options]
+        assert any("Studio (your copy)" in row for row in rows)
 
 
 async def test_conflict_overwrite(make_app, library_dir):

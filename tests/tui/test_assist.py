@@ -11,7 +11,7 @@ from tests.fakes.ollama_server import FakeOllama, Reply
 from workbench.library import load_library
 from workbench.tui.screens.assist import ActionMenu, AssistScreen, word_diff
 
-from .helpers import screen_is, wait_until
+from .helpers import screen_is, screen_lines, wait_until
 
 
 async def assist(pilot, downs: int = 0) -> AssistScreen:
@@ -165,6 +165,25 @@ async def test_model_picker_lists_installed_models_and_is_used(make_app, fake):
         assert fake.chats[-1]["model"] == "llava:7b"
 
 
+async def test_model_picker_shows_the_model_and_opens_a_readable_list(make_app, fake):
+    """(issue 14) The picker read "Model" with nothing after it, and opened one column
+    wide."""
+    app = make_app(ollama_host=fake.host, ollama_model="qwen3:4b")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f9")
+        select = (await screen_is(pilot, ActionMenu)).query_one("#model")
+        await wait_until(pilot, lambda: len(select._options) > 1)
+        await pilot.pause()
+        row = screen_lines(app)[select.region.y]
+        assert "Model" in row and "qwen3:4b" in row and select.region.width > 30
+        await pilot.press("tab", "enter")  # to the picker, open it
+        await wait_until(pilot, lambda: select.expanded)
+        await pilot.pause()
+        shown = "\n".join(screen_lines(app))
+        assert all(name in shown for name in ("gemma3:4b", "llava:7b", "llama3.2:3b"))
+        assert select.query_one("SelectOverlay").region.width >= 30
+
+
 async def test_menu_says_when_the_default_model_is_not_pulled(make_app, fake):
     app = make_app(ollama_host=fake.host, ollama_model="mistral:7b")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -220,3 +239,49 @@ async def test_describe_with_a_text_only_model_is_refused_plainly(make_app, libr
         status = app.screen.query_one("#assist-status")
         await wait_until(pilot, lambda: "vision" in str(status.render()))
         assert not fake.chats
+
+
+async def test_kontext_proposal_on_a_dev_prompt_makes_a_step_per_edit(make_app, fake):
+    """(issue 14) A kontext proposal accepted on a dev prompt stayed dev silently, its
+    edits glued into one instruction; undo then spoke of "the proposal" for any change."""
+    fake.queue(json.dumps({"instructions": ["Make the bottle blue",
+                                            "Add a sprig of lavender beside it"]}))
+    app = make_app(ollama_host=fake.host)
+    async with app.run_test(size=(120, 40)) as pilot:
+        library = app.editor_screen.library
+        screen = await assist(pilot, downs=5)  # kontext
+        await wait_until(pilot, lambda: screen.proposal is not None)
+        await pilot.press("a")
+        spec = app.editor_screen.spec
+        assert spec.model == "kontext" and spec.raw == "Make the bottle blue."
+        assert any("the model is now kontext (it was dev)" in n.message
+                   for n in app._notifications)
+        step = library.get("Amber perfume bottle › 2")
+        assert step is not None and step.follows == "Amber perfume bottle"
+        assert step.raw == "Add a sprig of lavender beside it"
+        await pilot.press("f12")
+        assert app.editor_screen.spec.model == "dev"
+        assert any("before the last fix, preset or proposal" in n.message
+                   for n in app._notifications)
+
+
+async def test_decompose_shows_whole_values_and_lint_agrees_with_the_panel(make_app, fake):
+    long_style = ("flat 1960s screen-print illustration with warm ochre and teal inks, "
+                  "visible paper grain and slightly misregistered colour layers")
+    fields = {"subject": "a retro travel poster of Lisbon", "action": "", "style": long_style,
+              "context": "", "foreground": "", "midground": "", "background": "",
+              "text": "", "camera": ""}
+    fake.queue(json.dumps(fields))
+    app = make_app(ollama_host=fake.host)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("down")  # Lisbon poster
+        await wait_until(pilot, lambda: app.editor_screen.spec.name == "Lisbon poster")
+        panel_count = len(app.editor_screen.diagnostics)
+        screen = await assist(pilot, downs=4)  # decompose
+        await wait_until(pilot, lambda: screen.proposal is not None)
+        shown = " ".join(line.strip() for line in screen_lines(app))
+        assert "misregistered colour layers" in shown  # whole, not cut at ~45 characters
+        status = str(screen.query_one("#assist-status").render())
+        assert f"lint: {panel_count} →" in status
+        # a field the proposal would empty is not picked unless asked for
+        assert "text" not in screen.query_one("#field-picks").selected

@@ -134,6 +134,10 @@ async def test_bundled_chain_generates_its_source_then_edits(make_app, tmp_path,
         await pilot.press("r")
         await wait_until(pilot, lambda: all(v.image is not None for v in screen.views))
         assert len(server.submitted) == 4  # the poster, then three edits
+        # the toast counts the edits (it said "4/3 steps done", the origin's image too)
+        await wait_until(pilot, lambda: any("edits done" in n.message
+                                            for n in app._notifications))
+        assert any(n.message.startswith("3/3 edits done") for n in app._notifications)
         kinds = [{n["class_type"] for n in job["prompt"].values()} for job in server.submitted]
         assert "ReferenceLatent" not in kinds[0]
         assert all("ReferenceLatent" in k for k in kinds[1:])
@@ -172,3 +176,22 @@ async def test_a_wish_becomes_single_change_edits_and_the_source_is_described(
             app.flush_saves()
     saved = load_library(chain_library)
     assert [s.follows for s in saved.prompts if "falling snow" in s.raw] != []
+
+
+async def test_f5_on_a_chained_edit_runs_its_chain_up_to_it(make_app, chain_library, comfy):
+    """(issue 14) F5 on a step that follows another said "flux-kontext needs a source
+    image"; it runs the chain up to this step, in the chain view."""
+    server, url = comfy
+    app = make_app(chain_library, comfyui_urls=url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.editor_screen.browser.option_list.highlighted = 2  # "edit 2"
+        await wait_until(pilot, lambda: app.editor_screen.spec.name == "edit 2")
+        await pilot.press("f5")
+        screen = await screen_is(pilot, ChainScreen)
+        assert screen.chain.names == ["edit 1", "edit 2"]
+        await wait_until(pilot, lambda: all(v.image is not None for v in screen.views[1:]))
+        assert len(server.submitted) == 2
+        assert not app.editor_screen.jobs.rows  # no failed single run beside it
+        assert not [n for n in app._notifications if n.severity == "error"]
+        assert any("running its chain up to this step" in n.message
+                   for n in app._notifications)

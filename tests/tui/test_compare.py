@@ -252,3 +252,40 @@ async def test_closing_a_running_comparison_lets_it_finish(make_app, isolated_ho
             assert len(server.submitted) == 2
     finally:
         await server.stop()
+
+
+async def test_cells_read_seed_and_axis_only_and_long_row_words_are_not_broken(make_app,
+                                                                              recorded_run):
+    """(issue 14) At 80x24 every cell label read "A · seed…" and the B row label broke
+    words with a hyphen ("-post-apocalyp / tic")."""
+    app, open_compare = compare_app(make_app, recorded_run)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_compare(pilot)
+        screen = app.screen
+        assert sorted(v.label for v in screen.cells.values()) == [
+            "seed 11", "seed 11", "seed 22", "seed 22"]
+        row_label = screen.query(".row-label").last()
+        assert row_label.content.overflow == "ellipsis"  # (fold broke words with a hyphen)
+        title = str(screen.query_one("#compare-title").render())
+        assert "run folder" in title and not title.rstrip().endswith("· run")
+        assert "A · seed 11" in str(screen.query_one("#compare-status").render())
+
+
+async def test_plan_setup_counts_cells_and_estimates_time_before_run(make_app):
+    from workbench.tui.screens.plan_setup import PlanSetup
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.editor_screen.jobs.timings.step = 0.5  # what an earlier run measured
+        await pilot.press("ctrl+t")
+        setup = await screen_is(pilot, PlanSetup)
+        setup.query_one("#plan-seeds").value = "5, 6"
+        setup.query_one("#plan-axis").value = "guidance=2.5,3.5"
+        summary = setup.query_one("#plan-summary")
+        await wait_until(pilot, lambda: "8 cells" in str(summary.render()))
+        text = str(summary.render())
+        # 8 cells of 28 steps (the sample's A has 28; B takes dev's default, 28)
+        assert "2 prompts × 2 seeds × 2 guidance" in text and "224 steps" in text
+        assert "about 2 min" in text
+        # the sweep's help is not a placeholder cut at the input's width
+        assert "lora:FILE" in str(setup.query_one("#plan-axes-help").render())

@@ -149,7 +149,7 @@ async def test_a_judged_run_shows_its_scores_when_opened(make_app, sign_run, oll
 
 async def test_the_judge_is_in_the_keymap_palette_and_help(library_dir, sign_run, ollama):
     """From the one action table: ``[keys]`` remaps it, the palette and F1 show it."""
-    from textual.widgets import KeyPanel
+    from workbench.tui.widgets.help import HelpPanel
 
     from .test_keys import help_panel_text, keyed_app, palette
 
@@ -161,9 +161,10 @@ async def test_the_judge_is_in_the_keymap_palette_and_help(library_dir, sign_run
         assert palette(app, screen)["Judge results"].endswith("(F10)")
         assert "Judge details" in palette(app, screen)
         await pilot.press("f1")
-        await wait_until(pilot, lambda: app.screen.query(KeyPanel))
+        await wait_until(pilot, lambda: app.screen.query(HelpPanel)
+                         and "F10" in help_panel_text(app))
         assert "Score each cell against its prompt" in help_panel_text(app)
-        app.action_hide_help_panel()
+        await pilot.press("f1")  # F1 again closes it
         await pilot.press("j")                       # remapped: j does nothing now
         await pilot.press("f10")
         await wait_until(pilot, lambda: screen.judgement is not None)

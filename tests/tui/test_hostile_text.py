@@ -103,7 +103,7 @@ async def test_keep_both_removes_the_recovery_file(make_app, library_dir):
         assert isinstance(app.screen, ChoiceScreen)
         await pilot.press("k")  # keep both
         await pilot.pause()
-        assert "at night" in (library_dir / "studio.mine.toml").read_text()
+        assert "at night" in (library_dir / "studio.your-copy.toml").read_text()
         assert not recovery.exists()
         assert workspace.pending_recoveries() == []  # nothing to announce next start
 

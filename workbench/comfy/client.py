@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from .. import tls
 from ..textsafe import one_line, redact_url
 from ..untrusted import MAX_JSON_BYTES
 from .events import (
@@ -47,7 +48,6 @@ from .http import (
     ServerRejected,
     TimedOut,
     Unreachable,
-    tls_context,
 )
 from .job import Job, JobResult, QueueState, result_from_history
 from .live import SocketFeed
@@ -93,9 +93,7 @@ class ComfyClient(HttpSide, SocketFeed):
                                   parts.path.rstrip("/") + "/ws",
                                   f"clientId={self.client_id}", ""))
         self._http = httpx.AsyncClient(base_url=url + "/", headers=self.headers,
-                                       verify=tls_context(bool(verify_tls),
-                                                          parts.scheme == "https"),
-                                       timeout=self.timeout,
+                                       verify=tls.verify(verify_tls), timeout=self.timeout,
                                        transport=transport)
         self._jobs: dict[str, Job] = {}
         self._object_info: dict | None = None

@@ -17,8 +17,6 @@ workflow) and `DownloadTooLarge`.
 from __future__ import annotations
 
 import asyncio
-import functools
-import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,18 +88,6 @@ def why(exc: BaseException) -> str:
     """An exception's text, one safe line without credentials."""
     return redact_url(one_line(str(exc))) or type(exc).__name__
 
-
-
-@functools.lru_cache(maxsize=4)
-def tls_context(verify: bool, https: bool) -> ssl.SSLContext:
-    """The TLS context an HTTP client is made with, one per process and setting.
-
-    Building one loads the CA bundle (~40 ms of CPU), and every run makes a client per
-    server: paid once now.  A plain ``http://`` server never does TLS, so it gets a strict
-    context with no CA loaded: a request that somehow went to https would fail closed."""
-    if https or not verify:
-        return httpx.create_ssl_context(verify=verify)
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)   # verifies hostnames and certificates
 
 @dataclass
 class Answer:

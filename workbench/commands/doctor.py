@@ -35,7 +35,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config) -> int:
     codes = [asyncio.run(_check(url, args, config)) for url in config.comfyui.urls]
+    asyncio.run(_ollama(config))  # optional: reported, never the exit status
     return max(codes) if codes else 3
+
+
+async def _ollama(config) -> None:
+    """The local LLM (optional): reachable, the configured models pulled, the vision
+    model able to see."""
+    from ..llm.ollama import LLMError, OllamaClient
+    from ..textsafe import one_line
+
+    host, wanted = config.ollama.host, config.ollama.model
+    vision = config.ollama.vision_model
+    print(f"Ollama at {one_line(host)} (optional: the F9 / rewrite / describe actions)")
+    try:
+        async with OllamaClient(host) as client:
+            names = [m.name for m in await client.models()]
+            print(f"  ✓ reachable, {len(names)} model(s): "
+                  f"{one_line(', '.join(names)) or 'none'}")
+            for role, model in (("text", wanted), ("vision", vision)):
+                if model not in names:
+                    print(f"  ✗ {role} model {one_line(model)} is not pulled: "
+                          f"ollama pull {one_line(model)}")
+                elif role == "vision" and "vision" not in await client.capabilities(model):
+                    print(f"  ✗ {one_line(model)} cannot see images: set [ollama] "
+                          "vision_model to a vision model (e.g. llava:7b)")
+                else:
+                    print(f"  ✓ {role} model {one_line(model)}")
+    except LLMError as exc:
+        print(f"  ✗ {one_line(str(exc))}")
 
 
 def _gb(value: object) -> str:

@@ -64,6 +64,10 @@ def run(args: argparse.Namespace, config) -> int:
         before = library.path.read_text(encoding="utf-8")
         new_spec = proposal.apply_to(spec)
         entry.spec = new_spec
+        if proposal.action == "kontext" and len(proposal.instructions) > 1:
+            from ..chains import add_edits_after  # one change per edit: a step each
+
+            add_edits_after(library, new_spec, proposal.instructions[1:])
         after = library.render()
         applied = _apply(args, library) if args.apply else False
     except _Stop as stop:
@@ -206,6 +210,13 @@ def _print_change(spec, proposal) -> None:
     from ..spec import TEXT_FIELDS
     from ..textsafe import one_line
 
+    if proposal.instructions:  # Kontext: one edit per line, each a step of its own
+        print(f"- {one_line(compose(spec))}")
+        for n, instruction in enumerate(proposal.instructions, start=1):
+            print(f"+ {n}. {one_line(instruction)}")
+        if len(proposal.instructions) > 1:
+            print("  (the first edits this prompt; each next one is a step that follows it)")
+        return
     if not proposal.fields:
         print(f"- {one_line(compose(spec))}")
         print(f"+ {one_line(proposal.text)}")

@@ -104,9 +104,11 @@ class Proposal:
         if self.action == "decompose":
             return spec.copy(raw="", **{name: self.fields.get(name, "") for name in TEXT_FIELDS})
         if self.action == "kontext" and self.instructions:
+            # one change per edit (Kontext's rule): the first here, the rest are steps
+            # that follow it (`chains.add_edits_after`), not one run-on instruction
             from ..compose import sentence
 
-            return spec.copy(raw=" ".join(sentence(i) for i in self.instructions))
+            return spec.copy(raw=sentence(self.instructions[0]), model="kontext")
         if not self.text:
             raise ValueError(f"a {self.action} proposal has no text to apply")
         return spec.copy(raw=self.text)

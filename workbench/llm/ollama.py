@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import ollama
 
+from .. import tls
 from ..textsafe import one_line
 
 #: Reading the first token can take a minute while a big model loads; connecting can't.
@@ -115,7 +116,8 @@ class OllamaClient:
         self.deadline = deadline   # seconds a request may take, start to last byte
         self.retry_delay = retry_delay
         self.on_use = on_use   # told before each chat: a model may then hold GPU memory
-        self._client = ollama.AsyncClient(host=self.host, timeout=timeout or DEFAULT_TIMEOUT)
+        self._client = ollama.AsyncClient(host=self.host, timeout=timeout or DEFAULT_TIMEOUT,
+                                          verify=tls.verify())
         self._capabilities: dict[str, list[str]] = {}
 
     @classmethod

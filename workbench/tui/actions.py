@@ -47,8 +47,10 @@ ONLY_KEY = {"palette": False}
 ACTIONS: list[Action] = [
     *_scope(
         "app",
-        _a("help", "f1", "Help", "Keys and help for what has the focus",
-           "show_help_panel", **ONLY_KEY),
+        _a("help", "f1", "Help", "Keys and help for what has the focus (F1 again closes "
+           "it)", "toggle_help", **ONLY_KEY),
+        _a("help.close", "escape", "Close help", "Close the help", "close_help", **HIDDEN,
+           **ONLY_KEY),
         _a("save", "f6,ctrl+s", "Save", "Write every library with unsaved edits; resolves "
            "a conflict with the file on disk", "save_now", title="Save now", **HIDDEN),
         priority=True),
@@ -74,6 +76,8 @@ ACTIONS: list[Action] = [
            "proposal or fix", "undo_assist", **HIDDEN),
         _a("problems", "ctrl+l", "Problems", "Go to the linter's findings for this prompt",
            "focus_problems", **HIDDEN),
+        _a("runs", "ctrl+o", "Runs", "Go to the runs panel: progress, results, the full "
+           "text of an error", "focus_runs", title="Go to runs", **HIDDEN),
         _a("filter", "ctrl+f", "Filter", "Filter prompts by name, #tag or @model", "filter",
            title="Filter prompts"),
         priority=True),
@@ -95,8 +99,14 @@ ACTIONS: list[Action] = [
            "fix_all")),
     *_scope(
         "jobs",
-        _a("jobs.view", "v", "View image", "Show the latest finished image", "view"),
-        _a("jobs.cancel", "c", "Cancel job", "Interrupt the latest running job", "cancel"),
+        _a("jobs.view", "v", "View image", "Show the selected run's image (else the latest "
+           "finished one)", "view"),
+        _a("jobs.cancel", "c", "Cancel job", "Interrupt the selected running job (else the "
+           "latest)", "cancel"),
+        _a("jobs.details", "enter", "Details", "Show the selected run's whole text (its "
+           "error, where its images are), or fold it again", "details"),
+        _a("jobs.up", "up", "↑", "Previous run", "move(-1)", **HIDDEN, **ONLY_KEY),
+        _a("jobs.down", "down", "↓", "Next run", "move(1)", **HIDDEN, **ONLY_KEY),
         _a("jobs.clear", "x", "Clear done", "Remove finished jobs from the list", "clear")),
     *_scope(
         "problems",

@@ -215,6 +215,38 @@ class WorkbenchApp(App):
         if self._editor_screen is not None:
             self._editor_screen.update_status()
 
+    def action_toggle_help(self) -> None:
+        """F1: open the help for the focused thing, or close it."""
+        from .widgets.help import HelpPanel
+
+        found = self.screen.query(HelpPanel)
+        if found:
+            found.remove()
+            return
+        # Over the editor's panes (the status line and footer stay in view); on another
+        # screen, over all but its footer line.
+        host = self.screen.query("#main").first() if self.screen.query("#main") else None
+        panel = HelpPanel()
+        panel.styles.dock = panel.side(self.screen.focused)  # laid out once, on its side
+        if host is None:
+            host = self.screen
+            panel.styles.height = max(3, self.screen.size.height - 1)
+        host.mount(panel)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc closes the help first; with no help open, the binding is off (not in the
+        footer, and Esc does what it does on the screen)."""
+        if action == "close_help":
+            from .widgets.help import HelpPanel
+
+            return bool(self.screen.query(HelpPanel))
+        return True
+
+    def action_close_help(self) -> None:
+        from .widgets.help import HelpPanel
+
+        self.screen.query(HelpPanel).remove()
+
     def action_save_now(self) -> None:
         self.flush_saves()
         conflicted = self.saves.first_conflict()
@@ -226,10 +258,14 @@ class WorkbenchApp(App):
                          lambda answer: self._resolve(conflicted, answer))
 
     def _resolve(self, library: Library, answer: str | None) -> None:
+        editor = self._editor_screen
+        name = editor.spec.name if editor is not None and editor.spec is not None \
+            and editor.library is library else None
         notices, reloaded = self.saves.resolve(library, answer)
         self.tell(notices)
-        if reloaded is not None and self._editor_screen is not None:
-            self._editor_screen.reloaded()
+        if reloaded is not None and editor is not None:
+            # the prompt that was being edited, in the original as reloaded
+            editor.reloaded(reloaded.get(name) if name else None)
         self._saves_changed()
 
     async def action_quit(self) -> None:

@@ -7,6 +7,7 @@ it is shown as `rich.text.Text`, never parsed as markup.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import time
 from pathlib import Path
@@ -56,7 +57,9 @@ class ActionMenu(ModalScreen[tuple[str, str] | None]):
     async def list_models(self) -> None:
         note = self.query_one("#model-note", Static)
         try:
-            async with OllamaClient.from_config(self.config) as client:
+            # (made in a thread: a client's first TLS context reads the CA bundle)
+            client = await asyncio.to_thread(OllamaClient.from_config, self.config)
+            async with client:
                 names = [m.name for m in await client.models()]
         except LLMError as exc:
             note.update(Text(str(exc)))
@@ -96,8 +99,10 @@ class AssistScreen(Screen[PromptSpec | None]):
     BINDINGS = bindings("assist")
 
     def __init__(self, action: str, spec: PromptSpec, config, *, model: str = "",
-                 diagnostics: list[str] | None = None, source: Path | None = None) -> None:
+                 diagnostics: list[str] | None = None, source: Path | None = None,
+                 lint_context: tuple = (None, ())) -> None:
         super().__init__()
+        self.lint_context = lint_context  # (library, libraries): lint as the panel does
         self.action, self.spec, self.config = action, spec, config
         self.source = source  # the image to describe
         self.model = model or (config.ollama.vision_model if action == "describe"
@@ -171,17 +176,7 @@ class AssistScreen(Screen[PromptSpec | None]):
         self.proposal = proposal
         new = self.query_one("#new-text", Static)
         if proposal.fields:
-            new.update(Text("Pick the fields to take (space toggles, a accepts):"))
-            picks = self.query_one("#field-picks", SelectionList)
-            picks.clear_options()
-            for name in TEXT_FIELDS:
-                value = proposal.fields.get(name, "")
-                changed = value != getattr(self.spec, name)
-                if value or changed:
-                    picks.add_option((Text.assemble((f"{name}: ", "bold"), printable(value)),
-                                      name, changed))
-            picks.display = True
-            picks.focus()
+            self._show_fields(proposal, new)
         else:
             new.update(word_diff(self.original, proposal.text))
         notes = [f"answered in {proposal.timings.total_s:.1f} s", self._lint_note(proposal)]
@@ -191,12 +186,35 @@ class AssistScreen(Screen[PromptSpec | None]):
         self._set_status(" · ".join(notes) + "\na accepts, Esc discards, r asks again",
                          "warn" if proposal.warnings else "ok")
 
+    def _show_fields(self, proposal: Proposal, new: Static) -> None:
+        """Each proposed field's whole value (the list below cuts its rows to one line),
+        then the list to pick from."""
+        text = Text()
+        picks = self.query_one("#field-picks", SelectionList)
+        picks.clear_options()
+        for name in TEXT_FIELDS:
+            value = proposal.fields.get(name, "")
+            changed = value != getattr(self.spec, name)
+            if not (value or changed):
+                continue
+            text.append(f"{name}: ", "bold")
+            text.append(printable(value) if value else "(empty)", "" if value else "dim")
+            text.append("\n")
+            # picked at first when it brings text; emptying a field is opt-in
+            picks.add_option((Text.assemble((f"{name}: ", "bold"), printable(value)),
+                              name, changed and bool(value)))
+        text.append("\nPick the fields to take (space toggles, a accepts):", "italic")
+        new.update(text)
+        picks.display = True
+        picks.focus()
+
     def _lint_note(self, proposal: Proposal) -> str:
         """How the proposal fares with the linter, next to how the prompt does now."""
         from ...linting import lint_change
 
         try:
-            change = lint_change(self.spec, proposal.apply_to(self.spec), self.config)
+            change = lint_change(self.spec, self.proposed(proposal), self.config,
+                                 *self.lint_context)
         except ValueError:
             return ""
         parts = [f"lint: {len(change.before)} → {len(change.after)} problems"]
@@ -223,8 +241,16 @@ class AssistScreen(Screen[PromptSpec | None]):
                                           if self.proposal.fields.get(n)}:
                 new.raw = ""  # all fields taken: leave raw mode, the fields are the prompt
         else:
-            new = self.proposal.apply_to(self.spec)
+            new = self.proposed(self.proposal)
         self.dismiss(new)
+
+    def proposed(self, proposal: Proposal) -> PromptSpec:
+        """The prompt as the proposal would make it: Kontext instructions make it a
+        Kontext prompt (a dev prompt would run them as a text-to-image prompt)."""
+        new = proposal.apply_to(self.spec)
+        if self.action == "kontext":
+            new.model = "kontext"
+        return new
 
     def action_retry(self) -> None:
         self.ask()

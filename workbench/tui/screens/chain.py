@@ -32,15 +32,18 @@ if TYPE_CHECKING:
 class InstructionInput(ModalScreen[str | None]):
     BINDINGS = bindings("dialog")
 
-    def __init__(self, title: str) -> None:
+    ONE_CHANGE = ("One change, e.g. Make it snow while keeping the people and the "
+                  "composition the same")
+    WISH = "What you want, in your words, e.g. a winter night with the diner's neon on"
+
+    def __init__(self, title: str, placeholder: str = ONE_CHANGE) -> None:
         super().__init__()
-        self.title_text = title
+        self.title_text, self.placeholder = title, placeholder
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text(one_line(self.title_text), style="bold"), id="dialog-title")
-            yield Input(placeholder="One change, e.g. Make it snow while keeping the "
-                        "people and the composition the same", id="instruction")
+            yield Input(placeholder=self.placeholder, id="instruction")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)
@@ -161,8 +164,9 @@ class ChainScreen(Screen[None]):
             self.notify(str(exc), title="Chain stopped", severity="error", timeout=15,
                         markup=False)
             return
-        done = sum(1 for step in run.steps if step.ok)
-        self.notify(f"{done}/{len(chain.steps)} steps done in {folder}", markup=False)
+        names = set(chain.names)  # (the run also holds the origin prompt's image)
+        done = sum(1 for step in run.steps if step.ok and step.name in names)
+        self.notify(f"{done}/{len(chain.steps)} edits done in {folder}", markup=False)
 
     @on(StepProgress)
     def _step_progress(self, event: StepProgress) -> None:
@@ -197,7 +201,8 @@ class ChainScreen(Screen[None]):
         if self.selected == 0 and not self.chain.steps:
             return
         self.app.push_screen(InstructionInput("Your wish: the local model turns it into "
-                                              "single-change Kontext edits"),
+                                              "single-change Kontext edits",
+                                              InstructionInput.WISH),
                              lambda text: text and self._wish(text))
 
     @work(exclusive=True, group="llm", exit_on_error=False)

@@ -65,8 +65,9 @@ class CompareScreen(JudgeActions, Screen[None]):
         children += [Static(Text(sanitize(label), overflow="ellipsis"), classes="col-label")
                      for label in self.grid.column_labels]
         for r, row in enumerate(self.grid.cells):
-            children.append(Static(Text(sanitize(self.grid.row_labels[r])),
-                                   classes="row-label"))
+            # (ellipsis: a long word is cut, not broken with a hyphen)
+            children.append(Static(Text(sanitize(self.grid.row_labels[r]),
+                                        overflow="ellipsis"), classes="row-label"))
             for cell_id in row:
                 view = CellView(cell_id, self._cell_label(cell_id))
                 self.cells[cell_id] = view
@@ -83,13 +84,14 @@ class CompareScreen(JudgeActions, Screen[None]):
         title = Text(sanitize(self.plan.name or "Comparison"), style="bold")
         title.append(f"  {done}/{self.plan.size} cells")
         if self.run is not None:
-            title.append(f"  ·  run {self.run.folder.name}", style="dim")
+            title.append(f"  ·  run folder {self.run.folder.name}", style="dim")
+        title.no_wrap, title.overflow = True, "ellipsis"
         return title
 
     def _cell_label(self, cell_id: str) -> str:
+        """Seed and axis values only: the variant is the row's (a cell is narrow)."""
         cell = self.plan.cell(cell_id)
-        parts = [self.plan.variants[cell.variant].label, f"seed {cell.seed}"]
-        parts += [f"{name} {value}" for name, value in cell.values]
+        parts = [f"seed {cell.seed}"] + [f"{name} {value}" for name, value in cell.values]
         return " · ".join(parts)
 
     def on_mount(self) -> None:
@@ -190,8 +192,9 @@ class CompareScreen(JudgeActions, Screen[None]):
         self.col = max(0, min(col, len(self.grid.column_labels) - 1))
         self.current.add_class("-selected")
         view = self.current
-        status = Text(sanitize(view.label), style="bold")
         cell = self.plan.cell(view.cell_id)
+        variant = f"{self.plan.variants[cell.variant].label} · " if cell is not None else ""
+        status = Text(sanitize(variant + view.label), style="bold")
         if cell is not None:
             from ...compose import compose
 

@@ -55,6 +55,6 @@ def resolve_conflict(path: str, recovery: str) -> ChoiceScreen:
         f"{path} was changed by something else since it was opened.\n"
         f"Your edits are safe in {recovery}.\n\n"
         "Reload: take the file from disk (your edits stay in the recovery file).\n"
-        "Keep both: save yours beside it as a .mine.toml copy, then reload.\n"
+        "Keep both: save yours beside it as a “(your copy)” library, then reload.\n"
         "Overwrite: replace the file on disk with your version.",
         [("r", "Reload", "reload"), ("k", "Keep both", "keep"), ("o", "Overwrite", "overwrite")])

@@ -49,7 +49,7 @@ def palette_only_help(keys: Keys | None = None) -> str:
     below it lists the rest)."""
     names = [a.name + (f" ({key_of(a, keys)})" if key_of(a, keys) else "")
              for a in ACTIONS if a.scope == "editor" and not a.key]
-    return f"**In the command palette (Ctrl+P):** {', '.join(names)}; and presets, sizes, " \
+    return f"In the command palette (Ctrl+P): {', '.join(names)}; and presets, sizes, " \
         "the LLM actions, this prompt's fixes."
 
 
@@ -57,7 +57,7 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
     SCOPE = "editor"
     # F1 first in the footer, as on every screen of the app (read at 80 columns too)
     BINDINGS = [*bindings("app", only=("help",)), *bindings("editor")]
-    HELP = palette_only_help()
+    HELP_MORE = palette_only_help()
 
     def __init__(self, config: Config, collection: Collection, *, saves: Saves, undo: Undo,
                  session: ComfySession, keys: Keys | None = None) -> None:
@@ -72,7 +72,7 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
         self._main_widgets: list = []  # (set in compose) lint and status updates use them
         self.keys = keys
         if keys is not None:
-            self.HELP = palette_only_help(keys)
+            self.HELP_MORE = palette_only_help(keys)
             self._bind_added(keys)
 
     def _bind_added(self, keys: Keys) -> None:
@@ -160,9 +160,10 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
         self.browser.relabel(spec)
         self.app.schedule_save(library)
 
-    def reloaded(self) -> None:
-        """The libraries were read again from disk (a conflict resolved, a reload)."""
-        self.browser.refresh_rows()
+    def reloaded(self, select: PromptSpec | None = None) -> None:
+        """The libraries were read again from disk (a conflict resolved, a reload); show
+        ``select`` if given."""
+        self.browser.refresh_rows(select=select)
         current = self.browser.current
         self.show(*(current or (self._first_library(), None)))
 
@@ -170,8 +171,16 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
     def _chosen(self, event: PromptBrowser.Chosen) -> None:
         if event.spec is not self.spec:
             self.show(event.library, event.spec)
-        if event.activated:
-            self.editor.widget_for("subject").focus()
+        if event.activated:  # into the prompt's text: Raw text in raw mode
+            raw = self.editor._widget("raw") if event.spec.is_raw else None
+            (raw or self.editor.widget_for("subject")).focus()
+
+    @on(PromptBrowser.NoneShown)
+    def _none_shown(self) -> None:
+        """No prompt matches the filter: edit none (not one the list no longer shows)."""
+        if self.spec is not None:
+            self.show(self.library, None)
+            self.update_status("no prompts match the filter", "warn")
 
     @on(SpecEditor.Edited)
     def _edited(self, event: SpecEditor.Edited) -> None:
@@ -269,10 +278,18 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
             self.notify(f"{event.diagnostic.field}: shown in the composed prompt",
                         markup=False)
             return
-        widget = found.first()
+        widget, d = found.first(), event.diagnostic
         widget.focus()
         if isinstance(widget, Input):
-            widget.selection = (event.diagnostic.start, event.diagnostic.end)
+            widget.selection = (d.start, d.end)
+        elif hasattr(widget, "document"):  # a TextArea (raw text): select the span there
+            from textual.widgets.text_area import Selection
+
+            length = len(widget.text)
+            start, end = (min(max(0, i), length) for i in (d.start, d.end))
+            widget.selection = Selection(widget.document.get_location_from_index(start),
+                                         widget.document.get_location_from_index(end))
+            widget.scroll_cursor_visible()
 
     @on(ProblemsPanel.ApplyFix)
     def _apply_fix(self, event: ProblemsPanel.ApplyFix) -> None:

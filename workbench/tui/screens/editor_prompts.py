@@ -101,6 +101,12 @@ class PromptActions:
         else:
             self.notify("No problems in this prompt")
 
+    def action_focus_runs(self) -> None:
+        if self.jobs.rows:
+            self.jobs.focus()
+        else:
+            self.notify("No runs yet: F5 runs the selected prompt")
+
     # -- changes that F12 undoes ------------------------------------------------------------
     def _change(self, library: Library, spec: PromptSpec, new: PromptSpec, said: str) -> None:
         self.undo.change(library, spec, new)
@@ -136,7 +142,8 @@ class PromptActions:
             self.notify(str(exc), severity="warning")
             return
         self.changed(library, spec)
-        self.notify("Restored the version before the proposal", markup=False)
+        self.notify("Restored the version before the last fix, preset or proposal",
+                    markup=False)
 
     def _set_params(self, **values) -> None:
         if self.spec is None or self.library is None:
@@ -146,6 +153,16 @@ class PromptActions:
         self.show(self.library, self.spec)
         self.app.schedule_save(self.library)
         self.notify(", ".join(f"{k} = {v}" for k, v in values.items()), markup=False)
+
+    def _apply_preset(self, preset) -> None:
+        """The preset's values take effect (the fields show them as "(preset …)")."""
+        from ...presets import apply_preset
+
+        if self.spec is None or self.library is None:
+            return
+        new, changes = apply_preset(self.spec, preset)
+        said = f"Preset {preset.name}" + (f": {', '.join(changes)}" if changes else "")
+        self._change(self.library, self.spec, new, f"{said}. F12 undoes it.")
 
     # -- LLM assistance --------------------------------------------------------------------------
     def action_assist(self, action: str | None = None, model: str = "") -> None:
@@ -162,11 +179,27 @@ class PromptActions:
         source = None
         if action == "describe" and spec.source_image and library is not None:
             source = source_path(spec.source_image, library.path.parent)
-        self.app.push_screen(
-            AssistScreen(action, spec, self.config, model=model, source=source,
-                         diagnostics=self.diagnostic_messages(spec, library)),
-            lambda new: new is not None and self._change(
-                library, spec, new, "Proposal accepted. F12 undoes it."))
+        screen = AssistScreen(action, spec, self.config, model=model, source=source,
+                              diagnostics=self.diagnostic_messages(spec, library),
+                              lint_context=(library, self.collection.libraries))
+        self.app.push_screen(screen, lambda new: new is not None and self._accepted(
+            library, spec, new, screen.proposal))
+
+    def _accepted(self, library: Library, spec: PromptSpec, new: PromptSpec,
+                  proposal) -> None:
+        said = "Proposal accepted"
+        if new.model != spec.model:
+            said += f"; the model is now {new.model} (it was {spec.model})"
+        self._change(library, spec, new, f"{said}. F12 undoes it.")
+        more = proposal.instructions[1:] if proposal is not None else []
+        if more and library is not None:  # one change per Kontext edit: a step each
+            from ...chains import add_edits_after
+
+            added = add_edits_after(library, spec, more)
+            self.browser.refresh_rows(select=spec)
+            self.app.schedule_save(library)
+            self.notify(f"{len(added)} more edit(s) follow it as steps of their own: "
+                        + ", ".join(f"“{s.name}”" for s in added), markup=False)
 
     def diagnostic_messages(self, spec: PromptSpec, library: Library | None) -> list[str]:
         """What the linter says about ``spec`` (for the "fix" action): the same settings
@@ -208,7 +241,7 @@ class PromptActions:
 
         for preset in default_presets().presets.values():
             yield SystemCommand(f"Preset: {preset.name}", preset.description,
-                                lambda p=preset.name: self._set_params(preset=p))
+                                lambda p=preset: self._apply_preset(p))
         for aspect in ASPECTS:
             for hd in (False, True):
                 w, h = aspect_size(aspect, hd=hd)

@@ -19,7 +19,12 @@ class RunActions:
         if self.spec is None or self.library is None:
             self.notify("Select a prompt to run", severity="warning")
             return
-        self.jobs.run_prompt(self.library, self.spec)
+        spec = self.spec
+        if spec.model == "kontext" and spec.follows.strip() and not spec.source_image.strip():
+            # an edit of another prompt's image: run its chain up to here, in the chain view
+            self.action_chain(run=True)
+            return
+        self.jobs.run_prompt(self.library, spec)
 
     async def action_cancel_run(self) -> None:
         await self.jobs.action_cancel()
@@ -39,7 +44,7 @@ class RunActions:
         spec, library = self.spec, self.library
         others = [s for s in library.prompts if s is not spec] + [
             s for lib in self.collection.libraries if lib is not library for s in lib.prompts]
-        self.app.push_screen(PlanSetup(spec, others),
+        self.app.push_screen(PlanSetup(spec, others, self.jobs.timings.step),
                              lambda plan: plan is not None and self.compare(plan, library,
                                                                             spec.name))
 
@@ -79,7 +84,8 @@ class RunActions:
         self.app.push_screen(CompareScreen(run.plan, run=run, config=self.config))
 
     # -- Kontext chains --------------------------------------------------------------------------
-    def action_chain(self) -> None:
+    def action_chain(self, run: bool = False) -> None:
+        """The selected edit's chain; ``run``: run it up to this step at once (F5)."""
         from ...chains import ChainError
         from .chain import ChainScreen
 
@@ -96,6 +102,11 @@ class RunActions:
                         timeout=12, markup=False)
             return
         self.app.push_screen(screen)
+        if run:
+            screen.call_after_refresh(screen.action_run)
+            self.notify(f"“{self.spec.name}” edits the image of “{self.spec.follows}”: "
+                        "running its chain up to this step (steps already made are "
+                        "reused)", markup=False)
 
     def _chain_changed(self, library: Library, spec: PromptSpec) -> None:
         self.browser.refresh_rows(select=spec)

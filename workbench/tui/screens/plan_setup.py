@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from ...runs.plan import PlanError, RunPlan
-from ...runs.plan_form import build_plan
+from ...runs.plan_form import build_plan, plan_summary
 from ...spec import PromptSpec
 from ...textsafe import sanitize
 from ..actions import bindings
@@ -18,9 +18,11 @@ from ..actions import bindings
 class PlanSetup(ModalScreen[RunPlan | None]):
     BINDINGS = bindings("dialog")
 
-    def __init__(self, spec: PromptSpec, others: list[PromptSpec]) -> None:
+    def __init__(self, spec: PromptSpec, others: list[PromptSpec],
+                 step_seconds: float | None = None) -> None:
         super().__init__()
         self.spec, self.others = spec, others
+        self.step_seconds = step_seconds  # the session's measure: the estimate before Run
 
     def compose(self) -> ComposeResult:
         seed_hint = f"{self.spec.params.seed}" if self.spec.params.seed is not None \
@@ -36,9 +38,10 @@ class PlanSetup(ModalScreen[RunPlan | None]):
                 yield Input(value=seed_hint, placeholder="1, 2, 3  or  4 random",
                             id="plan-seeds", compact=True)
                 yield Label("Sweep")
-                yield Input(placeholder="guidance=2.5,3.5  (also steps, sampler, "
-                            "scheduler, model, size, lora:FILE; several with ;)",
-                            id="plan-axis", compact=True)
+                yield Input(placeholder="guidance=2.5,3.5", id="plan-axis", compact=True)
+            yield Static(Text("Sweep axes: guidance, steps, sampler, scheduler, model, size, "
+                              "lora:FILE; several with ;", style="dim"), id="plan-axes-help")
+            yield Static("", id="plan-summary")
             yield Static("", id="plan-note")
             with Horizontal(id="dialog-buttons"):
                 yield Button("Run (Enter)", id="plan-run", variant="primary")
@@ -48,6 +51,27 @@ class PlanSetup(ModalScreen[RunPlan | None]):
         if self.others:
             self.query_one("#plan-b", Select).value = 0
         self.query_one("#plan-b", Select).focus()
+        self._summarise()
+
+    def on_input_changed(self) -> None:
+        self._summarise()
+
+    def on_select_changed(self) -> None:
+        self._summarise()
+
+    def _plan(self) -> RunPlan:
+        choice = self.query_one("#plan-b", Select).value
+        other = self.others[choice] if isinstance(choice, int) else None
+        return build_plan(self.spec, other, self.query_one("#plan-seeds", Input).value,
+                          self.query_one("#plan-axis", Input).value)
+
+    def _summarise(self) -> None:
+        """How many cells, and how long they would take, before Run."""
+        try:
+            text = Text(plan_summary(self._plan(), self.step_seconds))
+        except PlanError as exc:
+            text = Text(str(exc), style="dim")
+        self.query_one("#plan-summary", Static).update(text)
 
     def on_input_submitted(self) -> None:
         self._go()
@@ -59,11 +83,8 @@ class PlanSetup(ModalScreen[RunPlan | None]):
             self.dismiss(None)
 
     def _go(self) -> None:
-        choice = self.query_one("#plan-b", Select).value
-        other = self.others[choice] if isinstance(choice, int) else None
         try:
-            plan = build_plan(self.spec, other, self.query_one("#plan-seeds", Input).value,
-                              self.query_one("#plan-axis", Input).value)
+            plan = self._plan()
         except PlanError as exc:
             self.query_one("#plan-note", Static).update(Text(str(exc), style="bold"))
             return

@@ -11,6 +11,7 @@ any, so opening or filtering costs a pass over the specs, not a rendering of eac
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -42,10 +43,40 @@ def matches(query: str, library: Library, spec: PromptSpec) -> bool:
     return True
 
 
-def row_label(spec: PromptSpec, ordinal: int = 0) -> Text:
+#: Names sharing this many first characters with another are shown as their start, "…"
+#: and where they differ: a narrow list would cut them all to the same text.
+SHARED_PREFIX = 16
+_HEAD = 10
+
+
+def short_name(name: str, shared: int) -> str:
+    """``name`` with the ``shared`` first characters it has in common with another name
+    folded to "…" (its first word or so kept), so that its distinguishing end shows."""
+    if shared < SHARED_PREFIX or len(name) <= _HEAD + 4:
+        return name
+    # from about the word where they differ: "…car", "…› 2b", "…copy (2)"
+    cut = name.rfind(" ", 0, max(0, shared - 3))
+    cut = cut + 1 if cut > _HEAD else shared
+    return f"{name[:_HEAD].rstrip()}…{name[cut:].lstrip()}"
+
+
+def _shared_prefixes(collection: Collection) -> dict[int, int]:
+    """id(spec) -> how many first characters its name shares with the nearest other name
+    (only long names: a short one fits the list whole)."""
+    names = sorted((spec.name, id(spec)) for library in collection.libraries
+                   for spec in library.prompts if len(spec.name) > SHARED_PREFIX)
+    shared: dict[int, int] = {}
+    for (a, ida), (b, idb) in zip(names, names[1:]):
+        n = len(os.path.commonprefix([a, b]))
+        if n >= SHARED_PREFIX and a != b:
+            shared[ida], shared[idb] = max(shared.get(ida, 0), n), max(shared.get(idb, 0), n)
+    return shared
+
+
+def row_label(spec: PromptSpec, ordinal: int = 0, shared: int = 0) -> Text:
     """A browser row; ``ordinal`` > 0 marks the Nth of several prompts with one name
-    (what `workbench run NAME#N` calls it)."""
-    label = Text(sanitize(spec.name), overflow="ellipsis", no_wrap=True)
+    (what `workbench run NAME#N` calls it); ``shared``: see `short_name`."""
+    label = Text(sanitize(short_name(spec.name, shared)), overflow="ellipsis", no_wrap=True)
     if ordinal:
         label.append(f" #{ordinal}", style="bold reverse")
     if spec.model != "dev":
@@ -66,15 +97,15 @@ def _ordinals(collection: Collection) -> dict[int, int]:
 class _Row(Option):
     """A prompt's row: its text is made the first time the row is drawn."""
 
-    def __init__(self, spec: PromptSpec, ordinal: int, id: str) -> None:
+    def __init__(self, spec: PromptSpec, ordinal: int, id: str, shared: int = 0) -> None:
         super().__init__("", id=id)
         self._prompt = None
-        self.spec, self.ordinal = spec, ordinal
+        self.spec, self.ordinal, self.shared = spec, ordinal, shared
 
     @property
     def prompt(self) -> Text:
         if self._prompt is None:
-            self._prompt = row_label(self.spec, self.ordinal)
+            self._prompt = row_label(self.spec, self.ordinal, self.shared)
         return self._prompt
 
 
@@ -112,11 +143,17 @@ class PromptList(OptionList):
 class PromptBrowser(Vertical):
     """Filter box over a list of prompts grouped by library."""
 
+    ABOUT = ("Prompt list\nYour prompts, grouped by library. ↑/↓ selects one to edit; Enter "
+             "goes to its Subject; type in the filter (Ctrl+F) a name, #tag or @model.")
+
     @dataclass
     class Chosen(Message):
         library: Library
         spec: PromptSpec
         activated: bool  # Enter pressed (True) or just highlighted (False)
+
+    class NoneShown(Message):
+        """The filter matches no prompt: nothing is selected (the editor goes blank)."""
 
     def __init__(self, collection: Collection, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -145,6 +182,7 @@ class PromptBrowser(Vertical):
         self._rows.clear()
         self._row_of.clear()
         self._ordinals = ordinals = _ordinals(self.collection)
+        shared = _shared_prefixes(self.collection)
         target = None
         for li, library in enumerate(self.collection.libraries):
             shown = ([s for s in library.prompts if matches(query, library, s)] if query
@@ -158,10 +196,14 @@ class PromptBrowser(Vertical):
             for spec in shown:
                 row_id = f"p{len(self._rows)}"
                 self._rows[row_id] = (library, spec)
-                row = self._row_of[id(spec)] = _Row(spec, ordinals.get(id(spec), 0), row_id)
+                row = self._row_of[id(spec)] = _Row(spec, ordinals.get(id(spec), 0), row_id,
+                                                    shared.get(id(spec), 0))
                 options.append(row)
                 if spec is select:
                     target = row_id
+        if query and not self._rows:
+            options.append(Option(Text("No prompts match", style="italic"), id="no-match",
+                                  disabled=True))  # (the filter above says what)
         option_list = self.option_list
         with self.prevent(OptionList.OptionHighlighted):
             option_list.set_options(options)
@@ -183,13 +225,17 @@ class PromptBrowser(Vertical):
         """Redraw the row of ``spec`` after its name changed, and of any prompt whose
         ordinal (the N of a shared name) changed with it."""
         old, self._ordinals = self._ordinals, _ordinals(self.collection)
+        shared = _shared_prefixes(self.collection)
         changed = {id(spec)} | {key for key in old.keys() | self._ordinals.keys()
                                 if old.get(key) != self._ordinals.get(key)}
+        changed |= {key for key, row in self._row_of.items()
+                    if row.shared != shared.get(key, 0)}
         for key in changed:
             row = self._row_of.get(key)
             if row is not None:
-                row.ordinal = self._ordinals.get(key, 0)
-                self.option_list.replace_option_prompt(row.id, row_label(row.spec, row.ordinal))
+                row.ordinal, row.shared = self._ordinals.get(key, 0), shared.get(key, 0)
+                self.option_list.replace_option_prompt(
+                    row.id, row_label(row.spec, row.ordinal, row.shared))
 
     def visible_count(self) -> int:
         return len(self._rows)
@@ -199,6 +245,8 @@ class PromptBrowser(Vertical):
         self.refresh_rows()
         if self.current:
             self.post_message(self.Chosen(*self.current, activated=False))
+        else:
+            self.post_message(self.NoneShown())
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:

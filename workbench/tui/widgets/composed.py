@@ -24,6 +24,9 @@ def estimate_tokens(text: str) -> int:
 class ComposedPane(Static):
     """Shows exactly the text FLUX will get; outside text is never parsed as markup."""
 
+    ABOUT = ("Composed prompt\nExactly the text FLUX gets, built from the fields; the "
+             "border counts words and T5/CLIP-L tokens (CLIP-L reads only the first 77).")
+
     def __init__(self, **kwargs) -> None:
         super().__init__("", **kwargs)
         self.border_title = "Composed prompt"

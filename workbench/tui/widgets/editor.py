@@ -23,12 +23,15 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.suggester import Suggester
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label, Select, Static
 
 from ...fields import FORM_BY_KEY, FORMS, FieldForm, field_text, set_field
 from ...spec import VARIANTS, PromptSpec, unset_default
 from ...textsafe import sanitize
 
+VARIANT_HELP = {"dev": "FLUX.1 dev: quality, 20-50 steps",
+                "schnell": "FLUX.1 schnell: fast drafts, 1-4 steps",
+                "kontext": "FLUX.1 Kontext: edits a source image"}
 _GROUP_TITLES = {"layers": "Layers", "image": "Source", "tools": "FLUX tools",
                  "params": "Generation",
                  "notes": "Notes"}
@@ -38,14 +41,26 @@ _EAGER_KEYS = ("name", "model", "tags", "subject", "action", "style", "context",
                "foreground", "midground", "background")
 
 
-def _default_hint(form: FieldForm, spec: PromptSpec | None) -> str:
-    """Empty parameter inputs show what the prompt will run with instead (its variant's
-    default, or a FLUX tool's guidance and size: `spec.unset_default`)."""
+def _default_hint(form: FieldForm, spec: PromptSpec | None, preset=None) -> str:
+    """Empty parameter inputs show what the prompt will run with instead: its preset's
+    value, else its variant's default, or a FLUX tool's guidance and size
+    (`spec.unset_default`)."""
+    where = "default"
     default = unset_default(spec or PromptSpec(name=""), form.key)
+    if preset is not None and form.key in preset.values:
+        default, where = preset.values[form.key], f"preset {preset.name}"
     if default in (None, "", []):
         return form.help
     shown = f"{default:g}" if isinstance(default, float) else str(default)
-    return f"{shown} (default) · {form.help}"
+    return f"{shown} ({where}) · {form.help}"
+
+
+def _preset_of(spec: PromptSpec | None):
+    if spec is None or not spec.params.preset:
+        return None
+    from ...presets import default_presets
+
+    return default_presets().for_spec(spec)
 
 
 class FieldGrid(Grid):
@@ -133,21 +148,38 @@ def _changed_messages() -> list[type[Message]]:
 def _make_input(form: FieldForm) -> Widget:
     widget_id = f"f-{form.key}"
     if form.kind == "choice":
-        widget = Select([(v, v) for v in VARIANTS], allow_blank=False, compact=True,
-                        id=widget_id, value="dev")
+        # (each option says what the variant is: bare names under the open list read as
+        # the field labels beside them, "Tags dev", "Subject schnell")
+        widget = Select([(Text.assemble(v, (f"  {VARIANT_HELP.get(v, '')}", "dim")), v)
+                         for v in VARIANTS], allow_blank=False, compact=True, id=widget_id,
+                        value="dev")
     elif form.kind == "multiline":
         # (imported here: the multi-line fields are below the fold, mounted after the
         # first frame, and TextArea is a big module)
-        from textual.widgets import TextArea
+        from .flagged_area import FlaggedTextArea
 
-        widget = TextArea(id=widget_id, soft_wrap=True, show_line_numbers=False,
-                          compact=True, tab_behavior="focus")
+        widget = FlaggedTextArea(id=widget_id, soft_wrap=True, show_line_numbers=False,
+                                 compact=True, tab_behavior="focus")
     else:
         widget = CompactInput(placeholder=form.help, id=widget_id,
                        select_on_focus=False, highlighter=SpanHighlighter(),
                        suggester=ImagePathSuggester() if form.completes_paths else None)
     widget.tooltip = form.help
     return widget
+
+
+class FieldPeek(Static):
+    """The focused one-line field's whole value, wrapped, while it is too long for its
+    input (docked under the form; hidden otherwise)."""
+
+    def follow(self, widget: Widget | None) -> None:
+        text = widget.value if isinstance(widget, Input) and widget.id and \
+            widget.id.startswith("f-") else ""
+        shown = bool(text) and len(text) >= max(1, widget.content_size.width)
+        self.display = shown
+        if shown:
+            label = FORM_BY_KEY[widget.id[2:]].label
+            self.update(Text.assemble((f"{label}: ", "bold"), sanitize(text)))
 
 
 class SpecEditor(VerticalScroll):
@@ -176,8 +208,24 @@ class SpecEditor(VerticalScroll):
     def compose(self) -> ComposeResult:
         # Label | input grids, no container per row (start-up cost grows with the widget
         # count); what is below the fold mounts lazily, right after the first frame.
+        yield FieldPeek(id="field-peek")
         yield FieldGrid([f for f in FORMS if f.key in _EAGER_KEYS])
         yield Lazy(FieldGrid([f for f in FORMS if f.key not in _EAGER_KEYS]))
+
+    @property
+    def peek(self) -> FieldPeek:
+        return self.query_one(FieldPeek)
+
+    def on_descendant_focus(self, event) -> None:
+        self.peek.follow(event.widget)
+
+    def on_descendant_blur(self, event) -> None:
+        widget = event.widget
+        if widget.has_focus:  # (a late message: the focus came back, maybe with a selection)
+            return
+        if isinstance(widget, Input) and widget.id and widget.id.startswith("f-"):
+            widget.cursor_position = 0  # back to showing its start
+        self.peek.follow(self.screen.focused)
 
     def widget_for(self, key: str) -> Widget:
         return self._inputs[key]
@@ -188,13 +236,17 @@ class SpecEditor(VerticalScroll):
     def load(self, spec: PromptSpec | None, base_dir: Path | None = None) -> None:
         """Show ``spec`` (or nothing) without treating the refill as an edit.  ``base_dir``
         is the library's folder, where relative source-image paths start."""
+        changed = spec is not self.spec
         self.spec = spec
         self.base_dir = base_dir
         self.disabled = spec is None
         self.fill(FORMS)
+        if changed:  # another prompt starts at its top (Name), not where the last was left
+            self.scroll_home(animate=False)
 
     def fill(self, forms) -> None:
         spec = self.spec
+        preset = _preset_of(spec)
         with self.prevent(*_changed_messages()):
             for form in forms:
                 widget = self._widget(form.key)
@@ -212,19 +264,20 @@ class SpecEditor(VerticalScroll):
                     widget.load_text(text)
                 else:
                     widget.value = text
-                    widget.cursor_position = len(text)
+                    widget.cursor_position = 0  # a long value shows its start
                     if isinstance(widget.suggester, ImagePathSuggester):
                         widget.suggester.base = self.base_dir
                     if form.is_param:
-                        widget.placeholder = _default_hint(form, spec)
+                        widget.placeholder = _default_hint(form, spec, preset)
 
     def _refresh_hints(self) -> None:
         """A tool or a source image changed: the empty parameters' defaults may have too
         (their texts stay as typed)."""
+        preset = _preset_of(self.spec)
         for form in FORMS:
             widget = self._widget(form.key)
             if form.is_param and isinstance(widget, Input):
-                widget.placeholder = _default_hint(form, self.spec)
+                widget.placeholder = _default_hint(form, self.spec, preset)
 
     def mark(self, spans_by_field: dict[str, list[tuple[int, int, str]]]) -> None:
         """Show the linter's spans: underlined in inputs, a marker class elsewhere."""
@@ -237,6 +290,8 @@ class SpecEditor(VerticalScroll):
                 if widget.highlighter.spans != spans:
                     widget.highlighter.spans = spans
                     widget.refresh()
+            elif hasattr(widget, "set_spans"):  # a FlaggedTextArea: each span underlined
+                widget.set_spans(spans)
             widget.set_class(bool(spans), "-flagged")
 
     def _apply(self, key: str, text: str, widget: Widget) -> None:
@@ -247,8 +302,8 @@ class SpecEditor(VerticalScroll):
         self._errors.pop(key, None)
         if error is not None:
             self._errors[key] = error
-        if key == "model":  # empty parameters now default differently
-            self.fill([f for f in FORMS if f.is_param])
+        if key in ("model", "preset"):  # empty parameters now default differently
+            self.fill([f for f in FORMS if f.is_param and f.key != key])
         elif key == "source_image" or getattr(FORM_BY_KEY.get(key), "group", "") == "tools":
             self._refresh_hints()
         self.post_message(self.Edited(self.spec, key, error))
@@ -257,6 +312,7 @@ class SpecEditor(VerticalScroll):
     def _input_changed(self, event: Input.Changed) -> None:
         if event.input.id and event.input.id.startswith("f-"):
             event.stop()
+            self.peek.follow(event.input)
             self._apply(event.input.id[2:], event.value, event.input)
 
     def on_text_area_changed(self, event) -> None:  # TextArea.Changed

@@ -47,6 +47,7 @@ class JobRow(Horizontal):
         self.cancel_asked = False
         self.finished = False
         self.images: list[Path] = []
+        self.text = ""
 
     def compose(self) -> ComposeResult:
         yield Label(Text(sanitize(self.title), no_wrap=True, overflow="ellipsis"),
@@ -59,9 +60,14 @@ class JobRow(Horizontal):
         for label in self.query(".job-title").results(Label):   # none before compose
             label.update(Text(sanitize(title), no_wrap=True, overflow="ellipsis"))
 
+    @property
+    def expanded(self) -> bool:
+        return self.has_class("-expanded")
+
     def state(self, text: str, fraction: float | None = None) -> None:
+        self.text = one_line(text)  # whole: a collapsed row cuts it, an expanded one wraps
         for label in self.query(".job-state").results(Label):   # none before compose
-            label.update(Text(one_line(text)))
+            label.update(Text(self.text))
         if fraction is not None:
             for bar in self.query(ProgressBar):
                 bar.update(progress=fraction)
@@ -84,7 +90,14 @@ class JobRow(Horizontal):
 
 
 class JobsPanel(VerticalScroll, can_focus=True):
+    """The session's runs, newest last; ↑/↓ select one, Enter unfolds its whole text.
+    A failed run unfolds by itself, so its error stays readable after the toast."""
+
     BINDINGS = bindings("jobs")
+    HELP_SCOPE = "jobs"
+    ABOUT = ("Runs\nThis session's runs on ComfyUI: progress, results and errors. ↑/↓ "
+             "select a run, Enter shows its whole text; a failed run shows its error "
+             "in full.")
 
     def __init__(self, config, session: ComfySession, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -93,6 +106,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
         self.border_title = "Runs"
         self.display = False
         self._rows: dict[str, JobRow] = {}
+        self.selected: JobRow | None = None
 
     def on_mount(self) -> None:
         self.set_interval(0.5, self._tick)
@@ -111,10 +125,34 @@ class JobsPanel(VerticalScroll, can_focus=True):
     def _add_row(self, title: str) -> str:
         key = f"job{len(self._rows)}"
         self._rows[key] = row = JobRow(title)
-        self.display = True
+        if not self.display:
+            self.display = True
+            # Textual repaints only part of what the panel's arrival pushed up (the
+            # composed pane was left on screen twice): repaint the screen once it is laid out.
+            self.call_after_refresh(self.screen.refresh)
         self.mount(row)
         self.scroll_end(animate=False)
+        self._select(row)
         return key
+
+    def _select(self, row: JobRow | None) -> None:
+        if self.selected is not None:
+            self.selected.remove_class("-selected")
+        self.selected = row
+        if row is not None:
+            row.add_class("-selected")
+            self.call_after_refresh(self.scroll_to_widget, row, animate=False)
+
+    def action_move(self, step: int) -> None:
+        rows = self.rows
+        if not rows:
+            return
+        index = rows.index(self.selected) if self.selected in rows else len(rows) - 1
+        self._select(rows[max(0, min(len(rows) - 1, index + step))])
+
+    def action_details(self) -> None:
+        if self.selected is not None:
+            self.selected.toggle_class("-expanded")
 
     # -- our runs ---------------------------------------------------------------------------
     def run_prompt(self, library: Library, spec: PromptSpec) -> None:
@@ -254,7 +292,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
     def _failed(self, row: JobRow, message: str) -> None:
         row.finished = True
-        row.add_class("-failed")
+        row.add_class("-failed", "-expanded")  # the error stays readable in full
         row.state(f"failed: {message}")
         self.app.notify(message, title=f"Run of {row.title} failed", severity="error",
                         timeout=15, markup=False)
@@ -265,7 +303,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
         if not running:
             self.app.notify("No job is running", severity="warning")
             return
-        row = running[-1]
+        row = self.selected if self.selected in running else running[-1]
         row.cancel_asked = True
         row.state("cancelling… (the server stops it after the node at work)")
         await row.job.cancel()
@@ -277,7 +315,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
         if not done:
             self.app.notify("No finished image yet", severity="warning")
             return
-        row = done[-1]
+        row = self.selected if self.selected in done else done[-1]
         self.app.push_screen(ImageScreen(row.images[0], row.title))
 
     def action_clear(self) -> None:
@@ -285,6 +323,8 @@ class JobsPanel(VerticalScroll, can_focus=True):
             if row.finished:
                 row.remove()
                 del self._rows[key]
+                if row is self.selected:
+                    self.selected = None
         self.display = any(not r.finished for r in self._rows.values())
 
 

@@ -49,6 +49,9 @@ def summary(diagnostics: list[Diagnostic]) -> str:
 
 class ProblemsPanel(OptionList):  # noqa: D101
     BINDINGS = [*bindings("problems"), Binding("enter", "select", "Go to", show=False)]
+    HELP_SCOPE = "problems"
+    ABOUT = ("Problems\nThe linter's findings for this prompt, worst first. Enter goes to "
+             "the text it is about; F applies its fix.")
 
     @dataclass
     class Jump(Message):
@@ -81,6 +84,19 @@ class ProblemsPanel(OptionList):  # noqa: D101
         self.border_subtitle = summary(diagnostics)
         self.display = bool(diagnostics)
         self._explain()
+
+    def _get_visual(self, option: Option):
+        """The highlighted row is drawn in the theme's cursor colours alone: a severity
+        or field colour of its own could match the cursor (yellow on yellow, white on
+        white in high contrast).  (Textual renders each option once per style.)"""
+        if self.highlighted is not None and option is self.options[self.highlighted]:
+            from textual.visual import visualize
+
+            prompt = option.prompt
+            plain = Text(prompt.plain if isinstance(prompt, Text) else str(prompt),
+                         style="bold", no_wrap=True, overflow="ellipsis")
+            return visualize(self, plain, markup=False)
+        return super()._get_visual(option)
 
     @property
     def current(self) -> Diagnostic | None:
