@@ -179,25 +179,25 @@ def loads_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES,
         raise JsonError(f"nested more than {max_depth} levels deep") from None
     except (ValueError, OverflowError) as exc:  # pragma: no cover - belt and braces
         raise JsonError(f"not usable JSON: {exc}") from None
-    if not shaped:
+    # fewer brackets than the limit can't nest deeper than it (most answers are small)
+    if not shaped and text.count("[") + text.count("{") > max_depth:
         _check_depth(value, max_depth)
     return value
 
 
 def _check_depth(value: Any, max_depth: int) -> None:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
+    """Level by level (no tuple per child): a big answer such as ``object_info`` is
+    checked several times faster than by a stack walk."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > max_depth:
             raise JsonError(f"nested more than {max_depth} levels deep")
-        stack.extend((child, depth + 1) for child in children
-                     if isinstance(child, (dict, list)))
+        children: list = []
+        for item in level:
+            children.extend(item.values() if isinstance(item, dict) else item)
+        level = [child for child in children if isinstance(child, (dict, list))]
 
 
 def read_json_file(path: str | os.PathLike, *, max_bytes: int = MAX_JSON_BYTES,

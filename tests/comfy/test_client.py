@@ -217,3 +217,17 @@ async def test_closing_the_client_releases_waiters(fake):
     await comfy.close()
     result = await job.wait(2)
     assert result.status == "detached" and "may still run" in result.message
+
+
+async def test_connecting_reads_how_busy_the_server_is(fake, client):
+    """The pool ranks servers by it (least busy first) without asking a second time."""
+    fake.stall()
+    for seed in (1, 2, 3):
+        await client.submit(small_t2i(seed=seed))
+    other = ComfyClient(fake.url)
+    try:
+        await other.connect()
+        assert other.queue_remaining == 3 == await other.queue_length()
+    finally:
+        fake.resume()
+        await other.close()

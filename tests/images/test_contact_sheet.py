@@ -7,6 +7,7 @@ from workbench.images.contact_sheet import (
     plan_sheet,
     render_sheet,
     save_sheet,
+    sheet_tile,
     word_changes,
 )
 from workbench.runs.plan import make_axis, make_plan
@@ -123,3 +124,31 @@ def test_captions_are_printed_under_each_cell_and_move_nothing_else():
             assert sheet.getpixel(centre(box)) == PALETTE[index]
             band = (box[0], box[3] + 1, box[2], box[3] + 14)
             assert (dark_pixels(sheet, band) > 0) == (cid in captions), cid
+
+
+def test_a_tile_made_from_downloaded_bytes_draws_the_same_sheet_as_the_file(tmp_path):
+    """The runner makes each cell's sheet picture from the bytes it downloaded; the sheet
+    must be pixel for pixel the one drawn by reading the files (PNG, JPEG, alpha, tall)."""
+    import io
+
+    from PIL import ImageDraw
+
+    plan = make_plan([PromptSpec("Fox", subject="a red fox"),
+                      PromptSpec("Fox B", subject="an arctic fox")], seeds=[1, 2])
+    kinds = [("PNG", "RGB", (700, 700)), ("JPEG", "RGB", (900, 600)),
+             ("PNG", "RGBA", (300, 500)), ("PNG", "RGB", (40, 90))]
+    paths, tiles = {}, {}
+    for i, (cell, (fmt, mode, size)) in enumerate(zip(plan.cells(), kinds)):
+        image = Image.new(mode, size, PALETTE[i] + ((128,) if mode == "RGBA" else ()))
+        ImageDraw.Draw(image).ellipse((5, 5, size[0] // 2, size[1] // 3), fill=PALETTE[-1])
+        out = io.BytesIO()
+        image.save(out, fmt)
+        path = tmp_path / f"{cell.id}.{fmt.lower()}"
+        path.write_bytes(out.getvalue())
+        paths[cell.id] = path
+        tiles[cell.id] = sheet_tile(out.getvalue(), 128)
+    from_files, _, _ = plan_sheet(plan, paths, cell_size=128)
+    from_tiles, _, _ = plan_sheet(plan, tiles, cell_size=128)
+    assert from_tiles.tobytes() == from_files.tobytes()
+    assert all(max(t.size) == 128 for t in tiles.values())
+    assert sheet_tile(b"not an image") is None

@@ -119,8 +119,9 @@ class ComfyClient(HttpSide, SocketFeed):
         await self.close()
 
     async def connect(self, ws_timeout: float = 10.0) -> None:
-        """Check the server answers, then open the WebSocket (before any submit)."""
-        await self.get_json("prompt")
+        """Check the server answers (its queue length is kept in ``queue_remaining``), then
+        open the WebSocket (before any submit)."""
+        self.queue_remaining = _remaining(await self.get_json("prompt"))
         if not self._tasks:
             self._tasks = [asyncio.create_task(self._ws_loop()),
                            asyncio.create_task(self._watchdog())]
@@ -212,9 +213,7 @@ class ComfyClient(HttpSide, SocketFeed):
 
     async def queue_length(self) -> int:
         """Prompts running or waiting on the server (everyone's, not just ours)."""
-        info = (await self.get_json("prompt")).get("exec_info")
-        value = info.get("queue_remaining", 0) if isinstance(info, dict) else 0
-        return value if isinstance(value, int) and value >= 0 else 0
+        return _remaining(await self.get_json("prompt"))
 
     async def history(self, prompt_id: str | None = None, *, max_items: int | None = None,
                       offset: int | None = None) -> dict:
@@ -377,3 +376,10 @@ def client_from_config(config: Any, url: str | None = None, **kwargs: Any) -> Co
     kwargs.setdefault("timeout", config.comfyui.timeout)
     return ComfyClient(url or config.comfyui.url, auth_header=config.comfyui.auth_header,
                        verify_tls=config.comfyui.verify_tls, **kwargs)
+
+
+def _remaining(answer: dict) -> int:
+    """Prompts running or waiting, from a ``GET /prompt`` answer (0 when it is odd)."""
+    info = answer.get("exec_info")
+    value = info.get("queue_remaining", 0) if isinstance(info, dict) else 0
+    return value if isinstance(value, int) and value >= 0 else 0

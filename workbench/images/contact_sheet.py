@@ -287,15 +287,40 @@ def _paste(sheet: Image.Image, draw: ImageDraw.ImageDraw, source, box: Box, font
         text = "missing" if source is None else "unreadable"
         draw.text((box[0] + 6, box[1] + 6), text, fill=MUTED, font=font)
         return None
-    target = fit(image.size, (size, size))
-    if image.size != target:
-        shrinking = target[0] < image.size[0]
-        image = image.resize(target, Image.Resampling.LANCZOS if shrinking
-                             else Image.Resampling.NEAREST)
+    image = _fitted(image, size)
+    target = image.size
     left = box[0] + (size - target[0]) // 2
     top = box[1] + (size - target[1]) // 2
     sheet.paste(image, (left, top))
     return (left, top, left + target[0], top + target[1])
+
+
+def _fitted(image: Image.Image, size: int) -> Image.Image:
+    """``image`` scaled to fit a ``size`` square, as a sheet cell shows it."""
+    target = fit(image.size, (size, size))
+    if image.size == target:
+        return image
+    shrinking = target[0] < image.size[0]
+    return image.resize(target, Image.Resampling.LANCZOS if shrinking
+                        else Image.Resampling.NEAREST)
+
+
+def sheet_tile(data: bytes, size: int = 256) -> Image.Image | None:
+    """A sheet cell's picture made from image bytes already in memory (a runner has them
+    when it records a cell, so the sheet at the end need not read and decode every file
+    again); exactly what `render_sheet` would draw from the file.  None: unreadable."""
+    import io
+
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.draft("RGB", (size, size))
+            opened.load()
+            image = flatten(opened)
+            if image is opened:
+                image = opened.copy()
+    except Exception:  # noqa: BLE001 - the sheet then reads the file (and says why)
+        return None
+    return _fitted(image, size)
 
 
 # -- plans ---------------------------------------------------------------------------------------

@@ -207,14 +207,15 @@ class ServerPool:
 
 async def _hello(client: ComfyClient) -> tuple[str, int]:
     """Connect; (ComfyUI version, prompts queued); the node schemas come along."""
-    await client.connect()
-    stats, _, queued = await asyncio.gather(
-        client.system_stats(), client.object_info(), client.queue_length(),
-        return_exceptions=True)
+    # all at once: the node schemas (the big answer) come while the socket opens
+    connected, stats, _ = await asyncio.gather(
+        client.connect(), client.system_stats(), client.object_info(), return_exceptions=True)
+    if isinstance(connected, BaseException):
+        raise connected
     if isinstance(stats, Unreachable):
         raise stats
     try:
         version = str((stats.get("system") or {}).get("comfyui_version", ""))
     except AttributeError:
         version = ""
-    return version, queued if isinstance(queued, int) else 0
+    return version, client.queue_remaining or 0   # what connecting found

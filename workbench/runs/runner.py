@@ -33,6 +33,7 @@ from .single import RunService
 
 CONTACT_SHEET = "contact-sheet.png"
 MAX_ATTEMPTS = 3          # a cell whose job is lost this often ends as an error
+MAX_TILES = 144           # sheet pictures kept from the downloads (~190 KB each)
 
 
 class PlanRunner:
@@ -69,6 +70,7 @@ class PlanRunner:
         self._pending: set[asyncio.Task] = set()
         self._inputs = InputCache()   # each cell's images by role, each file read once
         self._uploads: dict[tuple[str, str], asyncio.Task] = {}
+        self._tiles: dict[str, Any] = {}   # cell id -> its sheet picture, made on arrival
 
     @property
     def servers(self) -> list[Server]:
@@ -145,9 +147,12 @@ class PlanRunner:
 
     async def _close_run(self, run: history.Run) -> None:
         status = "cancelled" if self._cancelling else "finished"
-        await asyncio.to_thread(history.set_status, run, status)
+        writes = [asyncio.to_thread(history.set_status, run, status)]
         if self.options.sheet and any(history.first_images(run).values()):  # no cell: none
-            await asyncio.to_thread(self._contact_sheet, run)
+            writes.append(asyncio.to_thread(self._contact_sheet, run))  # beside the manifest
+        for outcome in await asyncio.gather(*writes, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _stop(self, watchers: list[asyncio.Task]) -> None:
         await self.pool.stop_tasks(watchers)
@@ -372,6 +377,10 @@ class PlanRunner:
         self._emit(cell.id, state="done", fraction=1.0, step=self.updates[cell.id].steps,
                    images=[self.history_run.folder / p for p in recorded.images])
         self._poke()
+        if self.options.sheet and len(self._tiles) < MAX_TILES:   # while the GPU works
+            from ..images.contact_sheet import sheet_tile
+
+            self._tiles[cell.id] = await asyncio.to_thread(sheet_tile, collected.images[0])
 
     def _retry(self, cell: Cell) -> bool:
         """A lost job goes back in the queue, a few times, while a server is left."""
@@ -426,7 +435,9 @@ class PlanRunner:
     def _contact_sheet(self, run: history.Run) -> None:
         from ..images.contact_sheet import plan_sheet, save_sheet
 
-        sheet, _, _ = plan_sheet(run.plan, history.first_images(run))
+        images = history.first_images(run)
+        images.update((cid, tile) for cid, tile in self._tiles.items() if tile and images.get(cid))
+        sheet, _, _ = plan_sheet(run.plan, images)
         self.sheet_path = run.folder / CONTACT_SHEET
         save_sheet(sheet, self.sheet_path)
 
