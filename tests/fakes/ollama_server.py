@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import functools
 import hashlib
 import io
 import json
@@ -29,7 +30,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -255,6 +256,25 @@ class FakeOllama:
 
     async def _answer(self, request: web.Request, body: dict[str, Any],
                       chat: bool) -> web.StreamResponse:
+        model = self._check_request(body, chat)
+        reply = self._next_reply(body)
+        if reply.status != 200:
+            raise _error(reply.status, reply.error or "internal error")
+        self.loaded.add(model.name)
+        piece = functools.partial(_piece, model.name, chat)
+        thinking = reply.thinking if body.get("think") else ""
+        final = {**piece(), "done": True, "done_reason": reply.done_reason,
+                 "total_duration": 912_345_678, "load_duration": 12_345_678,
+                 "prompt_eval_count": 61, "prompt_eval_duration": 80_000_000,
+                 "eval_count": max(1, len(split_chunks(reply.content))),
+                 "eval_duration": 700_000_000}
+        if not body.get("stream", True):
+            return await _whole_answer(reply, thinking, piece, final)
+        return await self._streamed_answer(request, reply, thinking, piece, final)
+
+    def _check_request(self, body: dict[str, Any], chat: bool) -> FakeModel:
+        """The model asked for, once the request is one it can answer (else the server's
+        400 / 404 / 500 error)."""
         model = self._model(body)
         fmt = body.get("format")
         if fmt not in (None, "", "json") and not (isinstance(fmt, dict) and "type" in fmt):
@@ -266,37 +286,11 @@ class FakeOllama:
             raise _error(500, "this model is missing data required for image input")
         if model.load_error:
             raise _error(500, model.load_error)
-        reply = self._next_reply(body)
-        if reply.status != 200:
-            raise _error(reply.status, reply.error or "internal error")
-        self.loaded.add(model.name)
-        key = "message" if chat else "response"
+        return model
 
-        def piece(content: str = "", thinking: str = "") -> dict[str, Any]:
-            if chat:
-                message: dict[str, Any] = {"role": "assistant", "content": content}
-                if thinking:
-                    message["thinking"] = thinking
-                return {"model": model.name, "created_at": _now(), key: message}
-            out: dict[str, Any] = {"model": model.name, "created_at": _now(), key: content}
-            if thinking:
-                out["thinking"] = thinking
-            return out
-
-        thinking = reply.thinking if body.get("think") else ""
-        final = {**piece(), "done": True, "done_reason": reply.done_reason,
-                 "total_duration": 912_345_678, "load_duration": 12_345_678,
-                 "prompt_eval_count": 61, "prompt_eval_duration": 80_000_000,
-                 "eval_count": max(1, len(split_chunks(reply.content))),
-                 "eval_duration": 700_000_000}
-        if not body.get("stream", True):
-            if reply.error_after is not None:
-                raise _error(500, reply.error or "internal error")
-            await asyncio.sleep(reply.first_token_delay)
-            final.update(piece(reply.content, thinking))
-            final["done"] = True
-            return web.json_response(final)
-
+    async def _streamed_answer(self, request: web.Request, reply: Reply, thinking: str,
+                               piece: Piece, final: dict[str, Any]) -> web.StreamResponse:
+        """NDJSON lines: the thinking chunks, the content chunks, then ``final``."""
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)
 
@@ -308,26 +302,33 @@ class FakeOllama:
             for part in (split_chunks(thinking) if thinking else []):
                 await send({**piece("", part), "done": False})
                 await asyncio.sleep(reply.chunk_delay)
-            chunks = reply.chunks if reply.chunks is not None else split_chunks(reply.content)
-            for i, part in enumerate(chunks):
-                if reply.stop_after is not None and i == reply.stop_after:
-                    return response
-                if reply.error_after is not None and i == reply.error_after:
-                    await send({"error": reply.error or "internal error"})
-                    return response
-                if i == 0:
-                    self.first_token_sent.append(time.perf_counter())
-                await send({**piece(part), "done": False})
-                await asyncio.sleep(reply.chunk_delay)
-            if reply.error_after is not None:
-                await send({"error": reply.error or "internal error"})
-                return response
-            await send(final)
-            await response.write_eof()
+            if await self._send_content(send, reply, piece):
+                await send(final)
+                await response.write_eof()
         except (ConnectionResetError, asyncio.CancelledError):
             self.aborted += 1
             raise
         return response
+
+    async def _send_content(self, send: Callable[[dict[str, Any]], Awaitable[None]],
+                            reply: Reply, piece: Piece) -> bool:
+        """Stream the content chunks; False when the reply ends the stream early instead
+        (``stop_after``, or an error line for ``error_after``)."""
+        chunks = reply.chunks if reply.chunks is not None else split_chunks(reply.content)
+        for i, part in enumerate(chunks):
+            if reply.stop_after is not None and i == reply.stop_after:
+                return False
+            if reply.error_after is not None and i == reply.error_after:
+                await send({"error": reply.error or "internal error"})
+                return False
+            if i == 0:
+                self.first_token_sent.append(time.perf_counter())
+            await send({**piece(part), "done": False})
+            await asyncio.sleep(reply.chunk_delay)
+        if reply.error_after is not None:
+            await send({"error": reply.error or "internal error"})
+            return False
+        return True
 
     def _next_reply(self, body: dict[str, Any]) -> Reply:
         if self.replies:
@@ -345,6 +346,34 @@ def _error(status: int, message: str) -> web.HTTPException:
     kinds = {400: web.HTTPBadRequest, 404: web.HTTPNotFound, 500: web.HTTPInternalServerError}
     kind = kinds.get(status, web.HTTPInternalServerError)
     return kind(text=json.dumps({"error": message}), content_type="application/json")
+
+
+#: One answer object without "done": `_piece` with the model and endpoint filled in.
+Piece = Callable[..., dict[str, Any]]
+
+
+def _piece(model: str, chat: bool, content: str = "", thinking: str = "") -> dict[str, Any]:
+    """A chat ``message`` or a generate ``response`` object, with its thinking if any."""
+    if chat:
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if thinking:
+            message["thinking"] = thinking
+        return {"model": model, "created_at": _now(), "message": message}
+    out: dict[str, Any] = {"model": model, "created_at": _now(), "response": content}
+    if thinking:
+        out["thinking"] = thinking
+    return out
+
+
+async def _whole_answer(reply: Reply, thinking: str, piece: Piece,
+                        final: dict[str, Any]) -> web.Response:
+    """The non-streamed answer: ``final`` with the whole content in it."""
+    if reply.error_after is not None:
+        raise _error(500, reply.error or "internal error")
+    await asyncio.sleep(reply.first_token_delay)
+    final.update(piece(reply.content, thinking))
+    final["done"] = True
+    return web.json_response(final)
 
 
 def _now() -> str:

@@ -33,6 +33,7 @@ PREFERED_KONTEXT_RESOLUTIONS = [
     (1328, 800), (1392, 752), (1456, 720), (1504, 688), (1568, 672),
 ]
 IMAGE_LOADERS = ("LoadImage", "LoadImageMask", "LoadImageOutput")
+EMPTY_LATENTS = ("EmptyLatentImage", "EmptySD3LatentImage", "EmptyHunyuanLatent")
 ORIENTATION = 0x0112
 
 
@@ -51,43 +52,62 @@ def execution_order(prompt: dict, outputs: list[str], cached: set[str],
                     is_output: Callable[[str], bool]) -> list[str]:
     """The node ids ComfyUI executes, in its order.  Cached output nodes are included
     (they re-send their cached UI output); other cached nodes are not."""
-    pending: dict[str, None] = {}
-    blockers: dict[str, set[str]] = {}
-    blocking: dict[str, dict[str, None]] = {}
+    nodes = _PendingNodes(prompt, cached)
+    for out in outputs:
+        nodes.add_node(out)
+    order: list[str] = []
+    while nodes.pending:
+        pick = nodes.next_node(is_output)
+        order.append(pick)
+        nodes.complete(pick)
+    return order
 
-    def add_node(start: str) -> None:
+
+class _PendingNodes:
+    """ExecutionList's bookkeeping: the nodes still to run, what each one waits for
+    (blockers) and what waits for it (blocking, in the order the links were found)."""
+
+    def __init__(self, prompt: dict, cached: set[str]) -> None:
+        self.prompt, self.cached = prompt, cached
+        self.pending: dict[str, None] = {}
+        self.blockers: dict[str, set[str]] = {}
+        self.blocking: dict[str, dict[str, None]] = {}
+
+    def add_node(self, start: str) -> None:
+        for source, target in self._enter(start):
+            if source not in self.cached or source in self.pending:
+                self.add_node(source)
+                self.blocking[source].setdefault(target, None)
+                self.blockers[target].add(source)
+
+    def _enter(self, start: str) -> list[tuple[str, str]]:
+        """Put `start` and the uncached nodes it depends on in pending (depth first);
+        the (source, target) links met on the way."""
         stack, links = [start], []
         while stack:
             nid = stack.pop()
-            if nid in pending:
+            if nid in self.pending:
                 continue
-            pending[nid] = None
-            blockers[nid], blocking[nid] = set(), {}
-            for value in prompt[nid]["inputs"].values():
+            self.pending[nid] = None
+            self.blockers[nid], self.blocking[nid] = set(), {}
+            for value in self.prompt[nid]["inputs"].values():
                 if is_link(value):
-                    if value[0] not in cached:
+                    if value[0] not in self.cached:
                         stack.append(value[0])
                     links.append((value[0], nid))
-        for source, target in links:
-            if source not in cached or source in pending:
-                add_node(source)
-                blocking[source].setdefault(target, None)
-                blockers[target].add(source)
+        return links
 
-    for out in outputs:
-        add_node(out)
-    order: list[str] = []
-    while pending:
-        ready = [nid for nid in pending if not blockers[nid]]
+    def next_node(self, is_output: Callable[[str], bool]) -> str:
+        ready = [nid for nid in self.pending if not self.blockers[nid]]
         if not ready:
             raise ValueError("dependency cycle")
-        pick = _ux_friendly_pick(ready, blocking, pending, is_output)
-        order.append(pick)
-        del pending[pick]
-        for target in blocking.pop(pick):
-            blockers[target].discard(pick)
-        blockers.pop(pick)
-    return order
+        return _ux_friendly_pick(ready, self.blocking, self.pending, is_output)
+
+    def complete(self, nid: str) -> None:
+        del self.pending[nid]
+        for target in self.blocking.pop(nid):
+            self.blockers[target].discard(nid)
+        self.blockers.pop(nid)
 
 
 def _ux_friendly_pick(ready: list[str], blocking: dict, pending: dict,
@@ -193,33 +213,42 @@ class Sizer:
             return default
 
     def _compute(self, nid: str, socket: int) -> Size:
-        node = self.prompt[nid]
-        kind = node["class_type"]
+        kind = self.prompt[nid]["class_type"]
+        if kind in EMPTY_LATENTS or kind == "EmptyImage":
+            return self._empty(nid, kind)
+        if kind in IMAGE_LOADERS:
+            return self._loaded(nid, kind, socket)
+        source = self._first_input(nid)
+        for sized in (self._image_resized, self._latent_sized):
+            size = sized(nid, kind, source)
+            if size is not None:
+                return size
+        return self._passed_through(nid, source)
+
+    def _empty(self, nid: str, kind: str) -> Size:
+        """A new blank latent (whole multiples of 8) or image."""
         get = self._value
-        if kind in ("EmptyLatentImage", "EmptySD3LatentImage", "EmptyHunyuanLatent"):
+        if kind in EMPTY_LATENTS:
             return floor8(Size(get(nid, "width", 1024), get(nid, "height", 1024),
                                max(1, get(nid, "batch_size", 1))))
-        if kind == "EmptyImage":
-            return Size(get(nid, "width", 512), get(nid, "height", 512),
-                        max(1, get(nid, "batch_size", 1)))
-        if kind in IMAGE_LOADERS:
-            loaded = self.load(str(node["inputs"].get("image", "")))
-            if loaded is None:
-                return DEFAULT
-            size, alpha = loaded
-            if kind != "LoadImageMask" and socket == 1 and not alpha:
-                return DEFAULT  # LoadImage's mask of an opaque image is 64x64 zeros
-            return size
-        source = self._first_input(nid)
+        return Size(get(nid, "width", 512), get(nid, "height", 512),
+                    max(1, get(nid, "batch_size", 1)))
+
+    def _loaded(self, nid: str, kind: str, socket: int) -> Size:
+        """A stored image (socket 0) or its mask (socket 1)."""
+        loaded = self.load(str(self.prompt[nid]["inputs"].get("image", "")))
+        if loaded is None:
+            return DEFAULT
+        size, alpha = loaded
+        if kind != "LoadImageMask" and socket == 1 and not alpha:
+            return DEFAULT  # LoadImage's mask of an opaque image is 64x64 zeros
+        return size
+
+    def _image_resized(self, nid: str, kind: str, source: Size) -> Size | None:
+        """The image nodes that change the pixel size; None for any other node."""
+        get = self._value
         if kind == "ImageScale":
-            width, height = get(nid, "width", 0), get(nid, "height", 0)
-            if width == 0 and height == 0:
-                return source
-            if width == 0:
-                width = max(1, round(source.width * height / source.height))
-            elif height == 0:
-                height = max(1, round(source.height * width / source.width))
-            return Size(width, height, source.batch)
+            return self._image_scale(nid, source)
         if kind == "ImageScaleBy":
             scale = get(nid, "scale_by", 1.0)
             return Size(round(source.width * scale), round(source.height * scale), source.batch)
@@ -236,6 +265,22 @@ class Sizer:
             return Size(source.width + get(nid, "left", 0) + get(nid, "right", 0),
                         source.height + get(nid, "top", 0) + get(nid, "bottom", 0),
                         source.batch)
+        return None
+
+    def _image_scale(self, nid: str, source: Size) -> Size:
+        """ImageScale: a zero side keeps the aspect ratio; both zero keep the size."""
+        width, height = self._value(nid, "width", 0), self._value(nid, "height", 0)
+        if width == 0 and height == 0:
+            return source
+        if width == 0:
+            width = max(1, round(source.width * height / source.height))
+        elif height == 0:
+            height = max(1, round(source.height * width / source.width))
+        return Size(width, height, source.batch)
+
+    def _latent_sized(self, nid: str, kind: str, source: Size) -> Size | None:
+        """The nodes that encode pixels to a latent or resize one; None for any other."""
+        get = self._value
         if kind in ("VAEEncode", "VAEEncodeTiled", "VAEEncodeForInpaint"):
             return floor8(self.input(nid, "pixels") or DEFAULT)
         if kind in ("InpaintModelConditioning", "InstructPixToPixConditioning"):
@@ -247,6 +292,10 @@ class Sizer:
             scale = get(nid, "scale_by", 1.0)
             return Size(round(source.width / 8 * scale) * 8,
                         round(source.height / 8 * scale) * 8, source.batch)
+        return None
+
+    def _passed_through(self, nid: str, source: Size) -> Size:
+        """Any other node keeps the size of its latent / image input."""
         for name in ("latent_image", "samples", "image", "images", "pixels"):
             found = self.input(nid, name)
             if found is not None:

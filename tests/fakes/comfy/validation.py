@@ -114,39 +114,37 @@ class _Checker:
         valid = True
         for name in [*required, *[o for o in optional if o not in required]]:
             declared = required.get(name) or optional[name]
-            kind = declared[0]
-            extra = declared[1] if len(declared) > 1 else {}
-            config = [kind, extra]   # the server quotes (type, options) in its errors
-            if name not in inputs:
-                if name in required:
-                    errors.append({"type": "required_input_missing",
-                                   "message": "Required input is missing", "details": name,
-                                   "extra_info": {"input_name": name}})
-                continue
-            value = inputs[name]
-            if isinstance(value, list):
-                if not self._link(name, value, config, errors):
-                    valid = False
-                continue
-            if isinstance(value, dict) and "__value__" in value:
-                value = value["__value__"]
-            if isinstance(kind, str) and kind in CONVERTERS:
-                try:
-                    value = CONVERTERS[kind](value)
-                except Exception as exc:
-                    errors.append({
-                        "type": "invalid_input_type",
-                        "message": f"Failed to convert an input value to a {kind} value",
-                        "details": f"{name}, {value}, {exc}",
-                        "extra_info": {"input_name": name, "input_config": config,
-                                       "received_value": value,
-                                       "exception_message": str(exc)}})
-                    continue
-            if name in custom:
-                continue
-            problem = _range_or_list(name, value, kind, extra, config)
-            if problem:
-                errors.append(problem)
+            if not self._input(name, declared, inputs, required, custom, errors):
+                valid = False
+        errors.extend(self._custom_errors(inputs, custom))
+        valid = valid and not errors
+        self.validated[node_id] = (valid, errors)
+        return valid
+
+    def _input(self, name: str, declared: list, inputs: dict, required: dict,
+               custom: tuple[str, ...], errors: list) -> bool:
+        """Check one declared input, adding what is wrong to `errors`; False when it is a
+        link that is bad or leads to an invalid node."""
+        kind = declared[0]
+        extra = declared[1] if len(declared) > 1 else {}
+        config = [kind, extra]   # the server quotes (type, options) in its errors
+        if name not in inputs:
+            if name in required:
+                errors.append({"type": "required_input_missing",
+                               "message": "Required input is missing", "details": name,
+                               "extra_info": {"input_name": name}})
+            return True
+        value = inputs[name]
+        if isinstance(value, list):
+            return self._link(name, value, config, errors)
+        problem = _value_error(name, value, kind, extra, config, name in custom)
+        if problem:
+            errors.append(problem)
+        return True
+
+    def _custom_errors(self, inputs: dict, custom: tuple[str, ...]) -> list[dict]:
+        """The image loaders' own check: a constant image name must be a stored file."""
+        errors = []
         for name in custom:
             if name in inputs and not isinstance(inputs[name], list) \
                     and not self.file_exists(str(inputs[name])):
@@ -154,9 +152,7 @@ class _Checker:
                                "message": "Custom validation failed for node",
                                "details": f"{name} - Invalid image file: {inputs[name]}",
                                "extra_info": {"input_name": name}})
-        valid = valid and not errors
-        self.validated[node_id] = (valid, errors)
-        return valid
+        return errors
 
     def _link(self, name: str, value: list, config: list, errors: list) -> bool:
         if len(value) != 2:
@@ -190,6 +186,27 @@ class _Checker:
                                "traceback": traceback.format_tb(exc.__traceback__),
                                "linked_node": value}}])
             return False
+
+
+def _value_error(name: str, value: Any, kind: Any, extra: dict, config: list,
+                 custom_checked: bool) -> dict | None:
+    """What is wrong with a constant input: not convertible to its type, or (unless the
+    node checks it itself) out of range or not in its list."""
+    if isinstance(value, dict) and "__value__" in value:
+        value = value["__value__"]
+    if isinstance(kind, str) and kind in CONVERTERS:
+        try:
+            value = CONVERTERS[kind](value)
+        except Exception as exc:
+            return {"type": "invalid_input_type",
+                    "message": f"Failed to convert an input value to a {kind} value",
+                    "details": f"{name}, {value}, {exc}",
+                    "extra_info": {"input_name": name, "input_config": config,
+                                   "received_value": value,
+                                   "exception_message": str(exc)}}
+    if custom_checked:
+        return None
+    return _range_or_list(name, value, kind, extra, config)
 
 
 def _range_or_list(name: str, value: Any, kind: Any, extra: dict, config: list) -> dict | None:
