@@ -64,6 +64,18 @@ def comfy_exit_code(exc: Exception) -> int:
     return SETTINGS if isinstance(exc, AuthRequired) else 1
 
 
+def run_failure(exc: Exception, writing: str) -> int:
+    """Say why a running verb stopped on a ComfyUI failure or a failed write, and return its
+    exit status (`comfy_exit_code`, or 1 when ``writing`` could not be written)."""
+    from ..comfy.client import ComfyError
+
+    if isinstance(exc, ComfyError):   # unreachable, credentials, HTTP errors, odd answers
+        err(str(exc))
+        return comfy_exit_code(exc)
+    err(f"could not write {writing}: {exc}")
+    return 1
+
+
 async def connected_client(config):
     """A connected `ComfyClient`, or the exit status (`comfy_exit_code`) after saying why
     it could not connect."""

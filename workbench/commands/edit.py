@@ -14,7 +14,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from . import add_prompt_options, add_run_options, comfy_exit_code, connected_client, err
+from . import add_prompt_options, add_run_options, connected_client, err, run_failure
 
 HELP = "edit an image with FLUX Kontext, one instruction after another"
 EPILOG = """\
@@ -112,12 +112,8 @@ async def _run(args: argparse.Namespace, config) -> int:
             HistoryError) as exc:
         err(str(exc))
         return 2
-    except ComfyError as exc:   # unreachable, credentials, HTTP errors, odd answers, timeouts
-        err(str(exc))
-        return comfy_exit_code(exc)
-    except OSError as exc:
-        err(f"could not write the chain's run folder: {exc}")
-        return 1
+    except (ComfyError, OSError) as exc:
+        return run_failure(exc, "the chain's run folder")
     finally:
         await client.close()
     if library is not None and not _save(args, library, chain, chain_run):
