@@ -13,22 +13,8 @@ import pytest
 from tests.comfy.conftest import write_library
 from tests.fakes import faults
 from tests.hostile import assert_terminal_safe
+from tests.runs.test_ab_cli import LIB
 from workbench import cli, locations
-
-LIB = '''[[prompts]]
-name = "fox"
-subject = "a red fox"
-steps = 2
-width = 32
-height = 32
-
-[[prompts]]
-name = "fox snow"
-subject = "a red fox in the snow"
-steps = 2
-width = 32
-height = 32
-'''
 
 
 def ab(library, url, out, *extra) -> int:
