@@ -3,10 +3,12 @@
 Before POST /prompt the workbench appends "submitting" (with the prompt id it chose, the
 server, the client id, the run folder, the cell and the exact workflow); after the server
 accepts it, "queued"; when results are on disk, "finished".  Each line is one JSON object
-written with a single ``write`` and fsynced.  On the next start `Journal.unfinished`
-lists what was left open, and `workbench.runs.recovery.recover` re-attaches to those
-prompts (same client id, so live events still arrive) or collects them from /history; a
-server that no longer knows them turns them into clear failures.
+written with a single ``write``; "submitting" and "finished" are fsynced ("queued" only
+adds the queue number: recovery asks the server about a submitted prompt either way).
+On the next start `Journal.unfinished` lists what was left open, and
+`workbench.runs.recovery.recover` re-attaches to those prompts (same client id, so live
+events still arrive) or collects them from /history; a server that no longer knows them
+turns them into clear failures.
 
 The file never grows without bound: when an entry is settled and nothing else is open the
 file is emptied, and once it passes `COMPACT_BYTES` it is rewritten with only the open
@@ -113,11 +115,11 @@ class Journal:
         finally:
             os.close(fd)   # closing releases the lock
 
-    def _append(self, record: dict[str, Any]) -> None:
+    def _append(self, record: dict[str, Any], *, sync: bool = True) -> None:
         with self._locked():
-            self._append_locked(record)
+            self._append_locked(record, sync=sync)
 
-    def _append_locked(self, record: dict[str, Any]) -> None:
+    def _append_locked(self, record: dict[str, Any], *, sync: bool = True) -> None:
         line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         try:
@@ -125,7 +127,8 @@ class Journal:
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 line = b"\n" + line  # a kill cut the last line short: start a fresh one
             os.write(fd, line)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
 
@@ -134,8 +137,11 @@ class Journal:
         self._append(_submitting_line(entry))
 
     def queued(self, prompt_id: str, number: float | None) -> None:
+        """Note the server's queue number.  Not fsynced: recovery asks the server about a
+        "submitting" entry all the same, so losing this line to a power cut loses nothing
+        (a killed process loses no write either way)."""
         self._append({"event": "queued", "prompt_id": prompt_id, "number": number,
-                      "at": time.time()})
+                      "at": time.time()}, sync=False)
 
     def finished(self, prompt_id: str, outcome: str) -> None:
         """Settle an entry.  When nothing else is open the file is emptied instead (so it

@@ -72,7 +72,7 @@ class CellRecorder:
         self.presets = presets
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
-        self._manifest_lock = asyncio.Lock()
+        self.manifest_lock = asyncio.Lock()
         self._journal_lock = asyncio.Lock()
 
     # -- the journal ---------------------------------------------------------------------
@@ -131,7 +131,7 @@ class CellRecorder:
     async def record(self, cell: Cell, images: list[bytes], workflow: dict | None,
                      **details: Any) -> history.CellResult:
         """`history.record_cell` off the loop, one manifest write at a time."""
-        async with self._manifest_lock:
+        async with self.manifest_lock:
             return await asyncio.to_thread(history.record_cell, self.run, cell, images,
                                            workflow, presets=self.presets, **details)
 

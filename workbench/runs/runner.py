@@ -70,7 +70,8 @@ class PlanRunner:
         self._pending: set[asyncio.Task] = set()
         self._inputs = InputCache()   # each cell's images by role, each file read once
         self._uploads: dict[tuple[str, str], asyncio.Task] = {}
-        self._tiles: dict[str, Any] = {}   # cell id -> its sheet picture, made on arrival
+        self._tiles: dict[str, asyncio.Future] = {}   # cell id -> its sheet picture
+        self._sheet_cells: set[str] = set()            # the cells the sheet shows
 
     @property
     def servers(self) -> list[Server]:
@@ -108,8 +109,6 @@ class PlanRunner:
                         for s in self.servers]
             await self._all_done.wait()
             await self._stop(watchers)
-            while self._pending:
-                await asyncio.gather(*list(self._pending), return_exceptions=True)
             await self._close_run(run)
             return run
         finally:
@@ -146,13 +145,25 @@ class PlanRunner:
         return run
 
     async def _close_run(self, run: history.Run) -> None:
-        status = "cancelled" if self._cancelling else "finished"
-        writes = [asyncio.to_thread(history.set_status, run, status)]
-        if self.options.sheet and any(history.first_images(run).values()):  # no cell: none
-            writes.append(asyncio.to_thread(self._contact_sheet, run))  # beside the manifest
+        """The last records and journal entries settle while the contact sheet is drawn
+        from the pictures made on arrival (it need not wait for the last manifest write);
+        the final status is the manifest's last write."""
+        writes = [self._finish_records(run)]
+        if self.options.sheet:
+            writes.append(self._contact_sheet(run))
         for outcome in await asyncio.gather(*writes, return_exceptions=True):
             if isinstance(outcome, BaseException):
                 raise outcome
+        shown = {cid for cid, image in history.first_images(run).items() if image}
+        if self.options.sheet and shown != self._sheet_cells:
+            await self._contact_sheet(run)   # a record failed (or a picture did) meanwhile
+
+    async def _finish_records(self, run: history.Run) -> None:
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        status = "cancelled" if self._cancelling else "finished"
+        async with self.recorder.manifest_lock:
+            await asyncio.to_thread(history.set_status, run, status)
 
     async def _stop(self, watchers: list[asyncio.Task]) -> None:
         await self.pool.stop_tasks(watchers)
@@ -371,16 +382,21 @@ class PlanRunner:
         if cell.id in self._settled:
             return
         self._settled.add(cell.id)
-        recorded = await self.recorder.record(cell, collected.images, workflow,
-                                              refused=collected.refused, **details)
-        await self.recorder.settle(result.prompt_id, "success")
+        if self.options.sheet and len(self._tiles) < MAX_TILES:   # while the GPU works
+            self._tiles[cell.id] = asyncio.ensure_future(
+                asyncio.to_thread(_sheet_tile, collected.images[0]))
+        # the run may close now: its contact sheet is drawn while this cell's files,
+        # manifest entry and journal entry are written (`_close_run` waits for them)
+        self._poke()
+        try:
+            recorded = await self.recorder.record(cell, collected.images, workflow,
+                                                  refused=collected.refused, **details)
+        except BaseException:
+            self._tiles.pop(cell.id, None)
+            raise
         self._emit(cell.id, state="done", fraction=1.0, step=self.updates[cell.id].steps,
                    images=[self.history_run.folder / p for p in recorded.images])
-        self._poke()
-        if self.options.sheet and len(self._tiles) < MAX_TILES:   # while the GPU works
-            from ..images.contact_sheet import sheet_tile
-
-            self._tiles[cell.id] = await asyncio.to_thread(sheet_tile, collected.images[0])
+        await self.recorder.settle(result.prompt_id, "success")
 
     def _retry(self, cell: Cell) -> bool:
         """A lost job goes back in the queue, a few times, while a server is left."""
@@ -432,14 +448,38 @@ class PlanRunner:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    def _contact_sheet(self, run: history.Run) -> None:
-        from ..images.contact_sheet import plan_sheet, save_sheet
-
+    async def _contact_sheet(self, run: history.Run) -> None:
+        """The sheet from this session's pictures (made as each cell arrived) and an
+        earlier session's files; none when no cell is done."""
+        tiles = {}
+        for cid, task in list(self._tiles.items()):
+            try:
+                tiles[cid] = await task
+            except Exception:  # noqa: BLE001 - the file is read instead
+                tiles[cid] = None
         images = history.first_images(run)
-        images.update((cid, tile) for cid, tile in self._tiles.items() if tile and images.get(cid))
-        sheet, _, _ = plan_sheet(run.plan, images)
-        self.sheet_path = run.folder / CONTACT_SHEET
-        save_sheet(sheet, self.sheet_path)
+        for cid, tile in tiles.items():
+            if cid in self._tiles:   # recorded, or being recorded, as done
+                images[cid] = tile if tile is not None else images.get(cid)
+        if not any(images.values()):   # a sheet of empty frames says nothing
+            return
+        self._sheet_cells = {cid for cid, image in images.items() if image}
+        path = run.folder / CONTACT_SHEET
+        await asyncio.to_thread(_write_sheet, run.plan, images, path)
+        self.sheet_path = path
+
+
+def _sheet_tile(data: bytes):
+    from ..images.contact_sheet import sheet_tile
+
+    return sheet_tile(data)
+
+
+def _write_sheet(plan: RunPlan, images: dict, path: Path) -> None:
+    from ..images.contact_sheet import plan_sheet, save_sheet
+
+    sheet, _, _ = plan_sheet(plan, images)
+    save_sheet(sheet, path)
 
 
 __all__ = ["CONTACT_SHEET", "CellUpdate", "NoServer", "PlanRunner", "RunnerOptions"]
