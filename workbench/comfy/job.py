@@ -32,7 +32,7 @@ from .events import (
     ProgressState,
     events_from_history,
 )
-from .progress import PromptProgress
+from .progress import SAMPLERS, PromptProgress
 
 if TYPE_CHECKING:
     from .client import ComfyClient
@@ -109,6 +109,10 @@ class Job:
         self.fallback: JobResult | None = None
         self.failed_checks = 0         # /history checks in a row the server did not answer
         self.progress = PromptProgress(self.workflow)
+        #: samplers still to take their last step (`sampled`)
+        self._stepping = {nid for nid, node in self.workflow.items() if isinstance(node, dict)
+                          and node.get("class_type") in SAMPLERS}
+        self._sampled: asyncio.Future = asyncio.get_running_loop().create_future()
         self._outcome: Event | None = None
         self._events: asyncio.Queue = asyncio.Queue()
         self._done = asyncio.get_running_loop().create_future()
@@ -128,6 +132,13 @@ class Job:
 
     async def wait(self, timeout: float | None = None) -> JobResult:
         return await asyncio.wait_for(asyncio.shield(self._done), timeout)
+
+    async def sampled(self) -> None:
+        """Return once every sampler of the prompt has taken its last step (what is left
+        is decoding and saving: the next prompt can be sent so the GPU never waits on
+        the round trip), or the job has ended, or the server never said (no progress for
+        a sampler, a cached one): then at the end."""
+        await asyncio.shield(self._sampled)
 
     async def events(self) -> AsyncIterator[Event]:
         """Every event for this job, in arrival order, ending when the job ends."""
@@ -191,6 +202,10 @@ class Job:
             self.cached = list(event.nodes)
         elif isinstance(event, Progress):
             self.step, self.steps = event.value, event.max
+            if event.max and event.value >= event.max and event.node in self._stepping:
+                self._stepping.discard(event.node)
+                if not self._stepping and not self._sampled.done():
+                    self._sampled.set_result(None)
         elif isinstance(event, ProgressState):
             self.finished_nodes |= {n for n, s in event.nodes.items() if s.state == "finished"}
         elif isinstance(event, Preview):
@@ -239,6 +254,8 @@ class Job:
         self.state = "done"
         self.client.forget(self)
         self._events.put_nowait(_END)
+        if not self._sampled.done():
+            self._sampled.set_result(None)
         if not self._done.done():
             self._done.set_result(result)
 

@@ -21,7 +21,7 @@ class RunnerOptions:
     """How a plan is run (everything but the plan, the settings and the callbacks)."""
 
     servers: list[str] | None = None       # default: the configured ones
-    window: int = 2                        # prompts in flight per server
+    window: int = 2                        # prompts queued or sampling per server
     root: Path | None = None               # where the run folder is made
     base_dir: Path | None = None           # relative source images (the library's folder)
     workflow: str | dict | None = None     # default: chosen from each cell's model

@@ -70,6 +70,7 @@ class PlanRunner:
         self._pending: set[asyncio.Task] = set()
         self._inputs = InputCache()   # each cell's images by role, each file read once
         self._uploads: dict[tuple[str, str], asyncio.Task] = {}
+        self._ahead: dict[tuple[str, str], asyncio.Future] = {}   # (server, cell) -> built
         self._tiles: dict[str, asyncio.Future] = {}   # cell id -> its sheet picture
         self._sheet_cells: set[str] = set()            # the cells the sheet shows
 
@@ -113,8 +114,9 @@ class PlanRunner:
             return run
         finally:
             await self._stop(watchers)
-            for task in list(self._pending):
+            for task in [*self._pending, *self._ahead.values()]:
                 task.cancel()
+            self._ahead.clear()
             await self.pool.close()
 
     async def _open_run(self) -> history.Run:
@@ -192,8 +194,9 @@ class PlanRunner:
             self._all_done.set()
 
     async def _worker(self, server: Server) -> None:
-        """One in-flight slot of ``server``: take a cell, submit, follow, hand it to a
-        finisher, take the next one right away."""
+        """One in-flight slot of ``server``: take a cell, submit, follow it until its
+        sampling is done (`Job.sampled`: its decode and save overlap the next POST, so
+        even a window of 1 keeps the GPU busy), hand it to a finisher, take the next."""
         while server.healthy and not self._all_done.is_set():
             cell = None if self._cancelling else self.pool.next_cell(
                 server, lambda c: c.id in self._settled)
@@ -213,7 +216,8 @@ class PlanRunner:
     async def _carry(self, server: Server, cell: Cell) -> None:
         server.inflight[cell.id] = (cell, None)
         try:
-            built = await self._prepare(server, cell)
+            ahead = self._ahead.pop((server.url, cell.id), None)
+            built = await (ahead if ahead is not None else self._prepare(server, cell))
         except Unreachable as exc:
             self._lose_server(server, cell, str(exc))
             return
@@ -253,6 +257,26 @@ class PlanRunner:
                    server=server.url, error="", step=job.step, steps=job.steps,
                    fraction=job.fraction,
                    preview=job.latest_preview.data if job.latest_preview else None)
+        self._prepare_next(server)
+        await job.sampled()
+        if not job.done:   # decoding and saving: the slot sends its next prompt meanwhile
+            server.spawn(self._finish(server, cell, job, workflow))
+            return
+        await self._finish(server, cell, job, workflow)
+
+    def _prepare_next(self, server: Server) -> None:
+        """Build and check the workflow of the cell ``server`` will most likely take next
+        while this one runs (the slot then only journals and POSTs it)."""
+        nxt = server.own[0] if server.own else (self.pool.queue[0][0] if self.pool.queue
+                                                  else None)
+        if nxt is None or nxt.id in self._settled or self._cancelling \
+                or (server.url, nxt.id) in self._ahead:
+            return
+        task = asyncio.ensure_future(self._prepare(server, nxt))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())   # seen when used
+        self._ahead[(server.url, nxt.id)] = task
+
+    async def _finish(self, server: Server, cell: Cell, job: Job, workflow: dict) -> None:
         result = await job.wait()
         server.inflight.pop(cell.id, None)
         self._background(self._record(server, cell, workflow, result))
