@@ -45,6 +45,22 @@ async def test_job_events_progress_and_outputs(fake, client):
     assert Image.open(io.BytesIO(data)).size == (32, 32)
 
 
+async def test_sampled_comes_after_the_last_step_before_the_decode_ends(fake, client):
+    fake.default_steps, fake.vae_delay = 3, 0.4
+    steps = []
+    job = await client.submit(small_t2i(seed=11), on_event=lambda j, e: steps.append(
+        (e.value, e.max)) if isinstance(e, Progress) else None)
+    await asyncio.wait_for(job.sampled(), 5)
+    sampled_at = asyncio.get_running_loop().time()
+    assert steps[-1] == (3, 3) and not job.done   # still decoding and saving
+    assert (await job.wait(5)).status == "success"
+    assert asyncio.get_running_loop().time() - sampled_at >= 0.3   # the decode's time
+    # a sampler served from the cache never steps: sampled() waits for the end
+    job = await client.submit(small_t2i(seed=11))
+    await asyncio.wait_for(job.sampled(), 5)
+    assert job.done and job.step == 0
+
+
 async def test_same_prompt_and_seed_same_image_different_prompt_different(fake, client):
     async def pixels(workflow):
         result = await (await client.submit(workflow)).wait(5)

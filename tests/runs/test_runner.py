@@ -126,6 +126,27 @@ async def test_2x3x2_plan_fills_every_cell_once(fakes, tmp_path):
     assert Journal(tmp_path / "journal.jsonl").unfinished() == []
 
 
+async def test_window_of_one_sends_the_next_prompt_while_the_last_one_decodes(fakes,
+                                                                               tmp_path):
+    fake = await fakes(vae_delay=0.3, default_steps=2)
+    most = 0
+
+    async def watch():
+        nonlocal most
+        while True:
+            most = max(most, fake.queue_remaining)
+            await asyncio.sleep(0.01)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        run = await runner(make_plan([FOX], seeds=[1, 2, 3]), [fake.url], tmp_path,
+                           window=1).run()
+    finally:
+        watcher.cancel()
+    assert {r.status for r in run.results.values()} == {"done"}
+    assert most == 2   # one decoding, the next already queued: never more
+
+
 async def test_winner_and_rerun_reproduce_the_images(fakes, tmp_path):
     from workbench.library import load_library
     from workbench.runs.saved_plans import load_plans, set_winner
