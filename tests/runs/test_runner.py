@@ -253,6 +253,20 @@ async def test_no_server_reachable(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+async def test_a_server_that_answers_then_fails_to_connect_leaves_no_run_folder(fakes,
+                                                                                 tmp_path):
+    from tests.fakes import faults
+
+    fake = await fakes()
+    fake.faults.set("GET /prompt", faults.status(500, "Internal Server Error"))
+    # /system_stats answers (the folder is started), GET /prompt fails: no server
+    with pytest.raises(NoServer):
+        await runner(make_plan([FOX], seeds=[1]), [fake.url], tmp_path).run()
+    assert any(h["path"].endswith("/system_stats") for h in fake.request_headers)
+    runs = tmp_path / "runs"
+    assert runs.is_dir() and list(runs.iterdir()) == []   # started meanwhile, then unmade
+
+
 async def test_socket_drops_lose_nothing_and_submit_nothing_twice(fakes, tmp_path):
     fake = await fakes(step_delay=0.01, drop_ws_after_steps=4)
     plan = make_plan([FOX, FOX_B], seeds=[1, 2])

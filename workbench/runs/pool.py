@@ -78,12 +78,15 @@ class ServerPool:
 
     # -- connecting ----------------------------------------------------------------------------
 
-    async def connect(self) -> None:
-        """Connect every server at once; raises `NoServer` when none answers."""
+    async def connect(self, on_answer: Callable[[], None] | None = None) -> None:
+        """Connect every server at once; raises `NoServer` when none answers.
+        ``on_answer`` is called each time a server has answered over HTTP, while its
+        node schemas and socket are still on their way."""
         if not self.urls:
             raise NoServer("no ComfyUI server configured (set COMFYUI_URL or --servers)")
         clients = [self.make_client(url) for url in self.urls]
-        results = await asyncio.gather(*(_hello(c) for c in clients), return_exceptions=True)
+        results = await asyncio.gather(*(_hello(c, on_answer) for c in clients),
+                                       return_exceptions=True)
         problems, causes = [], []
         for client, result in zip(clients, results):
             if isinstance(result, BaseException):
@@ -205,11 +208,18 @@ class ServerPool:
                 on_gone(server, f"{server.url} went away: {one_line(str(exc))}")
 
 
-async def _hello(client: ComfyClient) -> tuple[str, int]:
+async def _hello(client: ComfyClient,
+                 on_answer: Callable[[], None] | None = None) -> tuple[str, int]:
     """Connect; (ComfyUI version, prompts queued); the node schemas come along."""
+    async def stats() -> dict:
+        answer = await client.system_stats()
+        if on_answer is not None:
+            on_answer()
+        return answer
+
     # all at once: the node schemas (the big answer) come while the socket opens
     connected, stats, _ = await asyncio.gather(
-        client.connect(), client.system_stats(), client.object_info(), return_exceptions=True)
+        client.connect(), stats(), client.object_info(), return_exceptions=True)
     if isinstance(connected, BaseException):
         raise connected
     if isinstance(stats, Unreachable):

@@ -12,6 +12,7 @@ what an earlier session left on the servers.  The contact sheet is written at th
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -97,11 +98,16 @@ class PlanRunner:
         prompts (they stay journaled, so ``existing=`` can pick them up later); use
         `cancel` to stop them on the server too."""
         self._changed, self._all_done = asyncio.Event(), asyncio.Event()
-        await self.pool.connect()
+        journaled = asyncio.ensure_future(self._journaled())   # read while connecting
+        try:
+            opening = await self._connect()
+        except BaseException:
+            journaled.cancel()
+            raise
         watchers: list[asyncio.Task] = []
         try:
-            run = await self._open_run()
-            await self._adopt_journaled(run)
+            run = await (opening or self._open_run())
+            await self._adopt_journaled(run, await journaled)
             self._poke()
             for server in self.servers:
                 for _ in range(max(1, self.options.window)):
@@ -118,6 +124,35 @@ class PlanRunner:
                 task.cancel()
             self._ahead.clear()
             await self.pool.close()
+
+    async def _connect(self) -> asyncio.Future | None:
+        """Connect the pool; a new run's folder is made as soon as a server has answered
+        (while the node schemas and sockets are still coming), and removed again should
+        none of them connect after all.  Returns the folder's making, if started."""
+        opening: asyncio.Future | None = None
+
+        def answered() -> None:
+            nonlocal opening
+            if opening is None and self.history_run is None:
+                opening = asyncio.ensure_future(self._open_run())
+
+        try:
+            await self.pool.connect(on_answer=answered)
+        except BaseException:
+            if opening is not None:
+                await asyncio.gather(opening, return_exceptions=True)
+                if self.history_run is not None:   # made here a moment ago: unmade
+                    await asyncio.to_thread(shutil.rmtree, self.history_run.folder, True)
+                    self.history_run = None
+            raise
+        return opening
+
+    async def _journaled(self) -> list:
+        journal = self.service.journal
+        try:
+            return await asyncio.to_thread(journal.unfinished) if journal else []
+        except OSError:
+            return []
 
     async def _open_run(self) -> history.Run:
         """The run folder (made now, or the one resumed), its done cells announced and the
@@ -322,13 +357,9 @@ class PlanRunner:
 
     # -- an earlier session's prompts ------------------------------------------------------------
 
-    async def _adopt_journaled(self, run: history.Run) -> None:
-        """Follow prompts an earlier session of this run left on a server in the pool."""
-        journal = self.service.journal
-        try:
-            entries = await asyncio.to_thread(journal.unfinished) if journal else []
-        except OSError:
-            return
+    async def _adopt_journaled(self, run: history.Run, entries: list) -> None:
+        """Follow prompts an earlier session of this run left on a server in the pool
+        (``entries``: the journal's unfinished ones)."""
         for cid, entry in entries_of_run(entries, run).items():
             server = self.pool.by_url(entry.server)
             cell = self.plan.cell(cid)
