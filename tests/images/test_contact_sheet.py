@@ -152,3 +152,61 @@ def test_a_tile_made_from_downloaded_bytes_draws_the_same_sheet_as_the_file(tmp_
     assert from_tiles.tobytes() == from_files.tobytes()
     assert all(max(t.size) == 128 for t in tiles.values())
     assert sheet_tile(b"not an image") is None
+
+
+def test_a_sheet_filled_in_as_cells_arrive_is_the_sheet_drawn_at_once(tmp_path):
+    """`SheetCanvas`: pictures put in any order (one replaced, one taken away again), its
+    rows encoded between puts, gives a PNG with exactly `plan_sheet`'s pixels."""
+    import io
+    import random
+
+    from workbench.images.contact_sheet import SheetCanvas
+
+    plan = make_plan([PromptSpec("Fox", subject="a red fox"),
+                      PromptSpec("Fox B", subject="an arctic fox"),
+                      PromptSpec("Fox C", subject="a fennec fox")], seeds=[1, 2, 3])
+    rng = random.Random(7)
+    pictures = {}
+    for i, cell in enumerate(plan.cells()):
+        noise = Image.frombytes("RGB", (24, 24), rng.randbytes(24 * 24 * 3))
+        pictures[cell.id] = noise.resize((96, 80)) if i % 2 else Image.new("RGB", (96, 96),
+                                                                          PALETTE[i % 6])
+    path = tmp_path / "last.png"
+    Image.new("RGB", (50, 120), PALETTE[1]).save(path)
+    ids = list(pictures)
+    canvas = SheetCanvas(plan, cell_size=96)
+    canvas.put(ids[0], pictures[ids[1]])     # replaced below
+    canvas.put(ids[4], pictures[ids[4]])     # taken away below ("missing")
+    canvas.encode()
+    for cid in reversed(ids[:-1]):
+        canvas.put(cid, pictures[cid])
+        if cid == ids[3]:
+            canvas.encode()
+    canvas.put(ids[4], None)
+    canvas.put(ids[-1], path)
+    expected = {**pictures, ids[4]: None, ids[-1]: path}
+    drawn_at_once, _, _ = plan_sheet(plan, expected, cell_size=96)
+    png = Image.open(io.BytesIO(canvas.png()))
+    assert png.format == "PNG" and png.size == drawn_at_once.size
+    assert png.convert("RGB").tobytes() == drawn_at_once.tobytes()
+    assert canvas.shown == set(ids) - {ids[4]}
+
+
+def test_a_png_encoded_in_bands_reads_back_exactly():
+    import io
+    import random
+    import zlib
+
+    from workbench.images.band_png import assemble_png, deflate_band
+
+    rng = random.Random(3)
+    image = Image.frombytes("RGB", (37, 23), rng.randbytes(37 * 23 * 3))
+    bands = [(0, 1), (1, 9), (9, 10), (10, 23)]     # one-row bands too
+    png = assemble_png(image.size, [deflate_band(image.crop((0, top, 37, bottom)))
+                                    for top, bottom in bands])
+    back = Image.open(io.BytesIO(png))
+    assert back.mode == "RGB" and back.tobytes() == image.tobytes()
+    idat = png.index(b"IDAT")
+    length = int.from_bytes(png[idat - 4:idat], "big")
+    filtered = zlib.decompress(png[idat + 4:idat + 4 + length])   # checks its adler-32
+    assert len(filtered) == 23 * (1 + 37 * 3)

@@ -122,6 +122,11 @@ async def test_2x3x2_plan_fills_every_cell_once(fakes, tmp_path):
     assert workflow == submitted["prompt"]              # the exact workflow sent
     sheet = Image.open(run.folder / CONTACT_SHEET)
     assert pool.sheet_path == run.folder / CONTACT_SHEET and sheet.width > 256
+    # filled in as cells arrived: exactly the sheet drawn from the recorded files
+    from workbench.images.contact_sheet import plan_sheet
+
+    from_files, _, _ = plan_sheet(plan, history.first_images(run))
+    assert sheet.convert("RGB").tobytes() == from_files.tobytes()
     # nothing left open in the journal
     assert Journal(tmp_path / "journal.jsonl").unfinished() == []
 

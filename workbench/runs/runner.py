@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +35,7 @@ from .single import RunService
 
 CONTACT_SHEET = "contact-sheet.png"
 MAX_ATTEMPTS = 3          # a cell whose job is lost this often ends as an error
-MAX_TILES = 144           # sheet pictures kept from the downloads (~190 KB each)
+MAX_TILES = 144           # sheet pictures drawn from the downloads (the rest from files)
 
 
 class PlanRunner:
@@ -72,8 +73,9 @@ class PlanRunner:
         self._inputs = InputCache()   # each cell's images by role, each file read once
         self._uploads: dict[tuple[str, str], asyncio.Task] = {}
         self._ahead: dict[tuple[str, str], asyncio.Future] = {}   # (server, cell) -> built
-        self._tiles: dict[str, asyncio.Future] = {}   # cell id -> its sheet picture
-        self._sheet_cells: set[str] = set()            # the cells the sheet shows
+        self._drawn: dict[str, asyncio.Future] = {}   # cell id -> its picture drawn on
+        self._canvas: Any = None                       # the sheet (made at the first one)
+        self._canvas_lock = threading.Lock()
 
     @property
     def servers(self) -> list[Server]:
@@ -191,9 +193,11 @@ class PlanRunner:
         for outcome in await asyncio.gather(*writes, return_exceptions=True):
             if isinstance(outcome, BaseException):
                 raise outcome
-        shown = {cid for cid, image in history.first_images(run).items() if image}
-        if self.options.sheet and shown != self._sheet_cells:
-            await self._contact_sheet(run)   # a record failed (or a picture did) meanwhile
+        if self._canvas is not None:
+            recorded = {cid for cid, image in history.first_images(run).items() if image}
+            if recorded != self._canvas.shown:   # a record (or a picture) failed meanwhile
+                await self._contact_sheet(run, final=True)
+            self._canvas = None   # its memory goes
 
     async def _finish_records(self, run: history.Run) -> None:
         while self._pending:
@@ -437,9 +441,9 @@ class PlanRunner:
         if cell.id in self._settled:
             return
         self._settled.add(cell.id)
-        if self.options.sheet and len(self._tiles) < MAX_TILES:   # while the GPU works
-            self._tiles[cell.id] = asyncio.ensure_future(
-                asyncio.to_thread(_sheet_tile, collected.images[0]))
+        if self.options.sheet and len(self._drawn) < MAX_TILES:   # while the GPU works
+            self._drawn[cell.id] = asyncio.ensure_future(
+                asyncio.to_thread(self._draw, cell.id, collected.images[0]))
         # the run may close now: its contact sheet is drawn while this cell's files,
         # manifest entry and journal entry are written (`_close_run` waits for them)
         self._poke()
@@ -447,7 +451,7 @@ class PlanRunner:
             recorded = await self.recorder.record(cell, collected.images, workflow,
                                                   refused=collected.refused, **details)
         except BaseException:
-            self._tiles.pop(cell.id, None)
+            self._drawn.pop(cell.id, None)
             raise
         self._emit(cell.id, state="done", fraction=1.0, step=self.updates[cell.id].steps,
                    images=[self.history_run.folder / p for p in recorded.images])
@@ -503,38 +507,50 @@ class PlanRunner:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _contact_sheet(self, run: history.Run) -> None:
-        """The sheet from this session's pictures (made as each cell arrived) and an
-        earlier session's files; none when no cell is done."""
-        tiles = {}
-        for cid, task in list(self._tiles.items()):
-            try:
-                tiles[cid] = await task
-            except Exception:  # noqa: BLE001 - the file is read instead
-                tiles[cid] = None
+    async def _contact_sheet(self, run: history.Run, *, final: bool = False) -> None:
+        """Write the sheet: this session's pictures were drawn (and their rows encoded) as
+        each cell arrived, an earlier session's are read from their files now; none when
+        no cell is done.  ``final``: every record has settled, so a picture whose record
+        failed goes and one that could not be drawn from memory is read from its file."""
+        await asyncio.gather(*self._drawn.values(), return_exceptions=True)
         images = history.first_images(run)
-        for cid, tile in tiles.items():
-            if cid in self._tiles:   # recorded, or being recorded, as done
-                images[cid] = tile if tile is not None else images.get(cid)
-        if not any(images.values()):   # a sheet of empty frames says nothing
+        drawn = {cid for cid, task in self._drawn.items()
+                 if not task.cancelled() and task.exception() is None}
+        if not drawn and not any(images.values()):   # a sheet of empty frames says nothing
             return
-        self._sheet_cells = {cid for cid, image in images.items() if image}
         path = run.folder / CONTACT_SHEET
-        await asyncio.to_thread(_write_sheet, run.plan, images, path)
+        await asyncio.to_thread(self._write_sheet, images, drawn, final, path)
         self.sheet_path = path
 
+    def _sheet_canvas(self):
+        """The run's `SheetCanvas` (made at first use, from any thread)."""
+        with self._canvas_lock:
+            if self._canvas is None:
+                from ..images.contact_sheet import SheetCanvas
 
-def _sheet_tile(data: bytes):
-    from ..images.contact_sheet import sheet_tile
+                self._canvas = SheetCanvas(self.plan)
+            return self._canvas
 
-    return sheet_tile(data)
+    def _draw(self, cell_id: str, data: bytes) -> None:
+        """Draw a cell's picture on the sheet and encode its row (in a thread)."""
+        from ..images.contact_sheet import sheet_tile
 
+        canvas = self._sheet_canvas()
+        canvas.put(cell_id, sheet_tile(data))
+        canvas.encode()
 
-def _write_sheet(plan: RunPlan, images: dict, path: Path) -> None:
-    from ..images.contact_sheet import plan_sheet, save_sheet
+    def _write_sheet(self, images: dict, drawn: set[str], final: bool, path: Path) -> None:
+        from ..atomic import write_atomic
 
-    sheet, _, _ = plan_sheet(plan, images)
-    save_sheet(sheet, path)
+        canvas = self._sheet_canvas()
+        for cid, image in images.items():
+            if cid in drawn and (cid in canvas.shown or not final):
+                continue   # drawn from memory (its record may still be on its way)
+            if image is not None and cid not in canvas.shown:
+                canvas.put(cid, image)
+            elif image is None and cid in canvas.shown:
+                canvas.put(cid, None)
+        write_atomic(path, canvas.png())
 
 
 __all__ = ["CONTACT_SHEET", "CellUpdate", "NoServer", "PlanRunner", "RunnerOptions"]
