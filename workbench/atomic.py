@@ -75,6 +75,20 @@ def write_atomic(path: Path, data: bytes, *, backup: bool = False,
     return target
 
 
+def write_atomic_files(files: list[tuple[Path, bytes]]) -> None:
+    """`write_atomic` for several new or replaced files at once (no backups): each
+    is written, fsynced and renamed into place, and each folder is fsynced once."""
+    folders: dict[Path, None] = {}
+    for path, data in files:
+        target = write_target(Path(path))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        check_writable(target)
+        _write_replace(target, data, new_file_mode(), sync_folder=False)
+        folders[target.parent] = None
+    for folder in folders:
+        _fsync_dir(folder)
+
+
 _UMASK: int | None = None
 
 
@@ -100,7 +114,7 @@ def new_file_mode(private: bool = False) -> int:
     return 0o600 if private else 0o666 & ~current_umask()
 
 
-def _write_replace(path: Path, data: bytes, new_mode: int) -> None:
+def _write_replace(path: Path, data: bytes, new_mode: int, *, sync_folder: bool = True) -> None:
     """Atomically replace ``path``, keeping its mode, or giving it ``new_mode`` if new."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -118,7 +132,8 @@ def _write_replace(path: Path, data: bytes, new_mode: int) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if sync_folder:
+        _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -298,7 +298,7 @@ def main() -> None:
     print()
     for label, value, target, unit, at_least in VERDICTS:
         verdict(label, value, target, unit, at_least=at_least,
-                digits=1 if "order" in label else 2)
+                digits=1 if "order" in label else 3 if "efficiency" in label else 2)
 
 
 if __name__ == "__main__":

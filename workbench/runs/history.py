@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import locations
-from ..atomic import write_atomic
+from ..atomic import write_atomic, write_atomic_files
 from ..compose import compose
 from ..presets import Presets, effective_params
 from ..textsafe import one_line
@@ -194,18 +194,36 @@ def record_cell(run: Run, cell: Cell, images: Sequence[bytes], workflow: dict[st
     """Write a cell's images and submitted workflow beside each other and record them in
     the manifest (replacing an earlier result for the same cell, e.g. on a re-run).
     ``extra``: `CellResult`'s other fields (label, refused, notes, step)."""
+    files = write_cell_files(run, cell, images, workflow)
+    return record_written(run, cell, files, server=server, comfyui_version=comfyui_version,
+                          batch_size=batch_size, prompt_id=prompt_id, timings=timings,
+                          status=status, error=error, presets=presets, **extra)
+
+
+def write_cell_files(run: Run, cell: Cell, images: Sequence[bytes],
+                     workflow: dict[str, Any] | None) -> tuple[list[str], str]:
+    """Write a cell's images and workflow (not yet in the manifest: several cells may do
+    this at once); their paths relative to the run folder, for `record_written`."""
     cells = run.folder / CELLS_DIR
-    rel_images = []
+    files = []
     for n, data in enumerate(images, start=1):
-        name = f"{cell.id}-{n}{_image_suffix(data)}"
-        write_atomic(cells / name, bytes(data))
-        rel_images.append(f"{CELLS_DIR}/{name}")
-    rel_workflow = ""
+        files.append((cells / f"{cell.id}-{n}{_image_suffix(data)}", bytes(data)))
     if workflow is not None:
-        name = f"{cell.id}.workflow.json"
-        write_atomic(cells / name, (json.dumps(workflow, indent=2, ensure_ascii=False)
-                                    + "\n").encode("utf-8"))
-        rel_workflow = f"{CELLS_DIR}/{name}"
+        files.append((cells / f"{cell.id}.workflow.json", (json.dumps(
+            workflow, indent=2, ensure_ascii=False) + "\n").encode("utf-8")))
+    write_atomic_files(files)
+    rel = [f"{CELLS_DIR}/{path.name}" for path, _ in files]
+    return (rel[:-1], rel[-1]) if workflow is not None else (rel, "")
+
+
+def record_written(run: Run, cell: Cell, files: tuple[list[str], str], *, server: str = "",
+                   comfyui_version: str = "", batch_size: int = 1, prompt_id: str = "",
+                   timings: dict[str, float] | None = None, status: str = "done",
+                   error: str = "", presets: Presets | None = None,
+                   **extra: Any) -> CellResult:
+    """Record a cell whose files `write_cell_files` wrote in the manifest (one manifest
+    write at a time)."""
+    rel_images, rel_workflow = files
     params = asdict(effective_params(cell.spec, presets))
     params["model"] = cell.spec.model
     result = CellResult(cell=cell.id, status=status, images=rel_images, workflow=rel_workflow,

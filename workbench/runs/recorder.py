@@ -73,6 +73,7 @@ class CellRecorder:
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         self.manifest_lock = asyncio.Lock()
+        self.manifest_writes = 0
         self._journal_lock = asyncio.Lock()
 
     # -- the journal ---------------------------------------------------------------------
@@ -130,10 +131,14 @@ class CellRecorder:
 
     async def record(self, cell: Cell, images: list[bytes], workflow: dict | None,
                      **details: Any) -> history.CellResult:
-        """`history.record_cell` off the loop, one manifest write at a time."""
+        """`history.record_cell` off the loop: the cell's files at once, then its
+        manifest entry, one manifest write at a time (``manifest_writes`` counts them)."""
+        files = await asyncio.to_thread(history.write_cell_files, self.run, cell, images,
+                                        workflow)
         async with self.manifest_lock:
-            return await asyncio.to_thread(history.record_cell, self.run, cell, images,
-                                           workflow, presets=self.presets, **details)
+            self.manifest_writes += 1
+            return await asyncio.to_thread(history.record_written, self.run, cell, files,
+                                           presets=self.presets, **details)
 
     async def finish(self, client: ComfyClient, result: JobResult, cell: Cell, workflow: dict,
                      *, version: str = "", **extra: Any) -> tuple[history.CellResult,

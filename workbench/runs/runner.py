@@ -76,6 +76,7 @@ class PlanRunner:
         self._drawn: dict[str, asyncio.Future] = {}   # cell id -> its picture drawn on
         self._canvas: Any = None                       # the sheet (made at the first one)
         self._canvas_lock = threading.Lock()
+        self._status_from = -1   # manifest writes before the final status was set
 
     @property
     def servers(self) -> list[Server]:
@@ -204,7 +205,8 @@ class PlanRunner:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
         status = "cancelled" if self._cancelling else "finished"
         async with self.recorder.manifest_lock:
-            await asyncio.to_thread(history.set_status, run, status)
+            if run.status != status or self.recorder.manifest_writes <= self._status_from:
+                await asyncio.to_thread(history.set_status, run, status)
 
     async def _stop(self, watchers: list[asyncio.Task]) -> None:
         await self.pool.stop_tasks(watchers)
@@ -229,8 +231,14 @@ class PlanRunner:
     def _poke(self) -> None:
         if self._changed is not None:
             self._changed.set()
-        if self._all_done is not None and not (self._todo - self._settled):
+        if self._all_done is not None and not (self._todo - self._settled) \
+                and not self._all_done.is_set():
             self._all_done.set()
+            if self.history_run is not None and self.recorder is not None:
+                # the run's status goes into the manifest writes still to come (the last
+                # cell's): `_finish_records` writes it only if none comes
+                self.history_run.status = "cancelled" if self._cancelling else "finished"
+                self._status_from = self.recorder.manifest_writes
 
     async def _worker(self, server: Server) -> None:
         """One in-flight slot of ``server``: take a cell, submit, follow it until its
