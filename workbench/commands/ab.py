@@ -63,7 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     workflow="default: chosen from each prompt's model", seed=None,
                     servers=True)
     parser.add_argument("--window", type=int, default=2, metavar="N",
-                        help="prompts kept in flight per server (default 2)")
+                        help="prompts kept queued or sampling per server (default 2; "
+                             "the next is sent while one decodes)")
     parser.add_argument("--name", help="name of the plan (default: the prompts' names)")
     parser.add_argument("--save-plan", action="store_true",
                         help="store the plan with the first prompt in its library, so the "

@@ -3,10 +3,16 @@
 The parts: a `pool.ServerPool` (connect, health, drop, steal), the one run service
 (`single.RunService`: upload, build, check, journal, submit), a `recorder.CellRecorder`
 (download, embed, record, journal) and, here, the orchestration: each server keeps
-``window`` prompts in flight (the GPU never waits on our downloads or the next POST),
-cells go out in `order.order_for_cache` order, a cell is recorded once (the first
-success), lost jobs are re-queued, and ``RunnerOptions(existing=run)`` re-attaches to
-what an earlier session left on the servers.  The contact sheet is written at the end.
+``window`` prompts queued or sampling (the GPU never waits on our downloads or the next
+POST; the next workflow is built while one runs and sent while one decodes), cells go
+out in `order.order_for_cache` order, a cell is recorded once (the first success), lost
+jobs are re-queued, and ``RunnerOptions(existing=run)`` re-attaches to what an earlier
+session left on the servers.
+
+Little waits once the last image is in: the run folder was made while the servers
+connected, the contact sheet was drawn and encoded row by row as cells arrived
+(`contact_sheet.SheetCanvas`), and it is written while the last cell's files, manifest
+entry (which carries the run's final status) and journal entry are.
 """
 
 from __future__ import annotations
