@@ -247,3 +247,22 @@ async def test_connecting_reads_how_busy_the_server_is(fake, client):
     finally:
         fake.resume()
         await other.close()
+
+
+async def test_identical_node_schemas_are_parsed_once_and_a_changed_answer_again(fake,
+                                                                                client):
+    second = FakeComfy()
+    await second.start()
+    other = ComfyClient(second.url)
+    try:
+        first_info = await client.object_info()
+        # the same bytes from another server: the parsed schemas are shared, not re-read
+        assert await other.object_info() is first_info
+        second.add_input_image("fox.png", b"\x89PNG")   # its LoadImage list changes
+        changed = await other.object_info(refresh=True)
+        assert changed is not first_info
+        assert "fox.png" in changed["LoadImage"]["input"]["required"]["image"][0]
+        assert "fox.png" not in first_info["LoadImage"]["input"]["required"]["image"][0]
+    finally:
+        await other.close()
+        await second.stop()

@@ -20,8 +20,10 @@ of jobs in flight on several servers (`submit`, `Job.wait`, `Job.cancel`,
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ from .events import (
 from .http import (
     DEFAULT_TIMEOUT,
     MIN_RATE,
+    Answer,
     AuthRequired,
     BadAnswer,
     ComfyError,
@@ -189,7 +192,8 @@ class ComfyClient(HttpSide, SocketFeed):
                 return {node: self._object_info[node]}
             return await self.get_json(f"object_info/{node}")
         if self._object_info is None or refresh:
-            self._object_info = await self.get_json("object_info")
+            answer = await self._request("GET", "object_info")
+            self._object_info = _parsed_object_info(answer)
         return self._object_info
 
     async def models(self, folder: str) -> list[str] | None:
@@ -358,6 +362,28 @@ class ComfyClient(HttpSide, SocketFeed):
                 f"could not learn how prompt {job.prompt_id} ended: {exc}"),
                 submitted_at=job.submitted_at, started_at=job.started_at,
                 finished_at=time.time()))
+
+
+#: Parsed node schemas by the SHA-256 of the answer: ~0.5 MB of JSON (several MB with
+#: custom nodes) is parsed and checked once, however many identical servers a pool has
+#: and however many runs a session makes.  Shared, so never changed by its readers.
+_OBJECT_INFO: OrderedDict[bytes, dict] = OrderedDict()
+_OBJECT_INFO_KEEP = 4
+
+
+def _parsed_object_info(answer: Answer) -> dict:
+    if answer.status != 200:
+        return answer.json(dict)   # raises, saying what it was
+    key = hashlib.sha256(answer.body).digest()
+    value = _OBJECT_INFO.get(key)
+    if value is None:
+        value = answer.json(dict)
+        _OBJECT_INFO[key] = value
+        while len(_OBJECT_INFO) > _OBJECT_INFO_KEEP:
+            _OBJECT_INFO.popitem(last=False)
+    else:
+        _OBJECT_INFO.move_to_end(key)
+    return value
 
 
 def parse_auth_header(value: str) -> dict[str, str]:
