@@ -180,8 +180,7 @@ def test_a_sheet_filled_in_as_cells_arrive_is_the_sheet_drawn_at_once(tmp_path):
     canvas.encode()
     for cid in reversed(ids[:-1]):
         canvas.put(cid, pictures[cid])
-        if cid == ids[3]:
-            canvas.encode()
+        canvas.encode(hold=cid)          # its row waits while it is not complete
     canvas.put(ids[4], None)
     canvas.put(ids[-1], path)
     expected = {**pictures, ids[4]: None, ids[-1]: path}

@@ -437,13 +437,17 @@ class SheetCanvas:
             self._encoded.pop(r, None)
             self._versions[r] += 1
 
-    def encode(self) -> None:
-        """Encode every band that changed (a runner calls this while the GPU works)."""
+    def encode(self, hold: str | None = None) -> None:
+        """Encode every band that changed (a runner calls this while the GPU works), but
+        the one ``hold`` (a cell id) is in while that row still waits for pictures: more
+        are likely to land there first, so each row is encoded about once."""
         from .band_png import deflate_band
 
+        held = self._where[hold][0] if hold in self._where else None
         for index, (top, bottom) in enumerate(self._bands):
             with self._lock:
-                if index in self._encoded:
+                if index in self._encoded or (index == held and not all(
+                        cid in self.shown for cid in self.grid.cells[index])):
                     continue
                 band = self.image.crop((0, top, self.image.width, bottom))
                 version = self._versions[index]

@@ -551,7 +551,7 @@ class PlanRunner:
 
         canvas = self._sheet_canvas()
         canvas.put(cell_id, sheet_tile(data))
-        canvas.encode()
+        canvas.encode(hold=cell_id)
 
     def _write_sheet(self, images: dict, drawn: set[str], final: bool, path: Path) -> None:
         from ..atomic import write_atomic
