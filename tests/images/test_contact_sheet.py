@@ -160,7 +160,7 @@ def test_a_sheet_filled_in_as_cells_arrive_is_the_sheet_drawn_at_once(tmp_path):
     import io
     import random
 
-    from workbench.images.contact_sheet import SheetCanvas
+    from workbench.images.sheet_canvas import SheetCanvas
 
     plan = make_plan([PromptSpec("Fox", subject="a red fox"),
                       PromptSpec("Fox B", subject="an arctic fox"),

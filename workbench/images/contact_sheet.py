@@ -54,7 +54,7 @@ class SheetGrid:
     notes: list[str] = field(default_factory=list)
 
 
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def sheet_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # pragma: no cover - Pillow without FreeType
@@ -207,7 +207,7 @@ def _frame(rows: int, columns: int, row_labels, column_labels, title: str, notes
            margin: int) -> _Frame:
     header_w = row_header_width if row_header_width is not None else max(
         120, min(320, cell_size))
-    frame = _Frame(_font(font_size), _font(max(8, font_size - 2)), cell_size, gap, margin,
+    frame = _Frame(sheet_font(font_size), sheet_font(max(8, font_size - 2)), cell_size, gap, margin,
                    header_w)
     frame.width = margin * 2 + header_w + gap + columns * cell_size + (columns - 1) * gap
     frame.col_lines = [wrap(label_text(label), frame.font, cell_size, 3)
@@ -253,7 +253,7 @@ def _draw_rows(sheet: Image.Image, draw: ImageDraw.ImageDraw, frame: _Frame, ima
             cell_row.append(box)
             draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=CELL_BACKGROUND)
             source = row[c] if c < len(row) else None
-            image_row.append(_paste(sheet, draw, source, box, frame.small))
+            image_row.append(paste_picture(sheet, draw, source, box, frame.small))
         cell_boxes.append(cell_row)
         image_boxes.append(image_row)
     return row_boxes, cell_boxes, image_boxes
@@ -268,7 +268,10 @@ def _draw_captions(draw: ImageDraw.ImageDraw, frame: _Frame, captions,
                 draw.text((box[0], box[3] + 2), line, fill=INK, font=frame.small)
 
 
-def _paste(sheet: Image.Image, draw: ImageDraw.ImageDraw, source, box: Box, font) -> Box | None:
+def paste_picture(sheet: Image.Image, draw: ImageDraw.ImageDraw, source, box: Box,
+                  font) -> Box | None:
+    """Draw ``source`` (a picture, a file, or None) fitted and centred in ``box`` on a
+    cell's background already drawn; "missing"/"unreadable" when there is none."""
     size = box[2] - box[0]
     image = None
     if isinstance(source, Image.Image):
@@ -395,73 +398,3 @@ def save_sheet(sheet: Image.Image, path: Path) -> None:
     sheet.save(out, "PNG", optimize=False, compress_level=6)
     write_atomic(Path(path), out.getvalue())
 
-
-class SheetCanvas:
-    """A plan's contact sheet drawn once (labels, empty frames) and filled in as pictures
-    arrive (`put`, from any thread); `png` encodes it band by band (`band_png`: one band
-    per row of cells, each encoded again only once one of its pictures changed), so the
-    sheet at the end of a run costs the last row's band, not the whole image.  The pixels
-    are exactly what `plan_sheet` draws from the same pictures."""
-
-    def __init__(self, plan, *, cell_size: int = 256, level: int = 6) -> None:
-        import threading
-
-        grid = plan_grid(plan)
-        self.grid = grid
-        self.level = level
-        self.image, self.layout = render_sheet(
-            [[None] * len(row) for row in grid.cells], grid.row_labels, grid.column_labels,
-            title=grid.title, notes=grid.notes, cell_size=cell_size)
-        self._small = _font(12)
-        self._where = {cid: (r, c) for r, row in enumerate(grid.cells)
-                       for c, cid in enumerate(row)}
-        tops = [row[0][1] for row in self.layout.cells]
-        self._bands = list(zip([0, *tops[1:]], [*tops[1:], self.image.height]))
-        self._encoded: dict[int, tuple[bytes, int, int]] = {}
-        self._versions = [0] * len(self._bands)   # a band's changes, so a stale encode
-        self._lock = threading.Lock()            # is never kept
-        self.shown: set[str] = set()   # the cells with a picture
-
-    def put(self, cell_id: str, picture: Image.Image | Path | str | None) -> None:
-        """Draw ``cell_id``'s picture (a `sheet_tile`, a file, or None: "missing")."""
-        where = self._where.get(cell_id)
-        if where is None:
-            return
-        r, c = where
-        box = self.layout.cells[r][c]
-        with self._lock:
-            draw = ImageDraw.Draw(self.image)
-            draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=CELL_BACKGROUND)
-            self.layout.images[r][c] = _paste(self.image, draw, picture, box, self._small)
-            (self.shown.add if self.layout.images[r][c] else self.shown.discard)(cell_id)
-            self._encoded.pop(r, None)
-            self._versions[r] += 1
-
-    def encode(self, hold: str | None = None) -> None:
-        """Encode every band that changed (a runner calls this while the GPU works), but
-        the one ``hold`` (a cell id) is in while that row still waits for pictures: more
-        are likely to land there first, so each row is encoded about once."""
-        from .band_png import deflate_band
-
-        held = self._where[hold][0] if hold in self._where else None
-        for index, (top, bottom) in enumerate(self._bands):
-            with self._lock:
-                if index in self._encoded or (index == held and not all(
-                        cid in self.shown for cid in self.grid.cells[index])):
-                    continue
-                band = self.image.crop((0, top, self.image.width, bottom))
-                version = self._versions[index]
-            encoded = deflate_band(band, self.level)
-            with self._lock:
-                if self._versions[index] == version:
-                    self._encoded[index] = encoded
-
-    def png(self) -> bytes:
-        from .band_png import assemble_png
-
-        while True:
-            self.encode()
-            with self._lock:
-                if len(self._encoded) == len(self._bands):   # else changed meanwhile
-                    return assemble_png(self.image.size,
-                                        [self._encoded[i] for i in range(len(self._bands))])

@@ -19,32 +19,28 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..comfy.client import BadAnswer, ComfyClient, ComfyError, Job, JobResult, Unreachable
-from ..comfy.events import Event, ExecutionStart, Preview, Progress
+from ..comfy.client import BadAnswer, ComfyClient, ComfyError, Job, Unreachable
 from ..comfy.validate import InvalidWorkflow
 from ..textsafe import one_line
 from . import history
-from .inputs import InputCache, load_inputs
+from .cell_prep import CellPrep
+from .cell_results import CellResults
 from .order import group_by_model, order_for_cache
 from .plan import Cell, RunPlan
 from .plan_run import CellUpdate, RunnerOptions
 from .pool import NoServer, Server, ServerPool
-from .recorder import CellRecorder, job_details, problems_of
+from .recorder import CellRecorder
 from .recovery import entries_of_run, follow_attached
+from .run_sheet import CONTACT_SHEET, RunSheet
 from .single import RunService
 
-CONTACT_SHEET = "contact-sheet.png"
-MAX_ATTEMPTS = 3          # a cell whose job is lost this often ends as an error
-MAX_TILES = 144           # sheet pictures drawn from the downloads (the rest from files)
 
-
-class PlanRunner:
+class PlanRunner(CellResults):
     """Runs every not-yet-done cell of ``plan`` and records it in a run folder.
 
     ``run()`` returns the `history.Run` (manifest written); ``history_run`` holds it while
@@ -65,7 +61,7 @@ class PlanRunner:
         self.on_update = on_update
         self.history_run: history.Run | None = self.options.existing
         self.updates = {c.id: CellUpdate(c.id, "waiting") for c in plan.cells()}
-        self.sheet_path: Path | None = None
+        self.sheet = RunSheet(plan) if self.options.sheet else None
         urls = self.options.servers or list(config.comfyui.urls)
         self.pool = ServerPool(urls, self._make_client, self.options.health)
         self.recorder: CellRecorder | None = None
@@ -76,13 +72,13 @@ class PlanRunner:
         self._changed: asyncio.Event | None = None
         self._all_done: asyncio.Event | None = None
         self._pending: set[asyncio.Task] = set()
-        self._inputs = InputCache()   # each cell's images by role, each file read once
-        self._uploads: dict[tuple[str, str], asyncio.Task] = {}
-        self._ahead: dict[tuple[str, str], asyncio.Future] = {}   # (server, cell) -> built
-        self._drawn: dict[str, asyncio.Future] = {}   # cell id -> its picture drawn on
-        self._canvas: Any = None                       # the sheet (made at the first one)
-        self._canvas_lock = threading.Lock()
+        self.prep = CellPrep(self.service, self.options.base_dir, self.options.workflow)
         self._status_from = -1   # manifest writes before the final status was set
+
+    @property
+    def sheet_path(self) -> Path | None:
+        """The contact sheet, once written."""
+        return self.sheet.path if self.sheet is not None else None
 
     @property
     def servers(self) -> list[Server]:
@@ -129,9 +125,9 @@ class PlanRunner:
             return run
         finally:
             await self._stop(watchers)
-            for task in [*self._pending, *self._ahead.values()]:
+            for task in list(self._pending):
                 task.cancel()
-            self._ahead.clear()
+            self.prep.cancel()
             await self.pool.close()
 
     async def _connect(self) -> asyncio.Future | None:
@@ -195,16 +191,13 @@ class PlanRunner:
         from the pictures made on arrival (it need not wait for the last manifest write);
         the final status is the manifest's last write."""
         writes = [self._finish_records(run)]
-        if self.options.sheet:
-            writes.append(self._contact_sheet(run))
+        if self.sheet is not None:
+            writes.append(self.sheet.write(run))
         for outcome in await asyncio.gather(*writes, return_exceptions=True):
             if isinstance(outcome, BaseException):
                 raise outcome
-        if self._canvas is not None:
-            recorded = {cid for cid, image in history.first_images(run).items() if image}
-            if recorded != self._canvas.shown:   # a record (or a picture) failed meanwhile
-                await self._contact_sheet(run, final=True)
-            self._canvas = None   # its memory goes
+        if self.sheet is not None:
+            await self.sheet.close(run)   # a record (or a picture) failed meanwhile
 
     async def _finish_records(self, run: history.Run) -> None:
         while self._pending:
@@ -269,8 +262,7 @@ class PlanRunner:
     async def _carry(self, server: Server, cell: Cell) -> None:
         server.inflight[cell.id] = (cell, None)
         try:
-            ahead = self._ahead.pop((server.url, cell.id), None)
-            built = await (ahead if ahead is not None else self._prepare(server, cell))
+            built = await self.prep.built(server, cell)
         except Unreachable as exc:
             self._lose_server(server, cell, str(exc))
             return
@@ -322,36 +314,13 @@ class PlanRunner:
         while this one runs (the slot then only journals and POSTs it)."""
         nxt = server.own[0] if server.own else (self.pool.queue[0][0] if self.pool.queue
                                                   else None)
-        if nxt is None or nxt.id in self._settled or self._cancelling \
-                or (server.url, nxt.id) in self._ahead:
-            return
-        task = asyncio.ensure_future(self._prepare(server, nxt))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())   # seen when used
-        self._ahead[(server.url, nxt.id)] = task
+        if nxt is not None and nxt.id not in self._settled and not self._cancelling:
+            self.prep.ahead(server, nxt)
 
     async def _finish(self, server: Server, cell: Cell, job: Job, workflow: dict) -> None:
         result = await job.wait()
         server.inflight.pop(cell.id, None)
         self._background(self._record(server, cell, workflow, result))
-
-    async def _prepare(self, server: Server, cell: Cell):
-        images = (await asyncio.to_thread(load_inputs, cell.spec, self.options.base_dir,
-                                          cache=self._inputs)).images
-        names = {}
-        if images:
-            key = (server.url, *sorted((role, i.sha256) for role, i in images.items()))
-            task = self._uploads.get(key)
-            if task is None:   # uploaded once per server, however many cells use it
-                task = asyncio.ensure_future(self.service.upload(server.client, images))
-                self._uploads[key] = task
-            try:
-                names = await asyncio.shield(task)
-            except Exception:
-                self._uploads.pop(key, None)
-                raise
-        return await self.service.prepare(server.client, cell.spec, seed=cell.seed,
-                                          workflow=self.options.workflow, images=images,
-                                          names=names)
 
     def _drop(self, server: Server, reason: str) -> None:
         if not server.healthy:
@@ -396,91 +365,6 @@ class PlanRunner:
         server.inflight.pop(cell.id, None)
         self._background(self._record(server, cell, workflow, result))
 
-    # -- events and results ----------------------------------------------------------------------
-
-    def _on_event(self, cell_id: str, job: Job, event: Event) -> None:
-        if cell_id in self._settled:
-            return
-        if isinstance(event, ExecutionStart):
-            self._emit(cell_id, state="running", fraction=job.fraction)
-        elif isinstance(event, Progress):
-            self._emit(cell_id, state="running", step=event.value, steps=event.max,
-                       fraction=job.fraction)
-        elif isinstance(event, Preview) and event.data:
-            self._emit(cell_id, preview=bytes(event.data))
-
-    async def _record(self, server: Server, cell: Cell, workflow: dict,
-                      result: JobResult) -> None:
-        try:
-            await self._settle_result(server, cell, workflow, result)
-        except Exception as exc:   # never leave a cell unsettled: the run would not end
-            await self.recorder.settle(result.prompt_id, "error")
-            if cell.id in self._settled:
-                self._emit(cell.id, state="error", error=f"could not record: {exc}")
-                self._poke()
-            else:
-                self._settle_error(cell, one_line(str(exc)) or type(exc).__name__,
-                                   at=server)
-
-    async def _settle_result(self, server: Server, cell: Cell, workflow: dict,
-                             result: JobResult) -> None:
-        if cell.id in self._settled:
-            await self.recorder.settle(result.prompt_id, "duplicate")
-            return
-        details = job_details(result, workflow, server.url, server.version)
-        if result.status == "success":
-            await self._record_success(server, cell, workflow, result, details)
-            return
-        await self.recorder.settle(result.prompt_id, result.status)
-        if result.status in ("cancelled", "interrupted") and self._cancelling:
-            self._settle_cancelled(cell, workflow=workflow, details=details)
-        elif result.status in ("lost", "detached") and not self._cancelling \
-                and self._retry(cell):
-            return
-        else:
-            message = "; ".join(str(p) for p in problems_of(result, workflow))
-            self._settle_error(cell, one_line(message or result.message or result.status),
-                               workflow=workflow, **details)
-
-    async def _record_success(self, server: Server, cell: Cell, workflow: dict,
-                              result: JobResult, details: dict) -> None:
-        collected = await self.recorder.collect(server.client, result, cell)
-        if not collected.images:
-            reasons = "; ".join(r["reason"] for r in collected.refused)
-            self._settle_error(cell, "no usable image came back" + (
-                f" ({one_line(reasons)})" if reasons else ""), workflow=workflow,
-                refused=collected.refused, **details)
-            await self.recorder.settle(result.prompt_id, "error")
-            return
-        if cell.id in self._settled:
-            return
-        self._settled.add(cell.id)
-        if self.options.sheet and len(self._drawn) < MAX_TILES:   # while the GPU works
-            self._drawn[cell.id] = asyncio.ensure_future(
-                asyncio.to_thread(self._draw, cell.id, collected.images[0]))
-        # the run may close now: its contact sheet is drawn while this cell's files,
-        # manifest entry and journal entry are written (`_close_run` waits for them)
-        self._poke()
-        try:
-            recorded = await self.recorder.record(cell, collected.images, workflow,
-                                                  refused=collected.refused, **details)
-        except BaseException:
-            self._drawn.pop(cell.id, None)
-            raise
-        self._emit(cell.id, state="done", fraction=1.0, step=self.updates[cell.id].steps,
-                   images=[self.history_run.folder / p for p in recorded.images])
-        await self.recorder.settle(result.prompt_id, "success")
-
-    def _retry(self, cell: Cell) -> bool:
-        """A lost job goes back in the queue, a few times, while a server is left."""
-        self._attempts[cell.id] = self._attempts.get(cell.id, 0) + 1
-        if self._attempts[cell.id] >= MAX_ATTEMPTS or not self.pool.healthy:
-            return False
-        self._emit(cell.id, state="waiting", step=0, steps=0, fraction=0.0)
-        self.pool.requeue([cell])
-        self._poke()
-        return True
-
     def _settle_error(self, cell: Cell, message: str, *, at: Server | None = None,
                       workflow: dict | None = None, **details: Any) -> None:
         if cell.id in self._settled:
@@ -520,51 +404,6 @@ class PlanRunner:
         task = asyncio.create_task(coro)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
-
-    async def _contact_sheet(self, run: history.Run, *, final: bool = False) -> None:
-        """Write the sheet: this session's pictures were drawn (and their rows encoded) as
-        each cell arrived, an earlier session's are read from their files now; none when
-        no cell is done.  ``final``: every record has settled, so a picture whose record
-        failed goes and one that could not be drawn from memory is read from its file."""
-        await asyncio.gather(*self._drawn.values(), return_exceptions=True)
-        images = history.first_images(run)
-        drawn = {cid for cid, task in self._drawn.items()
-                 if not task.cancelled() and task.exception() is None}
-        if not drawn and not any(images.values()):   # a sheet of empty frames says nothing
-            return
-        path = run.folder / CONTACT_SHEET
-        await asyncio.to_thread(self._write_sheet, images, drawn, final, path)
-        self.sheet_path = path
-
-    def _sheet_canvas(self):
-        """The run's `SheetCanvas` (made at first use, from any thread)."""
-        with self._canvas_lock:
-            if self._canvas is None:
-                from ..images.contact_sheet import SheetCanvas
-
-                self._canvas = SheetCanvas(self.plan)
-            return self._canvas
-
-    def _draw(self, cell_id: str, data: bytes) -> None:
-        """Draw a cell's picture on the sheet and encode its row (in a thread)."""
-        from ..images.contact_sheet import sheet_tile
-
-        canvas = self._sheet_canvas()
-        canvas.put(cell_id, sheet_tile(data))
-        canvas.encode(hold=cell_id)
-
-    def _write_sheet(self, images: dict, drawn: set[str], final: bool, path: Path) -> None:
-        from ..atomic import write_atomic
-
-        canvas = self._sheet_canvas()
-        for cid, image in images.items():
-            if cid in drawn and (cid in canvas.shown or not final):
-                continue   # drawn from memory (its record may still be on its way)
-            if image is not None and cid not in canvas.shown:
-                canvas.put(cid, image)
-            elif image is None and cid in canvas.shown:
-                canvas.put(cid, None)
-        write_atomic(path, canvas.png())
 
 
 __all__ = ["CONTACT_SHEET", "CellUpdate", "NoServer", "PlanRunner", "RunnerOptions"]
