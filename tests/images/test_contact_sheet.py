@@ -180,7 +180,7 @@ def test_a_sheet_filled_in_as_cells_arrive_is_the_sheet_drawn_at_once(tmp_path):
     canvas.encode()
     for cid in reversed(ids[:-1]):
         canvas.put(cid, pictures[cid])
-        canvas.encode(hold=cid)          # its row waits while it is not complete
+        canvas.encode(complete_only=True)   # rows whose every cell has its picture
     canvas.put(ids[4], None)
     canvas.put(ids[-1], path)
     expected = {**pictures, ids[4]: None, ids[-1]: path}

@@ -39,7 +39,8 @@ class SheetCanvas:
         self._bands = list(zip([0, *tops[1:]], [*tops[1:], self.image.height]))
         self._encoded: dict[int, tuple[bytes, int, int]] = {}
         self._versions = [0] * len(self._bands)   # a band's changes, so a stale encode
-        self._lock = threading.Lock()            # is never kept
+        self._busy: dict[int, int] = {}          # is never kept; band -> version at work
+        self._lock = threading.Condition()
         self.shown: set[str] = set()   # the cells with a picture
 
     def put(self, cell_id: str, picture: Image.Image | Path | str | None) -> None:
@@ -57,27 +58,42 @@ class SheetCanvas:
             self._encoded.pop(r, None)
             self._versions[r] += 1
 
-    def encode(self, hold: str | None = None) -> None:
-        """Encode every band that changed (a runner calls this while the GPU works), but
-        the one ``hold`` (a cell id) is in while that row still waits for pictures: more
-        are likely to land there first, so each row is encoded about once."""
-        held = self._where[hold][0] if hold in self._where else None
-        for index, (top, bottom) in enumerate(self._bands):
-            with self._lock:
-                if index in self._encoded or (index == held and not all(
-                        cid in self.shown for cid in self.grid.cells[index])):
-                    continue
-                band = self.image.crop((0, top, self.image.width, bottom))
-                version = self._versions[index]
-            encoded = deflate_band(band, self.level)
-            with self._lock:
-                if self._versions[index] == version:
+    def encode(self, complete_only: bool = False) -> None:
+        """Encode every band that changed, at once (zlib works outside the GIL);
+        ``complete_only``: only the rows whose every cell has its picture (a runner calls
+        it after each picture while the GPU works: a row still waiting for pictures
+        would be encoded again, so each row is encoded about once)."""
+        jobs = []
+        with self._lock:
+            for index, (top, bottom) in enumerate(self._bands):
+                if index in self._encoded or self._busy.get(index) == self._versions[index] \
+                        or (complete_only and not all(cid in self.shown
+                                                      for cid in self.grid.cells[index])):
+                    continue   # encoded, being encoded (by another thread), or waiting
+                self._busy[index] = self._versions[index]
+                jobs.append((index, self._versions[index],
+                             self.image.crop((0, top, self.image.width, bottom))))
+        if len(jobs) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(len(jobs), 4)) as pool:
+                done = list(pool.map(lambda job: deflate_band(job[2], self.level), jobs))
+        else:
+            done = [deflate_band(job[2], self.level) for job in jobs]
+        with self._lock:
+            for (index, version, _), encoded in zip(jobs, done):
+                if self._busy.get(index) == version:
+                    del self._busy[index]
+                if self._versions[index] == version:   # else it changed meanwhile
                     self._encoded[index] = encoded
+            self._lock.notify_all()
 
     def png(self) -> bytes:
         while True:
             self.encode()
             with self._lock:
+                while self._busy and len(self._encoded) < len(self._bands):
+                    self._lock.wait()   # a band another thread is encoding
                 if len(self._encoded) == len(self._bands):   # else changed meanwhile
                     return assemble_png(self.image.size,
                                         [self._encoded[i] for i in range(len(self._bands))])

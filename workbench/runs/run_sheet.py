@@ -77,7 +77,7 @@ class RunSheet:
 
         canvas = self._sheet_canvas()
         canvas.put(cell_id, sheet_tile(data))
-        canvas.encode(hold=cell_id)
+        canvas.encode(complete_only=True)
 
     def _write(self, images: dict, drawn: set[str], final: bool, path: Path) -> None:
         canvas = self._sheet_canvas()
