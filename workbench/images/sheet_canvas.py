@@ -23,9 +23,11 @@ class SheetCanvas:
     arrive (`put`, from any thread); `png` encodes it band by band (`band_png`: one band
     per row of cells, each encoded again only once one of its pictures changed), so the
     sheet at the end of a run costs the last row's band, not the whole image.  The pixels
-    are exactly what `plan_sheet` draws from the same pictures."""
+    are exactly what `plan_sheet` draws from the same pictures.  Deflate ``level`` 1 by
+    default: the last row is encoded while the user waits for the run to end, and at 1 it
+    takes about half as long as at 6 for a sheet of photos only ~5% bigger."""
 
-    def __init__(self, plan, *, cell_size: int = 256, level: int = 6) -> None:
+    def __init__(self, plan, *, cell_size: int = 256, level: int = 1) -> None:
         grid = plan_grid(plan)
         self.grid = grid
         self.level = level
