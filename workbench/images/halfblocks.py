@@ -4,18 +4,93 @@ upper pixel as background and the lower as foreground), as rich-pixels draws the
 A preview pane is thousands of distinct colour pairs, so the segments are built here for
 speed: the pixels are read in one go and each colour, style and segment made once,
 directly.  Pillow, Rich's colour classes and rich-pixels are imported on first use.
+
+In a 256-colour terminal the picture is drawn in the xterm palette chosen here, not left
+to the terminal layer's downgrade: Rich (and so Textual) sends a colour whose saturation
+is under 15 % to the grey ramp and any other to the colour cube by rounding each channel
+on its own, so a near-grey area whose pixels sit on either side of that line breaks into
+grey and olive or purple blotches, with rims around flat areas.  Here each pixel gets its
+nearest palette colour (Pillow's `Image.quantize` against the 240 fixed xterm colours, no
+dithering), so a flat area stays one colour, a gradient steps through neighbouring
+colours in order, and both halves of a cell are mapped the same way.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from PIL import Image
+    from rich.console import Console, ConsoleOptions, RenderResult
     from rich.segment import Segment
     from rich_pixels import Pixels
 
 BACKGROUND = (24, 24, 24)  # what transparent pixels are laid on
+
+#: The colour systems a picture is drawn for: exact colours, or the xterm palette.
+TRUECOLOR, EIGHT_BIT = "truecolor", "256"
+
+_expected = TRUECOLOR
+
+
+def expect_color_system(system: str | None) -> None:
+    """Tell the renderer which colour system the screen speaks (Rich's name for it:
+    ``"truecolor"``, ``"256"``, ``"standard"``...), so pictures made off the UI thread are
+    drawn for it in advance; a picture shown elsewhere still draws itself for the console
+    it is rendered on."""
+    global _expected
+    _expected = _drawn_for(system)
+
+
+def expected_color_system() -> str:
+    return _expected
+
+
+def _drawn_for(system: str | None) -> str:
+    # Only the 256-colour palette is chosen here; 16-colour terminals and no colour are
+    # left to the terminal layer (a 16-colour picture is a poor picture whatever we do).
+    return EIGHT_BIT if system == EIGHT_BIT else TRUECOLOR
+
+
+def xterm_palette() -> list[tuple[int, int, int]]:
+    """The 240 fixed colours of the xterm 256-colour palette, numbers 16 to 255: the
+    6x6x6 cube, then the 24-step grey ramp.  (0 to 15 are left out: every terminal theme
+    sets them differently.)"""
+    levels = (0, 95, 135, 175, 215, 255)
+    cube = [(r, g, b) for r in levels for g in levels for b in levels]
+    return cube + [(8 + 10 * i,) * 3 for i in range(24)]
+
+
+_palette_image: Image.Image | None = None
+_palette_lock = threading.Lock()
+
+
+def _xterm_palette_image() -> Image.Image:
+    global _palette_image
+    with _palette_lock:
+        if _palette_image is None:
+            from PIL import Image
+
+            colours = xterm_palette()
+            colours += [colours[0]] * (256 - len(colours))  # unused slots: black again
+            image = Image.new("P", (1, 1))
+            image.putpalette([channel for colour in colours for channel in colour])
+            _palette_image = image
+        return _palette_image
+
+
+def to_xterm256(image: Image.Image) -> list[int]:
+    """Each pixel's nearest xterm colour number (16-255), row by row."""
+    quantized = flatten(image).quantize(palette=_xterm_palette_image(),
+                                        dither=_no_dither())
+    return [16 + (index if index < 240 else 0) for index in quantized.tobytes()]
+
+
+def _no_dither() -> int:
+    from PIL import Image
+
+    return Image.Dither.NONE
 
 
 def flatten(im: Image.Image) -> Image.Image:
@@ -29,9 +104,10 @@ def flatten(im: Image.Image) -> Image.Image:
     return im.convert("RGB") if im.mode != "RGB" else im
 
 
-def halfblock_segments(image: Image.Image) -> list[Segment]:
+def halfblock_segments(image: Image.Image, colors: str = TRUECOLOR) -> list[Segment]:
     """``image`` as rows of ``▄`` cells (background = upper pixel, foreground = lower),
     each row ending in a newline; an odd last row is ``▀`` in the upper pixel's colour.
+    ``colors``: ``"truecolor"`` (exact colours) or ``"256"`` (nearest xterm colours).
 
     What rich-pixels' half-cell renderer draws, made for speed (a pane is thousands of
     distinct colour pairs): the pixels are read in one go, and each colour, style and
@@ -42,24 +118,48 @@ def halfblock_segments(image: Image.Image) -> list[Segment]:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _halfblock_segments(flatten(image))
+        rgb = flatten(image)
+        if _drawn_for(colors) == EIGHT_BIT:
+            return _halfblock_segments(bytes(to_xterm256(rgb)), rgb.width, rgb.height, 1,
+                                       _xterm_color)
+        return _halfblock_segments(rgb.tobytes(), rgb.width, rgb.height, 3, _truecolor)
     finally:
         if enabled:
             gc.enable()
 
 
-def _halfblock_segments(rgb: Image.Image) -> list[Segment]:
+def _truecolor(pixel: bytes):
     from rich.color import Color, ColorType
     from rich.color_triplet import ColorTriplet
+
+    # what `Color.from_rgb` makes, minus its checks
+    return tuple.__new__(Color, ("#" + pixel.hex(), ColorType.TRUECOLOR, None,
+                                 tuple.__new__(ColorTriplet, pixel)))
+
+
+def _xterm_color(pixel: bytes):
+    from rich.color import Color, ColorType
+    from rich.color_triplet import ColorTriplet
+
+    number = pixel[0]
+    # The triplet rides along: Textual turns a colour without one into true colour (its
+    # ANSI filter), which would send it through the downgrade this module avoids.
+    triplet = tuple.__new__(ColorTriplet, _XTERM[number - 16])
+    return tuple.__new__(Color, (f"color({number})", ColorType.EIGHT_BIT, number, triplet))
+
+
+_XTERM = xterm_palette()
+
+
+def _halfblock_segments(data: bytes, width: int, height: int, depth: int,
+                        make_color) -> list[Segment]:
     from rich.segment import Segment
     from rich.style import Style
 
-    new, truecolor, new_style = tuple.__new__, ColorType.TRUECOLOR, Style.__new__
-    width, height = rgb.size
-    data = rgb.tobytes()
-    stride = width * 3
-    columns = range(0, stride, 3)
-    colors: dict[bytes, Color] = {}
+    new, new_style = tuple.__new__, Style.__new__
+    stride = width * depth
+    columns = range(0, stride, depth)
+    colors: dict = {}
     cells: dict[bytes, Segment] = {}
     color_of, cell_of = colors.get, cells.get
     segments: list[Segment] = []
@@ -68,18 +168,16 @@ def _halfblock_segments(rgb: Image.Image) -> list[Segment]:
     for y in range(0, height - 1, 2):
         top = data[y * stride:(y + 1) * stride]
         bottom = data[(y + 1) * stride:(y + 2) * stride]
-        for pair in [top[x:x + 3] + bottom[x:x + 3] for x in columns]:
+        for pair in [top[x:x + depth] + bottom[x:x + depth] for x in columns]:
             segment = cell_of(pair)
             if segment is None:
-                upper, lower = pair[:3], pair[3:]
+                upper, lower = pair[:depth], pair[depth:]
                 bg = color_of(upper)
-                if bg is None:  # what `Color.from_rgb` makes, minus its checks
-                    bg = colors[upper] = new(Color, ("#" + upper.hex(), truecolor, None,
-                                                     new(ColorTriplet, upper)))
+                if bg is None:
+                    bg = colors[upper] = make_color(upper)
                 fg = color_of(lower)
                 if fg is None:
-                    fg = colors[lower] = new(Color, ("#" + lower.hex(), truecolor, None,
-                                                     new(ColorTriplet, lower)))
+                    fg = colors[lower] = make_color(lower)
                 style = new_style(Style)  # what `Style.from_color(fg, bg)` sets
                 style._ansi = style._style_definition = style._link = style._meta = None
                 style._hash = None
@@ -92,13 +190,43 @@ def _halfblock_segments(rgb: Image.Image) -> list[Segment]:
     if height % 2:  # odd height: the last row has no lower pixel
         top = data[(height - 1) * stride:]
         for x in columns:
-            append(Segment("▀", Style.from_color(Color.from_rgb(*top[x:x + 3]))))
+            pixel = top[x:x + depth]
+            color = color_of(pixel) or make_color(pixel)
+            append(Segment("▀", Style.from_color(color)))
         append(newline)
     return segments
 
 
-def halfblock_renderable(image: Image.Image) -> Pixels:
-    """An already-sized image as half-blocks (one cell per column, two rows per cell)."""
-    from rich_pixels import Pixels
+class HalfBlocks:
+    """An already-sized image as half-blocks, drawn for the colour system of the console
+    that renders it (exact colours, or the nearest xterm-256 colours); the drawing for
+    the expected system is made at once (off the UI thread), any other on first use.
+    Each drawing is a rich-pixels `Pixels`."""
 
-    return Pixels.from_segments(halfblock_segments(image))
+    def __init__(self, image: Image.Image, colors: str | None = None) -> None:
+        self.image = flatten(image)
+        self.size = self.image.size
+        self._drawings: dict[str, Pixels] = {}
+        self._lock = threading.Lock()
+        self.drawing(colors or _expected)
+
+    def drawing(self, colors: str | None) -> Pixels:
+        """The drawing for ``colors`` (made once)."""
+        from rich_pixels import Pixels
+
+        system = _drawn_for(colors)
+        with self._lock:
+            drawing = self._drawings.get(system)
+            if drawing is None:
+                drawing = self._drawings[system] = Pixels.from_segments(
+                    halfblock_segments(self.image, system))
+            return drawing
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.drawing(console.color_system)
+
+
+def halfblock_renderable(image: Image.Image, colors: str | None = None) -> HalfBlocks:
+    """An already-sized image as half-blocks (one cell per column, two rows per cell),
+    drawn for ``colors`` in advance (default: the expected colour system)."""
+    return HalfBlocks(image, colors)
