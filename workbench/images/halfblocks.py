@@ -62,35 +62,51 @@ def xterm_palette() -> list[tuple[int, int, int]]:
     return cube + [(8 + 10 * i,) * 3 for i in range(24)]
 
 
-_palette_image: Image.Image | None = None
-_palette_lock = threading.Lock()
+def _nearest_levels(levels: list[int], value: int) -> int:
+    return min(range(len(levels)), key=lambda i: (abs(levels[i] - value), i))
 
 
-def _xterm_palette_image() -> Image.Image:
-    global _palette_image
-    with _palette_lock:
-        if _palette_image is None:
-            from PIL import Image
-
-            colours = xterm_palette()
-            colours += [colours[0]] * (256 - len(colours))  # unused slots: black again
-            image = Image.new("P", (1, 1))
-            image.putpalette([channel for colour in colours for channel in colour])
-            _palette_image = image
-        return _palette_image
+_CUBE = [0, 95, 135, 175, 215, 255]
+_RAMP = [8 + 10 * i for i in range(24)]
+#: value -> index of the nearest cube level / ramp grey (ties: the darker)
+_CUBE_INDEX = [_nearest_levels(_CUBE, v) for v in range(256)]
+_RAMP_INDEX = [_nearest_levels(_RAMP, v) for v in range(256)]
 
 
-def to_xterm256(image: Image.Image) -> list[int]:
-    """Each pixel's nearest xterm colour number (16-255), row by row."""
-    quantized = flatten(image).quantize(palette=_xterm_palette_image(),
-                                        dither=_no_dither())
-    return [16 + (index if index < 240 else 0) for index in quantized.tobytes()]
+def to_xterm256(image: Image.Image) -> Image.Image:
+    """Each pixel's nearest xterm colour number (16-255, by distance in RGB), as an
+    ``L`` image.  The palette's shape makes it exact and cheap: the nearest cube colour is
+    the nearest level in each channel on its own, the nearest ramp grey is the one nearest
+    the pixel's mean; whichever of the two is nearer wins (a few Pillow operations over
+    the whole image, no per-pixel Python; Pillow's own `quantize` is off by up to 3 levels
+    a channel, enough to flicker between neighbours in a gradient)."""
+    from PIL import ImageMath
+
+    rgb = flatten(image)
+    r, g, b = rgb.split()
+    mean = rgb.convert("L", (1 / 3, 1 / 3, 1 / 3, 0))
+    return ImageMath.lambda_eval(
+        lambda a: _choose(a, *(_band(a, band) for band in "rgb")),
+        r=r, g=g, b=b,
+        ir=r.point(_CUBE_INDEX), ig=g.point(_CUBE_INDEX), ib=b.point(_CUBE_INDEX),
+        lr=r.point([_CUBE[i] for i in _CUBE_INDEX]),
+        lg=g.point([_CUBE[i] for i in _CUBE_INDEX]),
+        lb=b.point([_CUBE[i] for i in _CUBE_INDEX]),
+        grey=mean.point([_RAMP[i] for i in _RAMP_INDEX]),
+        ramp=mean.point(_RAMP_INDEX))
 
 
-def _no_dither() -> int:
-    from PIL import Image
+def _band(a, band):
+    return a[band], a["l" + band], a["i" + band]
 
-    return Image.Dither.NONE
+
+def _choose(a, red, green, blue):
+    cube_error = sum((v - level) * (v - level) for v, level, _ in (red, green, blue))
+    grey = a["grey"]
+    grey_error = sum((v - grey) * (v - grey) for v, _, _ in (red, green, blue))
+    cube = 16 + 36 * red[2] + 6 * green[2] + blue[2]
+    use_cube = cube_error <= grey_error
+    return a["convert"](use_cube * cube + (1 - use_cube) * (232 + a["ramp"]), "L")
 
 
 def flatten(im: Image.Image) -> Image.Image:
@@ -120,8 +136,8 @@ def halfblock_segments(image: Image.Image, colors: str = TRUECOLOR) -> list[Segm
     try:
         rgb = flatten(image)
         if _drawn_for(colors) == EIGHT_BIT:
-            return _halfblock_segments(bytes(to_xterm256(rgb)), rgb.width, rgb.height, 1,
-                                       _xterm_color)
+            return _halfblock_segments(to_xterm256(rgb).tobytes(), rgb.width, rgb.height,
+                                       1, _xterm_color)
         return _halfblock_segments(rgb.tobytes(), rgb.width, rgb.height, 3, _truecolor)
     finally:
         if enabled:
@@ -221,6 +237,11 @@ class HalfBlocks:
                 drawing = self._drawings[system] = Pixels.from_segments(
                     halfblock_segments(self.image, system))
             return drawing
+
+    @property
+    def drawn(self) -> tuple[str, ...]:
+        """The colour systems drawn so far."""
+        return tuple(self._drawings)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.drawing(console.color_system)

@@ -28,6 +28,7 @@ from .. import workspace
 from ..collection import Collection
 from ..config import Config, ConfigError, remember
 from ..editing import Notice, Saves, Undo
+from ..images.halfblocks import expect_color_system
 from ..library import Library
 from ..runs.session import ComfySession
 from ..textsafe import sanitize
@@ -137,6 +138,9 @@ class WorkbenchApp(App):
         # was when the editor's widgets were the app's own.
         await AwaitMount(self.editor_screen, [self.editor_screen])
         self.call_after_refresh(self._resume_gc)
+        # previews are drawn off the UI thread: in this terminal's colours (xterm-256 ones
+        # chosen by the previews themselves when it has no true colour)
+        expect_color_system(self.console.color_system)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         problems = (self.collection.problems + self.config.problems + self._theme_failures
                     + self.keys.problems)
