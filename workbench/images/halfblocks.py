@@ -137,63 +137,62 @@ def halfblock_segments(image: Image.Image, colors: str = TRUECOLOR) -> list[Segm
         rgb = flatten(image)
         if _drawn_for(colors) == EIGHT_BIT:
             return _halfblock_segments(to_xterm256(rgb).tobytes(), rgb.width, rgb.height,
-                                       1, _xterm_color)
-        return _halfblock_segments(rgb.tobytes(), rgb.width, rgb.height, 3, _truecolor)
+                                       1, _xterm_colors())
+        return _halfblock_segments(rgb.tobytes(), rgb.width, rgb.height, 3, None)
     finally:
         if enabled:
             gc.enable()
 
 
-def _truecolor(pixel: bytes):
-    from rich.color import Color, ColorType
-    from rich.color_triplet import ColorTriplet
-
-    # what `Color.from_rgb` makes, minus its checks
-    return tuple.__new__(Color, ("#" + pixel.hex(), ColorType.TRUECOLOR, None,
-                                 tuple.__new__(ColorTriplet, pixel)))
+_XTERM_COLORS: list | None = None
 
 
-def _xterm_color(pixel: bytes):
-    from rich.color import Color, ColorType
-    from rich.color_triplet import ColorTriplet
+def _xterm_colors() -> list:
+    """Rich colours for xterm numbers 0-255 (16-255 filled in), made once."""
+    global _XTERM_COLORS
+    if _XTERM_COLORS is None:
+        from rich.color import Color, ColorType
+        from rich.color_triplet import ColorTriplet
 
-    number = pixel[0]
-    # The triplet rides along: Textual turns a colour without one into true colour (its
-    # ANSI filter), which would send it through the downgrade this module avoids.
-    triplet = tuple.__new__(ColorTriplet, _XTERM[number - 16])
-    return tuple.__new__(Color, (f"color({number})", ColorType.EIGHT_BIT, number, triplet))
-
-
-_XTERM = xterm_palette()
+        # The triplet rides along: Textual turns a colour without one into true colour
+        # (its ANSI filter), which would send it through the downgrade this module avoids.
+        table: list = [None] * 16
+        table += [Color(f"color({16 + i})", ColorType.EIGHT_BIT, 16 + i, ColorTriplet(*rgb))
+                  for i, rgb in enumerate(xterm_palette())]
+        _XTERM_COLORS = table
+    return _XTERM_COLORS
 
 
 def _halfblock_segments(data: bytes, width: int, height: int, depth: int,
-                        make_color) -> list[Segment]:
+                        table: list | None) -> list[Segment]:
+    """The cells of ``data`` (``depth`` bytes a pixel): RGB triplets made into true
+    colours, or (``table``) xterm numbers looked up in it."""
+    from rich.color import Color, ColorType
+    from rich.color_triplet import ColorTriplet
     from rich.segment import Segment
     from rich.style import Style
 
-    new, new_style = tuple.__new__, Style.__new__
+    new, new_style, truecolor = tuple.__new__, Style.__new__, ColorType.TRUECOLOR
+    hexes = data.hex() if table is None else ""
     stride = width * depth
-    columns = range(0, stride, depth)
-    colors: dict = {}
     cells: dict[bytes, Segment] = {}
-    color_of, cell_of = colors.get, cells.get
+    cell_of = cells.get
     segments: list[Segment] = []
     append = segments.append
     newline = Segment("\n")
-    for y in range(0, height - 1, 2):
-        top = data[y * stride:(y + 1) * stride]
-        bottom = data[(y + 1) * stride:(y + 2) * stride]
-        for pair in [top[x:x + depth] + bottom[x:x + depth] for x in columns]:
+    for top in range(0, (height - height % 2) * stride, 2 * stride):
+        for a in range(top, top + stride, depth):
+            b = a + stride
+            pair = data[a:a + depth] + data[b:b + depth]
             segment = cell_of(pair)
             if segment is None:
-                upper, lower = pair[:depth], pair[depth:]
-                bg = color_of(upper)
-                if bg is None:
-                    bg = colors[upper] = make_color(upper)
-                fg = color_of(lower)
-                if fg is None:
-                    fg = colors[lower] = make_color(lower)
+                if table is None:  # what `Color.from_rgb` makes, minus its checks
+                    bg = new(Color, ("#" + hexes[2 * a:2 * a + 6], truecolor, None,
+                                     new(ColorTriplet, pair[:3])))
+                    fg = new(Color, ("#" + hexes[2 * b:2 * b + 6], truecolor, None,
+                                     new(ColorTriplet, pair[3:])))
+                else:
+                    bg, fg = table[pair[0]], table[pair[1]]
                 style = new_style(Style)  # what `Style.from_color(fg, bg)` sets
                 style._ansi = style._style_definition = style._link = style._meta = None
                 style._hash = None
@@ -204,10 +203,11 @@ def _halfblock_segments(data: bytes, width: int, height: int, depth: int,
             append(segment)
         append(newline)
     if height % 2:  # odd height: the last row has no lower pixel
-        top = data[(height - 1) * stride:]
-        for x in columns:
-            pixel = top[x:x + depth]
-            color = color_of(pixel) or make_color(pixel)
+        last = (height - 1) * stride
+        for a in range(last, last + stride, depth):
+            pixel = data[a:a + depth]
+            color = (table[pixel[0]] if table is not None else
+                     Color.from_rgb(pixel[0], pixel[1], pixel[2]))
             append(Segment("▀", Style.from_color(color)))
         append(newline)
     return segments
