@@ -10,9 +10,9 @@ to the terminal layer's downgrade: Rich (and so Textual) sends a colour whose sa
 is under 15 % to the grey ramp and any other to the colour cube by rounding each channel
 on its own, so a near-grey area whose pixels sit on either side of that line breaks into
 grey and olive or purple blotches, with rims around flat areas.  Here each pixel gets its
-nearest palette colour (Pillow's `Image.quantize` against the 240 fixed xterm colours, no
-dithering), so a flat area stays one colour, a gradient steps through neighbouring
-colours in order, and both halves of a cell are mapped the same way.
+nearest colour among the 240 fixed xterm colours (`to_xterm256`, exact, no dithering: a
+dithered flat area would be speckled), so a flat area stays one colour, a gradient steps
+through neighbouring colours in order, and both halves of a cell are mapped the same way.
 """
 
 from __future__ import annotations
@@ -53,21 +53,22 @@ def _drawn_for(system: str | None) -> str:
     return EIGHT_BIT if system == EIGHT_BIT else TRUECOLOR
 
 
+_CUBE = [0, 95, 135, 175, 215, 255]     # the levels of each channel in the colour cube
+_RAMP = [8 + 10 * i for i in range(24)]  # the grey ramp, numbers 232-255
+
+
 def xterm_palette() -> list[tuple[int, int, int]]:
     """The 240 fixed colours of the xterm 256-colour palette, numbers 16 to 255: the
     6x6x6 cube, then the 24-step grey ramp.  (0 to 15 are left out: every terminal theme
     sets them differently.)"""
-    levels = (0, 95, 135, 175, 215, 255)
-    cube = [(r, g, b) for r in levels for g in levels for b in levels]
-    return cube + [(8 + 10 * i,) * 3 for i in range(24)]
+    cube = [(r, g, b) for r in _CUBE for g in _CUBE for b in _CUBE]
+    return cube + [(v, v, v) for v in _RAMP]
 
 
 def _nearest_levels(levels: list[int], value: int) -> int:
     return min(range(len(levels)), key=lambda i: (abs(levels[i] - value), i))
 
 
-_CUBE = [0, 95, 135, 175, 215, 255]
-_RAMP = [8 + 10 * i for i in range(24)]
 #: value -> index of the nearest cube level / ramp grey (ties: the darker)
 _CUBE_INDEX = [_nearest_levels(_CUBE, v) for v in range(256)]
 _RAMP_INDEX = [_nearest_levels(_RAMP, v) for v in range(256)]
