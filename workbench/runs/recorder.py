@@ -18,7 +18,7 @@ from typing import Any
 from ..comfy.client import ComfyClient, ComfyError, JobResult
 from ..comfy.validate import Problem, explain_execution_error, explain_interrupted
 from ..images.pngmeta import embed_spec, read_png_metadata
-from ..images.preview import remember_images
+from ..images.thumbnails import remember_images
 from ..images.validate import MAX_PIXELS, UnsafeImage, check_image
 from ..presets import Presets
 from ..textsafe import one_line
