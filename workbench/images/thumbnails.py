@@ -235,16 +235,29 @@ class ThumbnailCache:
                 self.disk_hits += 1
                 return image
             self.misses += 1
-            if min(box) <= BASE:  # a half-block pane: make the base, then the pane's size
-                base = make_base(path)
-                self._keep_base(base_key, base)
-                self._store(self._file(base_key), base)
-                image = from_base(base, box)
-                if image is not None:
-                    return image
-            image = make_thumbnail(path, box)
-            self._store(self._file(key), image)
+            image, made = self._decode(path, box, need_base=base is None)
+            if made is not None:
+                self._keep_base(base_key, made)
+                self._store(self._file(base_key), made)
+            else:
+                self._store(self._file(key), image)
             return image
+
+    @staticmethod
+    def _decode(path: Path, box: tuple[int, int], *, need_base: bool
+                ) -> tuple[Image.Image, Image.Image | None]:
+        """The thumbnail for ``box`` decoded from the image itself, and the base made on
+        the way (None when the box wants more than a base has, or one exists)."""
+        with open_checked(Path(path)) as im:
+            target, base = fit(im.size, box), base_size(im.size)
+            try:
+                whole = base == im.size  # a small image: its base is all of it
+                if need_base and (whole or (target[0] <= base[0] and target[1] <= base[1])):
+                    made = _shrink(im, base)
+                    return from_base(made, box) or _shrink(made, target), made
+                return _shrink(im, target), None
+            except (OSError, ValueError, SyntaxError) as exc:
+                raise PreviewError(f"{path}: not a readable image: {exc}") from None
 
     def remember(self, path: Path) -> bool:
         """Make ``path``'s base thumbnail now if there is none (a run has just written
