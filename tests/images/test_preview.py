@@ -86,7 +86,7 @@ def test_thumbnail_cache_memory_then_disk_then_invalidated(tmp_path):
     first = cache.get(src, (100, 100))
     assert (cache.misses, cache.hits, cache.disk_hits) == (1, 0, 0)
     assert first.size == (100, 100) and first.getpixel((50, 50)) == (200, 30, 30)
-    assert len(thumbs(cache.folder)) == 1                  # the image's base thumbnail
+    assert len(thumbs(cache.folder)) == 2          # the image's base, and this size
     assert cache.get(src, (100, 100)) is first
     assert cache.hits == 1
     fresh = ThumbnailCache(cache.folder)          # a new process: the disk copy is used
@@ -94,7 +94,7 @@ def test_thumbnail_cache_memory_then_disk_then_invalidated(tmp_path):
     assert (fresh.misses, fresh.disk_hits) == (0, 1) and again.tobytes() == first.tobytes()
     other = fresh.get(src, (50, 50))              # another pane size: from the same base
     assert (fresh.misses, fresh.disk_hits) == (0, 2) and other.size == (50, 50)
-    assert len(thumbs(cache.folder)) == 1
+    assert len(thumbs(cache.folder)) == 3
     save(src, (640, 640), (0, 0, 255))            # the file changed: not served stale
     os.utime(src, ns=(time.time_ns(), time.time_ns() + 10**9))
     assert fresh.get(src, (100, 100)).getpixel((0, 0)) == (0, 0, 255)
@@ -107,8 +107,8 @@ def test_base_thumbnail_is_at_most_256_a_side_and_keeps_the_aspect(tmp_path):
     assert cache.get(src, (100, 100)).size == (100, 57)
     from PIL import Image
 
-    [base] = thumbs(tmp_path / "thumbs")
-    with Image.open(base) as stored:
+    key = cache.base_key(src)
+    with Image.open(tmp_path / "thumbs" / key[:2] / f"{key}.thumb") as stored:
         assert stored.size == pv.base_size((1344, 768)) == (256, 146)
         assert stored.getpixel((10, 10)) == (200, 30, 30)      # lossless
 
@@ -124,7 +124,7 @@ def test_a_box_larger_than_the_base_decodes_the_image(tmp_path):
     assert cache.get(src, (100, 100)).size == (100, 100)
     big = cache.get(src, (600, 600))              # e.g. true-pixel graphics
     assert big.size == (600, 600) and cache.misses == 2
-    assert len(thumbs(tmp_path / "thumbs")) == 2  # the base and the large one
+    assert len(thumbs(tmp_path / "thumbs")) == 3  # the base, 100x100 and the large one
     assert ThumbnailCache(tmp_path / "thumbs").get(src, (600, 600)).size == (600, 600)
 
 
@@ -181,11 +181,28 @@ def test_memory_stays_bounded_and_disk_is_pruned(tmp_path):
     for path in paths:
         cache.get(path, (16, 16))
     assert cache.memory_size == 4
-    assert cache.prune() == 10
+    assert cache.prune() == 30                     # a base and a 16x16 each: 40 files
     assert len(thumbs(tmp_path / "thumbs")) == 10
     # the most recent ones are still served from memory
     cache.get(paths[-1], (16, 16))
     assert cache.hits == 1
+
+
+def test_disk_is_pruned_to_its_byte_budget_newest_first(tmp_path):
+    cache = ThumbnailCache(tmp_path / "thumbs", disk_bytes=1)
+    paths = [save(tmp_path / f"{i}.png", (512, 512), (i * 10, 0, 0)) for i in range(3)]
+    for i, path in enumerate(paths):
+        cache.get(path, (256, 256))                 # the base is the thumbnail: one file
+        key = cache.base_key(path)
+        file = tmp_path / "thumbs" / key[:2] / f"{key}.thumb"
+        os.utime(file, ns=(time.time_ns(), time.time_ns() + i * 10**9))
+    sizes = [f.stat().st_size for f in thumbs(tmp_path / "thumbs")]
+    assert len(sizes) == 3
+    cache.disk_bytes = max(sizes)
+    assert cache.prune() == 2
+    [kept] = thumbs(tmp_path / "thumbs")
+    key = cache.base_key(paths[-1])
+    assert kept.name == f"{key}.thumb"
 
 
 def test_unreadable_images_raise_preview_error(tmp_path):

@@ -42,8 +42,10 @@ MEMORY_ITEMS = 48
 MEMORY_CELLS = 20_000
 #: Base thumbnails kept decoded in memory (each at most 256x256: ~260 kB).
 MEMORY_BASES = 8
-#: Thumbnails kept on disk before the oldest are pruned (a base is ~80 kB).
-DISK_ITEMS = 2000
+#: Thumbnails kept on disk before the oldest are pruned: bases (~80 kB) and the sizes
+#: made from them (a grid tile ~2 kB, a 100x50 pane ~20 kB), at most DISK_BYTES in all.
+DISK_ITEMS = 4000
+DISK_BYTES = 200 * 2**20
 #: The longest side of a base thumbnail: a half-block pane of up to 256 columns and 128
 #: rows is made from it.
 BASE = 256
@@ -175,10 +177,12 @@ class ThumbnailCache:
     image asked for by several threads at once is decoded once."""
 
     def __init__(self, folder: Path | None = None, memory_items: int = MEMORY_ITEMS,
-                 disk_items: int = DISK_ITEMS, memory_cells: int = MEMORY_CELLS) -> None:
+                 disk_items: int = DISK_ITEMS, memory_cells: int = MEMORY_CELLS,
+                 disk_bytes: int = DISK_BYTES) -> None:
         self.folder = Path(folder) if folder is not None else locations.cache_dir() / "thumbs"
         self.memory_items = memory_items
         self.disk_items = disk_items
+        self.disk_bytes = disk_bytes
         self.memory_cells = memory_cells
         self._memory: OrderedDict[str, Image.Image] = OrderedDict()
         self._bases: OrderedDict[str, Image.Image] = OrderedDict()
@@ -225,23 +229,25 @@ class ThumbnailCache:
         return image
 
     def _from_disk_or_source(self, key: str, path: Path, box: tuple[int, int]) -> Image.Image:
+        image = self._read(key)  # this size, made before: the smallest file to read
+        if image is not None:
+            self.disk_hits += 1
+            return image
         base_key = self.base_key(path)
         with self._making_lock(base_key):  # one decode of an image however many ask
             base = self._base(base_key)
             image = from_base(base, box) if base is not None else None
-            if image is None:
-                image = self._read(key)
             if image is not None:
                 self.disk_hits += 1
-                return image
-            self.misses += 1
-            image, made = self._decode(path, box, need_base=base is None)
-            if made is not None:
-                self._keep_base(base_key, made)
-                self._store(self._file(base_key), made)
             else:
-                self._store(self._file(key), image)
-            return image
+                self.misses += 1
+                image, base = self._decode(path, box, need_base=base is None)
+                if base is not None:
+                    self._keep_base(base_key, base)
+                    self._store(self._file(base_key), base)
+        if image is not base:
+            self._store(self._file(key), image)
+        return image
 
     @staticmethod
     def _decode(path: Path, box: tuple[int, int], *, need_base: bool
@@ -380,15 +386,23 @@ class ThumbnailCache:
             self.prune()
 
     def prune(self) -> int:
-        """Delete the oldest thumbnails beyond ``disk_items``; returns how many went."""
+        """Delete the oldest thumbnails beyond ``disk_items`` or ``disk_bytes``; returns
+        how many went."""
         try:
-            files = sorted(self.folder.glob(f"*/*{_SUFFIX}"), key=lambda p: p.stat().st_mtime)
+            files = [(f.stat(), f) for f in self.folder.glob(f"*/*{_SUFFIX}")]
         except OSError:
             return 0
-        extra = files[:max(0, len(files) - self.disk_items)]
-        for file in extra:
+        files.sort(key=lambda item: item[0].st_mtime, reverse=True)   # newest first
+        kept = total = 0
+        gone = 0
+        for stat, file in files:
+            total += stat.st_size
+            if kept < self.disk_items and total <= self.disk_bytes:
+                kept += 1
+                continue
             file.unlink(missing_ok=True)
-        return len(extra)
+            gone += 1
+        return gone
 
     @property
     def memory_size(self) -> int:
