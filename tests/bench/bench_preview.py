@@ -131,73 +131,62 @@ def first_preview_ms(image: Path, folder: Path) -> float:
     return float(out.stdout.strip())
 
 
-def main() -> None:
-    from _report import print_load, verdict
+class Drawing:
+    """Rich consoles a screen update renders with: true colour, and 256 colours."""
 
-    print_load()
-    tmp = Path(tempfile.mkdtemp(prefix="wb-bench-preview-"))  # removed at the end of main
-    os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")
-    from concurrent.futures import as_completed
+    def __init__(self) -> None:
+        from rich.console import Console
 
-    from rich.console import Console
+        self.truecolor = Console(file=io.StringIO(), width=100, height=50,
+                                 color_system="truecolor", legacy_windows=False)
+        self.xterm = Console(file=io.StringIO(), width=100, height=50, color_system="256",
+                             legacy_windows=False)
 
-    from workbench.images.preview import (
-        ThumbnailCache,
-        default_cache,
-        grid,
-        preview,
-        submit_preview,
-    )
+    def __call__(self, renderable, colors: str = "truecolor") -> None:
+        console = self.xterm if colors == "256" else self.truecolor
+        list(console.render(renderable, console.options))
 
-    print("making 216 test images (1024x1024 PNG)...", file=sys.stderr)
-    images = make_images(tmp / "img", 216)
-    size_mb = statistics.median(p.stat().st_size for p in images[:24]) / 2**20
-    console = Console(file=io.StringIO(), width=100, height=50, color_system="truecolor",
-                      legacy_windows=False)
-    console256 = Console(file=io.StringIO(), width=100, height=50, color_system="256",
-                         legacy_windows=False)
 
-    def draw(renderable, on=console) -> None:
-        list(on.render(renderable, on.options))
+def pane_figures(images: list[Path], folder: Path, draw: Drawing, tmp: Path) -> dict:
+    from workbench.images.preview import ThumbnailCache, preview
 
-    folder = default_cache().folder
+    def once(path, cache, colors="truecolor", size=(100, 50)):
+        return timed(lambda: draw(preview(path, *size, cache=cache), colors), 1)
 
-    # -- one pane -----------------------------------------------------------------------
-    cold = []
+    figures: dict[str, list[float]] = {"cold": [], "disk": [], "disk256": [], "base": []}
     for path in images[:9]:
         cache = ThumbnailCache(folder)
-        cold += timed(lambda: draw(preview(path, 100, 50, cache=cache)), 1)
-    disk = []
+        figures["cold"] += once(path, cache)
+        cache.flush()  # the thumbnails are written after the picture is handed back
     for path in images[:9]:
-        cache = ThumbnailCache(folder)
-        disk += timed(lambda: draw(preview(path, 100, 50, cache=cache)), 1)
-    disk256 = []
-    for path in images[:9]:
-        cache = ThumbnailCache(folder)
-        disk256 += timed(lambda: draw(preview(path, 100, 50, cache=cache), console256), 1)
+        figures["disk"] += once(path, ThumbnailCache(folder))
+        figures["disk256"] += once(path, ThumbnailCache(folder), "256")
+        figures["base"] += once(path, ThumbnailCache(folder), size=(80, 40))
     cache = ThumbnailCache(folder)
     draw(preview(images[0], 100, 50, cache=cache))
-    memory = timed(lambda: draw(preview(images[0], 100, 50, cache=cache)), 15)
-    first = [first_preview_ms(images[9 + i], tmp / f"first{i}") for i in range(3)]
-    print(f"1024x1024 PNG ({size_mb:.2f} MB, compress_level=4) -> 100x50-cell pane, drawn "
-          "to segments:")
-    print(f"  cold   (decode + base + store + half-blocks)    {fmt(cold)}")
-    print(f"  disk   (base from the cache folder)             {fmt(disk)}")
-    print(f"  disk, drawn for a 256-colour terminal           {fmt(disk256)}")
-    print(f"  memory (drawing in the LRU)                     {fmt(memory)}")
-    print(f"  first preview of a fresh process, imports in    {fmt(first)}")
+    figures["memory"] = timed(lambda: draw(preview(images[0], 100, 50, cache=cache)), 15)
+    figures["first"] = [first_preview_ms(images[9 + i], tmp / f"first{i}") for i in range(3)]
+    return figures
 
-    # -- 4x4 grid -----------------------------------------------------------------------
+
+def grid_figures(batches: list[list[Path]], folder: Path, draw: Drawing) -> dict:
+    from concurrent.futures import as_completed
+
+    from workbench.images.preview import ThumbnailCache, grid, submit_preview
+
     def grid_of(batch, cache):
         return lambda: draw(grid(batch, 4, (100, 50), labels=[p.stem for p in batch],
                                  cache=cache))
-    batches = [images[16 + 16 * i:32 + 16 * i] for i in range(6)]
-    grid_cold = [timed(grid_of(b, ThumbnailCache(folder)), 1)[0] for b in batches[:3]]
-    grid_disk = [timed(grid_of(b, ThumbnailCache(folder)), 1)[0] for b in batches[:3]]
+
+    figures: dict[str, list[float]] = {"cold": [], "first": [], "last": [], "remember": []}
+    for batch in batches[:3]:
+        cache = ThumbnailCache(folder)
+        figures["cold"] += timed(grid_of(batch, cache), 1)
+        cache.flush()
+    figures["disk"] = [timed(grid_of(b, ThumbnailCache(folder)), 1)[0] for b in batches[:3]]
     cache = ThumbnailCache(folder)
     grid_of(batches[0], cache)()
-    grid_memory = timed(grid_of(batches[0], cache), 10)
-    first_tile, last_tile = [], []
+    figures["memory"] = timed(grid_of(batches[0], cache), 10)
     for batch in batches[3:5]:  # as the compare screen sees it: tiles landing one by one
         cache = ThumbnailCache(folder)
         start = time.perf_counter()
@@ -205,46 +194,81 @@ def main() -> None:
         for n, future in enumerate(as_completed(futures)):
             draw(future.result())
             if n == 0:
-                first_tile.append((time.perf_counter() - start) * 1000)
-        last_tile.append((time.perf_counter() - start) * 1000)
+                figures["first"].append((time.perf_counter() - start) * 1000)
+        figures["last"].append((time.perf_counter() - start) * 1000)
+        cache.flush()
     # after a run: the run made each image's base as it wrote it (here one after another,
     # timed: the CPU a run spends per image, in the background); then a new process opens
-    # the grid
-    remember = []
-    for path in batches[5]:
-        remember += timed(lambda: ThumbnailCache(folder).remember(path), 1)
-    grid_after_run = [timed(grid_of(batches[5], ThumbnailCache(folder)), 1)[0]
-                      for _ in range(3)]
-    print("4x4 grid of 1024x1024 PNGs in a 100x50 pane, until all 16 are drawn:")
-    print(f"  cold       {fmt(grid_cold)}   (tiles landing: first after "
-          f"{statistics.median(first_tile):.1f} ms, last after "
-          f"{statistics.median(last_tile):.1f} ms)")
-    print(f"  disk       {fmt(grid_disk)}")
-    print(f"  after a run {fmt(grid_after_run)}   (the run spent "
-          f"{statistics.median(remember):.1f} ms an image on its base, in the background)")
-    print(f"  memory     {fmt(grid_memory)}")
+    # the grid, the first time at this size
+    figures["after_run"] = []
+    for batch in batches[5:8]:
+        for path in batch:
+            figures["remember"] += timed(lambda: ThumbnailCache(folder).remember(path), 1)
+        figures["after_run"] += timed(grid_of(batch, ThumbnailCache(folder)), 1)
+    return figures
 
-    # -- memory over 200 previews -------------------------------------------------------
+
+def memory_figures(images: list[Path], folder: Path, draw: Drawing) -> tuple[dict, str]:
+    from workbench.images.preview import ThumbnailCache, preview
+
     cache = ThumbnailCache(folder)
     gc.collect()
-    start_rss = rss_mb()
-    marks = {}
+    marks = {0: rss_mb()}
     for i, path in enumerate(images[:200], start=1):
         draw(preview(path, 100, 50, cache=cache))
         if i in (20, 100, 200):
             gc.collect()
             marks[i] = rss_mb()
+    return marks, (f"LRU holds {cache.memory_size} thumbnails, {cache.memory_cells_used} "
+                   "cells of drawings")
+
+
+def main() -> None:
+    from _report import print_load, verdict
+
+    print_load()
+    tmp = Path(tempfile.mkdtemp(prefix="wb-bench-preview-"))  # removed at the end of main
+    os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")
+    from workbench.images.preview import default_cache
+
+    print("making 216 test images (1024x1024 PNG)...", file=sys.stderr)
+    images = make_images(tmp / "img", 216)
+    size_mb = statistics.median(p.stat().st_size for p in images[:24]) / 2**20
+    draw = Drawing()
+    folder = default_cache().folder
+    pane = pane_figures(images, folder, draw, tmp)
+    print(f"1024x1024 PNG ({size_mb:.2f} MB, compress_level=4) -> 100x50-cell pane, drawn "
+          "to segments:")
+    print(f"  cold   (decode + base + half-blocks; stored after) {fmt(pane['cold'])}")
+    print(f"  disk   (this pane's thumbnail from the cache)      {fmt(pane['disk'])}")
+    print(f"  disk, drawn for a 256-colour terminal              {fmt(pane['disk256'])}")
+    print(f"  disk, another pane size (80x40: from the base)     {fmt(pane['base'])}")
+    print(f"  memory (drawing in the LRU)                        {fmt(pane['memory'])}")
+    print(f"  first preview of a fresh process, imports in       {fmt(pane['first'])}")
+
+    batches = [images[16 + 16 * i:32 + 16 * i] for i in range(8)]
+    grids = grid_figures(batches, folder, draw)
+    print("4x4 grid of 1024x1024 PNGs in a 100x50 pane, until all 16 are drawn:")
+    print(f"  cold        {fmt(grids['cold'])}   (tiles landing: first after "
+          f"{statistics.median(grids['first']):.1f} ms, last after "
+          f"{statistics.median(grids['last']):.1f} ms)")
+    print(f"  disk        {fmt(grids['disk'])}")
+    print(f"  after a run {fmt(grids['after_run'])}   (the run spent "
+          f"{statistics.median(grids['remember']):.1f} ms an image on its base, in the "
+          "background)")
+    print(f"  memory      {fmt(grids['memory'])}")
+
+    marks, held = memory_figures(images, folder, draw)
     shutil.rmtree(tmp, ignore_errors=True)
     print("resident memory over 200 previews of distinct images:")
-    print(f"  start {start_rss:.1f} MB, after 20 {marks[20]:.1f} MB, after 100 "
-          f"{marks[100]:.1f} MB, end {marks[200]:.1f} MB (LRU holds {cache.memory_size} "
-          f"thumbnails, {cache.memory_cells_used} cells of drawings)")
+    print(f"  start {marks[0]:.1f} MB, after 20 {marks[20]:.1f} MB, after 100 "
+          f"{marks[100]:.1f} MB, end {marks[200]:.1f} MB ({held})")
     print()
-    verdict("preview warm (from memory, drawn)", statistics.median(memory), 15)
-    verdict("preview cold (1024x1024 PNG, drawn)", statistics.median(cold), 40)
-    verdict("4x4 grid cold (all 16 drawn)", statistics.median(grid_cold), 150)
+    verdict("preview warm (from memory, drawn)", statistics.median(pane["memory"]), 15)
+    verdict("preview cold (1024x1024 PNG, drawn)", statistics.median(pane["cold"]), 40)
+    verdict("4x4 grid cold (all 16 drawn)", statistics.median(grids["cold"]), 150)
     verdict("4x4 grid after a run (bases made by the run)",
-            statistics.median(grid_after_run), 150)
+            statistics.median(grids["after_run"]), 150)
     verdict("memory growth from 20 to 200 previews", marks[200] - marks[20], 25, "MB")
 
 

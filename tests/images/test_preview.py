@@ -86,6 +86,7 @@ def test_thumbnail_cache_memory_then_disk_then_invalidated(tmp_path):
     first = cache.get(src, (100, 100))
     assert (cache.misses, cache.hits, cache.disk_hits) == (1, 0, 0)
     assert first.size == (100, 100) and first.getpixel((50, 50)) == (200, 30, 30)
+    cache.flush()                                  # written after the picture is handed back
     assert len(thumbs(cache.folder)) == 2          # the image's base, and this size
     assert cache.get(src, (100, 100)) is first
     assert cache.hits == 1
@@ -94,6 +95,7 @@ def test_thumbnail_cache_memory_then_disk_then_invalidated(tmp_path):
     assert (fresh.misses, fresh.disk_hits) == (0, 1) and again.tobytes() == first.tobytes()
     other = fresh.get(src, (50, 50))              # another pane size: from the same base
     assert (fresh.misses, fresh.disk_hits) == (0, 2) and other.size == (50, 50)
+    fresh.flush()
     assert len(thumbs(cache.folder)) == 3
     save(src, (640, 640), (0, 0, 255))            # the file changed: not served stale
     os.utime(src, ns=(time.time_ns(), time.time_ns() + 10**9))
@@ -105,6 +107,7 @@ def test_base_thumbnail_is_at_most_256_a_side_and_keeps_the_aspect(tmp_path):
     src = save(tmp_path / "wide.png", (1344, 768))
     cache = ThumbnailCache(tmp_path / "thumbs")
     assert cache.get(src, (100, 100)).size == (100, 57)
+    cache.flush()
     from PIL import Image
 
     key = cache.base_key(src)
@@ -124,6 +127,7 @@ def test_a_box_larger_than_the_base_decodes_the_image(tmp_path):
     assert cache.get(src, (100, 100)).size == (100, 100)
     big = cache.get(src, (600, 600))              # e.g. true-pixel graphics
     assert big.size == (600, 600) and cache.misses == 2
+    cache.flush()
     assert len(thumbs(tmp_path / "thumbs")) == 3  # the base, 100x100 and the large one
     assert ThumbnailCache(tmp_path / "thumbs").get(src, (600, 600)).size == (600, 600)
 
@@ -139,6 +143,7 @@ def test_small_images_are_enlarged_from_their_base(tmp_path):
     big = cache.get(src, (40, 40))
     assert big.size == (40, 40)
     assert big.getpixel((9, 9)) == (0, 0, 255) and big.getpixel((10, 10)) == (255, 0, 0)
+    cache.flush()
     fresh = ThumbnailCache(tmp_path / "thumbs")
     assert fresh.get(src, (80, 80)).getpixel((19, 19)) == (0, 0, 255)
     assert fresh.misses == 0
@@ -163,6 +168,16 @@ def test_remember_images_runs_in_the_pool(tmp_path):
     assert len(thumbs(default_cache().folder)) == 3
 
 
+def test_a_thumbnail_is_served_from_memory_until_it_is_written(tmp_path):
+    src = save(tmp_path / "a.png", (512, 512), (7, 8, 9))
+    cache = ThumbnailCache(tmp_path / "thumbs", memory_items=0)   # no LRU to hide behind
+    cache.get(src, (100, 100))
+    assert cache.get(src, (100, 100)).getpixel((0, 0)) == (7, 8, 9)
+    assert cache.misses == 1                      # never decoded twice, written or not
+    cache.flush()
+    assert len(thumbs(tmp_path / "thumbs")) == 2
+
+
 def test_an_image_asked_for_by_many_threads_is_decoded_once(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
@@ -180,6 +195,7 @@ def test_memory_stays_bounded_and_disk_is_pruned(tmp_path):
     paths = [save(tmp_path / f"{i}.png", (64, 64), (i * 10, 0, 0)) for i in range(20)]
     for path in paths:
         cache.get(path, (16, 16))
+    cache.flush()
     assert cache.memory_size == 4
     assert cache.prune() == 30                     # a base and a 16x16 each: 40 files
     assert len(thumbs(tmp_path / "thumbs")) == 10
@@ -193,6 +209,7 @@ def test_disk_is_pruned_to_its_byte_budget_newest_first(tmp_path):
     paths = [save(tmp_path / f"{i}.png", (512, 512), (i * 10, 0, 0)) for i in range(3)]
     for i, path in enumerate(paths):
         cache.get(path, (256, 256))                 # the base is the thumbnail: one file
+        cache.flush()
         key = cache.base_key(path)
         file = tmp_path / "thumbs" / key[:2] / f"{key}.thumb"
         os.utime(file, ns=(time.time_ns(), time.time_ns() + i * 10**9))

@@ -191,6 +191,8 @@ class ThumbnailCache:
         self._lock = threading.Lock()
         self._making: dict[str, tuple[threading.Lock, int]] = {}
         self._writes = 0
+        self._unwritten: dict[str, Image.Image] = {}   # made, queued for the disk
+        self._writing: set[Future[None]] = set()
         self.hits = self.disk_hits = self.misses = 0
 
     def _ident(self, path: Path) -> str:
@@ -244,9 +246,9 @@ class ThumbnailCache:
                 image, base = self._decode(path, box, need_base=base is None)
                 if base is not None:
                     self._keep_base(base_key, base)
-                    self._store(self._file(base_key), base)
+                    self._store_later(base_key, base)
         if image is not base:
-            self._store(self._file(key), image)
+            self._store_later(key, image)
         return image
 
     @staticmethod
@@ -303,6 +305,10 @@ class ThumbnailCache:
         return self.folder / key[:2] / f"{key}{_SUFFIX}"
 
     def _read(self, key: str) -> Image.Image | None:
+        with self._lock:
+            image = self._unwritten.get(key)
+        if image is not None:
+            return image
         file = self._file(key)
         if not file.is_file():
             return None
@@ -371,6 +377,36 @@ class ThumbnailCache:
             self.get(path, box)
         except PreviewError:
             pass
+
+    def _store_later(self, key: str, image: Image.Image) -> None:
+        """Write a thumbnail to the disk after the previews already asked for (the pool
+        runs its work in order): whoever waits for a picture doesn't wait for the write.
+        Until it is written it is served from memory."""
+        with self._lock:
+            self._unwritten[key] = image
+        future = thread_pool().submit(self._write, key)
+        with self._lock:
+            self._writing.add(future)
+        future.add_done_callback(self._written)
+
+    def _written(self, future: Future[None]) -> None:
+        with self._lock:
+            self._writing.discard(future)
+
+    def _write(self, key: str) -> None:
+        with self._lock:
+            image = self._unwritten.get(key)
+        if image is not None:
+            self._store(self._file(key), image)
+            with self._lock:
+                self._unwritten.pop(key, None)
+
+    def flush(self, timeout: float | None = 30) -> None:
+        """Wait until every thumbnail made so far is on disk."""
+        with self._lock:
+            pending = list(self._writing)
+        for future in pending:
+            future.result(timeout=timeout)
 
     def _store(self, file: Path, image: Image.Image) -> None:
         try:
