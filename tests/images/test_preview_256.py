@@ -35,8 +35,9 @@ def nearest_dist(rgb) -> float:
 
 
 def shown(renderable, color_system="256", width=200):
-    """Rows of (character, background number, foreground number) as a terminal of
-    ``color_system`` is sent them."""
+    """Rows of (character, background, foreground) as a terminal of ``color_system`` is
+    sent them: an xterm colour number, else what the code was (``"rgb(r,g,b)"``,
+    ``"ansi 97"``)."""
     out = io.StringIO()
     console = Console(file=out, width=width, color_system=color_system,
                       force_terminal=True, legacy_windows=False)
@@ -59,8 +60,18 @@ def parse(text: str):
                         bg = int(codes[i + 2])
                     i += 3
                     continue
-                assert codes[i] in ("", "0"), f"not a 256-colour code: {params}"
-                fg = bg = None
+                if codes[i] in ("38", "48") and codes[i + 1] == "2":   # true colour
+                    colour = "rgb(" + ",".join(codes[i + 2:i + 5]) + ")"
+                    fg, bg = (colour, bg) if codes[i] == "38" else (fg, colour)
+                    i += 5
+                    continue
+                code = int(codes[i] or 0)
+                if code == 0:
+                    fg = bg = None
+                elif 30 <= code <= 37 or 90 <= code <= 97:                 # 16 colours
+                    fg = f"ansi {code}"
+                elif 40 <= code <= 47 or 100 <= code <= 107:
+                    bg = f"ansi {code}"
                 i += 1
         elif newline:
             rows.append(row)

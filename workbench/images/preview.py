@@ -1,5 +1,5 @@
-"""Images in the terminal: thumbnails (`thumbnails`) drawn as half-blocks or true pixels,
-one pane or a grid of them.
+"""Images in the terminal: thumbnails (`thumbnails`, made by `shrink`) drawn as half-blocks
+or true pixels, one pane or a grid of them.
 
 Half-blocks (``▄`` with the upper pixel as background and the lower as foreground) work in
 every colour terminal (`halfblocks`, in true colour or the nearest xterm-256 colours).
@@ -26,18 +26,20 @@ from .halfblocks import (
     halfblock_renderable,
     halfblock_segments,
 )
-from .thumbnails import (
+from .shrink import (
     BASE,
     PreviewError,
-    ThumbnailCache,
     base_size,
-    default_cache,
     fit,
     from_base,
-    in_pool,
     make_base,
     make_thumbnail,
     open_checked,
+)
+from .thumbnails import (
+    ThumbnailCache,
+    default_cache,
+    in_pool,
     remember_images,
     thread_pool,
 )
