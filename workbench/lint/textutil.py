@@ -371,10 +371,13 @@ def _fragment(text: str, start: int, end: int, mask) -> tuple[int, int, int] | N
     return start, end, words
 
 
+@lru_cache(maxsize=8192)
 def _piece_words(piece: str, mask) -> int:
     """The words an item counts for (see `fragments`), 0 for an item that counts as nothing
     (only spaces, brackets, articles or numbers).  Leading and trailing spaces and separators
-    change nothing here, so items need not be trimmed to be counted."""
+    change nothing here, so items need not be trimmed to be counted.  Cached: a library's
+    prompts share most of their items (tags, styles, settings), and several rules split
+    the same text."""
     loras = len(_LORA_TAG.findall(piece)) if "<" in piece else 0
     if loras:
         piece = _LORA_TAG.sub(" ", piece)

@@ -86,7 +86,13 @@ def subject_start(text: str) -> tuple[int, int, int] | None:
 
 
 def _is_style_item(text: str, start: int, end: int) -> bool:
-    item = text[start:end]
+    return _style_item(text[start:end])
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def _style_item(item: str) -> bool:
+    """Whether one comma item is style or quality words only (not a subject); cached by
+    text, as libraries repeat their style items."""
     words = [w.lower() for w in find_words(item)]
     if all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in words):
         return True  # the common case, decided on a word set
