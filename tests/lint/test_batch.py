@@ -36,10 +36,14 @@ def test_processes_find_what_one_by_one_finds(tmp_path):
 
 def test_how_many_processes(monkeypatch):
     monkeypatch.setattr(batch.sys, "platform", "linux")
+    monkeypatch.setattr(batch.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    for load, idle in ((0.0, 4), (1.0, 4), (2.4, 3), (4.6, 1), (9.0, 1)):  # this one counts
+        monkeypatch.setattr(batch.os, "getloadavg", lambda load=load: (load, load, load))
+        assert batch.available_cpus() == idle
     monkeypatch.setattr(batch, "available_cpus", lambda: 4)
     assert jobs_for(10_000) == 4                       # one per CPU for a big library
     assert jobs_for(2_500) == 2                        # each gets MIN_PER_JOB or more
-    assert jobs_for(999) == 1                          # small: this process
+    assert jobs_for(1_999) == 1                        # small: this process
     monkeypatch.setattr(batch, "available_cpus", lambda: 64)
     assert jobs_for(100_000) == batch.MAX_JOBS
     assert jobs_for(10, jobs=3) == 3 and jobs_for(2, jobs=3) == 2 and jobs_for(0, jobs=3) == 1

@@ -2,10 +2,10 @@
 
 A prompt's findings depend only on the prompt and the run's options, so a big library
 (`workbench lint` on 10,000 prompts: seconds of pure Python) splits into contiguous slices
-linted side by side by forked copies of this process: they start with everything loaded
-(rules, specs, settings) and hand back only the findings, in order.  The result is the
-same list `lint` gives prompt by prompt; small batches, ``jobs=1``, and platforms without a
-safe ``fork`` (macOS, Windows) lint in this process.
+linted side by side by forked copies of this process, one per idle CPU: they start with
+everything loaded (rules, specs, settings) and hand back only the findings, in order.  The
+result is the same list `lint` gives prompt by prompt; small batches, a busy machine,
+``jobs=1`` and platforms without a safe ``fork`` (macOS, Windows) lint in this process.
 """
 
 from __future__ import annotations
@@ -30,19 +30,30 @@ _WORK: list[tuple[Sequence[Any], dict[str, Any]]] = []
 
 
 def available_cpus() -> int:
+    """CPUs this process may run on that are not busy with other work (as ``make -l``
+    judges it: the load average, less this process itself).  On a machine already loaded,
+    more processes only add the cost of starting them."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    try:
+        busy = max(0.0, os.getloadavg()[0] - 1.0)
+    except OSError:  # pragma: no cover - no load average to read
+        busy = 0.0
+    return max(1, int(cpus - busy + 0.5))
 
 
 def jobs_for(count: int, jobs: int | None = None) -> int:
     """How many processes lint ``count`` prompts: ``jobs`` when given (at most one per
-    prompt), else one per available CPU while each gets `MIN_PER_JOB` prompts or more."""
+    prompt), else one per idle CPU (`available_cpus`) while each gets `MIN_PER_JOB`
+    prompts or more."""
     if not sys.platform.startswith("linux"):
         return 1  # fork is the only start method that does not re-import everything
     if jobs is not None:
         return max(1, min(jobs, count))
+    if count < 2 * MIN_PER_JOB:
+        return 1
     return max(1, min(available_cpus(), MAX_JOBS, count // MIN_PER_JOB))
 
 
