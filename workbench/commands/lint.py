@@ -87,8 +87,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="lint every prompt afresh: neither read nor write the lint "
                              "cache")
     parser.add_argument("--jobs", type=_jobs, metavar="N",
-                        help="processes to lint on, on Linux (default: one per CPU for big "
-                             "libraries, at most 8; 1 lints in this process)")
+                        help="processes to lint on, on Linux (default: one per idle CPU for "
+                             "libraries of 2,000 prompts or more, at most 8; 1 lints in this "
+                             "process)")
     parser.add_argument("--stats", action="store_true",
                         help="print how long loading and linting took (to stderr)")
 
