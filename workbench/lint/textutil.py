@@ -1,7 +1,6 @@
 """Small text helpers shared by the rules: quoted spans, tidy removals, word matching.
 
-Regexes are compiled on first use (`Lazy`): `workbench lint` answered from its cache
-needs few of them.  Every helper is linear in the text it reads.
+Regexes are compiled on first use (`Lazy`); every helper is linear in the text it reads.
 """
 
 from __future__ import annotations
@@ -15,15 +14,11 @@ from .diagnostic import Edit
 
 
 class Lazy:
-    """A regex compiled on first use: the rules' hundred-odd patterns took a fair part of
-    every start of `workbench lint` to compile (a CJK character class alone takes
-    milliseconds), and a run answered from the lint cache needs almost none of them.  Once
-    a method has been asked for it is an attribute of the instance: no cost per call."""
+    """A regex compiled on first use: compiling the rules' hundred-odd patterns was a fair
+    part of every `workbench lint` start, and a run answered from its cache needs few."""
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
-        self.pattern = pattern
-        self.flags = flags
-        self._args = (pattern, flags)
+        self.pattern, self.flags, self._args = pattern, flags, (pattern, flags)
 
     def __getattr__(self, name: str):
         value = getattr(re.compile(*self._args), name)
@@ -376,8 +371,7 @@ def _piece_words(piece: str, mask) -> int:
     """The words an item counts for (see `fragments`), 0 for an item that counts as nothing
     (only spaces, brackets, articles or numbers).  Leading and trailing spaces and separators
     change nothing here, so items need not be trimmed to be counted.  Cached: a library's
-    prompts share most of their items (tags, styles, settings), and several rules split
-    the same text."""
+    prompts share most of their items (tags, styles, settings)."""
     loras = len(_LORA_TAG.findall(piece)) if "<" in piece else 0
     if loras:
         piece = _LORA_TAG.sub(" ", piece)
