@@ -151,7 +151,8 @@ def test_a_grid_opened_after_a_cli_run_decodes_no_image(threaded_fake, tmp_path,
     while not all(base.is_file() for base in bases) and time.monotonic() < deadline:
         time.sleep(0.05)
     for image in images:
-        size = Image.open(image).size
+        with Image.open(image) as opened:
+            size = opened.size
         for box in ((24, 22), (48, 44), (100, 100)):
             assert later.get(image, box).size == fit(size, box)
     assert (later.misses, later.disk_hits) == (0, 12)
