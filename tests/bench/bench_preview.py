@@ -19,8 +19,9 @@ shows) are timed separately: the first tile, the last tile.
 
 The test images are photo-like, not noise: a sky gradient, out-of-focus shapes, a sharp
 subject, detail at three scales strongest in the foreground, light grain; saved as
-ComfyUI's SaveImage does (Pillow, ``compress_level=4``), about 1.2 MB each, the size of a
-real FLUX 1024x1024 PNG (pure noise would be both slower to inflate and unrealistic).
+ComfyUI's SaveImage does (Pillow, ``compress_level=4``), about 1.1-1.2 MB each, within the
+1-2 MB a real FLUX 1024x1024 PNG usually weighs (pure noise would be both slower to inflate
+and unrealistic; a flat synthetic picture would inflate unrealistically fast).
 24 distinct images are copied to 216 names: a copy is a new image to the cache (its key is
 the path, mtime and size) and costs the same to decode.
 """
