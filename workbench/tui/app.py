@@ -11,6 +11,7 @@ the user on F6, never mid-typing.
 from __future__ import annotations
 
 import gc
+import importlib
 import sys
 import time
 from collections.abc import Iterable
@@ -42,7 +43,14 @@ AUTOSAVE_DELAY = 0.6
 #: A big library (its last save was slow) is saved in a pause of typing instead: AUTOSAVE_
 #: DELAY after the last keystroke, at most SLOW_SAVE_WAIT after the first.
 SLOW_SAVE_WAIT = 5.0
-__all__ = ["AUTOSAVE_DELAY", "LINT_DELAY", "WorkbenchApp", "run_app"]
+#: What a first F1 or F9 would import on the UI thread (F9's model list and proposals bring
+#: the Ollama client: httpx, pydantic; most of a second on a slow machine): imported in a
+#: thread once the first frame is out.
+PRELOAD = ("workbench.tui.widgets.help", "workbench.tui.screens.assist_menu",
+           "workbench.llm.ollama", "workbench.tui.screens.assist")
+__all__ = ["AUTOSAVE_DELAY", "LINT_DELAY", "PRELOAD", "WorkbenchApp", "run_app"]
+#: `gc.freeze` is done once a process (tests start many apps in one).
+_frozen = False
 
 
 @dataclass
@@ -112,6 +120,31 @@ class WorkbenchApp(App):
             self._gc_paused = False
             gc.enable()
 
+    def _after_first_frame(self) -> None:
+        self._resume_gc()
+        self._preload()
+
+    @work(thread=True, group="preload", exit_on_error=False)
+    def _preload(self) -> None:
+        """Import what the first F1 or F9 needs (imports only: nothing of Textual's runs
+        off its thread), then settle the heap."""
+        for name in PRELOAD:
+            importlib.import_module(name)
+        try:
+            self.call_from_thread(self._settle_heap)
+        except RuntimeError:  # the app has closed meanwhile
+            pass
+
+    def _settle_heap(self) -> None:
+        """What start-up built lives as long as the app (widgets, styles, libraries,
+        tokenizers, modules): out of the cycle collector's full passes, which walked all of
+        it again and again (50-80 ms each, in the middle of a key's frame)."""
+        global _frozen
+        if not _frozen and not self._gc_paused:
+            _frozen = True
+            gc.collect(1)
+            gc.freeze()
+
     # -- terminal safety: outside text never reaches the terminal raw ------------------------
     _safety = TerminalSafety()
 
@@ -136,7 +169,7 @@ class WorkbenchApp(App):
         # The app is ready (for keys, for a test's pilot) once the editor screen is: as it
         # was when the editor's widgets were the app's own.
         await AwaitMount(self.editor_screen, [self.editor_screen])
-        self.call_after_refresh(self._resume_gc)
+        self.call_after_refresh(self._after_first_frame)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         problems = (self.collection.problems + self.config.problems + self._theme_failures
                     + self.keys.problems)

@@ -166,16 +166,18 @@ class PromptActions:
 
     # -- LLM assistance --------------------------------------------------------------------------
     def action_assist(self, action: str | None = None, model: str = "") -> None:
-        from .assist import ActionMenu, AssistScreen
-
         if self.spec is None:
             self.notify("Select a prompt first", severity="warning")
             return
         spec, library = self.spec, self.library
         if action is None:
+            from .assist_menu import ActionMenu
+
             self.app.push_screen(ActionMenu(self.config),
                                  lambda picked: picked and self.action_assist(*picked))
             return
+        from .assist import AssistScreen
+
         source = None
         if action == "describe" and spec.source_image and library is not None:
             source = source_path(spec.source_image, library.path.parent)
