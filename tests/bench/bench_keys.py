@@ -5,7 +5,8 @@ compare cell (the single view).
 Each round is a fresh interpreter that starts the app headless at 120x40 on the TUI tests'
 sample library (and a recorded two-by-two comparison made here), waits until start-up's
 after-first-frame work is done (as a user who reads the screen before pressing a key),
-then presses each key ``--runs`` + 1 times, closing what it opened in between.  Nothing
+then presses each key ``--runs`` + 1 times, closing what it opened in between.  Python's
+bytecode is cached in a private folder, filled by a first round that is not counted.  Nothing
 the keys open is imported by the bench beforehand, so a round's first press of a key pays
 what a user's first press pays (its modules, its screen's CSS, cold caches).
 
@@ -174,6 +175,14 @@ def one_round(runs: int) -> dict[str, list[tuple[float, float]]]:
         return asyncio.run(measure(runs, Path(tmp)))
 
 
+def _round(runs: int, env: dict[str, str]) -> dict[str, list[list[float]]]:
+    done = subprocess.run([sys.executable, __file__, "--one-round", "--runs", str(runs)],
+                          capture_output=True, text=True, cwd=REPO, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"a round failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="later presses of each key")
@@ -187,14 +196,17 @@ def main(argv: list[str] | None = None) -> int:
     print_load()
     first: dict[str, list[tuple[float, float]]] = {}
     later: dict[str, list[tuple[float, float]]] = {}
-    for _ in range(args.rounds):
-        done = subprocess.run([sys.executable, __file__, "--one-round", "--runs",
-                               str(args.runs)], capture_output=True, text=True, cwd=REPO)
-        if done.returncode != 0:
-            raise SystemExit(f"a round failed ({done.returncode}):\n{done.stderr[-3000:]}")
-        for name, values in json.loads(done.stdout.strip().splitlines()[-1]).items():
-            first.setdefault(name, []).append(tuple(values[0]))
-            later.setdefault(name, []).extend(tuple(v) for v in values[1:])
+    with tempfile.TemporaryDirectory() as pyc:
+        # Bytecode cached in a private folder, as after a user's first start (a
+        # PYTHONDONTWRITEBYTECODE in the environment would compile every import from
+        # source); a first round, not counted, fills it.
+        env = dict(os.environ, PYTHONPYCACHEPREFIX=pyc)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        for counted in [False] + [True] * args.rounds:
+            times = _round(args.runs if counted else 0, env)
+            for name, values in times.items() if counted else ():
+                first.setdefault(name, []).append(tuple(values[0]))
+                later.setdefault(name, []).extend(tuple(v) for v in values[1:])
     ok = True
     for name in first:
         walls = [wall for wall, _ in first[name]]

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.message import Message
@@ -44,10 +45,11 @@ AUTOSAVE_DELAY = 0.6
 #: DELAY after the last keystroke, at most SLOW_SAVE_WAIT after the first.
 SLOW_SAVE_WAIT = 5.0
 #: What a first F1 or F9 would import on the UI thread (F9's model list and proposals bring
-#: the Ollama client: httpx, pydantic; most of a second on a slow machine): imported in a
-#: thread once the first frame is out.
+#: the Ollama client: httpx, pydantic, and at its first request httpcore's async backend;
+#: most of a second on a slow machine): imported in a thread once the first frame is out.
 PRELOAD = ("workbench.tui.widgets.help", "workbench.tui.screens.assist_menu",
-           "workbench.llm.ollama", "workbench.tui.screens.assist")
+           "workbench.llm.ollama", "workbench.llm.gpu", "workbench.tui.screens.assist",
+           "httpcore._backends.anyio", "anyio._backends._asyncio")
 __all__ = ["AUTOSAVE_DELAY", "LINT_DELAY", "PRELOAD", "WorkbenchApp", "run_app"]
 #: `gc.freeze` is done once a process (tests start many apps in one).
 _frozen = False
@@ -129,7 +131,11 @@ class WorkbenchApp(App):
         """Import what the first F1 or F9 needs (imports only: nothing of Textual's runs
         off its thread), then settle the heap."""
         for name in PRELOAD:
-            importlib.import_module(name)
+            try:
+                importlib.import_module(name)
+            except ImportError:  # another version of a library: imported when used
+                pass
+        cell_len("“…→”")  # Rich's table of character widths (loaded at the first one)
         try:
             self.call_from_thread(self._settle_heap)
         except RuntimeError:  # the app has closed meanwhile

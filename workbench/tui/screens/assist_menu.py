@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Select, Static
 from textual.widgets.option_list import Option
+from textual.widgets.select import InvalidSelectValueError
 
 from ...llm.action_names import ACTIONS
 from ..actions import bindings
@@ -37,6 +38,7 @@ class ActionMenu(ModalScreen[tuple[str, str] | None]):
     """Pick what to ask for, and which installed model to ask (listed from /api/tags)."""
 
     BINDINGS = bindings("dialog")
+    NAME = "assist-menu"  # installed under this name: see `EditorScreen._action_menu`
 
     def __init__(self, config) -> None:
         super().__init__()
@@ -54,7 +56,19 @@ class ActionMenu(ModalScreen[tuple[str, str] | None]):
                              id="model")
             yield Static("", id="model-note")
 
-    def on_mount(self) -> None:
+    def on_screen_resume(self) -> None:
+        """Each time it is shown (it is built once): from the first action, the configured
+        model, and the models installed now."""
+        actions = self.query_one("#actions", OptionList)
+        actions.highlighted = 0
+        actions.focus()
+        self.query_one("#model-note", Static).update("")
+        select, wanted = self.query_one("#model", Select), self.config.ollama.model
+        try:
+            select.value = wanted
+        except InvalidSelectValueError:  # the settings name another model now
+            select.set_options([(wanted, wanted)])
+            select.value = wanted
         self.list_models()
 
     @work(exclusive=True)
