@@ -265,8 +265,7 @@ class WorkbenchApp(App):
         # Over the editor's panes (the status line and footer stay in view); on another
         # screen, over all but its footer line.
         host = self.screen.query("#main").first() if self.screen.query("#main") else None
-        panel = HelpPanel()
-        panel.styles.dock = panel.side(self.screen.focused)  # laid out once, on its side
+        panel = HelpPanel(self.screen, self.screen.focused)
         if host is None:
             host = self.screen
             panel.styles.height = max(3, self.screen.size.height - 1)
