@@ -125,11 +125,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
     def _add_row(self, title: str) -> str:
         key = f"job{len(self._rows)}"
         self._rows[key] = row = JobRow(title)
-        if not self.display:
-            self.display = True
-            # Textual repaints only part of what the panel's arrival pushed up (the
-            # composed pane was left on screen twice): repaint the screen once it is laid out.
-            self.call_after_refresh(self.screen.refresh)
+        self.display = True  # what it pushes up is repainted (see `tui.repaint_fix`)
         self.mount(row)
         self.scroll_end(animate=False)
         self._select(row)
