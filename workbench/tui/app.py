@@ -276,7 +276,7 @@ class WorkbenchApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Esc closes the help first; with no help open, the binding is off (not in the
         footer, and Esc does what it does on the screen)."""
-        if action == "close_help":
+        if action in ("close_help", "scroll_help"):
             from .widgets.help import HelpPanel
 
             return bool(self.screen.query(HelpPanel))
@@ -286,6 +286,14 @@ class WorkbenchApp(App):
         from .widgets.help import HelpPanel
 
         self.screen.query(HelpPanel).remove()
+
+    def action_scroll_help(self, pages: int) -> None:
+        """PgUp/PgDn page through an open help longer than the screen (it takes no
+        focus: the focused field stays the one it explains)."""
+        from .widgets.help import HelpPanel
+
+        for panel in self.screen.query(HelpPanel):
+            (panel.scroll_page_down if pages > 0 else panel.scroll_page_up)(animate=False)
 
     def action_save_now(self) -> None:
         self.flush_saves()

@@ -93,7 +93,7 @@ def help_text(screen, focused: Widget | None, keys: Keys | None = None) -> Rende
     extra = getattr(screen, "HELP_MORE", "")
     if extra:
         parts.append(Text("\n" + extra))
-    parts.append(Text("\nF1 or Esc closes this help.", "italic"))
+    parts.append(Text("\nF1 or Esc closes this help; PgUp/PgDn scroll it.", "italic"))
     return Group(*parts)
 
 
