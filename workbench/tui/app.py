@@ -33,7 +33,6 @@ from ..editing import Notice, Saves, Undo
 from ..library import Library
 from ..runs.session import ComfySession
 from ..textsafe import sanitize
-from . import repaint_fix
 from .actions import bindings, user_keys
 from .commands import palette_commands
 from .screens.confirm import resolve_conflict
@@ -74,7 +73,6 @@ class WorkbenchApp(App):
     def __init__(self, config: Config, path: Path | None = None,
                  collection: Collection | None = None) -> None:
         super().__init__()
-        repaint_fix.install()  # Textual left moved widgets unpainted (see the module)
         self.config = config
         self.collection = collection or workspace.open_workspace(path)
         self.saves = Saves(self.collection)

@@ -125,7 +125,16 @@ class JobsPanel(VerticalScroll, can_focus=True):
     def _add_row(self, title: str) -> str:
         key = f"job{len(self._rows)}"
         self._rows[key] = row = JobRow(title)
-        self.display = True  # what it pushes up is repainted (see `tui.repaint_fix`)
+        if not self.display:
+            self.display = True
+            # Textual 8 repaints only part of what the panel's arrival moves (the composed
+            # pane was left on screen twice, until a resize): repaint the screen once it
+            # is laid out.  Textual's bug: `Compositor.reflow` (_compositor.py) diffs the
+            # new layout against ``_full_map``, which its lazy `full_map` property has
+            # already rebuilt with the new layout when a widget's region was asked for in
+            # between (`await_mount` -> `refresh` -> `size` -> `region` does, after this
+            # mount), so the widgets that moved are never marked dirty.
+            self.call_after_refresh(self.screen.refresh)
         self.mount(row)
         self.scroll_end(animate=False)
         self._select(row)
