@@ -118,12 +118,14 @@ async def typing(library: Path) -> dict[str, list[float]]:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:  # all that is deferred past the first frame
                 await pilot.pause(0.2)
-                if app._lint_ready and "notes" in app.editor._inputs and \
+                screen = app.editor_screen
+                if screen._lint_ready and "notes" in screen.editor._inputs and \
                         not any(w.is_running for w in app.workers):
                     break
-            while app.spec is not None and app.spec.raw:  # a prompt made of fields
+            screen = app.editor_screen
+            while screen.spec is not None and screen.spec.raw:  # a prompt made of fields
                 await pilot.press("down")
-            field = app.editor.widget_for("subject")
+            field = screen.editor.widget_for("subject")
             field.focus()
             field.cursor_position = len(field.value)
             await pilot.pause(0.2)
