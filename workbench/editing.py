@@ -136,10 +136,10 @@ class Saves:
     # -- edits ------------------------------------------------------------------------------
     def edited(self, library: Library) -> bool:
         """Note an edit; True when the caller should parse the library's document first
-        (and then call `document_parsed`)."""
+        (and then call `document_parsed`): not for edits of the prompts as loaded."""
         self.pending.add(library.path)
         self.clean.discard(library.path)
-        if library.has_document or library.path in self.preparing:
+        if library.path in self.preparing or not library.needs_document:
             return False
         self.preparing.add(library.path)
         return True
