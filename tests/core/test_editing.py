@@ -171,3 +171,15 @@ def test_a_save_in_a_thread_keeps_an_edit_made_meanwhile(collection):
     assert saves.state(library) == SAVING and saves.begin_background() == [library]
     saves.finished(library, *saves.write(library))
     assert saves.state(library) == SAVED and "at dusk" in library.path.read_text()
+
+
+def test_a_big_library_is_saved_in_pauses_of_typing_from_its_first_save(tmp_path):
+    from workbench.editing import BIG_LIBRARY
+    from workbench.library import Entry, Library
+
+    big = Library(tmp_path / "big.toml",
+                  entries=[Entry(PromptSpec(name=f"P{i}")) for i in range(BIG_LIBRARY)])
+    small = Library(tmp_path / "small.toml", entries=[Entry(PromptSpec(name="A"))])
+    collection = Collection(tmp_path)
+    collection.libraries += [big, small]
+    assert Saves(collection).slow == {big.path}
