@@ -121,6 +121,8 @@ class Library:
         # not cut yet; False: it can't be, the document is needed), what each prompt's
         # piece holds now where it was rewritten, and a count of rewrites.
         self._pieces: list[str] | None | bool = None
+        self._structure = 0     # bumped whenever entries are added, removed or renumbered
+        self._in_order = -1     # the `_structure` at which they were last in loaded order
         self._piece_values: dict[int, dict] = {}
         self._revision = 0
 
@@ -218,6 +220,7 @@ class Library:
         entry = Entry(spec)
         index = self._index(after) + 1 if after is not None else len(self.entries)
         self.entries.insert(index, entry)
+        self._structure += 1
         return spec
 
     def duplicate(self, spec: PromptSpec) -> PromptSpec:
@@ -225,6 +228,7 @@ class Library:
 
     def remove(self, spec: PromptSpec) -> None:
         del self.entries[self._index(spec)]
+        self._structure += 1
 
     def _index(self, spec: PromptSpec) -> int:
         for i, entry in enumerate(self.entries):
@@ -259,8 +263,12 @@ class Library:
         cuts into one piece per prompt."""
         if self._doc is not None or len(self.entries) != self._loaded_count:
             return False
-        if not all(entry.origin == index for index, entry in enumerate(self.entries)):
-            return False
+        # (asked at every keystroke: the order is checked again only after `add`, `remove`
+        # or a save changed the entries)
+        if self._in_order != self._structure:
+            if not all(entry.origin == index for index, entry in enumerate(self.entries)):
+                return False
+            self._in_order = self._structure
         if self._pieces is None:
             text = self._text
             starts = [m.start() for m in _PROMPT_HEADER.finditer(text)] if text else []
@@ -353,6 +361,7 @@ class Library:
         for index, entry in enumerate(self.entries):
             entry.origin = index
         self._loaded_count = len(self.entries)
+        self._structure += 1
 
     def save_copy(self) -> Path:
         """For "keep both": this version as ``name.your-copy.toml``, titled "(your copy)"."""
