@@ -17,19 +17,15 @@ A library is one TOML file; a folder of them is a collection.  The format::
 
 Files are read and written with tomlkit and only the keys whose values actually changed
 are touched, so comments, ordering, formatting and unknown keys survive, and a file that
-was not changed is written back byte for byte.  A library read fast (tomllib) whose
-prompts were only edited is saved without tomlkit's whole document: its text is cut at
-the ``[[prompts]]`` headers and only the pieces of the edited prompts are parsed and
-rewritten (tomlkit's parse of 10,000 prompts takes seconds of CPU, all of it holding the
-GIL while the user types); any other change (a prompt added, removed or moved) parses the
-document.  Saves are atomic with a ``.bak`` of the
-previous version, and refuse to clobber a file that changed on disk since it was loaded.
+was not changed is written back byte for byte (a library read fast whose prompts were
+only edited rewrites just their pieces of the text: `tomlpieces`).  Saves are atomic with
+a ``.bak`` of the previous version, and refuse to clobber a file that changed on disk
+since it was loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,9 +33,10 @@ from typing import TYPE_CHECKING, Any
 from . import tomlread
 from .atomic import check_writable, write_atomic, write_target
 from .spec import PromptSpec
-from .specdata import PROMPT_KEYS, shown, spec_from_table, spec_values
+from .specdata import shown, spec_from_table
+from .tomlpieces import PendingDocument, PromptPieces
 from .tomlpos import PromptLocator, decode_problem, key_position
-from .tomlwrite import set_key, toml_value
+from .tomlwrite import write_fields
 from .untrusted import read_regular
 
 if TYPE_CHECKING:  # tomlkit is imported when a document is needed (a save), not at start
@@ -49,20 +46,6 @@ if TYPE_CHECKING:  # tomlkit is imported when a document is needed (a save), not
 
 FORMAT_VERSION = 1
 
-#: A ``[[prompts]]`` header at the start of a line: where a library's text is cut into one
-#: piece per prompt (each piece is checked against tomllib's values before it is rewritten,
-#: so a header-like line inside a multi-line string only costs the fast path).
-_PROMPT_HEADER = re.compile(r"""^[ \t]*\[\[[ \t]*(?:prompts|"prompts"|'prompts')[ \t]*\]\]""",
-                            re.M)
-
-
-@dataclass(frozen=True)
-class PendingDocument:
-    """A document parsed off the UI thread, and which version of the text it was parsed
-    from (a piece-wise save since then makes it stale: it is not attached)."""
-
-    doc: TOMLDocument
-    revision: int
 
 class LibraryError(Exception):
     """A problem with one library file, phrased as ``file:line:col: what is wrong``."""
@@ -117,14 +100,10 @@ class Library:
             doc.unwrap() if doc is not None else {})
         self._loaded_count = sum(1 for e in self.entries if e.origin is not None)
         self._written: list[tuple[Entry, PromptSpec]] = []
-        # The text cut at its [[prompts]] headers: [before the first, prompt 0, ...] (None:
-        # not cut yet; False: it can't be, the document is needed), what each prompt's
-        # piece holds now where it was rewritten, and a count of rewrites.
-        self._pieces: list[str] | None | bool = None
+        # The text cut at its [[prompts]] (None: not yet; False: can't be, use the document)
+        self._pieces: PromptPieces | None | bool = None
         self._structure = 0     # bumped whenever entries are added, removed or renumbered
         self._in_order = -1     # the `_structure` at which they were last in loaded order
-        self._piece_values: dict[int, dict] = {}
-        self._revision = 0
 
     def __repr__(self) -> str:
         return f"Library({str(self.path)!r}, {len(self.entries)} prompts)"
@@ -162,7 +141,7 @@ class Library:
         only the text); None when it is parsed already."""
         if self._doc is not None:
             return None
-        revision = self._revision
+        revision = self._revision()
         return PendingDocument(parse_document(self.path, self._source_text()), revision)
 
     def attach_document(self, doc: TOMLDocument | PendingDocument) -> None:
@@ -171,7 +150,7 @@ class Library:
         from tomlkit.items import AoT
 
         if isinstance(doc, PendingDocument):
-            if doc.revision != self._revision:
+            if doc.revision != self._revision():
                 return
             doc = doc.doc
         if self._doc is not None:
@@ -247,87 +226,43 @@ class Library:
         return self.doc.as_string()
 
     def sync_tables(self) -> None:
-        """Parse the document and give every prompt its table in it (``Entry.table``),
-        for a caller that writes keys of its own there."""
+        """Give every prompt its table in the document, for a caller writing keys there."""
         self._sync_document()
 
-    def _source_text(self) -> str:
-        """The text the document is parsed from: as loaded, with the pieces rewritten
-        since."""
-        if isinstance(self._pieces, list):
-            return "".join(self._pieces)
-        return self._text or ""
+    def _source_text(self) -> str:  # (as loaded, with the pieces rewritten since)
+        return self._pieces.text() if isinstance(self._pieces, PromptPieces) else \
+            self._text or ""
+
+    def _revision(self) -> int:
+        return self._pieces.revision if isinstance(self._pieces, PromptPieces) else 0
 
     def _patchable(self) -> bool:
         """The prompts are the ones loaded, in their order (only edited), and the text
         cuts into one piece per prompt."""
         if self._doc is not None or len(self.entries) != self._loaded_count:
             return False
-        # (asked at every keystroke: the order is checked again only after `add`, `remove`
-        # or a save changed the entries)
+        # (asked at every keystroke: checked again only after the entries changed)
         if self._in_order != self._structure:
             if not all(entry.origin == index for index, entry in enumerate(self.entries)):
                 return False
             self._in_order = self._structure
         if self._pieces is None:
-            text = self._text
-            starts = [m.start() for m in _PROMPT_HEADER.finditer(text)] if text else []
-            if text is None or len(starts) != self._loaded_count:
-                self._pieces = False
-            else:
-                bounds = [0, *starts, len(text)]
-                self._pieces = [text[a:b] for a, b in zip(bounds, bounds[1:])]
+            loaded = self.data.get("prompts")
+            self._pieces = self._text is not None and isinstance(loaded, list) and \
+                PromptPieces.cut(self._text, loaded) or False
         return self._pieces is not False
 
     def _patched_text(self) -> str | None:
-        """The text to save with the edited prompts' pieces rewritten (None: the document
-        is needed)."""
+        """The text with the edited prompts' pieces rewritten (None: needs the document)."""
         if not self._patchable():
             return None
-        pieces = self._pieces
-        assert isinstance(pieces, list)
-        rewritten, written = {}, []
-        for index, entry in enumerate(self.entries):
-            if entry.saved != entry.spec:
-                copy = entry.spec.copy()
-                done = self._rewrite_piece(index, pieces[index + 1], copy, entry.saved)
-                if done is None:  # the piece holds more than its prompt
-                    self._pieces = False
-                    return None
-                rewritten[index] = done
-                written.append((entry, copy))
-        for index, (piece, values) in rewritten.items():
-            if pieces[index + 1] != piece:
-                pieces[index + 1] = piece
-                self._revision += 1
-            self._piece_values[index] = values
+        assert isinstance(self._pieces, PromptPieces)
+        written = self._pieces.patch(self.entries, write_fields)
+        if written is None:  # a piece holds more than its prompt
+            self._pieces = False
+            return None
         self._written = written
-        return "".join(pieces)
-
-    def _rewrite_piece(self, index: int, piece: str, spec: PromptSpec,
-                       saved: PromptSpec | None) -> tuple[str, dict] | None:
-        """``piece`` (the ``index``-th prompt's text) with ``spec``'s changes since ``saved``
-        written, and the values it holds then; None unless the piece is exactly that
-        prompt's table."""
-        import tomlkit
-        from tomlkit.items import AoT
-
-        try:
-            doc = tomlkit.parse(piece)
-        except Exception:  # noqa: BLE001 - not a piece on its own: the document decides
-            return None
-        tables = doc.get("prompts")
-        if list(doc) != ["prompts"] or not isinstance(tables, AoT) or len(tables) != 1:
-            return None
-        expected = self._piece_values.get(index)
-        if expected is None:
-            loaded = self.data.get("prompts")
-            expected = loaded[index] if isinstance(loaded, list) and \
-                index < len(loaded) else None
-        if tables[0].unwrap() != expected:
-            return None
-        _write_fields(tables[0], spec, saved)
-        return doc.as_string(), tables[0].unwrap()
+        return self._pieces.text()
 
     def encoded(self) -> bytes:
         """`render` as the bytes of the file (a byte order mark the file had is kept)."""
@@ -390,7 +325,7 @@ class Library:
             if entry.table is None or entry.saved != entry.spec:
                 copy, new = entry.spec.copy(), entry.table is None
                 entry.table = tomlkit.table() if new else entry.table
-                _write_fields(entry.table, copy, None if new else entry.saved)
+                write_fields(entry.table, copy, None if new else entry.saved)
                 written.append((entry, copy))
         self._written = written
         wanted = [entry.table for entry in self.entries]
@@ -513,19 +448,3 @@ def _parse_message(exc: ParseError) -> str:
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _write_fields(table: Table, spec: PromptSpec, saved: PromptSpec | None) -> None:
-    new = spec_values(spec)
-    old = spec_values(saved) if saved is not None else {}
-    for key in PROMPT_KEYS:
-        value = new[key]
-        if saved is not None and old.get(key) == value:
-            continue
-        if value is None:
-            if key in table and key != "name":
-                del table[key]
-            continue
-        if saved is None and key == "model" and value == "dev":
-            continue
-        set_key(table, key, toml_value(key, value))
