@@ -11,7 +11,7 @@ from workbench.library import load_library
 from workbench.tui.app import LINT_DELAY
 from workbench.tui.screens.confirm import ChoiceScreen
 
-from .helpers import editor_ready, run_command, screen_is, status_text, wait_until
+from .helpers import editor_ready, run_command, screen_is, status_text, type_text, wait_until
 
 
 async def test_typing_updates_composed_pane_and_saves(make_app, library_dir):
@@ -21,7 +21,8 @@ async def test_typing_updates_composed_pane_and_saves(make_app, library_dir):
         assert app.editor_screen.spec.name == "Amber perfume bottle"
         await pilot.press("enter")  # activate the highlighted prompt: focus goes to Subject
         await wait_until(pilot, lambda: app.focused.id == "f-subject")
-        await pilot.press("end", *" and a silk ribbon")
+        await pilot.press("end")
+        await type_text(pilot, " and a silk ribbon")
         assert app.editor_screen.composed.text.startswith(
             "An amber glass perfume bottle with a brushed brass cap and a silk ribbon "
             "standing on a slab of wet black slate.")
@@ -39,7 +40,7 @@ async def test_layers_and_text_fields(make_app, library_dir):
     async with app.run_test(size=(120, 40)) as pilot:
         await editor_ready(pilot, app)  # "text" is below the fold: mounted after a frame
         app.editor_screen.editor.widget_for("foreground").focus()
-        await pilot.press(*"scattered rose petals")
+        await type_text(pilot, "scattered rose petals")
         assert ("In the foreground, scattered rose petals; in the background, smooth charcoal "
                 "gradient.") in app.editor_screen.composed.text
         app.editor_screen.editor.widget_for("text").focus()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from workbench.library import load_library
 from workbench.tui.widgets.problems import ProblemsPanel
 
-from .helpers import run_command, status_text, wait_until
+from .helpers import run_command, status_text, type_text, wait_until
 
 
 def rules(app) -> list[str]:
@@ -68,7 +68,8 @@ async def test_fix_all_safe_fixes_from_the_palette(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         app.editor_screen.editor.widget_for("style").focus()
-        await pilot.press("end", *", best quality, (glossy:1.3)")
+        await pilot.press("end")
+        await type_text(pilot, ", best quality, (glossy:1.3)")
         await wait_until(pilot, lambda: {"sd-quality-tags", "weight-syntax"} <= set(rules(app)))
         await run_command(pilot, "Apply all safe fixes")
         style = app.editor_screen.spec.style

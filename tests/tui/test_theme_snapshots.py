@@ -33,11 +33,12 @@ def test_main_screen(snap_compare, make_app, monkeypatch, look):
 @pytest.mark.parametrize("look", LOOKS)
 def test_problems_panel(snap_compare, make_app, monkeypatch, look):
     async def run_before(pilot):
-        from .helpers import wait_until
+        from .helpers import type_text, wait_until
 
         app = pilot.app
         app.editor_screen.editor.widget_for("style").focus()
-        await pilot.press("end", *", masterpiece, best quality, (glowing:1.4)")
+        await pilot.press("end")
+        await type_text(pilot, ", masterpiece, best quality, (glowing:1.4)")
         await wait_until(pilot, lambda: len(app.editor_screen.diagnostics) >= 3)
         await pilot.press("ctrl+l", "down")
 

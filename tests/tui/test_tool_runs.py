@@ -14,7 +14,7 @@ from tests.tool_library import EXPECTED, copy_tools_library
 from workbench.runs import history
 from workbench.tui.widgets.jobs import JobsPanel
 
-from .helpers import editor_ready, wait_until
+from .helpers import editor_ready, type_text, wait_until
 
 
 @pytest.fixture
@@ -65,13 +65,13 @@ async def test_tool_fields_edit_the_spec_with_path_completion(make_app, tmp_path
         assert field.value == "tools-images/room-mask.png"
         field.focus()
         field.value = ""
-        await pilot.press(*"tools-images/room-d")
+        await type_text(pilot, "tools-images/room-d")
         await wait_until(pilot, lambda: field._suggestion == "tools-images/room-depth.png")
         await pilot.press("right")
         assert app.editor_screen.spec.tools.mask == "tools-images/room-depth.png"
         redux = app.editor_screen.editor.widget_for("redux")
         redux.focus()
-        await pilot.press(*"tools-images/room.png:0.4; tools-images/sun")
+        await type_text(pilot, "tools-images/room.png:0.4; tools-images/sun")
         await wait_until(pilot, lambda: redux._suggestion.endswith("sunset-reference.png"))
         await pilot.press("right")
         assert [(r.image, r.strength) for r in app.editor_screen.spec.tools.redux] == [
