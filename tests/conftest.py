@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 # (what they found once stays found).  `HYPOTHESIS_PROFILE=explore uv run pytest` searches
 # afresh with random examples and the full example counts (tests/props.py), to find new
 # failures on purpose.
-settings.register_profile("default", derandomize=True, database=None)
+settings.register_profile("default", derandomize=True, database=None, deadline=None)
 settings.register_profile("explore", derandomize=False, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 

@@ -68,9 +68,8 @@ def spec_from_table(data: dict[str, Any], where: Any, problems: list[str], *,
     out of range is reported in ``problems`` and ignored.  ``where`` names the prompt in
     those messages: a string, or an object whose ``at(key)`` gives ``file:line:col: ...``.
     """
-    locate = getattr(where, "at", None)
-
     def bad(key: str, why: str) -> None:
+        locate = getattr(where, "at", None)
         place = locate(key) if locate is not None else str(where)
         problems.append(f"{place}: `{key}` {why}; it is ignored (and kept in the file)")
 
@@ -78,33 +77,52 @@ def spec_from_table(data: dict[str, Any], where: Any, problems: list[str], *,
         problems.append(f"{where}: a prompt must be a table, not {_type_name(data)}; "
                         "it is ignored")
         data = {}
+    # (a 10,000-prompt library builds 10,000 specs on every `workbench lint`: the spec is
+    # made once, from values checked in the order their problems are reported)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         name = fallback_name or str(where).rsplit(": ", 1)[-1]
         if "name" in data:
             bad("name", "must be a non-empty string")
-    spec = PromptSpec(name=name)
+    values: dict[str, Any] = {"name": name, "model": "dev"}
     model = data.get("model", "dev")
     if isinstance(model, str) and model in VARIANTS:
-        spec.model = model
+        values["model"] = model
     else:
         bad("model", f"is {shown(model)}, not one of {', '.join(VARIANTS)}")
-    for key in SPEC_KEYS[3:]:
+    keys = data.keys()
+    if not keys.isdisjoint(_TEXT_KEY_SET):
+        _texts_into(values, data, bad)
+    tags = _tags_from(data, bad)
+    params = _params_from(data, bad)
+    if keys.isdisjoint(_TOOL_KEY_SET):
+        return PromptSpec(**values, tags=tags, params=params)
+    return PromptSpec(**values, tags=tags, params=params, tools=_tools_from(data, bad))
+
+
+def _texts_into(values: dict[str, Any], data: dict[str, Any], bad) -> None:
+    for key in _TEXT_KEYS:
         if key in data:
             value = data[key]
             if isinstance(value, str):
-                setattr(spec, key, value)
+                values[key] = value
             else:
                 bad(key, f"must be a string, not {_type_name(value)}")
-    tags = data.get("tags", [])
+
+
+def _tags_from(data: dict[str, Any], bad) -> list[str]:
+    if "tags" not in data:
+        return []
+    tags = data["tags"]
     if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
-        spec.tags = list(tags)
-    else:
-        bad("tags", "must be a list of strings")
-    spec.params = _params_from(data, bad)
-    if any(key in data for key in TOOL_KEYS):
-        spec.tools = _tools_from(data, bad)
-    return spec
+        return list(tags)
+    bad("tags", "must be a list of strings")
+    return []
+
+
+_TEXT_KEYS = SPEC_KEYS[3:]
+_TEXT_KEY_SET = frozenset(_TEXT_KEYS)
+_TOOL_KEY_SET = frozenset(TOOL_KEYS)
 
 
 def _type_name(value: Any) -> str:
@@ -120,37 +138,56 @@ _INT_RANGES = {"seed": (0, MAX_SEED), "steps": (-2**31, 2**31 - 1),
 
 def _params_from(data: dict[str, Any], bad) -> Params:
     params = Params()
-    for key in _INT_PARAMS & set(data):
-        value, (low, high) = data[key], _INT_RANGES[key]
-        if not isinstance(value, int) or isinstance(value, bool):
-            bad(key, "must be a whole number")
-        elif not low <= value <= high:
-            bad(key, f"is out of range (it must be from {low} to {high})")
-        else:
-            setattr(params, key, value)
-    for keys, fits, convert, why in _SIMPLE_PARAMS:
-        for key in keys & set(data):
-            if fits(data[key]):
-                setattr(params, key, convert(data[key]))
-            else:
-                bad(key, why)
-    loras = data.get("loras", [])
-    if not isinstance(loras, list):
-        bad("loras", "must be a list of tables")
-        loras = []
-    for i, item in enumerate(loras, start=1):
-        lora = _lora_from(item, f"loras[{i}]", bad)
-        if lora is not None:
-            params.loras.append(lora)
+    present = data.keys() & _PARAM_KEYS
+    if present:
+        values = params.__dict__
+        for key in _INT_ORDER:
+            if key in present:
+                value, (low, high) = data[key], _INT_RANGES[key]
+                if not isinstance(value, int) or isinstance(value, bool):
+                    bad(key, "must be a whole number")
+                elif not low <= value <= high:
+                    bad(key, f"is out of range (it must be from {low} to {high})")
+                else:
+                    values[key] = value
+        for keys, fits, convert, why in _SIMPLE_PARAMS:
+            for key in keys:
+                if key in present:
+                    if fits(data[key]):
+                        values[key] = convert(data[key])
+                    else:
+                        bad(key, why)
+    if "loras" in data:
+        params.loras = _loras_from(data["loras"], bad)
     return params
 
 
-#: (keys, accepts the value, converts it, what is wrong otherwise)
+def _loras_from(loras: Any, bad) -> list[Lora]:
+    if not isinstance(loras, list):
+        bad("loras", "must be a list of tables")
+        return []
+    found = []
+    for i, item in enumerate(loras, start=1):
+        lora = _lora_from(item, f"loras[{i}]", bad)
+        if lora is not None:
+            found.append(lora)
+    return found
+
+
+def _in_field_order(keys) -> tuple[str, ...]:
+    return tuple(key for key in PARAM_FIELDS if key in keys)
+
+
+_INT_ORDER = _in_field_order(_INT_PARAMS)
+#: (keys in field order, accepts the value, converts it, what is wrong otherwise)
 _SIMPLE_PARAMS = (
-    (_FLOAT_PARAMS, lambda v: _is_number(v), float, "must be a finite number"),
-    (_BOOL_PARAMS, lambda v: isinstance(v, bool), bool, "must be true or false"),
-    (_STR_PARAMS | {"negative"}, lambda v: isinstance(v, str), str, "must be a string"),
+    (_in_field_order(_FLOAT_PARAMS), lambda v: _is_number(v), float, "must be a finite number"),
+    (_in_field_order(_BOOL_PARAMS), lambda v: isinstance(v, bool), bool,
+     "must be true or false"),
+    (_in_field_order(_STR_PARAMS | {"negative"}), lambda v: isinstance(v, str), str,
+     "must be a string"),
 )
+_PARAM_KEYS = frozenset((*_INT_ORDER, *(key for keys, *_ in _SIMPLE_PARAMS for key in keys)))
 
 
 def _is_number(value: Any) -> bool:

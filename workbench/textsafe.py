@@ -75,6 +75,13 @@ def printable(text: Any) -> str:
 
 def one_line(text: Any) -> str:
     """`sanitize` on a single line: runs of whitespace become one space."""
+    if not isinstance(text, str):
+        text = str(text)
+    # Printable text has no control, bidi or escape character and no whitespace but the
+    # plain space (`str.isprintable`): what `sanitize` leaves as it is.  Most messages are
+    # like that, and `workbench lint` prints tens of thousands of them.
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(sanitize(text).split())
 
 

@@ -19,7 +19,10 @@ def make_app(library_dir):
     from workbench.tui.app import WorkbenchApp
 
     def make(path: Path | None = None, **overrides):
-        return WorkbenchApp(load_config(env={}, overrides=overrides), path or library_dir)
+        app = WorkbenchApp(load_config(env={}, overrides=overrides), path or library_dir)
+        # A toast lasts 5 s; on a loaded machine a test reads it later than a user would.
+        app.NOTIFICATION_TIMEOUT = 600
+        return app
 
     return make
 

@@ -4,7 +4,7 @@ changed a little lints in a fraction of the time (as ruff does for code).
 A stale result is worse than a slow one, so every input that can change a prompt's
 findings is in its key, and a prompt whose findings depend on other prompts is not cached:
 
-- the prompt itself: every field of its spec as parsed (`repr` of the dataclasses);
+- the prompt itself: every field of its spec as parsed (`spec_state`);
 - the files it names (`referenced_files`: its source image, a FLUX tools mask, control
   image, Redux references): the path each resolves to and that file's stat (mode,
   device, inode, size, mtime, ctime), or the error stat gives; for a prompt using the
@@ -28,16 +28,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import math
 import os
 import sys
 import time
+from dataclasses import fields
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from .. import __version__, locations
 from ..atomic import write_atomic
-from ..spec import PromptSpec, source_path
+from ..spec import Params, PromptSpec, Tools, source_path
 from ..toolfiles import inventory_path
 from ..untrusted import read_json_file
 from .diagnostic import SEVERITIES, Diagnostic, Edit, Fix
@@ -61,13 +64,25 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _version(distribution: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return "-"
+def _versions(*distributions: str) -> list[str]:
+    """The installed version of each distribution (``-`` when it is not installed), from
+    the name of its ``NAME-VERSION.dist-info`` folder on ``sys.path``, as
+    `importlib.metadata` finds it, without importing `importlib.metadata` (and the email
+    parser it brings: a tenth of a cached run's start-up)."""
+    wanted = {name.lower().replace("-", "_"): "-" for name in distributions}
+    for folder in sys.path:
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            dist, _, version = name.rpartition(".")[0].partition("-")
+            dist = dist.lower().replace("-", "_").replace(".", "_")
+            if wanted.get(dist) == "-":  # the first on the path is the one imported
+                wanted[dist] = version
+    return list(wanted.values())
 
 
 #: A file changed less than this long ago may change again within its timestamps'
@@ -92,7 +107,7 @@ def code_fingerprint() -> str | None:
     while a file of the package is being changed (see `RACY_NS`): no cache then."""
     if _FINGERPRINT:
         return _FINGERPRINT[0]
-    parts = [__version__, sys.version, _version("pillow"), _version("tokenizers")]
+    parts = [__version__, sys.version, *_versions("pillow", "tokenizers")]
     root = locations.PACKAGE_DIR
     for folder, subfolders, names in os.walk(root):
         subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
@@ -123,6 +138,34 @@ def scope_key(settings: LintSettings, *, vram: float | None, base_dir: Path) -> 
              os.environ.get("HOME"), os.environ.get("TZ"), time.tzname, time.timezone,
              repr(default_presets()))
     return _digest(repr(parts))
+
+
+def _getter(cls: type, leave_out: tuple[str, ...] = ()) -> itemgetter:
+    """Reads the values of every field of ``cls`` (but ``leave_out``) from an instance's
+    ``__dict__``, as one tuple (a field added later is in the key without a word here)."""
+    names = [f.name for f in fields(cls) if f.name not in leave_out]
+    return itemgetter(*names) if len(names) > 1 else (lambda d: (d[names[0]],))
+
+
+_SPEC_VALUES = _getter(PromptSpec, ("params", "tools"))
+_PARAM_VALUES = _getter(Params)
+_TOOL_VALUES = _getter(Tools)
+
+
+def spec_state(spec: PromptSpec) -> bytes:
+    """Every field of ``spec`` (its parameters and tools too) as bytes: `marshal` (format 2:
+    no back-references, so equal values give equal bytes) of the field values, or what
+    `repr` says where a value is not a plain one (LoRAs, outpainting, Redux references).
+    Either costs a fraction of the spec's own `repr` (a dataclass's `repr` guards against
+    recursion field by field), and a 10,000-prompt library keys every prompt on every run."""
+    values = (_SPEC_VALUES(spec.__dict__), _PARAM_VALUES(spec.params.__dict__),
+              _TOOL_VALUES(spec.tools.__dict__))
+    if not spec.params.loras and not spec.tools.used:
+        try:
+            return b"m" + marshal.dumps(values, 2)
+        except ValueError:  # a value marshal does not know: repr says it
+            pass
+    return b"r" + repr(values).encode("utf-8", "surrogatepass")
 
 
 def referenced_files(spec: PromptSpec) -> list[str]:
@@ -164,6 +207,7 @@ def encode(diagnostic: Diagnostic) -> list | None:
 
 #: Offsets are string indices: a row with one beyond this is not ours.
 _MAX_OFFSET = 2**31
+_new_tuple = tuple.__new__  # builds a named tuple from checked values without a call per field
 
 
 def _offset(value: Any) -> int:
@@ -184,16 +228,23 @@ def _strength(value: Any) -> float:
     return value
 
 
+def _decode_edit(data: Any) -> Edit:
+    field, start, end, replacement = data
+    if type(field) is not str or type(replacement) is not str:
+        raise ValueError(f"{data!r} is not an edit")
+    return _new_tuple(Edit, (field, _offset(start), _offset(end), replacement))
+
+
 def _decode_fix(data: Any) -> Fix | None:
     if data is None:
         return None
     description, safe, edits, loras = data
-    if type(safe) is not bool or type(edits) is not list or type(loras) is not list:
+    if type(description) is not str or type(safe) is not bool or type(edits) is not list \
+            or type(loras) is not list:
         raise ValueError(f"{data!r} is not a fix")
-    return Fix(description=_text(description), safe=safe,
-               edits=tuple(Edit(_text(f), _offset(s), _offset(e), _text(r))
-                           for f, s, e, r in edits),
-               add_loras=tuple((_text(name), _strength(strength)) for name, strength in loras))
+    return _new_tuple(Fix, (description, tuple(map(_decode_edit, edits)), safe,
+                            tuple((_text(name), _strength(strength))
+                                  for name, strength in loras) if loras else ()))
 
 
 def decode(row: Any) -> Diagnostic:
@@ -205,9 +256,15 @@ def decode(row: Any) -> Diagnostic:
     rule = RULES[slug]  # a str (a key of RULES) by that
     if severity not in SEVERITIES or type(severity) is not str:
         raise ValueError(f"unknown severity {severity!r}")
-    return Diagnostic(slug, rule.code, severity, _text(message), rule.rationale,
-                      _text(field), _offset(start), _offset(end), _decode_fix(fix),
-                      _text(suggestion), _text(action), rule.source)
+    if type(message) is not str or type(field) is not str or type(suggestion) is not str \
+            or type(action) is not str:
+        raise ValueError(f"{row!r} holds a value that is not a string")
+    if type(start) is not int or type(end) is not int or not (
+            0 <= start < _MAX_OFFSET and 0 <= end < _MAX_OFFSET):  # exact: not a bool
+        raise ValueError(f"{row!r} holds a value that is not an offset")
+    return _new_tuple(Diagnostic, (slug, rule.code, severity, message, rule.rationale, field,
+                                   start, end, None if fix is None else _decode_fix(fix),
+                                   suggestion, action, rule.source))
 
 
 class LintCache:
@@ -218,10 +275,14 @@ class LintCache:
         self.library = str(Path(library).resolve())
         self.path = self.folder / f"{_digest(self.library)}.json"
         self.scope = scope
+        self._scope = scope.encode("utf-8", "surrogatepass")
         self.hits = 0
         self.misses = 0
         self._old = self._read()
         self._new: dict[str, list] = {}
+        #: `file_state` of each (path as written, base_dir) this run: a library's prompts
+        #: share a few images, each is looked at once
+        self._states: dict[tuple[str, Path | None], str | None] = {}
 
     def _read(self) -> dict[str, Any]:
         try:  # a regular file, size and depth capped: anything could have replaced it
@@ -239,12 +300,26 @@ class LintCache:
         on a file changed a moment ago."""
         if spec.follows:
             return None
-        states = [file_state(source_path(path, base_dir)) for path in referenced_files(spec)]
-        if spec.tools.used:  # tool-model-missing reads what servers were last seen to have
-            states.append(file_state(inventory_path()))
-        if None in states:
-            return None
-        return _digest("\0".join([self.scope, repr(spec), *states]))
+        state = spec_state(spec)
+        digest = hashlib.blake2b(self._scope, digest_size=16)
+        digest.update(len(state).to_bytes(8, "little"))
+        digest.update(state)
+        if spec.source_image or spec.tools.used:
+            states = [self._state(path, base_dir) for path in referenced_files(spec)]
+            if spec.tools.used:  # tool-model-missing reads what servers were last seen to have
+                states.append(file_state(inventory_path()))
+            if None in states:
+                return None
+            digest.update("\0".join(states).encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+    def _state(self, path: str, base_dir: Path | None) -> str | None:
+        key = (path, base_dir)
+        try:
+            return self._states[key]
+        except KeyError:
+            state = self._states[key] = file_state(source_path(path, base_dir))
+            return state
 
     def get(self, key: str) -> list[Diagnostic] | None:
         """The findings stored under ``key``, or None (not there, or not readable)."""
@@ -252,7 +327,7 @@ class LintCache:
         if rows is None:
             return None
         try:
-            found = [decode(row) for row in rows]
+            found = list(map(decode, rows))
         except (ValueError, TypeError, KeyError):
             return None
         self._new[key] = rows

@@ -30,6 +30,9 @@ _INT_PARAMS = ("seed", "steps", "width", "height")
 _FLOAT_PARAMS = ("guidance", "denoise", "cfg")
 _STR_PARAMS = ("sampler", "scheduler", "preset")
 _SPEC_STR = (*TEXT_FIELDS, "raw", "notes", "source_image", "follows", "name")
+#: Builds a `Diagnostic` from all its values at once (a named tuple's own constructor is a
+#: Python function with defaults; a library lint makes tens of thousands).
+_new_tuple = tuple.__new__
 
 
 def lint(spec: PromptSpec, *, settings: LintSettings | None = None,
@@ -53,11 +56,11 @@ def lint(spec: PromptSpec, *, settings: LintSettings | None = None,
         if entry.when is not None and not entry.when(ctx):
             continue
         for hit in entry.check(ctx):
-            found.append(Diagnostic(
+            found.append(_new_tuple(Diagnostic, (
                 entry.slug, entry.code,
                 overrides.get(entry.slug) or hit.severity or entry.severity,
                 hit.message, entry.rationale, hit.field, hit.start, hit.end, hit.fix,
-                hit.suggestion, hit.action, entry.source))
+                hit.suggestion, hit.action, entry.source)))
     if len(found) > 1:
         found.sort(key=_sort_key)
     return found

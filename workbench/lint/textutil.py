@@ -1,6 +1,6 @@
 """Small text helpers shared by the rules: quoted spans, tidy removals, word matching.
 
-All regexes are compiled at import; every helper is linear in the text it reads.
+Regexes are compiled on first use (`Lazy`); every helper is linear in the text it reads.
 """
 
 from __future__ import annotations
@@ -12,12 +12,26 @@ from functools import lru_cache
 
 from .diagnostic import Edit
 
+
+class Lazy:
+    """A regex compiled on first use: compiling the rules' hundred-odd patterns was a fair
+    part of every `workbench lint` start, and a run answered from its cache needs few."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern, self.flags, self._args = pattern, flags, (pattern, flags)
+
+    def __getattr__(self, name: str):
+        value = getattr(re.compile(*self._args), name)
+        setattr(self, name, value)  # later calls find the method without coming here
+        return value
+
+
 #: A word: letters/digits, with inner apostrophes or hyphens ("don't", "close-up").
-WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+WORD = Lazy(r"[^\W_]+(?:['’\-][^\W_]+)*")
 #: The same for ASCII text, about twice as fast (most prompts are ASCII).
-_WORD_ASCII = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
+_WORD_ASCII = Lazy(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
 #: A letter of any script.
-LETTER = re.compile(r"[^\W\d_]")
+LETTER = Lazy(r"[^\W\d_]")
 
 
 def find_words(text: str) -> list[str]:
@@ -33,13 +47,13 @@ def iter_words(text: str):
 # from letters, so apostrophes ("don't", "dogs' toys") are not taken for quotes.
 # (Every alternative starts with its quote mark, the "stands apart" test just after it, so
 # the regex engine can skip to the next quote mark instead of trying each position.)
-_QUOTED = re.compile(
+_QUOTED = Lazy(
     r'"[^"\n]{1,300}"|“[^”\n]{1,300}”|«[^»\n]{1,300}»|„[^“”\n]{1,300}[“”]'
     r"|'(?<![\w'’]')[^'\n]{1,300}'(?![\w'’])|‘(?<![\w'’]‘)[^’\n]{1,300}’(?![\w'’])"
 )
 
 
-_QUOTE_CHAR = re.compile("[\"“«„'‘]")
+_QUOTE_CHAR = Lazy("[\"“«„'‘]")
 
 
 @lru_cache(maxsize=4096)
@@ -53,8 +67,8 @@ def inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(s <= start and end <= e for s, e in spans)
 
 
-_SEP_AFTER = re.compile(r"[ \t]*[,;][ \t]*|[ \t]+")
-_SEP_BEFORE = re.compile(r"(?:[ \t]*[,;]|[ \t])[ \t]*\Z")
+_SEP_AFTER = Lazy(r"[ \t]*[,;][ \t]*|[ \t]+")
+_SEP_BEFORE = Lazy(r"(?:[ \t]*[,;]|[ \t])[ \t]*\Z")
 
 
 def removal(field: str, text: str, start: int, end: int) -> Edit:
@@ -93,11 +107,11 @@ _TRIM = ",;，、；"
 # -- removals that leave nothing behind ---------------------------------------------------------
 
 _BLEMISHES = (
-    re.compile(r"[,;，、][ \t]*[,;，、]"),                       # doubled separator
-    re.compile(r"[(\[{][ \t,;]|[ \t,;][)\]}]"),                 # space or comma inside a bracket
-    re.compile(r"\(\s*\)|\[\s*\]|\{\s*\}"),                     # empty brackets
-    re.compile(r"[^\S\n]{2,}"),                                # a run of spaces
-    re.compile(r"^[ \t]*[,;，、]|[,;，、][ \t]*$", re.M),        # dangling separator
+    Lazy(r"[,;，、][ \t]*[,;，、]"),                       # doubled separator
+    Lazy(r"[(\[{][ \t,;]|[ \t,;][)\]}]"),                 # space or comma inside a bracket
+    Lazy(r"\(\s*\)|\[\s*\]|\{\s*\}"),                     # empty brackets
+    Lazy(r"[^\S\n]{2,}"),                                # a run of spaces
+    Lazy(r"^[ \t]*[,;，、]|[,;，、][ \t]*$", re.M),        # dangling separator
 )
 _OPENERS, _CLOSERS = "([{", ")]}"
 
@@ -210,19 +224,6 @@ def _trie(node: dict) -> str:
     return body if len(branches) == 1 else f"(?:{body})"
 
 
-class Lazy:
-    """A regex compiled on first use, for patterns most prompts never need: a CJK character
-    class alone takes milliseconds to compile, at every start of `workbench lint`."""
-
-    def __init__(self, pattern: str, flags: int = 0) -> None:
-        self._args = (pattern, flags)
-
-    def __getattr__(self, name: str):
-        value = getattr(re.compile(*self._args), name)
-        setattr(self, name, value)  # later calls find the method without coming here
-        return value
-
-
 class Caseless:
     """A case-insensitive pattern, matched fast: on ASCII text, without ``re.I`` on the
     lower-cased text (lower-casing ASCII keeps every offset, and a case-sensitive pattern
@@ -239,7 +240,7 @@ class Caseless:
         if re.search(r"(?<!\\)[A-Z]", pattern):
             raise ValueError(f"write a Caseless pattern in lower case: {pattern[:60]!r}")
         self.pattern = pattern
-        self._ascii = re.compile(pattern)
+        self._ascii = Lazy(pattern)  # compiled on first use, as `_other`
         self._other = Lazy(pattern, re.I)  # non-ASCII text only
 
     def _pick(self, text: str):
@@ -305,10 +306,10 @@ def word_count(text: str) -> int:
 #: semicolons, new lines, A1111's BREAK, and sentence ends.  (Every alternative starts with
 #: a character, so the regex engine skips to the next candidate: "B(?<!\wB)REAK" is
 #: "\bBREAK", and a leading "\b" made every scan about twice as slow.)
-_FRAGMENT_SEP = re.compile(r"[,;\n，、；]|B(?<!\wB)REAK\b|[.。!?！？](?=\s|$)")
+_FRAGMENT_SEP = Lazy(r"[,;\n，、；]|B(?<!\wB)REAK\b|[.。!?！？](?=\s|$)")
 _ARTICLES = frozenset(("a", "an", "the"))
-_BRACKETS = re.compile(r"[()\[\]{}]|:\s*-?\d+(?:\.\d+)?(?=\s*[)\]])")
-_LORA_TAG = re.compile(r"<(?:lora|lyco|hypernet):[^<>\n]*>", re.I)
+_BRACKETS = Lazy(r"[()\[\]{}]|:\s*-?\d+(?:\.\d+)?(?=\s*[)\]])")
+_LORA_TAG = Lazy(r"<(?:lora|lyco|hypernet):[^<>\n]*>", re.I)
 
 
 def iter_fragments(text: str, mask: re.Pattern | None = None):
@@ -365,10 +366,12 @@ def _fragment(text: str, start: int, end: int, mask) -> tuple[int, int, int] | N
     return start, end, words
 
 
+@lru_cache(maxsize=8192)
 def _piece_words(piece: str, mask) -> int:
     """The words an item counts for (see `fragments`), 0 for an item that counts as nothing
     (only spaces, brackets, articles or numbers).  Leading and trailing spaces and separators
-    change nothing here, so items need not be trimmed to be counted."""
+    change nothing here, so items need not be trimmed to be counted.  Cached: a library's
+    prompts share most of their items (tags, styles, settings)."""
     loras = len(_LORA_TAG.findall(piece)) if "<" in piece else 0
     if loras:
         piece = _LORA_TAG.sub(" ", piece)
@@ -423,10 +426,10 @@ def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None, need: i
     return best
 
 
-_ALPHA = re.compile(r"[A-Za-z]+")
-_LONG = re.compile(r"[A-Za-z]{10,}")
-_DIGITS = re.compile(r"\d+")
-_OTHER = re.compile(r"[^\sA-Za-z\d]")
+_ALPHA = Lazy(r"[A-Za-z]+")
+_LONG = Lazy(r"[A-Za-z]{10,}")
+_DIGITS = Lazy(r"\d+")
+_OTHER = Lazy(r"[^\sA-Za-z\d]")
 
 
 def estimate_tokens(text: str) -> int:

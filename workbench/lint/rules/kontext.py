@@ -13,23 +13,23 @@ import re
 from ...presets import KONTEXT_SIZES, nearest_kontext_size
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import inside
+from ..textutil import Lazy, inside
 
 KONTEXT_GUIDE = "FLUX guide (seed 000), \"Kontext\"; BFL Kontext editing guide"
 
-_VAGUE = re.compile(
+_VAGUE = Lazy(
     r"\b(?:make\s+(?:it|this|the\s+(?:image|picture|photo))\s+(?:look\s+)?"
     r"(?:better|nicer|good|great|cool|cooler|prettier|more\s+beautiful|professional|pop|"
     r"perfect|amazing|awesome)|improve(?:\s+(?:it|this|the\s+(?:image|picture|photo|quality)))?"
     r"|enhance(?:\s+(?:it|this|the\s+(?:image|picture|photo)))?|fix\s+(?:it|this|the\s+image)"
     r"|better\s+quality|more\s+beautiful|make\s+it\s+pop)\b", re.I)
-_CHANGE_VERB = re.compile(
+_CHANGE_VERB = Lazy(
     r"(?:^|[.;!?]\s*|,\s*(?:and\s+|then\s+)?|\b(?:and|then|also|plus)\s+)"
     r"((?:change|make|add|remove|replace|turn|put|give|swap|convert|transform|move|set|"
     r"delete|erase|recolou?r|paint|place|insert|switch)\b)", re.I)
-_PERSON_PRONOUN = re.compile(r"\b(?:she|he|her|him|his|hers|they|them|their)\b", re.I)
-_IT = re.compile(r"\b(?:change|make|turn|put|move|convert|transform|paint|recolou?r|"
-                 r"give|rotate|flip|replace)\s+it\b", re.I)
+_PERSON_PRONOUN = Lazy(r"\b(?:she|he|her|him|his|hers|they|them|their)\b", re.I)
+_IT = Lazy(r"\b(?:change|make|turn|put|move|convert|transform|paint|recolou?r|"
+           r"give|rotate|flip|replace)\s+it\b", re.I)
 _PEOPLE = (
     "woman|man|girl|boy|person|people|child|children|kid|kids|lady|guy|character|figure|"
     "model|subject|couple|baby|family|men|women|baker|worker|dancer|player|rider|driver|"
@@ -37,18 +37,18 @@ _PEOPLE = (
     "father|sister|brother|daughter|son|grandmother|grandfather|bride|groom|king|queen|"
     "prince|princess|actor|actress|student|friend|stranger|traveller|traveler|musician|"
     "fisherman|knight|warrior|athlete|runner|artist|painter|cat|dog|horse|bird")
-_ANTECEDENT = re.compile(rf"\b(?:the|a|an|this|that|these|those|my|our)\s+"
-                         rf"(?:[\w-]+\s+){{0,4}}?(?:{_PEOPLE})\b", re.I)
-_THING = re.compile(r"\b(?:the|a|an|this|that|these|those|my|our)\s+\w+", re.I)
-_TEXT_EDIT = re.compile(r"\b(?:text|word|words|wording|sign|title|label|caption|lettering|"
-                        r"headline|slogan|letters|inscription|writing)\b", re.I)
-_TEXT_VERB = re.compile(r"\b(?:change|replace|edit|rewrite|update|swap|translate|fix|"
-                        r"correct|rename|alter)\b", re.I)
-_TRANSFORM = re.compile(r"\btransform(?:s|ed)?\b", re.I)
-_PRESERVE = re.compile(r"\b(?:keep|keeping|kept|maintain|maintaining|preserve|preserving|"
-                       r"retain|retaining|same|unchanged|intact|untouched|as\s+it\s+is|"
-                       r"identical|without\s+(?:chang|alter|affect|modify)\w*)\b", re.I)
-_SENSITIVE = re.compile(
+_ANTECEDENT = Lazy(rf"\b(?:the|a|an|this|that|these|those|my|our)\s+"
+                   rf"(?:[\w-]+\s+){{0,4}}?(?:{_PEOPLE})\b", re.I)
+_THING = Lazy(r"\b(?:the|a|an|this|that|these|those|my|our)\s+\w+", re.I)
+_TEXT_EDIT = Lazy(r"\b(?:text|word|words|wording|sign|title|label|caption|lettering|"
+                  r"headline|slogan|letters|inscription|writing)\b", re.I)
+_TEXT_VERB = Lazy(r"\b(?:change|replace|edit|rewrite|update|swap|translate|fix|"
+                  r"correct|rename|alter)\b", re.I)
+_TRANSFORM = Lazy(r"\btransform(?:s|ed)?\b", re.I)
+_PRESERVE = Lazy(r"\b(?:keep|keeping|kept|maintain|maintaining|preserve|preserving|"
+                 r"retain|retaining|same|unchanged|intact|untouched|as\s+it\s+is|"
+                 r"identical|without\s+(?:chang|alter|affect|modify)\w*)\b", re.I)
+_SENSITIVE = Lazy(
     r"\b(?:background|backdrop|setting|scene|surroundings|environment|location|"
     r"clothes|clothing|outfit|shirt|dress|jacket|coat|suit|uniform|costume|"
     r"hair|hairstyle|haircut|style|art\s+style|painting|watercolou?r|oil\s+painting|"
@@ -62,17 +62,17 @@ def _instruction_fields(ctx):
 
 #: An edit with nothing to change it to: "Change the background", "Replace the sky."
 _OBJECT_WORD = r"(?!(?:to|into|with|for|as|from|by|in)\b)[\w'-]+"
-_TARGETLESS = re.compile(
+_TARGETLESS = Lazy(
     rf"\s*(?:please\s+)?(?:change|replace|alter|modify|swap|update|edit|redo)\s+"
     rf"(?:the\s+|this\s+|that\s+|her\s+|his\s+|their\s+|its\s+)?(?:{_OBJECT_WORD}\s+){{0,2}}?"
     rf"{_OBJECT_WORD}\s*[.!]?\s*\Z", re.I)
 #: "... in a different outfit", "... into another pose": a target that names nothing.
-_UNSPECIFIED = re.compile(r"\b(?:a|an|some)\s+(?:different|another|new|other)\s+([\w-]+)"
-                          r"\s*[.!]?\s*\Z|\bput\s+(?:this|the\s+same|the)\s+person\s+in\s+"
-                          r"(?:a|an)\s+[\w\s-]+?\s+(?:film|movie|scene|setting)\s*[.!]?\s*\Z",
-                          re.I)
+_UNSPECIFIED = Lazy(r"\b(?:a|an|some)\s+(?:different|another|new|other)\s+([\w-]+)"
+                    r"\s*[.!]?\s*\Z|\bput\s+(?:this|the\s+same|the)\s+person\s+in\s+"
+                    r"(?:a|an)\s+[\w\s-]+?\s+(?:film|movie|scene|setting)\s*[.!]?\s*\Z",
+                    re.I)
 #: After "it": a whole-image target (a style, a medium, a time of day), so "it" is the image.
-_IMAGE_TARGET = re.compile(
+_IMAGE_TARGET = Lazy(
     r"\s*(?:look\s+like|into|to|as)?\s*(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|"
     r"cartoon|photo|photograph|painting|drawing|illustration|anime|manga|watercolou?r|"
     r"render|comic|pixel\s+art|3d|claymation|night|nighttime|night-time|daytime|day|"
@@ -150,23 +150,23 @@ def _cased(word: str, like: str) -> str:
 
 
 #: What kind of change needs a "keep ..." clause, and the clause that fits it.
-_STYLE_REFERENCE = re.compile(r"\s*(?:using|in|with)\s+(?:this|the\s+(?:same|reference))\s+"
-                              r"(?:style|image)\b", re.I)
+_STYLE_REFERENCE = Lazy(r"\s*(?:using|in|with)\s+(?:this|the\s+(?:same|reference))\s+"
+                        r"(?:style|image)\b", re.I)
 _KINDS = (
-    ("background", re.compile(
+    ("background", Lazy(
         r"\b(?:change|replace|swap|alter|set|make|transform|turn)\s+(?:the\s+|its\s+)?"
         r"(?:[\w'-]+\s+)?(?:background|backdrop|setting|surroundings|environment|location|"
         r"scenery)\b|\b(?:new|different)\s+(?:background|backdrop|setting|location)\b|"
         r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b", re.I),
      "while keeping the subject in the exact same position, scale and pose"),
-    ("identity", re.compile(
+    ("identity", Lazy(
         r"\b(?:put|place|move)\s+(?:him|her|them|the\s+(?:person|man|woman|girl|boy|people|"
         r"couple|child)|this\s+(?:person|man|woman))\s+(?:on|in|at|into|inside)\b|"
         r"\b(?:clothes|clothing|outfit|shirt|dress|jacket|coat|suit|uniform|costume|"
         r"hair|hairstyle|haircut|afro|beard|makeup|glasses)\b|"
         r"\bgive\s+(?:him|her|them|the\s+\w+)\s+(?:a|an)\b", re.I),
      "while preserving the person's facial features, expression and pose"),
-    ("style", re.compile(
+    ("style", Lazy(
         r"\b(?:in\s+the\s+style\s+of|reimagine\w*|look\s+like\s+(?:it|they|he|she)\s+"
         r"(?:was|were)\s+(?:drawn|painted)|(?:into|to|as)\s+(?:an?\s+)?(?:[\w'-]+\s+){0,3}?"
         r"(?:style|sketch|cartoon|photo|photograph|painting|drawing|illustration|anime|"
@@ -175,13 +175,13 @@ _KINDS = (
         r"photo)\s+(?:into\s+)?(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|cartoon|photo|"
         r"photograph|painting|drawing|illustration|anime|watercolou?r|render|comic))\b",
         re.I), "while maintaining the original composition and subject positions"),
-    ("time", re.compile(
+    ("time", Lazy(
         r"\b(?:make|turn|change|transform|convert)\s+(?:it|this|the\s+(?:image|scene|photo|"
         r"picture))?\s*(?:in)?to\s+(?:a\s+)?(?:night|nighttime|night-time|daytime|day|dusk|"
         r"dawn|sunset|winter|summer|autumn|fall|spring)\b|"
         r"\bmake\s+it\s+(?:night|nighttime|daytime|winter|summer|autumn|spring|snowy|rainy)\b",
         re.I), "while maintaining the exact composition and the image's style"),
-    ("transform", re.compile(r"\btransform(?:s|ed|ing)?\b", re.I),
+    ("transform", Lazy(r"\btransform(?:s|ed|ing)?\b", re.I),
      "while keeping everything else in the image unchanged"),
 )
 

@@ -3,14 +3,13 @@ English-vocabulary rules ask `mostly_foreign` and stay quiet on such prompts."""
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from ..registry import Hit, rule
 from ..textutil import LETTER, WORD, Lazy, trimmed
 from .common import FUNCTION_WORDS, TEXT_CACHE
 
-_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F\u1E00-\u1EFF]")
+_LATIN = Lazy(r"[A-Za-z\u00C0-\u024F\u1E00-\u1EFF]")
 _SCRIPTS = (
     (Lazy(r"[\u3040-\u30ff]"), "Japanese"),
     (Lazy(r"[\uac00-\ud7af\u1100-\u11ff]"), "Korean"),

@@ -8,13 +8,13 @@ from functools import lru_cache
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import Caseless, find_words, inside, trimmed
+from ..textutil import Caseless, Lazy, find_words, inside, trimmed
 from .common import GUIDE_MISTAKES, TEXT_CACHE
 from .language import mostly_foreign
 from .length import content_words
 
-_WHITE_BG = re.compile(r"(?<!clean )\b(?:(?:plain|pure|solid|simple|blank|all)[\s-]+)?"
-                       r"white[\s-]+(?:background|bg)\b", re.I)
+_WHITE_BG = Lazy(r"(?<!clean )\b(?:(?:plain|pure|solid|simple|blank|all)[\s-]+)?"
+                 r"white[\s-]+(?:background|bg)\b", re.I)
 WHITE_BG_RE = _WHITE_BG
 WHITE_FIX = "clean white seamless backdrop"
 

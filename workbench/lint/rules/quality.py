@@ -9,7 +9,6 @@ word counts leave out.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from ..diagnostic import Fix
@@ -18,6 +17,7 @@ from ..textutil import (
     LETTER,
     WORD,
     Caseless,
+    Lazy,
     alternation,
     clean_edit,
     find_words,
@@ -55,8 +55,8 @@ _COMMON = frozenset(("on", "best", "high", "highest", "top", "ultra", "amazing",
                      "photography", "trending", "featured", "winning", "render", "engine",
                      "worst", "low", "normal", "4", "5", "8", "16", "32"))
 #: A tag wrapped in its own weight brackets: "(masterpiece:1.2)", "((best quality))".
-_WRAPPED = re.compile(r"\(+\s*$")
-_UNWRAP_TAIL = re.compile(r"\s*(?::\s*-?\d+(?:\.\d+)?)?\s*\)+")
+_WRAPPED = Lazy(r"\(+\s*$")
+_UNWRAP_TAIL = Lazy(r"\s*(?::\s*-?\d+(?:\.\d+)?)?\s*\)+")
 
 
 def quality_hint(text: str) -> bool:
@@ -175,10 +175,10 @@ def sd_quality_tags(ctx):
 #: `SYNTAX_NOISE`'s last part: the only one that can match in text without syntax.
 #: (Written to start with a digit, the "not after a word" test just after it, so the regex
 #: engine can skip to the next digit: several times faster than a leading lookbehind.)
-NUMBER = re.compile(r"\d(?<![\w.]\d)\d*(?:\.\d+)?(?![\w.])")
+NUMBER = Lazy(r"\d(?<![\w.]\d)\d*(?:\.\d+)?(?![\w.])")
 
 
-_WEIGHT_NUMBER = re.compile(r":\s*-?\d")
+_WEIGHT_NUMBER = Lazy(r":\s*-?\d")
 
 
 def has_syntax(text: str) -> bool:
@@ -188,7 +188,7 @@ def has_syntax(text: str) -> bool:
 
 #: (Each part starts with a character, not a test, for the same reason as `NUMBER`:
 #: "B(?<!\wB)REAK" is "\bBREAK".)
-SYNTAX_NOISE = re.compile(r"<[^<>\n]*>|B(?<!\wB)REAK\b|e(?<!\we)mbedding:|:\s*-?\d+(?:\.\d+)?\s*\)|"
-                           r"\|[^{}|\n]*(?=[|}])|::\s*-?\d*\.?\d*|" + NUMBER.pattern)
+SYNTAX_NOISE = Lazy(r"<[^<>\n]*>|B(?<!\wB)REAK\b|e(?<!\we)mbedding:|:\s*-?\d+(?:\.\d+)?\s*\)|"
+                    r"\|[^{}|\n]*(?=[|}])|::\s*-?\d*\.?\d*|" + NUMBER.pattern)
 
 

@@ -8,17 +8,17 @@ keep the source image's size; denoise 0.5 is too low, colour changes need 0.8–
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from stat import S_ISREG
 
 from ...compose import clean
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
+from ..textutil import Lazy
 from .lighting import WHITE_BG_RE
 from .quality import QUALITY
 
-_PLAIN = re.compile(r"[\w][\w '’.\-]*")
+_PLAIN = Lazy(r"[\w][\w '’.\-]*")
 
 IMG2IMG_AUDIT = "img2img audit (seed 002)"
 _SIZES: dict[str, tuple[int, int, tuple[int, int] | None]] = {}

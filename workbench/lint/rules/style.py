@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..registry import Hit, rule
-from ..textutil import KNOWN_EMBEDDINGS, WORD, Caseless, alternation, inside, trimmed
+from ..textutil import KNOWN_EMBEDDINGS, WORD, Caseless, Lazy, alternation, inside, trimmed
 from .common import GUIDE
 from .quality import QUALITY, field_tags
 
@@ -63,17 +63,17 @@ TRAITS = {
 _PARTICLE = r"(?:van|von|de|da|di|del|der|la|le|du)"
 _NAME = (rf"(?:(?!BREAK\b)[A-Z][\w'’.\-]+|{_PARTICLE})"
          rf"(?:\s+(?:(?!BREAK\b)[A-Z][\w'’.\-]+|{_PARTICLE})){{0,3}}")
-_BY_NAME = re.compile(rf"\b(?:[Ii]n\s+the\s+style\s+of|[Ss]tyle\s+of|[Ii]nspired\s+by|by|"
-                      rf"[àa]\s+la)\s+(?!BREAK\b)({_NAME})")
+_BY_NAME = Lazy(rf"\b(?:[Ii]n\s+the\s+style\s+of|[Ss]tyle\s+of|[Ii]nspired\s+by|by|"
+                rf"[àa]\s+la)\s+(?!BREAK\b)({_NAME})")
 #: Lower-case names after an art word: "art by artgerm and greg rutkowski", "painting by
 #: greg rutkowski", "by mr jack on deviantart".
-_ART_BY = re.compile(r"\b(?:art|artwork|painting|painted|illustration|illustrated|drawing|"
-                     r"drawn|sketch|render|photo|photograph|design|concept\s+art)\s+by\s+"
-                     r"(?!BREAK\b)([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})\b")
+_ART_BY = Lazy(r"\b(?:art|artwork|painting|painted|illustration|illustrated|drawing|"
+               r"drawn|sketch|render|photo|photograph|design|concept\s+art)\s+by\s+"
+               r"(?!BREAK\b)([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})\b")
 #: "by a knight on deviantart" (an article) describes a subject, not an artist.
-_BY_ON_SITE = re.compile(r"\bby\s+(?!BREAK\b|(?:a|an|the)\s)"
-                         r"([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})"
-                         r"\s+on\s+(?:deviantart|artstation|pixiv|behance|instagram)\b", re.I)
+_BY_ON_SITE = Lazy(r"\bby\s+(?!BREAK\b|(?:a|an|the)\s)"
+                   r"([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})"
+                   r"\s+on\s+(?:deviantart|artstation|pixiv|behance|instagram)\b", re.I)
 _ARTIST_HINTS = frozenset(WORD.findall(name)[0] for name in KNOWN_ARTISTS) | frozenset(
     ("beksiński", "zdzisław", "stålenhag"))
 _KNOWN = Caseless(rf"(?<![\w-])(?:{alternation(KNOWN_ARTISTS)})(?![\w-])")
@@ -88,18 +88,18 @@ _TRAIT_WORDS = Caseless(
     r"ornate|ornamental|art\s+nouveau|cubis\w*|surreal\w*|pastel|sepia|monochrome|"
     r"black\s+and\s+white)\b")
 #: Movements and schools: names of looks FLUX knows, not artists to describe.
-_MOVEMENTS = re.compile(r"(?:Art\s+Deco|Art\s+Nouveau|Bauhaus|Baroque|Rococo|Renaissance|"
-                        r"Impressionism|Expressionism|Cubism|Surrealism|Pop\s+Art|Ukiyo-e|"
-                        r"Art\s+Brut|Memphis|Brutalism|Minimalism|Vaporwave|Synthwave)(?:\s+"
-                        r"(?:style|art))?", re.I)
+_MOVEMENTS = Lazy(r"(?:Art\s+Deco|Art\s+Nouveau|Bauhaus|Baroque|Rococo|Renaissance|"
+                  r"Impressionism|Expressionism|Cubism|Surrealism|Pop\s+Art|Ukiyo-e|"
+                  r"Art\s+Brut|Memphis|Brutalism|Minimalism|Vaporwave|Synthwave)(?:\s+"
+                  r"(?:style|art))?", re.I)
 _EMBEDDING_NAMES = frozenset(n.lower() for n in KNOWN_EMBEDDINGS)
-_STYLE_PREFIX = re.compile(r"^\s*(?:(?:in\s+the\s+)?style\s+of|by|inspired\s+by|[àa]\s+la)\s+",
-                           re.I)
-_STYLE_SUFFIX = re.compile(r"\s+style$", re.I)
-_NAME_ONLY = re.compile(_NAME)
+_STYLE_PREFIX = Lazy(r"^\s*(?:(?:in\s+the\s+)?style\s+of|by|inspired\s+by|[àa]\s+la)\s+",
+                     re.I)
+_STYLE_SUFFIX = Lazy(r"\s+style$", re.I)
+_NAME_ONLY = Lazy(_NAME)
 #: What may stand between the names of one list.
-_LIST_GLUE = re.compile(r"[\s,]*(?:and\s+|&\s*)?[\s,]*")
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[;\n]")
+_LIST_GLUE = Lazy(r"[\s,]*(?:and\s+|&\s*)?[\s,]*")
+_SENTENCE_END = Lazy(r"[.!?](?=\s|$)|[;\n]")
 
 
 def _named_only(text: str, end: int) -> bool:

@@ -11,6 +11,7 @@ from ..registry import Hit, rule
 from ..textutil import (
     WORD,
     Caseless,
+    Lazy,
     estimate_tokens,
     find_words,
     iter_fragments,
@@ -46,16 +47,16 @@ _BACKGROUND_FIRST = Caseless(
     r"\s*(?:in\s+the\s+background|the\s+background|background\s*:|in\s+the\s+distance|"
     r"(?:(?:a|an|the)\s+)?(?:[\w'-]+\s+){0,4}?(?:background|backdrop)(?=\s+(?:with|where|"
     r"in\s+which|of|at|under|behind)\b))\b")
-_CLAUSE_END = re.compile(r"[^.,;:\n]*[.,;:\n]?")
+_CLAUSE_END = Lazy(r"[^.,;:\n]*[.,;:\n]?")
 _STYLE_FIRST = Caseless(
     r"\s*(?:in\s+the\s+(?:style|manner)\s+of|in\s+the\s+vein\s+of|style\s+of|inspired\s+by|"
     r"[àa]\s+la)\s+[^,.;:\n]+[,.;:\n]")
 #: Leading comma items that are quality, medium or style tags, not a subject.
-_STYLE_ITEM = re.compile(
+_STYLE_ITEM = Lazy(
     r"(?:[\w'-]+\s+){0,3}(?:style|art\s+style|aesthetic)|(?:inspired\s+by|in\s+the\s+style\s+"
     r"of|style\s+of|art\s+by)\s+.+|by\s+(?:[A-Z][\w'’.-]*\s*){1,4}", re.I)
 #: Numbers that are camera or quality settings ("35mm", "8k", "f", "1.4"), not "1girl".
-_MEASURE = re.compile(r"\d+(?:mm|k|s|x|px|p|fps|mp|d)?|f\d+")
+_MEASURE = Lazy(r"\d+(?:mm|k|s|x|px|p|fps|mp|d)?|f\d+")
 LATE_AFTER_WORDS = 6
 PREAMBLE_ITEMS = 3
 
@@ -85,7 +86,13 @@ def subject_start(text: str) -> tuple[int, int, int] | None:
 
 
 def _is_style_item(text: str, start: int, end: int) -> bool:
-    item = text[start:end]
+    return _style_item(text[start:end])
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def _style_item(item: str) -> bool:
+    """Whether one comma item is style or quality words only (not a subject); cached by
+    text, as libraries repeat their style items."""
     words = [w.lower() for w in find_words(item)]
     if all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in words):
         return True  # the common case, decided on a word set

@@ -15,14 +15,14 @@ import re
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import KNOWN_EMBEDDINGS, WORD, clean_edit, edit_is_clean, has_words, inside
+from ..textutil import KNOWN_EMBEDDINGS, WORD, Lazy, clean_edit, edit_is_clean, has_words, inside
 from .common import GUIDE_MISTAKES
 
 COMFY = "ComfyUI README, prompt syntax; ComfyUI_examples (lora, textual_inversion_embeddings)"
 
 # -- weight-syntax ---------------------------------------------------------------------------
 
-_WEIGHT = re.compile(
+_WEIGHT = Lazy(
     r"\(+\s*([^()\n]*?)\s*:\s*-?\d+(?:\.\d+)?\s*\)+"   # (word:1.4), ((word:1.2))
     r"|\({2,}([^()\n]*)\){2,}"                          # ((word))
     r"|\[+([^\[\]\n]*)\]+"                              # [word], [a:b:0.5]
@@ -30,9 +30,9 @@ _WEIGHT = re.compile(
     r"|(?<=\S)\s*::\s*-?\d*\.?\d+|(?<=\S)\s*::(?!:)"  # word::2 (Midjourney)
 )
 #: `_WEIGHT` without its "::" forms (the groups keep their numbers).
-_WEIGHT_BRACKETS = re.compile(_WEIGHT.pattern.rsplit("|(?<=", 1)[0].rsplit("|(?<=", 1)[0])
+_WEIGHT_BRACKETS = Lazy(_WEIGHT.pattern.rsplit("|(?<=", 1)[0].rsplit("|(?<=", 1)[0])
 #: A1111 prompt editing / scheduling: [from:to:0.5], [word:0.5]: no single "inner words".
-_SCHEDULE = re.compile(r"\[[^\[\]\n]*:\s*-?\d*\.?\d+\s*\]")
+_SCHEDULE = Lazy(r"\[[^\[\]\n]*:\s*-?\d*\.?\d+\s*\]")
 
 
 def unweight(text: str) -> str:
@@ -105,7 +105,7 @@ def weight_syntax(ctx):
 
 # -- lora-tag ------------------------------------------------------------------------------
 
-_LORA = re.compile(r"<\s*(lora|lyco|hypernet)\s*:\s*([^:<>\n]+?)\s*(?::\s*(-?\d*\.?\d+)\s*)?"
+_LORA = Lazy(r"<\s*(lora|lyco|hypernet)\s*:\s*([^:<>\n]+?)\s*(?::\s*(-?\d*\.?\d+)\s*)?"
                    r"(?::[^<>\n]*)?>", re.I)
 
 
@@ -144,7 +144,7 @@ def lora_tag(ctx):
                                  "or \"Add LoRA from the server\" in the command palette)")
 
 
-_BREAK = re.compile(r"(?:[^\S\n]*\n?[^\S\n]*\bBREAK\b)+[^\S\n]*\n?[^\S\n]*")
+_BREAK = Lazy(r"(?:[^\S\n]*\n?[^\S\n]*\bBREAK\b)+[^\S\n]*\n?[^\S\n]*")
 
 
 @rule("break-keyword", "FX115", "warning", family="syntax", fix="safe", marks=("BREAK",),
@@ -188,7 +188,7 @@ def _break_fix(field: str, text: str, start: int, end: int) -> Fix:
 
 
 _EMBEDDING_HINTS = frozenset(WORD.findall(n.lower())[0] for n in KNOWN_EMBEDDINGS)
-_EMBEDDING = re.compile(r"\bembedding:\s*([\w.\-]+)|(?<![\w-])(" + "|".join(
+_EMBEDDING = Lazy(r"\bembedding:\s*([\w.\-]+)|(?<![\w-])(" + "|".join(
     re.escape(n) for n in KNOWN_EMBEDDINGS) + r")(?![\w-])", re.I)
 
 
@@ -218,7 +218,7 @@ def embedding_name(ctx):
                       suggestion="describe what the embedding stood for in words")
 
 
-_CHOICE = re.compile(r"\{([^{}\n]*\|[^{}\n]*)\}")
+_CHOICE = Lazy(r"\{([^{}\n]*\|[^{}\n]*)\}")
 
 
 @rule("choice-syntax", "FX117", "warning", family="syntax", fix="unsafe", marks=("|",),
@@ -238,6 +238,6 @@ def choice_syntax(ctx):
                       f"{m.group()!r} is expanded by ComfyUI's web UI only; the API sends it "
                       "as text",
                       fix=Fix(f"use the first option, {first!r}",
-                              (Edit(field, *m.span(), first),)) if first else None,
+                        (Edit(field, *m.span(), first),)) if first else None,
                       suggestion="or compare the options as an A/B axis: "
                                  + " vs ".join(repr(o) for o in options if o))

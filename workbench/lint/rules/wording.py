@@ -66,7 +66,7 @@ _NEGATION = Caseless(
     r"(?!\s+(?:only|longer|matter|doubt|one\s+else)\b|[\s-]+ending\b)"
     r"(?:[ \t]+(?:any\s+|a\s+|an\s+|the\s+)?([^\W_][\w\-]*))?")
 #: In an edit, "without changing ...", "don't alter ..." say what to keep: not a negation.
-_PRESERVING = re.compile(
+_PRESERVING = Lazy(
     r"(?:without|not|never|don['’]?t|do\s+not)\s+(?:any\s+)?(?:chang|alter|affect|modify|"
     r"touch|mov|los|disturb|distort|shift|edit|replac|remov)\w*", re.I)
 
@@ -161,21 +161,21 @@ def quote_misuse(ctx):
 
 
 
-_TEXT_INTRO = re.compile(
+_TEXT_INTRO = Lazy(
     r"\b(?:(?:that|which)\s+(?:says|reads|spells(?:\s+out)?)|with\s+the\s+(?:words?|text)|"
     r"titled|entitled|labell?ed|captioned)[ \t]+", re.I)
 _NOT_TEXT = frozenset("with as by in on at for from and or a an like well aloud to about into "
                        "through out over under quietly".split())
-_UPPER_RUN = re.compile(r"[A-Z0-9][A-Z0-9'’&!\-]*(?:[ \t]+[A-Z0-9][A-Z0-9'’&!\-]*)*")
-_UNTIL_PUNCT = re.compile(r"[^.,;:!?\"“”«»\n]+")
+_UPPER_RUN = Lazy(r"[A-Z0-9][A-Z0-9'’&!\-]*(?:[ \t]+[A-Z0-9][A-Z0-9'’&!\-]*)*")
+_UNTIL_PUNCT = Lazy(r"[^.,;:!?\"“”«»\n]+")
 
 
 #: Words that say the prompt is about lettering; with one of them, a run of capitalised words
 #: ("A poster with HELLO WORLD in bold letters") is text to print.
 _TYPE_CUES = frozenset("letters lettering font typeface typography text sign poster banner "
                        "headline title logo wordmark written printed painted neon".split())
-_CAPS_RUN = re.compile(r"(?<![\w\"'“‘«])[A-Z][A-Z0-9'’&!\-]+(?:[ \t]+[A-Z0-9][A-Z0-9'’&!\-]*)+"
-                       r"(?![\w\"'”’»])")
+_CAPS_RUN = Lazy(r"(?<![\w\"'“‘«])[A-Z][A-Z0-9'’&!\-]+(?:[ \t]+[A-Z0-9][A-Z0-9'’&!\-]*)+"
+                 r"(?![\w\"'”’»])")
 #: Capitalised words that are not text to print.
 _NOT_PRINTED = frozenset("BREAK HDR HD UHD FHD RAW CG DSLR NYC USA UK EU LED LCD RGB CGI 3D "
                          "2D TV DJ AI".split())

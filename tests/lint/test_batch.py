@@ -1,0 +1,74 @@
+"""Linting many prompts on several processes (`workbench.lint.batch`): the same findings, in
+the same order, as linting them one by one; ``workbench lint --jobs N`` prints the same
+bytes whatever N is."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+
+from workbench.cli import main
+from workbench.library import read_library
+from workbench.lint import batch, lint
+from workbench.lint.batch import jobs_for, lint_all
+
+from .test_cache import big_library
+
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                           reason="lint processes are forked on Linux only")
+
+
+@linux
+def test_processes_find_what_one_by_one_finds(tmp_path):
+    library = read_library(big_library(tmp_path, count=120))
+    specs = library.prompts
+    options = dict(context={spec.name: spec for spec in specs}, base_dir=tmp_path)
+    one_by_one = [lint(spec, **options) for spec in specs]
+    assert sum(map(len, one_by_one)) > 200  # findings of many kinds, some with fixes
+    assert any(d.fix for found in one_by_one for d in found)
+    assert lint_all(specs, jobs=3, **options) == one_by_one
+    assert lint_all(specs, jobs=1, **options) == one_by_one
+    assert lint_all(specs[:2], jobs=5, **options) == one_by_one[:2]
+    assert lint_all([], jobs=4, **options) == []
+
+
+def test_how_many_processes(monkeypatch):
+    monkeypatch.setattr(batch.sys, "platform", "linux")
+    monkeypatch.setattr(batch.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    for load, idle in ((0.0, 4), (1.0, 4), (2.4, 3), (4.6, 1), (9.0, 1)):  # this one counts
+        monkeypatch.setattr(batch.os, "getloadavg", lambda load=load: (load, load, load))
+        assert batch.available_cpus() == idle
+    monkeypatch.setattr(batch, "available_cpus", lambda: 4)
+    assert jobs_for(10_000) == 4                       # one per CPU for a big library
+    assert jobs_for(2_500) == 2                        # each gets MIN_PER_JOB or more
+    assert jobs_for(1_999) == 1                        # small: this process
+    monkeypatch.setattr(batch, "available_cpus", lambda: 64)
+    assert jobs_for(100_000) == batch.MAX_JOBS
+    assert jobs_for(10, jobs=3) == 3 and jobs_for(2, jobs=3) == 2 and jobs_for(0, jobs=3) == 1
+    monkeypatch.setattr(batch.sys, "platform", "darwin")  # no safe fork: one process
+    assert jobs_for(10_000) == 1 and jobs_for(10_000, jobs=4) == 1
+
+
+@linux
+def test_workbench_lint_prints_the_same_on_any_number_of_processes(capsys, tmp_path):
+    path = big_library(tmp_path, count=80)
+    outputs = []
+    for jobs in ("1", "3"):
+        for form in ("text", "json"):
+            code = main(["lint", str(path), "--no-cache", "--jobs", jobs, "--format", form,
+                         "--stats"])
+            out, err = capsys.readouterr()
+            outputs.append((jobs, form, code, out, re.sub(r"^workbench lint: .*\n", "", err,
+                                                          flags=re.M)))
+    assert outputs[0][2:] == outputs[2][2:] and outputs[1][2:] == outputs[3][2:]
+    assert outputs[0][3].count("\n") > 100
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "many"])
+def test_jobs_must_be_a_positive_whole_number(capsys, tmp_path, value):
+    with pytest.raises(SystemExit) as exit_:
+        main(["lint", str(tmp_path), "--jobs", value])
+    assert exit_.value.code == 2
+    assert "--jobs" in capsys.readouterr().err
