@@ -119,8 +119,9 @@ class Library:
     @property
     def needs_document(self) -> bool:
         """Whether saving needs the whole document parsed first: not when the prompts as
-        loaded were only edited (their pieces of the text are rewritten instead)."""
-        return self._doc is None and not self._patchable()
+        loaded were only edited (their pieces of the text are rewritten instead; the text
+        is cut by the save, off the UI thread, which parses the document if it can't be)."""
+        return self._doc is None and not self._patchable(cut=False)
 
     def parse_pending_document(self) -> PendingDocument | None:
         """Parse the document without attaching it (safe in a worker thread: it reads
@@ -222,9 +223,9 @@ class Library:
     def _revision(self) -> int:
         return self._pieces.revision if isinstance(self._pieces, PromptPieces) else 0
 
-    def _patchable(self) -> bool:
+    def _patchable(self, *, cut: bool = True) -> bool:
         """The prompts are the ones loaded, in their order (only edited), and the text
-        cuts into one piece per prompt."""
+        cuts into one piece per prompt (not cut yet: assumed, unless ``cut``)."""
         if self._doc is not None or len(self.entries) != self._loaded_count:
             return False
         # (asked at every keystroke: checked again only after the entries changed)
@@ -232,7 +233,7 @@ class Library:
             if not all(entry.origin == index for index, entry in enumerate(self.entries)):
                 return False
             self._in_order = self._structure
-        if self._pieces is None:
+        if self._pieces is None and cut:
             loaded = self.data.get("prompts")
             self._pieces = self._text is not None and isinstance(loaded, list) and \
                 PromptPieces.cut(self._text, loaded) or False
