@@ -75,6 +75,10 @@ def test_transparent_pixels_are_flattened(tmp_path):
     assert segments[0].style.bgcolor.triplet == pv.BACKGROUND
 
 
+def thumbs(folder):
+    return sorted(folder.glob("*/*.thumb"))
+
+
 def test_thumbnail_cache_memory_then_disk_then_invalidated(tmp_path):
     src = save(tmp_path / "a.png", (640, 640))
     cache = default_cache()
@@ -82,18 +86,108 @@ def test_thumbnail_cache_memory_then_disk_then_invalidated(tmp_path):
     first = cache.get(src, (100, 100))
     assert (cache.misses, cache.hits, cache.disk_hits) == (1, 0, 0)
     assert first.size == (100, 100) and first.getpixel((50, 50)) == (200, 30, 30)
-    assert len(list(cache.folder.glob("*/*.png"))) == 1
+    cache.flush()                                  # written after the picture is handed back
+    assert len(thumbs(cache.folder)) == 2          # the image's base, and this size
     assert cache.get(src, (100, 100)) is first
     assert cache.hits == 1
     fresh = ThumbnailCache(cache.folder)          # a new process: the disk copy is used
     again = fresh.get(src, (100, 100))
     assert (fresh.misses, fresh.disk_hits) == (0, 1) and again.tobytes() == first.tobytes()
-    fresh.get(src, (50, 50))                      # another size is another thumbnail
-    assert fresh.misses == 1
+    other = fresh.get(src, (50, 50))              # another pane size: from the same base
+    assert (fresh.misses, fresh.disk_hits) == (0, 2) and other.size == (50, 50)
+    fresh.flush()
+    assert len(thumbs(cache.folder)) == 3
     save(src, (640, 640), (0, 0, 255))            # the file changed: not served stale
     os.utime(src, ns=(time.time_ns(), time.time_ns() + 10**9))
     assert fresh.get(src, (100, 100)).getpixel((0, 0)) == (0, 0, 255)
-    assert fresh.misses == 2
+    assert fresh.misses == 1
+
+
+def test_base_thumbnail_is_at_most_256_a_side_and_keeps_the_aspect(tmp_path):
+    src = save(tmp_path / "wide.png", (1344, 768))
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    assert cache.get(src, (100, 100)).size == (100, 57)
+    cache.flush()
+    from PIL import Image
+
+    key = cache.base_key(src)
+    with Image.open(tmp_path / "thumbs" / key[:2] / f"{key}.thumb") as stored:
+        assert stored.size == pv.base_size((1344, 768)) == (256, 146)
+        assert stored.getpixel((10, 10)) == (200, 30, 30)      # lossless
+
+
+def test_a_box_larger_than_the_base_decodes_the_image(tmp_path):
+    src = tmp_path / "big.png"
+    from PIL import Image
+
+    image = Image.new("RGB", (1024, 1024), (10, 20, 30))
+    image.putpixel((1023, 1023), (250, 250, 250))
+    image.save(src)
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    assert cache.get(src, (100, 100)).size == (100, 100)
+    big = cache.get(src, (600, 600))              # e.g. true-pixel graphics
+    assert big.size == (600, 600) and cache.misses == 2
+    cache.flush()
+    assert len(thumbs(tmp_path / "thumbs")) == 3  # the base, 100x100 and the large one
+    assert ThumbnailCache(tmp_path / "thumbs").get(src, (600, 600)).size == (600, 600)
+
+
+def test_small_images_are_enlarged_from_their_base(tmp_path):
+    from PIL import Image
+
+    src = tmp_path / "small.png"
+    image = Image.new("RGB", (4, 4), (255, 0, 0))
+    image.putpixel((0, 0), (0, 0, 255))
+    image.save(src)
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    big = cache.get(src, (40, 40))
+    assert big.size == (40, 40)
+    assert big.getpixel((9, 9)) == (0, 0, 255) and big.getpixel((10, 10)) == (255, 0, 0)
+    cache.flush()
+    fresh = ThumbnailCache(tmp_path / "thumbs")
+    assert fresh.get(src, (80, 80)).getpixel((19, 19)) == (0, 0, 255)
+    assert fresh.misses == 0
+
+
+def test_remember_makes_the_base_once_so_later_previews_decode_nothing(tmp_path):
+    src = save(tmp_path / "run.png", (1024, 1024), (5, 200, 90))
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    assert cache.remember(src) is True
+    assert cache.remember(src) is False          # already there
+    assert cache.remember(tmp_path / "gone.png") is False
+    later = ThumbnailCache(tmp_path / "thumbs")  # e.g. the TUI after a CLI run
+    for box in ((24, 22), (100, 100), (118, 74)):
+        assert later.get(src, box).getpixel((0, 0)) == (5, 200, 90)
+    assert (later.misses, later.disk_hits) == (0, 3)
+
+
+def test_remember_images_runs_in_the_pool(tmp_path):
+    srcs = [save(tmp_path / f"{i}.png", (512, 512), (i, 0, 0)) for i in range(3)]
+    futures = pv.remember_images(srcs + [tmp_path / "missing.png"])
+    assert [f.result(timeout=30) for f in futures] == [True, True, True, False]
+    assert len(thumbs(default_cache().folder)) == 3
+
+
+def test_a_thumbnail_is_served_from_memory_until_it_is_written(tmp_path):
+    src = save(tmp_path / "a.png", (512, 512), (7, 8, 9))
+    cache = ThumbnailCache(tmp_path / "thumbs", memory_items=0)   # no LRU to hide behind
+    cache.get(src, (100, 100))
+    assert cache.get(src, (100, 100)).getpixel((0, 0)) == (7, 8, 9)
+    assert cache.misses == 1                      # never decoded twice, written or not
+    cache.flush()
+    assert len(thumbs(tmp_path / "thumbs")) == 2
+
+
+def test_an_image_asked_for_by_many_threads_is_decoded_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    src = save(tmp_path / "a.png", (1024, 1024))
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    boxes = [(24, 22), (100, 100), (50, 50), (30, 30)] * 3
+    with ThreadPoolExecutor(4) as pool:
+        sizes = list(pool.map(lambda box: cache.get(src, box).size, boxes))
+    assert sizes[:4] == [(22, 22), (100, 100), (50, 50), (30, 30)]
+    assert cache.misses == 1
 
 
 def test_memory_stays_bounded_and_disk_is_pruned(tmp_path):
@@ -101,12 +195,31 @@ def test_memory_stays_bounded_and_disk_is_pruned(tmp_path):
     paths = [save(tmp_path / f"{i}.png", (64, 64), (i * 10, 0, 0)) for i in range(20)]
     for path in paths:
         cache.get(path, (16, 16))
+    cache.flush()
     assert cache.memory_size == 4
-    assert cache.prune() == 10
-    assert len(list((tmp_path / "thumbs").glob("*/*.png"))) == 10
+    assert cache.prune() == 30                     # a base and a 16x16 each: 40 files
+    assert len(thumbs(tmp_path / "thumbs")) == 10
     # the most recent ones are still served from memory
     cache.get(paths[-1], (16, 16))
     assert cache.hits == 1
+
+
+def test_disk_is_pruned_to_its_byte_budget_newest_first(tmp_path):
+    cache = ThumbnailCache(tmp_path / "thumbs", disk_bytes=1)
+    paths = [save(tmp_path / f"{i}.png", (512, 512), (i * 10, 0, 0)) for i in range(3)]
+    for i, path in enumerate(paths):
+        cache.get(path, (256, 256))                 # the base is the thumbnail: one file
+        cache.flush()
+        key = cache.base_key(path)
+        file = tmp_path / "thumbs" / key[:2] / f"{key}.thumb"
+        os.utime(file, ns=(time.time_ns(), time.time_ns() + i * 10**9))
+    sizes = [f.stat().st_size for f in thumbs(tmp_path / "thumbs")]
+    assert len(sizes) == 3
+    cache.disk_bytes = max(sizes)
+    assert cache.prune() == 2
+    [kept] = thumbs(tmp_path / "thumbs")
+    key = cache.base_key(paths[-1])
+    assert kept.name == f"{key}.thumb"
 
 
 def test_unreadable_images_raise_preview_error(tmp_path):

@@ -125,3 +125,34 @@ def test_ab_usage_errors(tmp_path, capsys):
     assert ab(library, "fox", "--seed-count", "0") == 2
     assert ab("--rerun", tmp_path / "nowhere") == 2
     assert "no manifest" in capsys.readouterr().err
+
+
+def test_a_grid_opened_after_a_cli_run_decodes_no_image(threaded_fake, tmp_path, capsys):
+    """The run makes each image's preview thumbnail as it writes it: a later process (the
+    TUI opening the run) draws every pane size from those, decoding none of the PNGs."""
+    import time
+
+    from workbench.images.preview import ThumbnailCache, default_cache, fit
+
+    fake = threaded_fake()
+    library = write_library(tmp_path, LIB)
+    code = ab(library, "fox", "fox snow", "--seeds", "1,2", "--servers", fake.url,
+              "--out", tmp_path / "runs")
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    folder = Path(out.splitlines()[0])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    images = [folder / image for cell in manifest["cells"].values()
+              for image in cell["images"]]
+    assert len(images) == 4
+    later = ThumbnailCache(default_cache().folder)
+    bases = [later.folder / key[:2] / f"{key}.thumb" for key in map(later.base_key, images)]
+    deadline = time.monotonic() + 30       # made in the background as the run went on
+    while not all(base.is_file() for base in bases) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for image in images:
+        with Image.open(image) as opened:
+            size = opened.size
+        for box in ((24, 22), (48, 44), (100, 100)):
+            assert later.get(image, box).size == fit(size, box)
+    assert (later.misses, later.disk_hits) == (0, 12)

@@ -9,7 +9,8 @@ import pytest
 
 from tests.fakes.ollama_server import FakeOllama, Reply
 from workbench.library import load_library
-from workbench.tui.screens.assist import ActionMenu, AssistScreen, word_diff
+from workbench.tui.screens.assist import AssistScreen, word_diff
+from workbench.tui.screens.assist_menu import ActionMenu
 
 from .helpers import screen_is, screen_lines, wait_until
 

@@ -52,6 +52,15 @@ async def test_f1_toggles_help_for_the_focused_field_and_esc_closes_it(make_app)
         assert "f5 Run" in screen_lines(app)[-1] and "palette" in screen_lines(app)[-1]
         await pilot.press("tab")  # it follows the focus
         await wait_until(pilot, lambda: "Action" in panel.text.splitlines()[0])
+        # longer than the screen: PgDn/PgUp page through it, the field keeps the focus
+        last = "F1 or Esc closes this help"
+        assert not any(last in row for row in screen_lines(app))
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await wait_until(pilot, lambda: any(last in row for row in screen_lines(app)))
+        assert app.focused.id == "f-action" and app.focused.value == \
+            app.editor_screen.spec.action
+        await pilot.press("pageup", "pageup", "pageup")
+        await wait_until(pilot, lambda: panel.scroll_y == 0)
         await pilot.press("f1")  # F1 again closes it
         await wait_until(pilot, lambda: not app.screen.query(HelpPanel))
         await pilot.press("f1")

@@ -4,18 +4,110 @@ upper pixel as background and the lower as foreground), as rich-pixels draws the
 A preview pane is thousands of distinct colour pairs, so the segments are built here for
 speed: the pixels are read in one go and each colour, style and segment made once,
 directly.  Pillow, Rich's colour classes and rich-pixels are imported on first use.
+
+In a 256-colour terminal the picture is drawn in the xterm palette chosen here, not left
+to the terminal layer's downgrade: Rich (and so Textual) sends a colour whose saturation
+is under 15 % to the grey ramp and any other to the colour cube by rounding each channel
+on its own, so a near-grey area whose pixels sit on either side of that line breaks into
+grey and olive or purple blotches, with rims around flat areas.  Here each pixel gets its
+nearest colour among the 240 fixed xterm colours (`to_xterm256`, exact, no dithering: a
+dithered flat area would be speckled), so a flat area stays one colour, a gradient steps
+through neighbouring colours in order, and both halves of a cell are mapped the same way.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from PIL import Image
+    from rich.console import Console, ConsoleOptions, RenderResult
     from rich.segment import Segment
     from rich_pixels import Pixels
 
 BACKGROUND = (24, 24, 24)  # what transparent pixels are laid on
+
+#: The colour systems a picture is drawn for: exact colours, or the xterm palette.
+TRUECOLOR, EIGHT_BIT = "truecolor", "256"
+
+_expected = TRUECOLOR
+
+
+def expect_color_system(system: str | None) -> None:
+    """Tell the renderer which colour system the screen speaks (Rich's name for it:
+    ``"truecolor"``, ``"256"``, ``"standard"``...), so pictures made off the UI thread are
+    drawn for it in advance; a picture shown elsewhere still draws itself for the console
+    it is rendered on."""
+    global _expected
+    _expected = _drawn_for(system)
+
+
+def expected_color_system() -> str:
+    return _expected
+
+
+def _drawn_for(system: str | None) -> str:
+    # Only the 256-colour palette is chosen here; 16-colour terminals and no colour are
+    # left to the terminal layer (a 16-colour picture is a poor picture whatever we do).
+    return EIGHT_BIT if system == EIGHT_BIT else TRUECOLOR
+
+
+_CUBE = [0, 95, 135, 175, 215, 255]     # the levels of each channel in the colour cube
+_RAMP = [8 + 10 * i for i in range(24)]  # the grey ramp, numbers 232-255
+
+
+def xterm_palette() -> list[tuple[int, int, int]]:
+    """The 240 fixed colours of the xterm 256-colour palette, numbers 16 to 255: the
+    6x6x6 cube, then the 24-step grey ramp.  (0 to 15 are left out: every terminal theme
+    sets them differently.)"""
+    cube = [(r, g, b) for r in _CUBE for g in _CUBE for b in _CUBE]
+    return cube + [(v, v, v) for v in _RAMP]
+
+
+def _nearest_levels(levels: list[int], value: int) -> int:
+    return min(range(len(levels)), key=lambda i: (abs(levels[i] - value), i))
+
+
+#: value -> index of the nearest cube level / ramp grey (ties: the darker)
+_CUBE_INDEX = [_nearest_levels(_CUBE, v) for v in range(256)]
+_RAMP_INDEX = [_nearest_levels(_RAMP, v) for v in range(256)]
+
+
+def to_xterm256(image: Image.Image) -> Image.Image:
+    """Each pixel's nearest xterm colour number (16-255, by distance in RGB), as an
+    ``L`` image.  The palette's shape makes it exact and cheap: the nearest cube colour is
+    the nearest level in each channel on its own, the nearest ramp grey is the one nearest
+    the pixel's mean; whichever of the two is nearer wins (a few Pillow operations over
+    the whole image, no per-pixel Python; Pillow's own `quantize` is off by up to 3 levels
+    a channel, enough to flicker between neighbours in a gradient)."""
+    from PIL import ImageMath
+
+    rgb = flatten(image)
+    r, g, b = rgb.split()
+    mean = rgb.convert("L", (1 / 3, 1 / 3, 1 / 3, 0))
+    return ImageMath.lambda_eval(
+        lambda a: _choose(a, *(_band(a, band) for band in "rgb")),
+        r=r, g=g, b=b,
+        ir=r.point(_CUBE_INDEX), ig=g.point(_CUBE_INDEX), ib=b.point(_CUBE_INDEX),
+        lr=r.point([_CUBE[i] for i in _CUBE_INDEX]),
+        lg=g.point([_CUBE[i] for i in _CUBE_INDEX]),
+        lb=b.point([_CUBE[i] for i in _CUBE_INDEX]),
+        grey=mean.point([_RAMP[i] for i in _RAMP_INDEX]),
+        ramp=mean.point(_RAMP_INDEX))
+
+
+def _band(a, band):
+    return a[band], a["l" + band], a["i" + band]
+
+
+def _choose(a, red, green, blue):
+    cube_error = sum((v - level) * (v - level) for v, level, _ in (red, green, blue))
+    grey = a["grey"]
+    grey_error = sum((v - grey) * (v - grey) for v, _, _ in (red, green, blue))
+    cube = 16 + 36 * red[2] + 6 * green[2] + blue[2]
+    use_cube = cube_error <= grey_error
+    return a["convert"](use_cube * cube + (1 - use_cube) * (232 + a["ramp"]), "L")
 
 
 def flatten(im: Image.Image) -> Image.Image:
@@ -29,9 +121,10 @@ def flatten(im: Image.Image) -> Image.Image:
     return im.convert("RGB") if im.mode != "RGB" else im
 
 
-def halfblock_segments(image: Image.Image) -> list[Segment]:
+def halfblock_segments(image: Image.Image, colors: str = TRUECOLOR) -> list[Segment]:
     """``image`` as rows of ``▄`` cells (background = upper pixel, foreground = lower),
     each row ending in a newline; an odd last row is ``▀`` in the upper pixel's colour.
+    ``colors``: ``"truecolor"`` (exact colours) or ``"256"`` (nearest xterm colours).
 
     What rich-pixels' half-cell renderer draws, made for speed (a pane is thousands of
     distinct colour pairs): the pixels are read in one go, and each colour, style and
@@ -42,44 +135,65 @@ def halfblock_segments(image: Image.Image) -> list[Segment]:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _halfblock_segments(flatten(image))
+        rgb = flatten(image)
+        if _drawn_for(colors) == EIGHT_BIT:
+            return _halfblock_segments(to_xterm256(rgb).tobytes(), rgb.width, rgb.height,
+                                       1, _xterm_colors())
+        return _halfblock_segments(rgb.tobytes(), rgb.width, rgb.height, 3, None)
     finally:
         if enabled:
             gc.enable()
 
 
-def _halfblock_segments(rgb: Image.Image) -> list[Segment]:
+_XTERM_COLORS: list | None = None
+
+
+def _xterm_colors() -> list:
+    """Rich colours for xterm numbers 0-255 (16-255 filled in), made once."""
+    global _XTERM_COLORS
+    if _XTERM_COLORS is None:
+        from rich.color import Color, ColorType
+        from rich.color_triplet import ColorTriplet
+
+        # The triplet rides along: Textual turns a colour without one into true colour
+        # (its ANSI filter), which would send it through the downgrade this module avoids.
+        table: list = [None] * 16
+        table += [Color(f"color({16 + i})", ColorType.EIGHT_BIT, 16 + i, ColorTriplet(*rgb))
+                  for i, rgb in enumerate(xterm_palette())]
+        _XTERM_COLORS = table
+    return _XTERM_COLORS
+
+
+def _halfblock_segments(data: bytes, width: int, height: int, depth: int,
+                        table: list | None) -> list[Segment]:
+    """The cells of ``data`` (``depth`` bytes a pixel): RGB triplets made into true
+    colours, or (``table``) xterm numbers looked up in it."""
     from rich.color import Color, ColorType
     from rich.color_triplet import ColorTriplet
     from rich.segment import Segment
     from rich.style import Style
 
-    new, truecolor, new_style = tuple.__new__, ColorType.TRUECOLOR, Style.__new__
-    width, height = rgb.size
-    data = rgb.tobytes()
-    stride = width * 3
-    columns = range(0, stride, 3)
-    colors: dict[bytes, Color] = {}
+    new, new_style, truecolor = tuple.__new__, Style.__new__, ColorType.TRUECOLOR
+    hexes = data.hex() if table is None else ""
+    stride = width * depth
     cells: dict[bytes, Segment] = {}
-    color_of, cell_of = colors.get, cells.get
+    cell_of = cells.get
     segments: list[Segment] = []
     append = segments.append
     newline = Segment("\n")
-    for y in range(0, height - 1, 2):
-        top = data[y * stride:(y + 1) * stride]
-        bottom = data[(y + 1) * stride:(y + 2) * stride]
-        for pair in [top[x:x + 3] + bottom[x:x + 3] for x in columns]:
+    for top in range(0, (height - height % 2) * stride, 2 * stride):
+        for a in range(top, top + stride, depth):
+            b = a + stride
+            pair = data[a:a + depth] + data[b:b + depth]
             segment = cell_of(pair)
             if segment is None:
-                upper, lower = pair[:3], pair[3:]
-                bg = color_of(upper)
-                if bg is None:  # what `Color.from_rgb` makes, minus its checks
-                    bg = colors[upper] = new(Color, ("#" + upper.hex(), truecolor, None,
-                                                     new(ColorTriplet, upper)))
-                fg = color_of(lower)
-                if fg is None:
-                    fg = colors[lower] = new(Color, ("#" + lower.hex(), truecolor, None,
-                                                     new(ColorTriplet, lower)))
+                if table is None:  # what `Color.from_rgb` makes, minus its checks
+                    bg = new(Color, ("#" + hexes[2 * a:2 * a + 6], truecolor, None,
+                                     new(ColorTriplet, pair[:3])))
+                    fg = new(Color, ("#" + hexes[2 * b:2 * b + 6], truecolor, None,
+                                     new(ColorTriplet, pair[3:])))
+                else:
+                    bg, fg = table[pair[0]], table[pair[1]]
                 style = new_style(Style)  # what `Style.from_color(fg, bg)` sets
                 style._ansi = style._style_definition = style._link = style._meta = None
                 style._hash = None
@@ -90,15 +204,51 @@ def _halfblock_segments(rgb: Image.Image) -> list[Segment]:
             append(segment)
         append(newline)
     if height % 2:  # odd height: the last row has no lower pixel
-        top = data[(height - 1) * stride:]
-        for x in columns:
-            append(Segment("▀", Style.from_color(Color.from_rgb(*top[x:x + 3]))))
+        last = (height - 1) * stride
+        for a in range(last, last + stride, depth):
+            pixel = data[a:a + depth]
+            color = (table[pixel[0]] if table is not None else
+                     Color.from_rgb(pixel[0], pixel[1], pixel[2]))
+            append(Segment("▀", Style.from_color(color)))
         append(newline)
     return segments
 
 
-def halfblock_renderable(image: Image.Image) -> Pixels:
-    """An already-sized image as half-blocks (one cell per column, two rows per cell)."""
-    from rich_pixels import Pixels
+class HalfBlocks:
+    """An already-sized image as half-blocks, drawn for the colour system of the console
+    that renders it (exact colours, or the nearest xterm-256 colours); the drawing for
+    the expected system is made at once (off the UI thread), any other on first use.
+    Each drawing is a rich-pixels `Pixels`."""
 
-    return Pixels.from_segments(halfblock_segments(image))
+    def __init__(self, image: Image.Image, colors: str | None = None) -> None:
+        self.image = flatten(image)
+        self.size = self.image.size
+        self._drawings: dict[str, Pixels] = {}
+        self._lock = threading.Lock()
+        self.drawing(colors or _expected)
+
+    def drawing(self, colors: str | None) -> Pixels:
+        """The drawing for ``colors`` (made once)."""
+        from rich_pixels import Pixels
+
+        system = _drawn_for(colors)
+        with self._lock:
+            drawing = self._drawings.get(system)
+            if drawing is None:
+                drawing = self._drawings[system] = Pixels.from_segments(
+                    halfblock_segments(self.image, system))
+            return drawing
+
+    @property
+    def drawn(self) -> tuple[str, ...]:
+        """The colour systems drawn so far."""
+        return tuple(self._drawings)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.drawing(console.color_system)
+
+
+def halfblock_renderable(image: Image.Image, colors: str | None = None) -> HalfBlocks:
+    """An already-sized image as half-blocks (one cell per column, two rows per cell),
+    drawn for ``colors`` in advance (default: the expected colour system)."""
+    return HalfBlocks(image, colors)

@@ -1,19 +1,11 @@
-"""Images in the terminal: small thumbnails, cached, drawn as half-blocks or true pixels.
-
-A 1024x1024 result is far more than a pane of 100x50 cells can show, so every preview
-starts from a thumbnail made once with Pillow (``draft``/``reduce`` first, then a
-``thumbnail`` with a good filter) and kept on disk under ``<cache dir>/thumbs``, keyed by
-the file's path, mtime and size and the target size.  The few most recent thumbnails are
-also kept in memory in a small LRU, and so are the last half-block drawings (bounded by
-their cell count), so a pane or a grid of 16 redraws at once while memory stays flat
-however many images go by.  Thumbnails are made in a small shared thread pool (Pillow
-decodes without the GIL): `submit_preview` hands back a future, so a grid draws each
-tile as it lands.
+"""Images in the terminal: thumbnails (`thumbnails`, made by `shrink`) drawn as half-blocks
+or true pixels, one pane or a grid of them.
 
 Half-blocks (``▄`` with the upper pixel as background and the lower as foreground) work in
-every colour terminal; rich-pixels draws them.  Where the terminal speaks a graphics
-protocol (kitty's, or sixel), textual-image draws real pixels (`graphics`, the one module
-that talks to textual-image).
+every colour terminal (`halfblocks`, in true colour or the nearest xterm-256 colours).
+Where the terminal speaks a graphics protocol (kitty's, or sixel), textual-image draws
+real pixels (`graphics`, the one module that talks to textual-image).  A grid's tiles are
+made in the shared thread pool and land one by one (`submit_preview`).
 
 Pillow and rich-pixels are imported on first use: importing this module costs nothing
 before the TUI's first frame.
@@ -21,281 +13,54 @@ before the TUI's first frame.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import locations
 from .graphics import cell_pixels, true_pixel_renderable
-from .halfblocks import BACKGROUND, flatten, halfblock_renderable, halfblock_segments
+from .halfblocks import (
+    BACKGROUND,
+    HalfBlocks,
+    flatten,
+    halfblock_renderable,
+    halfblock_segments,
+)
+from .shrink import (
+    BASE,
+    PreviewError,
+    base_size,
+    fit,
+    from_base,
+    make_base,
+    make_thumbnail,
+    open_checked,
+)
+from .thumbnails import (
+    ThumbnailCache,
+    default_cache,
+    in_pool,
+    remember_images,
+    thread_pool,
+)
 
-__all__ = ["BACKGROUND", "PreviewError", "ThumbnailCache", "default_cache", "fit", "flatten",
-           "grid", "halfblock_box", "halfblock_renderable", "halfblock_segments",
-           "make_thumbnail", "open_checked", "placeholder", "preview", "submit_preview",
+__all__ = ["BACKGROUND", "BASE", "HalfBlocks", "PreviewError", "ThumbnailCache", "base_size",
+           "default_cache", "fit", "flatten", "from_base", "grid", "halfblock_box",
+           "halfblock_renderable", "halfblock_segments", "make_base", "make_thumbnail",
+           "open_checked", "placeholder", "preview", "remember_images", "submit_preview",
            "thread_pool"]
 
 if TYPE_CHECKING:
-    from PIL import Image
     from rich.console import RenderableType
     from rich.text import Text
-    from rich_pixels import Pixels
-
-#: Thumbnails kept decoded in memory (each at most a pane's pixels: ~100x100 for half-blocks).
-MEMORY_ITEMS = 48
-#: Half-block drawings kept in memory, in cells (~0.6 kB each: a 100x50 pane is 5,000).
-MEMORY_CELLS = 20_000
-#: Thumbnails kept on disk before the oldest are pruned.
-DISK_ITEMS = 2000
-THUMB_VERSION = 1  # bump to invalidate every cached thumbnail
 
 
-class PreviewError(Exception):
-    """An image that can't be previewed (missing, unreadable, too large), in words."""
-
-
-# -- sizes ----------------------------------------------------------------------------------------
-
-def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
-    """``size`` scaled (up or down) to fit ``box``, keeping the aspect ratio; at least 1x1."""
-    w, h = size
-    bw, bh = box
-    if w <= 0 or h <= 0 or bw <= 0 or bh <= 0:
-        return (max(1, bw), max(1, bh))
-    scale = min(bw / w, bh / h)
-    return (max(1, min(bw, round(w * scale))), max(1, min(bh, round(h * scale))))
-
+# -- panes and grids -------------------------------------------------------------------------------
 
 def halfblock_box(columns: int, rows: int) -> tuple[int, int]:
     """Pixels a pane of ``columns`` x ``rows`` cells shows in half-blocks (two per cell)."""
     return (max(1, columns), max(2, rows * 2))
 
-
-# -- thumbnails -----------------------------------------------------------------------------------
-
-def open_checked(path: Path) -> Image.Image:
-    """``path`` opened with Pillow after the size caps (file bytes, then pixels) pass."""
-    from PIL import Image
-
-    from ..untrusted import is_regular_file
-    from .pngmeta import MAX_FILE_BYTES, MAX_PIXELS
-
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise PreviewError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB")
-        if not is_regular_file(path):  # a FIFO or a device would block Pillow forever
-            raise PreviewError(f"{path}: not a regular file")
-        im = Image.open(path)
-    except PreviewError:
-        raise
-    except FileNotFoundError:
-        raise PreviewError(f"{path}: no such file") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise PreviewError(f"{path}: not a readable image: {exc}") from None
-    if im.width * im.height > MAX_PIXELS:
-        im.close()
-        raise PreviewError(f"{path}: {im.width}x{im.height} is too many pixels to preview")
-    return im
-
-
-def make_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
-    """``path`` as an RGB image of exactly `fit` (image size, ``box``): reduced cheaply
-    first (JPEG ``draft``, integer ``reduce``), then filtered; small images are enlarged
-    with nearest-neighbour so pixels stay crisp."""
-    from PIL import Image
-
-    with open_checked(Path(path)) as im:
-        target = fit(im.size, box)
-        try:
-            im.draft("RGB", target)  # JPEG: decode at 1/2, 1/4, 1/8 scale; others: no-op
-            factor = min(im.width // max(1, target[0]), im.height // max(1, target[1]))
-            im.load()
-            work = im.reduce(factor // 2) if factor >= 4 else im
-            work = flatten(work)
-            if work.size[0] > target[0] or work.size[1] > target[1]:
-                work = work.resize(target, Image.Resampling.LANCZOS)
-            elif work.size != target:
-                work = work.resize(target, Image.Resampling.NEAREST)
-            if work is im:  # closing the file would drop its pixels
-                work = im.copy()
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise PreviewError(f"{path}: not a readable image: {exc}") from None
-    return work
-
-
-class ThumbnailCache:
-    """Thumbnails on disk (``folder``) and the most recent few in memory (LRU), with the
-    last half-block drawings of them (LRU bounded by ``memory_cells``).
-
-    Safe to call from worker threads (the TUI makes thumbnails off the UI thread)."""
-
-    def __init__(self, folder: Path | None = None, memory_items: int = MEMORY_ITEMS,
-                 disk_items: int = DISK_ITEMS, memory_cells: int = MEMORY_CELLS) -> None:
-        self.folder = Path(folder) if folder is not None else locations.cache_dir() / "thumbs"
-        self.memory_items = memory_items
-        self.disk_items = disk_items
-        self.memory_cells = memory_cells
-        self._memory: OrderedDict[str, Image.Image] = OrderedDict()
-        self._pictures: OrderedDict[str, tuple[Pixels, int]] = OrderedDict()
-        self._picture_cells = 0
-        self._lock = threading.Lock()
-        self._writes = 0
-        self.hits = self.disk_hits = self.misses = 0
-
-    def key(self, path: Path, box: tuple[int, int]) -> str:
-        path = Path(path).resolve()
-        try:
-            stat = path.stat()
-        except OSError:
-            raise PreviewError(f"{path}: no such file") from None
-        ident = f"{THUMB_VERSION}|{path}|{stat.st_mtime_ns}|{stat.st_size}|{box[0]}x{box[1]}"
-        return hashlib.sha1(ident.encode("utf-8", "surrogateescape")).hexdigest()
-
-    def get(self, path: Path, box: tuple[int, int]) -> Image.Image:
-        """The thumbnail of ``path`` fitted to ``box`` pixels (shared; don't modify it)."""
-        return self._get(self.key(path, box), path, box)
-
-    def _get(self, key: str, path: Path, box: tuple[int, int]) -> Image.Image:
-        with self._lock:
-            image = self._memory.get(key)
-            if image is not None:
-                self._memory.move_to_end(key)
-                self.hits += 1
-                return image
-        file = self.folder / key[:2] / f"{key}.png"
-        image = None
-        if file.is_file():
-            from PIL import Image
-
-            try:
-                with Image.open(file) as cached:
-                    image = cached.convert("RGB")
-                self.disk_hits += 1
-            except (OSError, ValueError, SyntaxError):
-                image = None
-        if image is None:
-            image = make_thumbnail(path, box)
-            self.misses += 1
-            self._store(file, image)
-        with self._lock:
-            self._memory[key] = image
-            self._memory.move_to_end(key)
-            while len(self._memory) > self.memory_items:
-                self._memory.popitem(last=False)
-        return image
-
-    def halfblocks(self, path: Path, box: tuple[int, int]) -> Pixels:
-        """The thumbnail of ``path`` fitted to ``box`` drawn as half-blocks, the drawing
-        itself kept in memory too (drawing costs about as much as decoding)."""
-        key = self.key(path, box)
-        with self._lock:
-            found = self._pictures.get(key)
-            if found is not None:
-                self._pictures.move_to_end(key)
-                return found[0]
-        image = self._get(key, path, box)
-        picture = halfblock_renderable(image)
-        cells = image.width * ((image.height + 1) // 2)
-        with self._lock:
-            if key not in self._pictures and cells <= self.memory_cells:
-                self._pictures[key] = (picture, cells)
-                self._picture_cells += cells
-                while self._picture_cells > self.memory_cells:
-                    _, (_, gone) = self._pictures.popitem(last=False)
-                    self._picture_cells -= gone
-        return picture
-
-    def prefetch(self, paths: Sequence[Path | str | None], box: tuple[int, int],
-                 workers: int | None = None) -> None:
-        """Make the thumbnails of ``paths`` in parallel (Pillow decodes without the GIL),
-        skipping unreadable files; call it when images arrive so previews find them."""
-        todo = [Path(p) for p in paths if p is not None]
-        if len(todo) < 2 or _in_pool():
-            for path in todo:
-                self._quiet_get(path, box)
-            return
-        for future in [thread_pool().submit(self._quiet_get, path, box) for path in todo]:
-            future.result()
-
-    def _quiet_get(self, path: Path, box: tuple[int, int]) -> None:
-        try:
-            self.get(path, box)
-        except PreviewError:
-            pass
-
-    def _store(self, file: Path, image: Image.Image) -> None:
-        try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            image.save(tmp, "PNG", compress_level=1)
-            os.replace(tmp, file)
-        except OSError:
-            return  # a cache that can't be written just isn't a cache
-        self._writes += 1
-        if self._writes % 100 == 0:
-            self.prune()
-
-    def prune(self) -> int:
-        """Delete the oldest thumbnails beyond ``disk_items``; returns how many went."""
-        try:
-            files = sorted(self.folder.glob("*/*.png"), key=lambda p: p.stat().st_mtime)
-        except OSError:
-            return 0
-        extra = files[:max(0, len(files) - self.disk_items)]
-        for file in extra:
-            file.unlink(missing_ok=True)
-        return len(extra)
-
-    @property
-    def memory_size(self) -> int:
-        return len(self._memory)
-
-    @property
-    def memory_cells_used(self) -> int:
-        """Cells of the half-block drawings kept in memory (at most ``memory_cells``)."""
-        return self._picture_cells
-
-
-# -- the decoding pool -----------------------------------------------------------------------------
-
-_POOL_PREFIX = "wb-preview"
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def thread_pool() -> ThreadPoolExecutor:
-    """The process-wide pool thumbnails are made in: as many threads as cores (2 to 4),
-    so a grid's tiles land one after another instead of all at the end."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            workers = min(4, max(2, os.cpu_count() or 2))
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=_POOL_PREFIX)
-        return _pool
-
-
-def _in_pool() -> bool:
-    # A pool thread waiting on the pool could wait forever: it works alone instead.
-    return threading.current_thread().name.startswith(_POOL_PREFIX)
-
-
-_default: ThumbnailCache | None = None
-
-
-def default_cache() -> ThumbnailCache:
-    """The process-wide cache under the current `locations.cache_dir`."""
-    global _default
-    folder = locations.cache_dir() / "thumbs"
-    if _default is None or _default.folder != folder:
-        _default = ThumbnailCache(folder)
-    return _default
-
-
-# -- panes and grids -------------------------------------------------------------------------------
 
 def preview(path: Path | str, columns: int, rows: int, *, protocol: str = "halfblocks",
             cache: ThumbnailCache | None = None) -> RenderableType:
@@ -318,7 +83,7 @@ def submit_preview(path: Path | str, columns: int, rows: int, *,
     (or its `PreviewError`).  A grid submits all its tiles and draws each as it lands
     (``add_done_callback``, ``asyncio.wrap_future``)."""
     cache = cache or default_cache()  # chosen here, not in the thread: a test's cache dir
-    if _in_pool():
+    if in_pool():
         future: Future[RenderableType] = Future()
         try:
             future.set_result(preview(path, columns, rows, protocol=protocol, cache=cache))

@@ -6,6 +6,7 @@ to carry the spec in its ``workbench`` chunk (ComfyUI's SaveImage writes it from
 ``extra_pnginfo``; a server that drops it gets it added), the cell is recorded in the run's
 manifest (`history.record_cell`, one write at a time, off the event loop) and the journal
 entry is settled.  Images that fail a check are listed with the reason, never written.
+Each image written gets its preview thumbnail made in the background (`remember_images`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from ..comfy.client import ComfyClient, ComfyError, JobResult
 from ..comfy.validate import Problem, explain_execution_error, explain_interrupted
 from ..images.pngmeta import embed_spec, read_png_metadata
+from ..images.thumbnails import remember_images
 from ..images.validate import MAX_PIXELS, UnsafeImage, check_image
 from ..presets import Presets
 from ..textsafe import one_line
@@ -130,10 +132,16 @@ class CellRecorder:
 
     async def record(self, cell: Cell, images: list[bytes], workflow: dict | None,
                      **details: Any) -> history.CellResult:
-        """`history.record_cell` off the loop, one manifest write at a time."""
+        """`history.record_cell` off the loop, one manifest write at a time; then the
+        images' preview thumbnails are made in the background, now that the files exist:
+        a grid of this run opened later (in the TUI, after a CLI run too) is drawn from
+        them instead of decoding every megapixel PNG."""
         async with self._manifest_lock:
-            return await asyncio.to_thread(history.record_cell, self.run, cell, images,
-                                           workflow, presets=self.presets, **details)
+            result = await asyncio.to_thread(history.record_cell, self.run, cell, images,
+                                             workflow, presets=self.presets, **details)
+        if result.images:
+            remember_images([self.run.folder / image for image in result.images])
+        return result
 
     async def finish(self, client: ComfyClient, result: JobResult, cell: Cell, workflow: dict,
                      *, version: str = "", **extra: Any) -> tuple[history.CellResult,

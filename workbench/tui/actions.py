@@ -51,6 +51,10 @@ ACTIONS: list[Action] = [
            "it)", "toggle_help", **ONLY_KEY),
         _a("help.close", "escape", "Close help", "Close the help", "close_help", **HIDDEN,
            **ONLY_KEY),
+        _a("help.down", "pagedown", "Help down", "Scroll the open help down a page",
+           "scroll_help(1)", **HIDDEN, **ONLY_KEY),
+        _a("help.up", "pageup", "Help up", "Scroll the open help up a page",
+           "scroll_help(-1)", **HIDDEN, **ONLY_KEY),
         _a("save", "f6,ctrl+s", "Save", "Write every library with unsaved edits; resolves "
            "a conflict with the file on disk", "save_now", title="Save now", **HIDDEN),
         priority=True),

@@ -11,12 +11,14 @@ the user on F6, never mid-typing.
 from __future__ import annotations
 
 import gc
+import importlib
 import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.message import Message
@@ -28,6 +30,7 @@ from .. import workspace
 from ..collection import Collection
 from ..config import Config, ConfigError, remember
 from ..editing import Notice, Saves, Undo
+from ..images.halfblocks import expect_color_system
 from ..library import Library
 from ..runs.session import ComfySession
 from ..textsafe import sanitize
@@ -42,7 +45,15 @@ AUTOSAVE_DELAY = 0.6
 #: A big library (its last save was slow) is saved in a pause of typing instead: AUTOSAVE_
 #: DELAY after the last keystroke, at most SLOW_SAVE_WAIT after the first.
 SLOW_SAVE_WAIT = 5.0
-__all__ = ["AUTOSAVE_DELAY", "LINT_DELAY", "WorkbenchApp", "run_app"]
+#: What a first F1 or F9 would import on the UI thread (F9's model list and proposals bring
+#: the Ollama client: httpx, pydantic, and at its first request httpcore's async backend;
+#: most of a second on a slow machine): imported in a thread once the first frame is out.
+PRELOAD = ("workbench.tui.widgets.help", "workbench.tui.screens.assist_menu",
+           "workbench.llm.ollama", "workbench.llm.gpu", "workbench.tui.screens.assist",
+           "httpcore._backends.anyio", "anyio._backends._asyncio")
+__all__ = ["AUTOSAVE_DELAY", "LINT_DELAY", "PRELOAD", "WorkbenchApp", "run_app"]
+#: `gc.freeze` is done once a process (tests start many apps in one).
+_frozen = False
 
 
 @dataclass
@@ -131,6 +142,35 @@ class WorkbenchApp(App):
             gc.freeze()
             gc.enable()
 
+    def _after_first_frame(self) -> None:
+        self._resume_gc()
+        self._preload()
+
+    @work(thread=True, group="preload", exit_on_error=False)
+    def _preload(self) -> None:
+        """Import what the first F1 or F9 needs (imports only: nothing of Textual's runs
+        off its thread), then settle the heap."""
+        for name in PRELOAD:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # another version of a library: imported when used
+                pass
+        cell_len("“…→”")  # Rich's table of character widths (loaded at the first one)
+        try:
+            self.call_from_thread(self._settle_heap)
+        except RuntimeError:  # the app has closed meanwhile
+            pass
+
+    def _settle_heap(self) -> None:
+        """What start-up built lives as long as the app (widgets, styles, libraries,
+        tokenizers, modules): out of the cycle collector's full passes, which walked all of
+        it again and again (50-80 ms each, in the middle of a key's frame)."""
+        global _frozen
+        if not _frozen and not self._gc_paused:
+            _frozen = True
+            gc.collect(1)
+            gc.freeze()
+
     # -- terminal safety: outside text never reaches the terminal raw ------------------------
     _safety = TerminalSafety()
 
@@ -155,7 +195,10 @@ class WorkbenchApp(App):
         # The app is ready (for keys, for a test's pilot) once the editor screen is: as it
         # was when the editor's widgets were the app's own.
         await AwaitMount(self.editor_screen, [self.editor_screen])
-        self.call_after_refresh(self._resume_gc)
+        self.call_after_refresh(self._after_first_frame)
+        # previews are drawn off the UI thread: in this terminal's colours (xterm-256 ones
+        # chosen by the previews themselves when it has no true colour)
+        expect_color_system(self.console.color_system)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         problems = (self.collection.problems + self.config.problems + self._theme_failures
                     + self.keys.problems)
@@ -245,8 +288,7 @@ class WorkbenchApp(App):
         # Over the editor's panes (the status line and footer stay in view); on another
         # screen, over all but its footer line.
         host = self.screen.query("#main").first() if self.screen.query("#main") else None
-        panel = HelpPanel()
-        panel.styles.dock = panel.side(self.screen.focused)  # laid out once, on its side
+        panel = HelpPanel(self.screen, self.screen.focused)
         if host is None:
             host = self.screen
             panel.styles.height = max(3, self.screen.size.height - 1)
@@ -255,7 +297,7 @@ class WorkbenchApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Esc closes the help first; with no help open, the binding is off (not in the
         footer, and Esc does what it does on the screen)."""
-        if action == "close_help":
+        if action in ("close_help", "scroll_help"):
             from .widgets.help import HelpPanel
 
             return bool(self.screen.query(HelpPanel))
@@ -265,6 +307,14 @@ class WorkbenchApp(App):
         from .widgets.help import HelpPanel
 
         self.screen.query(HelpPanel).remove()
+
+    def action_scroll_help(self, pages: int) -> None:
+        """PgUp/PgDn page through an open help longer than the screen (it takes no
+        focus: the focused field stays the one it explains)."""
+        from .widgets.help import HelpPanel
+
+        for panel in self.screen.query(HelpPanel):
+            (panel.scroll_page_down if pages > 0 else panel.scroll_page_up)(animate=False)
 
     def action_save_now(self) -> None:
         self.flush_saves()

@@ -7,74 +7,23 @@ it is shown as `rich.text.Text`, never parsed as markup.
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import time
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, OptionList, Select, SelectionList, Static
-from textual.widgets.option_list import Option
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, SelectionList, Static
 
 from ...compose import compose
-from ...llm.action_names import ACTIONS
 from ...llm.actions import Assistant, Proposal
 from ...llm.ollama import LLMError, OllamaClient
 from ...spec import TEXT_FIELDS, PromptSpec
 from ...textsafe import printable, sanitize
 from ..actions import bindings
-
-
-class ActionMenu(ModalScreen[tuple[str, str] | None]):
-    """Pick what to ask for, and which installed model to ask (listed from /api/tags)."""
-
-    BINDINGS = bindings("dialog")
-
-    def __init__(self, config) -> None:
-        super().__init__()
-        self.config = config
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static(Text("Ask the local model to…", style="bold"), id="dialog-title")
-            yield OptionList(*[Option(Text.assemble((name, "bold"), f"  {help}"), id=name)
-                               for name, help in ACTIONS.items()], id="actions")
-            with Horizontal(id="model-row"):
-                yield Static("Model ", classes="field-label")
-                yield Select([(self.config.ollama.model, self.config.ollama.model)],
-                             value=self.config.ollama.model, allow_blank=False, compact=True,
-                             id="model")
-            yield Static("", id="model-note")
-
-    def on_mount(self) -> None:
-        self.list_models()
-
-    @work(exclusive=True)
-    async def list_models(self) -> None:
-        note = self.query_one("#model-note", Static)
-        try:
-            # (made in a thread: a client's first TLS context reads the CA bundle)
-            client = await asyncio.to_thread(OllamaClient.from_config, self.config)
-            async with client:
-                names = [m.name for m in await client.models()]
-        except LLMError as exc:
-            note.update(Text(str(exc)))
-            return
-        wanted = self.config.ollama.model
-        select = self.query_one("#model", Select)
-        select.set_options([(n, n) for n in dict.fromkeys([wanted, *names])])
-        select.value = wanted
-        if wanted not in names:
-            note.update(Text(f"{wanted} is not installed: run `ollama pull {wanted}` or "
-                             "pick another model"))
-
-    @on(OptionList.OptionSelected)
-    def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss((event.option.id, str(self.query_one("#model", Select).value)))
 
 
 def word_diff(old: str, new: str) -> Text:

@@ -166,16 +166,16 @@ class PromptActions:
 
     # -- LLM assistance --------------------------------------------------------------------------
     def action_assist(self, action: str | None = None, model: str = "") -> None:
-        from .assist import ActionMenu, AssistScreen
-
         if self.spec is None:
             self.notify("Select a prompt first", severity="warning")
             return
         spec, library = self.spec, self.library
         if action is None:
-            self.app.push_screen(ActionMenu(self.config),
+            self.app.push_screen(self._action_menu(),
                                  lambda picked: picked and self.action_assist(*picked))
             return
+        from .assist import AssistScreen
+
         source = None
         if action == "describe" and spec.source_image and library is not None:
             source = source_path(spec.source_image, library.path.parent)
@@ -184,6 +184,14 @@ class PromptActions:
                               lint_context=(library, self.collection.libraries))
         self.app.push_screen(screen, lambda new: new is not None and self._accepted(
             library, spec, new, screen.proposal))
+
+    def _action_menu(self):
+        """F9's menu: built once, then shown again (installed: popping it keeps it)."""
+        from .assist_menu import ActionMenu
+
+        if not self.app.is_screen_installed(ActionMenu.NAME):
+            self.app.install_screen(ActionMenu(self.config), ActionMenu.NAME)
+        return self.app.get_screen(ActionMenu.NAME)
 
     def _accepted(self, library: Library, spec: PromptSpec, new: PromptSpec,
                   proposal) -> None:

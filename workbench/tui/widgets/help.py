@@ -9,7 +9,9 @@ widget to build), so it opens at once."""
 
 from __future__ import annotations
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -91,7 +93,7 @@ def help_text(screen, focused: Widget | None, keys: Keys | None = None) -> Rende
     extra = getattr(screen, "HELP_MORE", "")
     if extra:
         parts.append(Text("\n" + extra))
-    parts.append(Text("\nF1 or Esc closes this help.", "italic"))
+    parts.append(Text("\nF1 or Esc closes this help; PgUp/PgDn scroll it.", "italic"))
     return Group(*parts)
 
 
@@ -103,16 +105,43 @@ def plain(renderable: RenderableType, width: int = 60) -> str:
     return captured.get()
 
 
+class RenderedOnce:
+    """``renderable`` rendered once for each width: a frame measures the help's height,
+    then draws it, and a Rich table costs milliseconds a pass."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+        self._lines: dict[tuple, list[list[Segment]]] = {}
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        key = (options.max_width, options.no_wrap, options.overflow, options.justify)
+        lines = self._lines.get(key)
+        if lines is None:
+            lines = self._lines[key] = console.render_lines(self.renderable, options,
+                                                            pad=False, new_lines=True)
+        for line in lines:
+            yield from line
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.renderable)
+
+
 class HelpPanel(VerticalScroll, can_focus=False):
     """Lies over one side of the screen; follows the focus while it is open."""
 
     _shown: RenderableType | None = None
 
+    def __init__(self, screen, focused: Widget | None) -> None:
+        super().__init__()
+        self._shown = help_text(screen, focused, getattr(screen.app, "keys", None))
+        self.styles.dock = self.side(focused)  # laid out once, on its side
+
     def compose(self):
-        yield Static(id="help-text")
+        # with its text from the start: the first frame shows it (no second layout)
+        yield Static(RenderedOnce(self._shown), id="help-text")
 
     def on_mount(self) -> None:
-        self.watch(self.screen, "focused", self.follow)
+        self.watch(self.screen, "focused", self.follow, init=False)
 
     def follow(self, focused: Widget | None = None) -> None:
         if not self.is_attached or not self.screen.is_active:
@@ -120,7 +149,7 @@ class HelpPanel(VerticalScroll, can_focus=False):
         keys = getattr(self.app, "keys", None)
         focused = self.screen.focused
         self._shown = help_text(self.screen, focused, keys)
-        self.query_one("#help-text", Static).update(self._shown)
+        self.query_one("#help-text", Static).update(RenderedOnce(self._shown))
         side = self.side(focused)
         if self.styles.dock != side:
             self.styles.dock = side

@@ -137,8 +137,13 @@ class JobsPanel(VerticalScroll, can_focus=True):
         self._rows[key] = row = JobRow(title)
         if not self.display:
             self.display = True
-            # Textual repaints only part of what the panel's arrival pushed up (the
-            # composed pane was left on screen twice): repaint the screen once it is laid out.
+            # Textual 8 repaints only part of what the panel's arrival moves (the composed
+            # pane was left on screen twice, until a resize): repaint the screen once it
+            # is laid out.  Textual's bug: `Compositor.reflow` (_compositor.py) diffs the
+            # new layout against ``_full_map``, which its lazy `full_map` property has
+            # already rebuilt with the new layout when a widget's region was asked for in
+            # between (`await_mount` -> `refresh` -> `size` -> `region` does, after this
+            # mount), so the widgets that moved are never marked dirty.
             self.call_after_refresh(self.screen.refresh)
         self.mount(row)
         self.scroll_end(animate=False)
