@@ -135,11 +135,6 @@ class WorkbenchApp(App):
     def _resume_gc(self) -> None:
         if self._gc_paused:
             self._gc_paused = False
-            # What start-up built lives as long as the app (widgets, styles, a big
-            # library's specs): moved out of the collector's reach, so its full passes
-            # (hundreds of milliseconds with 10,000 prompts, holding the GIL mid-keystroke)
-            # walk only what was made since.  Given back on exit (`on_unmount`).
-            gc.freeze()
             gc.enable()
 
     def _after_first_frame(self) -> None:
@@ -343,7 +338,6 @@ class WorkbenchApp(App):
 
     async def on_unmount(self) -> None:
         self._resume_gc()  # (an app closed before its first frame)
-        gc.unfreeze()      # what start-up built can be collected again
         self.saves.save_all()  # widgets are gone by now: save without touching the screen
         await self.session.close()
 
