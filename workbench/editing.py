@@ -105,6 +105,10 @@ NOT_SAVED = ("not saved: edits kept in recovery file", "error")
 #: A library whose last save took longer than this (thousands of prompts) is saved in a
 #: pause of typing instead (the caller's timer waits for one, up to a limit).
 SLOW_SAVE = 0.1
+#: A library this big is taken for slow before its first save (comparing its prompts with
+#: the saved ones alone takes tens of milliseconds, in a thread that shares the GIL with
+#: the typing).
+BIG_LIBRARY = 2000
 
 
 class Saves:
@@ -128,7 +132,9 @@ class Saves:
         self.saving: set[Path] = set()       # a thread is writing them
         self.conflicted: set[Path] = set()   # changed on disk: the user decides (F6)
         self.failed: dict[Path, str] = {}    # why their last save failed
-        self.slow: set[Path] = set()         # their last save took over SLOW_SAVE
+        # their last save took over SLOW_SAVE (or, not saved yet, they are big)
+        self.slow: set[Path] = {lib.path for lib in collection.libraries
+                                if len(lib.entries) >= BIG_LIBRARY}
         # Known to match their file (read from it, or saved since, no edits after): the
         # status line and autosave skip comparing their prompts one by one.
         self.clean: set[Path] = {lib.path for lib in collection.libraries if lib.digest}
@@ -136,10 +142,10 @@ class Saves:
     # -- edits ------------------------------------------------------------------------------
     def edited(self, library: Library) -> bool:
         """Note an edit; True when the caller should parse the library's document first
-        (and then call `document_parsed`)."""
+        (and then call `document_parsed`): not for edits of the prompts as loaded."""
         self.pending.add(library.path)
         self.clean.discard(library.path)
-        if library.has_document or library.path in self.preparing:
+        if library.path in self.preparing or not library.needs_document:
             return False
         self.preparing.add(library.path)
         return True

@@ -17,8 +17,10 @@ A library is one TOML file; a folder of them is a collection.  The format::
 
 Files are read and written with tomlkit and only the keys whose values actually changed
 are touched, so comments, ordering, formatting and unknown keys survive, and a file that
-was not changed is written back byte for byte.  Saves are atomic with a ``.bak`` of the
-previous version, and refuse to clobber a file that changed on disk since it was loaded.
+was not changed is written back byte for byte (a library read fast whose prompts were
+only edited rewrites just their pieces of the text: `tomlpieces`).  Saves are atomic with
+a ``.bak`` of the previous version, and refuse to clobber a file that changed on disk
+since it was loaded.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 from . import tomlread
 from .atomic import check_writable, write_atomic, write_target
+from .entries import Entry
 from .spec import PromptSpec
-from .specdata import PROMPT_KEYS, shown, spec_from_table, spec_values
+from .specdata import shown, spec_from_table
+from .tomlpieces import PendingDocument, PromptPieces
 from .tomlpos import PromptLocator, decode_problem, key_position
-from .tomlwrite import set_key, toml_value
+from .tomlwrite import write_fields
 from .untrusted import read_regular
 
 if TYPE_CHECKING:  # tomlkit is imported when a document is needed (a save), not at start
@@ -41,6 +45,7 @@ if TYPE_CHECKING:  # tomlkit is imported when a document is needed (a save), not
     from tomlkit.toml_document import TOMLDocument
 
 FORMAT_VERSION = 1
+
 
 class LibraryError(Exception):
     """A problem with one library file, phrased as ``file:line:col: what is wrong``."""
@@ -55,53 +60,6 @@ class LibraryError(Exception):
 class ConflictError(LibraryError):
     """The file changed on disk since it was loaded; saving would throw those changes away."""
 
-
-
-class Entry:
-    """A prompt and the TOML table it came from (``None`` for a prompt not saved yet).
-
-    ``saved`` is the spec as it is on disk, so a save writes only what differs from it;
-    ``origin`` is the prompt's position in the file as loaded (``None``: added since).
-    A library read from a file builds ``saved`` from the prompt's plain values the first
-    time it is asked for (``plain``: the values and the fallback name): `workbench lint`
-    and `list` never ask, and copying 10,000 specs up front was a tenth of their time.
-    """
-
-    __slots__ = ("spec", "table", "origin", "_saved", "_plain")
-
-    def __init__(self, spec: PromptSpec, table: Table | None = None,
-                 saved: PromptSpec | None = None, origin: int | None = None, *,
-                 plain: tuple[dict[str, Any], str] | None = None) -> None:
-        self.spec = spec
-        self.table = table
-        self.origin = origin
-        self._saved = saved
-        self._plain = plain if saved is None else None
-
-    @property
-    def saved(self) -> PromptSpec | None:
-        plain = self._plain
-        if plain is not None:  # the same values give the same spec (`spec_from_table`)
-            self._saved = spec_from_table(plain[0], "", [], fallback_name=plain[1])
-            self._plain = None
-        return self._saved
-
-    @saved.setter
-    def saved(self, spec: PromptSpec | None) -> None:
-        self._saved = spec
-        self._plain = None
-
-    def __repr__(self) -> str:
-        return (f"Entry(spec={self.spec!r}, table={self.table!r}, saved={self.saved!r}, "
-                f"origin={self.origin!r})")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Entry):
-            return NotImplemented
-        return (self.spec, self.table, self.saved, self.origin) == (
-            other.spec, other.table, other.saved, other.origin)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
 
 
 class Library:
@@ -128,6 +86,10 @@ class Library:
             doc.unwrap() if doc is not None else {})
         self._loaded_count = sum(1 for e in self.entries if e.origin is not None)
         self._written: list[tuple[Entry, PromptSpec]] = []
+        # The text cut at its [[prompts]] (None: not yet; False: can't be, use the document)
+        self._pieces: PromptPieces | None | bool = None
+        self._structure = 0     # bumped whenever entries are added, removed or renumbered
+        self._in_order = -1     # the `_structure` at which they were last in loaded order
 
     def __repr__(self) -> str:
         return f"Library({str(self.path)!r}, {len(self.entries)} prompts)"
@@ -151,20 +113,33 @@ class Library:
     def doc(self) -> TOMLDocument:
         """The comment-preserving document, parsed on first use."""
         if self._doc is None:
-            self.attach_document(parse_document(self.path, self._text or ""))
+            self.attach_document(parse_document(self.path, self._source_text()))
         return self._doc
 
-    def parse_pending_document(self) -> TOMLDocument | None:
+    @property
+    def needs_document(self) -> bool:
+        """Whether saving needs the whole document parsed first: not when the prompts as
+        loaded were only edited (their pieces of the text are rewritten instead; the text
+        is cut by the save, off the UI thread, which parses the document if it can't be)."""
+        return self._doc is None and not self._patchable(cut=False)
+
+    def parse_pending_document(self) -> PendingDocument | None:
         """Parse the document without attaching it (safe in a worker thread: it reads
-        only the text loaded); None when it is parsed already."""
+        only the text); None when it is parsed already."""
         if self._doc is not None:
             return None
-        return parse_document(self.path, self._text or "")
+        revision = self._revision()
+        return PendingDocument(parse_document(self.path, self._source_text()), revision)
 
-    def attach_document(self, doc: TOMLDocument) -> None:
-        """Use ``doc`` (parsed from this library's text, e.g. in a worker thread)."""
+    def attach_document(self, doc: TOMLDocument | PendingDocument) -> None:
+        """Use ``doc`` (parsed from this library's text, e.g. in a worker thread; one
+        parsed before a piece-wise save is stale and left out)."""
         from tomlkit.items import AoT
 
+        if isinstance(doc, PendingDocument):
+            if doc.revision != self._revision():
+                return
+            doc = doc.doc
         if self._doc is not None:
             return
         prompts = doc.get("prompts")
@@ -211,6 +186,7 @@ class Library:
         entry = Entry(spec)
         index = self._index(after) + 1 if after is not None else len(self.entries)
         self.entries.insert(index, entry)
+        self._structure += 1
         return spec
 
     def duplicate(self, spec: PromptSpec) -> PromptSpec:
@@ -218,6 +194,7 @@ class Library:
 
     def remove(self, spec: PromptSpec) -> None:
         del self.entries[self._index(spec)]
+        self._structure += 1
 
     def _index(self, spec: PromptSpec) -> int:
         for i, entry in enumerate(self.entries):
@@ -227,9 +204,52 @@ class Library:
 
     # -- writing -------------------------------------------------------------------------
     def render(self) -> str:
-        """The TOML text the library would be saved as (updates the document in place)."""
+        """The TOML text the library would be saved as (updates the document, or the
+        edited prompts' pieces of the text, in place)."""
+        patched = self._patched_text()
+        if patched is not None:
+            return patched
         self._sync_document()
         return self.doc.as_string()
+
+    def sync_tables(self) -> None:
+        """Give every prompt its table in the document, for a caller writing keys there."""
+        self._sync_document()
+
+    def _source_text(self) -> str:  # (as loaded, with the pieces rewritten since)
+        return self._pieces.text() if isinstance(self._pieces, PromptPieces) else \
+            self._text or ""
+
+    def _revision(self) -> int:
+        return self._pieces.revision if isinstance(self._pieces, PromptPieces) else 0
+
+    def _patchable(self, *, cut: bool = True) -> bool:
+        """The prompts are the ones loaded, in their order (only edited), and the text
+        cuts into one piece per prompt (not cut yet: assumed, unless ``cut``)."""
+        if self._doc is not None or len(self.entries) != self._loaded_count:
+            return False
+        # (asked at every keystroke: checked again only after the entries changed)
+        if self._in_order != self._structure:
+            if not all(entry.origin == index for index, entry in enumerate(self.entries)):
+                return False
+            self._in_order = self._structure
+        if self._pieces is None and cut:
+            loaded = self.data.get("prompts")
+            self._pieces = self._text is not None and isinstance(loaded, list) and \
+                PromptPieces.cut(self._text, loaded) or False
+        return self._pieces is not False
+
+    def _patched_text(self) -> str | None:
+        """The text with the edited prompts' pieces rewritten (None: needs the document)."""
+        if not self._patchable():
+            return None
+        assert isinstance(self._pieces, PromptPieces)
+        written = self._pieces.patch(self.entries, write_fields)
+        if written is None:  # a piece holds more than its prompt
+            self._pieces = False
+            return None
+        self._written = written
+        return self._pieces.text()
 
     def encoded(self) -> bytes:
         """`render` as the bytes of the file (a byte order mark the file had is kept)."""
@@ -263,6 +283,7 @@ class Library:
         for index, entry in enumerate(self.entries):
             entry.origin = index
         self._loaded_count = len(self.entries)
+        self._structure += 1
 
     def save_copy(self) -> Path:
         """For "keep both": this version as ``name.your-copy.toml``, titled "(your copy)"."""
@@ -291,7 +312,7 @@ class Library:
             if entry.table is None or entry.saved != entry.spec:
                 copy, new = entry.spec.copy(), entry.table is None
                 entry.table = tomlkit.table() if new else entry.table
-                _write_fields(entry.table, copy, None if new else entry.saved)
+                write_fields(entry.table, copy, None if new else entry.saved)
                 written.append((entry, copy))
         self._written = written
         wanted = [entry.table for entry in self.entries]
@@ -415,19 +436,3 @@ def _parse_message(exc: ParseError) -> str:
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _write_fields(table: Table, spec: PromptSpec, saved: PromptSpec | None) -> None:
-    new = spec_values(spec)
-    old = spec_values(saved) if saved is not None else {}
-    for key in PROMPT_KEYS:
-        value = new[key]
-        if saved is not None and old.get(key) == value:
-            continue
-        if value is None:
-            if key in table and key != "name":
-                del table[key]
-            continue
-        if saved is None and key == "model" and value == "dev":
-            continue
-        set_key(table, key, toml_value(key, value))

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .specdata import PROMPT_KEYS
+from .specdata import PROMPT_KEYS, spec_values
 
 if TYPE_CHECKING:
     from tomlkit.items import Table
+
+    from .spec import PromptSpec
 
 
 def set_key(table: Table, key: str, value: Any) -> None:
@@ -63,3 +65,20 @@ def toml_value(key: str, value: Any) -> Any:
         array.extend(inline_table(item) for item in value)
         return array.multiline(len(value) > 1)
     return value
+
+
+def write_fields(table: Table, spec: PromptSpec, saved: PromptSpec | None) -> None:
+    """Write what changed in ``spec`` since ``saved`` (None: a new table) into ``table``."""
+    new = spec_values(spec)
+    old = spec_values(saved) if saved is not None else {}
+    for key in PROMPT_KEYS:
+        value = new[key]
+        if saved is not None and old.get(key) == value:
+            continue
+        if value is None:
+            if key in table and key != "name":
+                del table[key]
+            continue
+        if saved is None and key == "model" and value == "dev":
+            continue
+        set_key(table, key, toml_value(key, value))

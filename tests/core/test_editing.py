@@ -43,15 +43,20 @@ def test_an_edit_is_pending_until_saved(collection):
     saves, library = Saves(collection), collection.libraries[0]
     assert saves.state(library) == SAVED and saves.due() == []
     library.prompts[2].subject = "a barn owl"
-    assert saves.edited(library) is True       # read fast: its document is parsed first
-    assert saves.edited(library) is False      # ... once
+    assert saves.edited(library) is False      # an edit: no document needed
     assert saves.state(library) == SAVING
-    assert saves.due(wait_for_documents=True) == []   # waits for the parse
-    assert saves.document_parsed(library, library.parse_pending_document()) is True
     assert saves.save_all(wait_for_documents=True) == []
     assert saves.state(library) == SAVED
     text = library.path.read_text()
     assert "a barn owl" in text and text.startswith("# kept comment")
+    library.remove(library.prompts[0])
+    assert saves.edited(library) is True       # a prompt removed: the document first
+    assert saves.edited(library) is False      # ... once
+    assert saves.due(wait_for_documents=True) == []   # waits for the parse
+    assert saves.document_parsed(library, library.parse_pending_document()) is True
+    assert saves.save_all(wait_for_documents=True) == []
+    assert saves.state(library) == SAVED
+    assert library.path.read_text().count("[[prompts]]") == 2
 
 
 def test_a_conflict_is_said_once_and_kept_in_the_recovery_file(collection):
@@ -166,3 +171,15 @@ def test_a_save_in_a_thread_keeps_an_edit_made_meanwhile(collection):
     assert saves.state(library) == SAVING and saves.begin_background() == [library]
     saves.finished(library, *saves.write(library))
     assert saves.state(library) == SAVED and "at dusk" in library.path.read_text()
+
+
+def test_a_big_library_is_saved_in_pauses_of_typing_from_its_first_save(tmp_path):
+    from workbench.editing import BIG_LIBRARY
+    from workbench.library import Entry, Library
+
+    big = Library(tmp_path / "big.toml",
+                  entries=[Entry(PromptSpec(name=f"P{i}")) for i in range(BIG_LIBRARY)])
+    small = Library(tmp_path / "small.toml", entries=[Entry(PromptSpec(name="A"))])
+    collection = Collection(tmp_path)
+    collection.libraries += [big, small]
+    assert Saves(collection).slow == {big.path}

@@ -223,10 +223,14 @@ def test_read_library_parses_tomlkit_only_when_saving(tmp_path):
     assert library.save() is False and not library.has_document
     library.get("Owl").action = "hunting"
     assert library.save()
-    assert library.has_document
+    assert not library.has_document  # an edit rewrites the prompt's piece of the text
     saved = path.read_text()
     assert saved.startswith("# keep me\n") and "# inline" in saved
     assert 'action = "hunting"' in saved
+    library.add(library.get("Owl").copy(name="Owl 2"))
+    assert library.save()
+    assert library.has_document  # a prompt added: the whole document is parsed
+    assert 'name = "Owl 2"' in path.read_text() and "# inline" in path.read_text()
 
 
 def test_reading_a_library_with_a_prompt_removed_then_saving(tmp_path):

@@ -5,7 +5,7 @@ import pytest
 
 from workbench.atomic import backup_path
 from workbench.collection import load_collection
-from workbench.library import ConflictError, LibraryError, load_library, new_library
+from workbench.library import ConflictError, LibraryError, load_library, new_library, read_library
 from workbench.spec import Lora, PromptSpec
 
 HAND_WRITTEN = '''\
@@ -183,3 +183,77 @@ def test_a_key_added_then_removed_again(lib_path):
     text = lib_path.read_text()
     assert "raw =" not in text and "camera =" not in text
     assert text == HAND_WRITTEN
+
+
+# -- a library read fast (tomllib) and only edited: its prompts' pieces of the text ---------
+
+def _edit(lib) -> None:
+    fox, poster = lib.get("Fox"), lib.get("Poster")
+    fox.action, fox.params.steps, fox.camera = "sleeping in the snow", 30, "85mm"
+    fox.tags = ["animal"]
+    poster.text = ""
+    poster.params.loras = [Lora("b.safetensors", 0.5, [])]
+
+
+def test_an_edit_rewrites_only_its_prompts_piece_as_the_whole_document_would(lib_path,
+                                                                               tmp_path):
+    whole = load_library(lib_path)
+    _edit(whole)
+    expected = whole.render()
+    fast = read_library(lib_path)
+    _edit(fast)
+    assert fast.needs_document is False
+    assert fast.save() is True
+    assert not fast.has_document  # tomlkit parsed the two edited prompts only
+    assert lib_path.read_text(encoding="utf-8") == expected
+    assert fast.save() is False   # saved as written: nothing left to write
+    fast.get("Fox").camera = ""   # a key added, then removed again
+    fast.get("Poster").text = "LISBOA"
+    fast.get("Poster").params.loras = []
+    fast.get("Fox").tags, fast.get("Fox").action = ["animal", "winter"], \
+        "leaping over a frozen stream"
+    fast.get("Fox").params.steps = None
+    assert fast.save() is True
+    again = read_library(lib_path)
+    assert again.prompts == fast.prompts
+    assert again.get("Fox").camera == "" and again.get("Poster").text == "LISBOA"
+    assert lib_path.read_text(encoding="utf-8").startswith(HAND_WRITTEN.split("[[")[0])
+
+
+def test_a_header_inside_a_multiline_string_falls_back_to_the_whole_document(tmp_path):
+    path = tmp_path / "tricky.toml"
+    path.write_text('[[prompts]]\nname = "A"\nsubject = """a fox\n[[prompts]]\nin text"""\n'
+                    '\n[[prompts]]\nname = "B"\nsubject = "an owl"  # keep\n')
+    lib = read_library(path)
+    assert [s.name for s in lib.prompts] == ["A", "B"]
+    lib.get("B").action = "flying"
+    assert lib.save() is True
+    assert lib.has_document  # three headers for two prompts: not cut, the document saved
+    text = path.read_text()
+    assert 'action = "flying"' in text and "# keep" in text and "[[prompts]]\nin text" in text
+    assert read_library(path).get("B").action == "flying"
+
+
+def test_a_piece_holding_more_than_its_prompt_falls_back_to_the_whole_document(tmp_path):
+    path = tmp_path / "tail.toml"
+    path.write_text('[[prompts]]\nname = "A"\nsubject = "a fox"\n\n[lint]\noff = ["FX101"]\n')
+    lib = read_library(path)
+    lib.get("A").action = "running"
+    assert lib.save() is True
+    assert lib.has_document  # the last piece held [lint] too: the document was parsed
+    text = path.read_text()
+    assert 'action = "running"' in text and '[lint]\noff = ["FX101"]' in text
+
+
+def test_a_document_parsed_before_a_piecewise_save_is_not_attached(lib_path):
+    lib = read_library(lib_path)
+    pending = lib.parse_pending_document()
+    lib.get("Fox").action = "asleep"
+    assert lib.save() is True          # pieces rewritten: the pending document is stale
+    lib.attach_document(pending)
+    assert not lib.has_document
+    lib.remove(lib.get("Poster"))      # the document parsed now has the edit
+    assert lib.save() is True
+    text = lib_path.read_text()
+    assert 'action = "asleep"' in text and "Poster" not in text
+    assert "# Hand-written library" in text

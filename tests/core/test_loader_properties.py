@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from tests.props import examples
 from workbench.compose import compose
-from workbench.library import PROMPT_KEYS, LibraryError, load_library, read_library, spec_from_table
+from workbench.library import LibraryError, load_library, read_library, spec_from_table
 from workbench.lint import fix_all, lint
+from workbench.specdata import PROMPT_KEYS
 
 SETTINGS = settings(max_examples=examples(120), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,

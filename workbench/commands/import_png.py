@@ -104,7 +104,7 @@ def _save(library, target: Path, imported) -> bool:
         for _, files, _, _ in imported:
             for path, data in files:
                 write_atomic(path, (dumps_json(data, indent=2) + "\n").encode("utf-8"))
-        library.render()  # gives the new prompts their tables
+        library.sync_tables()  # gives the new prompts their tables
         tables = {id(entry.spec): entry.table for entry in library.entries}
         for spec, _, keys, _ in imported:
             for key, value in keys.items():

@@ -48,7 +48,7 @@ PLANS_KEY = "plans"
 
 
 def _table_for(library: Library, prompt_name: str):
-    library.render()  # gives prompts added since loading their tables
+    library.sync_tables()  # gives every prompt its table (those added since loading too)
     for entry in library.entries:
         if entry.spec.name == prompt_name:
             return entry.table

@@ -8,13 +8,12 @@ reported, never fatal: the app starts with the themes that loaded.
 from __future__ import annotations
 
 import inspect
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from textual.theme import Theme
 
-from .. import locations
+from .. import locations, tomlread
 
 _THEME_ARGS = set(inspect.signature(Theme).parameters)
 
@@ -26,7 +25,7 @@ class LoadedThemes:
 
 
 def theme_from_file(path: Path) -> Theme:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = tomlread.loads(path.read_text(encoding="utf-8"))  # (compiled: read at start-up)
     unknown = set(data) - _THEME_ARGS
     if unknown:
         raise ValueError(f"unknown keys {', '.join(sorted(unknown))}")

@@ -14,7 +14,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -132,7 +132,14 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
     def on_screen_suspend(self) -> None:
         self.refresh_bindings()
 
-    def on_screen_resume(self) -> None:
+    _resumed = False
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        if not self._resumed:
+            # The first resume follows the mount, whose styles are fresh: Textual would
+            # restyle every node of the screen again before the first frame.
+            self._resumed = True
+            event.refresh_styles = False
         self.refresh_bindings()
 
     def _first_library(self) -> Library | None:

@@ -4,13 +4,12 @@ CLIP-L token counts, with the end of CLIP-L's 77-token window marked in the text
 from __future__ import annotations
 
 from rich.text import Text
-from textual.visual import visualize
-from textual.widgets import Static
 
 from ... import tokens
 from ...compose import compose, word_count
 from ...spec import PromptSpec
 from ...textsafe import sanitize
+from .lines_static import LinesStatic
 
 #: Marks where CLIP-L stops reading; the text after it is dimmed.
 CLIP_MARK = "┊"
@@ -21,7 +20,7 @@ def estimate_tokens(text: str) -> int:
     return max(round(word_count(text) * 1.3), round(len(text) / 4))
 
 
-class ComposedPane(Static):
+class ComposedPane(LinesStatic):
     """Shows exactly the text FLUX will get; outside text is never parsed as markup."""
 
     ABOUT = ("Composed prompt\nExactly the text FLUX gets, built from the fields; the "
@@ -32,7 +31,6 @@ class ComposedPane(Static):
         self.border_title = "Composed prompt"
         self.text = ""
         self._shown: tuple[PromptSpec | None, list | None] = (None, None)
-        self._lines = -1  # lines the text wraps to at the pane's width (-1: not known)
 
     def on_mount(self) -> None:
         if not tokens.loaded():  # after the first frame: it holds the GIL for a while
@@ -54,16 +52,6 @@ class ComposedPane(Static):
         spec, spans = self._shown
         if spec is not None:
             self.show(spec, spans)
-
-    def update(self, content="", *, layout: bool | None = None) -> None:
-        """The pane's size is fixed (CSS): a new text needs a layout of the screen only
-        when it wraps to another number of lines (the scroll bar), not at every key."""
-        if layout is None:
-            width = self.scrollable_content_region.width
-            lines = visualize(self, content).get_height(self.styles, width) if width else -1
-            layout = lines < 0 or lines != self._lines
-            self._lines = lines
-        super().update(content, layout=layout)
 
     def show(self, spec: PromptSpec | None,
              spans: list[tuple[int, int, str]] | None = None) -> None:

@@ -18,16 +18,18 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
+from textual.geometry import Size
 from textual.lazy import Lazy
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.suggester import Suggester
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Select
 
 from ...fields import FORM_BY_KEY, FORMS, FieldForm, field_text, set_field
 from ...spec import VARIANTS, PromptSpec, unset_default
 from ...textsafe import sanitize
+from .lines_static import LinesStatic
 
 VARIANT_HELP = {"dev": "FLUX.1 dev: quality, 20-50 steps",
                 "schnell": "FLUX.1 schnell: fast drafts, 1-4 steps",
@@ -120,14 +122,23 @@ class ImagePathSuggester(Suggester):
 
 
 class CompactInput(Input):
-    """A compact input (no border, one line) that is compact from the start.
+    """A compact input (no border, one line) that is compact from the start, and whose
+    keystrokes repaint it without laying out the screen.
 
     Textual's inputs start wide and add their ``-textual-compact`` class when ``compact``
     is set, and ``-valid`` on their first value: each class added restyles the input and
     its parts (a millisecond apiece, a score of times before the first frame).  Here both
-    are there from construction, so nothing changes later."""
+    are there from construction, so nothing changes later.
+
+    Each change of value sets the input's virtual (scrollable) width to its text's, and
+    Textual's `virtual_size` asks for a layout of the whole screen when it changes (tens
+    of milliseconds with the editor's form: most of a keystroke's cost).  This input's
+    own size never depends on it (one line high, as wide as its container; an ``auto``
+    size still gets its layout from `Input`), and the horizontal scrolling reads the
+    value directly, so here it only repaints."""
 
     compact = reactive(True, toggle_class="-textual-compact")
+    virtual_size = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, *args, **kwargs) -> None:
         classes = kwargs.pop("classes", None) or ""
@@ -168,7 +179,7 @@ def _make_input(form: FieldForm) -> Widget:
     return widget
 
 
-class FieldPeek(Static):
+class FieldPeek(LinesStatic):
     """The focused one-line field's whole value, wrapped, while it is too long for its
     input (docked under the form; hidden otherwise)."""
 

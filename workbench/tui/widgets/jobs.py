@@ -25,7 +25,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, ProgressBar
 
-from ...comfy.progress import Timings
 from ...library import Library
 from ...spec import PromptSpec
 from ...textsafe import one_line, sanitize
@@ -33,6 +32,7 @@ from ..actions import bindings
 from ..messages import JobCallbacks, JobProgress
 
 if TYPE_CHECKING:
+    from ...comfy.progress import Timings
     from ...runs.session import ComfySession
 
 
@@ -102,11 +102,21 @@ class JobsPanel(VerticalScroll, can_focus=True):
     def __init__(self, config, session: ComfySession, **kwargs) -> None:
         super().__init__(**kwargs)
         self.config, self.session = config, session
-        self.timings = Timings()   # what earlier prompts of the session measured
+        self._timings: Timings | None = None
         self.border_title = "Runs"
         self.display = False
         self._rows: dict[str, JobRow] = {}
         self.selected: JobRow | None = None
+
+    @property
+    def timings(self) -> Timings:
+        """What earlier prompts of the session measured (made on first use: the progress
+        model is not imported before the first frame)."""
+        if self._timings is None:
+            from ...comfy.progress import Timings
+
+            self._timings = Timings()
+        return self._timings
 
     def on_mount(self) -> None:
         self.set_interval(0.5, self._tick)

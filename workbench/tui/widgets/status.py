@@ -9,6 +9,7 @@ from ...textsafe import sanitize
 
 
 class StatusBar(Static):
+    _line: Text | None = None
     def set_state(self, library: str, state: str, detail: str = "",
                   level: str = "ok") -> None:
         line = Text(no_wrap=True, overflow="ellipsis")
@@ -18,4 +19,7 @@ class StatusBar(Static):
         if detail:
             line.append(f"  {sanitize(detail)}")
         self.set_class(level in ("warn", "error"), "-alert")
+        if line == self._line:  # (asked at every key: a repaint of the bottom line would
+            return              # widen each keystroke's screen update to the whole screen)
+        self._line = line
         self.update(line, layout=False)  # one line, its size fixed: no screen layout
