@@ -89,7 +89,7 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         browser = PromptBrowser(self.collection, id="browser")
-        editor, status = SpecEditor(id="editor"), StatusBar(id="status")
+        editor, status = SpecEditor(self._edited, id="editor"), StatusBar(id="status")
         composed, problems = ComposedPane(id="composed"), ProblemsPanel(id="problems")
         with Horizontal(id="main"):
             yield browser
@@ -189,8 +189,8 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
             self.show(self.library, None)
             self.update_status("no prompts match the filter", "warn")
 
-    @on(SpecEditor.Edited)
     def _edited(self, event: SpecEditor.Edited) -> None:
+        """An edit, reported by the editor as it is made (in the keystroke's handling)."""
         if self._main_widgets_gone():  # the last keystroke's message, after the app closed
             return
         self.composed.show(event.spec)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +88,9 @@ class FieldGrid(Grid):
         editor = self.query_ancestor(SpecEditor)
         editor._inputs.update(self.inputs)  # no DOM queries per keystroke or refill
         editor.fill(self.forms)
+        for widget in self.inputs.values():
+            if isinstance(widget, CompactInput):
+                widget.edited = editor._field_edited
 
 
 class SpanHighlighter(Highlighter):
@@ -144,6 +148,14 @@ class CompactInput(Input):
         classes = kwargs.pop("classes", None) or ""
         super().__init__(*args, compact=True, classes=f"-textual-compact -valid {classes}",
                          **kwargs)
+        # Called with the input as its value changes (not while `Input.Changed` is
+        # prevented, as in a refill), in the keystroke's own handling: see `SpecEditor`.
+        self.edited: Callable[[CompactInput], None] | None = None
+
+    def _watch_value(self, value: str) -> None:
+        super()._watch_value(value)
+        if self.edited is not None and not self._is_prevented(Input.Changed):
+            self.edited(self)
 
 
 def _changed_messages() -> list[type[Message]]:
@@ -194,14 +206,23 @@ class FieldPeek(LinesStatic):
 
 
 class SpecEditor(VerticalScroll):
+    """The prompt's fields.  An edit is applied to the spec and reported (``on_edit``, or
+    an `Edited` message without one) in the handling of the keystroke that made it: the
+    one-line fields call back as their value changes rather than through their bubbling
+    `Input.Changed`, so the field and the composed prompt repaint in the same frame (each
+    message hop let the screen paint the field alone first, and the next frame then came
+    one to two frame periods later)."""
+
     @dataclass
     class Edited(Message):
         spec: PromptSpec
         key: str
         error: str | None
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, on_edit: Callable[[SpecEditor.Edited], None] | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
+        self._on_edit = on_edit
         self.spec: PromptSpec | None = None
         self.base_dir: Path | None = None
         self._inputs: dict[str, Widget] = {}
@@ -317,12 +338,24 @@ class SpecEditor(VerticalScroll):
             self.fill([f for f in FORMS if f.is_param and f.key != key])
         elif key == "source_image" or getattr(FORM_BY_KEY.get(key), "group", "") == "tools":
             self._refresh_hints()
-        self.post_message(self.Edited(self.spec, key, error))
+        edited = self.Edited(self.spec, key, error)
+        if self._on_edit is not None:
+            self._on_edit(edited)
+        else:
+            self.post_message(edited)
+
+    def _field_edited(self, widget: CompactInput) -> None:
+        """A one-line field's value changed (called by the field, see `CompactInput`)."""
+        if widget.is_attached and not self._closing:
+            self.peek.follow(widget)
+            self._apply(widget.id[2:], widget.value, widget)
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         if event.input.id and event.input.id.startswith("f-"):
             event.stop()
+            if getattr(event.input, "edited", None) is not None:
+                return  # applied as the value changed
             self.peek.follow(event.input)
             self._apply(event.input.id[2:], event.value, event.input)
 
