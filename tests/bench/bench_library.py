@@ -139,7 +139,9 @@ async def typing(library: Path) -> dict[str, list[float]]:
                     await pilot.press(ch if ch != " " else "space")
                     landed = None
                     while landed is None and time.perf_counter() - sent < 5:
-                        landed = next(((t, c) for t, c, subject in reversed(frames)
+                        # the first frame with it (the check only starts once `press`
+                        # is back, tens of milliseconds on: later frames may show it too)
+                        landed = next(((t, c) for t, c, subject in frames
                                        if t >= sent and subject == expected), None)
                         if landed is None:
                             await asyncio.sleep(0.0005)
