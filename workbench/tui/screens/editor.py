@@ -189,15 +189,15 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
             self.show(self.library, None)
             self.update_status("no prompts match the filter", "warn")
 
-    def _edited(self, event: SpecEditor.Edited) -> None:
+    def _edited(self, edit: SpecEditor.Edited) -> None:
         """An edit, reported by the editor as it is made (in the keystroke's handling)."""
-        if self._main_widgets_gone():  # the last keystroke's message, after the app closed
+        if self._main_widgets_gone():  # an edit after the app closed
             return
-        self.composed.show(event.spec)
+        self.composed.show(edit.spec)
         self._schedule_lint()
-        if event.key == "name":
-            self.browser.relabel(event.spec)
-        if not event.error and self.library is not None:
+        if edit.key == "name":
+            self.browser.relabel(edit.spec)
+        if not edit.error and self.library is not None:
             self.app.schedule_save(self.library)
         self.update_status()
 

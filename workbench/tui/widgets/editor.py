@@ -1,9 +1,10 @@
 """The structured editor: one input per spec field, multi-line where it helps.
 
 It edits the spec object it was given in place through `workbench.fields` (which owns the
-labels and parsing) and posts `SpecEditor.Edited` after each accepted change.  A value that
-does not parse (a half-typed number) is marked invalid and not applied, so nothing is lost;
-its message stays in `parse_error` until the field parses again or another prompt is shown.
+labels and parsing) and reports each accepted change to its screen (`SpecEditor.Edited`).
+A value that does not parse (a half-typed number) is marked invalid and not applied, so
+nothing is lost; its message stays in `parse_error` until the field parses again or another
+prompt is shown.
 """
 
 from __future__ import annotations
@@ -206,21 +207,21 @@ class FieldPeek(LinesStatic):
 
 
 class SpecEditor(VerticalScroll):
-    """The prompt's fields.  An edit is applied to the spec and reported (``on_edit``, or
-    an `Edited` message without one) in the handling of the keystroke that made it: the
-    one-line fields call back as their value changes rather than through their bubbling
-    `Input.Changed`, so the field and the composed prompt repaint in the same frame (each
-    message hop let the screen paint the field alone first, and the next frame then came
-    one to two frame periods later)."""
+    """The prompt's fields.  An edit is applied to the spec and reported to ``on_edit``
+    in the handling of the keystroke that made it: the one-line fields call back as their
+    value changes rather than through their bubbling `Input.Changed`, so the field and the
+    composed prompt repaint in the same frame (each message hop let the screen paint the
+    field alone first, and the next frame then came one to two frame periods later)."""
 
-    @dataclass
-    class Edited(Message):
+    @dataclass(frozen=True)
+    class Edited:
+        """What an edit changed: the spec, the field, and why its text does not parse."""
+
         spec: PromptSpec
         key: str
         error: str | None
 
-    def __init__(self, on_edit: Callable[[SpecEditor.Edited], None] | None = None,
-                 **kwargs) -> None:
+    def __init__(self, on_edit: Callable[[SpecEditor.Edited], None], **kwargs) -> None:
         super().__init__(**kwargs)
         self._on_edit = on_edit
         self.spec: PromptSpec | None = None
@@ -338,11 +339,7 @@ class SpecEditor(VerticalScroll):
             self.fill([f for f in FORMS if f.is_param and f.key != key])
         elif key == "source_image" or getattr(FORM_BY_KEY.get(key), "group", "") == "tools":
             self._refresh_hints()
-        edited = self.Edited(self.spec, key, error)
-        if self._on_edit is not None:
-            self._on_edit(edited)
-        else:
-            self.post_message(edited)
+        self._on_edit(self.Edited(self.spec, key, error))
 
     def _field_edited(self, widget: CompactInput) -> None:
         """A one-line field's value changed (called by the field, see `CompactInput`)."""
@@ -354,10 +351,8 @@ class SpecEditor(VerticalScroll):
     def _input_changed(self, event: Input.Changed) -> None:
         if event.input.id and event.input.id.startswith("f-"):
             event.stop()
-            if getattr(event.input, "edited", None) is not None:
-                return  # applied as the value changed
-            self.peek.follow(event.input)
-            self._apply(event.input.id[2:], event.value, event.input)
+            if getattr(event.input, "edited", None) is None:  # (else applied as it changed)
+                self._field_edited(event.input)
 
     def on_text_area_changed(self, event) -> None:  # TextArea.Changed
         area = event.text_area
