@@ -2,10 +2,13 @@
 
 A prompt's findings depend only on the prompt and the run's options, so a big library
 (`workbench lint` on 10,000 prompts: seconds of pure Python) splits into contiguous slices
-linted side by side by forked copies of this process, one per idle CPU: they start with
-everything loaded (rules, specs, settings) and hand back only the findings, in order.  The
-result is the same list `lint` gives prompt by prompt; small batches, a busy machine,
-``jobs=1`` and platforms without a safe ``fork`` (macOS, Windows) lint in this process.
+linted side by side by this process and forked copies of it (one process per idle CPU in
+all): the copies start with everything loaded (rules, specs, settings, the tokenizers) and
+hand back only the findings.  Every process takes the next slice nobody has taken yet, so a
+slow one (long prompts, a busy core) holds up no one, and this process lints instead of
+waiting: its own findings need no pickling.  The result is the same list `lint` gives prompt
+by prompt; small batches, a busy machine, ``jobs=1`` and platforms without a safe ``fork``
+(macOS, Windows) lint in this process alone.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ..spec import TEXT_FIELDS
+from ..tokens import T5_BUDGET
 from .diagnostic import Diagnostic
 from .engine import lint
 
@@ -25,8 +30,9 @@ MAX_JOBS = 8
 #: Slices per process: a few, so that one slow slice (long prompts) does not hold the rest.
 SLICES_PER_JOB = 4
 
-#: What forked workers lint: set just before the pool starts, read in the children.
-_WORK: list[tuple[Sequence[Any], dict[str, Any]]] = []
+#: What the processes lint (set just before the fork, read in all of them): the specs, the
+#: lint options, the slices' bounds and the shared number of the next slice to take.
+_WORK: list[tuple[Sequence[Any], dict[str, Any], list[tuple[int, int]], Any]] = []
 
 
 def available_cpus() -> int:
@@ -59,29 +65,60 @@ def jobs_for(count: int, jobs: int | None = None) -> int:
 
 def lint_all(specs: Sequence[Any], *, jobs: int | None = None,
              **options: Any) -> list[list[Diagnostic]]:
-    """``[lint(spec, **options) for spec in specs]``, on `jobs_for` processes."""
+    """``[lint(spec, **options) for spec in specs]``, on `jobs_for` processes (this one
+    and forked copies)."""
     workers = jobs_for(len(specs), jobs)
     if workers <= 1:
         return [lint(spec, **options) for spec in specs]
     import multiprocessing
 
+    fork = multiprocessing.get_context("fork")
+    _preload_tokenizers(specs)
     step = -(-len(specs) // (workers * SLICES_PER_JOB))
     slices = [(start, min(start + step, len(specs))) for start in range(0, len(specs), step)]
-    _WORK.append((specs, options))
+    _WORK.append((specs, options, slices, fork.Value("i", 0)))
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            found: list[list[Diagnostic]] = []
-            for part in pool.imap(_lint_slice, slices):
-                found.extend(part)
-            return found
+        with fork.Pool(workers - 1) as pool:
+            copies = pool.map_async(_take_slices, range(workers - 1), chunksize=1)
+            done = dict(_take_slices())
+            for part in copies.get():
+                done.update(part)
     finally:
         _WORK.clear()
+    return [found for i in range(len(slices)) for found in done[i]]
 
 
-def _lint_slice(bounds: tuple[int, int]) -> list[list[Diagnostic]]:
-    specs, options = _WORK[-1]
-    start, stop = bounds
-    return [lint(specs[i], **options) for i in range(start, stop)]
+def _take_slices(_copy: int | None = None) -> list[tuple[int, list[list[Diagnostic]]]]:
+    """Lint the next slice nobody has taken, until none is left: ``(slice, findings)``."""
+    specs, options, slices, taken = _WORK[-1]
+    found = []
+    while True:
+        with taken.get_lock():
+            index = taken.value
+            taken.value = index + 1
+        if index >= len(slices):
+            return found
+        start, stop = slices[index]
+        found.append((index, [lint(specs[i], **options) for i in range(start, stop)]))
+
+
+def _preload_tokenizers(specs: Sequence[Any]) -> None:
+    """Load the tokenizers once, before the fork, when a prompt is long enough to need an
+    exact count (`rules.length`, `rules.subject`): each process would load its own."""
+    shortest = min(T5_BUDGET.values())
+    for spec in specs:
+        values = spec.__dict__
+        size = len(values["raw"]) or sum(len(values[name]) for name in TEXT_FIELDS)
+        if size >= shortest:
+            break
+    else:
+        return
+    from ..tokens import TokenizerUnavailable, preload
+
+    try:
+        preload()
+    except TokenizerUnavailable:
+        pass  # the rules say so (estimated counts), as without a fork
 
 
 __all__ = ["available_cpus", "jobs_for", "lint_all"]
