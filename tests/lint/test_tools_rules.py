@@ -40,7 +40,7 @@ def test_the_family_is_registered_with_codes_and_sources():
             "mask-size", "tool-conflict", "tool-model-missing"} <= TOOL_RULES
     for slug in TOOL_RULES:
         assert RULES[slug].code.startswith("FX7") and RULES[slug].source
-        assert RULES[slug].when is not None   # gated: plain prompts skip it
+        assert RULES[slug].needs == ("tools",)  # the plan skips it on prompts without tools
 
 
 def test_the_bundled_tools_library_is_clean(tmp_path):

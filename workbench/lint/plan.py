@@ -3,14 +3,14 @@
 Most prompts can trip only a few of the linter's rules, and asking every rule to find that
 out for itself was most of lint's time.  A plan indexes the enabled rules by their triggers
 once per selection; per prompt it takes one set intersection with the prompt's words, a few
-substring tests and a look at the parameters the spec sets.
+substring tests and a look at the parameters and the other things the spec sets.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .registry import RULES, Rule
+from .registry import NEEDS, RULES, Rule
 
 if TYPE_CHECKING:
     from .context import LintContext
@@ -42,6 +42,8 @@ class Plan:
                 by_param.setdefault(name, []).append(i)
         self.by_param = {name: tuple(found) for name, found in by_param.items()}
         self.any_param = tuple(sorted({i for found in by_param.values() for i in found}))
+        self.by_need = {name: tuple(i for i, rule in enumerate(rules) if name in rule.needs)
+                        for name in NEEDS}
 
     def rules_for(self, ctx: LintContext) -> list[Rule]:
         chosen = set(self.always)
@@ -61,6 +63,7 @@ class Plan:
                     chosen.add(i)
         if self.by_param:
             self._add_param_rules(ctx, chosen)
+        self._add_needed(ctx, chosen)
         rules = self.rules
         return [rules[i] for i in sorted(chosen)]
 
@@ -75,6 +78,27 @@ class Plan:
                     chosen.update(found)
         if ctx.server_vram_gb is not None:
             chosen.update(self.by_param.get("server_vram_gb", ()))
+
+
+    def _add_needed(self, ctx: LintContext, chosen: set[int]) -> None:
+        """The rules about what the prompt has besides its text (`registry.NEEDS`)."""
+        spec = ctx.spec
+        by_need = self.by_need
+        if ctx.is_edit:
+            chosen.update(by_need["edit"])
+        if spec.source_image:
+            chosen.update(by_need["source_image"])
+        if spec.follows:
+            chosen.update(by_need["follows"])
+        params = spec.params
+        if params.loras:
+            chosen.update(by_need["loras"])
+        if params.negative:
+            chosen.update(by_need["negative"])
+        if spec.tools.used:
+            chosen.update(by_need["tools"])
+        if ctx.compare_with is not None:
+            chosen.update(by_need["compare"])
 
 
 _PLANS: dict[tuple, Plan] = {}

@@ -5,7 +5,8 @@ Rules register themselves with `@rule(...)` when their family module is imported
 order of registration is the order `workbench rules` lists them and the engine runs them.
 
 A rule may name its *triggers*: words (lower case), marks (substrings such as ``"BREAK"``
-or ``"<"``), non-ASCII text, or fields it reads whatever they say.  Without one of them in
+or ``"<"``), non-ASCII text, fields it reads whatever they say, or what the prompt has
+besides its text (`NEEDS`: a source image, LoRAs, FLUX tools...).  Without one of them in
 the prompt the rule cannot fire, so the engine does not call it: most prompts trip only a
 few rules, and asking each rule to find that out for itself was most of lint's time.
 """
@@ -37,6 +38,9 @@ class Hit(NamedTuple):
 
 Check = Callable[["LintContext"], Iterable[Hit]]
 
+#: What a prompt can have besides its text, as a rule's ``needs`` names it (see `Plan`).
+NEEDS = ("edit", "source_image", "follows", "loras", "negative", "tools", "compare")
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -60,11 +64,15 @@ class Rule:
     #: "server_vram_gb" when the caller knows the server's VRAM: rules about parameters
     #: cannot fault a variant's own defaults
     params: tuple[str, ...] = ()
+    #: one of `NEEDS`: a Kontext edit, a source image, a ``follows``, LoRAs, a negative
+    #: prompt, FLUX tools, an A/B partner (rules about them find nothing without them)
+    needs: tuple[str, ...] = ()
 
     @property
     def triggered(self) -> bool:
         """Whether the rule runs only on a trigger (else on every prompt)."""
-        return bool(self.words or self.marks or self.unicode or self.fields or self.params)
+        return bool(self.words or self.marks or self.unicode or self.fields or self.params
+                    or self.needs)
 
     def to_dict(self) -> dict[str, str]:  # noqa: D102
         return {"code": self.code, "rule": self.slug, "severity": self.severity,
@@ -81,15 +89,19 @@ def rule(slug: str, code: str, severity: str, *, family: str, summary: str, rati
          source: str, fix: str = "",
          when: Callable[[LintContext], bool] | None = None,
          words: Iterable[str] = (), marks: Iterable[str] = (), unicode: bool = False,
-         fields: Iterable[str] = (), params: Iterable[str] = ()) -> Callable[[Check], Check]:
+         fields: Iterable[str] = (), params: Iterable[str] = (),
+         needs: Iterable[str] = ()) -> Callable[[Check], Check]:
     if severity not in SEVERITIES:
         raise ValueError(f"{slug}: unknown severity {severity!r}")
+    if not set(needs) <= set(NEEDS):
+        raise ValueError(f"{slug}: unknown needs {sorted(set(needs) - set(NEEDS))}")
 
     def register(check: Check) -> Check:
         if slug in RULES or code in _BY_CODE:
             raise ValueError(f"rule {slug} / {code} registered twice")
         entry = Rule(slug, code, severity, family, summary, rationale, source, check, fix, when,
-                     frozenset(words), tuple(marks), unicode, tuple(fields), tuple(params))
+                     frozenset(words), tuple(marks), unicode, tuple(fields), tuple(params),
+                     tuple(needs))
         RULES[slug] = entry
         _BY_CODE[code] = entry
         return check

@@ -25,7 +25,7 @@ def differing_fields(a: PromptSpec, b: PromptSpec) -> list[str]:
 
 
 @rule("ab-multiple-changes", "FX501", "info",
-      when=lambda ctx: ctx.compare_with is not None, family="compare",
+      needs=("compare",), family="compare",
       summary="the two sides of an A/B differ in more than one field",
       rationale="An A/B comparison can only tell which change did it when exactly one "
                 "thing changes; with several, any difference in the images is ambiguous.",
@@ -46,7 +46,7 @@ def ab_multiple_changes(ctx):
 
 
 @rule("ab-seed", "FX502", "warning",
-      when=lambda ctx: ctx.compare_with is not None, family="compare",
+      needs=("compare",), family="compare",
       summary="the two sides of an A/B use different seeds",
       rationale="With different seeds every pixel differs for reasons that have nothing "
                 "to do with the change being compared; fix one seed for both sides.",

@@ -85,7 +85,7 @@ def _first_preserve(text: str) -> int:
 
 
 @rule("kontext-instruction", "FX301", "warning",
-      when=lambda ctx: ctx.is_edit, family="kontext", fix="unsafe",
+      needs=("edit",), family="kontext", fix="unsafe",
       summary="vague, bundled, targetless, pronoun-only or unquoted text edit",
       rationale="Kontext edits what the instruction names and nothing else: be specific "
                 "(\"make it better\" says nothing), say what to change it to (\"change the "
@@ -187,7 +187,7 @@ _KINDS = (
 
 
 @rule("kontext-preserve", "FX302", "info",
-      when=lambda ctx: ctx.is_edit, family="kontext", fix="unsafe",
+      needs=("edit",), family="kontext", fix="unsafe",
       summary="background, identity, style or \"transform\" edit without saying what to keep",
       rationale="Changing the background, clothes, hair or style, or asking to "
                 "\"transform\", can drift the person's face, pose and framing. Say what "
@@ -270,7 +270,7 @@ def chain(ctx) -> tuple[list[str], bool]:
 
 
 @rule("edit-chain-depth", "FX304", "warning",
-      when=lambda ctx: bool(ctx.spec.follows), family="kontext",
+      needs=("follows",), family="kontext",
       summary="more than 6 successive Kontext edits",
       rationale="Each Kontext edit works on the previous result; after about six "
                 "successive edits the image visibly degrades and artifacts appear. Start a "
@@ -289,7 +289,7 @@ def edit_chain_depth(ctx):
 
 
 @rule("follows-broken", "FX305", "error",
-      when=lambda ctx: bool(ctx.spec.follows), family="kontext",
+      needs=("follows",), family="kontext",
       summary="`follows` names a prompt that is not in the library, or the chain loops",
       rationale="An edit continues the result of the prompt named in `follows`; if that "
                 "prompt does not exist or the chain loops back, there is no image to edit.",

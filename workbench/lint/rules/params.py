@@ -34,7 +34,7 @@ def set_param(ctx, name: str, value, description: str, *, safe: bool) -> Fix:
 
 
 @rule("negative-prompt", "FX201", "warning",
-      when=lambda ctx: bool(ctx.spec.params.negative), family="params", fix="unsafe",
+      needs=("negative",), family="params", fix="unsafe",
       summary="a negative prompt on dev/schnell at cfg 1 has no effect",
       rationale="FLUX dev and schnell are guidance-distilled and run at cfg 1, where the "
                 "sampler never evaluates the negative prompt. Put what you want in the "

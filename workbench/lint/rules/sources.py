@@ -58,7 +58,7 @@ def source_size(ctx) -> tuple[int, int] | None:
 
 
 @rule("lora-trigger-missing", "FX401", "warning",
-      when=lambda ctx: bool(ctx.spec.params.loras), family="sources", fix="safe",
+      needs=("loras",), family="sources", fix="safe",
       summary="a LoRA is attached but none of its trigger words is in the prompt",
       rationale="A FLUX LoRA is applied by mentioning its trigger word in the prompt; "
                 "without it the LoRA's style or character mostly stays asleep.",
@@ -91,7 +91,7 @@ def _safe(trigger: str) -> bool:
 
 
 @rule("source-image-missing", "FX404", "error",
-      when=lambda ctx: bool(ctx.spec.source_image), family="sources",
+      needs=("source_image",), family="sources",
       summary="the source image does not exist or is not an image",
       rationale="img2img and Kontext edits start from `source_image`; a missing or "
                 "unreadable file means the run cannot start.",
@@ -118,7 +118,8 @@ def _why_unreadable(ctx, path: str) -> str:
 
 
 @rule("img2img-size", "FX402", "warning",
-      when=lambda ctx: ctx.is_img2img, family="sources", fix="safe",
+      when=lambda ctx: ctx.is_img2img, needs=("source_image",),
+      family="sources", fix="safe",
       summary="img2img with a requested size different from the source image's",
       rationale="img2img should run at the source image's size; a different size "
                 "stretches or crops the composition and loses quality.",
@@ -152,7 +153,8 @@ DENOISE_SUGGESTED = 0.7
 
 
 @rule("denoise-range", "FX403", "warning",
-      when=lambda ctx: ctx.is_img2img, family="sources", fix="unsafe",
+      when=lambda ctx: ctx.is_img2img, needs=("source_image",),
+      family="sources", fix="unsafe",
       summary="img2img denoise below 0.5 (changes nothing) or 1.0 (ignores the source)",
       rationale="In img2img, denoise is how much of the source is repainted: below 0.5 "
                 "little changes (a colour change needs 0.8–0.9), and at 1.0 the source is "

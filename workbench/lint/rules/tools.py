@@ -34,10 +34,6 @@ REDUX_STRONG = 0.8
 _SCENE_FIELDS = ("context", "foreground", "midground", "background")
 
 
-def _uses_tools(ctx) -> bool:
-    return ctx.spec.tools.used
-
-
 def _tool_kind(spec) -> str | None:
     """"fill", "canny" or "depth" (the guidance-sensitive models), else None."""
     if spec.model != "dev":
@@ -47,7 +43,7 @@ def _tool_kind(spec) -> str | None:
     return spec.tools.control if spec.tools.control_image.strip() else None
 
 
-@rule("tool-guidance", "FX701", "warning", when=_uses_tools, family="tools", fix="unsafe",
+@rule("tool-guidance", "FX701", "warning", needs=("tools",), family="tools", fix="unsafe",
       summary="Fill, Canny or Depth guidance far from what BFL made them for",
       rationale="The FLUX.1 tools models are guidance-distilled at much higher guidance "
                 "than dev: BFL samples Fill and Canny at 30 and Depth at 10. At dev's usual "
@@ -74,6 +70,7 @@ def tool_guidance(ctx):
 
 
 @rule("fill-prompt-scope", "FX702", "warning",
+      needs=("tools",),
       when=lambda ctx: bool(ctx.spec.tools.mask.strip()) and ctx.spec.tools.outpaint is None,
       family="tools",
       summary="a Fill (inpaint) prompt that describes the whole picture",
@@ -102,7 +99,8 @@ def fill_prompt_scope(ctx):
                   suggestion="e.g. \"a terracotta pot of white tulips, lit from the window\"")
 
 
-@rule("redux-drowns-prompt", "FX703", "warning", when=lambda ctx: bool(ctx.spec.tools.redux),
+@rule("redux-drowns-prompt", "FX703", "warning", needs=("tools",),
+      when=lambda ctx: bool(ctx.spec.tools.redux),
       family="tools",
       summary="Redux at full strength with a prompt that asks for something else",
       rationale="At strength 1 a Redux reference all but replaces the text conditioning: "
@@ -134,7 +132,7 @@ def redux_drowns_prompt(ctx):
 _IMAGE_FIELDS = (("mask", "mask"), ("control_image", "control image"))
 
 
-@rule("tool-image-missing", "FX704", "error", when=_uses_tools, family="tools",
+@rule("tool-image-missing", "FX704", "error", needs=("tools",), family="tools",
       summary="a mask, control image or Redux reference that is missing or not an image",
       rationale="Fill, Canny, Depth and Redux start from their images; a missing or "
                 "unreadable file means the run cannot start.",
@@ -156,6 +154,7 @@ def tool_image_missing(ctx):
 
 
 @rule("mask-size", "FX705", "warning",
+      needs=("tools",),
       when=lambda ctx: bool(ctx.spec.tools.mask.strip() and ctx.spec.source_image.strip()),
       family="tools",
       summary="a Fill mask whose size differs from the source image's",
@@ -178,7 +177,7 @@ def mask_size(ctx):
               suggestion="make the mask from the source image, white where it should change")
 
 
-@rule("tool-conflict", "FX706", "error", when=_uses_tools, family="tools",
+@rule("tool-conflict", "FX706", "error", needs=("tools",), family="tools",
       summary="FLUX tools that cannot run as written (a control without its image...)",
       rationale="A control needs both `control` (canny or depth) and `control_image`; Fill "
                 "and a control cannot share one run; Fill, Canny and Depth are dev models.",
@@ -205,7 +204,7 @@ def needed_tool_models(spec) -> list[tuple[str, str]]:
     return needed
 
 
-@rule("tool-model-missing", "FX707", "warning", when=_uses_tools, family="tools",
+@rule("tool-model-missing", "FX707", "warning", needs=("tools",), family="tools",
       summary="a FLUX tools model file the server did not have when last asked",
       rationale="Fill, Canny, Depth and Redux each need their own model file on the "
                 "ComfyUI server. The last run or `workbench doctor` saw this server's "
