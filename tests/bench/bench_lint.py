@@ -15,7 +15,9 @@ medians of interleaved runs.  ``--compare DIR`` runs another checkout's ``workbe
 the same conditions.
 
 ``--instructions`` adds a figure that a busy machine does not move: the instructions a
-2,000-prompt lint executes (valgrind's callgrind), for this checkout and ``--compare``'s.
+2,000-prompt lint executes in one process (valgrind's callgrind; ``--jobs 1``, since how
+many processes lint depends on the load, and a forked process's count starts from its
+parent's), for this checkout and ``--compare``'s.
 
 Run: ``uv run python tests/bench/bench_lint.py [--runs N] [--compare DIR] [--instructions]``.
 Prints figures and verdicts; asserts nothing.
@@ -377,11 +379,14 @@ def instructions(root: Path, path: Path) -> int | None:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return None
-    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0"}
-    done = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                           sys.executable, "-m", "workbench", "lint", str(path)],
-                          capture_output=True, text=True, env=env, cwd=path.parent,
-                          check=False)
+    with tempfile.TemporaryDirectory() as cache:  # an empty lint cache: a cold run
+        env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0",
+               "XDG_CACHE_HOME": cache}
+        done = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                               sys.executable, "-m", "workbench", "lint", str(path),
+                               "--jobs", "1"],
+                              capture_output=True, text=True, env=env, cwd=path.parent,
+                              check=False)
     found = _COLLECTED.search(done.stderr)
     return int(found.group(1)) if found else None
 
