@@ -10,7 +10,15 @@ from ..registry import Hit, rule
 from ..textutil import estimate_tokens, trimmed, word_count
 from .common import TEXT_CACHE
 from .language import mostly_foreign
-from .quality import NUMBER, QUALITY_HINTS, QUALITY_TRIGGERS, SYNTAX_NOISE, has_syntax, tag_spans
+from .quality import (
+    NUMBER,
+    QUALITY_HINTS,
+    QUALITY_TRIGGERS,
+    SYNTAX_NOISE,
+    TAG_VOCABULARY,
+    has_syntax,
+    tag_spans,
+)
 
 TOKEN_BUDGET = T5_BUDGET
 MIN_WORDS = 5
@@ -45,8 +53,23 @@ def _content_words_of(text: str, tags: bool) -> int:
     return word_count((SYNTAX_NOISE if has_syntax(text) else NUMBER).sub(" ", text))
 
 
+def has_content_words(ctx, count: int) -> bool:
+    """Whether `content_words` is ``count`` or more, mostly without counting them: in ASCII
+    text without syntax only quality tags and numbers are left out, so each distinct word
+    of letters outside the tags' vocabulary is a content word."""
+    field, text = ctx.whole
+    if ctx.ascii and not has_syntax(text):
+        found = 0
+        for word in ctx.words(field, text):
+            if word.isalpha() and word not in TAG_VOCABULARY:
+                found += 1
+                if found >= count:
+                    return True
+    return content_words(ctx) >= count
+
+
 def too_short(ctx) -> bool:
-    return not ctx.is_edit and content_words(ctx) < MIN_WORDS
+    return not ctx.is_edit and not has_content_words(ctx, MIN_WORDS)
 
 
 #: How far the estimate may fall short of the exact T5 count on a long prompt (measured on

@@ -11,7 +11,7 @@ from ..registry import Hit, rule
 from ..textutil import Caseless, Lazy, find_words, inside, trimmed
 from .common import GUIDE_MISTAKES, TEXT_CACHE
 from .language import mostly_foreign
-from .length import content_words
+from .length import has_content_words
 
 _WHITE_BG = Lazy(r"(?<!clean )\b(?:(?:plain|pure|solid|simple|blank|all)[\s-]+)?"
                  r"white[\s-]+(?:background|bg)\b", re.I)
@@ -131,7 +131,7 @@ def missing_lighting(ctx):
     else:
         field = ctx.whole[0]
         lit = _mentions_lighting(text, ctx.lower(field, text), ctx.words(field, text))
-    if lit or content_words(ctx) < MIN_LIGHTING_WORDS:
+    if lit or not has_content_words(ctx, MIN_LIGHTING_WORDS):
         return
     if is_graphic_design(text):
         return
