@@ -265,9 +265,12 @@ class Caseless:
         pattern, text = self._pick(text)
         return pattern.fullmatch(text)
 
-    def finditer(self, text: str):
+    def finditer(self, text: str, pos: int = 0, endpos: int = sys.maxsize, *,
+                 lower: str | None = None):
+        if lower is not None and text.isascii():
+            return self._ascii.finditer(lower, pos, endpos)
         pattern, text = self._pick(text)
-        return pattern.finditer(text)
+        return pattern.finditer(text, pos, endpos)
 
     def sub(self, repl, text: str) -> str:
         pattern, text = self._pick(text)

@@ -8,28 +8,26 @@ edits quality visibly degrades; "change 'A' to 'B'" for text), the Kontext deplo
 
 from __future__ import annotations
 
-import re
-
 from ...presets import KONTEXT_SIZES, nearest_kontext_size
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import Lazy, inside
+from ..textutil import Caseless, inside
 
 KONTEXT_GUIDE = "FLUX guide (seed 000), \"Kontext\"; BFL Kontext editing guide"
 
-_VAGUE = Lazy(
+_VAGUE = Caseless(
     r"\b(?:make\s+(?:it|this|the\s+(?:image|picture|photo))\s+(?:look\s+)?"
     r"(?:better|nicer|good|great|cool|cooler|prettier|more\s+beautiful|professional|pop|"
     r"perfect|amazing|awesome)|improve(?:\s+(?:it|this|the\s+(?:image|picture|photo|quality)))?"
     r"|enhance(?:\s+(?:it|this|the\s+(?:image|picture|photo)))?|fix\s+(?:it|this|the\s+image)"
-    r"|better\s+quality|more\s+beautiful|make\s+it\s+pop)\b", re.I)
-_CHANGE_VERB = Lazy(
+    r"|better\s+quality|more\s+beautiful|make\s+it\s+pop)\b")
+_CHANGE_VERB = Caseless(
     r"(?:^|[.;!?]\s*|,\s*(?:and\s+|then\s+)?|\b(?:and|then|also|plus)\s+)"
     r"((?:change|make|add|remove|replace|turn|put|give|swap|convert|transform|move|set|"
-    r"delete|erase|recolou?r|paint|place|insert|switch)\b)", re.I)
-_PERSON_PRONOUN = Lazy(r"\b(?:she|he|her|him|his|hers|they|them|their)\b", re.I)
-_IT = Lazy(r"\b(?:change|make|turn|put|move|convert|transform|paint|recolou?r|"
-           r"give|rotate|flip|replace)\s+it\b", re.I)
+    r"delete|erase|recolou?r|paint|place|insert|switch)\b)")
+_PERSON_PRONOUN = Caseless(r"\b(?:she|he|her|him|his|hers|they|them|their)\b")
+_IT = Caseless(r"\b(?:change|make|turn|put|move|convert|transform|paint|recolou?r|"
+           r"give|rotate|flip|replace)\s+it\b")
 _PEOPLE = (
     "woman|man|girl|boy|person|people|child|children|kid|kids|lady|guy|character|figure|"
     "model|subject|couple|baby|family|men|women|baker|worker|dancer|player|rider|driver|"
@@ -37,23 +35,16 @@ _PEOPLE = (
     "father|sister|brother|daughter|son|grandmother|grandfather|bride|groom|king|queen|"
     "prince|princess|actor|actress|student|friend|stranger|traveller|traveler|musician|"
     "fisherman|knight|warrior|athlete|runner|artist|painter|cat|dog|horse|bird")
-_ANTECEDENT = Lazy(rf"\b(?:the|a|an|this|that|these|those|my|our)\s+"
-                   rf"(?:[\w-]+\s+){{0,4}}?(?:{_PEOPLE})\b", re.I)
-_THING = Lazy(r"\b(?:the|a|an|this|that|these|those|my|our)\s+\w+", re.I)
-_TEXT_EDIT = Lazy(r"\b(?:text|word|words|wording|sign|title|label|caption|lettering|"
-                  r"headline|slogan|letters|inscription|writing)\b", re.I)
-_TEXT_VERB = Lazy(r"\b(?:change|replace|edit|rewrite|update|swap|translate|fix|"
-                  r"correct|rename|alter)\b", re.I)
-_TRANSFORM = Lazy(r"\btransform(?:s|ed)?\b", re.I)
-_PRESERVE = Lazy(r"\b(?:keep|keeping|kept|maintain|maintaining|preserve|preserving|"
+_ANTECEDENT = Caseless(rf"\b(?:the|a|an|this|that|these|those|my|our)\s+"
+                   rf"(?:[\w-]+\s+){{0,4}}?(?:{_PEOPLE})\b")
+_THING = Caseless(r"\b(?:the|a|an|this|that|these|those|my|our)\s+\w+")
+_TEXT_EDIT = Caseless(r"\b(?:text|word|words|wording|sign|title|label|caption|lettering|"
+                  r"headline|slogan|letters|inscription|writing)\b")
+_TEXT_VERB = Caseless(r"\b(?:change|replace|edit|rewrite|update|swap|translate|fix|"
+                  r"correct|rename|alter)\b")
+_PRESERVE = Caseless(r"\b(?:keep|keeping|kept|maintain|maintaining|preserve|preserving|"
                  r"retain|retaining|same|unchanged|intact|untouched|as\s+it\s+is|"
-                 r"identical|without\s+(?:chang|alter|affect|modify)\w*)\b", re.I)
-_SENSITIVE = Lazy(
-    r"\b(?:background|backdrop|setting|scene|surroundings|environment|location|"
-    r"clothes|clothing|outfit|shirt|dress|jacket|coat|suit|uniform|costume|"
-    r"hair|hairstyle|haircut|style|art\s+style|painting|watercolou?r|oil\s+painting|"
-    r"sketch|anime|cartoon|illustration|pose|expression|face|lighting|season|weather|"
-    r"time\s+of\s+day|night|winter|summer)\b", re.I)
+                 r"identical|without\s+(?:chang|alter|affect|modify)\w*)\b")
 
 
 def _instruction_fields(ctx):
@@ -62,25 +53,24 @@ def _instruction_fields(ctx):
 
 #: An edit with nothing to change it to: "Change the background", "Replace the sky."
 _OBJECT_WORD = r"(?!(?:to|into|with|for|as|from|by|in)\b)[\w'-]+"
-_TARGETLESS = Lazy(
+_TARGETLESS = Caseless(
     rf"\s*(?:please\s+)?(?:change|replace|alter|modify|swap|update|edit|redo)\s+"
     rf"(?:the\s+|this\s+|that\s+|her\s+|his\s+|their\s+|its\s+)?(?:{_OBJECT_WORD}\s+){{0,2}}?"
-    rf"{_OBJECT_WORD}\s*[.!]?\s*\Z", re.I)
+    rf"{_OBJECT_WORD}\s*[.!]?\s*\Z")
 #: "... in a different outfit", "... into another pose": a target that names nothing.
-_UNSPECIFIED = Lazy(r"\b(?:a|an|some)\s+(?:different|another|new|other)\s+([\w-]+)"
+_UNSPECIFIED = Caseless(r"\b(?:a|an|some)\s+(?:different|another|new|other)\s+([\w-]+)"
                     r"\s*[.!]?\s*\Z|\bput\s+(?:this|the\s+same|the)\s+person\s+in\s+"
-                    r"(?:a|an)\s+[\w\s-]+?\s+(?:film|movie|scene|setting)\s*[.!]?\s*\Z",
-                    re.I)
+                    r"(?:a|an)\s+[\w\s-]+?\s+(?:film|movie|scene|setting)\s*[.!]?\s*\Z")
 #: After "it": a whole-image target (a style, a medium, a time of day), so "it" is the image.
-_IMAGE_TARGET = Lazy(
+_IMAGE_TARGET = Caseless(
     r"\s*(?:look\s+like|into|to|as)?\s*(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|"
     r"cartoon|photo|photograph|painting|drawing|illustration|anime|manga|watercolou?r|"
     r"render|comic|pixel\s+art|3d|claymation|night|nighttime|night-time|daytime|day|"
-    r"winter|summer|autumn|spring|sunset|black\s+and\s+white|monochrome|sepia)\b", re.I)
+    r"winter|summer|autumn|spring|sunset|black\s+and\s+white|monochrome|sepia)\b")
 
 
-def _first_preserve(text: str) -> int:
-    m = _PRESERVE.search(text)
+def _first_preserve(text: str, lower: str) -> int:
+    m = _PRESERVE.search(text, lower=lower)
     return m.start() if m else len(text)
 
 
@@ -97,25 +87,27 @@ def _first_preserve(text: str) -> int:
       source=f"{KONTEXT_GUIDE}; Kontext announcement (seed 001) examples")
 def kontext_instruction(ctx):
     for field, text in _instruction_fields(ctx):
+        # (the patterns match the lower-cased text: what they found is shown from ``text``)
+        lower = ctx.lower(field, text)
         quotes = ctx.quotes(field, text)
-        vague = [m.span() for m in _VAGUE.finditer(text)]
-        for m in _VAGUE.finditer(text):
-            yield Hit(field, *m.span(), f"{m.group()!r} is too vague for an edit",
+        vague = [m.span() for m in _VAGUE.finditer(text, lower=lower)]
+        for start, end in vague:
+            yield Hit(field, start, end, f"{text[start:end]!r} is too vague for an edit",
                       suggestion="say exactly what changes: \"change the sky to a warm "
                                  "orange sunset\"")
         if not vague:
-            m = _TARGETLESS.match(text)
+            m = _TARGETLESS.match(text, lower=lower)
             if m and not quotes:
                 yield Hit(field, *m.span(), "says what to change but not what to change it to",
                           suggestion="add the target: \"... to a quiet beach at sunset\"")
             else:
-                m = _UNSPECIFIED.search(text)
+                m = _UNSPECIFIED.search(text, lower=lower)
                 if m:
                     yield Hit(field, *m.span(), "the new look is not described",
                               suggestion="describe it: \"... in a navy linen suit\"")
         # separate changes before the first "while keeping ..." (what follows it is detail)
-        limit = _first_preserve(text)
-        verbs = [m for m in _CHANGE_VERB.finditer(text, 0, limit)
+        limit = _first_preserve(text, lower)
+        verbs = [m for m in _CHANGE_VERB.finditer(text, 0, limit, lower=lower)
                  if not (quotes and inside(quotes, *m.span(1)))]
         # "remove X, replace it with Y" is one replacement, not two changes
         verbs = [m for i, m in enumerate(verbs)
@@ -125,21 +117,23 @@ def kontext_instruction(ctx):
             yield Hit(field, verbs[1].start(1), verbs[-1].end(1),
                       f"{len(verbs)} changes in one edit; Kontext does best with one at a "
                       "time", suggestion="split it into successive edits (a chain)")
-        m = _PERSON_PRONOUN.search(text)
-        if m and not _ANTECEDENT.search(text, 0, m.start()):
+        m = _PERSON_PRONOUN.search(text, lower=lower)
+        if m and not _ANTECEDENT.search(text, 0, m.start(), lower=lower):
             if not (quotes and inside(quotes, *m.span())):
                 yield Hit(field, *m.span(),
-                          f"{m.group()!r} does not say who; Kontext may pick the wrong person",
+                          f"{text[m.start():m.end()]!r} does not say who; Kontext may pick "
+                          "the wrong person",
                           suggestion="name them: \"the woman with short black hair\"",
                           severity="info")
-        m = _IT.search(text)
-        if m and not _THING.search(text, 0, m.start()) and not inside(vague, *m.span()) \
-                and not _IMAGE_TARGET.match(text, m.end()):
+        m = _IT.search(text, lower=lower)
+        if m and not _THING.search(text, 0, m.start(), lower=lower) \
+                and not inside(vague, *m.span()) \
+                and not _IMAGE_TARGET.match(text, m.end(), lower=lower):
             it = m.end() - 2
             yield Hit(field, it, m.end(), "\"it\" does not say what to change",
                       suggestion="name the object: \"the red car\"")
-        if _TEXT_EDIT.search(text) and _TEXT_VERB.search(text) and not quotes:
-            m = _TEXT_EDIT.search(text)
+        m = _TEXT_EDIT.search(text, lower=lower)
+        if m and not quotes and _TEXT_VERB.search(text, lower=lower):
             yield Hit(field, *m.span(), "a text edit without the new text in quotes",
                       suggestion="write: Replace 'OLD TEXT' with 'NEW TEXT' (or at least "
                                  "quote the new text)")
@@ -150,38 +144,38 @@ def _cased(word: str, like: str) -> str:
 
 
 #: What kind of change needs a "keep ..." clause, and the clause that fits it.
-_STYLE_REFERENCE = Lazy(r"\s*(?:using|in|with)\s+(?:this|the\s+(?:same|reference))\s+"
-                        r"(?:style|image)\b", re.I)
+_STYLE_REFERENCE = Caseless(r"\s*(?:using|in|with)\s+(?:this|the\s+(?:same|reference))\s+"
+                        r"(?:style|image)\b")
 _KINDS = (
-    ("background", Lazy(
+    ("background", Caseless(
         r"\b(?:change|replace|swap|alter|set|make|transform|turn)\s+(?:the\s+|its\s+)?"
         r"(?:[\w'-]+\s+)?(?:background|backdrop|setting|surroundings|environment|location|"
         r"scenery)\b|\b(?:new|different)\s+(?:background|backdrop|setting|location)\b|"
-        r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b", re.I),
+        r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b"),
      "while keeping the subject in the exact same position, scale and pose"),
-    ("identity", Lazy(
+    ("identity", Caseless(
         r"\b(?:put|place|move)\s+(?:him|her|them|the\s+(?:person|man|woman|girl|boy|people|"
         r"couple|child)|this\s+(?:person|man|woman))\s+(?:on|in|at|into|inside)\b|"
         r"\b(?:clothes|clothing|outfit|shirt|dress|jacket|coat|suit|uniform|costume|"
         r"hair|hairstyle|haircut|afro|beard|makeup|glasses)\b|"
-        r"\bgive\s+(?:him|her|them|the\s+\w+)\s+(?:a|an)\b", re.I),
+        r"\bgive\s+(?:him|her|them|the\s+\w+)\s+(?:a|an)\b"),
      "while preserving the person's facial features, expression and pose"),
-    ("style", Lazy(
+    ("style", Caseless(
         r"\b(?:in\s+the\s+style\s+of|reimagine\w*|look\s+like\s+(?:it|they|he|she)\s+"
         r"(?:was|were)\s+(?:drawn|painted)|(?:into|to|as)\s+(?:an?\s+)?(?:[\w'-]+\s+){0,3}?"
         r"(?:style|sketch|cartoon|photo|photograph|painting|drawing|illustration|anime|"
         r"watercolou?r|render|comic|pixel\s+art|black\s+and\s+white|monochrome|sepia|"
         r"gr[ae]yscale)(?:\s+(?:painting|style|illustration|drawing|art))?|(?:make|turn)\s+(?:it|this|the\s+image|the\s+"
         r"photo)\s+(?:into\s+)?(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|cartoon|photo|"
-        r"photograph|painting|drawing|illustration|anime|watercolou?r|render|comic))\b",
-        re.I), "while maintaining the original composition and subject positions"),
-    ("time", Lazy(
+        r"photograph|painting|drawing|illustration|anime|watercolou?r|render|comic))\b"),
+     "while maintaining the original composition and subject positions"),
+    ("time", Caseless(
         r"\b(?:make|turn|change|transform|convert)\s+(?:it|this|the\s+(?:image|scene|photo|"
         r"picture))?\s*(?:in)?to\s+(?:a\s+)?(?:night|nighttime|night-time|daytime|day|dusk|"
         r"dawn|sunset|winter|summer|autumn|fall|spring)\b|"
-        r"\bmake\s+it\s+(?:night|nighttime|daytime|winter|summer|autumn|spring|snowy|rainy)\b",
-        re.I), "while maintaining the exact composition and the image's style"),
-    ("transform", Lazy(r"\btransform(?:s|ed|ing)?\b", re.I),
+        r"\bmake\s+it\s+(?:night|nighttime|daytime|winter|summer|autumn|spring|snowy|rainy)\b"),
+     "while maintaining the exact composition and the image's style"),
+    ("transform", Caseless(r"\btransform(?:s|ed|ing)?\b"),
      "while keeping everything else in the image unchanged"),
 )
 
@@ -199,13 +193,14 @@ def kontext_preserve(ctx):
     if not ctx.is_edit:
         return
     fields = _instruction_fields(ctx)
-    if any(_PRESERVE.search(text) for _, text in fields):
+    if any(_PRESERVE.search(text, lower=ctx.lower(field, text)) for field, text in fields):
         return
     for field, text in fields:
-        if _STYLE_REFERENCE.match(text):
+        lower = ctx.lower(field, text)
+        if _STYLE_REFERENCE.match(text, lower=lower):
             continue
         for kind, pattern, clause in _KINDS:
-            m = pattern.search(text)
+            m = pattern.search(text, lower=lower)
             if not m:
                 continue
             end = len(text.rstrip())
