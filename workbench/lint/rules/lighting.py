@@ -3,18 +3,17 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import Caseless, Lazy, find_words, inside, trimmed
+from ..textutil import Caseless, find_words, inside, trimmed
 from .common import GUIDE_MISTAKES, TEXT_CACHE
 from .language import mostly_foreign
 from .length import has_content_words
 
-_WHITE_BG = Lazy(r"(?<!clean )\b(?:(?:plain|pure|solid|simple|blank|all)[\s-]+)?"
-                 r"white[\s-]+(?:background|bg)\b", re.I)
+_WHITE_BG = Caseless(r"(?<!clean )\b(?:(?:plain|pure|solid|simple|blank|all)[\s-]+)?"
+                     r"white[\s-]+(?:background|bg)\b")
 WHITE_BG_RE = _WHITE_BG
 WHITE_FIX = "clean white seamless backdrop"
 
@@ -33,11 +32,11 @@ def white_background(ctx):
     for field, text in ctx.prose_fields:
         if "hite" not in text and "HITE" not in text:
             continue
-        for m in _WHITE_BG.finditer(text):
+        for m in _WHITE_BG.finditer(text, lower=ctx.lower(field, text)):
             if inside(ctx.quotes(field, text), *m.span()):
                 continue
             yield Hit(field, m.start(), m.end(),
-                      f"{m.group()!r} tends to blur FLUX.1 dev images",
+                      f"{text[m.start():m.end()]!r} tends to blur FLUX.1 dev images",
                       fix=Fix(f"write {WHITE_FIX!r}", (Edit(field, *m.span(), WHITE_FIX),),
                               safe=True),
                       suggestion="or leave the background out and let the model choose")

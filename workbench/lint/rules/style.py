@@ -71,9 +71,10 @@ _ART_BY = Lazy(r"\b(?:art|artwork|painting|painted|illustration|illustrated|draw
                r"drawn|sketch|render|photo|photograph|design|concept\s+art)\s+by\s+"
                r"(?!BREAK\b)([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})\b")
 #: "by a knight on deviantart" (an article) describes a subject, not an artist.
-_BY_ON_SITE = Lazy(r"\bby\s+(?!BREAK\b|(?:a|an|the)\s)"
-                   r"([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})"
-                   r"\s+on\s+(?:deviantart|artstation|pixiv|behance|instagram)\b", re.I)
+_SITES = ("deviantart", "artstation", "pixiv", "behance", "instagram")
+_BY_ON_SITE = Caseless(r"\bby\s+(?!break\b|(?:a|an|the)\s)"
+                       r"([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})"
+                       rf"\s+on\s+(?:{'|'.join(_SITES)})\b")
 _ARTIST_HINTS = frozenset(WORD.findall(name)[0] for name in KNOWN_ARTISTS) | frozenset(
     ("beksiński", "zdzisław", "stålenhag"))
 _KNOWN = Caseless(rf"(?<![\w-])(?:{alternation(KNOWN_ARTISTS)})(?![\w-])")
@@ -169,7 +170,7 @@ def style_name_only(ctx):
         if by:
             tags = field_tags(ctx, field, text)
             spans.extend(_names_after_by(text, tags))
-            spans.extend(_lower_case_names(text, tags, spans))
+            spans.extend(_lower_case_names(text, ctx.lower(field, text), tags, spans))
         if known:
             spans.extend(_known_names(text, spans))
         if not spans:
@@ -215,12 +216,15 @@ def _names_after_by(text: str, tags) -> list[tuple[int, int]]:
     return spans
 
 
-def _lower_case_names(text: str, tags, found) -> list[tuple[int, int]]:
+def _lower_case_names(text: str, lower: str, tags, found) -> list[tuple[int, int]]:
     """Lower-case names: "art by artgerm", "by mr jack on deviantart" (not inside ``found``,
-    not quality tags)."""
+    not quality tags).  ``lower``: the text lower-cased."""
     spans = []
-    for pattern in (_ART_BY, _BY_ON_SITE):
-        for m in pattern.finditer(text):
+    # "by ... on <site>" needs a site's name (in ASCII: re.I matches "ſ" to "s", say)
+    on_site = not lower.isascii() or any(site in lower for site in _SITES)
+    for matches in (_ART_BY.finditer(text),
+                    _BY_ON_SITE.finditer(text, lower=lower) if on_site else ()):
+        for m in matches:
             if any(s <= m.start(1) < e for s, e in (*found, *spans)):
                 continue
             if any(s < m.end(1) and m.start(1) < e for s, e in tags):
