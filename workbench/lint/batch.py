@@ -3,12 +3,12 @@
 A prompt's findings depend only on the prompt and the run's options, so a big library
 (`workbench lint` on 10,000 prompts: seconds of pure Python) splits into contiguous slices
 linted side by side by this process and forked copies of it (one process per idle CPU in
-all): the copies start with everything loaded (rules, specs, settings, the tokenizers) and
-hand back only the findings.  Every process takes the next slice nobody has taken yet, so a
-slow one (long prompts, a busy core) holds up no one, and this process lints instead of
-waiting: its own findings need no pickling.  The result is the same list `lint` gives prompt
-by prompt; small batches, a busy machine, ``jobs=1`` and platforms without a safe ``fork``
-(macOS, Windows) lint in this process alone.
+all): the copies start with everything loaded (rules, specs, settings, compiled patterns,
+the tokenizers) and hand back only the findings.  Every process takes the next slice nobody
+has taken yet, so a slow one (long prompts, a busy core) holds up no one, and this process
+lints instead of waiting: its own findings need no pickling.  The result is the same list
+`lint` gives prompt by prompt; small batches, a busy machine, ``jobs=1`` and platforms
+without a safe ``fork`` (macOS, Windows) lint in this process alone.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ..spec import TEXT_FIELDS
 from ..tokens import T5_BUDGET
 from .diagnostic import Diagnostic
 from .engine import lint
+from .textutil import compile_all
 
 #: Below this many prompts per process, starting processes costs more than it saves.
 MIN_PER_JOB = 1000
@@ -73,6 +74,7 @@ def lint_all(specs: Sequence[Any], *, jobs: int | None = None,
     import multiprocessing
 
     fork = multiprocessing.get_context("fork")
+    compile_all()  # the copies start with the rules' patterns compiled
     _preload_tokenizers(specs)
     step = -(-len(specs) // (workers * SLICES_PER_JOB))
     slices = [(start, min(start + step, len(specs))) for start in range(0, len(specs), step)]
