@@ -4,7 +4,9 @@ bytes whatever N is."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import sys
 
 import pytest
@@ -72,3 +74,33 @@ def test_jobs_must_be_a_positive_whole_number(capsys, tmp_path, value):
         main(["lint", str(tmp_path), "--jobs", value])
     assert exit_.value.code == 2
     assert "--jobs" in capsys.readouterr().err
+
+
+@linux
+def test_a_first_run_on_several_processes_stores_what_one_process_stores(capsys, tmp_path,
+                                                                          monkeypatch):
+    """A first run works each prompt's cache key out in the lint processes: the cache file
+    is the same bytes as one process writes, and the next run takes every prompt from it."""
+    from workbench.lint import cache as lint_cache
+    from workbench.lint.cache import lint_cache_dir
+
+    from .test_cache import lint_run
+
+    monkeypatch.setattr(lint_cache, "RACY_NS", 0)  # the test's images are a moment old
+    path = big_library(tmp_path, count=90)
+    stored = []
+    outputs = []
+    for jobs in ("1", "3"):
+        shutil.rmtree(lint_cache_dir(), ignore_errors=True)
+        code, out, err, (cached, linted) = lint_run(capsys, str(path), "--jobs", jobs)
+        assert (cached, linted) == (0, 90)
+        outputs.append((code, out, err))
+        files = list(lint_cache_dir().glob("*.json"))
+        assert len(files) == 1
+        stored.append(files[0].read_bytes())
+        again = lint_run(capsys, str(path), "--jobs", jobs)
+        assert again[:3] == (code, out, err)
+        assert again[3][0] > 60  # all but the prompts of edit chains (never cached)
+    assert outputs[0] == outputs[1] and outputs[0][1].count("\n") > 100
+    assert stored[0] == stored[1]
+    assert len(json.loads(stored[0])["entries"]) > 60

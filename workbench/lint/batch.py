@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 from ..spec import TEXT_FIELDS
 from ..tokens import T5_BUDGET
 from .diagnostic import Diagnostic
 from .engine import lint
 from .textutil import compile_all
+
+T = TypeVar("T")
 
 #: Below this many prompts per process, starting processes costs more than it saves.
 MIN_PER_JOB = 1000
@@ -31,9 +34,9 @@ MAX_JOBS = 8
 #: Slices per process: a few, so that one slow slice (long prompts) does not hold the rest.
 SLICES_PER_JOB = 4
 
-#: What the processes lint (set just before the fork, read in all of them): the specs, the
-#: lint options, the slices' bounds and the shared number of the next slice to take.
-_WORK: list[tuple[Sequence[Any], dict[str, Any], list[tuple[int, int]], Any]] = []
+#: What the processes do (set just before the fork, read in all of them): the work for one
+#: spec, the specs, the slices' bounds and the shared number of the next slice to take.
+_WORK: list[tuple[Callable[[Any], Any], Sequence[Any], list[tuple[int, int]], Any]] = []
 
 
 def available_cpus() -> int:
@@ -68,9 +71,16 @@ def lint_all(specs: Sequence[Any], *, jobs: int | None = None,
              **options: Any) -> list[list[Diagnostic]]:
     """``[lint(spec, **options) for spec in specs]``, on `jobs_for` processes (this one
     and forked copies)."""
+    return map_specs(partial(lint, **options), specs, jobs=jobs)
+
+
+def map_specs(work: Callable[[Any], T], specs: Sequence[Any], *,
+              jobs: int | None = None) -> list[T]:
+    """``[work(spec) for spec in specs]`` on `jobs_for` processes, for work that lints
+    (`lint_all`, or a lint and what goes with it, such as a cache key)."""
     workers = jobs_for(len(specs), jobs)
     if workers <= 1:
-        return [lint(spec, **options) for spec in specs]
+        return [work(spec) for spec in specs]
     import multiprocessing
 
     fork = multiprocessing.get_context("fork")
@@ -78,7 +88,7 @@ def lint_all(specs: Sequence[Any], *, jobs: int | None = None,
     _preload_tokenizers(specs)
     step = -(-len(specs) // (workers * SLICES_PER_JOB))
     slices = [(start, min(start + step, len(specs))) for start in range(0, len(specs), step)]
-    _WORK.append((specs, options, slices, fork.Value("i", 0)))
+    _WORK.append((work, specs, slices, fork.Value("i", 0)))
     try:
         with fork.Pool(workers - 1) as pool:
             copies = pool.map_async(_take_slices, range(workers - 1), chunksize=1)
@@ -90,9 +100,9 @@ def lint_all(specs: Sequence[Any], *, jobs: int | None = None,
     return [found for i in range(len(slices)) for found in done[i]]
 
 
-def _take_slices(_copy: int | None = None) -> list[tuple[int, list[list[Diagnostic]]]]:
-    """Lint the next slice nobody has taken, until none is left: ``(slice, findings)``."""
-    specs, options, slices, taken = _WORK[-1]
+def _take_slices(_copy: int | None = None) -> list[tuple[int, list]]:
+    """Do the next slice nobody has taken, until none is left: ``(slice, results)``."""
+    work, specs, slices, taken = _WORK[-1]
     found = []
     while True:
         with taken.get_lock():
@@ -101,7 +111,7 @@ def _take_slices(_copy: int | None = None) -> list[tuple[int, list[list[Diagnost
         if index >= len(slices):
             return found
         start, stop = slices[index]
-        found.append((index, [lint(specs[i], **options) for i in range(start, stop)]))
+        found.append((index, [work(specs[i]) for i in range(start, stop)]))
 
 
 def _preload_tokenizers(specs: Sequence[Any]) -> None:
@@ -123,4 +133,4 @@ def _preload_tokenizers(specs: Sequence[Any]) -> None:
         pass  # the rules say so (estimated counts), as without a fork
 
 
-__all__ = ["available_cpus", "jobs_for", "lint_all"]
+__all__ = ["available_cpus", "jobs_for", "lint_all", "map_specs"]

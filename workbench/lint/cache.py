@@ -295,6 +295,11 @@ class LintCache:
             return {}
         return data["entries"]
 
+    @property
+    def empty(self) -> bool:
+        """Whether nothing is stored for this library and scope (no prompt can be a hit)."""
+        return not self._old
+
     def key(self, spec: PromptSpec, base_dir: Path | None) -> str | None:
         """``spec``'s key in this scope; None when its findings depend on other prompts or
         on a file changed a moment ago."""
