@@ -79,7 +79,6 @@ class Plan:
         if ctx.server_vram_gb is not None:
             chosen.update(self.by_param.get("server_vram_gb", ()))
 
-
     def _add_needed(self, ctx: LintContext, chosen: set[int]) -> None:
         """The rules about what the prompt has besides its text (`registry.NEEDS`)."""
         spec = ctx.spec
