@@ -321,56 +321,15 @@ def _cache_for(args, file: Path, settings):
 def _lint_cached(library, options, cache, tally: dict[str, int], jobs: int | None = None
                  ) -> list:
     """Each prompt with its findings: from ``cache`` where it holds them, else linted (and
-    stored); the ones to lint on ``jobs`` processes (None: as many as help, `lint_all`)."""
-    from ..lint.batch import lint_all
-
-    if cache is not None and cache.empty:
-        return _lint_uncached(library, options, cache, tally, jobs)
-    base_dir = options["base_dir"]
-    results = []
-    todo: list[tuple[int, str | None]] = []  # (index in results, cache key) to lint
-    for entry in library.entries:
-        spec = entry.spec
-        key = cache.key(spec, base_dir) if cache is not None else None
-        found = cache.get(key) if key is not None else None
-        if found is None:
-            todo.append((len(results), key))
-        results.append((spec, found))
-    if todo:
-        linted = lint_all([results[i][0] for i, _ in todo], jobs=jobs, **options)
-        for (i, key), found in zip(todo, linted):
-            results[i] = (results[i][0], found)
-            if key is not None:
-                cache.put(key, found)
-    if cache is not None:
-        cache.save()
-        tally["cached"] += cache.hits
-    tally["linted"] += len(results) - (cache.hits if cache is not None else 0)
-    return results
-
-
-def _lint_uncached(library, options, cache, tally: dict[str, int], jobs: int | None
-                   ) -> list:
-    """`_lint_cached` when the cache holds nothing for the library (a first run): each
-    prompt's key is worked out where it is linted, on all the lint processes, rather than
-    here before they start."""
-    from ..lint import lint
-    from ..lint.batch import map_specs
-
-    base_dir = options["base_dir"]
-
-    def keyed(spec) -> tuple[str | None, list]:
-        return cache.key(spec, base_dir), lint(spec, **options)
+    stored); the ones to lint on ``jobs`` processes (None: as many as help)."""
+    from ..lint.cached import lint_cached
 
     specs = [entry.spec for entry in library.entries]
-    results = []
-    for spec, (key, found) in zip(specs, map_specs(keyed, specs, jobs=jobs)):
-        results.append((spec, found))
-        if key is not None:
-            cache.put(key, found)
-    cache.save()
-    tally["linted"] += len(results)
-    return results
+    found = lint_cached(specs, options, cache, jobs=jobs)
+    hits = cache.hits if cache is not None else 0
+    tally["cached"] += hits
+    tally["linted"] += len(specs) - hits
+    return list(zip(specs, found))
 
 
 def _cache_stats(tally: dict[str, int]) -> str:

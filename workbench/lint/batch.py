@@ -23,7 +23,7 @@ from ..spec import TEXT_FIELDS
 from ..tokens import T5_BUDGET
 from .diagnostic import Diagnostic
 from .engine import lint
-from .textutil import compile_all
+from .patterns import compile_all
 
 T = TypeVar("T")
 
