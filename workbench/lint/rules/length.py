@@ -57,13 +57,15 @@ def has_content_words(ctx, count: int) -> bool:
     """Whether `content_words` is ``count`` or more, mostly without counting them: in ASCII
     text without syntax only quality tags and numbers are left out, so each distinct word
     of letters outside the tags' vocabulary is a content word."""
-    found = ctx.memo.get("plain words")
-    if found is None:
-        field, text = ctx.whole
-        found = ctx.memo["plain words"] = sum(map(
-            str.isalpha, ctx.words(field, text) - TAG_VOCABULARY)) \
-            if ctx.ascii and not has_syntax(text) else 0
-    return found >= count or content_words(ctx) >= count
+    field, text = ctx.whole
+    if ctx.ascii and not has_syntax(text):
+        found = 0
+        for word in ctx.words(field, text):  # most prompts need only the first few
+            if word.isalpha() and word not in TAG_VOCABULARY:
+                found += 1
+                if found >= count:
+                    return True
+    return content_words(ctx) >= count
 
 
 def too_short(ctx) -> bool:
