@@ -17,7 +17,8 @@ the same conditions.
 ``--instructions`` adds a figure that a busy machine does not move: the instructions a
 2,000-prompt lint executes in one process (valgrind's callgrind; ``--jobs 1``, since how
 many processes lint depends on the load, and a forked process's count starts from its
-parent's), for this checkout and ``--compare``'s.
+parent's; bytecode compiled beforehand, as for the timed runs), for this checkout and
+``--compare``'s.
 
 Run: ``uv run python tests/bench/bench_lint.py [--runs N] [--compare DIR] [--instructions]``.
 Prints figures and verdicts; asserts nothing.
@@ -379,13 +380,17 @@ def instructions(root: Path, path: Path) -> int | None:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return None
+    command = [sys.executable, "-m", "workbench", "lint", str(path), "--jobs", "1"]
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0",
+           "PYTHONPYCACHEPREFIX": _pycache()}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    with tempfile.TemporaryDirectory() as cache:  # compiles the bytecode (not counted)
+        subprocess.run(command, capture_output=True, env={**env, "XDG_CACHE_HOME": cache},
+                       cwd=path.parent, check=False)
     with tempfile.TemporaryDirectory() as cache:  # an empty lint cache: a cold run
-        env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0",
-               "XDG_CACHE_HOME": cache}
         done = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                               sys.executable, "-m", "workbench", "lint", str(path),
-                               "--jobs", "1"],
-                              capture_output=True, text=True, env=env, cwd=path.parent,
+                               *command], capture_output=True, text=True,
+                              env={**env, "XDG_CACHE_HOME": cache}, cwd=path.parent,
                               check=False)
     found = _COLLECTED.search(done.stderr)
     return int(found.group(1)) if found else None
