@@ -154,7 +154,6 @@ def _true_colors(data: bytes) -> tuple[list[str], list]:
     """The ``#rrggbb`` name and the Rich colour of each pixel of RGB ``data``: what
     `Color.from_rgb` makes, built by ``map`` over the whole picture (a Python loop
     making two tuples a pixel was half the cost of a pane)."""
-    import struct
     from itertools import repeat
     from operator import add
 
@@ -164,7 +163,7 @@ def _true_colors(data: bytes) -> tuple[list[str], list]:
     count = len(data) // 3
     new = tuple.__new__
     names = list(map(add, repeat("#", count), data.hex(" ", 3).split()))
-    triplets = map(new, repeat(ColorTriplet, count), struct.iter_unpack("BBB", data))
+    triplets = map(new, repeat(ColorTriplet, count), zip(data[::3], data[1::3], data[2::3]))
     colors = list(map(new, repeat(Color, count),
                       zip(names, repeat(ColorType.TRUECOLOR), repeat(None), triplets)))
     return names, colors
