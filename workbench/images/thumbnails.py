@@ -15,6 +15,7 @@ images go by.
 
 Thumbnails are made in a small shared thread pool (Pillow decodes without the GIL):
 `preview.submit_preview` hands back a future, so a grid draws each tile as it lands.
+What a preview makes is written to the disk after its drawing is made, never beside it.
 Pillow is imported on first use.
 """
 
