@@ -194,31 +194,31 @@ def _xterm_colors() -> list:
 def _halfblock_segments(names: list[str], colors: list, width: int,
                         height: int) -> list[Segment]:
     """The cells of a picture whose pixels (row by row) have these Rich ``colors``,
-    named ``names`` (a pair of names is the key a cell's segment is shared by)."""
+    named ``names``.  A cell the same as the one before it shares its segment (a flat
+    area is one style a row); a photograph's cells are nearly all distinct, and looking
+    each up in a table of all the picture's cells cost more than it saved."""
     from operator import add
 
     from rich.segment import Segment
     from rich.style import Style
 
     new, new_style = tuple.__new__, Style.__new__
-    cells: dict[str, Segment] = {}
-    cell_of = cells.get
     segments: list[Segment] = []
     append = segments.append
     newline = Segment("\n")
     for top in range(0, (height - height % 2) * width, 2 * width):
         bottom, end = top + width, top + 2 * width
+        last = segment = None
         for pair, bg, fg in zip(map(add, names[top:bottom], names[bottom:end]),
                                 colors[top:bottom], colors[bottom:end]):
-            segment = cell_of(pair)
-            if segment is None:
+            if pair != last:
                 style = new_style(Style)  # what `Style.from_color(fg, bg)` sets
                 style._ansi = style._style_definition = style._link = style._meta = None
                 style._hash = None
                 style._color, style._bgcolor = fg, bg
                 style._set_attributes = style._attributes = 0
                 style._link_id, style._null = "", False
-                segment = cells[pair] = new(Segment, ("▄", style, None))
+                segment, last = new(Segment, ("▄", style, None)), pair
             append(segment)
         append(newline)
     if height % 2:  # odd height: the last row has no lower pixel
