@@ -2,8 +2,9 @@
 upper pixel as background and the lower as foreground), as rich-pixels draws them.
 
 A preview pane is thousands of distinct colour pairs, so the segments are built here for
-speed: the pixels are read in one go and each colour, style and segment made once,
-directly.  Pillow, Rich's colour classes and rich-pixels are imported on first use.
+speed: the pixels' colours are made in a few C-level passes over the whole picture, and
+each cell's style and segment directly.  Pillow, Rich's colour classes and rich-pixels are
+imported on first use.
 
 In a 256-colour terminal the picture is drawn in the xterm palette chosen here, not left
 to the terminal layer's downgrade: Rich (and so Textual) sends a colour whose saturation
@@ -128,8 +129,8 @@ def halfblock_segments(image: Image.Image, colors: str = TRUECOLOR) -> list[Segm
 
     What rich-pixels' half-cell renderer draws, made for speed (a pane is thousands of
     distinct colour pairs): every pixel's colour is made in one pass of C-level ``map``
-    calls, and each style and segment is built once, directly, without parsing or
-    validating."""
+    calls, and each cell's style and segment directly, without parsing or validating (a
+    run of equal cells shares one)."""
     import gc
 
     # Thousands of small acyclic objects: pausing the cycle collector saves its passes.
