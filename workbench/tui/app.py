@@ -68,6 +68,9 @@ class LibrarySaved(Message):
 class WorkbenchApp(App):
     TITLE = "FLUX Prompt Workbench"
     CSS_PATH = "app.tcss"
+    #: The rules of every screen but the editor: read as the first other screen opens
+    #: (parsing them was a tenth of start-up), as the app's own CSS like ``CSS_PATH``.
+    SCREENS_CSS_PATH = Path(__file__).with_name("screens.tcss")
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = bindings("app")
 
@@ -104,6 +107,17 @@ class WorkbenchApp(App):
         self.update_classes(classes, update=False)
         self._refresh_truecolor_filter(self.ansi_theme)
         self.stylesheet.set_variables(self.get_css_variables())  # (nothing parsed yet)
+
+    def _load_screen_css(self, screen: Screen) -> None:
+        """Before a screen other than the editor is first registered: the other screens'
+        rules join the stylesheet (parsed at the next style lookup; they style only those
+        screens' widgets, so nothing already on screen needs a restyle)."""
+        path = str(self.SCREENS_CSS_PATH)
+        if screen is not self._editor_screen and not self.stylesheet.has_source(path):
+            # (`add_source`, not `Stylesheet.read`: that one leaves the old rules map)
+            self.stylesheet.add_source(self.SCREENS_CSS_PATH.read_text(encoding="utf-8"),
+                                       read_from=(path, ""))
+        super()._load_screen_css(screen)
 
     def get_default_screen(self) -> Screen:
         self._editor_screen = EditorScreen(self.config, self.collection, saves=self.saves,
