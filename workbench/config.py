@@ -1,6 +1,6 @@
 """Settings: the config file, then the environment, then command-line flags.
 
-The file is TOML in the user config dir (see `locations`).  It is read with tomllib and
+The file is TOML in the user config dir (see `locations`).  It is read with `tomlread` and
 written back with tomlkit, so a remembered choice (the theme) never disturbs what the user
 wrote.  Precedence, lowest first: built-in defaults < config.toml < ``COMFYUI_URL`` /
 ``OLLAMA_HOST`` < flags.
@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from . import locations
+from . import locations, tomlread
 from .atomic import write_atomic
 
 DEFAULT_COMFYUI_URL = "http://127.0.0.1:8188"
@@ -172,8 +171,8 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None,
     if config.path.exists():
         try:
             text = config.path.read_text(encoding="utf-8")
-            _Reader(config, text).read(tomllib.loads(text))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            _Reader(config, text).read(tomlread.loads(text))
+        except (tomlread.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
             config.problems.append(f"{config.path}: {exc}; using defaults")
     if env.get("COMFYUI_URL"):
         config.comfyui.urls = _split_urls(env["COMFYUI_URL"])

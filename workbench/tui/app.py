@@ -36,7 +36,6 @@ from ..runs.session import ComfySession
 from ..textsafe import sanitize
 from .actions import bindings, user_keys
 from .commands import palette_commands
-from .screens.confirm import resolve_conflict
 from .screens.editor import LINT_DELAY, EditorScreen
 from .terminal_safety import TerminalSafety
 from .themes import load_themes
@@ -331,6 +330,8 @@ class WorkbenchApp(App):
         if conflicted is None:
             self.notify("All libraries saved", markup=False)
             return
+        from .screens.confirm import resolve_conflict
+
         recovery = workspace.recovery_path(conflicted)
         self.push_screen(resolve_conflict(str(conflicted.path), str(recovery)),
                          lambda answer: self._resolve(conflicted, answer))

@@ -120,8 +120,6 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
     def on_mount(self) -> None:
         self.set_interval(0.5, self._tick)
-        # the first connection (anyone's) collects what an earlier session left
-        self.session.on_first_connect = self._collect_leftovers
 
     def _tick(self) -> None:
         """Timers of silent nodes keep counting while the server sends nothing."""
@@ -227,7 +225,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
     # -- what an earlier session left -------------------------------------------------------
     @work(group="recovery", exit_on_error=False)
-    async def _collect_leftovers(self, server: str) -> None:
+    async def collect_leftovers(self, server: str) -> None:
         """Prompts an earlier session left on ``server``: a row each, followed live, and
         recorded in their run folders."""
         from ...comfy.client import client_from_config
