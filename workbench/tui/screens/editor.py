@@ -55,6 +55,10 @@ def palette_only_help(keys: Keys | None = None) -> str:
 
 class EditorScreen(PromptActions, RunActions, Screen[None]):
     SCOPE = "editor"
+    # The prompt list has the focus from the start (Textual's default, the first focusable
+    # widget, is the filter above it: focused and blurred again, each a restyle, before
+    # the first frame).
+    AUTO_FOCUS = "#prompts"
     # F1 first in the footer, as on every screen of the app (read at 80 columns too)
     BINDINGS = [*bindings("app", only=("help",)), *bindings("editor")]
     HELP_MORE = palette_only_help()
