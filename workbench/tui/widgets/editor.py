@@ -20,6 +20,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
+from textual.css.query import NoMatches
 from textual.geometry import Size
 from textual.lazy import Lazy
 from textual.message import Message
@@ -27,6 +28,7 @@ from textual.reactive import Reactive, reactive
 from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select
+from textual.widgets._select import SelectCurrent, SelectOverlay
 
 from ...fields import FORM_BY_KEY, FORMS, FieldForm, field_text, set_field
 from ...spec import VARIANTS, PromptSpec, unset_default
@@ -159,6 +161,58 @@ class CompactInput(Input):
             self.edited(self)
 
 
+class LazySelect(Select):
+    """A compact Select whose drop-down list is made when it first opens.
+
+    Textual's Select composes its list (an OptionList, styled and filled) with the field,
+    and restyles the current value's line when it first gets a value: a tenth of the
+    editor's start-up for a list most sessions never open.  Here the line is composed
+    with its value's class, and the list is mounted on the first Enter, ↑/↓, space or
+    click; until then a value change only shows in the line (the list highlights the
+    value when it is made, as Select does each time it opens)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._overlay_made = False
+
+    def compose(self) -> ComposeResult:
+        current = SelectCurrent(self.prompt)
+        if not self._allow_blank:  # (it always has a value: no restyle when it comes)
+            current.set_reactive(SelectCurrent.has_value, True)
+            current.add_class("-has-value")
+        yield current
+
+    def _make_overlay(self) -> None:
+        if not self._overlay_made:
+            self._overlay_made = True
+            self.mount(SelectOverlay(type_to_search=self._type_to_search).data_bind(
+                compact=Select.compact))
+            super()._setup_options_renderables()
+
+    def _setup_options_renderables(self) -> None:
+        if self._overlay_made:
+            super()._setup_options_renderables()
+
+    def _watch_value(self, value) -> None:
+        if self._overlay_made:
+            super()._watch_value(value)
+            return
+        self._value = value  # as Select does, less the list's highlight
+        try:
+            current = self.query_one(SelectCurrent)
+        except NoMatches:
+            return
+        prompt = next((p for p, v in self._options if v == value), self.NULL) \
+            if value != self.NULL else self.NULL
+        current.update(prompt)
+        self.post_message(self.Changed(self, value))
+
+    def _watch_expanded(self, expanded: bool) -> None:
+        if expanded:
+            self._make_overlay()
+        super()._watch_expanded(expanded)
+
+
 def _changed_messages() -> list[type[Message]]:
     """The "changed" messages of the editor's inputs; TextArea's once it is imported
     (until then there is no TextArea to send one)."""
@@ -174,9 +228,9 @@ def _make_input(form: FieldForm) -> Widget:
     if form.kind == "choice":
         # (each option says what the variant is: bare names under the open list read as
         # the field labels beside them, "Tags dev", "Subject schnell")
-        widget = Select([(Text.assemble(v, (f"  {VARIANT_HELP.get(v, '')}", "dim")), v)
-                         for v in VARIANTS], allow_blank=False, compact=True, id=widget_id,
-                        value="dev")
+        widget = LazySelect(
+            [(Text.assemble(v, (f"  {VARIANT_HELP.get(v, '')}", "dim")), v) for v in VARIANTS],
+            allow_blank=False, compact=True, id=widget_id, value="dev")
     elif form.kind == "multiline":
         # (imported here: the multi-line fields are below the fold, mounted after the
         # first frame, and TextArea is a big module)
