@@ -195,8 +195,9 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None,
 # -- reading the file ---------------------------------------------------------------------
 
 _SECTIONS = ("comfyui", "ollama", "ui", "lint", "keys", "defaults")
-_HEADER = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
-_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+# (patterns for `re.match`, compiled at the first warning: not at every start)
+_HEADER = r"^\s*\[\s*([^\]]+?)\s*\]"
+_KEY = r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*="""
 
 
 def locate(text: str, section: str, key: str | None = None) -> tuple[int, int]:
@@ -204,13 +205,13 @@ def locate(text: str, section: str, key: str | None = None) -> tuple[int, int]:
     in TOML ``text``; (1, 1) when it can't be found (a dotted or inline definition)."""
     current = ""
     for number, line in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(line)
+        header = re.match(_HEADER, line)
         if header:
             current = header.group(1).strip()
             if key is None and current == section:
                 return number, line.index("[") + 1
             continue
-        found = _KEY.match(line)
+        found = re.match(_KEY, line)
         if key is not None and current == section and found \
                 and found.group(1).strip("\"'") == key:
             return number, len(line) - len(line.lstrip()) + 1
