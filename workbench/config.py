@@ -72,6 +72,7 @@ class ConfigError(Exception):
 
 @dataclass
 class ComfyUISettings:
+    """``[comfyui]``: the servers and how to reach them."""
     urls: list[str] = field(default_factory=lambda: [DEFAULT_COMFYUI_URL])
     auth_header: str = ""
     verify_tls: bool = True
@@ -86,6 +87,7 @@ class ComfyUISettings:
 
 @dataclass
 class OllamaSettings:
+    """``[ollama]``: the host and the models."""
     host: str = DEFAULT_OLLAMA_HOST
     model: str = "gemma3:4b"
     vision_model: str = "llava:7b"
@@ -95,6 +97,7 @@ class OllamaSettings:
 
 @dataclass
 class UISettings:
+    """``[ui]``: the theme and the image protocol."""
     theme: str = DEFAULT_THEME
     image_protocol: str = "auto"
 
@@ -123,6 +126,7 @@ class LintConfig:
 
 @dataclass
 class DefaultsSettings:
+    """``[defaults]``: the default preset (empty: none)."""
     preset: str = ""
 
 
@@ -137,6 +141,7 @@ class Runtime:
 
 @dataclass
 class Config:
+    """The effective settings, each section a dataclass; ``problems`` says what was ignored."""
     comfyui: ComfyUISettings = field(default_factory=ComfyUISettings)
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
     ui: UISettings = field(default_factory=UISettings)
