@@ -27,7 +27,7 @@ from textual.message import Message
 from textual.reactive import Reactive, reactive
 from textual.suggester import Suggester
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Select, Static
 from textual.widgets._select import SelectCurrent, SelectOverlay
 
 from ...fields import FORM_BY_KEY, FORMS, FieldForm, field_text, set_field
@@ -80,10 +80,12 @@ class FieldGrid(Grid):
     def compose(self) -> ComposeResult:
         group = None
         for form in self.forms:
+            # (Statics styled as Labels are, in app.tcss: Label's own stylesheet is
+            # not read at start-up for them)
             if form.group != group and form.group in _GROUP_TITLES:
-                yield Label(_GROUP_TITLES[form.group], classes="group-title")
+                yield Static(_GROUP_TITLES[form.group], classes="group-title")
             group = form.group
-            yield Label(form.label, classes="field-label")
+            yield Static(form.label, classes="field-label")
             self.inputs[form.key] = _make_input(form)
             yield self.inputs[form.key]
 
