@@ -252,14 +252,19 @@ class FieldPeek(LinesStatic):
     """The focused one-line field's whole value, wrapped, while it is too long for its
     input (docked under the form; hidden otherwise)."""
 
-    def follow(self, widget: Widget | None) -> None:
+    @staticmethod
+    def wanted(widget: Widget | None) -> bool:
+        """Whether ``widget``'s value is too long for its input."""
         text = widget.value if isinstance(widget, Input) and widget.id and \
             widget.id.startswith("f-") else ""
-        shown = bool(text) and len(text) >= max(1, widget.content_size.width)
+        return bool(text) and len(text) >= max(1, widget.content_size.width)
+
+    def follow(self, widget: Widget | None) -> None:
+        shown = self.wanted(widget)
         self.display = shown
         if shown:
             label = FORM_BY_KEY[widget.id[2:]].label
-            self.update(Text.assemble((f"{label}: ", "bold"), sanitize(text)))
+            self.update(Text.assemble((f"{label}: ", "bold"), sanitize(widget.value)))
 
 
 class SpecEditor(VerticalScroll):
@@ -284,6 +289,7 @@ class SpecEditor(VerticalScroll):
         self.base_dir: Path | None = None
         self._inputs: dict[str, Widget] = {}
         self._errors: dict[str, str] = {}  # field -> why its text does not parse, latest last
+        self._peek: FieldPeek | None = None
 
     @property
     def parse_error(self) -> str | None:
@@ -297,16 +303,25 @@ class SpecEditor(VerticalScroll):
     def compose(self) -> ComposeResult:
         # Label | input grids, no container per row (start-up cost grows with the widget
         # count); what is below the fold mounts lazily, right after the first frame.
-        yield FieldPeek(id="field-peek")
+        # (the field peek is mounted when first needed: `peek`)
         yield FieldGrid([f for f in FORMS if f.key in _EAGER_KEYS])
         yield Lazy(FieldGrid([f for f in FORMS if f.key not in _EAGER_KEYS]))
 
     @property
     def peek(self) -> FieldPeek:
-        return self.query_one(FieldPeek)
+        """The field peek (hidden until a long value is focused), mounted on first use."""
+        if self._peek is None:
+            self._peek = FieldPeek(id="field-peek")
+            self._peek.display = False
+            self.mount(self._peek, before=0)
+        return self._peek
+
+    def _follow(self, widget: Widget | None) -> None:
+        if self._peek is not None or FieldPeek.wanted(widget):
+            self.peek.follow(widget)
 
     def on_descendant_focus(self, event) -> None:
-        self.peek.follow(event.widget)
+        self._follow(event.widget)
 
     def on_descendant_blur(self, event) -> None:
         widget = event.widget
@@ -314,7 +329,7 @@ class SpecEditor(VerticalScroll):
             return
         if isinstance(widget, Input) and widget.id and widget.id.startswith("f-"):
             widget.cursor_position = 0  # back to showing its start
-        self.peek.follow(self.screen.focused)
+        self._follow(self.screen.focused)
 
     def widget_for(self, key: str) -> Widget:
         return self._inputs[key]
@@ -400,7 +415,7 @@ class SpecEditor(VerticalScroll):
     def _field_edited(self, widget: CompactInput) -> None:
         """A one-line field's value changed (called by the field, see `CompactInput`)."""
         if widget.is_attached and not self._closing:
-            self.peek.follow(widget)
+            self._follow(widget)
             self._apply(widget.id[2:], widget.value, widget)
 
     @on(Input.Changed)
