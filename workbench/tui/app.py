@@ -67,9 +67,9 @@ class LibrarySaved(Message):
 class WorkbenchApp(App):
     TITLE = "FLUX Prompt Workbench"
     CSS_PATH = "app.tcss"
-    #: The rules of every screen but the editor: read as the first other screen opens
-    #: (parsing them was a tenth of start-up), as the app's own CSS like ``CSS_PATH``.
-    SCREENS_CSS_PATH = Path(__file__).with_name("screens.tcss")
+    #: The rules of what the first frame never shows (other screens, the runs panel, F1's
+    #: help): read when the first of it opens, as the app's own CSS like ``CSS_PATH``.
+    LATER_CSS_PATH = Path(__file__).with_name("later.tcss")
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = bindings("app")
 
@@ -107,15 +107,21 @@ class WorkbenchApp(App):
         self._refresh_truecolor_filter(self.ansi_theme)
         self.stylesheet.set_variables(self.get_css_variables())  # (nothing parsed yet)
 
-    def _load_screen_css(self, screen: Screen) -> None:
-        """Before a screen other than the editor is first registered: the other screens'
-        rules join the stylesheet (parsed at the next style lookup; they style only those
-        screens' widgets, so nothing already on screen needs a restyle)."""
-        path = str(self.SCREENS_CSS_PATH)
-        if screen is not self._editor_screen and not self.stylesheet.has_source(path):
+    def read_later_css(self) -> None:
+        """Before the first of what ``LATER_CSS_PATH`` styles is mounted: its rules join
+        the stylesheet (parsed at the next style lookup; they match only those widgets,
+        so nothing already on screen needs a restyle)."""
+        path = str(self.LATER_CSS_PATH)
+        if not self.stylesheet.has_source(path):
             # (`add_source`, not `Stylesheet.read`: that one leaves the old rules map)
-            self.stylesheet.add_source(self.SCREENS_CSS_PATH.read_text(encoding="utf-8"),
+            self.stylesheet.add_source(self.LATER_CSS_PATH.read_text(encoding="utf-8"),
                                        read_from=(path, ""))
+
+    def _load_screen_css(self, screen: Screen) -> None:
+        """A screen is about to be registered: any but the editor is styled by
+        `read_later_css`'s rules."""
+        if screen is not self._editor_screen:
+            self.read_later_css()
         super()._load_screen_css(screen)
 
     def get_default_screen(self) -> Screen:
@@ -296,6 +302,7 @@ class WorkbenchApp(App):
         # Over the editor's panes (the status line and footer stay in view); on another
         # screen, over all but its footer line.
         host = self.screen.query("#main").first() if self.screen.query("#main") else None
+        self.read_later_css()
         panel = HelpPanel(self.screen, self.screen.focused)
         if host is None:
             host = self.screen

@@ -126,6 +126,7 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
         if self._jobs is None:
             from ..widgets.jobs import JobsPanel
 
+            self.app.read_later_css()  # (its rules)
             self._jobs = JobsPanel(self.config, self.session, id="jobs")
             self.query_one("#work").mount(self._jobs)
         return self._jobs
