@@ -9,7 +9,7 @@ for; asked between a change of the layout and the next reflow (Textual's own
 `await_mount` does it: `refresh` -> `size` -> `region`), the reflow compares the new
 layout with itself and the widgets that moved are never repainted.  The app's tests
 cannot patch Textual's private compositor (`test_import_hygiene`), so `JobsPanel`
-repaints the screen once after it appears (`test_newcomer` checks the app).
+repaints the screen after each layout that moved it (`test_newcomer` checks the app).
 
 The scenario: a scrolled form above a boxed pane, and a hidden panel below that appears;
 what a real terminal shows (the frames played onto a grid, `helpers.Terminal`) against
@@ -48,9 +48,16 @@ async def scenario(repaint: bool) -> list[str]:
         app.query_one("#form").scroll_to(y=10, animate=False)  # invalidates the full map
         await pilot.pause()
         panel = app.query_one("#panel")
+        if repaint:  # as JobsPanel does: the layouts that moved the panel repaint all
+            drawn = [panel.region]
+
+            def after_layout(_screen) -> None:
+                if panel.region != drawn[0]:
+                    drawn[0] = panel.region
+                    app.screen.refresh()
+
+            app.screen.screen_layout_refresh_signal.subscribe(panel, after_layout, immediate=True)
         panel.display = True
-        if repaint:
-            panel.call_after_refresh(app.screen.refresh)
         # What Textual itself does when a mount completes: a region asked for before the
         # next layout (the map is rebuilt with the panel already shown).
         assert panel.region is not None

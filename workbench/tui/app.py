@@ -291,19 +291,29 @@ class WorkbenchApp(App):
         if self._editor_screen is not None:
             self._editor_screen.update_status()
 
+    #: The help panel last opened (asked at every footer refresh: a DOM query took 1-2 ms).
+    _help = None
+
+    def _open_help(self):
+        """The help panel open on the current screen, if any."""
+        panel = self._help
+        if panel is not None and panel.is_attached and panel.screen is self.screen:
+            return panel
+        return None
+
     def action_toggle_help(self) -> None:
         """F1: open the help for the focused thing, or close it."""
         from .widgets.help import HelpPanel
 
-        found = self.screen.query(HelpPanel)
-        if found:
+        found = self._open_help()
+        if found is not None:
             found.remove()
             return
         # Over the editor's panes (the status line and footer stay in view); on another
         # screen, over all but its footer line.
         host = self.screen.query("#main").first() if self.screen.query("#main") else None
         self.read_later_css()
-        panel = HelpPanel(self.screen, self.screen.focused)
+        self._help = panel = HelpPanel(self.screen, self.screen.focused)
         if host is None:
             host = self.screen
             panel.styles.height = max(3, self.screen.size.height - 1)
@@ -313,22 +323,17 @@ class WorkbenchApp(App):
         """Esc closes the help first; with no help open, the binding is off (not in the
         footer, and Esc does what it does on the screen)."""
         if action in ("close_help", "scroll_help"):
-            from .widgets.help import HelpPanel
-
-            return bool(self.screen.query(HelpPanel))
+            return self._open_help() is not None
         return True
 
     def action_close_help(self) -> None:
-        from .widgets.help import HelpPanel
-
-        self.screen.query(HelpPanel).remove()
+        if (panel := self._open_help()) is not None:
+            panel.remove()
 
     def action_scroll_help(self, pages: int) -> None:
         """PgUp/PgDn page through an open help longer than the screen (it takes no
         focus: the focused field stays the one it explains)."""
-        from .widgets.help import HelpPanel
-
-        for panel in self.screen.query(HelpPanel):
+        if (panel := self._open_help()) is not None:
             (panel.scroll_page_down if pages > 0 else panel.scroll_page_up)(animate=False)
 
     def action_save_now(self) -> None:

@@ -16,7 +16,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, SelectionList, Static
+from textual.widgets import SelectionList, Static
 
 from ...compose import compose
 from ...llm.actions import Assistant, Proposal
@@ -24,6 +24,7 @@ from ...llm.ollama import LLMError, OllamaClient
 from ...spec import TEXT_FIELDS, PromptSpec
 from ...textsafe import printable, sanitize
 from ..actions import bindings
+from ..widgets.footer import KeyFooter
 
 
 def word_diff(old: str, new: str) -> Text:
@@ -72,7 +73,7 @@ class AssistScreen(Screen[PromptSpec | None]):
                 yield Static("", id="new-text")
                 yield SelectionList[str](id="field-picks")
         yield Static("", id="assist-status")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#assist-now").border_title = "Now"

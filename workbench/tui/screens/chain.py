@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ...chains import ChainError, add_branch, add_wish, chain_to, resolve_source
 from ...library import Library
@@ -24,6 +24,7 @@ from ...textsafe import one_line
 from ..actions import bindings
 from ..messages import StepProgress
 from ..widgets.cell import CellView
+from ..widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from ...runs.session import ComfySession
@@ -75,7 +76,7 @@ class ChainScreen(Screen[None]):
                     for i, step in enumerate(self.chain.steps, start=1)]
                 yield from self.views
             yield Static("", id="chain-status")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def _title(self) -> Text:
         title = Text(f"Kontext chain: {len(self.chain.steps)} edit(s)", style="bold")

@@ -21,7 +21,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...images.contact_sheet import SheetGrid, plan_grid
 from ...runs.plan import RunPlan
@@ -29,6 +29,7 @@ from ...textsafe import one_line, sanitize
 from ..actions import bindings
 from ..messages import CellProgress, PlanFinished, cell_updates
 from ..widgets.cell import CellView, thumbnail_box
+from ..widgets.footer import KeyFooter
 from .compare_judge import JudgeActions
 
 
@@ -57,7 +58,7 @@ class CompareScreen(JudgeActions, Screen[None]):
                 yield Static("", id="judge-panel")   # the judge's checklist (d)
             yield Static("", id="judge-summary")     # the judge's summary per variant
             yield Static("", id="compare-status")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def _grid(self) -> Grid:
         rows, cols = len(self.grid.cells), len(self.grid.column_labels)

@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from ...collection import Collection
 from ...config import Config
@@ -31,6 +31,7 @@ from ..actions import ACTIONS, Keys, bindings, key_of
 from ..widgets.browser import PromptBrowser
 from ..widgets.composed import ComposedPane
 from ..widgets.editor import SpecEditor
+from ..widgets.footer import KeyFooter
 from ..widgets.problems import SPAN_STYLE, ProblemsPanel, summary
 from ..widgets.status import StatusBar
 from .editor_prompts import PromptActions
@@ -105,7 +106,7 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
                 # (the runs panel, hidden until the first run, is mounted then: `jobs`)
         yield status
         self._main_widgets = [browser, editor, composed, problems, status]
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     @property
     def browser(self) -> PromptBrowser:

@@ -7,11 +7,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...textsafe import sanitize
 from ..actions import bindings
+from ..widgets.footer import KeyFooter
 
 
 class HistoryScreen(ModalScreen[str | None]):
@@ -41,7 +42,7 @@ class HistoryScreen(ModalScreen[str | None]):
                                       if r.judge else "", "green"),
                                      (f"  {sanitize(r.status)}", "italic")), id=str(i))
                 for i, r in enumerate(self.runs)], id="history-list")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     @on(OptionList.OptionSelected)
     def _open(self, event: OptionList.OptionSelected) -> None:

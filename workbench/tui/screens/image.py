@@ -8,10 +8,11 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...textsafe import one_line
 from ..actions import bindings
+from ..widgets.footer import KeyFooter
 
 
 class ImageScreen(Screen[None]):
@@ -24,7 +25,7 @@ class ImageScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text("loading…", style="dim"), id="single-image")
         yield Static(Text(one_line(self.caption or str(self.path))), id="single-caption")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_resize(self) -> None:
         pane = self.query_one("#single-image", Static)

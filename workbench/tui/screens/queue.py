@@ -10,10 +10,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..actions import bindings
+from ..widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from ...runs.session import ComfySession
@@ -33,7 +34,7 @@ class QueueScreen(ModalScreen[None]):
             yield Static(Text("ComfyUI queue", style="bold"), id="dialog-title")
             yield OptionList(id="queue-list")
             yield Static("", id="queue-note")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.action_refresh()

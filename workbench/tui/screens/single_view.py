@@ -10,10 +10,11 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...textsafe import one_line, sanitize
 from ..actions import bindings
+from ..widgets.footer import KeyFooter
 
 ZOOMS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 
@@ -59,7 +60,7 @@ class SingleView(Screen[None]):
         else:
             yield Static("", id="single-image")
         yield Static("", id="single-caption")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self._refresh_view()

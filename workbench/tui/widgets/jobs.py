@@ -23,6 +23,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.geometry import Region
 from textual.widgets import Label, ProgressBar
 
 from ...library import Library
@@ -107,6 +108,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
         self.display = False
         self._rows: dict[str, JobRow] = {}
         self.selected: JobRow | None = None
+        self._region_drawn = Region()
 
     @property
     def timings(self) -> Timings:
@@ -120,6 +122,20 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
     def on_mount(self) -> None:
         self.set_interval(0.5, self._tick)
+        self.screen.screen_layout_refresh_signal.subscribe(self, self._after_layout, immediate=True)
+
+    def _after_layout(self, _screen) -> None:
+        """Repaint the screen after a layout that moved this panel (it appeared, grew or
+        hid).  Textual 8 repaints only part of what such a layout moves (the composed pane
+        was left on screen twice, until a resize): `Compositor.reflow` (_compositor.py)
+        diffs the new layout against ``_full_map``, which its lazy `full_map` property has
+        already rebuilt with the new layout when a widget's region was asked for in between
+        (`await_mount` -> `refresh` -> `size` -> `region` does), so the widgets that moved
+        are never marked dirty.  Called right after the layout, when the map is fresh."""
+        region = self.region
+        if region != self._region_drawn:
+            self._region_drawn = region
+            self.screen.refresh()
 
     def _tick(self) -> None:
         """Timers of silent nodes keep counting while the server sends nothing."""
@@ -133,16 +149,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
     def _add_row(self, title: str) -> str:
         key = f"job{len(self._rows)}"
         self._rows[key] = row = JobRow(title)
-        if not self.display:
-            self.display = True
-            # Textual 8 repaints only part of what the panel's arrival moves (the composed
-            # pane was left on screen twice, until a resize): repaint the screen once it
-            # is laid out.  Textual's bug: `Compositor.reflow` (_compositor.py) diffs the
-            # new layout against ``_full_map``, which its lazy `full_map` property has
-            # already rebuilt with the new layout when a widget's region was asked for in
-            # between (`await_mount` -> `refresh` -> `size` -> `region` does, after this
-            # mount), so the widgets that moved are never marked dirty.
-            self.call_after_refresh(self.screen.refresh)
+        self.display = True
         self.mount(row)
         self.scroll_end(animate=False)
         self._select(row)
