@@ -20,7 +20,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
-from textual.css.query import NoMatches
 from textual.geometry import Size
 from textual.lazy import Lazy
 from textual.message import Message
@@ -28,7 +27,6 @@ from textual.reactive import Reactive, reactive
 from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input, Select, Static
-from textual.widgets._select import SelectCurrent, SelectOverlay
 
 from ...fields import FORM_BY_KEY, FORMS, FieldForm, field_text, set_field
 from ...spec import VARIANTS, PromptSpec, unset_default
@@ -164,49 +162,43 @@ class CompactInput(Input):
 
 
 class LazySelect(Select):
-    """A compact Select whose drop-down list is made when it first opens.
+    """A compact Select whose drop-down list is mounted when it first opens.
 
-    Textual's Select composes its list (an OptionList, styled and filled) with the field,
+    Textual's Select mounts its list (an OptionList, styled and filled) with the field,
     and restyles the current value's line when it first gets a value: a tenth of the
-    editor's start-up for a list most sessions never open.  Here the line is composed
-    with its value's class, and the list is mounted on the first Enter, ↑/↓, space or
-    click; until then a value change only shows in the line (the list highlights the
-    value when it is made, as Select does each time it opens)."""
+    editor's start-up for a list most sessions never open.  Here the line is mounted with
+    its value's class, and the list on the first Enter, ↑/↓, space or click; until then a
+    value change only shows in the line (the list highlights the value when it is made,
+    as Select does each time it opens)."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._overlay_made = False
+    _current: Widget | None = None   # the value's line (Select's SelectCurrent)
+    _overlay: Widget | None = None   # the list, until it is mounted
 
     def compose(self) -> ComposeResult:
-        current = SelectCurrent(self.prompt)
+        self._current, self._overlay = super().compose()
         if not self._allow_blank:  # (it always has a value: no restyle when it comes)
-            current.set_reactive(SelectCurrent.has_value, True)
-            current.add_class("-has-value")
-        yield current
+            self._current.set_reactive(type(self._current).has_value, True)
+            self._current.add_class("-has-value")
+        yield self._current
 
     def _make_overlay(self) -> None:
-        if not self._overlay_made:
-            self._overlay_made = True
-            self.mount(SelectOverlay(type_to_search=self._type_to_search).data_bind(
-                compact=Select.compact))
+        if self._overlay is not None:
+            overlay, self._overlay = self._overlay, None
+            self.mount(overlay)
             super()._setup_options_renderables()
 
     def _setup_options_renderables(self) -> None:
-        if self._overlay_made:
+        if self._overlay is None:  # (the list is mounted)
             super()._setup_options_renderables()
 
     def _watch_value(self, value) -> None:
-        if self._overlay_made:
+        if self._overlay is None or self._current is None:
             super()._watch_value(value)
             return
         self._value = value  # as Select does, less the list's highlight
-        try:
-            current = self.query_one(SelectCurrent)
-        except NoMatches:
-            return
         prompt = next((p for p, v in self._options if v == value), self.NULL) \
             if value != self.NULL else self.NULL
-        current.update(prompt)
+        self._current.update(prompt)
         self.post_message(self.Changed(self, value))
 
     def _watch_expanded(self, expanded: bool) -> None:
