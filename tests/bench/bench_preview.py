@@ -11,7 +11,11 @@ folder), memory (the LRU has the drawing), and "after a run": the images' bases 
 by the run that wrote them (`remember_images`, in the background), as for any run
 recorded by the TUI or the CLI, and the grid is opened by a fresh process.
 Every figure includes Rich rendering the preview to segments, as a screen update does
-(in true colour; one line also for a 256-colour terminal).
+(in true colour; one line also for a 256-colour terminal).  The cold figures also give
+the process's CPU time (all threads): on a shared machine it says what the work costs,
+where the wall time also counts waiting for a core.  A cold 1024x1024 PNG is ~30 ms of
+CPU in Pillow's decoder alone (see `workbench/images/shrink.py`), so 16 of them on 2
+cores take at least ~240 ms, however well the pool shares them out.
 
 "Grid cold" is the time from asking for the 16 tiles until all 16 are drawn, none of them
 ever seen before (no base on disk); the tiles landing one by one (what the compare screen
@@ -108,6 +112,15 @@ def timed(fn, repeat: int) -> list[float]:
     return times
 
 
+def cpu_timed(fn) -> tuple[float, float]:
+    """Wall ms and the whole process's CPU ms (every thread: the pool's too) of one call:
+    on a shared machine the CPU figure says what the work costs, the wall figure also
+    how long it waited for a core."""
+    start, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return (time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000
+
+
 def fmt(times: list[float]) -> str:
     return f"median {statistics.median(times):6.1f} ms (best {min(times):6.1f})"
 
@@ -154,10 +167,13 @@ def pane_figures(images: list[Path], folder: Path, draw: Drawing, tmp: Path) -> 
     def once(path, cache, colors="truecolor", size=(100, 50)):
         return timed(lambda: draw(preview(path, *size, cache=cache), colors), 1)
 
-    figures: dict[str, list[float]] = {"cold": [], "disk": [], "disk256": [], "base": []}
+    figures: dict[str, list[float]] = {"cold": [], "cold_cpu": [], "disk": [], "disk256": [],
+                                       "base": []}
     for path in images[:9]:
         cache = ThumbnailCache(folder)
-        figures["cold"] += once(path, cache)
+        wall, cpu = cpu_timed(lambda: draw(preview(path, 100, 50, cache=cache)))
+        figures["cold"].append(wall)
+        figures["cold_cpu"].append(cpu)
         cache.flush()  # the thumbnails are written after the picture is handed back
     for path in images[:9]:
         figures["disk"] += once(path, ThumbnailCache(folder))
@@ -179,10 +195,13 @@ def grid_figures(batches: list[list[Path]], folder: Path, draw: Drawing) -> dict
         return lambda: draw(grid(batch, 4, (100, 50), labels=[p.stem for p in batch],
                                  cache=cache))
 
-    figures: dict[str, list[float]] = {"cold": [], "first": [], "last": [], "remember": []}
+    figures: dict[str, list[float]] = {"cold": [], "cold_cpu": [], "first": [], "last": [],
+                                       "remember": []}
     for batch in batches[:3]:
         cache = ThumbnailCache(folder)
-        figures["cold"] += timed(grid_of(batch, cache), 1)
+        wall, cpu = cpu_timed(grid_of(batch, cache))
+        figures["cold"].append(wall)
+        figures["cold_cpu"].append(cpu)
         cache.flush()
     figures["disk"] = [timed(grid_of(b, ThumbnailCache(folder)), 1)[0] for b in batches[:3]]
     cache = ThumbnailCache(folder)
@@ -240,7 +259,8 @@ def main() -> None:
     pane = pane_figures(images, folder, draw, tmp)
     print(f"1024x1024 PNG ({size_mb:.2f} MB, compress_level=4) -> 100x50-cell pane, drawn "
           "to segments:")
-    print(f"  cold   (decode + base + half-blocks; stored after) {fmt(pane['cold'])}")
+    print(f"  cold   (decode + base + half-blocks; stored after) {fmt(pane['cold'])}, CPU "
+          f"{statistics.median(pane['cold_cpu']):.1f} ms")
     print(f"  disk   (this pane's thumbnail from the cache)      {fmt(pane['disk'])}")
     print(f"  disk, drawn for a 256-colour terminal              {fmt(pane['disk256'])}")
     print(f"  disk, another pane size (80x40: from the base)     {fmt(pane['base'])}")
@@ -250,7 +270,9 @@ def main() -> None:
     batches = [images[16 + 16 * i:32 + 16 * i] for i in range(8)]
     grids = grid_figures(batches, folder, draw)
     print("4x4 grid of 1024x1024 PNGs in a 100x50 pane, until all 16 are drawn:")
-    print(f"  cold        {fmt(grids['cold'])}   (tiles landing: first after "
+    print(f"  cold        {fmt(grids['cold'])}, CPU {statistics.median(grids['cold_cpu']):.0f} "
+          "ms on 2 threads")
+    print("              (tiles landing: first after "
           f"{statistics.median(grids['first']):.1f} ms, last after "
           f"{statistics.median(grids['last']):.1f} ms)")
     print(f"  disk        {fmt(grids['disk'])}")

@@ -178,6 +178,33 @@ def test_a_thumbnail_is_served_from_memory_until_it_is_written(tmp_path):
     assert len(thumbs(tmp_path / "thumbs")) == 2
 
 
+def test_a_cold_preview_queues_its_disk_writes_only_once_its_drawing_is_made(tmp_path,
+                                                                            monkeypatch):
+    from workbench.images import thumbnails
+
+    src = save(tmp_path / "a.png", (1024, 1024), (40, 50, 60))
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    pool, submitted, queued_while_drawing = thumbnails.thread_pool(), [], []
+    draw = thumbnails.halfblock_renderable
+
+    class CountingPool:
+        def submit(self, *args, **kwargs):
+            submitted.append(args[0])
+            return pool.submit(*args, **kwargs)
+
+    def drawing(image):
+        queued_while_drawing.append(len(submitted))   # writes handed to the pool so far
+        return draw(image)
+
+    monkeypatch.setattr(thumbnails, "thread_pool", CountingPool)
+    monkeypatch.setattr(thumbnails, "halfblock_renderable", drawing)
+    picture = cache.halfblocks(src, (100, 100))
+    assert queued_while_drawing == [0]
+    assert picture.size == (100, 100) and submitted    # queued after it
+    cache.flush()                                  # then the base and the pane are written
+    assert len(thumbs(tmp_path / "thumbs")) == 2
+
+
 def test_an_image_asked_for_by_many_threads_is_decoded_once(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 

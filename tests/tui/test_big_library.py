@@ -14,6 +14,8 @@ from workbench.library import read_library
 from workbench.linting import PromptsByName
 from workbench.tui.widgets.browser import PromptList, _Row
 
+from .helpers import wait_until
+
 
 def write_library(path: Path, count: int, *, twins: int = 0) -> Path:
     lines = ["format = 1", 'title = "Big"', ""]
@@ -23,15 +25,6 @@ def write_library(path: Path, count: int, *, twins: int = 0) -> Path:
                   f"seed = {i}", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
-
-
-async def wait_until(pilot, condition, timeout: float = 20.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 async def test_the_browser_builds_only_the_rows_it_draws(make_app, tmp_path):

@@ -2,8 +2,9 @@
 upper pixel as background and the lower as foreground), as rich-pixels draws them.
 
 A preview pane is thousands of distinct colour pairs, so the segments are built here for
-speed: the pixels are read in one go and each colour, style and segment made once,
-directly.  Pillow, Rich's colour classes and rich-pixels are imported on first use.
+speed: the pixels' colours are made in a few C-level passes over the whole picture, and
+each cell's style and segment directly.  Pillow, Rich's colour classes and rich-pixels are
+imported on first use.
 
 In a 256-colour terminal the picture is drawn in the xterm palette chosen here, not left
 to the terminal layer's downgrade: Rich (and so Textual) sends a colour whose saturation
@@ -136,8 +137,9 @@ def halfblock_segments(image: Image.Image, colors: str = TRUECOLOR) -> list[Segm
     ``colors``: ``"truecolor"`` (exact colours) or ``"256"`` (nearest xterm colours).
 
     What rich-pixels' half-cell renderer draws, made for speed (a pane is thousands of
-    distinct colour pairs): the pixels are read in one go, and each colour, style and
-    segment is built once, directly, without parsing or validating."""
+    distinct colour pairs): every pixel's colour is made in one pass of C-level ``map``
+    calls, and each cell's style and segment directly, without parsing or validating (a
+    run of equal cells shares one)."""
     import gc
 
     # Thousands of small acyclic objects: pausing the cycle collector saves its passes.
@@ -146,19 +148,44 @@ def halfblock_segments(image: Image.Image, colors: str = TRUECOLOR) -> list[Segm
     try:
         rgb = flatten(image)
         if _drawn_for(colors) == EIGHT_BIT:
-            return _halfblock_segments(to_xterm256(rgb).tobytes(), rgb.width, rgb.height,
-                                       1, _xterm_colors())
-        return _halfblock_segments(rgb.tobytes(), rgb.width, rgb.height, 3, None)
+            numbers = to_xterm256(rgb).tobytes()
+            table = _xterm_colors()
+            pixels = list(map(table.__getitem__, numbers))
+            names = list(map(_XTERM_NAMES.__getitem__, numbers))
+        else:
+            names, pixels = _true_colors(rgb.tobytes())
+        return _halfblock_segments(names, pixels, rgb.width, rgb.height)
     finally:
         if enabled:
             gc.enable()
 
 
+def _true_colors(data: bytes) -> tuple[list[str], list]:
+    """The ``#rrggbb`` name and the Rich colour of each pixel of RGB ``data``: what
+    `Color.from_rgb` makes, built by ``map`` over the whole picture (a Python loop
+    making two tuples a pixel was half the cost of a pane)."""
+    from itertools import repeat
+    from operator import add
+
+    from rich.color import Color, ColorType
+    from rich.color_triplet import ColorTriplet
+
+    count = len(data) // 3
+    new = tuple.__new__
+    names = list(map(add, repeat("#", count), data.hex(" ", 3).split()))
+    triplets = map(new, repeat(ColorTriplet, count), zip(data[::3], data[1::3], data[2::3]))
+    colors = list(map(new, repeat(Color, count),
+                      zip(names, repeat(ColorType.TRUECOLOR), repeat(None), triplets)))
+    return names, colors
+
+
 _XTERM_COLORS: list | None = None
+_XTERM_NAMES: list[str] = []
 
 
 def _xterm_colors() -> list:
-    """Rich colours for xterm numbers 0-255 (16-255 filled in), made once."""
+    """Rich colours for xterm numbers 0-255 (16-255 filled in), made once, and their
+    names in `_XTERM_NAMES`."""
     global _XTERM_COLORS
     if _XTERM_COLORS is None:
         from rich.color import Color, ColorType
@@ -169,55 +196,44 @@ def _xterm_colors() -> list:
         table: list = [None] * 16
         table += [Color(f"color({16 + i})", ColorType.EIGHT_BIT, 16 + i, ColorTriplet(*rgb))
                   for i, rgb in enumerate(xterm_palette())]
+        _XTERM_NAMES[:] = [color.name if color else "" for color in table]
         _XTERM_COLORS = table
     return _XTERM_COLORS
 
 
-def _halfblock_segments(data: bytes, width: int, height: int, depth: int,
-                        table: list | None) -> list[Segment]:
-    """The cells of ``data`` (``depth`` bytes a pixel): RGB triplets made into true
-    colours, or (``table``) xterm numbers looked up in it."""
-    from rich.color import Color, ColorType
-    from rich.color_triplet import ColorTriplet
+def _halfblock_segments(names: list[str], colors: list, width: int,
+                        height: int) -> list[Segment]:
+    """The cells of a picture whose pixels (row by row) have these Rich ``colors``,
+    named ``names``.  A cell the same as the one before it shares its segment (a flat
+    area is one style a row); a photograph's cells are nearly all distinct, and looking
+    each up in a table of all the picture's cells cost more than it saved."""
+    from operator import add
+
     from rich.segment import Segment
     from rich.style import Style
 
-    new, new_style, truecolor = tuple.__new__, Style.__new__, ColorType.TRUECOLOR
-    hexes = data.hex() if table is None else ""
-    stride = width * depth
-    cells: dict[bytes, Segment] = {}
-    cell_of = cells.get
+    new, new_style = tuple.__new__, Style.__new__
     segments: list[Segment] = []
     append = segments.append
     newline = Segment("\n")
-    for top in range(0, (height - height % 2) * stride, 2 * stride):
-        for a in range(top, top + stride, depth):
-            b = a + stride
-            pair = data[a:a + depth] + data[b:b + depth]
-            segment = cell_of(pair)
-            if segment is None:
-                if table is None:  # what `Color.from_rgb` makes, minus its checks
-                    bg = new(Color, ("#" + hexes[2 * a:2 * a + 6], truecolor, None,
-                                     new(ColorTriplet, pair[:3])))
-                    fg = new(Color, ("#" + hexes[2 * b:2 * b + 6], truecolor, None,
-                                     new(ColorTriplet, pair[3:])))
-                else:
-                    bg, fg = table[pair[0]], table[pair[1]]
+    for top in range(0, (height - height % 2) * width, 2 * width):
+        bottom, end = top + width, top + 2 * width
+        last = segment = None
+        for pair, bg, fg in zip(map(add, names[top:bottom], names[bottom:end]),
+                                colors[top:bottom], colors[bottom:end]):
+            if pair != last:
                 style = new_style(Style)  # what `Style.from_color(fg, bg)` sets
                 style._ansi = style._style_definition = style._link = style._meta = None
                 style._hash = None
                 style._color, style._bgcolor = fg, bg
                 style._set_attributes = style._attributes = 0
                 style._link_id, style._null = "", False
-                segment = cells[pair] = new(Segment, ("▄", style, None))
+                segment, last = new(Segment, ("▄", style, None)), pair
             append(segment)
         append(newline)
     if height % 2:  # odd height: the last row has no lower pixel
-        last = (height - 1) * stride
-        for a in range(last, last + stride, depth):
-            pixel = data[a:a + depth]
-            color = (table[pixel[0]] if table is not None else
-                     Color.from_rgb(pixel[0], pixel[1], pixel[2]))
+        last = (height - 1) * width
+        for color in colors[last:last + width]:
             append(Segment("▀", Style.from_color(color)))
         append(newline)
     return segments
