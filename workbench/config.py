@@ -1,6 +1,6 @@
 """Settings: the config file, then the environment, then command-line flags.
 
-The file is TOML in the user config dir (see `locations`).  It is read with tomllib and
+The file is TOML in the user config dir (see `locations`).  It is read with `tomlread` and
 written back with tomlkit, so a remembered choice (the theme) never disturbs what the user
 wrote.  Precedence, lowest first: built-in defaults < config.toml < ``COMFYUI_URL`` /
 ``OLLAMA_HOST`` < flags.
@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from . import locations
+from . import locations, tomlread
 from .atomic import write_atomic
 
 DEFAULT_COMFYUI_URL = "http://127.0.0.1:8188"
@@ -73,6 +72,7 @@ class ConfigError(Exception):
 
 @dataclass
 class ComfyUISettings:
+    """``[comfyui]``: the servers and how to reach them."""
     urls: list[str] = field(default_factory=lambda: [DEFAULT_COMFYUI_URL])
     auth_header: str = ""
     verify_tls: bool = True
@@ -87,6 +87,7 @@ class ComfyUISettings:
 
 @dataclass
 class OllamaSettings:
+    """``[ollama]``: the host and the models."""
     host: str = DEFAULT_OLLAMA_HOST
     model: str = "gemma3:4b"
     vision_model: str = "llava:7b"
@@ -96,6 +97,7 @@ class OllamaSettings:
 
 @dataclass
 class UISettings:
+    """``[ui]``: the theme and the image protocol."""
     theme: str = DEFAULT_THEME
     image_protocol: str = "auto"
 
@@ -124,6 +126,7 @@ class LintConfig:
 
 @dataclass
 class DefaultsSettings:
+    """``[defaults]``: the default preset (empty: none)."""
     preset: str = ""
 
 
@@ -138,6 +141,7 @@ class Runtime:
 
 @dataclass
 class Config:
+    """The effective settings, each section a dataclass; ``problems`` says what was ignored."""
     comfyui: ComfyUISettings = field(default_factory=ComfyUISettings)
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
     ui: UISettings = field(default_factory=UISettings)
@@ -172,8 +176,8 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None,
     if config.path.exists():
         try:
             text = config.path.read_text(encoding="utf-8")
-            _Reader(config, text).read(tomllib.loads(text))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            _Reader(config, text).read(tomlread.loads(text))
+        except (tomlread.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
             config.problems.append(f"{config.path}: {exc}; using defaults")
     if env.get("COMFYUI_URL"):
         config.comfyui.urls = _split_urls(env["COMFYUI_URL"])
@@ -196,8 +200,9 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None,
 # -- reading the file ---------------------------------------------------------------------
 
 _SECTIONS = ("comfyui", "ollama", "ui", "lint", "keys", "defaults")
-_HEADER = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
-_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+# (patterns for `re.match`, compiled at the first warning: not at every start)
+_HEADER = r"^\s*\[\s*([^\]]+?)\s*\]"
+_KEY = r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*="""
 
 
 def locate(text: str, section: str, key: str | None = None) -> tuple[int, int]:
@@ -205,13 +210,13 @@ def locate(text: str, section: str, key: str | None = None) -> tuple[int, int]:
     in TOML ``text``; (1, 1) when it can't be found (a dotted or inline definition)."""
     current = ""
     for number, line in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(line)
+        header = re.match(_HEADER, line)
         if header:
             current = header.group(1).strip()
             if key is None and current == section:
                 return number, line.index("[") + 1
             continue
-        found = _KEY.match(line)
+        found = re.match(_KEY, line)
         if key is not None and current == section and found \
                 and found.group(1).strip("\"'") == key:
             return number, len(line) - len(line.lstrip()) + 1

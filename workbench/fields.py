@@ -24,6 +24,7 @@ from .specdata import (
 
 @dataclass(frozen=True)
 class FieldForm:
+    """How the editor shows one spec field: label, help, kind and group."""
     key: str
     label: str
     help: str

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from tomlkit.items import Table
     from tomlkit.toml_document import TOMLDocument
 
-_PROMPT_HEADER = re.compile(r"""^[ \t]*\[\[[ \t]*(?:prompts|"prompts"|'prompts')[ \t]*\]\]""",
-                            re.M)
+# (a pattern for `re.finditer`, compiled at the first save: not at every start)
+_PROMPT_HEADER = r"""^[ \t]*\[\[[ \t]*(?:prompts|"prompts"|'prompts')[ \t]*\]\]"""
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class PromptPieces:
     @classmethod
     def cut(cls, text: str, loaded: list[Any]) -> PromptPieces | None:
         """``text`` cut at its headers; None unless there is one per prompt read."""
-        starts = [m.start() for m in _PROMPT_HEADER.finditer(text)]
+        starts = [m.start() for m in re.finditer(_PROMPT_HEADER, text, re.M)]
         if len(starts) != len(loaded):
             return None
         bounds = [0, *starts, len(text)]

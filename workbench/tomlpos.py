@@ -10,15 +10,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-_TOML_POSITION = re.compile(r"^(?P<message>.*?) \(at (?:line (?P<line>\d+), column "
-                            r"(?P<col>\d+)|end of document)\)$", re.S)
-_DECLARED_TWICE = re.compile(r"^Cannot declare \((?P<keys>.*)\) twice$")
+# (patterns for `re.match`, compiled at the first error: not at every start)
+_TOML_POSITION = (r"^(?P<message>.*?) \(at (?:line (?P<line>\d+), column "
+                  r"(?P<col>\d+)|end of document)\)$")
+_DECLARED_TWICE = r"^Cannot declare \((?P<keys>.*)\) twice$"
 
 
 def decode_problem(text: str, exc: ValueError) -> tuple[str, int | None, int | None]:
     """(message, line, column) of a TOML decoding error in ``text``, duplicate keys and
     tables named."""
-    found = _TOML_POSITION.match(str(exc))
+    found = re.match(_TOML_POSITION, str(exc), re.S)
     if not found:  # pragma: no cover - every tomllib message carries a position
         return str(exc), None, None
     message = getattr(exc, "msg", None) or found["message"]
@@ -39,8 +40,8 @@ def decode_problem(text: str, exc: ValueError) -> tuple[str, int | None, int | N
                        "TOML key may appear only once)")
         else:
             message = "duplicate key: this value is already set (a TOML key may appear once)"
-    elif _DECLARED_TWICE.match(message):
-        keys = _DECLARED_TWICE.match(message)["keys"]
+    elif re.match(_DECLARED_TWICE, message):
+        keys = re.match(_DECLARED_TWICE, message)["keys"]
         name = ".".join(part.strip().strip("'\"") for part in keys.split(",") if part.strip())
         col = len(source_line) - len(source_line.lstrip()) + 1
         message = f"duplicate table: [{name}] is declared twice"

@@ -12,17 +12,27 @@ from __future__ import annotations
 
 from typing import Any
 
-try:  # the same parser as tomllib, compiled: about three times faster on big libraries
-    import tomli as tomllib
-except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is its twin
-    import tomllib  # type: ignore[no-redef]
-
 try:
     from rtoml import loads as _fast_loads
 except ImportError:  # pragma: no cover - rtoml is a dependency, with wheels for most platforms
     _fast_loads = None
 
-TOMLDecodeError = tomllib.TOMLDecodeError
+
+def _reference():
+    """tomli, imported when first needed (a text rtoml refused: rare; its import is a
+    few milliseconds of start-up otherwise)."""
+    try:  # the same parser as tomllib, compiled: about three times faster on big libraries
+        import tomli as tomllib
+    except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is its twin
+        import tomllib  # type: ignore[no-redef]
+    return tomllib
+
+
+def __getattr__(name: str) -> Any:
+    """``TOMLDecodeError``: tomli's (looked up when an ``except`` clause meets an error)."""
+    if name == "TOMLDecodeError":
+        return _reference().TOMLDecodeError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def loads(text: str) -> dict[str, Any]:
@@ -36,7 +46,7 @@ def loads(text: str) -> dict[str, Any]:
             return _fast_loads(text)
         except Exception:  # any refusal: tomli decides, and words it
             pass
-    return tomllib.loads(text)
+    return _reference().loads(text)
 
 
-__all__ = ["TOMLDecodeError", "loads"]
+__all__ = ["loads"]  # and TOMLDecodeError (`__getattr__`)

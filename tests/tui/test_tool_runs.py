@@ -33,7 +33,7 @@ async def test_f5_runs_every_tool_prompt_to_an_image_of_the_expected_size(make_a
     library = copy_tools_library(tmp_path)
     app = make_app(library, comfyui_urls=url)
     async with app.run_test(size=(120, 40)) as pilot:
-        panel = app.query_one(JobsPanel)
+        panel = app.editor_screen.jobs  # (mounted on first use: the first F5 would)
         for index, name in enumerate(EXPECTED, start=1):
             app.editor_screen.browser.option_list.highlighted = index  # row 0 is the library header
             await wait_until(pilot, lambda name=name: app.editor_screen.spec.name == name)

@@ -70,9 +70,17 @@ def _nearest_levels(levels: list[int], value: int) -> int:
     return min(range(len(levels)), key=lambda i: (abs(levels[i] - value), i))
 
 
-#: value -> index of the nearest cube level / ramp grey (ties: the darker)
-_CUBE_INDEX = [_nearest_levels(_CUBE, v) for v in range(256)]
-_RAMP_INDEX = [_nearest_levels(_RAMP, v) for v in range(256)]
+_indexes: tuple[list[int], list[int]] | None = None
+
+
+def _level_indexes() -> tuple[list[int], list[int]]:
+    """value -> index of the nearest cube level, and of the nearest ramp grey (ties: the
+    darker); made at the first 256-colour picture (this module loads at start-up)."""
+    global _indexes
+    if _indexes is None:
+        _indexes = ([_nearest_levels(_CUBE, v) for v in range(256)],
+                    [_nearest_levels(_RAMP, v) for v in range(256)])
+    return _indexes
 
 
 def to_xterm256(image: Image.Image) -> Image.Image:
@@ -84,18 +92,19 @@ def to_xterm256(image: Image.Image) -> Image.Image:
     a channel, enough to flicker between neighbours in a gradient)."""
     from PIL import ImageMath
 
+    cube_index, ramp_index = _level_indexes()
     rgb = flatten(image)
     r, g, b = rgb.split()
     mean = rgb.convert("L", (1 / 3, 1 / 3, 1 / 3, 0))
     return ImageMath.lambda_eval(
         lambda a: _choose(a, *(_band(a, band) for band in "rgb")),
         r=r, g=g, b=b,
-        ir=r.point(_CUBE_INDEX), ig=g.point(_CUBE_INDEX), ib=b.point(_CUBE_INDEX),
-        lr=r.point([_CUBE[i] for i in _CUBE_INDEX]),
-        lg=g.point([_CUBE[i] for i in _CUBE_INDEX]),
-        lb=b.point([_CUBE[i] for i in _CUBE_INDEX]),
-        grey=mean.point([_RAMP[i] for i in _RAMP_INDEX]),
-        ramp=mean.point(_RAMP_INDEX))
+        ir=r.point(cube_index), ig=g.point(cube_index), ib=b.point(cube_index),
+        lr=r.point([_CUBE[i] for i in cube_index]),
+        lg=g.point([_CUBE[i] for i in cube_index]),
+        lb=b.point([_CUBE[i] for i in cube_index]),
+        grey=mean.point([_RAMP[i] for i in ramp_index]),
+        ramp=mean.point(ramp_index))
 
 
 def _band(a, band):

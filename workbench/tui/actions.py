@@ -17,6 +17,7 @@ from textual.binding import Binding
 
 @dataclass(frozen=True)
 class Action:
+    """One action of the table: its key, label, help and where it applies."""
     id: str        # the binding id and the name in [keys]
     scope: str     # app | editor | jobs | problems | compare | single | chain | ...
     key: str       # default key(s), comma-separated; "" for palette-only actions

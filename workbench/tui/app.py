@@ -36,7 +36,6 @@ from ..runs.session import ComfySession
 from ..textsafe import sanitize
 from .actions import bindings, user_keys
 from .commands import palette_commands
-from .screens.confirm import resolve_conflict
 from .screens.editor import LINT_DELAY, EditorScreen
 from .terminal_safety import TerminalSafety
 from .themes import load_themes
@@ -68,6 +67,9 @@ class LibrarySaved(Message):
 class WorkbenchApp(App):
     TITLE = "FLUX Prompt Workbench"
     CSS_PATH = "app.tcss"
+    #: The rules of what the first frame never shows (other screens, the runs panel, F1's
+    #: help): read when the first of it opens, as the app's own CSS like ``CSS_PATH``.
+    LATER_CSS_PATH = Path(__file__).with_name("later.tcss")
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = bindings("app")
 
@@ -104,6 +106,23 @@ class WorkbenchApp(App):
         self.update_classes(classes, update=False)
         self._refresh_truecolor_filter(self.ansi_theme)
         self.stylesheet.set_variables(self.get_css_variables())  # (nothing parsed yet)
+
+    def read_later_css(self) -> None:
+        """Before the first of what ``LATER_CSS_PATH`` styles is mounted: its rules join
+        the stylesheet (parsed at the next style lookup; they match only those widgets,
+        so nothing already on screen needs a restyle)."""
+        path = str(self.LATER_CSS_PATH)
+        if not self.stylesheet.has_source(path):
+            # (`add_source`, not `Stylesheet.read`: that one leaves the old rules map)
+            self.stylesheet.add_source(self.LATER_CSS_PATH.read_text(encoding="utf-8"),
+                                       read_from=(path, ""))
+
+    def _load_screen_css(self, screen: Screen) -> None:
+        """A screen is about to be registered: any but the editor is styled by
+        `read_later_css`'s rules."""
+        if screen is not self._editor_screen:
+            self.read_later_css()
+        super()._load_screen_css(screen)
 
     def get_default_screen(self) -> Screen:
         self._editor_screen = EditorScreen(self.config, self.collection, saves=self.saves,
@@ -293,6 +312,7 @@ class WorkbenchApp(App):
         # Over the editor's panes (the status line and footer stay in view); on another
         # screen, over all but its footer line.
         host = self.screen.query("#main").first() if self.screen.query("#main") else None
+        self.read_later_css()
         self._help = panel = HelpPanel(self.screen, self.screen.focused)
         if host is None:
             host = self.screen
@@ -322,6 +342,8 @@ class WorkbenchApp(App):
         if conflicted is None:
             self.notify("All libraries saved", markup=False)
             return
+        from .screens.confirm import resolve_conflict
+
         recovery = workspace.recovery_path(conflicted)
         self.push_screen(resolve_conflict(str(conflicted.path), str(recovery)),
                          lambda answer: self._resolve(conflicted, answer))

@@ -20,6 +20,7 @@ _THEME_ARGS = set(inspect.signature(Theme).parameters)
 
 @dataclass
 class LoadedThemes:
+    """The themes read, and what could not be read."""
     themes: dict[str, Theme] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 

@@ -32,7 +32,6 @@ from ..widgets.browser import PromptBrowser
 from ..widgets.composed import ComposedPane
 from ..widgets.editor import SpecEditor
 from ..widgets.footer import KeyFooter
-from ..widgets.jobs import JobsPanel
 from ..widgets.problems import SPAN_STYLE, ProblemsPanel, summary
 from ..widgets.status import StatusBar
 from .editor_prompts import PromptActions
@@ -41,6 +40,7 @@ from .editor_runs import RunActions
 if TYPE_CHECKING:
     from ...editing import Saves
     from ...runs.session import ComfySession
+    from ..widgets.jobs import JobsPanel
 
 LINT_DELAY = 0.12  # re-lint once typing pauses: keystrokes never wait for the linter
 
@@ -56,6 +56,10 @@ def palette_only_help(keys: Keys | None = None) -> str:
 
 class EditorScreen(PromptActions, RunActions, Screen[None]):
     SCOPE = "editor"
+    # The prompt list has the focus from the start (Textual's default, the first focusable
+    # widget, is the filter above it: focused and blurred again, each a restyle, before
+    # the first frame).
+    AUTO_FOCUS = "#prompts"
     # F1 first in the footer, as on every screen of the app (read at 80 columns too)
     BINDINGS = [*bindings("app", only=("help",)), *bindings("editor")]
     HELP_MORE = palette_only_help()
@@ -71,6 +75,7 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
         self._lint_timer: Timer | None = None
         self._lint_ready = False  # the first lint waits until after the first frame
         self._main_widgets: list = []  # (set in compose) lint and status updates use them
+        self._jobs: JobsPanel | None = None  # mounted on first use (hidden until a run)
         self.keys = keys
         if keys is not None:
             self.HELP_MORE = palette_only_help(keys)
@@ -98,7 +103,7 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
                 yield editor
                 yield composed
                 yield problems
-                yield JobsPanel(self.config, self.session, id="jobs")
+                # (the runs panel, hidden until the first run, is mounted then: `jobs`)
         yield status
         self._main_widgets = [browser, editor, composed, problems, status]
         yield KeyFooter(compact=True)
@@ -117,9 +122,24 @@ class EditorScreen(PromptActions, RunActions, Screen[None]):
 
     @property
     def jobs(self) -> JobsPanel:
-        return self.query_one(JobsPanel)
+        """The runs panel (under the problems), mounted when first asked for: it is hidden
+        until the first run, and its module, widgets and ticker are start-up cost."""
+        if self._jobs is None:
+            from ..widgets.jobs import JobsPanel
+
+            self.app.read_later_css()  # (its rules)
+            self._jobs = JobsPanel(self.config, self.session, id="jobs")
+            self.query_one("#work").mount(self._jobs)
+        return self._jobs
+
+    def _first_connect(self, url: str) -> None:
+        """The session's first connection (anyone's): the runs panel collects what an
+        earlier session left on the server."""
+        if not self._main_widgets_gone():
+            self.jobs.collect_leftovers(url)
 
     def on_mount(self) -> None:
+        self.session.on_first_connect = self._first_connect
         self.call_after_refresh(self._first_lint)
         current = self.browser.current
         self.show(*(current or (self._first_library(), None)))

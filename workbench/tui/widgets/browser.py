@@ -148,6 +148,7 @@ class PromptBrowser(Vertical):
 
     @dataclass
     class Chosen(Message):
+        """A prompt was highlighted or activated (Enter)."""
         library: Library
         spec: PromptSpec
         activated: bool  # Enter pressed (True) or just highlighted (False)

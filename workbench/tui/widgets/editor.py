@@ -26,7 +26,7 @@ from textual.message import Message
 from textual.reactive import Reactive, reactive
 from textual.suggester import Suggester
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Select, Static
 
 from ...fields import FORM_BY_KEY, FORMS, FieldForm, field_text, set_field
 from ...spec import VARIANTS, PromptSpec, unset_default
@@ -78,10 +78,12 @@ class FieldGrid(Grid):
     def compose(self) -> ComposeResult:
         group = None
         for form in self.forms:
+            # (Statics styled as Labels are, in app.tcss: Label's own stylesheet is
+            # not read at start-up for them)
             if form.group != group and form.group in _GROUP_TITLES:
-                yield Label(_GROUP_TITLES[form.group], classes="group-title")
+                yield Static(_GROUP_TITLES[form.group], classes="group-title")
             group = form.group
-            yield Label(form.label, classes="field-label")
+            yield Static(form.label, classes="field-label")
             self.inputs[form.key] = _make_input(form)
             yield self.inputs[form.key]
 
@@ -159,6 +161,52 @@ class CompactInput(Input):
             self.edited(self)
 
 
+class LazySelect(Select):
+    """A compact Select whose drop-down list is mounted when it first opens.
+
+    Textual's Select mounts its list (an OptionList, styled and filled) with the field,
+    and restyles the current value's line when it first gets a value: a tenth of the
+    editor's start-up for a list most sessions never open.  Here the line is mounted with
+    its value's class, and the list on the first Enter, ↑/↓, space or click; until then a
+    value change only shows in the line (the list highlights the value when it is made,
+    as Select does each time it opens)."""
+
+    _current: Widget | None = None   # the value's line (Select's SelectCurrent)
+    _overlay: Widget | None = None   # the list, until it is mounted
+
+    def compose(self) -> ComposeResult:
+        self._current, self._overlay = super().compose()
+        if not self._allow_blank:  # (it always has a value: no restyle when it comes)
+            self._current.set_reactive(type(self._current).has_value, True)
+            self._current.add_class("-has-value")
+        yield self._current
+
+    def _make_overlay(self) -> None:
+        if self._overlay is not None:
+            overlay, self._overlay = self._overlay, None
+            self.mount(overlay)
+            super()._setup_options_renderables()
+
+    def _setup_options_renderables(self) -> None:
+        if self._overlay is None:  # (the list is mounted)
+            super()._setup_options_renderables()
+
+    def _watch_value(self, value) -> None:
+        if self._overlay is None or self._current is None:
+            super()._watch_value(value)
+            return
+        self._value = value  # as Select does, less the list's highlight
+        prompt = next((p for p, v in self._options if v == value), self.NULL) \
+            if value != self.NULL else self.NULL
+        self._current.update(prompt)
+        self.post_message(self.Changed(self, value))
+
+    def _watch_expanded(self, expanded: bool) -> None:
+        if expanded:
+            self._make_overlay()
+        super()._watch_expanded(expanded)
+
+
 def _changed_messages() -> list[type[Message]]:
     """The "changed" messages of the editor's inputs; TextArea's once it is imported
     (until then there is no TextArea to send one)."""
@@ -174,9 +222,9 @@ def _make_input(form: FieldForm) -> Widget:
     if form.kind == "choice":
         # (each option says what the variant is: bare names under the open list read as
         # the field labels beside them, "Tags dev", "Subject schnell")
-        widget = Select([(Text.assemble(v, (f"  {VARIANT_HELP.get(v, '')}", "dim")), v)
-                         for v in VARIANTS], allow_blank=False, compact=True, id=widget_id,
-                        value="dev")
+        widget = LazySelect(
+            [(Text.assemble(v, (f"  {VARIANT_HELP.get(v, '')}", "dim")), v) for v in VARIANTS],
+            allow_blank=False, compact=True, id=widget_id, value="dev")
     elif form.kind == "multiline":
         # (imported here: the multi-line fields are below the fold, mounted after the
         # first frame, and TextArea is a big module)
@@ -196,14 +244,19 @@ class FieldPeek(LinesStatic):
     """The focused one-line field's whole value, wrapped, while it is too long for its
     input (docked under the form; hidden otherwise)."""
 
-    def follow(self, widget: Widget | None) -> None:
+    @staticmethod
+    def wanted(widget: Widget | None) -> bool:
+        """Whether ``widget``'s value is too long for its input."""
         text = widget.value if isinstance(widget, Input) and widget.id and \
             widget.id.startswith("f-") else ""
-        shown = bool(text) and len(text) >= max(1, widget.content_size.width)
+        return bool(text) and len(text) >= max(1, widget.content_size.width)
+
+    def follow(self, widget: Widget | None) -> None:
+        shown = self.wanted(widget)
         self.display = shown
         if shown:
             label = FORM_BY_KEY[widget.id[2:]].label
-            self.update(Text.assemble((f"{label}: ", "bold"), sanitize(text)))
+            self.update(Text.assemble((f"{label}: ", "bold"), sanitize(widget.value)))
 
 
 class SpecEditor(VerticalScroll):
@@ -228,6 +281,7 @@ class SpecEditor(VerticalScroll):
         self.base_dir: Path | None = None
         self._inputs: dict[str, Widget] = {}
         self._errors: dict[str, str] = {}  # field -> why its text does not parse, latest last
+        self._peek: FieldPeek | None = None
 
     @property
     def parse_error(self) -> str | None:
@@ -241,16 +295,25 @@ class SpecEditor(VerticalScroll):
     def compose(self) -> ComposeResult:
         # Label | input grids, no container per row (start-up cost grows with the widget
         # count); what is below the fold mounts lazily, right after the first frame.
-        yield FieldPeek(id="field-peek")
+        # (the field peek is mounted when first needed: `peek`)
         yield FieldGrid([f for f in FORMS if f.key in _EAGER_KEYS])
         yield Lazy(FieldGrid([f for f in FORMS if f.key not in _EAGER_KEYS]))
 
     @property
     def peek(self) -> FieldPeek:
-        return self.query_one(FieldPeek)
+        """The field peek (hidden until a long value is focused), mounted on first use."""
+        if self._peek is None:
+            self._peek = FieldPeek(id="field-peek")
+            self._peek.display = False
+            self.mount(self._peek, before=0)
+        return self._peek
+
+    def _follow(self, widget: Widget | None) -> None:
+        if self._peek is not None or FieldPeek.wanted(widget):
+            self.peek.follow(widget)
 
     def on_descendant_focus(self, event) -> None:
-        self.peek.follow(event.widget)
+        self._follow(event.widget)
 
     def on_descendant_blur(self, event) -> None:
         widget = event.widget
@@ -258,7 +321,7 @@ class SpecEditor(VerticalScroll):
             return
         if isinstance(widget, Input) and widget.id and widget.id.startswith("f-"):
             widget.cursor_position = 0  # back to showing its start
-        self.peek.follow(self.screen.focused)
+        self._follow(self.screen.focused)
 
     def widget_for(self, key: str) -> Widget:
         return self._inputs[key]
@@ -344,7 +407,7 @@ class SpecEditor(VerticalScroll):
     def _field_edited(self, widget: CompactInput) -> None:
         """A one-line field's value changed (called by the field, see `CompactInput`)."""
         if widget.is_attached and not self._closing:
-            self.peek.follow(widget)
+            self._follow(widget)
             self._apply(widget.id[2:], widget.value, widget)
 
     @on(Input.Changed)

@@ -122,8 +122,6 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
     def on_mount(self) -> None:
         self.set_interval(0.5, self._tick)
-        # the first connection (anyone's) collects what an earlier session left
-        self.session.on_first_connect = self._collect_leftovers
         self.screen.screen_layout_refresh_signal.subscribe(self, self._after_layout, immediate=True)
 
     def _after_layout(self, _screen) -> None:
@@ -234,7 +232,7 @@ class JobsPanel(VerticalScroll, can_focus=True):
 
     # -- what an earlier session left -------------------------------------------------------
     @work(group="recovery", exit_on_error=False)
-    async def _collect_leftovers(self, server: str) -> None:
+    async def collect_leftovers(self, server: str) -> None:
         """Prompts an earlier session left on ``server``: a row each, followed live, and
         recorded in their run folders."""
         from ...comfy.client import client_from_config

@@ -55,10 +55,12 @@ class ProblemsPanel(OptionList):  # noqa: D101
 
     @dataclass
     class Jump(Message):
+        """Enter on a row: go to the span in its field."""
         diagnostic: Diagnostic
 
     @dataclass
     class ApplyFix(Message):
+        """``f`` on a row: apply its fix."""
         diagnostic: Diagnostic
 
     @dataclass
