@@ -11,7 +11,15 @@ from workbench.library import load_library
 from workbench.tui.app import LINT_DELAY
 from workbench.tui.screens.confirm import ChoiceScreen
 
-from .helpers import editor_ready, run_command, screen_is, status_text, type_text, wait_until
+from .helpers import (
+    editor_ready,
+    run_command,
+    screen_is,
+    screen_lines,
+    status_text,
+    type_text,
+    wait_until,
+)
 
 
 async def test_typing_updates_composed_pane_and_saves(make_app, library_dir):
@@ -311,3 +319,34 @@ async def test_source_image_path_completes_relative_to_the_library(make_app, lib
         await pilot.press("right")
         assert field.value == "sources/portrait.png"
         assert app.editor_screen.spec.source_image == "sources/portrait.png"
+
+
+async def test_the_model_list_is_made_when_it_opens_and_follows_the_prompt(make_app):
+    """The model field's drop-down is mounted at its first opening (start-up cost); until
+    then the field still shows each prompt's model, and the list, once open, picks one."""
+    from workbench.spec import VARIANTS
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await editor_ready(pilot, app)
+        editor = app.editor_screen
+        field = editor.editor.widget_for("model")
+        assert not field.query("SelectOverlay")  # not made before it is needed
+
+        def line() -> str:
+            return screen_lines(app)[field.region.y]
+
+        await wait_until(pilot, lambda: "dev" in line())
+        editor.browser.option_list.focus()
+        await pilot.press("down", "down")  # "Quick sketch", a schnell prompt
+        await wait_until(pilot, lambda: editor.spec.name == "Quick sketch")
+        await wait_until(pilot, lambda: "schnell" in line() and field.value == "schnell")
+        assert not field.query("SelectOverlay")
+
+        field.focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: field.expanded and field.query("SelectOverlay"))
+        chosen = VARIANTS[(VARIANTS.index("schnell") + 1) % len(VARIANTS)]
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: editor.spec.model == chosen)
+        assert chosen in line() and not field.expanded
