@@ -255,3 +255,56 @@ def test_text_output_is_escaped(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO('a "\x1b[31mred\x1b[0m" cat, (a:1.2)\n'))
     code, out, _ = run(capsys, "--stdin")
     assert code == 0 and "\x1b" not in out and "FX105" in out
+
+
+def _console_lint(tmp_path: Path, *argv: str, **options):
+    """``python -m workbench lint ...`` in its own process, as a user runs it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, "-m", "workbench", "lint", *argv], env=env,
+                          cwd=tmp_path, capture_output=True, **options)
+
+
+def test_the_lint_command_ends_at_once_with_all_its_output_and_its_status(tmp_path, capsys):
+    """The command line ends its process without the interpreter's teardown after a lint;
+    what it printed is all there, and the exit status is the lint's."""
+    many = LIBRARY + "".join(f'\n[[prompts]]\nname = "Copy {i}"\nraw = "masterpiece, a cat '
+                             f'number {i} on a sofa"\n' for i in range(300))
+    path = write(tmp_path, many)
+    expected_code = main(["lint", str(path), "--fail-on", "warning", "--no-cache"])
+    expected_out, expected_err = capsys.readouterr()
+    done = _console_lint(tmp_path, str(path), "--fail-on", "warning", "--no-cache", text=True)
+    assert (done.returncode, expected_code) == (1, 1)
+    assert done.stdout == expected_out and done.stdout.count("\n") > 300
+    assert done.stderr == expected_err
+    # in-process (the tests, the TUI) nothing ends: the status is returned
+    from workbench.__main__ import main as entry
+
+    assert entry(["lint", str(path), "--no-cache"]) == 0
+    capsys.readouterr()
+
+
+def test_the_lint_command_piped_into_a_reader_that_stops_ends_quietly(tmp_path):
+    """`workbench lint | head -1`: the reader goes away; no traceback, no "Exception
+    ignored" from the interpreter's last flush."""
+    import os
+    import subprocess
+    import sys
+
+    many = LIBRARY + "".join(f'\n[[prompts]]\nname = "Copy {i}"\nraw = "masterpiece, a cat '
+                             f'number {i} on a sofa"\n' for i in range(2000))
+    path = write(tmp_path, many)
+    read, write_end = os.pipe()
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "lint", str(path)], env=env,
+                            cwd=tmp_path, stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    with os.fdopen(read, "rb") as reader:
+        first = reader.readline()
+    _, err = proc.communicate(timeout=60)
+    assert b"Weighted" in first
+    assert proc.returncode == 0
+    assert b"Traceback" not in err and b"Exception ignored" not in err
