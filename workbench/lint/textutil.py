@@ -142,12 +142,19 @@ def edit_is_clean(text: str, start: int, end: int, glue: str) -> bool:
             return False
     removed, before = text[start:end], 0
     after = 0
-    for opener, closer in zip(_OPENERS, _CLOSERS):
-        opens, closes = text.count(opener), text.count(closer)
+    for opener, closer, opens, closes in _bracket_counts(text):
         before += abs(opens - closes)
         after += abs(opens - removed.count(opener) + glue.count(opener)
                      - (closes - removed.count(closer) + glue.count(closer)))
     return after <= before
+
+
+@lru_cache(maxsize=64)
+def _bracket_counts(text: str) -> tuple[tuple[str, str, int, int], ...]:
+    """Each kind of bracket with how often it opens and closes in ``text``: the same for
+    every edit a rule offers in one text (counting them per edit made a text with
+    thousands of tags quadratic)."""
+    return tuple((o, c, text.count(o), text.count(c)) for o, c in zip(_OPENERS, _CLOSERS))
 
 
 def clean_edit(field: str, text: str, start: int, end: int, replacement: str = "") -> Edit | None:
