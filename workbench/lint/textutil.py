@@ -231,22 +231,28 @@ def word_count(text: str) -> int:
     characters a word."""
     if text.isascii():
         return len(_WORD_ASCII.findall(text))
-    count = 0
-    for word in WORD.findall(text):
-        cjk = len(_CJK.findall(word))
-        if not cjk:
-            count += 1
-        else:
-            rest = len(word) - cjk
-            count += (cjk + 1) // 2 + (1 if rest else 0)
-    return count
+    return sum(map(_words_in, WORD.findall(text)))
+
+
+def _words_in(word: str) -> int:
+    """How many words one `WORD` match is to a reader: one, or for Chinese and Japanese
+    about one every two characters."""
+    if word.isascii():
+        return 1
+    cjk = len(_CJK.findall(word))
+    if not cjk:
+        return 1
+    return (cjk + 1) // 2 + (1 if len(word) > cjk else 0)
 
 
 #: What separates the items of a comma list: commas (also full-width and ideographic),
 #: semicolons, new lines, A1111's BREAK, and sentence ends.  (Every alternative starts with
 #: a character, so the regex engine skips to the next candidate: "B(?<!\wB)REAK" is
-#: "\bBREAK", and a leading "\b" made every scan about twice as slow.)
-_FRAGMENT_SEP = Lazy(r"[,;\n，、；]|B(?<!\wB)REAK\b|[.。!?！？](?=\s|$)")
+#: "\bBREAK", and a leading "\b" made every scan about twice as slow.)  Chinese and
+#: Japanese full stops need no space after them; a full stop typed without its space
+#: between two words ("Manga style.group of children") ends an item too.
+_FRAGMENT_SEP = Lazy(r"[,;\n，、；。！？]|B(?<!\wB)REAK\b|[.!?](?=\s|$)"
+                     r"|\.(?<=[a-z]\.)(?=[a-z]+\s)")
 _ARTICLES = frozenset(("a", "an", "the"))
 _BRACKETS = Lazy(r"[()\[\]{}]|:\s*-?\d+(?:\.\d+)?(?=\s*[)\]])")
 _LORA_TAG = Lazy(r"<(?:lora|lyco|hypernet):[^<>\n]*>", re.I)
@@ -326,6 +332,8 @@ def _piece_words(piece: str, mask) -> int:
         for w in found:
             if w.isdigit() or (len(w) <= 3 and w.lower() in _ARTICLES):
                 words -= 1
+        if not piece.isascii():  # Chinese and Japanese: counted as `word_count` counts them
+            words += sum(_words_in(w) - 1 for w in found if not w.isdigit())
     if words or loras or masked:
         return words + loras or 1
     return 0

@@ -25,6 +25,7 @@ _CHANGE_VERB = Caseless(
     r"(?:^|[.;!?]\s*|,\s*(?:and\s+|then\s+)?|\b(?:and|then|also|plus)\s+)"
     r"((?:change|make|add|remove|replace|turn|put|give|swap|convert|transform|move|set|"
     r"delete|erase|recolou?r|paint|place|insert|switch)\b)")
+_REMOVAL = ("remove", "delete", "erase")
 _PERSON_PRONOUN = Caseless(r"\b(?:she|he|her|him|his|hers|they|them|their)\b")
 _IT = Caseless(r"\b(?:change|make|turn|put|move|convert|transform|paint|recolou?r|"
            r"give|rotate|flip|replace)\s+it\b")
@@ -109,10 +110,12 @@ def kontext_instruction(ctx):
         limit = _first_preserve(text, lower)
         verbs = [m for m in _CHANGE_VERB.finditer(text, 0, limit, lower=lower)
                  if not (quotes and inside(quotes, *m.span(1)))]
-        # "remove X, replace it with Y" is one replacement, not two changes
+        # "remove X, replace it with Y" is one replacement, not two changes; and removals
+        # one after another ("Remove the furniture. Remove the lights, carpets...") are
+        # one clean-up, as BFL's own clean-up examples write it
         verbs = [m for i, m in enumerate(verbs)
-                 if not (i and m.group(1).lower() == "replace"
-                         and verbs[i - 1].group(1).lower() in ("remove", "delete", "erase"))]
+                 if not (i and m.group(1).lower() in ("replace", *_REMOVAL)
+                         and verbs[i - 1].group(1).lower() in _REMOVAL)]
         if len(verbs) >= 2:
             yield Hit(field, verbs[1].start(1), verbs[-1].end(1),
                       f"{len(verbs)} changes in one edit; Kontext does best with one at a "
@@ -155,7 +158,9 @@ _KINDS = (
      "while keeping the subject in the exact same position, scale and pose"),
     ("identity", Caseless(
         r"\b(?:put|place|move)\s+(?:him|her|them|the\s+(?:person|man|woman|girl|boy|people|"
-        r"couple|child)|this\s+(?:person|man|woman))\s+(?:on|in|at|into|inside)\b|"
+        r"couple|child|subjects?)|this\s+(?:person|man|woman))\s+(?:on|in|at|into|inside)\b|"
+        r"\b(?:teleport|transport|send)\s+(?:him|her|them|the\s+(?:person|man|woman|girl|"
+        r"boy|people|couple|child|subjects?)|this\s+(?:person|man|woman))\s+(?:to|into)\b|"
         r"\b(?:clothes|clothing|outfit|shirt|dress|jacket|coat|suit|uniform|costume|"
         r"hair|hairstyle|haircut|afro|beard|makeup|glasses)\b|"
         r"\bgive\s+(?:him|her|them|the\s+\w+)\s+(?:a|an)\b"),

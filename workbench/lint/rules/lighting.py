@@ -52,7 +52,8 @@ _LIGHT = Caseless(
     r"rim\s*light\w*|underlit|glow(?:s|ing)?|glowed|shadows?|shade[ds]?|illuminat\w*|"
     r"luminous|luminescent|radiant|sunset|sunrise|dawn|dusk|twilight|golden\s+hour|"
     r"blue\s+hour|overcast|sunny|sunshine|sunbeams?|moonbeams?|god\s*rays|rays|beams?|"
-    r"noon|midday|night|nighttime|night-time|neon|lanterns?|lamps?|candles?|softbox|"
+    r"noon|midday|daytime|day-time|daylit|night|nighttime|night-time|neon|lanterns?|"
+    r"lamps?|candles?|softbox|"
     r"flash|spotlight|spotlit|chiaroscuro|silhouette[ds]?|reflections?|gleam\w*|glint\w*|"
     r"glare|high[\s-]key|low[\s-]key|subsurface\s+scattering|volumetric|catchlights?|"
     r"dim|dimly|bathed|rembrandt\s+lighting)\b")
@@ -75,7 +76,8 @@ lighting lighted lit sunlight sunlit moonlight moonlit lamplight lamplit candlel
 candlelit firelight daylight starlight torchlight backlit backlight backlighting underlit
 glowed illuminated illuminating illumination illuminations luminous luminescent radiant
 sunset sunsets sunrise dawn dusk twilight overcast sunny sunshine sunbeam sunbeams moonbeam
-moonbeams rays beam beams noon midday night nighttime night-time neon lantern lanterns
+moonbeams rays beam beams noon midday daytime day-time daylit night nighttime night-time
+neon lantern lanterns
 lamps candle candles softbox flash spotlight spotlit chiaroscuro silhouette silhouetted
 silhouettes reflection reflections gleam gleaming gleams glint glinting glints glare
 volumetric catchlight catchlights dim dimly bathed shade shaded shades high-key low-key
