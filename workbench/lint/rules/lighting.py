@@ -53,10 +53,10 @@ _LIGHT = Caseless(
     r"luminous|luminescent|radiant|sunset|sunrise|dawn|dusk|twilight|golden\s+hour|"
     r"blue\s+hour|overcast|sunny|sunshine|sunbeams?|moonbeams?|god\s*rays|rays|beams?|"
     r"noon|midday|daytime|day-time|daylit|night|nighttime|night-time|neon|lanterns?|"
-    r"lamps?|candles?|softbox|"
-    r"flash|spotlight|spotlit|chiaroscuro|silhouette[ds]?|reflections?|gleam\w*|glint\w*|"
-    r"glare|high[\s-]key|low[\s-]key|subsurface\s+scattering|volumetric|catchlights?|"
-    r"dim|dimly|bathed|rembrandt\s+lighting)\b")
+    r"lamps?|candles?|softbox|flash|spotlight|spotlit|chiaroscuro|silhouette[ds]?|"
+    r"reflections?|gleam\w*|glint\w*|glare|high[\s-]key|low[\s-]key|"
+    r"subsurface\s+scattering|volumetric|catchlights?|dim|dimly|bathed|rembrandt\s+lighting)"
+    r"\b")
 _NOT_LIGHT = Caseless(
     r"\b(?:light\s+(?:blue|green|red|pink|orange|yellow|purple|violet|brown|grey|gray|"
     r"beige|cream|tan|skin|hair|weight|wood|fabric|blonde|colou?r\w*)|eye\s*shadows?|"
@@ -77,11 +77,10 @@ candlelit firelight daylight starlight torchlight backlit backlight backlighting
 glowed illuminated illuminating illumination illuminations luminous luminescent radiant
 sunset sunsets sunrise dawn dusk twilight overcast sunny sunshine sunbeam sunbeams moonbeam
 moonbeams rays beam beams noon midday daytime day-time daylit night nighttime night-time
-neon lantern lanterns
-lamps candle candles softbox flash spotlight spotlit chiaroscuro silhouette silhouetted
-silhouettes reflection reflections gleam gleaming gleams glint glinting glints glare
-volumetric catchlight catchlights dim dimly bathed shade shaded shades high-key low-key
-rim-lit
+neon lantern lanterns lamps candle candles softbox flash spotlight spotlit chiaroscuro
+silhouette silhouetted silhouettes reflection reflections gleam gleaming gleams glint
+glinting glints glare volumetric catchlight catchlights dim dimly bathed shade shaded shades
+high-key low-key rim-lit
 """.split())
 _LIGHT_MAYBE = frozenset("light lights glow glowing glows shadow shadows lamp".split())
 _LIGHT_PHRASES = ("golden hour", "blue hour", "god rays", "rim light", "high key", "low key",
