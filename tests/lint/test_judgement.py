@@ -271,3 +271,52 @@ def test_sending_the_subject_somewhere_new_asks_what_to_keep():
     kept = edit("Teleport the subject to a snowy mountain top while preserving the person's "
                 "facial features")
     assert not only(kept, "kontext-preserve")
+
+
+# The mistakes the third held-out set (corpus/heldout3.toml) found on its first run
+def test_applying_a_look_is_a_style_change():
+    found = only(edit("Apply vintage photograph aesthetic with sepia tones"),
+                 "kontext-preserve")
+    assert found and "the style" in found[0].message
+
+
+def test_a_studio_named_as_the_style():
+    assert [d.message for d in only(make(raw="A blue jay on a basket of rainbow macarons, "
+                                             "disney style"), "style-name-only")]
+    assert [d.message for d in only(make(raw="A fox in a forest at dawn, in the style of "
+                                             "Pixar"), "style-name-only")]
+    described = make(raw="A fox in a forest at dawn, pixar style with rounded shapes and "
+                         "soft subsurface shading")
+    assert not only(described, "style-name-only")
+    assert not only(make(raw="The castle at Disney World at night, fireworks over its "
+                             "towers"), "style-name-only")
+
+
+def test_a_list_of_handles_each_after_its_own_by():
+    spec = make(raw="A girl surrounded by black roses, full body, black dress, aesthetic, "
+                    "by modare, by ask, by ikky, depth of field, black theme")
+    found = only(spec, "style-name-only")
+    assert [d.message for d in found] == ["'by modare, by ask, by ikky' names a style "
+                                          "without describing it"]
+    assert not only(make(raw="A cottage by the sea, by the river, warm window light at "
+                             "dusk"), "style-name-only")
+
+
+def test_pony_scores_are_quality_tags_and_a_preamble():
+    spec = make(raw="score_9, score_8_up, score_7_up, masterpiece, best quality, cute round "
+                    "face, slender, ultra detailed eyes BREAK 1girl, solo, plaid dress")
+    tags = [spec.raw[d.start:d.end] for d in only(spec, "sd-quality-tags")]
+    assert tags[:3] == ["score_9", "score_8_up", "score_7_up"]
+    late = only(spec, "subject-late")
+    assert late and late[0].message.startswith("5 quality and style tags")
+    fixed, _ = fix_all(spec)
+    assert "score_" not in fixed.raw and fixed.raw.startswith("cute round face")
+    assert not only(make(raw="A composer writing a film score by candlelight in an attic"),
+                    "sd-quality-tags")
+
+
+def test_lighting_tags_in_a_preamble():
+    spec = make(raw="BREAK mksks style, good lighting, sidelighting, backlighting, "
+                    "masterpiece, best quality, detailed background, scenery,\n"
+                    "BREAK 1girl, solo, a shrine maiden at a torii gate")
+    assert only(spec, "subject-late")

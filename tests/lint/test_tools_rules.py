@@ -155,3 +155,17 @@ def test_a_tool_prompt_does_not_change_the_defaults_of_the_next_prompt(room):
     img2img = lint(PromptSpec(name="i", subject="the same fox at night",
                               source_image="room.png"), base_dir=room)
     assert not [d for d in plain + img2img if d.rule in ("guidance-range", "denoise-range")]
+
+
+def test_a_control_image_without_a_control_kind_is_a_conflict_not_a_crash(tmp_path):
+    """A library may give ``control_image`` and leave out ``control``: the linter says
+    what is missing (it used to look up guidance ranges for a kind named "")."""
+    (tmp_path / "room.png").write_bytes(png((320, 240)))
+    for guidance in (None, 3.5, 30.0):
+        spec = PromptSpec(name="p", model="dev", raw="A reading room with tall shelves, "
+                          "warm lamp light", params=Params(guidance=guidance),
+                          tools=Tools(control_image="room.png"))
+        found = _codes(spec, tmp_path)
+        assert [d.message for d in found.pop("tool-conflict")] == [
+            'a control_image needs control = "canny" or "depth"']
+        assert "tool-guidance" not in found

@@ -166,6 +166,8 @@ _KINDS = (
         r"\bgive\s+(?:him|her|them|the\s+\w+)\s+(?:a|an)\b"),
      "while preserving the person's facial features, expression and pose"),
     ("style", Caseless(
+        r"\bapply\s+(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,3}?(?:style|aesthetic|look|filter|"
+        r"effect|colou?r\s+grad(?:e|ing))\b|"
         r"\b(?:in\s+the\s+style\s+of|reimagine\w*|look\s+like\s+(?:it|they|he|she)\s+"
         r"(?:was|were)\s+(?:drawn|painted)|(?:into|to|as)\s+(?:an?\s+)?(?:[\w'-]+\s+){0,3}?"
         r"(?:style|sketch|cartoon|photo|photograph|painting|drawing|illustration|anime|"

@@ -41,6 +41,9 @@ QUALITY_TAGS = (
     "award winning photography", "award-winning photography", "award winning photo",
     "octane render", "octane", "unreal engine", "unreal engine 5", "masterwork",
     "worst quality", "low quality", "normal quality", "lowres",
+    # Pony Diffusion's aesthetic scores
+    "score_9", "score_8_up", "score_7_up", "score_6_up", "score_5_up", "score_4_up",
+    "score_8", "score_7", "score_6", "score_5", "score_4",
 )
 QUALITY = Caseless(rf"(?<![\w-])(?:(?:4|8|16|32)\s?k(?:\s?uhd)?|"
                     rf"{alternation(QUALITY_TAGS)})(?![\w-])")
@@ -53,7 +56,8 @@ QUALITY_HINTS = (frozenset(WORD.findall(tag)[0] for tag in QUALITY_TAGS)
 _COMMON = frozenset(("on", "best", "high", "highest", "top", "ultra", "amazing", "full", "hi",
                      "extremely", "hyper", "highly", "insane", "insanely", "intricate", "photo",
                      "photography", "trending", "featured", "winning", "render", "engine",
-                     "worst", "low", "normal", "4", "5", "8", "16", "32"))
+                     "worst", "low", "normal", "up", "4", "5", "6", "7", "8", "9", "16",
+                     "32"))
 #: A tag wrapped in its own weight brackets: "(masterpiece:1.2)", "((best quality))".
 _WRAPPED = Lazy(r"\(+\s*$")
 _UNWRAP_TAIL = Lazy(r"\s*(?::\s*-?\d+(?:\.\d+)?)?\s*\)+")
@@ -122,9 +126,10 @@ def tag_spans(text: str) -> tuple[tuple[int, int], ...]:
 
 
 def _spaced(text: str, words: list) -> bool:
-    """Words of one tag are separated by spaces only ("best quality", not "best, quality")."""
-    return all(text[a.end():b.start()].isspace() or (a.group()[-1].isdigit()
-                                                     and not text[a.end():b.start()])
+    """Words of one tag are separated by spaces only ("best quality", not "best, quality"),
+    or by an underscore as booru tags write them ("best_quality", "score_8_up")."""
+    return all(text[a.end():b.start()].isspace() or text[a.end():b.start()] == "_"
+               or (a.group()[-1].isdigit() and not text[a.end():b.start()])
                for a, b in zip(words, words[1:]))
 
 

@@ -75,6 +75,17 @@ _SITES = ("deviantart", "artstation", "pixiv", "behance", "instagram")
 _BY_ON_SITE = Caseless(r"\bby\s+(?!break\b|(?:a|an|the)\s)"
                        r"([a-z][\w'’.\-]*(?:\s+[a-z][\w'’.\-]*){0,2})"
                        rf"\s+on\s+(?:{'|'.join(_SITES)})\b")
+#: A list of tags each naming someone after its own "by" ("by modare, by ask, by ikky"):
+#: two or more in a row are artists, lower case or not ("by the sea" is a place).
+_BY_ITEMS = Caseless(r"(?:^|(?<=,))[ \t]*by[ \t]+(?!(?:the|a|an|my|his|her|their|night|day|"
+                     r"hand|far|itself)\b)[\w'’.\-]+(?:[ \t]+[\w'’.\-]+)?[ \t]*(?=,|$)")
+#: Animation studios named as a look ("disney style", "in the style of Pixar"): a studio's
+#: name alone elsewhere is a place or a brand ("a Disney castle").
+STUDIOS = ("disney", "pixar", "dreamworks", "laika", "aardman", "studio trigger",
+           "kyoto animation", "cartoon saloon")
+_STUDIO_STYLE = Caseless(rf"(?<![\w-])(?:(?:in\s+the\s+)?style\s+of\s+(?:{alternation(STUDIOS)})|"
+                         rf"(?:{alternation(STUDIOS)})(?:[\s-]+(?:animation|animated|movie|film|"
+                         rf"cartoon|3d|2d))?\s+style)(?![\w-])")
 _ARTIST_HINTS = frozenset(WORD.findall(name)[0] for name in KNOWN_ARTISTS) | frozenset(
     ("beksiński", "zdzisław", "stålenhag"))
 _KNOWN = Caseless(rf"(?<![\w-])(?:{alternation(KNOWN_ARTISTS)})(?![\w-])")
@@ -169,8 +180,12 @@ def style_name_only(ctx):
         spans: list[tuple[int, int]] = []
         if by:
             tags = field_tags(ctx, field, text)
+            lower = ctx.lower(field, text)
             spans.extend(_names_after_by(text, tags))
-            spans.extend(_lower_case_names(text, ctx.lower(field, text), tags, spans))
+            spans.extend(_lower_case_names(text, lower, tags, spans))
+            spans.extend(_by_lists(text, lower, tags, spans))
+            spans.extend(m.span() for m in _STUDIO_STYLE.finditer(text, lower=lower)
+                         if _named_only(text, m.end()))
         if known:
             spans.extend(_known_names(text, spans))
         if not spans:
@@ -231,6 +246,24 @@ def _lower_case_names(text: str, lower: str, tags, found) -> list[tuple[int, int
                 continue  # "by masterpiece", "by trending on artstation": not a name
             if _named_only(text, m.end(1)):
                 spans.append((m.start(), m.end(1)))
+    return spans
+
+
+def _by_lists(text: str, lower: str, tags, found) -> list[tuple[int, int]]:
+    """Tags that each name someone after their own "by", two or more in a row ("by
+    modare, by ask, by ikky"), not inside ``found`` and not quality tags."""
+    spans: list[tuple[int, int]] = []
+    run: list[tuple[int, int]] = []
+    for m in (*_BY_ITEMS.finditer(text, lower=lower), None):
+        if m is not None:
+            start, end = trimmed(text, *m.span())
+            if run and text[run[-1][1]:start].strip(" \t,") == "":
+                run.append((start, end))
+                continue
+        if len(run) >= 2:
+            spans.extend(span for span in run
+                         if not any(s < span[1] and span[0] < e for s, e in (*found, *tags)))
+        run = [] if m is None else [trimmed(text, *m.span())]
     return spans
 
 

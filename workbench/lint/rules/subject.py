@@ -40,7 +40,8 @@ stunning gorgeous shot hdr uhd highres glow glowing haze hazy fog misty mood ton
 glossy cinematographic anamorphic widescreen look feel vibe sunlight sunset sunrise dusk
 dawn twilight overcast highly cg mystical mesmerizing ethereal dreamy dreamlike magical
 amazing lifelike award winning pencil portrait fantasy impressionist expressive expressionist
-surreal surrealist abstract lofi cyberpunk steampunk gothic baroque renaissance
+surreal surrealist abstract lofi cyberpunk steampunk gothic baroque renaissance good side
+sidelight sidelighting sidelit
 """.split())
 _LEAD_STOP = FUNCTION_WORDS | {"on", "shot", "using", "very", "extremely", "super", "s"}
 _BACKGROUND_FIRST = Caseless(

@@ -40,7 +40,9 @@ def _tool_kind(spec) -> str | None:
         return None
     if spec.tools.fill:
         return "fill"
-    return spec.tools.control if spec.tools.control_image.strip() else None
+    control = spec.tools.control  # "" when a control image names no model kind
+    return control if control in ("canny", "depth") and spec.tools.control_image.strip() \
+        else None
 
 
 @rule("tool-guidance", "FX701", "warning", needs=("tools",), family="tools", fix="unsafe",
