@@ -40,7 +40,7 @@ def test_how_many_processes(monkeypatch):
     monkeypatch.setattr(batch.sys, "platform", "linux")
     monkeypatch.setattr(batch.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     for load, idle in ((0.0, 4), (1.0, 4), (2.4, 3), (4.6, 1), (9.0, 1)):  # this one counts
-        monkeypatch.setattr(batch.os, "getloadavg", lambda load=load: (load, load, load))
+        monkeypatch.setattr(batch, "load", lambda load=load: load)
         assert batch.available_cpus() == idle
     monkeypatch.setattr(batch, "available_cpus", lambda: 4)
     assert jobs_for(10_000) == 4                       # one per CPU for a big library
@@ -104,3 +104,19 @@ def test_a_first_run_on_several_processes_stores_what_one_process_stores(capsys,
     assert outputs[0] == outputs[1] and outputs[0][1].count("\n") > 100
     assert stored[0] == stored[1]
     assert len(json.loads(stored[0])["entries"]) > 60
+
+
+def test_the_load_is_what_wants_a_cpu_now_when_the_average_still_counts_ended_work(
+        monkeypatch, tmp_path):
+    """A lint run just before this one leaves the one-minute average high for a minute;
+    what is runnable now says whether the CPUs are free."""
+    figures = tmp_path / "loadavg"
+    monkeypatch.setattr(batch, "LOADAVG", str(figures))
+    monkeypatch.setattr(batch.os, "getloadavg", lambda: (1.85, 1.2, 0.9))
+    monkeypatch.setattr(batch.os, "sched_getaffinity", lambda pid: {0, 1})
+    figures.write_text("1.85 1.20 0.90 1/300 12345\n", encoding="ascii")  # only this one
+    assert batch.load() == 1.0 and batch.available_cpus() == 2
+    figures.write_text("1.85 1.20 0.90 3/300 12345\n", encoding="ascii")  # two others too
+    assert batch.load() == 1.85 and batch.available_cpus() == 1
+    figures.unlink()  # no such figures (not Linux): the average decides
+    assert batch.load() == 1.85

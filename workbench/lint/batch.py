@@ -43,17 +43,35 @@ _WORK: list[tuple[Callable[[Any], Any], Sequence[Any], list[tuple[int, int]], An
 
 def available_cpus() -> int:
     """CPUs this process may run on that are not busy with other work (as ``make -l``
-    judges it: the load average, less this process itself).  On a machine already loaded,
-    more processes only add the cost of starting them."""
+    judges it: the load, less this process itself).  On a machine already loaded, more
+    processes only add the cost of starting them.  The load is the lower of the last
+    minute's average and the tasks runnable right now (`load`): the average alone still
+    counts work that has ended, such as the lint run just before this one."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         cpus = os.cpu_count() or 1
-    try:
-        busy = max(0.0, os.getloadavg()[0] - 1.0)
-    except OSError:  # pragma: no cover - no load average to read
-        busy = 0.0
+    busy = max(0.0, load() - 1.0)
     return max(1, int(cpus - busy + 0.5))
+
+
+#: Linux's load figures: averages, then "runnable/all" tasks right now.
+LOADAVG = "/proc/loadavg"
+
+
+def load() -> float:
+    """How many tasks want a CPU: the one-minute load average, or fewer when fewer are
+    runnable at this moment (Linux's ``/proc/loadavg``, this process included)."""
+    try:
+        average = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average to read
+        return 1.0
+    try:
+        with open(LOADAVG, encoding="ascii") as file:
+            runnable = int(file.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):  # not Linux, or not readable
+        return average
+    return min(average, float(runnable))
 
 
 def jobs_for(count: int, jobs: int | None = None) -> int:
