@@ -17,7 +17,8 @@ from workbench.lint import RULES, lint
 from workbench.spec import PromptSpec
 
 CORPUS = Path(__file__).parent / "corpus"
-FILES = ("prompts.toml", "heldout.toml", "heldout2.toml", "heldout3.toml")
+FILES = ("prompts.toml", "heldout.toml", "heldout2.toml", "heldout3.toml",
+         "heldout4.toml")
 BY_FILE = {name: tomllib.loads((CORPUS / name).read_text(encoding="utf-8"))["prompt"]
            for name in FILES}
 ENTRIES = [entry for name in FILES for entry in BY_FILE[name]]

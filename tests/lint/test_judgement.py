@@ -320,3 +320,64 @@ def test_lighting_tags_in_a_preamble():
                     "masterpiece, best quality, detailed background, scenery,\n"
                     "BREAK 1girl, solo, a shrine maiden at a torii gate")
     assert only(spec, "subject-late")
+
+
+# The mistakes the fourth held-out set (corpus/heldout4.toml) found on its first run
+def test_an_edit_written_as_the_new_state_asks_what_to_keep():
+    for instruction, what in (("He's now on a sunny beach", "the person"),
+                              ("This character is now picking up weeds in a garden",
+                               "the person"),
+                              ("It's now snowing, everything is covered in snow",
+                               "the time of day or season")):
+        found = only(edit(instruction), "kontext-preserve")
+        assert found and what in found[0].message, instruction
+    assert not only(edit("He's now on a sunny beach, keeping his face and pose the same"),
+                    "kontext-preserve")
+    assert not [d for d in only(edit("The car is now red"), "kontext-preserve")
+                if "person" in d.message]
+
+
+def test_the_instructions_own_subject_is_who_his_means():
+    wizard = edit("The wizard with a long white beard is now underwater, surrounded by "
+                  "glowing jellyfish, his staff emitting a magical light")
+    assert not [d for d in only(wizard, "kontext-instruction") if "does not say who" in d.message]
+    nobody = edit("The background is now a beach; make her smile")
+    assert [d for d in only(nobody, "kontext-instruction") if "does not say who" in d.message]
+
+
+def test_lettering_that_opens_with_its_words_needs_no_light():
+    assert not only(make(raw='"MODERN" in outline-only letters, no fill, thin white stroke on '
+                             'dark background'), "missing-lighting")
+    wrapped = make(raw="“A portrait of a cyborg in a golden suit, D&D sci-fi, artstation, "
+                       "concept art, highly detailed illustration.”")
+    assert only(wrapped, "missing-lighting")
+
+
+def test_quoted_titles_are_not_light_and_a_cover_with_a_photo_needs_it():
+    cat = make(raw="A portrait of a cat in the style of Vincent van Gogh's 'The Starry Night', "
+                   "swirling brushstrokes, blue and yellow color palette.")
+    assert only(cat, "missing-lighting")
+    cover = make(raw="A magazine cover design for 'Wanderlust'. The main image is a "
+                     "breathtaking shot of Santorini, Greece, showing white buildings with "
+                     "blue domes on a cliff above the sea.")
+    assert only(cover, "missing-lighting")
+
+
+def test_a_type_weight_after_the_quote_marks_it_as_printed():
+    card = make(raw='Minimalist business card with "JOHN SMITH" in medium weight sans-serif, '
+                    '"Creative Director" in lighter weight below, contact details in small type')
+    assert not only(card, "quote-misuse")
+
+
+def test_a_camera_sent_to_a_new_position_is_not_a_missing_look():
+    assert not only(edit("Randomly move the camera to a new position"), "kontext-instruction")
+    assert [d.message for d in only(edit("Put the same person in a different outfit"),
+                                    "kontext-instruction")]
+
+
+def test_a_poster_conversion_with_its_own_words_is_one_change():
+    poster = edit('Transform into a horror movie poster. Invent a title based on the scene. '
+                  'Add eerie tagline, scratchy title font, and "Coming Soon" text.')
+    assert not [d for d in only(poster, "kontext-instruction") if "changes" in d.message]
+    two = edit("Turn it into a watercolor painting and add a cat on the windowsill")
+    assert [d for d in only(two, "kontext-instruction") if "2 changes" in d.message]

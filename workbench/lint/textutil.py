@@ -54,6 +54,13 @@ def inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(s <= start and end <= e for s, e in spans)
 
 
+def blanked(text: str, spans) -> str:
+    """``text`` with each of ``spans`` turned to spaces (every offset stays where it was)."""
+    for start, end in spans:
+        text = f"{text[:start]}{' ' * (end - start)}{text[end:]}"
+    return text
+
+
 _SEP_AFTER = Lazy(r"[ \t]*[,;][ \t]*|[ \t]+")
 _SEP_BEFORE = Lazy(r"(?:[ \t]*[,;]|[ \t])[ \t]*\Z")
 

@@ -26,6 +26,14 @@ _CHANGE_VERB = Caseless(
     r"((?:change|make|add|remove|replace|turn|put|give|swap|convert|transform|move|set|"
     r"delete|erase|recolou?r|paint|place|insert|switch)\b)")
 _REMOVAL = ("remove", "delete", "erase")
+#: A conversion into a designed layout that carries words of its own.
+_INTO_LAYOUT = Caseless(r"(?:transform|turn|convert|make)\s+(?:it\s+|this\s+|the\s+\w+\s+)?"
+                        r"into\s+(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:poster|cover|flyer|"
+                        r"banner|advertisement|ad|magazine\s+cover|album\s+cover|"
+                        r"book\s+cover|thumbnail|billboard|postcard|meme)\b")
+#: What such a layout's words are: "add an eerie tagline", "add a title and credits".
+_LAYOUT_TEXT = Caseless(r"\s+(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,2}?(?:tagline|title|"
+                        r"headline|text|caption|credits|slogan|logo|lettering|subtitle)s?\b")
 _PERSON_PRONOUN = Caseless(r"\b(?:she|he|her|him|his|hers|they|them|their)\b")
 _IT = Caseless(r"\b(?:change|make|turn|put|move|convert|transform|paint|recolou?r|"
            r"give|rotate|flip|replace)\s+it\b")
@@ -39,6 +47,12 @@ _PEOPLE = (
 _ANTECEDENT = Caseless(rf"\b(?:the|a|an|this|that|these|those|my|our)\s+"
                    rf"(?:[\w-]+\s+){{0,4}}?(?:{_PEOPLE})\b")
 _THING = Caseless(r"\b(?:the|a|an|this|that|these|those|my|our)\s+\w+")
+#: An instruction that opens with who it is about ("The wizard with a long beard is now
+#: underwater, his staff glowing"): a later "his" or "her" refers back to it.
+_OPENING_SUBJECT = Caseless(r"\s*(?:the|this|that)\s+(?!(?:background|backdrop|sky|scene|"
+                            r"image|photo|picture|setting|room|wall|floor|text|sign|car|"
+                            r"house|building|street|weather|light|lighting|colou?rs?)\b)"
+                            r"[a-z][\w-]*\b")
 _TEXT_EDIT = Caseless(r"\b(?:text|word|words|wording|sign|title|label|caption|lettering|"
                   r"headline|slogan|letters|inscription|writing)\b")
 _TEXT_VERB = Caseless(r"\b(?:change|replace|edit|rewrite|update|swap|translate|fix|"
@@ -59,7 +73,11 @@ _TARGETLESS = Caseless(
     rf"(?:the\s+|this\s+|that\s+|her\s+|his\s+|their\s+|its\s+)?(?:{_OBJECT_WORD}\s+){{0,2}}?"
     rf"{_OBJECT_WORD}\s*[.!]?\s*\Z")
 #: "... in a different outfit", "... into another pose": a target that names nothing.
-_UNSPECIFIED = Caseless(r"\b(?:a|an|some)\s+(?:different|another|new|other)\s+([\w-]+)"
+#: (A camera left to find "a new position" or "another angle" is a choice BFL's guide makes
+#: on purpose: "Randomly move the camera to a new position".)
+_UNSPECIFIED = Caseless(r"\b(?:a|an|some)\s+(?:different|another|new|other)\s+"
+                    r"(?!(?:position|angle|viewpoint|view|perspective|vantage\s+point)\b)"
+                    r"([\w-]+)"
                     r"\s*[.!]?\s*\Z|\bput\s+(?:this|the\s+same|the)\s+person\s+in\s+"
                     r"(?:a|an)\s+[\w\s-]+?\s+(?:film|movie|scene|setting)\s*[.!]?\s*\Z")
 #: After "it": a whole-image target (a style, a medium, a time of day), so "it" is the image.
@@ -116,12 +134,19 @@ def kontext_instruction(ctx):
         verbs = [m for i, m in enumerate(verbs)
                  if not (i and m.group(1).lower() in ("replace", *_REMOVAL)
                          and verbs[i - 1].group(1).lower() in _REMOVAL)]
+        # "Transform into a movie poster. Add a tagline and title text": the poster's own
+        # words are part of turning the image into one
+        if verbs and _INTO_LAYOUT.match(text, verbs[0].start(1), lower=lower):
+            verbs = verbs[:1] + [m for m in verbs[1:] if not (
+                m.group(1).lower() == "add"
+                and _LAYOUT_TEXT.match(text, m.end(1), lower=lower))]
         if len(verbs) >= 2:
             yield Hit(field, verbs[1].start(1), verbs[-1].end(1),
                       f"{len(verbs)} changes in one edit; Kontext does best with one at a "
                       "time", suggestion="split it into successive edits (a chain)")
         m = _PERSON_PRONOUN.search(text, lower=lower)
-        if m and not _ANTECEDENT.search(text, 0, m.start(), lower=lower):
+        if m and not _ANTECEDENT.search(text, 0, m.start(), lower=lower) \
+                and not _OPENING_SUBJECT.match(text, lower=lower):
             if not (quotes and inside(quotes, *m.span())):
                 yield Hit(field, *m.span(),
                           f"{text[m.start():m.end()]!r} does not say who; Kontext may pick "
@@ -161,6 +186,8 @@ _KINDS = (
         r"couple|child|subjects?)|this\s+(?:person|man|woman))\s+(?:on|in|at|into|inside)\b|"
         r"\b(?:teleport|transport|send)\s+(?:him|her|them|the\s+(?:person|man|woman|girl|"
         r"boy|people|couple|child|subjects?)|this\s+(?:person|man|woman))\s+(?:to|into)\b|"
+        rf"\b(?:he|she|they|(?:the|this|that|our)\s+(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|"
+        r"subjects))(?:['’]s|['’]re|\s+is|\s+are)\s+now\b|"
         r"\b(?:clothes|clothing|outfit|shirt|dress|jacket|coat|suit|uniform|costume|"
         r"hair|hairstyle|haircut|afro|beard|makeup|glasses)\b|"
         r"\bgive\s+(?:him|her|them|the\s+\w+)\s+(?:a|an)\b"),
@@ -180,7 +207,10 @@ _KINDS = (
         r"\b(?:make|turn|change|transform|convert)\s+(?:it|this|the\s+(?:image|scene|photo|"
         r"picture))?\s*(?:in)?to\s+(?:a\s+)?(?:night|nighttime|night-time|daytime|day|dusk|"
         r"dawn|sunset|winter|summer|autumn|fall|spring)\b|"
-        r"\bmake\s+it\s+(?:night|nighttime|daytime|winter|summer|autumn|spring|snowy|rainy)\b"),
+        r"\bmake\s+it\s+(?:night|nighttime|daytime|winter|summer|autumn|spring|snowy|rainy)\b|"
+        r"\bit(?:['’]s|\s+is)\s+now\s+(?:\w+ing|night|nighttime|daytime|day|dusk|dawn|"
+        r"evening|morning|sunset|sunrise|winter|summer|autumn|fall|spring|snowy|rainy|foggy|"
+        r"stormy|dark)\b"),
      "while maintaining the exact composition and the image's style"),
     ("transform", Caseless(r"\btransform(?:s|ed|ing)?\b"),
      "while keeping everything else in the image unchanged"),

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import Caseless, find_words, inside, trimmed
+from ..textutil import Caseless, blanked, find_words, inside, trimmed
 from .common import GUIDE_MISTAKES, TEXT_CACHE
 from .language import mostly_foreign
 from .length import has_content_words
@@ -62,11 +62,16 @@ _NOT_LIGHT = Caseless(
     r"beige|cream|tan|skin|hair|weight|wood|fabric|blonde|colou?r\w*)|eye\s*shadows?|"
     r"healthy\s+glow|skin\s+glow|drop\s+shadows?|playful\s+shadows?|lamp\s*post)\b")
 #: Flat graphic design needs no light: a poster, a logo, a t-shirt print.
-_GRAPHIC = Caseless(r"\b(?:poster|logo|typography|lettering|wordmark|icon|sticker|"
+_GRAPHIC = Caseless(r"\b(?:poster|logo|typography|lettering|letters|font|typeface|"
+                    r"wordmark|icon|sticker|"
                     r"t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
                     r"vector|letterhead|screenprint|wordart|clip\s*art|clipart|book\s+cover|"
                     r"album\s+cover|cover\s+design|business\s+card)\b")
-_PHOTOGRAPHIC = Caseless(r"\b(?:photo\w*|shot\s+on|lens|camera|dslr|film\s+still)\b")
+_PHOTOGRAPHIC = Caseless(r"\b(?:photo\w*|shot\s+on|shot\s+of|lens|camera|dslr|"
+                         r"film\s+still)\b")
+#: What a prompt that is its own lettering opens with: the quoted words to print.
+_QUOTE_OPENERS = frozenset('"“„«\'‘')
+_QUOTE_CHARS = frozenset('"“”„«»\'‘’')
 MIN_LIGHTING_WORDS = 10
 
 
@@ -105,8 +110,21 @@ def _mentions_lighting(text: str, lower: str, words: frozenset[str]) -> bool:
 
 @lru_cache(maxsize=TEXT_CACHE)
 def is_graphic_design(text: str) -> bool:
+    """Flat graphic design (a poster, a logo, lettering, or a prompt that opens with the
+    quoted words it prints), with no photograph in it."""
     opening = " ".join(text.split()[:7])
-    return bool(_GRAPHIC.search(opening)) and not _PHOTOGRAPHIC.search(text)
+    return (bool(_GRAPHIC.search(opening)) or _opens_with_its_words(text)) \
+        and not _PHOTOGRAPHIC.search(text)
+
+
+def _opens_with_its_words(text: str) -> bool:
+    """Whether ``text`` opens with a short quoted text and goes on to say how it looks
+    ("\"MODERN\" in outline-only letters..."), not a whole prompt in quotes."""
+    text = text.strip()
+    if text[:1] not in _QUOTE_OPENERS:
+        return False
+    close = next((i for i, c in enumerate(text[1:60], 1) if c in _QUOTE_CHARS), None)
+    return close is not None and len(text[close + 1:].split()) >= 3
 
 
 @rule("missing-lighting", "FX111", "info", family="text",
@@ -121,15 +139,19 @@ def is_graphic_design(text: str) -> bool:
 def missing_lighting(ctx):
     if ctx.is_edit or ctx.whole_words < MIN_LIGHTING_WORDS:
         return
+    field, whole = ctx.whole
+    # words in quotes are words to print or a title ("The Starry Night"), not light
+    quotes = ctx.quotes(field, whole) if not _QUOTE_CHARS.isdisjoint(whole) else ()
     # the common case: a word that is always light, in a field or in the composed text
     # (either way the prompt mentions light), decided on the words the engine already has
-    if not _LIGHT_SURE.isdisjoint(ctx.all_words) or mostly_foreign(ctx):
+    if (not quotes and not _LIGHT_SURE.isdisjoint(ctx.all_words)) or mostly_foreign(ctx):
         return
     text = ctx.composed
-    if ctx.is_raw and text != ctx.spec.raw:
+    if quotes:
+        lit = mentions_lighting(blanked(whole, quotes))
+    elif ctx.is_raw and text != ctx.spec.raw:
         lit = mentions_lighting(text)  # the composer dropped control characters
     else:
-        field = ctx.whole[0]
         lit = _mentions_lighting(text, ctx.lower(field, text), ctx.words(field, text))
     if lit or not has_content_words(ctx, MIN_LIGHTING_WORDS):
         return

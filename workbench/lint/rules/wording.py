@@ -145,7 +145,7 @@ _TEXT_CUE_CJK = Lazy("写着|写有|写道|字样|文字|标题|标语|题字|�
 def quote_misuse(ctx):
     for field, text in ctx.prose_fields:
         for start, end in quoted_spans(text):
-            window = text[max(0, start - 60):start] + " " + text[end:end + 25]
+            window = text[max(0, start - 60):start] + " " + text[end:end + 40]
             if _TEXT_CUE.search(window) or (not window.isascii()
                                             and _TEXT_CUE_CJK.search(window)):
                 continue
