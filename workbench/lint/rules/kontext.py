@@ -124,22 +124,7 @@ def kontext_instruction(ctx):
                 if m:
                     yield Hit(field, *m.span(), "the new look is not described",
                               suggestion="describe it: \"... in a navy linen suit\"")
-        # separate changes before the first "while keeping ..." (what follows it is detail)
-        limit = _first_preserve(text, lower)
-        verbs = [m for m in _CHANGE_VERB.finditer(text, 0, limit, lower=lower)
-                 if not (quotes and inside(quotes, *m.span(1)))]
-        # "remove X, replace it with Y" is one replacement, not two changes; and removals
-        # one after another ("Remove the furniture. Remove the lights, carpets...") are
-        # one clean-up, as BFL's own clean-up examples write it
-        verbs = [m for i, m in enumerate(verbs)
-                 if not (i and m.group(1).lower() in ("replace", *_REMOVAL)
-                         and verbs[i - 1].group(1).lower() in _REMOVAL)]
-        # "Transform into a movie poster. Add a tagline and title text": the poster's own
-        # words are part of turning the image into one
-        if verbs and _INTO_LAYOUT.match(text, verbs[0].start(1), lower=lower):
-            verbs = verbs[:1] + [m for m in verbs[1:] if not (
-                m.group(1).lower() == "add"
-                and _LAYOUT_TEXT.match(text, m.end(1), lower=lower))]
+        verbs = _changes(text, lower, quotes)
         if len(verbs) >= 2:
             yield Hit(field, verbs[1].start(1), verbs[-1].end(1),
                       f"{len(verbs)} changes in one edit; Kontext does best with one at a "
@@ -165,6 +150,26 @@ def kontext_instruction(ctx):
             yield Hit(field, *m.span(), "a text edit without the new text in quotes",
                       suggestion="write: Replace 'OLD TEXT' with 'NEW TEXT' (or at least "
                                  "quote the new text)")
+
+
+def _changes(text: str, lower: str, quotes) -> list:
+    """The verbs of the separate changes an edit asks for (their group 1 is the verb)."""
+    # separate changes before the first "while keeping ..." (what follows it is detail)
+    limit = _first_preserve(text, lower)
+    verbs = [m for m in _CHANGE_VERB.finditer(text, 0, limit, lower=lower)
+             if not (quotes and inside(quotes, *m.span(1)))]
+    # "remove X, replace it with Y" is one replacement, not two changes; and removals
+    # one after another ("Remove the furniture. Remove the lights, carpets...") are
+    # one clean-up, as BFL's own clean-up examples write it
+    verbs = [m for i, m in enumerate(verbs)
+             if not (i and m.group(1).lower() in ("replace", *_REMOVAL)
+                     and verbs[i - 1].group(1).lower() in _REMOVAL)]
+    # "Transform into a movie poster. Add a tagline and title text": the poster's own
+    # words are part of turning the image into one
+    if verbs and _INTO_LAYOUT.match(text, verbs[0].start(1), lower=lower):
+        verbs = verbs[:1] + [m for m in verbs[1:] if not (
+            m.group(1).lower() == "add" and _LAYOUT_TEXT.match(text, m.end(1), lower=lower))]
+    return verbs
 
 
 def _cased(word: str, like: str) -> str:
