@@ -40,6 +40,9 @@ BAD = [
      "white background"),
     ("white-background", dict(subject="a mug", context="plain white background"), {},
      "plain white background"),
+    # "clean" is taken with it, so the fix does not write "clean clean white ..."
+    ("white-background", dict(raw="A perfume bottle on a clean white background"), {},
+     "clean white background"),
     ("keyword-list", dict(raw="beach, sunrise, sun, welcome sign, green, vivid colors"), {},
      "beach, sunrise, sun, welcome sign, green, vivid colors"),
     ("negation", dict(raw="A portrait of a violinist, no blur"), {}, "no blur"),
@@ -192,7 +195,6 @@ GOOD = [
     ("weight-syntax", dict(subject="a shop", text="[SALE] 50% off")),
     ("white-background", dict(raw="A perfume bottle on a white background", model="schnell")),
     ("white-background", dict(raw="A perfume bottle on a clean white seamless backdrop")),
-    ("white-background", dict(raw="A perfume bottle on a clean white background")),
     ("keyword-list", dict(raw="A beach at sunrise with vivid colours, the sun just above the "
                               "horizon, and a welcome sign with green lettering.")),
     ("keyword-list", dict(subject="a fox", style="oil painting, visible brush strokes, warm "

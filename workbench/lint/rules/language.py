@@ -21,19 +21,43 @@ _SCRIPTS = (
     (Lazy(r"[\u0900-\u097f]"), "Hindi (Devanagari)"),
     (Lazy(r"[\u0e00-\u0e7f]"), "Thai"),
 )
-#: Function words that are not English, by Latin-script language.
+#: Function words that are not English, by Latin-script language (some are shared: "de",
+#: "en", "con" tell a Romance language from English, if not which one).
 _FOREIGN_WORDS = {
     "Spanish": frozenset("el la los las del y una unos unas que por para es muy sobre entre "
-                         "su sus al".split()),
+                         "su sus al de en con un se lo".split()),
     "French": frozenset("le la les des du et avec une un que pour dans sur est très aux au "
-                        "ses sous".split()),
+                        "ses sous de en d'un d'une l'".split()),
     "German": frozenset("der das und mit ein eine einem einer im auf für von zu ist sehr "
-                        "dem den des".split()),
+                        "dem den des die durch".split()),
     "Italian": frozenset("il lo la gli di con una che nel nella sul della molto".split()),
-    "Portuguese": frozenset("os um uma que para na em muito sobre dos das da".split()),
+    "Portuguese": frozenset("os um uma que para na em muito sobre dos das da de com".split()),
 }
+#: Words prompts are made of (people, light, lens, setting) that are not English: a tag list
+#: has few function words to go by ("Retrato, iluminación Rembrandt, lente 85mm").
+_FOREIGN_CONTENT = {
+    "Spanish": frozenset("luz luces cálida cálido iluminación retrato mujer hombre chica chico "
+                         "joven fondo estilo ojos piel cabello pelo cielo noche suave textura "
+                         "enfoque lente realista hermosa ciudad calle madera sombra sombras "
+                         "flores árbol árboles perro gato niño niña bosque montaña playa "
+                         "leyendo abrigo".split()),
+    "French": frozenset("lumière lumières douce doux femme homme fille garçon yeux cheveux "
+                        "visage peau fond ciel nuit ombre ombres arbre arbres fleurs fleuries "
+                        "forêt montagne plage chat chien rue ville gros teint clos doré dorée "
+                        "lumineux dentelle beauté".split()),
+    "German": frozenset("frau mann mädchen junge haare haaren licht bäume baum hintergrund "
+                        "augen himmel nacht wald stadt straße hund katze blumen goldenes "
+                        "goldene roten rote weiße schwarze sitzt steht fällt warmes weiches "
+                        "sanftes herbstlichen".split()),
+    "Italian": frozenset("luce donna uomo capelli occhi sfondo cielo notte ritratto".split()),
+    "Portuguese": frozenset("mulher homem cabelo olhos fundo céu noite retrato".split()),
+}
+#: Letters that only some languages write, to name the language when the words tie.
+_LETTERS = {"Spanish": "ñ¿¡", "French": "çèêàùœëî", "German": "äöüß", "Portuguese": "ãõ",
+            "Italian": "ìò"}
 _ENGLISH = FUNCTION_WORDS | frozenset("with of and".split())
-_ANY_FOREIGN = frozenset().union(*_FOREIGN_WORDS.values()) - _ENGLISH
+_ANY_FOREIGN = frozenset().union(*_FOREIGN_WORDS.values(), *_FOREIGN_CONTENT.values()) \
+    - _ENGLISH
 
 
 def non_latin_share(text: str) -> tuple[int, float]:
@@ -60,10 +84,17 @@ def language_of(text: str) -> str | None:
     if len(words) < 4:
         return None
     english = sum(1 for w in words if w in _ENGLISH)
-    for name, vocab in _FOREIGN_WORDS.items():
-        hits = sum(1 for w in words if w in vocab and w not in _ENGLISH)
-        if hits >= 3 and hits >= 2 * english and hits / len(words) >= 0.2:
-            return name
+    best, _, name = max(
+        (sum(1 for w in words if (w in vocab or w in _FOREIGN_CONTENT[language])
+             and w not in _ENGLISH),
+         any(c in text for c in _LETTERS[language]), language)
+        for language, vocab in _FOREIGN_WORDS.items())
+    # Letters outside English's (é, ñ, ü...) count too, once a word
+    accented = sum(1 for w in words if not w.isascii() and _LATIN.search(w)) \
+        if not text.isascii() else 0
+    found = best + accented
+    if found >= 3 and found >= 2 * english and found / len(words) >= 0.2:
+        return name
     return None
 
 
@@ -102,10 +133,17 @@ def mostly_foreign(ctx) -> bool:
         if text.isascii():
             found = ctx.whole_words >= 4 and may_be_foreign(ctx.words(field, text)) \
                 and language_of(text) is not None
-        else:
-            found = non_latin_share(text)[1] > 0.5
+        else:  # another script, or Latin with accents (Spanish, French, German...)
+            found = non_latin_share(text)[1] > 0.5 or (
+                ctx.whole_words >= 4 and language_of(text) is not None)
         ctx.memo["foreign"] = found
     return found
+
+
+def latin_script(ctx) -> bool:
+    """Whether the prompt's text is written in the Latin alphabet (a prompt in Spanish,
+    French or German, say, rather than in Chinese or Russian)."""
+    return non_latin_share(ctx.whole[1])[1] <= 0.5
 
 
 def may_be_foreign(words: frozenset[str]) -> bool:

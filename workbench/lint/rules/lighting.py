@@ -9,10 +9,11 @@ from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
 from ..textutil import Caseless, blanked, find_words, inside, trimmed
 from .common import GUIDE_MISTAKES, TEXT_CACHE
-from .language import mostly_foreign
+from .language import latin_script, mostly_foreign
 from .length import has_content_words
 
-_WHITE_BG = Caseless(r"(?<!clean )\b(?:(?:plain|pure|solid|simple|blank|all)[\s-]+)?"
+#: (A leading "clean" is part of the span, so the fix does not write "clean clean ...".)
+_WHITE_BG = Caseless(r"\b(?:(?:plain|pure|solid|simple|blank|all|clean)[\s-]+)?"
                      r"white[\s-]+(?:background|bg)\b")
 WHITE_BG_RE = _WHITE_BG
 WHITE_FIX = "clean white seamless backdrop"
@@ -75,6 +76,16 @@ _QUOTE_CHARS = frozenset('"“”„«»\'‘’')
 MIN_LIGHTING_WORDS = 10
 
 
+#: Light in the Latin-script languages `language` recognises (Spanish, French, German,
+#: Italian, Portuguese): sources, shadow, sun, times of day.
+_FOREIGN_LIGHT = frozenset("""
+luz luces iluminación iluminado iluminada sombra sombras sol soleado atardecer amanecer noche
+luminoso luminosa contraluz lumière lumières éclairage éclairé éclairée ombre ombres soleil
+ensoleillé nuit aube crépuscule lumineux lumineuse contre-jour licht lichter beleuchtung
+beleuchtet schatten sonne sonnig sonnenuntergang sonnenaufgang nacht dämmerung leuchtend
+gegenlicht luce luci illuminazione illuminato ombra tramonto alba notte controluce iluminação
+iluminado sombra pôr
+""".split())
 #: Single words that always describe light, and words that do so only in context.
 _LIGHT_SURE = frozenset("""
 lighting lighted lit sunlight sunlit moonlight moonlit lamplight lamplit candlelight
@@ -144,10 +155,16 @@ def missing_lighting(ctx):
     quotes = ctx.quotes(field, whole) if not _QUOTE_CHARS.isdisjoint(whole) else ()
     # the common case: a word that is always light, in a field or in the composed text
     # (either way the prompt mentions light), decided on the words the engine already has
-    if (not quotes and not _LIGHT_SURE.isdisjoint(ctx.all_words)) or mostly_foreign(ctx):
+    if not quotes and not _LIGHT_SURE.isdisjoint(ctx.all_words):
         return
     text = ctx.composed
-    if quotes:
+    if mostly_foreign(ctx):
+        # Spanish, French, German... name light in their own words; other scripts are
+        # left to non-english alone
+        if not latin_script(ctx) or not _FOREIGN_LIGHT.isdisjoint(ctx.all_words):
+            return
+        lit = False
+    elif quotes:
         lit = mentions_lighting(blanked(whole, quotes))
     elif ctx.is_raw and text != ctx.spec.raw:
         lit = mentions_lighting(text)  # the composer dropped control characters

@@ -268,9 +268,17 @@ def _by_lists(text: str, lower: str, tags, found) -> list[tuple[int, int]]:
 
 
 def _known_names(text: str, found) -> list[tuple[int, int]]:
-    """Well-known artists named anywhere (not inside ``found``), undescribed."""
+    """Well-known artists named anywhere (not inside ``found``), undescribed, and not a
+    lighting pattern named after one ("Rembrandt lighting", "iluminación Rembrandt")."""
     return [m.span() for m in _KNOWN.finditer(text)
-            if not any(s <= m.start() < e for s, e in found) and _named_only(text, m.end())]
+            if not any(s <= m.start() < e for s, e in found) and _named_only(text, m.end())
+            and not _LIGHTING_AFTER.match(text, m.end())
+            and not _LIGHTING_BEFORE.search(text, max(0, m.start() - 16), m.start())]
+
+
+_LIGHTING_AFTER = Lazy(r"\s+(?:lighting|light|lit)\b", re.I)
+_LIGHTING_BEFORE = Lazy(r"\b(?:lighting|iluminaci[oó]n|[ée]clairage|beleuchtung|"
+                        r"illuminazione)\s+\Z", re.I)
 
 
 def _merged(text: str, spans: list[tuple[int, int]]) -> list[list[int]]:

@@ -127,7 +127,7 @@ _TEXT_CUE = Caseless(
     r"dates|price|masthead|byline|copy|feature|speech\s+bubble|bubble|placard|sticker|"
     r"stamp|stamped|replace|change|rename|rewrite|embroidered|graffiti|chalk|handwritten|"
     r"hand-painted|marquee|plaque|badge|display(?:ed|s|ing)?|numbers?|numerals?|"
-    r"digits?)\b")
+    r"digits?|update[ds]?|(?:license|licence|number|registration)\s+plates?)\b")
 #: Chinese and Japanese "reading / the words / title ..." (no word boundaries in CJK).
 _TEXT_CUE_CJK = Lazy("写着|写有|写道|字样|文字|标题|标语|题字|数字|字母|"
                      "書かれた|書いてある|文字|看板|タイトル")
