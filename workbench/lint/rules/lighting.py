@@ -68,6 +68,10 @@ _GRAPHIC = Caseless(r"\b(?:poster|logo|typography|lettering|letters|font|typefac
                     r"t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
                     r"vector|letterhead|screenprint|wordart|clip\s*art|clipart|book\s+cover|"
                     r"album\s+cover|cover\s+design|business\s+card)\b")
+#: Flat work wherever the prompt says so ("..., coloring book page for toddlers").
+_FLAT_ANYWHERE = Caseless(r"\b(?:colou?ring\s+(?:book|page|sheet)|line\s*art|"
+                          r"flat\s+(?:design|vector|illustration)|vector\s+(?:art|"
+                          r"illustration|logo))\b")
 _PHOTOGRAPHIC = Caseless(r"\b(?:photo\w*|shot\s+on|shot\s+of|lens|camera|dslr|"
                          r"film\s+still)\b")
 #: What a prompt that is its own lettering opens with: the quoted words to print.
@@ -124,8 +128,8 @@ def is_graphic_design(text: str) -> bool:
     """Flat graphic design (a poster, a logo, lettering, or a prompt that opens with the
     quoted words it prints), with no photograph in it."""
     opening = " ".join(text.split()[:7])
-    return (bool(_GRAPHIC.search(opening)) or _opens_with_its_words(text)) \
-        and not _PHOTOGRAPHIC.search(text)
+    return (bool(_GRAPHIC.search(opening)) or _opens_with_its_words(text)
+            or bool(_FLAT_ANYWHERE.search(text))) and not _PHOTOGRAPHIC.search(text)
 
 
 def _opens_with_its_words(text: str) -> bool:

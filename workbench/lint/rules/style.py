@@ -223,12 +223,28 @@ def _names_after_by(text: str, tags) -> list[tuple[int, int]]:
         name = text[name_start:name_end]
         if not text[name_start].isupper() or not _a_name(name):
             continue
+        if m.group()[:2].lower() == "by" and _made_by(text, m.start()):
+            continue  # "Monopoly by Hasbro": a product and its maker
         if " " not in name and not m.group().lower().startswith("by") \
                 and not _KNOWN.fullmatch(name):
             continue  # "in the style of WordArt": a look, not necessarily an artist
         if _named_only(text, name_end):
             spans.append((m.start(), name_end))
     return spans
+
+
+#: The capitalised word just before a "by" (not one that starts a sentence).
+_NAME_BEFORE = Lazy(r"(?<![.!?:;]\s)(?<!^)\b([A-Z][\w'’-]*)\s+\Z")
+_ART_WORDS = frozenset("art artwork painting paintings illustration illustrations drawing "
+                       "photo photograph photography portrait portraits poster design "
+                       "sketch render concept fantasy style".split())
+
+
+def _made_by(text: str, by: int) -> bool:
+    """Whether the "by" at ``by`` credits a product's maker ("Monopoly by Hasbro"): the word
+    before it is a name of its own, not an art word ("Fantasy Art by ...")."""
+    m = _NAME_BEFORE.search(text, max(0, by - 40), by)
+    return m is not None and m.group(1).lower() not in _ART_WORDS
 
 
 def _lower_case_names(text: str, lower: str, tags, found) -> list[tuple[int, int]]:

@@ -58,6 +58,9 @@ _STYLE_ITEM = Lazy(
     r"of|style\s+of|art\s+by)\s+.+|by\s+(?:[A-Z][\w'’.-]*\s*){1,4}", re.I)
 #: Numbers that are camera or quality settings ("35mm", "8k", "f", "1.4"), not "1girl".
 _MEASURE = Lazy(r"\d+(?:mm|k|s|x|px|p|fps|mp|d)?|f\d+")
+#: An opening item that names the kind of picture ("High fashion portrait", "Professional
+#: headshot"): the subject, even though its words are style words.
+_GENRE_LAST = Caseless(r"\b(?:portrait|headshot|selfie|self-portrait)\s*\Z")
 LATE_AFTER_WORDS = 6
 PREAMBLE_ITEMS = 3
 
@@ -177,6 +180,9 @@ def subject_late(ctx):
                       suggestion="start with the main subject, then the "
                                  + ("background" if what == "the background" else "style"))
             return
+    first = next(iter_fragments(text), None)
+    if first is not None and _GENRE_LAST.search(text, first[0], first[1]):
+        return  # "High fashion portrait, shot on medium format, ...": the picture comes first
     preamble = tag_preamble(text) if (any(c in text for c in ",;，、\n") or "BREAK" in text
                                       or ". " in text) else None
     if preamble is not None:
