@@ -159,7 +159,8 @@ def missing_lighting(ctx):
     quotes = ctx.quotes(field, whole) if not _QUOTE_CHARS.isdisjoint(whole) else ()
     # the common case: a word that is always light, in a field or in the composed text
     # (either way the prompt mentions light), decided on the words the engine already has
-    if not quotes and not _LIGHT_SURE.isdisjoint(ctx.all_words):
+    if not _LIGHT_SURE.isdisjoint(ctx.all_words) and (
+            not quotes or not _LIGHT_SURE.isdisjoint(find_words(blanked(whole, quotes).lower()))):
         return
     text = ctx.composed
     if mostly_foreign(ctx):

@@ -83,6 +83,7 @@ _BY_ITEMS = Caseless(r"(?:^|(?<=,))[ \t]*by[ \t]+(?!(?:the|a|an|my|his|her|their
 #: name alone elsewhere is a place or a brand ("a Disney castle").
 STUDIOS = ("disney", "pixar", "dreamworks", "laika", "aardman", "studio trigger",
            "kyoto animation", "cartoon saloon")
+_STUDIO_HINTS = frozenset(WORD.findall(studio)[0] for studio in STUDIOS)
 _STUDIO_STYLE = Caseless(rf"(?<![\w-])(?:(?:in\s+the\s+)?style\s+of\s+(?:{alternation(STUDIOS)})|"
                          rf"(?:{alternation(STUDIOS)})(?:[\s-]+(?:animation|animated|movie|film|"
                          rf"cartoon|3d|2d))?\s+style)(?![\w-])")
@@ -183,9 +184,11 @@ def style_name_only(ctx):
             lower = ctx.lower(field, text)
             spans.extend(_names_after_by(text, tags))
             spans.extend(_lower_case_names(text, lower, tags, spans))
-            spans.extend(_by_lists(text, lower, tags, spans))
-            spans.extend(m.span() for m in _STUDIO_STYLE.finditer(text, lower=lower)
-                         if _named_only(text, m.end()))
+            if lower.count("by ") >= 2:
+                spans.extend(_by_lists(text, lower, tags, spans))
+            if not _STUDIO_HINTS.isdisjoint(words):
+                spans.extend(m.span() for m in _STUDIO_STYLE.finditer(text, lower=lower)
+                             if _named_only(text, m.end()))
         if known:
             spans.extend(_known_names(text, spans))
         if not spans:

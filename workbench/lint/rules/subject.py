@@ -61,6 +61,7 @@ _MEASURE = Lazy(r"\d+(?:mm|k|s|x|px|p|fps|mp|d)?|f\d+")
 #: An opening item that names the kind of picture ("High fashion portrait", "Professional
 #: headshot"): the subject, even though its words are style words.
 _GENRE_LAST = Caseless(r"\b(?:portrait|headshot|selfie|self-portrait)\s*\Z")
+_GENRES = frozenset(("portrait", "headshot", "selfie", "self-portrait"))
 LATE_AFTER_WORDS = 6
 PREAMBLE_ITEMS = 3
 
@@ -180,9 +181,10 @@ def subject_late(ctx):
                       suggestion="start with the main subject, then the "
                                  + ("background" if what == "the background" else "style"))
             return
-    first = next(iter_fragments(text), None)
-    if first is not None and _GENRE_LAST.search(text, first[0], first[1]):
-        return  # "High fashion portrait, shot on medium format, ...": the picture comes first
+    if not _GENRES.isdisjoint(ctx.words("raw", text)):
+        first = next(iter_fragments(text), None)
+        if first is not None and _GENRE_LAST.search(text, first[0], first[1]):
+            return  # "High fashion portrait, shot on medium format, ...": the picture first
     preamble = tag_preamble(text) if (any(c in text for c in ",;，、\n") or "BREAK" in text
                                       or ". " in text) else None
     if preamble is not None:
