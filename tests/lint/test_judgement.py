@@ -25,6 +25,11 @@ def only(spec, rule):
             if d.rule == rule]
 
 
+def said(spec, rule, words: str) -> list[str]:
+    """The messages of ``rule`` on ``spec`` that contain ``words``."""
+    return [d.message for d in only(spec, rule) if words in d.message]
+
+
 # 1. Kontext instructions through --stdin --model kontext are edits
 def test_stdin_kontext_lines_are_edit_instructions(capsys, monkeypatch):
     lines = "Replace 'joy' with 'BFL'\nMake it better\nPut him on a beach\n"
@@ -242,9 +247,9 @@ def test_daytime_is_light():
 def test_removals_one_after_another_are_one_clean_up():
     clean_up = edit("Remove all furniture and all appliances from the image. Remove lights, "
                     "carpets, curtains, and all decorative items. Show only the empty room.")
-    assert not [d for d in only(clean_up, "kontext-instruction") if "changes" in d.message]
+    assert not said(clean_up, "kontext-instruction", "changes")
     two = edit("Remove the sofa from the room. Change the wall colour to deep blue.")
-    assert [d.message for d in only(two, "kontext-instruction") if "2 changes" in d.message]
+    assert said(two, "kontext-instruction", "2 changes")
 
 
 def test_a_style_preamble_glued_to_the_subject_is_still_a_preamble():
@@ -333,16 +338,15 @@ def test_an_edit_written_as_the_new_state_asks_what_to_keep():
         assert found and what in found[0].message, instruction
     assert not only(edit("He's now on a sunny beach, keeping his face and pose the same"),
                     "kontext-preserve")
-    assert not [d for d in only(edit("The car is now red"), "kontext-preserve")
-                if "person" in d.message]
+    assert not said(edit("The car is now red"), "kontext-preserve", "person")
 
 
 def test_the_instructions_own_subject_is_who_his_means():
     wizard = edit("The wizard with a long white beard is now underwater, surrounded by "
                   "glowing jellyfish, his staff emitting a magical light")
-    assert not [d for d in only(wizard, "kontext-instruction") if "does not say who" in d.message]
+    assert not said(wizard, "kontext-instruction", "does not say who")
     nobody = edit("The background is now a beach; make her smile")
-    assert [d for d in only(nobody, "kontext-instruction") if "does not say who" in d.message]
+    assert said(nobody, "kontext-instruction", "does not say who")
 
 
 def test_lettering_that_opens_with_its_words_needs_no_light():
@@ -378,9 +382,9 @@ def test_a_camera_sent_to_a_new_position_is_not_a_missing_look():
 def test_a_poster_conversion_with_its_own_words_is_one_change():
     poster = edit('Transform into a horror movie poster. Invent a title based on the scene. '
                   'Add eerie tagline, scratchy title font, and "Coming Soon" text.')
-    assert not [d for d in only(poster, "kontext-instruction") if "changes" in d.message]
+    assert not said(poster, "kontext-instruction", "changes")
     two = edit("Turn it into a watercolor painting and add a cat on the windowsill")
-    assert [d for d in only(two, "kontext-instruction") if "2 changes" in d.message]
+    assert said(two, "kontext-instruction", "2 changes")
 
 
 # The mistakes the fifth held-out set (corpus/heldout5.toml) found on its first run
