@@ -457,3 +457,40 @@ def test_an_opening_that_names_the_kind_of_picture_is_its_subject():
     assert not only(spec, "subject-late")
     assert only(make(raw="cinematic, dramatic lighting, 35mm film, a lone cowboy riding "
                          "through the desert"), "subject-late")
+
+
+# The mistakes the seventh held-out set (corpus/heldout7.toml) found on its first run
+def test_a_flux_model_name_in_brackets_is_a_name():
+    assert not only(make(raw='A movie poster with the title "MIRAGE" in 1970s grindhouse type, '
+                             'high-contrast cyan and orange. Use FLUX.2 [flex].'),
+                    "weight-syntax")
+    assert only(make(raw="a vase of [red] roses on a table"), "weight-syntax")
+
+
+def test_the_sun_shining_is_light_and_a_shade_of_brown_is_not():
+    surfer = make(raw="A pixelated image of a man surfing on a surfboard, arms out to the "
+                      "sides. The sun is shining on the right side of the image.")
+    assert not only(surfer, "missing-lighting")
+    eyes = make(raw="A woman with long wavy brown hair and a black t-shirt, her eyes a darker "
+                    "shade of brown, standing in a narrow hallway")
+    assert only(eyes, "missing-lighting")
+    hat = make(raw="A woman wearing a sun hat walking along a market street with baskets of "
+                   "fruit")
+    assert only(hat, "missing-lighting")
+
+
+def test_weather_and_a_named_style_at_the_end_of_an_edit_ask_what_to_keep():
+    weather = edit("Change the weather to a warm sunny day with clear blue sky")
+    assert said(weather, "kontext-preserve", "the time of day or season")
+    ghibli = edit("Make this image humorous and meaningful in the Ghibli style.")
+    assert said(ghibli, "kontext-preserve", "the style")
+    assert not only(edit("Redraw the scene in the same style"), "kontext-preserve")
+
+
+def test_two_changes_in_one_edit_is_advice():
+    """BFL's own editing guide bundles two related changes ("Change the weather ... and add a
+    flock of birds"): the linter says so, as an info."""
+    two = edit("Change the weather to a warm sunny day and add a flock of birds flying over "
+               "the treetops")
+    found = [d for d in only(two, "kontext-instruction") if "2 changes" in d.message]
+    assert [d.severity for d in found] == ["info"]

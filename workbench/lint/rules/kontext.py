@@ -125,10 +125,11 @@ def kontext_instruction(ctx):
                     yield Hit(field, *m.span(), "the new look is not described",
                               suggestion="describe it: \"... in a navy linen suit\"")
         verbs = _changes(text, lower, quotes)
-        if len(verbs) >= 2:
+        if len(verbs) >= 2:  # advice: BFL's own guides bundle two related changes at times
             yield Hit(field, verbs[1].start(1), verbs[-1].end(1),
                       f"{len(verbs)} changes in one edit; Kontext does best with one at a "
-                      "time", suggestion="split it into successive edits (a chain)")
+                      "time", suggestion="split it into successive edits (a chain)",
+                      severity="info")
         m = _PERSON_PRONOUN.search(text, lower=lower)
         if m and not _ANTECEDENT.search(text, 0, m.start(), lower=lower) \
                 and not _OPENING_SUBJECT.match(text, lower=lower):
@@ -200,6 +201,8 @@ _KINDS = (
     ("style", Caseless(
         r"\bapply\s+(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,3}?(?:style|aesthetic|look|filter|"
         r"effect|colou?r\s+grad(?:e|ing))\b|"
+        r"\bin\s+(?:the\s+|an?\s+)?(?!same\b|this\b|original\b)(?:[\w'-]+\s+){1,3}?"
+        r"(?:style|aesthetic)\s*[.!]?\s*\Z|"
         r"\b(?:in\s+the\s+style\s+of|reimagine\w*|look\s+like\s+(?:it|they|he|she)\s+"
         r"(?:was|were)\s+(?:drawn|painted)|(?:into|to|as)\s+(?:an?\s+)?(?:[\w'-]+\s+){0,3}?"
         r"(?:style|sketch|cartoon|photo|photograph|painting|drawing|illustration|anime|"
@@ -213,6 +216,8 @@ _KINDS = (
         r"picture))?\s*(?:in)?to\s+(?:a\s+)?(?:night|nighttime|night-time|daytime|day|dusk|"
         r"dawn|sunset|winter|summer|autumn|fall|spring)\b|"
         r"\bmake\s+it\s+(?:night|nighttime|daytime|winter|summer|autumn|spring|snowy|rainy)\b|"
+        r"\b(?:change|make|turn|switch)\s+(?:the\s+)?(?:weather|season|time\s+of\s+day)\s+"
+        r"(?:to|into)\b|"
         r"\bit(?:['’]s|\s+is)\s+now\s+(?:\w+ing|night|nighttime|daytime|day|dusk|dawn|"
         r"evening|morning|sunset|sunrise|winter|summer|autumn|fall|spring|snowy|rainy|foggy|"
         r"stormy|dark)\b"),

@@ -48,8 +48,9 @@ def white_background(ctx):
 #: ("bright blue", "light orange", "dark house"), make-up ("eye shadow") and things that
 #: merely exist (a moon, a fire, mist) are not light.
 _LIGHT = Caseless(
-    r"\b(?:light(?:s|ing|ed)?|lit|sunlight|sunlit|moonlight|moonlit|lamplight|lamplit|"
-    r"candlelight|candlelit|firelight|daylight|starlight|torchlight|backlit|backlight\w*|"
+    r"\b(?:the\s+sun\b(?!\s+(?:hat|tattoo|symbol|logo|emblem|icon|motif|dress|lounger|"
+    r"god|disc|sign))|shin(?:e|es|ing)|shone|light(?:s|ing|ed)?|lit|sunlight|sunlit|"
+    r"moonlight|moonlit|lamplight|lamplit|candlelight|candlelit|firelight|daylight|starlight|torchlight|backlit|backlight\w*|"
     r"rim\s*light\w*|underlit|glow(?:s|ing)?|glowed|shadows?|shade[ds]?|illuminat\w*|"
     r"luminous|luminescent|radiant|sunset|sunrise|dawn|dusk|twilight|golden\s+hour|"
     r"blue\s+hour|overcast|sunny|sunshine|sunbeams?|moonbeams?|god\s*rays|rays|beams?|"
@@ -61,7 +62,10 @@ _LIGHT = Caseless(
 _NOT_LIGHT = Caseless(
     r"\b(?:light\s+(?:blue|green|red|pink|orange|yellow|purple|violet|brown|grey|gray|"
     r"beige|cream|tan|skin|hair|weight|wood|fabric|blonde|colou?r\w*)|eye\s*shadows?|"
-    r"healthy\s+glow|skin\s+glow|drop\s+shadows?|playful\s+shadows?|lamp\s*post)\b")
+    r"healthy\s+glow|skin\s+glow|drop\s+shadows?|playful\s+shadows?|lamp\s*post|"
+    r"(?:(?:dark|light)(?:er|est)?\s+)?shades?\s+of\s+(?:[\w-]+\s+){0,2}?(?:colou?rs?|red|"
+    r"green|blue|pink|orange|yellow|purple|violet|brown|grey|gray|beige|black|white|gold|"
+    r"silver|teal|tan|cream)|(?:dark|light)(?:er|est)\s+shades?)\b")
 #: Flat graphic design needs no light: a poster, a logo, a t-shirt print.
 _GRAPHIC = Caseless(r"\b(?:poster|logo|typography|lettering|letters|font|typeface|"
                     r"wordmark|icon|sticker|"
@@ -99,10 +103,12 @@ sunset sunsets sunrise dawn dusk twilight overcast sunny sunshine sunbeam sunbea
 moonbeams rays beam beams noon midday daytime day-time daylit night nighttime night-time
 neon lantern lanterns lamps candle candles softbox flash spotlight spotlit chiaroscuro
 silhouette silhouetted silhouettes reflection reflections gleam gleaming gleams glint
-glinting glints glare volumetric catchlight catchlights dim dimly bathed shade shaded shades
+glinting glints glare volumetric catchlight catchlights dim dimly bathed shaded shines shone
 high-key low-key rim-lit
 """.split())
-_LIGHT_MAYBE = frozenset("light lights glow glowing glows shadow shadows lamp".split())
+#: ("shade" is a colour in "a darker shade of brown"; "the sun" may be a shape or a hat)
+_LIGHT_MAYBE = frozenset("light lights glow glowing glows shadow shadows lamp shade shades "
+                         "sun shine shining".split())
 _LIGHT_PHRASES = ("golden hour", "blue hour", "god rays", "rim light", "high key", "low key",
                   "subsurface scattering")
 

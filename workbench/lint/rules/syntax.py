@@ -31,6 +31,9 @@ _WEIGHT = Lazy(
 )
 #: `_WEIGHT` without its "::" forms (the groups keep their numbers).
 _WEIGHT_BRACKETS = Lazy(_WEIGHT.pattern.rsplit("|(?<=", 1)[0].rsplit("|(?<=", 1)[0])
+#: BFL's model names put the variant in brackets: "FLUX.1 [dev]", "FLUX.2 [flex]".
+_MODEL_NAME = Lazy(r"\bflux(?:\.\d+)?\s*\[\s*(?:dev|pro|schnell|flex|max|klein|kontext|"
+                   r"ultra|raw)(?:\s+\w+)?\s*\]\Z", re.I)
 #: A1111 prompt editing / scheduling: [from:to:0.5], [word:0.5]: no single "inner words".
 _SCHEDULE = Lazy(r"\[[^\[\]\n]*:\s*-?\d*\.?\d+\s*\]")
 
@@ -68,6 +71,8 @@ def weight_syntax(ctx):
         else:
             continue
         for m in pattern.finditer(text):
+            if _MODEL_NAME.search(text, max(0, m.start() - 12), m.end()):
+                continue  # "FLUX.1 [dev]", "Use FLUX.2 [flex]": a model's name
             raw = m.group()
             inner = unweight(next((g for g in m.groups() if g is not None), ""))
             words = inner.strip()
