@@ -494,3 +494,49 @@ def test_two_changes_in_one_edit_is_advice():
                "the treetops")
     found = [d for d in only(two, "kontext-instruction") if "2 changes" in d.message]
     assert [d.severity for d in found] == ["info"]
+
+
+# The mistakes the eighth held-out set (corpus/heldout8.toml) found on its first run
+def test_lettering_words_after_the_quote_and_layouts():
+    for text in ('"GOLD" in three-dimensional metallic gold letters with realistic '
+                 'reflections and subtle shadows, luxury aesthetic',
+                 '"PREMIUM" embossed into leather surface, subtle shadows showing the raised '
+                 'letterforms'):
+        assert not only(make(raw=text), "quote-misuse"), text
+    layout = make(raw='Left-aligned text block: "Company Name" as header, "Tagline goes here" '
+                      'below, flush left alignment with generous margins')
+    assert not only(layout, "missing-lighting")
+
+
+def test_camera_settings_are_not_words_to_print():
+    night = make(raw="A night cityscape with skyscrapers, neon signs, and car light trails, "
+                     "shot with f/8, ISO 100, and a 30-second shutter speed")
+    assert not only(night, "text-unquoted")
+
+
+def test_traits_in_the_next_sentence_and_a_credited_work():
+    city = make(raw="A painting of a futuristic cityscape in the style of Vincent van Gogh’s "
+                    "“Starry Night”. Swirling, expressive brushstrokes in deep blues and bright "
+                    "yellows.")
+    assert not only(city, "style-name-only")
+    supper = make(raw="Illustration of 'The Last Supper' by Leonardo da Vinci, but reimagined "
+                      "with robots in a futuristic setting, dramatic light")
+    assert not only(supper, "style-name-only")
+    assert only(make(raw="A futuristic city at dusk in the style of Vincent van Gogh."),
+                "style-name-only")
+
+
+def test_more_edit_shapes():
+    assert said(edit("Turn the photo into a bodybuilder"), "kontext-preserve", "the person")
+    assert said(edit('Turn the photo into a movie poster with the title "TITLE_HERE"'),
+                "kontext-preserve", "the style")
+    haircut = only(edit("Change the haircut of the subject"), "kontext-instruction")
+    assert [(d.message, d.severity) for d in haircut] == [
+        ("says what to change but not what to change it to", "info")]
+    birthday = edit("Remake the person in the photo into a stylized animated 3D boy, shown "
+                    "from the waist up, with the text Happy birthday")
+    assert said(birthday, "kontext-instruction", "without the new text in quotes")
+    mascot = edit("Professor Wiz, the owl mascot, is now standing at a podium with his notes")
+    assert not said(mascot, "kontext-instruction", "does not say who")
+    assert said(edit("She is now taking a selfie in the streets of Freiburg"),
+                "kontext-instruction", "does not say who")

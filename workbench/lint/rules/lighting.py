@@ -67,7 +67,8 @@ _NOT_LIGHT = Caseless(
     r"green|blue|pink|orange|yellow|purple|violet|brown|grey|gray|beige|black|white|gold|"
     r"silver|teal|tan|cream)|(?:dark|light)(?:er|est)\s+shades?)\b")
 #: Flat graphic design needs no light: a poster, a logo, a t-shirt print.
-_GRAPHIC = Caseless(r"\b(?:poster|logo|typography|lettering|letters|font|typeface|"
+_GRAPHIC = Caseless(r"\b(?:poster|logo|typography|lettering|letters|font|typeface|layout|"
+                    r"text\s+block|birthday\s+card|greeting\s+card|invitation|"
                     r"wordmark|icon|sticker|"
                     r"t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
                     r"vector|letterhead|screenprint|wordart|clip\s*art|clipart|book\s+cover|"

@@ -116,14 +116,18 @@ _SENTENCE_END = Lazy(r"[.!?](?=\s|$)|[;\n]")
 
 
 def _named_only(text: str, end: int) -> bool:
-    """True when nothing after the name (in its sentence) describes the style's traits."""
+    """True when nothing after the name, in its sentence or the next one ("... in the style
+    of Van Gogh. Swirling, expressive brushstrokes ..."), describes the style's traits."""
     rest = text[end:]
     stop = _SENTENCE_END.search(rest)
     clause = rest[:stop.start()] if stop else rest
-    if not clause.strip():
-        return True
-    if _DESCRIBED.match(clause) or _TRAIT_WORDS.search(clause):
+    if clause.strip() and (_DESCRIBED.match(clause) or _TRAIT_WORDS.search(clause)):
         return False
+    if stop is not None:
+        after = rest[stop.end():]
+        following = _SENTENCE_END.search(after)
+        if _TRAIT_WORDS.search(after[:following.start()] if following else after):
+            return False
     return True
 
 
@@ -226,8 +230,9 @@ def _names_after_by(text: str, tags) -> list[tuple[int, int]]:
         name = text[name_start:name_end]
         if not text[name_start].isupper() or not _a_name(name):
             continue
-        if m.group()[:2].lower() == "by" and _made_by(text, m.start()):
-            continue  # "Monopoly by Hasbro": a product and its maker
+        if m.group()[:2].lower() == "by" and (_made_by(text, m.start())
+                                              or _WORK_BEFORE.search(text, 0, m.start())):
+            continue  # "Monopoly by Hasbro", "'The Last Supper' by ...": a work and its maker
         if " " not in name and not m.group().lower().startswith("by") \
                 and not _KNOWN.fullmatch(name):
             continue  # "in the style of WordArt": a look, not necessarily an artist
@@ -241,6 +246,10 @@ _NAME_BEFORE = Lazy(r"(?<![.!?:;]\s)(?<!^)\b([A-Z][\w'’-]*)\s+\Z")
 _ART_WORDS = frozenset("art artwork painting paintings illustration illustrations drawing "
                        "photo photograph photography portrait portraits poster design "
                        "sketch render concept fantasy style".split())
+
+
+#: A quoted title just before a "by": the work is credited, not a style asked for.
+_WORK_BEFORE = Lazy(r"[\"'’”»]\s*\Z")
 
 
 def _made_by(text: str, by: int) -> bool:
@@ -291,10 +300,12 @@ def _known_names(text: str, found) -> list[tuple[int, int]]:
     lighting pattern named after one ("Rembrandt lighting", "iluminación Rembrandt")."""
     return [m.span() for m in _KNOWN.finditer(text)
             if not any(s <= m.start() < e for s, e in found) and _named_only(text, m.end())
+            and not _CREDITED_WORK.search(text, max(0, m.start() - 8), m.start())
             and not _LIGHTING_AFTER.match(text, m.end())
             and not _LIGHTING_BEFORE.search(text, max(0, m.start() - 16), m.start())]
 
 
+_CREDITED_WORK = Lazy(r"[\"'’”»]\s*by\s+\Z", re.I)
 _LIGHTING_AFTER = Lazy(r"\s+(?:lighting|light|lit)\b", re.I)
 _LIGHTING_BEFORE = Lazy(r"\b(?:lighting|iluminaci[oó]n|[ée]clairage|beleuchtung|"
                         r"illuminazione)\s+\Z", re.I)

@@ -127,7 +127,8 @@ _TEXT_CUE = Caseless(
     r"dates|price|masthead|byline|copy|feature|speech\s+bubble|bubble|placard|sticker|"
     r"stamp|stamped|replace|change|rename|rewrite|embroidered|graffiti|chalk|handwritten|"
     r"hand-painted|marquee|plaque|badge|display(?:ed|s|ing)?|numbers?|numerals?|"
-    r"digits?|update[ds]?|(?:license|licence|number|registration)\s+plates?)\b")
+    r"digits?|update[ds]?|(?:license|licence|number|registration)\s+plates?|letterforms?|"
+    r"embossed|debossed|carved|layout|header|footer|monogram)\b")
 #: Chinese and Japanese "reading / the words / title ..." (no word boundaries in CJK).
 _TEXT_CUE_CJK = Lazy("写着|写有|写道|字样|文字|标题|标语|题字|数字|字母|"
                      "書かれた|書いてある|文字|看板|タイトル")
@@ -145,7 +146,7 @@ _TEXT_CUE_CJK = Lazy("写着|写有|写道|字样|文字|标题|标语|题字|�
 def quote_misuse(ctx):
     for field, text in ctx.prose_fields:
         for start, end in quoted_spans(text):
-            window = text[max(0, start - 60):start] + " " + text[end:end + 40]
+            window = text[max(0, start - 60):start] + " " + text[end:end + 60]
             if _TEXT_CUE.search(window) or (not window.isascii()
                                             and _TEXT_CUE_CJK.search(window)):
                 continue
@@ -179,7 +180,7 @@ _CAPS_RUN = Lazy(r"(?<![\w\"'“‘«])[A-Z][A-Z0-9'’&!\-]+(?:[ \t]+[A-Z0-9][A
                  r"(?![\w\"'”’»])")
 #: Capitalised words that are not text to print.
 _NOT_PRINTED = frozenset("BREAK HDR HD UHD FHD RAW CG DSLR NYC USA UK EU LED LCD RGB CGI 3D "
-                         "2D TV DJ AI".split())
+                         "2D TV DJ AI ISO EV".split())
 
 
 def _caps_unquoted(ctx, field, text):
