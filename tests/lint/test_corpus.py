@@ -19,7 +19,7 @@ from workbench.spec import PromptSpec
 CORPUS = Path(__file__).parent / "corpus"
 FILES = ("prompts.toml", "heldout.toml", "heldout2.toml", "heldout3.toml",
          "heldout4.toml", "heldout5.toml", "heldout6.toml", "heldout7.toml",
-         "heldout8.toml")
+         "heldout8.toml", "heldout9.toml")
 BY_FILE = {name: tomllib.loads((CORPUS / name).read_text(encoding="utf-8"))["prompt"]
            for name in FILES}
 ENTRIES = [entry for name in FILES for entry in BY_FILE[name]]
@@ -89,9 +89,21 @@ def test_precision_and_recall(capsys):
     assert precision >= TARGET and recall >= TARGET, notes
 
 
+#: Two of BFL's Kontext text-to-image "Quick Examples" hold what issue 11 asks the linter to
+#: flag, and their labeller expected it: a run of tags with "without body" and "intricate
+#: details" (a quality tag the labeller missed, by their own report after the first run),
+#: and a bare "van gogh style".  They may get exactly these warnings; every other good
+#: prompt gets none.
+FLAGGED_GOOD = {
+    "h9-bfl-kontext-t2i-abstract-cat": {"keyword-list", "negation", "sd-quality-tags"},
+    "h9-bfl-kontext-t2i-robot-truck": {"style-name-only"},
+}
+
+
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.get("good")],
                          ids=lambda e: e["id"])
 def test_good_bfl_prompts_get_no_warning(entry):
     assert entry["origin"] in ("bfl-docs", "bfl-github")
-    loud = [(d.rule, d.message) for d in _lint(entry) if d.severity != "info"]
-    assert not loud
+    flagged = FLAGGED_GOOD.get(entry["id"], set())
+    loud = {(d.rule, d.message) for d in _lint(entry) if d.severity != "info"}
+    assert {rule for rule, _ in loud} == flagged, loud

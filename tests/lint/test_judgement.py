@@ -540,3 +540,13 @@ def test_more_edit_shapes():
     assert not said(mascot, "kontext-instruction", "does not say who")
     assert said(edit("She is now taking a selfie in the streets of Freiburg"),
                 "kontext-instruction", "does not say who")
+
+
+# The misses the ninth held-out set (corpus/heldout9.toml) found on its first run
+def test_a_print_medium_and_a_bare_new_place_ask_what_to_keep():
+    assert said(edit("Make this a Japanese woodblock print"), "kontext-preserve", "the style")
+    for place in ("on a tropical beach at sunset",
+                  "The person from image 1 in the environment from image 2"):
+        assert said(edit(place), "kontext-preserve", "the background"), place
+    assert not only(edit('at the top, add a red banner that reads "SALE"'),
+                    "kontext-preserve")

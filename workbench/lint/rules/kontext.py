@@ -195,7 +195,14 @@ _KINDS = (
         r"\b(?:change|replace|swap|alter|set|make|transform|turn)\s+(?:the\s+|its\s+)?"
         r"(?:[\w'-]+\s+)?(?:background|backdrop|setting|surroundings|environment|location|"
         r"scenery)\b|\b(?:new|different)\s+(?:background|backdrop|setting|location)\b|"
-        r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b"),
+        r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b|"
+        # the new place alone ("on a tropical beach at sunset"), or a person put in another
+        # image's place ("The person from image 1 in the environment from image 2")
+        r"\A(?![^\n]*\b(?:change|make|add|remove|replace|turn|put|give|swap|convert|transform|"
+        r"move|set|delete|erase|paint|place|insert|switch)\b)\s*(?:on|in|at|inside)\s+(?:an?|the)"
+        r"\s+(?!same\b|image\b|photo\b|picture\b)[\w'-]+|"
+        r"\b(?:person|man|woman|subject|character|people)\b[^.\n]{0,40}?\bin\s+(?:the|an?)\s+"
+        r"(?:[\w'-]+\s+)?(?:environment|setting|scene|background|location|room|place)\b"),
      "while keeping the subject in the exact same position, scale and pose"),
     ("identity", Caseless(
         r"\b(?:put|place|move)\s+(?:him|her|them|the\s+(?:person|man|woman|girl|boy|people|"
@@ -224,7 +231,8 @@ _KINDS = (
         r"gr[ae]yscale)(?:\s+(?:painting|style|illustration|drawing|art))?|(?:make|turn)\s+(?:it|this|the\s+image|the\s+"
         r"photo)\s+(?:into\s+)?(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|cartoon|photo|"
         r"photograph|painting|drawing|illustration|anime|watercolou?r|render|comic|poster|"
-        r"cover|postcard))\b"),
+        r"cover|postcard|print|woodcut|linocut|etching|engraving|mosaic|sculpture|"
+        r"claymation))\b"),
      "while maintaining the original composition and subject positions"),
     ("time", Caseless(
         r"\b(?:make|turn|change|transform|convert)\s+(?:it|this|the\s+(?:image|scene|photo|"
