@@ -90,8 +90,9 @@ _UNSPECIFIED = Caseless(r"\b(?:a|an|some)\s+(?:different|another|new|other)\s+"
 _IMAGE_TARGET = Caseless(
     r"\s*(?:look\s+like|into|to|as)?\s*(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|"
     r"cartoon|photo|photograph|painting|drawing|illustration|anime|manga|watercolou?r|"
-    r"render|comic|pixel\s+art|3d|claymation|night|nighttime|night-time|daytime|day|"
-    r"winter|summer|autumn|spring|sunset|black\s+and\s+white|monochrome|sepia)\b")
+    r"render|comic|pixel\s+art|3d|claymation|night|nighttime|night-time|midnight|daytime|day|"
+    r"dusk|dawn|evening|morning|winter|summer|autumn|spring|sunset|black\s+and\s+white|"
+    r"monochrome|sepia)\b")
 
 
 def _first_preserve(text: str, lower: str) -> int:
@@ -196,6 +197,7 @@ _KINDS = (
         r"(?:[\w'-]+\s+)?(?:background|backdrop|setting|surroundings|environment|location|"
         r"scenery)\b|\b(?:new|different)\s+(?:background|backdrop|setting|location)\b|"
         r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b|"
+        r"\bremove\s+(?:the\s+)?background\b[^.\n]{0,12}?\breplace\b|"
         # the new place alone ("on a tropical beach at sunset"), or a person put in another
         # image's place ("The person from image 1 in the environment from image 2")
         r"\A(?![^\n]*\b(?:change|make|add|remove|replace|turn|put|give|swap|convert|transform|"
@@ -225,20 +227,23 @@ _KINDS = (
         r"\bin\s+(?:the\s+|an?\s+)?(?!same\b|this\b|original\b)(?:[\w'-]+\s+){1,3}?"
         r"(?:style|aesthetic)\s*[.!]?\s*\Z|"
         r"\b(?:in\s+the\s+style\s+of|reimagine\w*|look\s+like\s+(?:it|they|he|she)\s+"
-        r"(?:was|were)\s+(?:drawn|painted)|(?:into|to|as)\s+(?:an?\s+)?(?:[\w'-]+\s+){0,3}?"
+        r"(?:was|were)\s+(?:drawn|painted)|"
+        r"(?:into|to|as(?!\s+if\b))\s+(?:an?\s+)?(?:[\w'-]+\s+){0,3}?"
         r"(?:style|sketch|cartoon|photo|photograph|painting|drawing|illustration|anime|"
         r"watercolou?r|render|comic|pixel\s+art|black\s+and\s+white|monochrome|sepia|"
-        r"gr[ae]yscale)(?:\s+(?:painting|style|illustration|drawing|art))?|(?:make|turn)\s+(?:it|this|the\s+image|the\s+"
-        r"photo)\s+(?:into\s+)?(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|cartoon|photo|"
-        r"photograph|painting|drawing|illustration|anime|watercolou?r|render|comic|poster|"
-        r"cover|postcard|print|woodcut|linocut|etching|engraving|mosaic|sculpture|"
-        r"claymation))\b"),
+        r"gr[ae]yscale)(?:\s+(?:painting|style|illustration|drawing|art))?|"
+        r"(?:make|turn)\s+(?:it|this|(?:the\s+)?image|(?:the\s+)?photo)\s+(?:into\s+)?"
+        r"(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|cartoon|photo|photograph|painting|"
+        r"drawing|illustration|anime|watercolou?r|render|comic|poster|cover|postcard|print|"
+        r"woodcut|linocut|etching|engraving|mosaic|sculpture|claymation|black\s+and\s+white|"
+        r"monochrome|sepia|gr[ae]yscale))\b"),
      "while maintaining the original composition and subject positions"),
     ("time", Caseless(
         r"\b(?:make|turn|change|transform|convert)\s+(?:it|this|the\s+(?:image|scene|photo|"
         r"picture))?\s*(?:in)?to\s+(?:a\s+)?(?:night|nighttime|night-time|daytime|day|dusk|"
         r"dawn|sunset|winter|summer|autumn|fall|spring)\b|"
-        r"\bmake\s+it\s+(?:night|nighttime|daytime|winter|summer|autumn|spring|snowy|rainy)\b|"
+        r"\bmake\s+it\s+(?:look\s+like\s+)?(?:night|nighttime|midnight|daytime|dusk|dawn|"
+        r"sunset|sunrise|evening|morning|noon|winter|summer|autumn|spring|snowy|rainy)\b|"
         r"\b(?:change|make|turn|switch)\s+(?:the\s+)?(?:weather|season|time\s+of\s+day)\s+"
         r"(?:to|into)\b|"
         r"\bit(?:['’]s|\s+is)\s+now\s+(?:\w+ing|night|nighttime|daytime|day|dusk|dawn|"

@@ -92,7 +92,7 @@ _ARTIST_HINTS = frozenset(WORD.findall(name)[0] for name in KNOWN_ARTISTS) | fro
 _KNOWN = Caseless(rf"(?<![\w-])(?:{alternation(KNOWN_ARTISTS)})(?![\w-])")
 _DESCRIBED = Caseless(r"\s*(?:['’]s\s+\w+\s+)?(?:,\s*)?(?:with|featuring|using|showing|"
                       r"known\s+for|characteri[sz]ed\s+by|marked\s+by|full\s+of|in\s+which|"
-                      r"where|inspired|[—–:(-])")
+                      r"where|[—–:(-])")
 #: Words that describe how a style looks (not just that it is "detailed" or "bright").
 _TRAIT_WORDS = Caseless(
     r"\b(?:brush\s*strokes?|brushwork|brushed|impasto|linework|line\s+work|lines|line\s+art|"
