@@ -19,7 +19,7 @@ from workbench.spec import PromptSpec
 CORPUS = Path(__file__).parent / "corpus"
 FILES = ("prompts.toml", "heldout.toml", "heldout2.toml", "heldout3.toml",
          "heldout4.toml", "heldout5.toml", "heldout6.toml", "heldout7.toml",
-         "heldout8.toml", "heldout9.toml", "heldout10.toml")
+         "heldout8.toml", "heldout9.toml", "heldout10.toml", "heldout11.toml")
 BY_FILE = {name: tomllib.loads((CORPUS / name).read_text(encoding="utf-8"))["prompt"]
            for name in FILES}
 ENTRIES = [entry for name in FILES for entry in BY_FILE[name]]

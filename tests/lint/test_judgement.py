@@ -572,3 +572,11 @@ def test_a_name_then_inspired_is_a_style_credit():
     adams = make(raw="Ansel Adams inspired black and white with deep tones, a mountain lake "
                      "at dawn")
     assert not only(adams, "style-name-only")
+
+
+# The mistakes the eleventh held-out set (corpus/heldout11.toml) found on its first run
+def test_enhancing_something_named_is_not_vague_and_a_blurred_background_is_no_swap():
+    assert not only(edit("Sharpen details and enhance resolution"), "kontext-instruction")
+    assert said(edit("Enhance the image"), "kontext-instruction", "too vague")
+    assert not only(edit("make the background blurry"), "kontext-preserve")
+    assert said(edit("make the background a beach"), "kontext-preserve", "the background")

@@ -19,7 +19,9 @@ _VAGUE = Caseless(
     r"\b(?:make\s+(?:it|this|the\s+(?:image|picture|photo))\s+(?:look\s+)?"
     r"(?:better|nicer|good|great|cool|cooler|prettier|more\s+beautiful|professional|pop|"
     r"perfect|amazing|awesome)|improve(?:\s+(?:it|this|the\s+(?:image|picture|photo|quality)))?"
-    r"|enhance(?:\s+(?:it|this|the\s+(?:image|picture|photo)))?|fix\s+(?:it|this|the\s+image)"
+    r"(?=\s*(?:[.!,;]|\Z|and\b))"  # "improve the lighting on her face" says what
+    r"|enhance(?:\s+(?:it|this|the\s+(?:image|picture|photo)))?(?=\s*(?:[.!,;]|\Z|and\b))"
+    r"|fix\s+(?:it|this|the\s+image)"
     r"|better\s+quality|more\s+beautiful|make\s+it\s+pop)\b")
 _CHANGE_VERB = Caseless(
     r"(?:^|[.;!?]\s*|,\s*(?:and\s+|then\s+)?|\b(?:and|then|also|plus)\s+)"
@@ -195,7 +197,8 @@ _KINDS = (
     ("background", Caseless(
         r"\b(?:change|replace|swap|alter|set|make|transform|turn)\s+(?:the\s+|its\s+)?"
         r"(?:[\w'-]+\s+)?(?:background|backdrop|setting|surroundings|environment|location|"
-        r"scenery)\b|\b(?:new|different)\s+(?:background|backdrop|setting|location)\b|"
+        r"scenery)\b(?!\s+(?:more\s+)?(?:blurr?y|blurred|out\s+of\s+focus|soft|softer|"
+        r"darker|lighter|brighter|bokeh))|\b(?:new|different)\s+(?:background|backdrop|setting|location)\b|"
         r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b|"
         r"\bremove\s+(?:the\s+)?background\b[^.\n]{0,12}?\breplace\b|"
         # the new place alone ("on a tropical beach at sunset"), or a person put in another
