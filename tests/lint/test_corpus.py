@@ -89,6 +89,27 @@ def test_precision_and_recall(capsys):
     assert precision >= TARGET and recall >= TARGET, notes
 
 
+#: What each file scores now (precision, recall): a fix for one set must not quietly undo
+#: another's (a rule's overall score can stay above target while one file drops).  Raise a
+#: floor when a fix lifts a file; lowering one needs a reason in README.md.
+FLOORS = {
+    "prompts.toml": (0.99, 0.99), "heldout.toml": (1.0, 0.92),
+    "heldout2.toml": (0.98, 0.96), "heldout3.toml": (1.0, 0.97),
+    "heldout4.toml": (1.0, 1.0), "heldout5.toml": (0.94, 1.0),
+    "heldout6.toml": (0.97, 0.81), "heldout7.toml": (1.0, 0.94),
+    "heldout8.toml": (0.96, 0.93), "heldout9.toml": (0.95, 0.97),
+    "heldout10.toml": (0.95, 0.95), "heldout11.toml": (1.0, 0.96),
+}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_no_file_falls_below_its_floor(name):
+    tp, fp, fn, notes = _score(BY_FILE[name])
+    a, b, c = sum(tp.values()), sum(fp.values()), sum(fn.values())
+    low_precision, low_recall = FLOORS[name]
+    assert _ratio(a, a + b) >= low_precision and _ratio(a, a + c) >= low_recall, notes
+
+
 #: Two of BFL's Kontext text-to-image "Quick Examples" hold what issue 11 asks the linter to
 #: flag, and their labeller expected it: a run of tags with "without body" and "intricate
 #: details" (a quality tag the labeller missed, by their own report after the first run),

@@ -18,9 +18,10 @@ KONTEXT_GUIDE = "FLUX guide (seed 000), \"Kontext\"; BFL Kontext editing guide"
 _VAGUE = Caseless(
     r"\b(?:make\s+(?:it|this|the\s+(?:image|picture|photo))\s+(?:look\s+)?"
     r"(?:better|nicer|good|great|cool|cooler|prettier|more\s+beautiful|professional|pop|"
-    r"perfect|amazing|awesome)|improve(?:\s+(?:it|this|the\s+(?:image|picture|photo|quality)))?"
-    r"(?=\s*(?:[.!,;]|\Z|and\b))"  # "improve the lighting on her face" says what
-    r"|enhance(?:\s+(?:it|this|the\s+(?:image|picture|photo)))?(?=\s*(?:[.!,;]|\Z|and\b))"
+    r"perfect|amazing|awesome)|"
+    # ("enhance resolution" is an upscale: a named, measurable change)
+    r"(?:improve|enhance)(?!\s+(?:the\s+)?(?:resolution|sharpness|clarity|definition)\b)"
+    r"(?:\s+(?:it|this|(?:the\s+)?(?:image|picture|photo|quality)))?"
     r"|fix\s+(?:it|this|the\s+image)"
     r"|better\s+quality|more\s+beautiful|make\s+it\s+pop)\b")
 _CHANGE_VERB = Caseless(
@@ -207,7 +208,7 @@ _KINDS = (
         r"move|set|delete|erase|paint|place|insert|switch)\b)\s*(?:on|in|at|inside)\s+(?:an?|the)"
         r"\s+(?!same\b|image\b|photo\b|picture\b)[\w'-]+|"
         r"\b(?:person|man|woman|subject|character|people)\b[^.\n]{0,40}?\bin\s+(?:the|an?)\s+"
-        r"(?:[\w'-]+\s+)?(?:environment|setting|scene|background|location|room|place)\b"),
+        r"(?:[\w'-]+\s+)?(?:environment|setting|scene|location|place)\b"),
      "while keeping the subject in the exact same position, scale and pose"),
     ("identity", Caseless(
         r"\b(?:put|place|move)\s+(?:him|her|them|the\s+(?:person|man|woman|girl|boy|people|"
