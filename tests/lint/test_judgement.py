@@ -582,3 +582,16 @@ def test_an_upscale_is_not_vague_and_a_blurred_background_is_no_swap():
     assert not only(edit("make the background blurry"), "kontext-preserve")
     assert said(edit("make the background a beach"), "kontext-preserve", "the background")
     assert not only(edit("Remove the person in the background"), "kontext-preserve")
+
+
+# The twelfth held-out set (corpus/heldout12.toml)
+def test_a_writer_credited_for_a_story_is_not_a_style_credit():
+    cthulhu = make(raw="A green Cthulhu rising from the blue sea in a great lightning storm, "
+                       "based on a story by H.P. Lovecraft, Paper Cutout Style")
+    assert not only(cthulhu, "style-name-only")
+
+
+def test_a_colour_grade_is_not_a_change_of_style():
+    grade = edit("Apply a warm color grade with increased orange/yellow tones (+30% warmth)")
+    assert not only(grade, "kontext-preserve")
+    assert said(edit("Apply vintage filter effect"), "kontext-preserve", "the style")

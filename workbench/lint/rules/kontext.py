@@ -227,7 +227,7 @@ _KINDS = (
      "while preserving the person's facial features, expression and pose"),
     ("style", Caseless(
         r"\bapply\s+(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,3}?(?:style|aesthetic|look|filter|"
-        r"effect|colou?r\s+grad(?:e|ing))\b|"
+        r"effect)\b|"
         r"\bin\s+(?:the\s+|an?\s+)?(?!same\b|this\b|original\b)(?:[\w'-]+\s+){1,3}?"
         r"(?:style|aesthetic)\s*[.!]?\s*\Z|"
         r"\b(?:in\s+the\s+style\s+of|reimagine\w*|look\s+like\s+(?:it|they|he|she)\s+"

@@ -248,13 +248,18 @@ _ART_WORDS = frozenset("art artwork painting paintings illustration illustration
                        "sketch render concept fantasy style".split())
 
 
+_WRITTEN_BY = Lazy(r"\b(?:story|stories|novel|book|poem|tale|written|song|lyrics|film|movie|"
+                   r"directed|produced|composed)\s+\Z", re.I)
 #: A quoted title just before a "by": the work is credited, not a style asked for.
 _WORK_BEFORE = Lazy(r"[\"'’”»]\s*\Z")
 
 
 def _made_by(text: str, by: int) -> bool:
-    """Whether the "by" at ``by`` credits a product's maker ("Monopoly by Hasbro"): the word
-    before it is a name of its own, not an art word ("Fantasy Art by ...")."""
+    """Whether the "by" at ``by`` credits a product's maker ("Monopoly by Hasbro": the word
+    before it is a name of its own, not an art word as in "Fantasy Art by ...") or a
+    writer ("based on a story by H.P. Lovecraft")."""
+    if _WRITTEN_BY.search(text, max(0, by - 16), by):
+        return True
     m = _NAME_BEFORE.search(text, max(0, by - 40), by)
     return m is not None and m.group(1).lower() not in _ART_WORDS
 
