@@ -158,10 +158,10 @@ def kontext_instruction(ctx):
             it = m.end() - 2
             yield Hit(field, it, m.end(), "\"it\" does not say what to change",
                       suggestion="name the object: \"the red car\"")
-        m = _TEXT_EDIT.search(text, lower=lower)
-        if m and not quotes and not _TEXT_VERB.search(text, lower=lower):
-            m = _ADDED_TEXT.search(text, lower=lower)  # "... with the text Happy birthday"
-        if m and not quotes:
+        m = None if quotes else _TEXT_EDIT.search(text, lower=lower)
+        if m and not _TEXT_VERB.search(text, lower=lower):  # no "change the text ...":
+            m = _ADDED_TEXT.search(text, lower=lower)  # only new text ("with the text Hi")
+        if m:
             yield Hit(field, *m.span(), "a text edit without the new text in quotes",
                       suggestion="write: Replace 'OLD TEXT' with 'NEW TEXT' (or at least "
                                  "quote the new text)")
@@ -199,7 +199,8 @@ _KINDS = (
         r"\b(?:change|replace|swap|alter|set|make|transform|turn)\s+(?:the\s+|its\s+)?"
         r"(?:[\w'-]+\s+)?(?:background|backdrop|setting|surroundings|environment|location|"
         r"scenery)\b(?!\s+(?:more\s+)?(?:blurr?y|blurred|out\s+of\s+focus|soft|softer|"
-        r"darker|lighter|brighter|bokeh))|\b(?:new|different)\s+(?:background|backdrop|setting|location)\b|"
+        r"darker|lighter|brighter|bokeh))|"
+        r"\b(?:new|different)\s+(?:background|backdrop|setting|location)\b|"
         r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b|"
         r"\bremove\s+(?:the\s+)?background\b[^.\n]{0,12}?\breplace\b|"
         # the new place alone ("on a tropical beach at sunset"), or a person put in another

@@ -50,8 +50,9 @@ def white_background(ctx):
 _LIGHT = Caseless(
     r"\b(?:the\s+sun\b(?!\s+(?:hat|tattoo|symbol|logo|emblem|icon|motif|dress|lounger|"
     r"god|disc|sign))|shin(?:e|es|ing)|shone|light(?:s|ing|ed)?|lit|sunlight|sunlit|"
-    r"moonlight|moonlit|lamplight|lamplit|candlelight|candlelit|firelight|daylight|starlight|torchlight|backlit|backlight\w*|"
-    r"rim\s*light\w*|underlit|glow(?:s|ing)?|glowed|shadows?|shade[ds]?|illuminat\w*|"
+    r"moonlight|moonlit|lamplight|lamplit|candlelight|candlelit|firelight|daylight|"
+    r"starlight|torchlight|backlit|backlight\w*|rim\s*light\w*|underlit|glow(?:s|ing)?|"
+    r"glowed|shadows?|shade[ds]?|illuminat\w*|"
     r"luminous|luminescent|radiant|sunset|sunrise|dawn|dusk|twilight|golden\s+hour|"
     r"blue\s+hour|overcast|sunny|sunshine|sunbeams?|moonbeams?|god\s*rays|rays|beams?|"
     r"noon|midday|daytime|day-time|daylit|night|nighttime|night-time|neon|lanterns?|"
@@ -68,9 +69,8 @@ _NOT_LIGHT = Caseless(
     r"silver|teal|tan|cream)|(?:dark|light)(?:er|est)\s+shades?)\b")
 #: Flat graphic design needs no light: a poster, a logo, a t-shirt print.
 _GRAPHIC = Caseless(r"\b(?:poster|logo|typography|lettering|letters|font|typeface|layout|"
-                    r"text\s+block|birthday\s+card|greeting\s+card|invitation|"
-                    r"wordmark|icon|sticker|"
-                    r"t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
+                    r"text\s+block|birthday\s+card|greeting\s+card|invitation|wordmark|"
+                    r"icon|sticker|t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
                     r"vector|letterhead|screenprint|wordart|clip\s*art|clipart|book\s+cover|"
                     r"album\s+cover|cover\s+design|business\s+card)\b")
 #: Flat work wherever the prompt says so ("..., coloring book page for toddlers").
@@ -93,7 +93,7 @@ luminoso luminosa contraluz lumière lumières éclairage éclairé éclairée o
 ensoleillé nuit aube crépuscule lumineux lumineuse contre-jour licht lichter beleuchtung
 beleuchtet schatten sonne sonnig sonnenuntergang sonnenaufgang nacht dämmerung leuchtend
 gegenlicht luce luci illuminazione illuminato ombra tramonto alba notte controluce iluminação
-iluminado sombra pôr
+pôr
 """.split())
 #: Single words that always describe light, and words that do so only in context.
 _LIGHT_SURE = frozenset("""
