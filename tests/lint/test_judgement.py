@@ -595,3 +595,34 @@ def test_a_colour_grade_is_not_a_change_of_style():
     grade = edit("Apply a warm color grade with increased orange/yellow tones (+30% warmth)")
     assert not only(grade, "kontext-preserve")
     assert said(edit("Apply vintage filter effect"), "kontext-preserve", "the style")
+
+
+# The fourteenth held-out set (corpus/heldout14.toml)
+def test_an_abbreviation_does_not_end_an_item():
+    patent = make(raw="A vintage patent document styled after 1800s Patent Office filings. The "
+                      "page features precise technical drawings with numbered callouts (Fig. "
+                      "1, Fig. 2, Fig. 3) showing front, side, and exploded views. The paper "
+                      "is aged ivory with soft fold creases.")
+    assert not only(patent, "keyword-list")
+
+
+def test_traits_in_the_sentence_before_a_name():
+    print_ = make(raw="A Japanese Edo-period Ukiyo-e woodblock print. The overall feeling is "
+                      "a collaboration between masters like Hokusai and Hiroshige, reimagining "
+                      "a busy city crossing.")
+    assert not only(print_, "style-name-only")
+
+
+def test_more_style_and_identity_edits():
+    for instruction, what in (("render this image like a ps1 game", "the style"),
+                              ("give this image a cyberpunk aesthetic with neon lights",
+                               "the style"),
+                              ("Completely recreate the uploaded person as a hand-drawn "
+                               "header image", "the person")):
+        assert said(edit(instruction), "kontext-preserve", what), instruction
+
+
+def test_a_hyphenated_quality_tag():
+    spec = make(raw="A highly realistic, high-quality photo of a girl on vacation by the sea "
+                    "in soft morning light")
+    assert "high-quality" in [spec.raw[d.start:d.end] for d in only(spec, "sd-quality-tags")]

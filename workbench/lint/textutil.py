@@ -257,9 +257,11 @@ def _words_in(word: str) -> int:
 #: a character, so the regex engine skips to the next candidate: "B(?<!\wB)REAK" is
 #: "\bBREAK", and a leading "\b" made every scan about twice as slow.)  Chinese and
 #: Japanese full stops need no space after them; a full stop typed without its space
-#: between two words ("Manga style.group of children") ends an item too.
-_FRAGMENT_SEP = Lazy(r"[,;\n，、；。！？]|B(?<!\wB)REAK\b|[.!?](?=\s|$)"
-                     r"|\.(?<=[a-z]\.)(?=[a-z]+\s)")
+#: between two words ("Manga style.group of children") ends an item too, and one after an
+#: abbreviation ("Fig. 2", "St. Ives") does not.
+_FRAGMENT_SEP = Lazy(r"[,;\n，、；。！？]|B(?<!\wB)REAK\b|[!?](?=\s|$)"
+                     r"|\.(?<!\b[Ff]ig\.)(?<!\bNo\.)(?<!\bDr\.)(?<!\bMr\.)(?<!\bSt\.)(?<!\bvs\.)"
+                     r"(?=\s|$)|\.(?<=[a-z]\.)(?=[a-z]+\s)")
 _ARTICLES = frozenset(("a", "an", "the"))
 _BRACKETS = Lazy(r"[()\[\]{}]|:\s*-?\d+(?:\.\d+)?(?=\s*[)\]])")
 _LORA_TAG = Lazy(r"<(?:lora|lyco|hypernet):[^<>\n]*>", re.I)

@@ -29,6 +29,7 @@ from .common import GUIDE, TEXT_CACHE
 
 QUALITY_TAGS = (
     "masterpiece", "best quality", "high quality", "highest quality", "top quality",
+    "high-quality", "best-quality", "top-quality",
     "ultra high quality", "amazing quality", "8k uhd", "4k uhd", "uhd", "full hd", "fhd",
     "hd", "hdr", "highres", "high res", "hi res", "ultra highres", "absurdres",
     "ultra detailed", "ultra-detailed", "extremely detailed", "hyperdetailed",

@@ -131,6 +131,15 @@ def _named_only(text: str, end: int) -> bool:
     return True
 
 
+def _described_before(text: str, start: int) -> bool:
+    """Whether the sentence before the name's describes the look ("A Ukiyo-e woodblock
+    print. The overall feeling is ... masters like Hokusai and Hiroshige")."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+    if not ends:
+        return False
+    return bool(_TRAIT_WORDS.search(text, ends[-2] if len(ends) >= 2 else 0, ends[-1]))
+
+
 def _a_name(name: str) -> bool:
     """Whether capitalised words can be a person's name: not a movement ("Art Deco"), not
     syntax ("BREAK"), not an embedding or a quality tag."""
@@ -305,6 +314,7 @@ def _known_names(text: str, found) -> list[tuple[int, int]]:
     lighting pattern named after one ("Rembrandt lighting", "iluminación Rembrandt")."""
     return [m.span() for m in _KNOWN.finditer(text)
             if not any(s <= m.start() < e for s, e in found) and _named_only(text, m.end())
+            and not _described_before(text, m.start())
             and not _CREDITED_WORK.search(text, max(0, m.start() - 8), m.start())
             and not _LIGHTING_AFTER.match(text, m.end())
             and not _LIGHTING_BEFORE.search(text, max(0, m.start() - 16), m.start())]
