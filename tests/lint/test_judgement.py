@@ -626,3 +626,24 @@ def test_a_hyphenated_quality_tag():
     spec = make(raw="A highly realistic, high-quality photo of a girl on vacation by the sea "
                     "in soft morning light")
     assert "high-quality" in [spec.raw[d.start:d.end] for d in only(spec, "sd-quality-tags")]
+
+
+# The fifteenth held-out set (corpus/heldout15.toml)
+def test_hyphenated_light_and_light_as_a_colour():
+    yoshi = make(raw="A 3D render of a green dinosaur standing on a brick street in a small "
+                     "town, holding a sign. The image is well-lit and detailed.")
+    assert not only(yoshi, "missing-lighting")
+    sign = make(raw="woman, light makeup, sitting at a table wearing a light grey sweatshirt, "
+                    "holding a handwritten sign")
+    assert only(sign, "missing-lighting")
+
+
+def test_a_person_in_the_picture_is_not_a_style_credit():
+    ross = make(raw='Realistic photo of Bob Ross painting the text "KFT HLA" on a canvas, '
+                    'smiling, soft studio light.')
+    assert not only(ross, "style-name-only")
+
+
+def test_its_now_without_its_apostrophe():
+    assert said(edit("Its now nighttime, replace the sun with the moon"), "kontext-preserve",
+                "the time of day or season")

@@ -257,7 +257,7 @@ _KINDS = (
         r"sunset|sunrise|evening|morning|noon|winter|summer|autumn|spring|snowy|rainy)\b|"
         r"\b(?:change|make|turn|switch)\s+(?:the\s+)?(?:weather|season|time\s+of\s+day)\s+"
         r"(?:to|into)\b|"
-        r"\bit(?:['’]s|\s+is)\s+now\s+(?:\w+ing|night|nighttime|daytime|day|dusk|dawn|"
+        r"\bit(?:['’]?s|\s+is)\s+now\s+(?:\w+ing|night|nighttime|daytime|day|dusk|dawn|"
         r"evening|morning|sunset|sunrise|winter|summer|autumn|fall|spring|snowy|rainy|foggy|"
         r"stormy|dark)\b"),
      "while maintaining the exact composition and the image's style"),

@@ -62,7 +62,8 @@ _LIGHT = Caseless(
     r"\b")
 _NOT_LIGHT = Caseless(
     r"\b(?:light\s+(?:blue|green|red|pink|orange|yellow|purple|violet|brown|grey|gray|"
-    r"beige|cream|tan|skin|hair|weight|wood|fabric|blonde|colou?r\w*)|eye\s*shadows?|"
+    r"beige|cream|tan|skin|hair|weight|wood|fabric|blonde|colou?r\w*|make-?up|breeze|"
+    r"rain|snow|sweater|jacket|dress|touch)|eye\s*shadows?|"
     r"healthy\s+glow|skin\s+glow|drop\s+shadows?|playful\s+shadows?|lamp\s*post|"
     r"(?:(?:dark|light)(?:er|est)?\s+)?shades?\s+of\s+(?:[\w-]+\s+){0,2}?(?:colou?rs?|red|"
     r"green|blue|pink|orange|yellow|purple|violet|brown|grey|gray|beige|black|white|gold|"
@@ -105,7 +106,8 @@ moonbeams rays beam beams noon midday daytime day-time daylit night nighttime ni
 neon lantern lanterns lamps candle candles softbox flash spotlight spotlit chiaroscuro
 silhouette silhouetted silhouettes reflection reflections gleam gleaming gleams glint
 glinting glints glare volumetric catchlight catchlights dim dimly bathed shaded shines shone
-high-key low-key rim-lit
+high-key low-key rim-lit well-lit brightly-lit dimly-lit softly-lit sun-lit moon-lit
+candle-lit back-lit neon-lit
 """.split())
 #: ("shade" is a colour in "a darker shade of brown"; "the sun" may be a shape or a hat)
 _LIGHT_MAYBE = frozenset("light lights glow glowing glows shadow shadows lamp shade shades "

@@ -315,11 +315,14 @@ def _known_names(text: str, found) -> list[tuple[int, int]]:
     return [m.span() for m in _KNOWN.finditer(text)
             if not any(s <= m.start() < e for s, e in found) and _named_only(text, m.end())
             and not _described_before(text, m.start())
+            and not _PICTURE_OF.search(text, max(0, m.start() - 24), m.start())
             and not _CREDITED_WORK.search(text, max(0, m.start() - 8), m.start())
             and not _LIGHTING_AFTER.match(text, m.end())
             and not _LIGHTING_BEFORE.search(text, max(0, m.start() - 16), m.start())]
 
 
+#: "a photo of Bob Ross painting ...": the person is in the picture, not its style.
+_PICTURE_OF = Lazy(r"\b(?:photo|photograph|portrait|picture|image|shot)\s+of\s+\Z", re.I)
 _CREDITED_WORK = Lazy(r"[\"'’”»]\s*by\s+\Z", re.I)
 _LIGHTING_AFTER = Lazy(r"\s+(?:lighting|light|lit)\b", re.I)
 _LIGHTING_BEFORE = Lazy(r"\b(?:lighting|iluminaci[oó]n|[ée]clairage|beleuchtung|"
