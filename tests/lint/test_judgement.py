@@ -647,3 +647,9 @@ def test_a_person_in_the_picture_is_not_a_style_credit():
 def test_its_now_without_its_apostrophe():
     assert said(edit("Its now nighttime, replace the sun with the moon"), "kontext-preserve",
                 "the time of day or season")
+
+
+# The sixteenth held-out set (corpus/heldout16.toml)
+def test_adding_a_background_in_a_two_part_edit_is_a_swap():
+    assert said(edit("Add a sunset background and make the sky orange"), "kontext-preserve",
+                "the background")

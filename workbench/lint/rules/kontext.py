@@ -203,6 +203,7 @@ _KINDS = (
         r"\b(?:new|different)\s+(?:background|backdrop|setting|location)\b|"
         r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b|"
         r"\bremove\s+(?:the\s+)?background\b[^.\n]{0,12}?\breplace\b|"
+        r"\badd\s+an?\s+(?:[\w'-]+\s+){0,3}?(?:background|backdrop)\b|"
         # the new place alone ("on a tropical beach at sunset"), or a person put in another
         # image's place ("The person from image 1 in the environment from image 2")
         r"\A(?![^\n]*\b(?:change|make|add|remove|replace|turn|put|give|swap|convert|transform|"
