@@ -653,3 +653,11 @@ def test_its_now_without_its_apostrophe():
 def test_adding_a_background_in_a_two_part_edit_is_a_swap():
     assert said(edit("Add a sunset background and make the sky orange"), "kontext-preserve",
                 "the background")
+
+
+def test_a_preamble_of_moods_and_named_looks():
+    spec = make(raw="8k resolution, beautiful, cozy, inviting, bloomcore, decopunk, opulent, "
+                    "luxurious, enchanted library in a flower garden, lily pond, warm lamps")
+    assert only(spec, "subject-late")
+    assert not only(make(raw="A cozy cabin in a snowy pine forest at dusk, warm light in the "
+                             "windows"), "subject-late")

@@ -41,8 +41,11 @@ glossy cinematographic anamorphic widescreen look feel vibe sunlight sunset sunr
 dawn twilight overcast highly cg mystical mesmerizing ethereal dreamy dreamlike magical
 amazing lifelike award winning pencil portrait fantasy impressionist expressive expressionist
 surreal surrealist abstract lofi cyberpunk steampunk gothic baroque renaissance good side
-sidelight sidelighting sidelit
+sidelight sidelighting sidelit cozy cosy inviting opulent luxurious serene tranquil peaceful
+whimsical elegant gloomy eerie majestic charming
 """.split())
+#: Named looks are made with these endings ("cottagecore", "decopunk", "synthwave").
+_STYLE_ENDINGS = ("core", "punk", "wave")
 _LEAD_STOP = FUNCTION_WORDS | {"on", "shot", "using", "very", "extremely", "super", "s"}
 _BACKGROUND_FIRST = Caseless(
     r"\s*(?:in\s+the\s+background|the\s+background|background\s*:|in\s+the\s+distance|"
@@ -66,6 +69,11 @@ LATE_AFTER_WORDS = 6
 PREAMBLE_ITEMS = 3
 
 
+def _style_word(word: str) -> bool:
+    """A lower-case word of style vocabulary, or a named look ("bloomcore", "solarpunk")."""
+    return word in _STYLE_WORDS or (len(word) > 6 and word.endswith(_STYLE_ENDINGS))
+
+
 @lru_cache(maxsize=TEXT_CACHE)
 def subject_start(text: str) -> tuple[int, int, int] | None:
     """(offset of the first word that is not style vocabulary, style words before it, end of
@@ -77,7 +85,7 @@ def subject_start(text: str) -> tuple[int, int, int] | None:
         word = m.group().lower()
         if word in _LEAD_STOP or m.group() == "BREAK":
             continue
-        style = word in _STYLE_WORDS or _MEASURE.fullmatch(word)
+        style = _style_word(word) or _MEASURE.fullmatch(word)
         if not style and word in TAG_VOCABULARY:  # perhaps a word of a quality tag
             if tags is None:
                 tags = quality_tag_spans(text)
@@ -99,14 +107,14 @@ def _style_item(item: str) -> bool:
     """Whether one comma item is style or quality words only (not a subject); cached by
     text, as libraries repeat their style items."""
     words = [w.lower() for w in find_words(item)]
-    if all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in words):
+    if all(_style_word(w) or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in words):
         return True  # the common case, decided on a word set
     if not QUALITY_TRIGGERS.isdisjoint(words):
         masked = item
         for s, e in reversed(tag_spans(item)):
             masked = masked[:s] + " " + masked[e:]
         rest = [w.lower() for w in find_words(masked)]
-        if all(w in _STYLE_WORDS or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in rest):
+        if all(_style_word(w) or w in _LEAD_STOP or _MEASURE.fullmatch(w) for w in rest):
             return True
     if words and (words[-1] in ("style", "aesthetic")
                   or words[0] in ("by", "inspired", "in", "style", "art", "à", "a")):
