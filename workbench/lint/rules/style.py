@@ -240,7 +240,8 @@ def _names_after_by(text: str, tags) -> list[tuple[int, int]]:
         if not text[name_start].isupper() or not _a_name(name):
             continue
         if m.group()[:2].lower() == "by" and (_made_by(text, m.start())
-                                              or _WORK_BEFORE.search(text, 0, m.start())):
+                                              or _WORK_BEFORE.search(
+                                                  text, max(0, m.start() - 8), m.start())):
             continue  # "Monopoly by Hasbro", "'The Last Supper' by ...": a work and its maker
         if " " not in name and not m.group().lower().startswith("by") \
                 and not _KNOWN.fullmatch(name):
