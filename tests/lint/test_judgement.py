@@ -661,3 +661,49 @@ def test_a_preamble_of_moods_and_named_looks():
     assert only(spec, "subject-late")
     assert not only(make(raw="A cozy cabin in a snowy pine forest at dusk, warm light in the "
                              "windows"), "subject-late")
+
+
+def severities(raw: str, rule: str) -> list[str]:
+    return [d.severity for d in only(make(raw=raw), rule)]
+
+
+# The severity says how sure: what BFL's own examples do is advice (info), the habits its
+# guide warns against stay warnings.
+def test_a_few_style_items_after_prose_are_advice_a_tag_list_is_a_warning():
+    tail = ("A cute cat face floating in space, a vibrant digital illustration, black "
+            "background, flat color, 2D, strong lines.")
+    assert severities(tail, "keyword-list") == ["info"]
+    settings = "Professional headshot, 85mm lens, f/2.8, Rembrandt lighting, corporate setting"
+    assert severities(settings, "keyword-list") == ["info"]  # photography as settings
+    for soup in ("beach, sunrise, sun, welcome sign, green, bright colours",  # the guide's
+                 "A cat. red, blue, green, yellow, tall, small, round, soft, shiny",  # 9 long
+                 "A cat on a sofa, 1girl, solo, long_hair, smile, blush",  # booru syntax
+                 "A cat on a sofa, masterpiece, 8k, sharp, red sofa, calm"):  # quality tags
+        assert severities(soup, "keyword-list") == ["warning"], soup
+
+
+def test_without_describing_a_thing_is_advice_an_opening_negation_a_warning():
+    assert severities("a cute cat face without body, warm colors", "negation") == ["info"]
+    assert severities("a vase free of flowers on a table", "negation") == ["info"]
+    for loud in ("a portrait, without blurred background", "a busy street, no people",
+                 "Without clouds, a mountain lake", "a street. Don't add any text"):
+        assert severities(loud, "negation") == ["warning"], loud
+
+
+def test_one_named_style_beside_a_description_is_advice_a_list_of_names_a_warning():
+    truck = ("A cute round rusted robot repairing a classic pickup truck, colorful, "
+             "futuristic, vibrant glow, van gogh style")
+    assert severities(truck, "style-name-only") == ["info"]
+    names = "a castle on a hill, by Greg Rutkowski, Alphonse Mucha and Artgerm"
+    assert severities(names, "style-name-only") == ["warning"]
+    bare = make(subject="a castle on a hill", style="Van Gogh")
+    assert [d.severity for d in only(bare, "style-name-only")] == ["warning"]
+
+
+def test_one_detail_word_is_advice_a_stack_of_quality_tags_a_warning():
+    assert severities("a brass clock on a desk, intricate details, warm light",
+                      "sd-quality-tags") == ["info"]
+    assert severities("a brass clock on a desk, masterpiece, warm light",
+                      "sd-quality-tags") == ["warning"]
+    assert severities("a brass clock, highly detailed, 8k, best quality",
+                      "sd-quality-tags") == ["warning"] * 3

@@ -140,7 +140,8 @@ def _spaced(text: str, words: list) -> bool:
               "artstation\"...",
       rationale="Quality tags are Stable Diffusion folklore; FLUX was not trained to "
                 "respond to them, so they only dilute the prompt and push the subject "
-                "later. Describe the look you want instead (light, lens, materials).",
+                "later. Describe the look you want instead (light, lens, materials). A "
+                "single detail word (\"intricate details\") is advice (info).",
       source=f"{GUIDE}: write natural language without special keywords; BFL prompting "
              "guide (keyword lists with \"8k, detailed\" are less effective)")
 def sd_quality_tags(ctx):
@@ -156,6 +157,10 @@ def sd_quality_tags(ctx):
         for start, end in reversed(spans):
             rest = rest[:start] + " " + rest[end:]
         keep = bool(LETTER.search(SYNTAX_NOISE.sub(" ", rest)))
+        # one detail word among descriptions ("..., intricate details, ...", as in BFL's own
+        # examples) still says what to show: advice; a stack of tags is the folklore
+        mild = "info" if len(spans) == 1 and "detail" in text[slice(*spans[0])].lower() \
+            else None
         for start, end in spans:
             tag = text[start:end]
             # unattended only at the edge of its comma item: taking a tag out of the middle
@@ -167,13 +172,13 @@ def sd_quality_tags(ctx):
             if edit is not None and not edge:
                 yield Hit(field, start, end,
                           f"{tag!r} is a Stable Diffusion quality tag; FLUX ignores it",
-                          fix=Fix(f"remove {tag!r}", (edit,)))
+                          fix=Fix(f"remove {tag!r}", (edit,)), severity=mild)
                 continue
             yield Hit(field, start, end,
                       f"{tag!r} is a Stable Diffusion quality tag; FLUX ignores it",
                       fix=Fix(f"remove {tag!r}", (edit,), safe=True) if edit else None,
                       suggestion="" if edit else "describe the look instead (light, lens, "
-                                                  "materials)")
+                                                  "materials)", severity=mild)
 
 
 

@@ -22,7 +22,9 @@ from .common import FUNCTION_WORDS, GUIDE, TEXT_CACHE
 from .length import ESTIMATE_MARGIN, MIN_WORDS
 from .quality import QUALITY_TRIGGERS, TAG_VOCABULARY, quality_tag_spans, tag_spans
 
-_STYLE_WORDS = frozenset("""
+#: Words of look, medium, light and camera: what style items and photography settings are
+#: made of (a lead of them is a preamble; a list of them is how BFL writes settings).
+LOOK_WORDS = frozenset("""
 photo photograph photography photographic cinematic cinema film still shot shots filmed
 lens lenses camera dslr canon nikon sony leica kodak portra fujifilm fuji bokeh depth field
 shallow wide angle telephoto macro aperture iso exposure lighting light lights lit soft hard
@@ -71,7 +73,7 @@ PREAMBLE_ITEMS = 3
 
 def _style_word(word: str) -> bool:
     """A lower-case word of style vocabulary, or a named look ("bloomcore", "solarpunk")."""
-    return word in _STYLE_WORDS or (len(word) > 6 and word.endswith(_STYLE_ENDINGS))
+    return word in LOOK_WORDS or (len(word) > 6 and word.endswith(_STYLE_ENDINGS))
 
 
 @lru_cache(maxsize=TEXT_CACHE)

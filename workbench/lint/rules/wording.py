@@ -9,9 +9,20 @@ from functools import lru_cache
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import WORD, Caseless, Lazy, inside, quoted_spans, tag_run, trimmed
+from ..textutil import (
+    LETTER,
+    WORD,
+    Caseless,
+    Lazy,
+    find_words,
+    inside,
+    quoted_spans,
+    tag_run,
+    trimmed,
+)
 from .common import GUIDE_MISTAKES, TEXT_CACHE
 from .quality import QUALITY, QUALITY_HINTS, quality_hint
+from .subject import LOOK_WORDS
 
 #: A run of this many short comma items is a keyword list, even inside prose.
 TAG_RUN = 5
@@ -57,7 +68,35 @@ def keyword_list(ctx):
             yield Hit(field, start, end, f"{run} keywords in a row; FLUX follows sentences",
                       suggestion="rewrite as one or two sentences: subject and action "
                                  "first, then style, setting and light",
-                      action="rewrite")
+                      action="rewrite", severity=_soup_severity(text, run, start, end))
+
+
+#: A run this long is a tag list whatever its items are.
+_LONG_RUN = 8
+#: What marks a run as pasted from a Stable Diffusion prompt: weights, booru underscores,
+#: LoRA and embedding tags.
+_SD_MARKS = ("(", "[", ":", "_", "<")
+
+
+def _soup_severity(text: str, run: int, start: int, end: int) -> str | None:
+    """How sure a keyword run is a problem: BFL's own examples end a sentence with a few
+    style fragments ("..., a vibrant digital illustration, black background, flat color,
+    2D, strong lines") and write photography as a list of settings ("Professional
+    headshot, 85mm lens, f/2.8, Rembrandt lighting, corporate setting"), so a short run of
+    plain items beside other text, or a whole list of look and camera items, is advice
+    (info).  A long run, one with Stable Diffusion syntax or quality tags in it, or a whole
+    prompt of plain keywords (the guide's "beach, sunrise, sun, welcome sign, green") is a
+    warning (None: the rule's own)."""
+    piece = text[start:end]
+    if run >= _LONG_RUN or any(mark in piece for mark in _SD_MARKS) \
+            or QUALITY.search(piece) is not None:
+        return None
+    head, tail = text[:start], text[end:]
+    if LETTER.search(head) or LETTER.search(tail):
+        return "info"  # prose or longer phrases around it
+    items = [item for item in re.split(r"[,;\n，、；]", piece) if item.strip()]
+    looks = sum(1 for item in items if not LOOK_WORDS.isdisjoint(find_words(item.lower())))
+    return "info" if 2 * looks >= len(items) else None
 
 
 
@@ -92,7 +131,8 @@ POSITIVE = {
       rationale="FLUX has no negative prompt at its guidance-distilled settings, and naming "
                 "X puts X in the prompt: \"no blur\" invites blur. Describe what you want "
                 "instead (\"sharp, in focus\"). In Kontext edits, \"without changing "
-                "anything else\" says what to keep and is fine.",
+                "anything else\" says what to keep and is fine. \"X without Y\" describing "
+                "a thing is advice (info); an item that opens with a negation, a warning.",
       source=f"{GUIDE_MISTAKES}: do not describe what you want to avoid; BFL prompting "
              "guide: FLUX does not support negative prompts")
 def negation(ctx):
@@ -113,7 +153,19 @@ def negation(ctx):
                       f"{text[m.start():m.end()]!r} names what you don't want; FLUX may draw it",
                       fix=fix,
                       suggestion=f"describe the positive: {positive!r}" if positive else
-                      "describe what should be there instead")
+                      "describe what should be there instead",
+                      severity="info" if _modifies(text, m.start()) else None)
+
+
+_MODIFIER = Lazy(r"without|free\s+of|lacking", re.I)
+
+
+def _modifies(text: str, start: int) -> bool:
+    """Whether the negation at ``start`` describes the thing just before it ("a cat face
+    without body", "a vase free of flowers"): BFL's own examples write that, so it is
+    advice (info).  A negation that opens its item ("no people", "without blurred
+    background", "don't add text") is the negative-prompt habit: a warning."""
+    return _MODIFIER.match(text, start) is not None and text[:start].rstrip()[-1:].isalnum()
 
 
 
