@@ -701,8 +701,10 @@ def test_one_named_style_beside_a_description_is_advice_a_list_of_names_a_warnin
 
 
 def test_one_detail_word_is_advice_a_stack_of_quality_tags_a_warning():
-    assert severities("a brass clock on a desk, intricate details, warm light",
-                      "sd-quality-tags") == ["info"]
+    mild = make(raw="a brass clock on a desk, intricate details, warm light")
+    assert [(d.severity, d.message) for d in only(mild, "sd-quality-tags")] == [
+        ("info", "'intricate details' is Stable Diffusion quality wording; name the details "
+                 "instead")]
     assert severities("a brass clock on a desk, masterpiece, warm light",
                       "sd-quality-tags") == ["warning"]
     assert severities("a brass clock, highly detailed, 8k, best quality",

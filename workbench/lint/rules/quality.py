@@ -163,6 +163,8 @@ def sd_quality_tags(ctx):
             else None
         for start, end in spans:
             tag = text[start:end]
+            said = (f"{tag!r} is Stable Diffusion quality wording; name the details instead"
+                    if mild else f"{tag!r} is a Stable Diffusion quality tag; FLUX ignores it")
             # unattended only at the edge of its comma item: taking a tag out of the middle
             # of a phrase ("by masterpiece Rutkowski") would make a new phrase
             item = item_span(text, start, end) if keep else None
@@ -170,12 +172,10 @@ def sd_quality_tags(ctx):
                                          or not text[end:item[1]].strip(" )]}"))
             edit = clean_edit(field, text, start, end) if keep else None
             if edit is not None and not edge:
-                yield Hit(field, start, end,
-                          f"{tag!r} is a Stable Diffusion quality tag; FLUX ignores it",
-                          fix=Fix(f"remove {tag!r}", (edit,)), severity=mild)
+                yield Hit(field, start, end, said, fix=Fix(f"remove {tag!r}", (edit,)),
+                          severity=mild)
                 continue
-            yield Hit(field, start, end,
-                      f"{tag!r} is a Stable Diffusion quality tag; FLUX ignores it",
+            yield Hit(field, start, end, said,
                       fix=Fix(f"remove {tag!r}", (edit,), safe=True) if edit else None,
                       suggestion="" if edit else "describe the look instead (light, lens, "
                                                   "materials)", severity=mild)
