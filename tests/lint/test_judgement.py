@@ -709,3 +709,22 @@ def test_one_detail_word_is_advice_a_stack_of_quality_tags_a_warning():
                       "sd-quality-tags") == ["warning"]
     assert severities("a brass clock, highly detailed, 8k, best quality",
                       "sd-quality-tags") == ["warning"] * 3
+
+
+def test_weight_numbers_are_not_style_words_before_the_subject():
+    weighted = make(raw="(masterpiece:1.4), (best quality:1.3), a knight in (ornate armor:1.2), "
+                        "standing on a cliff, (dramatic lighting:1.1), cinematic")
+    assert only(weighted, "subject-late") == []
+    late = make(raw="(masterpiece:1.4), (best quality:1.3), (ultra detailed:1.2), 8k, "
+                    "cinematic lighting, 35mm, bokeh, a knight on a cliff")
+    assert said(late, "subject-late", "before the subject")
+
+
+def test_a_label_redesigned_is_not_a_text_edit():
+    for graphic in ("Replace the selected drink can label with a cleaner abstract label design "
+                    "while keeping the same red and magenta can colours.",
+                    "Change the sign to a neon design"):
+        assert only(edit(graphic), "kontext-instruction") == [], graphic
+    for text in ("Change the text on the sign to WELCOME",
+                 "Replace the label with a new design that says ORGANIC"):
+        assert said(edit(text), "kontext-instruction", "without the new text in quotes"), text

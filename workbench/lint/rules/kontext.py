@@ -64,6 +64,13 @@ _OPENING_SUBJECT = Caseless(r"\s*(?:the|this|that)\s+(?!(?:background|backdrop|s
 _TEXT_EDIT = Caseless(r"\b(?:text|word|words|wording|sign|title|label|caption|lettering|"
                   r"headline|slogan|letters|inscription|writing)\b")
 _ADDED_TEXT = Caseless(r"\bwith\s+the\s+(?:text|words?|caption|title|slogan)\s+(?=[a-z0-9])")
+#: What a label or sign becomes when the edit redesigns it rather than rewording it.
+_GRAPHIC_TARGET = Caseless(r"\s*(?:with|to|into)\s+(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,4}?"
+                           r"(?:design|graphic|artwork|pattern|illustration|logo|drawing|"
+                           r"texture)s?\b")
+#: ... unless the edit says what the new one reads.
+_SPELLED = Caseless(r"\b(?:reads?|reading|says?|saying|spell\w*|written|wording|words?|"
+                    r"letters?|lettering)\b")
 _TEXT_VERB = Caseless(r"\b(?:change|replace|edit|rewrite|update|swap|translate|fix|"
                   r"correct|rename|alter)\b")
 _PRESERVE = Caseless(r"\b(?:keep|keeping|kept|maintain|maintaining|preserve|preserving|"
@@ -158,13 +165,23 @@ def kontext_instruction(ctx):
             it = m.end() - 2
             yield Hit(field, it, m.end(), "\"it\" does not say what to change",
                       suggestion="name the object: \"the red car\"")
-        m = None if quotes else _TEXT_EDIT.search(text, lower=lower)
-        if m and not _TEXT_VERB.search(text, lower=lower):  # no "change the text ...":
-            m = _ADDED_TEXT.search(text, lower=lower)  # only new text ("with the text Hi")
+        m = None if quotes else _unquoted_text_edit(text, lower)
         if m:
             yield Hit(field, *m.span(), "a text edit without the new text in quotes",
                       suggestion="write: Replace 'OLD TEXT' with 'NEW TEXT' (or at least "
                                  "quote the new text)")
+
+
+def _unquoted_text_edit(text: str, lower: str):
+    """Where an edit without quotes asks for new text (a text noun with a verb that changes
+    it, or "with the text Hi"), or None."""
+    m = _TEXT_EDIT.search(text, lower=lower)
+    if m and not _TEXT_VERB.search(text, lower=lower):  # no "change the text ...":
+        m = _ADDED_TEXT.search(text, lower=lower)  # only new text ("with the text Hi")
+    if m and _GRAPHIC_TARGET.match(text, m.end(), m.end() + 60, lower=lower) \
+            and not _SPELLED.search(text, lower=lower):
+        return None  # "replace the label with an abstract label design": no text asked for
+    return m
 
 
 def _changes(text: str, lower: str, quotes) -> list:

@@ -67,6 +67,8 @@ _MEASURE = Lazy(r"\d+(?:mm|k|s|x|px|p|fps|mp|d)?|f\d+")
 #: headshot"): the subject, even though its words are style words.
 _GENRE_LAST = Caseless(r"\b(?:portrait|headshot|selfie|self-portrait)\s*\Z")
 _GENRES = frozenset(("portrait", "headshot", "selfie", "self-portrait"))
+#: Just before the digits of a weight ("(armor:1.2)": after the colon or the point).
+_WEIGHT_BEFORE = Lazy(r":\s*-?(?:\d+\.)?\Z")
 LATE_AFTER_WORDS = 6
 PREAMBLE_ITEMS = 3
 
@@ -87,6 +89,8 @@ def subject_start(text: str) -> tuple[int, int, int] | None:
         word = m.group().lower()
         if word in _LEAD_STOP or m.group() == "BREAK":
             continue
+        if word.isdigit() and _WEIGHT_BEFORE.search(text, max(0, m.start() - 12), m.start()):
+            continue  # the 1.4 of "(masterpiece:1.4)" is syntax, not a word
         style = _style_word(word) or _MEASURE.fullmatch(word)
         if not style and word in TAG_VOCABULARY:  # perhaps a word of a quality tag
             if tags is None:
