@@ -51,7 +51,8 @@ def keyword_soup(text: str, mask: Caseless | bool | None = True
       rationale="FLUX's T5 encoder understands sentences; a heap of keywords loses the "
                 "relations between things (what is where, what does what). Describe the "
                 "scene in natural language (a tag list with one sentence appended is still "
-                "a tag list).",
+                "a tag list). A short run of plain items beside prose, or a list of camera "
+                "settings, is advice (info), as BFL's own examples write them.",
       source=f"{GUIDE_MISTAKES}: \"beach, sunrise, sun, welcome sign, green, bright "
              "colours\" vs a sentence; BFL prompting guide: prose over keyword lists")
 def keyword_list(ctx):
