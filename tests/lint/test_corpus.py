@@ -21,7 +21,7 @@ FILES = ("prompts.toml", "heldout.toml", "heldout2.toml", "heldout3.toml",
          "heldout4.toml", "heldout5.toml", "heldout6.toml", "heldout7.toml",
          "heldout8.toml", "heldout9.toml", "heldout10.toml", "heldout11.toml",
          "heldout12.toml", "heldout13.toml", "heldout14.toml", "heldout15.toml",
-         "heldout16.toml", "heldout17.toml")
+         "heldout16.toml", "heldout17.toml", "heldout18.toml")
 BY_FILE = {name: tomllib.loads((CORPUS / name).read_text(encoding="utf-8"))["prompt"]
            for name in FILES}
 ENTRIES = [entry for name in FILES for entry in BY_FILE[name]]
@@ -102,8 +102,9 @@ FLOORS = {
     "heldout8.toml": (0.96, 0.93), "heldout9.toml": (0.95, 0.97),
     "heldout10.toml": (0.95, 0.95), "heldout11.toml": (1.0, 0.96),
     "heldout12.toml": (0.95, 0.82), "heldout13.toml": (1.0, 0.97),
-    "heldout14.toml": (0.96, 0.93), "heldout15.toml": (1.0, 0.87),
+    "heldout14.toml": (1.0, 0.93), "heldout15.toml": (1.0, 0.87),
     "heldout16.toml": (1.0, 1.0), "heldout17.toml": (0.97, 0.93),
+    "heldout18.toml": (0.96, 0.92),
 }
 
 
@@ -121,5 +122,12 @@ def test_no_file_falls_below_its_floor(name):
                          ids=lambda e: e["id"])
 def test_good_bfl_prompts_get_no_warning(entry):
     assert entry["origin"] in ("bfl-docs", "bfl-github")
-    loud = {(d.rule, d.message) for d in _lint(entry) if d.severity != "info"}
+    loud = {(d.rule, d.message) for d in _lint(entry) if d.severity != "info"
+            and not (d.rule == "non-english" and FLUX2 in entry["source"])}
     assert not loud, loud
+
+
+#: BFL's FLUX.2 guide shows prompts in French, Thai and Korean: FLUX.2's text encoder reads
+#: them, FLUX.1's T5 (what this linter checks for) reads English, so there they are still
+#: a non-english warning.
+FLUX2 = "prompting_guide_flux2"

@@ -728,3 +728,36 @@ def test_a_label_redesigned_is_not_a_text_edit():
     for text in ("Change the text on the sign to WELCOME",
                  "Replace the label with a new design that says ORGANIC"):
         assert said(edit(text), "kontext-instruction", "without the new text in quotes"), text
+
+
+def test_a_keyword_run_stays_within_a_sentence_and_an_aside_is_one_item():
+    pigs = make(raw="A mother pig chats with three piglets in a sunny clearing. The piglets "
+                    "have exaggerated, cute expressions (curious, happy, sleepy). Bright, "
+                    "cheerful colors, clean shapes, soft cel-shading. Dynamic and playful "
+                    "composition, morning sunbeams illuminating the scene.")
+    assert only(pigs, "keyword-list") == []
+    across = make(raw="Headshot to shoulders, slight angle, soft smile. Professional portrait "
+                      "photography, 85mm lens, f/2.8 aperture, cream backdrop.")
+    assert only(across, "keyword-list") == []
+    soup = make(raw="portrait, 1girl, solo, long hair, masterpiece, best quality. The girl "
+                    "smiles.")
+    assert said(soup, "keyword-list", "keywords in a row")
+    tagged = make(raw="masterpiece (red, blue, green, tall), round")  # a tag's group: tags
+    assert said(tagged, "keyword-list", "keywords in a row")
+
+
+def test_a_sign_in_the_keep_clause_is_not_a_text_edit():
+    kept = edit("Change the background to light blue. Keep the cat and the sign unchanged.")
+    assert only(kept, "kontext-instruction") == []
+    changed = edit("Keep the background, change the sign to say OPEN")
+    assert said(changed, "kontext-instruction", "without the new text in quotes")
+    assert said(edit("Replace text while maintaining the same font style"),
+                "kontext-instruction", "without the new text in quotes")
+
+
+def test_a_name_made_into_a_style_word_is_a_named_style():
+    ghibli = edit("Please convert this realistic image into a Ghibli-style artwork")
+    assert said(ghibli, "kontext-preserve", "changing the style")
+    assert said(ghibli, "style-name-only", "'Ghibli-style' names a style")
+    assert said(make(raw="a quiet village at dusk, Monet-esque"), "style-name-only",
+                "'Monet-esque' names a style")

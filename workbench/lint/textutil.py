@@ -261,10 +261,29 @@ def _words_in(word: str) -> int:
 #: abbreviation ("Fig. 2", "St. Ives") does not.
 _FRAGMENT_SEP = Lazy(r"[,;\n，、；。！？]|B(?<!\wB)REAK\b|[!?](?=\s|$)"
                      r"|\.(?<!\b[Ff]ig\.)(?<!\bNo\.)(?<!\bDr\.)(?<!\bMr\.)(?<!\bSt\.)(?<!\bvs\.)"
-                     r"(?=\s|$)|\.(?<=[a-z]\.)(?=[a-z]+\s)")
+                     r"(?=[\s,;，、；]|$)|\.(?<=[a-z]\.)(?=[a-z]+\s)")
 _ARTICLES = frozenset(("a", "an", "the"))
 _BRACKETS = Lazy(r"[()\[\]{}]|:\s*-?\d+(?:\.\d+)?(?=\s*[)\]])")
 _LORA_TAG = Lazy(r"<(?:lora|lyco|hypernet):[^<>\n]*>", re.I)
+
+
+_SENTENCE_ENDS = frozenset(".!?。！？")
+#: A parenthesis just after a word: an aside that qualifies it, not a weight group (no
+#: colon inside) nor what follows BREAK.
+_ASIDE = Lazy(r"(?<=[^\W\d_])(?<!BREAK)[ \t]*\([^():\n]*\)")
+
+
+def _asides(text: str, mask) -> list[tuple[int, int]]:
+    """The asides of ``text`` (`_ASIDE`) whose word is not a quality tag (``mask``): the
+    safe fix that removes "masterpiece" from "masterpiece (red, blue, green)" would undo
+    the aside, and a fix must not make a prompt lint worse."""
+    spans = []
+    for m in _ASIDE.finditer(text):
+        before = text[max(0, m.start() - 40):m.start()]
+        if mask is not None and any(t.end() == len(before) for t in mask.finditer(before)):
+            continue
+        spans.append(m.span())
+    return spans
 
 
 def iter_fragments(text: str, mask: re.Pattern | None = None):
@@ -358,6 +377,11 @@ def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None, need: i
     run_start = 0
     pos = 0
     separators = (*_FRAGMENT_SEP.finditer(text), None)
+    if "(" in text:  # "cute expressions (curious, happy, sleepy)" is one item
+        asides = _asides(text, mask)
+        if asides:
+            separators = tuple(m for m in separators
+                               if m is None or not inside(asides, m.start(), m.end()))
     left = len(separators)
     for m in separators:
         if best[0] < need and run + left < need:
@@ -367,15 +391,17 @@ def tag_run(text: str, longest: int = 3, mask: re.Pattern | None = None, need: i
         if m is not None:
             pos = m.end()
         words = _piece_words(text[start:end], mask)
-        if not words:
-            continue  # an empty item neither breaks a run nor extends it
-        if words <= longest:
+        if words and words <= longest:
             if run == 0:
                 run_start = start
             run += 1
             if run > best[0]:
                 best = (run, run_start, end)
-        else:
+        elif words:
+            run = 0
+        # (an empty item neither breaks a run nor extends it; a sentence end breaks it: a
+        # run is a list within one sentence)
+        if m is not None and text[m.start()] in _SENTENCE_ENDS:
             run = 0
     if best[0]:
         # spans as `fragments` gives them: trimmed of spaces and separators

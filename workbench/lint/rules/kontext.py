@@ -175,13 +175,21 @@ def kontext_instruction(ctx):
 def _unquoted_text_edit(text: str, lower: str):
     """Where an edit without quotes asks for new text (a text noun with a verb that changes
     it, or "with the text Hi"), or None."""
-    m = _TEXT_EDIT.search(text, lower=lower)
+    m = next((m for m in _TEXT_EDIT.finditer(text, lower=lower)
+              if not _PRESERVE.search(text, _clause_start(text, m.start()), m.start(),
+                                      lower=lower)), None)
     if m and not _TEXT_VERB.search(text, lower=lower):  # no "change the text ...":
         m = _ADDED_TEXT.search(text, lower=lower)  # only new text ("with the text Hi")
     if m and _GRAPHIC_TARGET.match(text, m.end(), m.end() + 60, lower=lower) \
             and not _SPELLED.search(text, lower=lower):
         return None  # "replace the label with an abstract label design": no text asked for
     return m
+
+
+def _clause_start(text: str, at: int) -> int:
+    """Where the clause holding offset ``at`` starts (after the last mark before it): a
+    sign named after "Keep" in "Keep the cat and the sign unchanged." is kept, not edited."""
+    return max(text.rfind(mark, 0, at) for mark in ".;,!?\n") + 1
 
 
 def _changes(text: str, lower: str, quotes) -> list:
@@ -258,9 +266,10 @@ _KINDS = (
         r"\b(?:in\s+the\s+style\s+of|reimagine\w*|look\s+like\s+(?:it|they|he|she)\s+"
         r"(?:was|were)\s+(?:drawn|painted)|"
         r"(?:into|to|as(?!\s+if\b))\s+(?:an?\s+)?(?:[\w'-]+\s+){0,3}?"
-        r"(?:style|sketch|cartoon|photo|photograph|painting|drawing|illustration|anime|"
-        r"watercolou?r|render|comic|pixel\s+art|black\s+and\s+white|monochrome|sepia|"
-        r"gr[ae]yscale)(?:\s+(?:painting|style|illustration|drawing|art))?|"
+        r"(?:style|[\w']+-style|sketch|cartoon|photo|photograph|painting|drawing|"
+        r"illustration|artwork|anime|watercolou?r|render|comic|pixel\s+art|black\s+and\s+"
+        r"white|monochrome|sepia|gr[ae]yscale)(?:\s+(?:painting|style|illustration|drawing|"
+        r"art|artwork))?|"
         r"(?:make|turn)\s+(?:it|this|(?:the\s+)?image|(?:the\s+)?photo)\s+(?:into\s+)?"
         r"(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|cartoon|photo|photograph|painting|"
         r"drawing|illustration|anime|watercolou?r|render|comic|poster|cover|postcard|print|"

@@ -87,9 +87,13 @@ _STUDIO_HINTS = frozenset(WORD.findall(studio)[0] for studio in STUDIOS)
 _STUDIO_STYLE = Caseless(rf"(?<![\w-])(?:(?:in\s+the\s+)?style\s+of\s+(?:{alternation(STUDIOS)})|"
                          rf"(?:{alternation(STUDIOS)})(?:[\s-]+(?:animation|animated|movie|film|"
                          rf"cartoon|3d|2d))?\s+style)(?![\w-])")
+#: "Ghibli-style", "Monet-esque": a name made into a style word.
+_NAME_SUFFIXES = ("style", "styled", "esque", "inspired", "like")
 _ARTIST_HINTS = frozenset(WORD.findall(name)[0] for name in KNOWN_ARTISTS) | frozenset(
-    ("beksiński", "zdzisław", "stålenhag"))
-_KNOWN = Caseless(rf"(?<![\w-])(?:{alternation(KNOWN_ARTISTS)})(?![\w-])")
+    ("beksiński", "zdzisław", "stålenhag")) | frozenset(
+    f"{WORD.findall(name)[-1]}-{suffix}" for name in KNOWN_ARTISTS for suffix in _NAME_SUFFIXES)
+_KNOWN = Caseless(rf"(?<![\w-])(?:{alternation(KNOWN_ARTISTS)})"
+                  rf"(?:-(?:{'|'.join(_NAME_SUFFIXES)}))?(?![\w-])")
 _DESCRIBED = Caseless(r"\s*(?:['’]s\s+\w+\s+)?(?:,\s*)?(?:with|featuring|using|showing|"
                       r"known\s+for|characteri[sz]ed\s+by|marked\s+by|full\s+of|in\s+which|"
                       r"where|[—–:(-])")
