@@ -761,3 +761,13 @@ def test_a_name_made_into_a_style_word_is_a_named_style():
     assert said(ghibli, "style-name-only", "'Ghibli-style' names a style")
     assert said(make(raw="a quiet village at dusk, Monet-esque"), "style-name-only",
                 "'Monet-esque' names a style")
+
+
+def test_an_edit_written_as_the_look_it_wants_is_a_style_change():
+    for look in ("Vintage film look with warm tones",
+                 "South Park style, 2D paper cut-out cartoon, flat solid bright colors",
+                 "Make the image cinematic with warm lighting."):
+        assert said(edit(look), "kontext-preserve", "changing the style"), look
+    for other in ("Make it look better", "Use this style, a vintage computer",
+                  "The style stays, change the sky to a sunset sky", "Look at the camera"):
+        assert not said(edit(other), "kontext-preserve", "changing the style"), other

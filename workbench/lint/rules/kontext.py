@@ -255,6 +255,15 @@ _KINDS = (
         r"poster|cover|postcard|collage|mosaic)\b)(?:[\w'-]+\s+){0,2}?[\w'-]+"),
      "while preserving the person's facial features, expression and pose"),
     ("style", Caseless(
+        # an edit written as the look it wants ("Vintage film look with warm tones",
+        # "South Park style, 2D paper cut-out cartoon, ...")
+        r"\A\s*(?!(?:make|turn|let|use|using|keep|change|give|apply|in|with|same)\b)"
+        r"(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|look|aesthetic)\b"
+        r"(?!\s*:|\s+(?:like|better|worse|more|less|as|at|good|great|nice|stays?|remains?|"
+        r"is|was|should|must|does|doesn['’]?t)\b)|"
+        r"\bmake\s+(?:it|this|the\s+(?:image|photo|picture|scene))\s+(?:look\s+)?(?:more\s+)?"
+        r"(?:cinematic|vintage|retro|noir|dreamy|dreamlike|surreal|gothic|cyberpunk|steampunk|"
+        r"painterly|cartoonish|cartoony|moody|ethereal|whimsical|futuristic|anime)\b|"
         r"\bapply\s+(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,3}?(?:style|aesthetic|look|filter|"
         r"effect)\b|"
         r"\bgive\s+(?:it|this(?:\s+image)?|the\s+(?:image|photo|picture|scene))\s+an?\s+"
