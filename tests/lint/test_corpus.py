@@ -97,9 +97,9 @@ def test_precision_and_recall(capsys):
 FLOORS = {
     "prompts.toml": (0.99, 0.99), "heldout.toml": (1.0, 0.92),
     "heldout2.toml": (0.98, 0.96), "heldout3.toml": (1.0, 0.97),
-    "heldout4.toml": (1.0, 1.0), "heldout5.toml": (0.94, 1.0),
+    "heldout4.toml": (1.0, 1.0), "heldout5.toml": (0.97, 1.0),
     "heldout6.toml": (0.97, 0.81), "heldout7.toml": (1.0, 0.94),
-    "heldout8.toml": (0.96, 0.93), "heldout9.toml": (0.95, 0.97),
+    "heldout8.toml": (1.0, 0.93), "heldout9.toml": (0.95, 0.97),
     "heldout10.toml": (0.95, 0.95), "heldout11.toml": (1.0, 1.0),
     "heldout12.toml": (0.96, 0.85), "heldout13.toml": (1.0, 0.97),
     "heldout14.toml": (1.0, 0.93), "heldout15.toml": (1.0, 0.87),

@@ -771,3 +771,12 @@ def test_an_edit_written_as_the_look_it_wants_is_a_style_change():
     for other in ("Make it look better", "Use this style, a vintage computer",
                   "The style stays, change the sky to a sunset sky", "Look at the camera"):
         assert not said(edit(other), "kontext-preserve", "changing the style"), other
+
+
+def test_a_garment_recoloured_or_used_as_a_place_is_not_an_outfit_change():
+    for narrow in ("Change the color of the woman's coat to neon green",
+                   "Put the little duckling on top of the woman's t-shirt."):
+        assert only(edit(narrow), "kontext-preserve") == [], narrow
+    for outfit in ("Change her t-shirt to a hoodie", "Put her in a red dress",
+                   "Change the pattern of his shirt to stripes, and change his hair to blonde"):
+        assert said(edit(outfit), "kontext-preserve", "changing the person"), outfit

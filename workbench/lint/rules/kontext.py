@@ -302,6 +302,13 @@ _KINDS = (
 )
 
 
+#: Before a garment that is only a place or whose colour alone changes ("on top of the
+#: woman's t-shirt", "the color of the woman's coat"): not an outfit change.
+_NARROW_BEFORE = Caseless(r"\b(?:colou?r|shade|tone|pattern|print|on(?:\s+top\s+of)?|onto)\s+"
+                          r"(?:of\s+)?(?:the\s+|his\s+|her\s+|their\s+)?(?:[\w'’-]+\s+){0,3}"
+                          r"(?:[\w'’]+-)?\Z")
+
+
 @rule("kontext-preserve", "FX302", "info",
       needs=("edit",), family="kontext", fix="unsafe",
       summary="background, identity, style or \"transform\" edit without saying what to keep",
@@ -323,6 +330,9 @@ def kontext_preserve(ctx):
             continue
         for kind, pattern, clause in _KINDS:
             m = pattern.search(text, lower=lower)
+            while m and kind == "identity" and _NARROW_BEFORE.search(
+                    text, max(0, m.start() - 40), m.start(), lower=lower):
+                m = pattern.search(text, m.end(), lower=lower)
             if not m:
                 continue
             end = len(text.rstrip())
