@@ -102,7 +102,7 @@ FLOORS = {
     "heldout8.toml": (1.0, 0.93), "heldout9.toml": (0.95, 0.97),
     "heldout10.toml": (0.95, 0.95), "heldout11.toml": (1.0, 1.0),
     "heldout12.toml": (0.96, 0.85), "heldout13.toml": (1.0, 0.97),
-    "heldout14.toml": (1.0, 0.93), "heldout15.toml": (1.0, 0.87),
+    "heldout14.toml": (1.0, 0.96), "heldout15.toml": (1.0, 0.87),
     "heldout16.toml": (1.0, 1.0), "heldout17.toml": (0.97, 0.93),
     "heldout18.toml": (0.96, 0.94),
 }

@@ -780,3 +780,12 @@ def test_a_garment_recoloured_or_used_as_a_place_is_not_an_outfit_change():
     for outfit in ("Change her t-shirt to a hoodie", "Put her in a red dress",
                    "Change the pattern of his shirt to stripes, and change his hair to blonde"):
         assert said(edit(outfit), "kontext-preserve", "changing the person"), outfit
+
+
+def test_one_thing_turned_into_another_asks_what_to_keep():
+    found = only(edit("Turn this cat into a dog"), "kontext-preserve")
+    assert [d.message for d in found] == ["changing what a thing is without saying what to keep"]
+    assert "position and pose" in found[0].fix.description
+    for other in ("Change the sky into a sunset",  # the sky: Kontext keeps the rest
+                  "Turn the cat into a dog while keeping the pose"):
+        assert not only(edit(other), "kontext-preserve"), other

@@ -299,6 +299,12 @@ _KINDS = (
      "while maintaining the exact composition and the image's style"),
     ("transform", Caseless(r"\btransform(?:s|ed|ing)?\b"),
      "while keeping everything else in the image unchanged"),
+    # "Turn this cat into a dog": one thing made into another
+    ("object", Caseless(r"\b(?:turn|change|convert)\s+(?:the|this|that|these|those|his|her|"
+                        r"their)\s+(?!(?:[\w'-]+\s+){0,2}?(?:sky|skies|background|backdrop|"
+                        r"scene|image|photo|picture|weather|light|lighting|colou?rs?|text|"
+                        r"season)\b)(?:[\w'-]+\s+){0,2}?[\w'-]+\s+into\s+(?:an?\s+)?\w"),
+     "while keeping its position and pose and everything else in the image unchanged"),
 )
 
 
@@ -311,11 +317,14 @@ _NARROW_BEFORE = Caseless(r"\b(?:colou?r|shade|tone|pattern|print|on(?:\s+top\s+
 
 @rule("kontext-preserve", "FX302", "info",
       needs=("edit",), family="kontext", fix="unsafe",
-      summary="background, identity, style or \"transform\" edit without saying what to keep",
+      summary="background, identity, style, \"transform\" or thing-into-thing edit without "
+              "saying what to keep",
       rationale="Changing the background, clothes, hair or style, or asking to "
                 "\"transform\", can drift the person's face, pose and framing. Say what "
                 "must stay: a background swap keeps the subject's position, scale and pose; "
-                "an identity edit keeps the face; a style change keeps the composition.",
+                "an identity edit keeps the face; a style change keeps the composition; "
+                "one thing turned into another (\"Turn this cat into a dog\") keeps its "
+                "position and pose.",
       source=f"{KONTEXT_GUIDE}; BFL Kontext guide: explicit preservation, \"change\" rather "
              "than \"transform\"; seed 001/004: character consistency across edits")
 def kontext_preserve(ctx):
@@ -341,7 +350,8 @@ def kontext_preserve(ctx):
             fix = Fix(f"add \"{clause}\"", (Edit(field, insert_at, insert_at, f" {clause}"),))
             what = {"background": "the background", "identity": "the person",
                     "style": "the style", "time": "the time of day or season",
-                    "transform": "the image (\"transform\")"}[kind]
+                    "transform": "the image (\"transform\")",
+                    "object": "what a thing is"}[kind]
             yield Hit(field, *m.span(),
                       f"changing {what} without saying what to keep", fix=fix,
                       suggestion=f"add \"{clause}\"")
