@@ -789,3 +789,12 @@ def test_one_thing_turned_into_another_asks_what_to_keep():
     for other in ("Change the sky into a sunset",  # the sky: Kontext keeps the rest
                   "Turn the cat into a dog while keeping the pose"):
         assert not only(edit(other), "kontext-preserve"), other
+
+
+def test_a_change_of_look_spelled_out_again_is_one_change():
+    again = edit("Change this picture to a clean black and white line illustration. Make it "
+                 "look like a coloring book page with clear contours and simplified details.")
+    assert not said(again, "kontext-instruction", "changes in one edit")
+    for two in ("Replace the car with a bike. Make it look like a painting.",
+                "Turn the photo into a watercolor. Add a red hat."):
+        assert said(edit(two), "kontext-instruction", "2 changes in one edit"), two

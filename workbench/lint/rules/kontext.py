@@ -209,7 +209,15 @@ def _changes(text: str, lower: str, quotes) -> list:
     if verbs and _INTO_LAYOUT.match(text, verbs[0].start(1), lower=lower):
         verbs = verbs[:1] + [m for m in verbs[1:] if not (
             m.group(1).lower() == "add" and _LAYOUT_TEXT.match(text, m.end(1), lower=lower))]
+    # "Change this picture to a line illustration. Make it look like a coloring book
+    # page": the second sentence spells out the same change of look
+    if len(verbs) == 2 and _LOOK_AGAIN.match(text, verbs[1].start(1), lower=lower) \
+            and _STYLE_CHANGE.search(text, verbs[0].start(1), verbs[1].start(1), lower=lower):
+        verbs = verbs[:1]
     return verbs
+
+
+_LOOK_AGAIN = Caseless(r"make\s+(?:it|this|the\s+(?:image|photo|picture))\s+look\s+like\b")
 
 
 def _cased(word: str, like: str) -> str:
@@ -306,6 +314,7 @@ _KINDS = (
                         r"season)\b)(?:[\w'-]+\s+){0,2}?[\w'-]+\s+into\s+(?:an?\s+)?\w"),
      "while keeping its position and pose and everything else in the image unchanged"),
 )
+_STYLE_CHANGE = next(pattern for kind, pattern, _ in _KINDS if kind == "style")
 
 
 #: Before a garment that is only a place or whose colour alone changes ("on top of the
