@@ -798,3 +798,27 @@ def test_a_change_of_look_spelled_out_again_is_one_change():
     for two in ("Replace the car with a bike. Make it look like a painting.",
                 "Turn the photo into a watercolor. Add a red hat."):
         assert said(edit(two), "kontext-instruction", "2 changes in one edit"), two
+
+
+def test_multi_reference_edits_name_their_inputs_not_artists():
+    refs = edit("Render a person using the exact facial features, hairstyle and outfit from "
+                "Image 1. Position this person according to the pose dictated by Image 3. "
+                "Integrate the person into the interior with lighting provided by Image 2.")
+    assert only(refs, "style-name-only") == []  # "by Image 3" is an input
+    assert only(refs, "kontext-preserve") == []  # "the exact ... from Image 1" keeps them
+    assert said(make(raw="a castle on a hill, by Greg Rutkowski and Alphonse Mucha"),
+                "style-name-only", "names a style")
+
+
+def test_the_scene_changed_to_a_place_is_a_background_swap():
+    assert said(edit("Change the scene to a grassy field."), "kontext-preserve",
+                "changing the background")
+    assert said(edit("Change the scene to night"), "kontext-preserve", "the time of day")
+
+
+def test_an_apostrophe_inside_single_quotes_does_not_end_them():
+    signal = edit("Change the pedestrian signal from a green 'walk' figure to a red 'don't "
+                  "walk' hand.")
+    assert only(signal, "negation") == []  # quoted: an icon's name, not a negation
+    assert said(make(raw="a dog on a porch, don't show the leash"), "negation",
+                "names what you don't want")

@@ -31,12 +31,14 @@ def iter_words(text: str):
     return (_WORD_ASCII if text.isascii() else WORD).finditer(text)
 
 # Double, curly and guillemet quotes anywhere; single quotes only when they stand apart
-# from letters, so apostrophes ("don't", "dogs' toys") are not taken for quotes.
+# from letters, so apostrophes ("don't", "dogs' toys") are not taken for quotes (and one
+# between letters inside single quotes does not end them: 'don't walk').
 # (Every alternative starts with its quote mark, the "stands apart" test just after it, so
 # the regex engine can skip to the next quote mark instead of trying each position.)
 _QUOTED = Lazy(
     r'"[^"\n]{1,300}"|“[^”\n]{1,300}”|«[^»\n]{1,300}»|„[^“”\n]{1,300}[“”]'
-    r"|'(?<![\w'’]')[^'\n]{1,300}'(?![\w'’])|‘(?<![\w'’]‘)[^’\n]{1,300}’(?![\w'’])"
+    r"|'(?<![\w'’]')(?:[^'\n]|(?<=\w)'(?=\w)){1,300}'(?![\w'’])"
+    r"|‘(?<![\w'’]‘)(?:[^’\n]|(?<=\w)’(?=\w)){1,300}’(?![\w'’])"
 )
 
 

@@ -75,7 +75,7 @@ _TEXT_VERB = Caseless(r"\b(?:change|replace|edit|rewrite|update|swap|translate|f
                   r"correct|rename|alter)\b")
 _PRESERVE = Caseless(r"\b(?:keep|keeping|kept|maintain|maintaining|preserve|preserving|"
                  r"retain|retaining|same|unchanged|intact|untouched|as\s+it\s+is|"
-                 r"identical|without\s+(?:chang|alter|affect|modify)\w*)\b")
+                 r"identical|exact|exactly|without\s+(?:chang|alter|affect|modify)\w*)\b")
 
 
 def _instruction_fields(ctx):
@@ -234,6 +234,10 @@ _KINDS = (
         r"scenery)\b(?!\s+(?:more\s+)?(?:blurr?y|blurred|out\s+of\s+focus|soft|softer|"
         r"darker|lighter|brighter|bokeh))|"
         r"\b(?:new|different)\s+(?:background|backdrop|setting|location)\b|"
+        # "Change the scene to a grassy field" (not "... to night": that is the time)
+        r"\b(?:change|replace|swap|set|turn)\s+the\s+scene\s+(?:to|into|with)\s+(?!(?:an?\s+)?"
+        r"(?:night|nighttime|night-time|daytime|day|dusk|dawn|sunset|sunrise|winter|summer|"
+        r"autumn|fall|spring|evening|morning)\b)|"
         r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b|"
         r"\bremove\s+(?:the\s+)?background\b[^.\n]{0,12}?\breplace\b|"
         r"\badd\s+an?\s+(?:[\w'-]+\s+){0,3}?(?:background|backdrop)\b|"

@@ -63,8 +63,10 @@ TRAITS = {
 _PARTICLE = r"(?:van|von|de|da|di|del|der|la|le|du)"
 _NAME = (rf"(?:(?!BREAK\b)[A-Z][\w'’.\-]+|{_PARTICLE})"
          rf"(?:\s+(?:(?!BREAK\b)[A-Z][\w'’.\-]+|{_PARTICLE})){{0,3}}")
+#: "provided by Image 2", "dictated by the Reference": another input, not an artist.
+_NOT_A_NAME = r"(?:the\s+)?(?:Image|Picture|Photo|Reference|Figure|Input)\b"
 _BY_NAME = Lazy(rf"\b(?:[Ii]n\s+the\s+style\s+of|[Ss]tyle\s+of|[Ii]nspired\s+by|by|"
-                rf"[àa]\s+la)\s+(?!BREAK\b)({_NAME})")
+                rf"[àa]\s+la)\s+(?!BREAK\b|{_NOT_A_NAME})({_NAME})")
 #: Lower-case names after an art word: "art by artgerm and greg rutkowski", "painting by
 #: greg rutkowski", "by mr jack on deviantart".
 _ART_BY = Lazy(r"\b(?:art|artwork|painting|painted|illustration|illustrated|drawing|"
