@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     compare,
     kontext,
+    kontext_runs,
     language,
     length,
     lighting,
