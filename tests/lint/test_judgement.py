@@ -822,3 +822,21 @@ def test_an_apostrophe_inside_single_quotes_does_not_end_them():
     assert only(signal, "negation") == []  # quoted: an icon's name, not a negation
     assert said(make(raw="a dog on a porch, don't show the leash"), "negation",
                 "names what you don't want")
+
+
+def test_papercraft_is_a_scene_that_needs_light():
+    origami = make(raw="Tiny paper origami kingdom, a river flowing through a lush valley, a fox "
+                       "to the left, deer to the right, birds in the sky, bushes all around")
+    assert said(origami, "missing-lighting", "no lighting described")
+    poster = make(raw="Paper poster of a jazz festival with bold typography and geometric "
+                      "shapes in red and black")
+    assert only(poster, "missing-lighting") == []
+
+
+def test_the_image_made_realistic_or_a_character_changed_asks_what_to_keep():
+    assert said(edit("make it realistic"), "kontext-preserve", "changing the style")
+    assert not said(edit("make it realistic"), "kontext-instruction", "\"it\" does not say")
+    assert said(edit("change the character to a knight"), "kontext-preserve",
+                "changing the person")
+    assert said(edit("Turn the person into a watercolor painting"), "kontext-preserve",
+                "changing the style")

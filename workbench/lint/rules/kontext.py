@@ -102,7 +102,8 @@ _IMAGE_TARGET = Caseless(
     r"cartoon|photo|photograph|painting|drawing|illustration|anime|manga|watercolou?r|"
     r"render|comic|pixel\s+art|3d|claymation|night|nighttime|night-time|midnight|daytime|day|"
     r"dusk|dawn|evening|morning|winter|summer|autumn|spring|sunset|black\s+and\s+white|"
-    r"monochrome|sepia)\b")
+    r"monochrome|sepia|realistic|photorealistic|hyperrealistic|lifelike|cinematic|vintage|"
+    r"retro)\b")
 
 
 def _first_preserve(text: str, lower: str) -> int:
@@ -259,6 +260,10 @@ _KINDS = (
         r"\b(?:clothes|clothing|outfit|shirt|dress|jacket|coat|suit|uniform|costume|"
         r"hair|hairstyle|haircut|afro|beard|makeup|glasses)\b|"
         r"\bgive\s+(?:him|her|them|the\s+\w+)\s+(?:a|an)\b|"
+        r"\b(?:change|swap|turn)\s+(?:the|this|that)\s+(?:person|man|woman|girl|boy|character|"
+        r"subject|child)\s+(?:to|into|for)\s+(?!(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|"
+        r"cartoon|photo|photograph|painting|drawing|illustration|anime|watercolou?r|render|"
+        r"comic)\b)|"
         r"\brecreate\s+(?:the\s+|this\s+)?(?:uploaded\s+|same\s+)?(?:person|man|woman|"
         r"subject|character)\b|"
         r"\b(?:turn|transform|make)\s+(?:the\s+(?:photo|image|picture|person|man|woman|"
@@ -275,7 +280,8 @@ _KINDS = (
         r"is|was|should|must|does|doesn['’]?t)\b)|"
         r"\bmake\s+(?:it|this|the\s+(?:image|photo|picture|scene))\s+(?:look\s+)?(?:more\s+)?"
         r"(?:cinematic|vintage|retro|noir|dreamy|dreamlike|surreal|gothic|cyberpunk|steampunk|"
-        r"painterly|cartoonish|cartoony|moody|ethereal|whimsical|futuristic|anime)\b|"
+        r"painterly|cartoonish|cartoony|moody|ethereal|whimsical|futuristic|anime|realistic|"
+        r"photorealistic|hyperrealistic|lifelike)\b|"
         r"\bapply\s+(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,3}?(?:style|aesthetic|look|filter|"
         r"effect)\b|"
         r"\bgive\s+(?:it|this(?:\s+image)?|the\s+(?:image|photo|picture|scene))\s+an?\s+"

@@ -71,7 +71,12 @@ _NOT_LIGHT = Caseless(
 #: Flat graphic design needs no light: a poster, a logo, a t-shirt print.
 _GRAPHIC = Caseless(r"\b(?:poster|logo|typography|lettering|letters|font|typeface|layout|"
                     r"text\s+block|birthday\s+card|greeting\s+card|invitation|wordmark|"
-                    r"icon|sticker|t-?shirt\s+design|tshirt|infographic|flyer|banner|paper|"
+                    r"icon|sticker|t-?shirt\s+design|tshirt|infographic|flyer|banner|"
+                    # paper as a flat sheet, not papercraft ("paper origami kingdom"): a 3D
+                    # scene that needs its light
+                    r"paper(?![\s-]+(?:origami|craft\w*|sculptures?|models?|diorama\w*|"
+                    r"kingdom|world|city|village|town|lanterns?|boats?|planes?|cranes?|"
+                    r"flowers?|m[aâ]ch[eé]|quilling|theat(?:er|re)))|"
                     r"vector|letterhead|screenprint|wordart|clip\s*art|clipart|book\s+cover|"
                     r"album\s+cover|cover\s+design|business\s+card)\b")
 #: Flat work wherever the prompt says so ("..., coloring book page for toddlers").
