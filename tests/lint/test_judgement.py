@@ -840,3 +840,20 @@ def test_the_image_made_realistic_or_a_character_changed_asks_what_to_keep():
                 "changing the person")
     assert said(edit("Turn the person into a watercolor painting"), "kontext-preserve",
                 "changing the style")
+
+
+def test_day_to_night_lighting_and_things_kept_in_their_place():
+    assert said(edit("Change the lighting from day to night"), "kontext-preserve",
+                "the time of day")
+    kept = edit("Change the sky to sunset colors while keeping the road and buildings in "
+                "their original appearance")
+    assert not said(kept, "kontext-instruction", "does not say who")
+    assert said(edit("Keep the background and make their smiles bigger"),
+                "kontext-instruction", "'their' does not say who")
+
+
+def test_a_second_target_under_one_verb_is_a_second_change():
+    two = edit("Change the car to red and the sky to sunset colors")
+    assert said(two, "kontext-instruction", "2 changes in one edit")
+    assert not said(edit("Change the sky to a warm orange sunset"), "kontext-instruction",
+                    "changes in one edit")

@@ -49,6 +49,11 @@ _PEOPLE = (
     "fisherman|knight|warrior|athlete|runner|artist|painter|cat|dog|horse|bird")
 _ANTECEDENT = Caseless(rf"\b(?:the|a|an|this|that|these|those|my|our)\s+"
                    rf"(?:[\w-]+\s+){{0,4}}?(?:{_PEOPLE})\b")
+#: A keep clause that names what it keeps before a "their" or "them" (which then refers
+#: to those things, not to a person).
+_THINGS_KEPT = Caseless(r"\b(?:keep|keeping|maintain|maintaining|preserve|preserving|leave|"
+                        r"leaving)\s+(?:the|all|both)\s+(?:[\w'-]+\s+){1,5}?(?:in|at|on|with)"
+                        r"\s+\Z")
 _THING = Caseless(r"\b(?:the|a|an|this|that|these|those|my|our)\s+\w+")
 #: ... or with a name ("Professor Wiz, the owl mascot, is now at a podium ... his notes").
 _OPENING_NAME = Lazy(r"\s*(?!(?:She|He|They|It|Her|His|Him|Them|This|That|These|Those|The|"
@@ -150,6 +155,8 @@ def kontext_instruction(ctx):
                       "time", suggestion="split it into successive edits (a chain)",
                       severity="info")
         m = _PERSON_PRONOUN.search(text, lower=lower)
+        if m and _THINGS_KEPT.search(text, max(0, m.start() - 80), m.start(), lower=lower):
+            m = None  # "keeping the road and buildings in their original appearance"
         if m and not _ANTECEDENT.search(text, 0, m.start(), lower=lower) \
                 and not _OPENING_SUBJECT.match(text, lower=lower) \
                 and not _OPENING_NAME.match(text):
@@ -210,6 +217,11 @@ def _changes(text: str, lower: str, quotes) -> list:
     if verbs and _INTO_LAYOUT.match(text, verbs[0].start(1), lower=lower):
         verbs = verbs[:1] + [m for m in verbs[1:] if not (
             m.group(1).lower() == "add" and _LAYOUT_TEXT.match(text, m.end(1), lower=lower))]
+    # "Change the car to red and the sky to sunset colors": a second change under one verb
+    if len(verbs) == 1 and verbs[0].group(1).lower() in ("change", "turn", "switch", "set"):
+        verbs += [m for m in _SECOND_TARGET.finditer(text, verbs[0].end(1), limit,
+                                                     lower=lower)
+                  if not (quotes and inside(quotes, *m.span(1)))][:1]
     # "Change this picture to a line illustration. Make it look like a coloring book
     # page": the second sentence spells out the same change of look
     if len(verbs) == 2 and _LOOK_AGAIN.match(text, verbs[1].start(1), lower=lower) \
@@ -218,6 +230,8 @@ def _changes(text: str, lower: str, quotes) -> list:
     return verbs
 
 
+_SECOND_TARGET = Caseless(r"\band\s+((?:the|its|his|her|their)\s+(?:[\w'-]+\s+){0,2}?"
+                          r"[\w'-]+)\s+(?:to|into)\s+(?!(?:be|look|match|keep|stay|fit)\b)")
 _LOOK_AGAIN = Caseless(r"make\s+(?:it|this|the\s+(?:image|photo|picture))\s+look\s+like\b")
 
 
@@ -307,6 +321,9 @@ _KINDS = (
         r"\b(?:make|turn|change|transform|convert)\s+(?:it|this|the\s+(?:image|scene|photo|"
         r"picture))?\s*(?:in)?to\s+(?:a\s+)?(?:night|nighttime|night-time|daytime|day|dusk|"
         r"dawn|sunset|winter|summer|autumn|fall|spring)\b|"
+        r"\bfrom\s+(?:day|daytime|night|nighttime|dusk|dawn|morning|evening|summer|winter|"
+        r"spring|autumn|fall)\s+(?:in)?to\s+(?:a\s+)?(?:day|daytime|night|nighttime|dusk|dawn|"
+        r"morning|evening|sunset|sunrise|summer|winter|spring|autumn|fall)\b|"
         r"\bmake\s+it\s+(?:look\s+like\s+)?(?:night|nighttime|midnight|daytime|dusk|dawn|"
         r"sunset|sunrise|evening|morning|noon|winter|summer|autumn|spring|snowy|rainy)\b|"
         r"\b(?:change|make|turn|switch)\s+(?:the\s+)?(?:weather|season|time\s+of\s+day)\s+"
