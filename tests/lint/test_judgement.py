@@ -857,3 +857,18 @@ def test_a_second_target_under_one_verb_is_a_second_change():
     assert said(two, "kontext-instruction", "2 changes in one edit")
     assert not said(edit("Change the sky to a warm orange sunset"), "kontext-instruction",
                     "changes in one edit")
+
+
+def test_more_edit_wordings_that_need_a_keep_clause():
+    for raw, kind in (("Turn the day scene into a starry night", "the time of day"),
+                      ("Give me a short pixie cut, ash blonde.", "the person"),
+                      ("Apply a Studio Ghibli inspired art style to this forest scene",
+                       "the style"),
+                      ("Professional headshot, light grey background, smiling.",
+                       "the background"),
+                      ("In the style of Picasso.", "the style")):
+        assert said(edit(raw), "kontext-preserve", f"changing {kind}"), raw
+    # a blurred background is not a new one
+    assert not said(edit("Change clothing color to green and add a blurred background."),
+                    "kontext-preserve", "the background")
+    assert not only(edit("A cat with a blurred background"), "kontext-preserve")

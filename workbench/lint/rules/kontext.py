@@ -255,12 +255,18 @@ _KINDS = (
         r"autumn|fall|spring|evening|morning)\b)|"
         r"\b(?:background|backdrop|setting)\s+(?:to|into|with)\b|"
         r"\bremove\s+(?:the\s+)?background\b[^.\n]{0,12}?\breplace\b|"
-        r"\badd\s+an?\s+(?:[\w'-]+\s+){0,3}?(?:background|backdrop)\b|"
+        r"\badd\s+an?\s+(?!(?:[\w'-]+\s+){0,2}?(?:blurr?y|blurred|out-of-focus|soft|bokeh)\b)"
+        r"(?:[\w'-]+\s+){0,3}?(?:background|backdrop)\b|"
         # the new place alone ("on a tropical beach at sunset"), or a person put in another
         # image's place ("The person from image 1 in the environment from image 2")
         r"\A(?![^\n]*\b(?:change|make|add|remove|replace|turn|put|give|swap|convert|transform|"
         r"move|set|delete|erase|paint|place|insert|switch)\b)\s*(?:on|in|at|inside)\s+(?:an?|the)"
-        r"\s+(?!same\b|image\b|photo\b|picture\b)[\w'-]+|"
+        r"\s+(?!same\b|image\b|photo\b|picture\b|style\b|manner\b|vein\b)[\w'-]+|"
+        # a new background named in an edit without a verb ("Professional headshot, light
+        # grey background, smiling.")
+        r"\A(?![^\n]*\b(?:change|make|add|remove|replace|turn|put|give|swap|convert|transform|"
+        r"move|set|delete|erase|paint|place|insert|switch|keep|keeping|blur|blurred|blurry)\b)"
+        r"[^\n]*?\b[\w'-]+\s+(?:background|backdrop)\b|"
         r"\b(?:person|man|woman|subject|character|people)\b[^.\n]{0,40}?\bin\s+(?:the|an?)\s+"
         r"(?:[\w'-]+\s+)?(?:environment|setting|scene|location|place)\b"),
      "while keeping the subject in the exact same position, scale and pose"),
@@ -273,7 +279,7 @@ _KINDS = (
         r"subjects))(?:['’]s|['’]re|\s+is|\s+are)\s+now\b|"
         r"\b(?:clothes|clothing|outfit|shirt|dress|jacket|coat|suit|uniform|costume|"
         r"hair|hairstyle|haircut|afro|beard|makeup|glasses)\b|"
-        r"\bgive\s+(?:him|her|them|the\s+\w+)\s+(?:a|an)\b|"
+        r"\bgive\s+(?:him|her|them|me|us|the\s+\w+)\s+(?:a|an)\b|"
         r"\b(?:change|swap|turn)\s+(?:the|this|that)\s+(?:person|man|woman|girl|boy|character|"
         r"subject|child)\s+(?:to|into|for)\s+(?!(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|"
         r"cartoon|photo|photograph|painting|drawing|illustration|anime|watercolou?r|render|"
@@ -296,7 +302,7 @@ _KINDS = (
         r"(?:cinematic|vintage|retro|noir|dreamy|dreamlike|surreal|gothic|cyberpunk|steampunk|"
         r"painterly|cartoonish|cartoony|moody|ethereal|whimsical|futuristic|anime|realistic|"
         r"photorealistic|hyperrealistic|lifelike)\b|"
-        r"\bapply\s+(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,3}?(?:style|aesthetic|look|filter|"
+        r"\bapply\s+(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,5}?(?:style|aesthetic|look|filter|"
         r"effect)\b|"
         r"\bgive\s+(?:it|this(?:\s+image)?|the\s+(?:image|photo|picture|scene))\s+an?\s+"
         r"(?:[\w'-]+\s+){0,3}?(?:style|aesthetic|look|feel|vibe)\b|"
@@ -318,6 +324,9 @@ _KINDS = (
         r"monochrome|sepia|gr[ae]yscale))\b"),
      "while maintaining the original composition and subject positions"),
     ("time", Caseless(
+        r"\b(?:turn|change|transform|convert)\s+(?:it|this|the\s+(?:[\w-]+\s+)?(?:image|scene|"
+        r"photo|picture))\s+(?:in)?to\s+(?:an?\s+)?(?:[\w-]+\s+)?(?:night|nighttime|"
+        r"daytime|day|dusk|dawn|sunset|evening|winter|summer|autumn|spring)\b|"
         r"\b(?:make|turn|change|transform|convert)\s+(?:it|this|the\s+(?:image|scene|photo|"
         r"picture))?\s*(?:in)?to\s+(?:a\s+)?(?:night|nighttime|night-time|daytime|day|dusk|"
         r"dawn|sunset|winter|summer|autumn|fall|spring)\b|"
