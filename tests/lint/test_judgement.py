@@ -872,3 +872,14 @@ def test_more_edit_wordings_that_need_a_keep_clause():
     assert not said(edit("Change clothing color to green and add a blurred background."),
                     "kontext-preserve", "the background")
     assert not only(edit("A cat with a blurred background"), "kontext-preserve")
+
+
+def test_heldout23_edit_wordings():
+    assert not only(edit("A modern cityscape at night, in the style of the reference image"),
+                    "kontext-preserve")  # a style reference, not a change of this image
+    for raw, kind in (("Make it look like a vintage photograph from the 1970s", "the style"),
+                      ("Turn character into a cat", "what a thing is"),
+                      ("Make the weather in the image winter.", "the time of day")):
+        assert said(edit(raw), "kontext-preserve", f"changing {kind}"), raw
+    assert said(edit("Make this sword look more visually appealing for a landing page."),
+                "kontext-instruction", "too vague")

@@ -19,6 +19,9 @@ _VAGUE = Caseless(
     r"\b(?:make\s+(?:it|this|the\s+(?:image|picture|photo))\s+(?:look\s+)?"
     r"(?:better|nicer|good|great|cool|cooler|prettier|more\s+beautiful|professional|pop|"
     r"perfect|amazing|awesome)|"
+    # "Make this sword look more visually appealing": how much better, in what way?
+    r"look\s+more\s+(?:visually\s+)?(?:appealing|attractive|beautiful|pleasing|"
+    r"professional|polished|impressive)|"
     # ("enhance resolution" is an upscale: a named, measurable change)
     r"(?:improve|enhance)(?!\s+(?:the\s+)?(?:resolution|sharpness|clarity|definition)\b)"
     r"(?:\s+(?:it|this|(?:the\s+)?(?:image|picture|photo|quality)))?"
@@ -242,6 +245,10 @@ def _cased(word: str, like: str) -> str:
 #: What kind of change needs a "keep ..." clause, and the clause that fits it.
 _STYLE_REFERENCE = Caseless(r"\s*(?:using|in|with)\s+(?:this|the\s+(?:same|reference))\s+"
                         r"(?:style|image)\b")
+#: ... or later: "A modern cityscape at night, in the style of the reference image".
+_STYLE_OF_REFERENCE = Caseless(r"\b(?:in\s+the\s+)?style\s+of\s+(?:the|this|that)\s+"
+                               r"(?:reference|uploaded|input|given|provided|attached|first|"
+                               r"second)?\s*(?:image|photo|picture|reference)\b")
 _KINDS = (
     ("background", Caseless(
         r"\b(?:change|replace|swap|alter|set|make|transform|turn)\s+(?:the\s+|its\s+)?"
@@ -317,8 +324,9 @@ _KINDS = (
         r"illustration|artwork|anime|watercolou?r|render|comic|pixel\s+art|black\s+and\s+"
         r"white|monochrome|sepia|gr[ae]yscale)(?:\s+(?:painting|style|illustration|drawing|"
         r"art|artwork))?|"
-        r"(?:make|turn)\s+(?:it|this|(?:the\s+)?image|(?:the\s+)?photo)\s+(?:into\s+)?"
-        r"(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|cartoon|photo|photograph|painting|"
+        r"(?:make|turn)\s+(?:it|this|(?:the\s+)?image|(?:the\s+)?photo)\s+(?:into\s+|look\s+"
+        r"like\s+)?(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|cartoon|photo|photograph|"
+        r"painting|"
         r"drawing|illustration|anime|watercolou?r|render|comic|poster|cover|postcard|print|"
         r"woodcut|linocut|etching|engraving|mosaic|sculpture|claymation|black\s+and\s+white|"
         r"monochrome|sepia|gr[ae]yscale))\b"),
@@ -337,6 +345,8 @@ _KINDS = (
         r"sunset|sunrise|evening|morning|noon|winter|summer|autumn|spring|snowy|rainy)\b|"
         r"\b(?:change|make|turn|switch)\s+(?:the\s+)?(?:weather|season|time\s+of\s+day)\s+"
         r"(?:to|into)\b|"
+        r"\bmake\s+the\s+(?:weather|season)\b[^.\n]{0,30}?\b(?:winter|summer|autumn|fall|"
+        r"spring|snowy|rainy|sunny|stormy|foggy|wintry)\b|"
         r"\bit(?:['’]?s|\s+is)\s+now\s+(?:\w+ing|night|nighttime|daytime|day|dusk|dawn|"
         r"evening|morning|sunset|sunrise|winter|summer|autumn|fall|spring|snowy|rainy|foggy|"
         r"stormy|dark)\b"),
@@ -344,8 +354,9 @@ _KINDS = (
     ("transform", Caseless(r"\btransform(?:s|ed|ing)?\b"),
      "while keeping everything else in the image unchanged"),
     # "Turn this cat into a dog": one thing made into another
-    ("object", Caseless(r"\b(?:turn|change|convert)\s+(?:the|this|that|these|those|his|her|"
-                        r"their)\s+(?!(?:[\w'-]+\s+){0,2}?(?:sky|skies|background|backdrop|"
+    ("object", Caseless(r"\b(?:turn|change|convert)\s+(?:(?:the|this|that|these|those|his|her|"
+                        r"their)\s+)?(?!(?:it|this|that|them|him|her|me|us|everything|"
+                        r"everyone)\b)(?!(?:[\w'-]+\s+){0,2}?(?:sky|skies|background|backdrop|"
                         r"scene|image|photo|picture|weather|light|lighting|colou?rs?|text|"
                         r"season)\b)(?:[\w'-]+\s+){0,2}?[\w'-]+\s+into\s+(?:an?\s+)?\w"),
      "while keeping its position and pose and everything else in the image unchanged"),
@@ -380,7 +391,8 @@ def kontext_preserve(ctx):
         return
     for field, text in fields:
         lower = ctx.lower(field, text)
-        if _STYLE_REFERENCE.match(text, lower=lower):
+        if _STYLE_REFERENCE.match(text, lower=lower) \
+                or _STYLE_OF_REFERENCE.search(text, lower=lower):
             continue
         for kind, pattern, clause in _KINDS:
             m = pattern.search(text, lower=lower)
