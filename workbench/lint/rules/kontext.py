@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..diagnostic import Edit, Fix
 from ..registry import Hit, rule
-from ..textutil import Caseless, Lazy, inside
+from ..textutil import Caseless, Lazy, inside, item_span
 
 KONTEXT_GUIDE = "FLUX guide (seed 000), \"Kontext\"; BFL Kontext editing guide"
 
@@ -187,20 +187,14 @@ def _unquoted_text_edit(text: str, lower: str):
     """Where an edit without quotes asks for new text (a text noun with a verb that changes
     it, or "with the text Hi"), or None."""
     m = next((m for m in _TEXT_EDIT.finditer(text, lower=lower)
-              if not _PRESERVE.search(text, _clause_start(text, m.start()), m.start(),
-                                      lower=lower)), None)
+              if not _PRESERVE.search(text, (item_span(text, *m.span()) or (0,))[0],
+                                      m.start(), lower=lower)), None)
     if m and not _TEXT_VERB.search(text, lower=lower):  # no "change the text ...":
         m = _ADDED_TEXT.search(text, lower=lower)  # only new text ("with the text Hi")
     if m and _GRAPHIC_TARGET.match(text, m.end(), m.end() + 60, lower=lower) \
             and not _SPELLED.search(text, lower=lower):
         return None  # "replace the label with an abstract label design": no text asked for
     return m
-
-
-def _clause_start(text: str, at: int) -> int:
-    """Where the clause holding offset ``at`` starts (after the last mark before it): a
-    sign named after "Keep" in "Keep the cat and the sign unchanged." is kept, not edited."""
-    return max(text.rfind(mark, 0, at) for mark in ".;,!?\n") + 1
 
 
 def _changes(text: str, lower: str, quotes) -> list:
@@ -249,6 +243,13 @@ _STYLE_REFERENCE = Caseless(r"\s*(?:using|in|with)\s+(?:this|the\s+(?:same|refer
 _STYLE_OF_REFERENCE = Caseless(r"\b(?:in\s+the\s+)?style\s+of\s+(?:the|this|that)\s+"
                                r"(?:reference|uploaded|input|given|provided|attached|first|"
                                r"second)?\s*(?:image|photo|picture|reference)\b")
+#: The verbs an edit instruction opens its changes with (an edit without any of them
+#: names only the result it wants).
+_EDIT_VERBS = (r"change|make|add|remove|replace|turn|put|give|swap|convert|transform|move|set|"
+               r"delete|erase|paint|place|insert|switch")
+#: Media and looks an image can be turned into (a style change, not a new identity).
+_MEDIA = (r"style|sketch|cartoon|photo|photograph|painting|drawing|illustration|anime|"
+          r"watercolou?r|render|comic")
 _KINDS = (
     ("background", Caseless(
         r"\b(?:change|replace|swap|alter|set|make|transform|turn)\s+(?:the\s+|its\s+)?"
@@ -266,13 +267,11 @@ _KINDS = (
         r"(?:[\w'-]+\s+){0,3}?(?:background|backdrop)\b|"
         # the new place alone ("on a tropical beach at sunset"), or a person put in another
         # image's place ("The person from image 1 in the environment from image 2")
-        r"\A(?![^\n]*\b(?:change|make|add|remove|replace|turn|put|give|swap|convert|transform|"
-        r"move|set|delete|erase|paint|place|insert|switch)\b)\s*(?:on|in|at|inside)\s+(?:an?|the)"
+        rf"\A(?![^\n]*\b(?:{_EDIT_VERBS})\b)\s*(?:on|in|at|inside)\s+(?:an?|the)"
         r"\s+(?!same\b|image\b|photo\b|picture\b|style\b|manner\b|vein\b)[\w'-]+|"
         # a new background named in an edit without a verb ("Professional headshot, light
         # grey background, smiling.")
-        r"\A(?![^\n]*\b(?:change|make|add|remove|replace|turn|put|give|swap|convert|transform|"
-        r"move|set|delete|erase|paint|place|insert|switch|keep|keeping|blur|blurred|blurry)\b)"
+        rf"\A(?![^\n]*\b(?:{_EDIT_VERBS}|keep|keeping|blur|blurred|blurry)\b)"
         r"[^\n]*?\b[\w'-]+\s+(?:background|backdrop)\b|"
         r"\b(?:person|man|woman|subject|character|people)\b[^.\n]{0,40}?\bin\s+(?:the|an?)\s+"
         r"(?:[\w'-]+\s+)?(?:environment|setting|scene|location|place)\b"),
@@ -288,14 +287,12 @@ _KINDS = (
         r"hair|hairstyle|haircut|afro|beard|makeup|glasses)\b|"
         r"\bgive\s+(?:him|her|them|me|us|the\s+\w+)\s+(?:a|an)\b|"
         r"\b(?:change|swap|turn)\s+(?:the|this|that)\s+(?:person|man|woman|girl|boy|character|"
-        r"subject|child)\s+(?:to|into|for)\s+(?!(?:an?\s+)?(?:[\w'-]+\s+){0,3}?(?:style|sketch|"
-        r"cartoon|photo|photograph|painting|drawing|illustration|anime|watercolou?r|render|"
-        r"comic)\b)|"
+        rf"subject|child)\s+(?:to|into|for)\s+(?!(?:an?\s+)?(?:[\w'-]+\s+){{0,3}}?(?:{_MEDIA})"
+        r"\b)|"
         r"\brecreate\s+(?:the\s+|this\s+)?(?:uploaded\s+|same\s+)?(?:person|man|woman|"
         r"subject|character)\b|"
         r"\b(?:turn|transform|make)\s+(?:the\s+(?:photo|image|picture|person|man|woman|"
-        r"subject)|him|her|them|me)\s+into\s+(?:an?\s+)(?!(?:[\w'-]+\s+){0,3}?(?:style|sketch|"
-        r"cartoon|photo|photograph|painting|drawing|illustration|anime|watercolou?r|render|comic|"
+        rf"subject)|him|her|them|me)\s+into\s+(?:an?\s+)(?!(?:[\w'-]+\s+){{0,3}}?(?:{_MEDIA}|"
         r"poster|cover|postcard|collage|mosaic)\b)(?:[\w'-]+\s+){0,2}?[\w'-]+"),
      "while preserving the person's facial features, expression and pose"),
     ("style", Caseless(

@@ -15,6 +15,7 @@ from ..textutil import (
     Caseless,
     Lazy,
     find_words,
+    fragments,
     inside,
     quoted_spans,
     tag_run,
@@ -95,8 +96,9 @@ def _soup_severity(text: str, run: int, start: int, end: int) -> str | None:
     head, tail = text[:start], text[end:]
     if LETTER.search(head) or LETTER.search(tail):
         return "info"  # prose or longer phrases around it
-    items = [item for item in re.split(r"[,;\n，、；]", piece) if item.strip()]
-    looks = sum(1 for item in items if not LOOK_WORDS.isdisjoint(find_words(item.lower())))
+    items = fragments(piece)
+    looks = sum(1 for start, end, _ in items
+                if not LOOK_WORDS.isdisjoint(find_words(piece[start:end].lower())))
     return "info" if 2 * looks >= len(items) else None
 
 
